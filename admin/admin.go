@@ -1,0 +1,224 @@
+// Package admin manages tenants, app registrations and users: the
+// operations behind the admin CLI and the development bootstrap. It
+// validates input the way a portal would, so nothing malformed reaches
+// the store.
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tessera-id/tessera/internal/ids"
+	"github.com/tessera-id/tessera/internal/password"
+	"github.com/tessera-id/tessera/store"
+	"github.com/tessera-id/tessera/token"
+)
+
+// Admin performs administrative operations on one store.
+type Admin struct {
+	store     store.Store
+	masterKey token.MasterKey
+	now       func() time.Time
+	pwParams  password.Params
+}
+
+// New returns an Admin. now may be nil for the wall clock.
+func New(st store.Store, mk token.MasterKey, now func() time.Time, pw password.Params) *Admin {
+	if now == nil {
+		now = time.Now
+	}
+	return &Admin{store: st, masterKey: mk, now: func() time.Time { return now().UTC() }, pwParams: pw}
+}
+
+// ErrInvalid marks errors caused by bad input, as opposed to failures.
+var ErrInvalid = errors.New("invalid input")
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// Validation patterns, compiled once per Admin use; these run on admin
+// paths only, never on the token endpoint.
+var (
+	tenantNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+	scopeNamePattern  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,119}$`)
+)
+
+// reservedTenantNames would shadow server paths or Entra's meta-tenants.
+func reservedTenantName(name string) bool {
+	switch name {
+	case "oauth2", "assets", "healthz", "common", "organizations", "consumers", "metrics", "admin", "debug":
+		return true
+	}
+	return false
+}
+
+// Signing algorithms a tenant may use.
+func supportedAlg(alg string) bool { return alg == "RS256" || alg == "ES256" || alg == "EdDSA" }
+
+// CreateTenant creates a tenant with an active signing key and the next
+// one already published, so the first rotation needs no waiting.
+func (a *Admin) CreateTenant(ctx context.Context, name, alg string) (store.Tenant, error) {
+	name = strings.TrimSpace(name)
+	if !tenantNamePattern.MatchString(name) || ids.IsUUID(name) || reservedTenantName(name) {
+		return store.Tenant{}, invalid("tenant name %q: use 1-63 lower-case letters, digits and '-', starting with a letter or digit, not a reserved word", name)
+	}
+	if alg == "" {
+		alg = "RS256"
+	}
+	if !supportedAlg(alg) {
+		return store.Tenant{}, invalid("signing algorithm %q: use RS256, ES256 or EdDSA", alg)
+	}
+	now := a.now()
+	t := store.Tenant{ID: ids.New(), Name: name, SigningAlg: alg, CreatedAt: now}
+	if err := a.store.CreateTenant(ctx, t); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return store.Tenant{}, invalid("a tenant named %q already exists", name)
+		}
+		return store.Tenant{}, fmt.Errorf("create tenant: %w", err)
+	}
+	for _, status := range []store.KeyStatus{store.KeyActive, store.KeyNext} {
+		key, err := token.GenerateSigningKey(t.ID, alg, a.masterKey, now, status)
+		if err != nil {
+			return store.Tenant{}, fmt.Errorf("create tenant %s: %w", name, err)
+		}
+		if err := a.store.AddSigningKey(ctx, key); err != nil {
+			return store.Tenant{}, fmt.Errorf("create tenant %s: store key: %w", name, err)
+		}
+	}
+	return t, nil
+}
+
+// Tenant finds a tenant by name or id.
+func (a *Admin) Tenant(ctx context.Context, idOrName string) (store.Tenant, error) {
+	t, err := a.store.GetTenant(ctx, strings.ToLower(strings.TrimSpace(idOrName)))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Tenant{}, invalid("no tenant %q", idOrName)
+	}
+	return t, err
+}
+
+// Tenants lists every tenant.
+func (a *Admin) Tenants(ctx context.Context) ([]store.Tenant, error) {
+	return a.store.ListTenants(ctx)
+}
+
+// RotateKeys makes the next key active, retires the active one (it stays
+// published until every token it signed has expired) and publishes a new
+// next key.
+func (a *Admin) RotateKeys(ctx context.Context, t store.Tenant, maxTokenLifetime time.Duration) error {
+	now := a.now()
+	next, err := token.GenerateSigningKey(t.ID, t.SigningAlg, a.masterKey, now, store.KeyNext)
+	if err != nil {
+		return fmt.Errorf("rotate keys: %w", err)
+	}
+	if err := a.store.RotateSigningKeys(ctx, t.ID, next, now.Add(maxTokenLifetime)); err != nil {
+		return fmt.Errorf("rotate keys: %w", err)
+	}
+	return nil
+}
+
+// ParseLifetime reads a duration such as 90m, 1h or 90d.
+func ParseLifetime(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days <= 0 {
+			return 0, invalid("lifetime %q: use a positive number of days like 90d, or a duration like 1h", s)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, invalid("lifetime %q: use a duration like 30m, 1h or 90d", s)
+	}
+	return d, nil
+}
+
+// ParseExpiry reads a secret's expiry: 6mo, 12mo, 24mo (the portal's
+// choices) or a date (YYYY-MM-DD, end of that day UTC, or RFC 3339).
+func ParseExpiry(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if n, ok := strings.CutSuffix(s, "mo"); ok {
+		months, err := strconv.Atoi(n)
+		if err != nil || months <= 0 || months > 120 {
+			return time.Time{}, invalid("expiry %q: use 6mo, 12mo, 24mo or a date (YYYY-MM-DD)", s)
+		}
+		return now.AddDate(0, months, 0), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		d, derr := time.Parse("2006-01-02", s)
+		if derr != nil {
+			return time.Time{}, invalid("expiry %q: use 6mo, 12mo, 24mo or a date (YYYY-MM-DD)", s)
+		}
+		t = d.Add(24*time.Hour - time.Second)
+	}
+	if !t.After(now) {
+		return time.Time{}, invalid("expiry %q is in the past", s)
+	}
+	return t.UTC(), nil
+}
+
+// validRedirectURI accepts https URIs, http only on loopback hosts (a
+// local development server or a native app's listener), and private-use
+// schemes for native apps (RFC 8252 §7.1), never with a fragment.
+func validRedirectURI(raw string, public bool) error {
+	if len(raw) > 2048 {
+		return invalid("redirect URI longer than 2048 characters")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() {
+		return invalid("redirect URI %q is not an absolute URI", raw)
+	}
+	if u.Fragment != "" || strings.Contains(raw, "#") {
+		return invalid("redirect URI %q must not contain a fragment", raw)
+	}
+	if u.User != nil {
+		return invalid("redirect URI %q must not contain user information", raw)
+	}
+	switch u.Scheme {
+	case "https":
+		if u.Host == "" {
+			return invalid("redirect URI %q has no host", raw)
+		}
+	case "http":
+		host := u.Hostname()
+		if host != "localhost" && host != "127.0.0.1" && host != "::1" {
+			return invalid("redirect URI %q: http is allowed only for localhost, 127.0.0.1 and [::1]; use https", raw)
+		}
+	case "javascript", "data", "file", "vbscript":
+		return invalid("redirect URI %q uses a forbidden scheme", raw)
+	default:
+		if !public {
+			return invalid("redirect URI %q: custom schemes are for public (native) apps", raw)
+		}
+		if !strings.Contains(u.Scheme, ".") && !strings.HasPrefix(u.Scheme, "msal") {
+			return invalid("redirect URI %q: a custom scheme must be a reverse domain name such as com.example.app", raw)
+		}
+	}
+	return nil
+}
+
+func validName(kind, name string) error {
+	if name == "" || len(name) > 120 || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return invalid("%s %q: use 1-120 printable characters", kind, name)
+	}
+	return nil
+}
+
+func uniqueAppend(list []string, items ...string) []string {
+	for _, it := range items {
+		if !slices.Contains(list, it) {
+			list = append(list, it)
+		}
+	}
+	return list
+}

@@ -1,0 +1,265 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tessera-id/tessera/internal/ids"
+	"github.com/tessera-id/tessera/store"
+	"github.com/tessera-id/tessera/token"
+)
+
+// RegisterOptions describe a new app registration.
+type RegisterOptions struct {
+	Name         string
+	Public       bool
+	RedirectURIs []string
+}
+
+// RegisterApp registers an app. Its App ID URI is api://{client_id}, as
+// in the portal.
+func (a *Admin) RegisterApp(ctx context.Context, t store.Tenant, o RegisterOptions) (store.App, error) {
+	o.Name = strings.TrimSpace(o.Name)
+	if err := validName("app name", o.Name); err != nil {
+		return store.App{}, err
+	}
+	var uris []string
+	for _, u := range o.RedirectURIs {
+		u = strings.TrimSpace(u)
+		if err := validRedirectURI(u, o.Public); err != nil {
+			return store.App{}, err
+		}
+		uris = uniqueAppend(uris, u)
+	}
+	now := a.now()
+	app := store.App{
+		TenantID: t.ID, ClientID: ids.New(), Name: o.Name, Public: o.Public, RedirectURIs: uris,
+		ServicePrincipalID: ids.New(), CreatedAt: now, UpdatedAt: now,
+	}
+	app.IdentifierURI = "api://" + app.ClientID
+	if err := a.store.CreateApp(ctx, app); err != nil {
+		return store.App{}, fmt.Errorf("register app: %w", err)
+	}
+	return app, nil
+}
+
+// App finds an app by client id or identifier URI.
+func (a *Admin) App(ctx context.Context, t store.Tenant, idOrURI string) (store.App, error) {
+	app, err := a.store.GetAppByIdentifier(ctx, t.ID, strings.TrimSpace(idOrURI))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.App{}, invalid("no app %q in tenant %s", idOrURI, t.Name)
+	}
+	return app, err
+}
+
+// Apps lists a tenant's apps.
+func (a *Admin) Apps(ctx context.Context, t store.Tenant) ([]store.App, error) {
+	return a.store.ListApps(ctx, t.ID)
+}
+
+func (a *Admin) update(ctx context.Context, app store.App) (store.App, error) {
+	app.UpdatedAt = a.now()
+	if err := a.store.UpdateApp(ctx, app); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return store.App{}, invalid("the App ID URI %q is already used by another app", app.IdentifierURI)
+		}
+		return store.App{}, fmt.Errorf("update app: %w", err)
+	}
+	return app, nil
+}
+
+// AddRedirectURIs registers more redirect URIs.
+func (a *Admin) AddRedirectURIs(ctx context.Context, app store.App, uris []string) (store.App, error) {
+	for _, u := range uris {
+		u = strings.TrimSpace(u)
+		if err := validRedirectURI(u, app.Public); err != nil {
+			return store.App{}, err
+		}
+		app.RedirectURIs = uniqueAppend(app.RedirectURIs, u)
+	}
+	return a.update(ctx, app)
+}
+
+// Expose makes app a resource: sets its App ID URI (when given) and adds
+// delegated scopes and app roles.
+func (a *Admin) Expose(ctx context.Context, app store.App, appIDURI string, scopes, roles []string) (store.App, error) {
+	if appIDURI = strings.TrimSpace(appIDURI); appIDURI != "" {
+		u, err := url.Parse(appIDURI)
+		if err != nil || !u.IsAbs() || u.Fragment != "" || u.RawQuery != "" || strings.HasSuffix(appIDURI, "/") || len(appIDURI) > 400 {
+			return store.App{}, invalid("App ID URI %q: use an absolute URI without query, fragment or trailing '/', such as api://my-api", appIDURI)
+		}
+		app.IdentifierURI = appIDURI
+	}
+	for _, s := range scopes {
+		if !scopeNamePattern.MatchString(s) {
+			return store.App{}, invalid("scope name %q: use letters, digits and . _ : - (at most 120)", s)
+		}
+	}
+	for _, r := range roles {
+		if !scopeNamePattern.MatchString(r) {
+			return store.App{}, invalid("role name %q: use letters, digits and . _ : - (at most 120)", r)
+		}
+	}
+	app.Scopes = uniqueAppend(app.Scopes, scopes...)
+	app.Roles = uniqueAppend(app.Roles, roles...)
+	return a.update(ctx, app)
+}
+
+// AddPermission records that client needs scopes or roles of resource.
+func (a *Admin) AddPermission(ctx context.Context, client store.App, resourceIDOrURI string, scopes, roles []string) (store.App, error) {
+	if len(scopes) == 0 && len(roles) == 0 {
+		return store.App{}, invalid("name at least one --scope or --role")
+	}
+	resource, err := a.App(ctx, store.Tenant{ID: client.TenantID, Name: client.TenantID}, resourceIDOrURI)
+	if err != nil {
+		return store.App{}, err
+	}
+	for _, s := range scopes {
+		if !slices.Contains(resource.Scopes, s) {
+			return store.App{}, invalid("app %s does not expose the scope %q (it exposes: %s)", resource.ClientID, s, strings.Join(resource.Scopes, " "))
+		}
+		p := store.Permission{ResourceID: resource.ClientID, Kind: store.KindScope, Value: s}
+		if !slices.Contains(client.Permissions, p) {
+			client.Permissions = append(client.Permissions, p)
+		}
+	}
+	for _, r := range roles {
+		if !slices.Contains(resource.Roles, r) {
+			return store.App{}, invalid("app %s does not define the app role %q (it defines: %s)", resource.ClientID, r, strings.Join(resource.Roles, " "))
+		}
+		p := store.Permission{ResourceID: resource.ClientID, Kind: store.KindRole, Value: r}
+		if !slices.Contains(client.Permissions, p) {
+			client.Permissions = append(client.Permissions, p)
+		}
+	}
+	return a.update(ctx, client)
+}
+
+// AppSettings are the optional settings of `app set`; nil leaves a field.
+type AppSettings struct {
+	Name                     *string
+	AccessTokenLifetime      *time.Duration
+	RefreshTokenLifetime     *time.Duration
+	RefreshTokenIdleLifetime *time.Duration
+	AllowPlainPKCE           *bool
+}
+
+// Limits keep lifetimes within what is safe to hand out.
+const (
+	minAccessLifetime  = 5 * time.Minute
+	maxAccessLifetime  = 24 * time.Hour
+	minRefreshLifetime = time.Hour
+	maxRefreshLifetime = 365 * 24 * time.Hour
+)
+
+// Set changes an app's settings.
+func (a *Admin) Set(ctx context.Context, app store.App, s AppSettings) (store.App, error) {
+	if s.Name != nil {
+		name := strings.TrimSpace(*s.Name)
+		if err := validName("app name", name); err != nil {
+			return store.App{}, err
+		}
+		app.Name = name
+	}
+	if d := s.AccessTokenLifetime; d != nil {
+		if *d < minAccessLifetime || *d > maxAccessLifetime {
+			return store.App{}, invalid("access token lifetime %s: must be between %s and %s", d, minAccessLifetime, maxAccessLifetime)
+		}
+		app.AccessTokenLifetime = *d
+	}
+	if d := s.RefreshTokenLifetime; d != nil {
+		if *d < minRefreshLifetime || *d > maxRefreshLifetime {
+			return store.App{}, invalid("refresh token lifetime %s: must be between 1h and 365d", d)
+		}
+		app.RefreshTokenLifetime = *d
+	}
+	if d := s.RefreshTokenIdleLifetime; d != nil {
+		if *d < minRefreshLifetime || *d > maxRefreshLifetime {
+			return store.App{}, invalid("refresh token idle lifetime %s: must be between 1h and 365d", d)
+		}
+		app.RefreshTokenIdleLifetime = *d
+	}
+	if s.AllowPlainPKCE != nil {
+		app.AllowPlainPKCE = *s.AllowPlainPKCE
+	}
+	return a.update(ctx, app)
+}
+
+// AddSecret creates a client secret and returns its value, which is never
+// stored and cannot be shown again.
+func (a *Admin) AddSecret(ctx context.Context, app store.App, description string, expires time.Time) (string, store.ClientSecret, error) {
+	if app.Public {
+		return "", store.ClientSecret{}, invalid("app %s is public: public clients cannot hold secrets", app.ClientID)
+	}
+	description = strings.TrimSpace(description)
+	if len(description) > 120 {
+		return "", store.ClientSecret{}, invalid("description longer than 120 characters")
+	}
+	value := token.NewOpaque()
+	s := store.ClientSecret{
+		ID: ids.New(), TenantID: app.TenantID, ClientID: app.ClientID, Description: description,
+		Hint: value[:3], Hash: token.Hash(value), ExpiresAt: expires, CreatedAt: a.now(),
+	}
+	if err := a.store.AddClientSecret(ctx, s); err != nil {
+		return "", store.ClientSecret{}, fmt.Errorf("add secret: %w", err)
+	}
+	return value, s, nil
+}
+
+// Secrets lists an app's secrets (never their values).
+func (a *Admin) Secrets(ctx context.Context, app store.App) ([]store.ClientSecret, error) {
+	return a.store.ListClientSecrets(ctx, app.TenantID, app.ClientID)
+}
+
+// RemoveSecret deletes a secret by id.
+func (a *Admin) RemoveSecret(ctx context.Context, app store.App, secretID string) error {
+	err := a.store.RemoveClientSecret(ctx, app.TenantID, app.ClientID, strings.TrimSpace(secretID))
+	if errors.Is(err, store.ErrNotFound) {
+		return invalid("app %s has no secret %q", app.ClientID, secretID)
+	}
+	return err
+}
+
+// GrantAdminConsent grants, for every user of the tenant, all delegated
+// permissions the client is configured to need (the OpenID Connect scopes,
+// its own API's scopes, and its permissions on other apps), and grants the
+// client itself the app roles it needs.
+func (a *Admin) GrantAdminConsent(ctx context.Context, client store.App) ([]store.Consent, error) {
+	now := a.now()
+	var rows []store.Consent
+	add := func(resource string, kind store.PermissionKind, value string) {
+		rows = append(rows, store.Consent{TenantID: client.TenantID, ClientID: client.ClientID, ResourceID: resource, Kind: kind, Value: value, CreatedAt: now})
+	}
+	for _, s := range []string{"openid", "profile", "email", "offline_access"} {
+		add("", store.KindScope, s)
+	}
+	for _, s := range client.Scopes {
+		add(client.ClientID, store.KindScope, s)
+	}
+	for _, p := range client.Permissions {
+		add(p.ResourceID, p.Kind, p.Value)
+	}
+	if err := a.store.AddConsents(ctx, rows); err != nil {
+		return nil, fmt.Errorf("grant admin consent: %w", err)
+	}
+	return rows, nil
+}
+
+// RevokeConsent removes a user's consents to client (the tenant-wide ones
+// when userID is empty) and revokes the refresh tokens that relied on them.
+func (a *Admin) RevokeConsent(ctx context.Context, client store.App, userID string) error {
+	if err := a.store.RemoveConsents(ctx, client.TenantID, client.ClientID, userID); err != nil {
+		return fmt.Errorf("revoke consent: %w", err)
+	}
+	if userID != "" {
+		if err := a.store.RevokeUserRefreshFamilies(ctx, client.TenantID, userID, client.ClientID, a.now()); err != nil {
+			return fmt.Errorf("revoke consent: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,118 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+
+	"github.com/tessera-id/tessera/internal/ids"
+	"github.com/tessera-id/tessera/internal/password"
+	"github.com/tessera-id/tessera/store"
+	"github.com/tessera-id/tessera/token"
+)
+
+// UserOptions describe a new user. An empty Password means "generate one".
+type UserOptions struct {
+	Username string
+	Password string
+	Email    string
+	Name     string
+}
+
+// CreateUser creates a user and returns it with the password it was given
+// (generated when none was supplied, so it can be shown once).
+func (a *Admin) CreateUser(ctx context.Context, t store.Tenant, o UserOptions) (store.User, string, error) {
+	o.Username = strings.TrimSpace(o.Username)
+	if o.Username == "" || len(o.Username) > 256 || strings.ContainsFunc(o.Username, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		return store.User{}, "", invalid("username %q: use 1-256 characters without spaces", o.Username)
+	}
+	o.Email = strings.TrimSpace(o.Email)
+	if o.Email != "" && (len(o.Email) > 256 || !strings.Contains(o.Email, "@") || strings.ContainsAny(o.Email, " \t\r\n")) {
+		return store.User{}, "", invalid("email %q is not an email address", o.Email)
+	}
+	o.Name = strings.TrimSpace(o.Name)
+	if o.Name != "" {
+		if err := validName("name", o.Name); err != nil {
+			return store.User{}, "", err
+		}
+	}
+	pw := o.Password
+	if pw == "" {
+		pw = GeneratePassword()
+	}
+	if len(pw) < 8 || len(pw) > password.MaxLen {
+		return store.User{}, "", invalid("password: use 8 to %d characters", password.MaxLen)
+	}
+	hash, err := password.Hash(pw, a.pwParams)
+	if err != nil {
+		return store.User{}, "", fmt.Errorf("create user: %w", err)
+	}
+	now := a.now()
+	u := store.User{ID: ids.New(), TenantID: t.ID, Username: o.Username, Email: o.Email, Name: o.Name,
+		PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+	if err := a.store.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return store.User{}, "", invalid("a user named %q already exists in tenant %s", o.Username, t.Name)
+		}
+		return store.User{}, "", fmt.Errorf("create user: %w", err)
+	}
+	return u, pw, nil
+}
+
+// GeneratePassword returns a random password of about 128 bits.
+func GeneratePassword() string { return token.NewOpaque()[:22] }
+
+// User finds a user by id or username.
+func (a *Admin) User(ctx context.Context, t store.Tenant, idOrUsername string) (store.User, error) {
+	idOrUsername = strings.TrimSpace(idOrUsername)
+	if ids.IsUUID(idOrUsername) {
+		u, err := a.store.GetUser(ctx, t.ID, strings.ToLower(idOrUsername))
+		if err == nil || !errors.Is(err, store.ErrNotFound) {
+			return u, err
+		}
+	}
+	u, err := a.store.GetUserByUsername(ctx, t.ID, idOrUsername)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{}, invalid("no user %q in tenant %s", idOrUsername, t.Name)
+	}
+	return u, err
+}
+
+// Users lists a tenant's users.
+func (a *Admin) Users(ctx context.Context, t store.Tenant) ([]store.User, error) {
+	return a.store.ListUsers(ctx, t.ID)
+}
+
+// SetDisabled disables or enables a user. Disabling also revokes every
+// refresh token of the user at once, rather than at its next use.
+func (a *Admin) SetDisabled(ctx context.Context, u store.User, disabled bool) (store.User, error) {
+	u.Disabled = disabled
+	u.UpdatedAt = a.now()
+	if err := a.store.UpdateUser(ctx, u); err != nil {
+		return store.User{}, fmt.Errorf("update user: %w", err)
+	}
+	if disabled {
+		if err := a.store.RevokeUserRefreshFamilies(ctx, u.TenantID, u.ID, "", a.now()); err != nil {
+			return store.User{}, fmt.Errorf("revoke user tokens: %w", err)
+		}
+	}
+	return u, nil
+}
+
+// SetPassword replaces a user's password.
+func (a *Admin) SetPassword(ctx context.Context, u store.User, pw string) (store.User, error) {
+	if len(pw) < 8 || len(pw) > password.MaxLen {
+		return store.User{}, invalid("password: use 8 to %d characters", password.MaxLen)
+	}
+	hash, err := password.Hash(pw, a.pwParams)
+	if err != nil {
+		return store.User{}, fmt.Errorf("set password: %w", err)
+	}
+	u.PasswordHash, u.UpdatedAt = hash, a.now()
+	if err := a.store.UpdateUser(ctx, u); err != nil {
+		return store.User{}, fmt.Errorf("set password: %w", err)
+	}
+	return u, nil
+}

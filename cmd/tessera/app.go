@@ -1,0 +1,479 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tessera-id/tessera/admin"
+	"github.com/tessera-id/tessera/store"
+)
+
+type permissionJSON struct {
+	Resource string `json:"resource"`
+	Kind     string `json:"kind"`
+	Value    string `json:"value"`
+}
+
+type appJSON struct {
+	ClientID                 string           `json:"client_id"`
+	TenantID                 string           `json:"tenant_id"`
+	Name                     string           `json:"name"`
+	Public                   bool             `json:"public"`
+	RedirectURIs             []string         `json:"redirect_uris"`
+	IdentifierURI            string           `json:"identifier_uri"`
+	Scopes                   []string         `json:"scopes"`
+	Roles                    []string         `json:"roles"`
+	Permissions              []permissionJSON `json:"permissions"`
+	ServicePrincipalID       string           `json:"service_principal_id"`
+	AllowPlainPKCE           bool             `json:"allow_plain_pkce"`
+	AccessTokenLifetime      string           `json:"access_token_lifetime,omitempty"`
+	RefreshTokenLifetime     string           `json:"refresh_token_lifetime,omitempty"`
+	RefreshTokenIdleLifetime string           `json:"refresh_token_idle_lifetime,omitempty"`
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func durationString(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
+}
+
+func toAppJSON(a store.App) appJSON {
+	out := appJSON{
+		ClientID: a.ClientID, TenantID: a.TenantID, Name: a.Name, Public: a.Public,
+		RedirectURIs: nonNil(a.RedirectURIs), IdentifierURI: a.IdentifierURI, Scopes: nonNil(a.Scopes), Roles: nonNil(a.Roles),
+		Permissions: []permissionJSON{}, ServicePrincipalID: a.ServicePrincipalID, AllowPlainPKCE: a.AllowPlainPKCE,
+		AccessTokenLifetime: durationString(a.AccessTokenLifetime), RefreshTokenLifetime: durationString(a.RefreshTokenLifetime),
+		RefreshTokenIdleLifetime: durationString(a.RefreshTokenIdleLifetime),
+	}
+	for _, p := range a.Permissions {
+		out.Permissions = append(out.Permissions, permissionJSON{Resource: p.ResourceID, Kind: string(p.Kind), Value: p.Value})
+	}
+	return out
+}
+
+func printApp(w io.Writer, a store.App) {
+	kind := "confidential"
+	if a.Public {
+		kind = "public"
+	}
+	fmt.Fprintf(w, "Application (client) ID: %s\n", a.ClientID)
+	fmt.Fprintf(w, "Directory (tenant) ID:   %s\n", a.TenantID)
+	fmt.Fprintf(w, "Name:                    %s (%s client)\n", a.Name, kind)
+	fmt.Fprintf(w, "Application ID URI:      %s\n", a.IdentifierURI)
+	if len(a.RedirectURIs) > 0 {
+		fmt.Fprintf(w, "Redirect URIs:           %s\n", strings.Join(a.RedirectURIs, ", "))
+	}
+	if len(a.Scopes) > 0 {
+		fmt.Fprintf(w, "Exposed scopes:          %s\n", strings.Join(a.Scopes, ", "))
+	}
+	if len(a.Roles) > 0 {
+		fmt.Fprintf(w, "App roles:               %s\n", strings.Join(a.Roles, ", "))
+	}
+	for _, p := range a.Permissions {
+		fmt.Fprintf(w, "Permission:              %s %s on %s\n", p.Kind, p.Value, p.ResourceID)
+	}
+	if a.AccessTokenLifetime > 0 {
+		fmt.Fprintf(w, "Access token lifetime:   %s\n", a.AccessTokenLifetime)
+	}
+	if a.RefreshTokenLifetime > 0 {
+		fmt.Fprintf(w, "Refresh token lifetime:  %s\n", a.RefreshTokenLifetime)
+	}
+	if a.RefreshTokenIdleLifetime > 0 {
+		fmt.Fprintf(w, "Refresh token idle:      %s\n", a.RefreshTokenIdleLifetime)
+	}
+}
+
+// appTarget is the --tenant/--app pair most app commands take.
+type appTarget struct{ tenant, app string }
+
+func (t *appTarget) flags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&t.tenant, "tenant", "", "tenant name or id")
+	cmd.Flags().StringVar(&t.app, "app", "", "application (client) id or App ID URI")
+	_ = cmd.MarkFlagRequired("tenant")
+	_ = cmd.MarkFlagRequired("app")
+}
+
+func (t *appTarget) resolve(ctx context.Context, e *env) (store.App, error) {
+	tenant, err := e.admin.Tenant(ctx, t.tenant)
+	if err != nil {
+		return store.App{}, err
+	}
+	return e.admin.App(ctx, tenant, t.app)
+}
+
+// withEnv runs fn with an opened data directory.
+func (g *globals) withEnv(fn func(ctx context.Context, e *env) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		e, err := g.open(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		return fn(cmd.Context(), e)
+	}
+}
+
+func newAppCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "app", Short: "Register and configure applications"}
+	cmd.AddCommand(newAppRegisterCommand(g), newAppListCommand(g), newAppShowCommand(g), newAppSetCommand(g),
+		newAppRedirectCommand(g), newAppExposeCommand(g), newAppPermissionCommand(g), newAppConsentCommand(g), newAppSecretCommand(g))
+	return cmd
+}
+
+func newAppRegisterCommand(g *globals) *cobra.Command {
+	var tenant, name string
+	var public bool
+	var redirects []string
+	cmd := &cobra.Command{
+		Use:   "register",
+		Short: "Register an application; prints its Application (client) ID and Directory (tenant) ID",
+		Args:  cobra.NoArgs,
+	}
+	cmd.RunE = g.withEnv(func(ctx context.Context, e *env) error {
+		t, err := e.admin.Tenant(ctx, tenant)
+		if err != nil {
+			return err
+		}
+		a, err := e.admin.RegisterApp(ctx, t, admin.RegisterOptions{Name: name, Public: public, RedirectURIs: redirects})
+		if err != nil {
+			return err
+		}
+		return g.print(toAppJSON(a), func(w io.Writer) {
+			fmt.Fprintln(w, "Application registered.")
+			printApp(w, a)
+		})
+	})
+	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant name or id")
+	cmd.Flags().StringVar(&name, "name", "", "display name shown to users")
+	cmd.Flags().BoolVar(&public, "public", false, "a public client (native, CLI, single-page): no secret, PKCE required")
+	cmd.Flags().StringArrayVar(&redirects, "redirect-uri", nil, "redirect URI (repeatable)")
+	_ = cmd.MarkFlagRequired("tenant")
+	_ = cmd.MarkFlagRequired("name")
+	return cmd
+}
+
+func newAppListCommand(g *globals) *cobra.Command {
+	var tenant string
+	cmd := &cobra.Command{Use: "list", Short: "List a tenant's applications", Args: cobra.NoArgs}
+	cmd.RunE = g.withEnv(func(ctx context.Context, e *env) error {
+		t, err := e.admin.Tenant(ctx, tenant)
+		if err != nil {
+			return err
+		}
+		apps, err := e.admin.Apps(ctx, t)
+		if err != nil {
+			return err
+		}
+		out := make([]appJSON, 0, len(apps))
+		for _, a := range apps {
+			out = append(out, toAppJSON(a))
+		}
+		return g.print(out, func(w io.Writer) {
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "APPLICATION (CLIENT) ID\tNAME\tTYPE")
+			for _, a := range apps {
+				kind := "confidential"
+				if a.Public {
+					kind = "public"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", a.ClientID, a.Name, kind)
+			}
+			tw.Flush()
+		})
+	})
+	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant name or id")
+	_ = cmd.MarkFlagRequired("tenant")
+	return cmd
+}
+
+func newAppShowCommand(g *globals) *cobra.Command {
+	var target appTarget
+	cmd := &cobra.Command{Use: "show", Short: "Show an application's registration", Args: cobra.NoArgs}
+	cmd.RunE = g.withEnv(func(ctx context.Context, e *env) error {
+		a, err := target.resolve(ctx, e)
+		if err != nil {
+			return err
+		}
+		return g.print(toAppJSON(a), func(w io.Writer) { printApp(w, a) })
+	})
+	target.flags(cmd)
+	return cmd
+}
+
+func newAppSetCommand(g *globals) *cobra.Command {
+	var target appTarget
+	var name, access, refresh, idle string
+	var plain bool
+	cmd := &cobra.Command{Use: "set", Short: "Change an application's name, token lifetimes or PKCE policy", Args: cobra.NoArgs}
+	cmd.RunE = g.withEnv(func(ctx context.Context, e *env) error {
+		a, err := target.resolve(ctx, e)
+		if err != nil {
+			return err
+		}
+		var s admin.AppSettings
+		flags := cmd.Flags()
+		if flags.Changed("name") {
+			s.Name = &name
+		}
+		for _, f := range []struct {
+			flag  string
+			value string
+			dst   **time.Duration
+		}{
+			{"access-token-lifetime", access, &s.AccessTokenLifetime},
+			{"refresh-token-lifetime", refresh, &s.RefreshTokenLifetime},
+			{"refresh-token-idle-lifetime", idle, &s.RefreshTokenIdleLifetime},
+		} {
+			if flags.Changed(f.flag) {
+				d, err := admin.ParseLifetime(f.value)
+				if err != nil {
+					return fmt.Errorf("--%s: %w", f.flag, err)
+				}
+				*f.dst = &d
+			}
+		}
+		if flags.Changed("allow-plain-pkce") {
+			s.AllowPlainPKCE = &plain
+		}
+		if a, err = e.admin.Set(ctx, a, s); err != nil {
+			return err
+		}
+		return g.print(toAppJSON(a), func(w io.Writer) {
+			fmt.Fprintln(w, "Application updated.")
+			printApp(w, a)
+		})
+	})
+	target.flags(cmd)
+	cmd.Flags().StringVar(&name, "name", "", "display name")
+	cmd.Flags().StringVar(&access, "access-token-lifetime", "", "access token lifetime, e.g. 1h (5m to 24h)")
+	cmd.Flags().StringVar(&refresh, "refresh-token-lifetime", "", "refresh token absolute lifetime, e.g. 90d")
+	cmd.Flags().StringVar(&idle, "refresh-token-idle-lifetime", "", "refresh token inactivity lifetime, e.g. 30d")
+	cmd.Flags().BoolVar(&plain, "allow-plain-pkce", false, "accept code_challenge_method=plain (not recommended)")
+	return cmd
+}
+
+func newAppRedirectCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "redirect-uri", Short: "Manage redirect URIs"}
+	var target appTarget
+	var uris []string
+	add := &cobra.Command{Use: "add", Short: "Add redirect URIs", Args: cobra.NoArgs}
+	add.RunE = g.withEnv(func(ctx context.Context, e *env) error {
+		a, err := target.resolve(ctx, e)
+		if err != nil {
+			return err
+		}
+		if a, err = e.admin.AddRedirectURIs(ctx, a, uris); err != nil {
+			return err
+		}
+		return g.print(toAppJSON(a), func(w io.Writer) { printApp(w, a) })
+	})
+	target.flags(add)
+	add.Flags().StringArrayVar(&uris, "uri", nil, "redirect URI (repeatable)")
+	_ = add.MarkFlagRequired("uri")
+	cmd.AddCommand(add)
+	return cmd
+}
+
+func newAppExposeCommand(g *globals) *cobra.Command {
+	var target appTarget
+	var uri string
+	var scopes, roles []string
+	cmd := &cobra.Command{Use: "expose", Short: "Expose an API: App ID URI, delegated scopes and app roles", Args: cobra.NoArgs}
+	cmd.RunE = g.withEnv(func(ctx context.Context, e *env) error {
+		a, err := target.resolve(ctx, e)
+		if err != nil {
+			return err
+		}
+		if a, err = e.admin.Expose(ctx, a, uri, scopes, roles); err != nil {
+			return err
+		}
+		return g.print(toAppJSON(a), func(w io.Writer) { printApp(w, a) })
+	})
+	target.flags(cmd)
+	cmd.Flags().StringVar(&uri, "app-id-uri", "", "Application ID URI (default api://{client_id})")
+	cmd.Flags().StringArrayVar(&scopes, "scope", nil, "delegated scope to expose (repeatable)")
+	cmd.Flags().StringArrayVar(&roles, "role", nil, "app role to define (repeatable)")
+	return cmd
+}
+
+func newAppPermissionCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "permission", Short: "Manage the API permissions an application needs"}
+	var target appTarget
+	var resource string
+	var scopes, roles []string
+	add := &cobra.Command{Use: "add", Short: "Add delegated scopes or app roles of a resource app", Args: cobra.NoArgs}
+	add.RunE = g.withEnv(func(ctx context.Context, e *env) error {
+		a, err := target.resolve(ctx, e)
+		if err != nil {
+			return err
+		}
+		if a, err = e.admin.AddPermission(ctx, a, resource, scopes, roles); err != nil {
+			return err
+		}
+		return g.print(toAppJSON(a), func(w io.Writer) { printApp(w, a) })
+	})
+	target.flags(add)
+	add.Flags().StringVar(&resource, "resource", "", "resource app: client id or App ID URI")
+	add.Flags().StringArrayVar(&scopes, "scope", nil, "delegated scope (repeatable)")
+	add.Flags().StringArrayVar(&roles, "role", nil, "app role, i.e. application permission (repeatable)")
+	_ = add.MarkFlagRequired("resource")
+	cmd.AddCommand(add)
+	return cmd
+}
+
+func newAppConsentCommand(g *globals) *cobra.Command {
+	var target appTarget
+	var revoke bool
+	var user string
+	cmd := &cobra.Command{
+		Use:   "consent",
+		Short: "Grant tenant-wide admin consent for an application's permissions (or --revoke)",
+		Args:  cobra.NoArgs,
+	}
+	cmd.RunE = g.withEnv(func(ctx context.Context, e *env) error {
+		a, err := target.resolve(ctx, e)
+		if err != nil {
+			return err
+		}
+		if revoke {
+			userID := ""
+			if user != "" {
+				t, err := e.admin.Tenant(ctx, target.tenant)
+				if err != nil {
+					return err
+				}
+				u, err := e.admin.User(ctx, t, user)
+				if err != nil {
+					return err
+				}
+				userID = u.ID
+			}
+			if err := e.admin.RevokeConsent(ctx, a, userID); err != nil {
+				return err
+			}
+			return g.print(map[string]string{"client_id": a.ClientID, "status": "revoked"}, func(w io.Writer) {
+				fmt.Fprintln(w, "Consent revoked.")
+			})
+		}
+		rows, err := e.admin.GrantAdminConsent(ctx, a)
+		if err != nil {
+			return err
+		}
+		out := []permissionJSON{}
+		for _, c := range rows {
+			out = append(out, permissionJSON{Resource: c.ResourceID, Kind: string(c.Kind), Value: c.Value})
+		}
+		return g.print(map[string]any{"client_id": a.ClientID, "granted": out}, func(w io.Writer) {
+			fmt.Fprintf(w, "Admin consent granted to %s for all users:\n", a.Name)
+			for _, c := range rows {
+				res := c.ResourceID
+				if res == "" {
+					res = "OpenID Connect"
+				}
+				fmt.Fprintf(w, "  %s %s (%s)\n", c.Kind, c.Value, res)
+			}
+		})
+	})
+	target.flags(cmd)
+	cmd.Flags().BoolVar(&revoke, "revoke", false, "remove consent instead (a user's with --user, else the tenant-wide grant)")
+	cmd.Flags().StringVar(&user, "user", "", "with --revoke: the user (id or username) whose consent to remove")
+	return cmd
+}
+
+type secretJSON struct {
+	ID          string    `json:"id"`
+	Description string    `json:"description"`
+	Hint        string    `json:"hint"`
+	ExpiresAt   time.Time `json:"expires_at"`
+	CreatedAt   time.Time `json:"created_at"`
+	Secret      string    `json:"secret,omitempty"`
+}
+
+func newAppSecretCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "secret", Short: "Manage client secrets"}
+
+	var addTarget appTarget
+	var description, expires string
+	add := &cobra.Command{Use: "add", Short: "Add a client secret; its value is printed once", Args: cobra.NoArgs}
+	add.RunE = g.withEnv(func(ctx context.Context, e *env) error {
+		a, err := addTarget.resolve(ctx, e)
+		if err != nil {
+			return err
+		}
+		at, err := admin.ParseExpiry(expires, time.Now().UTC())
+		if err != nil {
+			return fmt.Errorf("--expires: %w", err)
+		}
+		value, s, err := e.admin.AddSecret(ctx, a, description, at)
+		if err != nil {
+			return err
+		}
+		return g.print(secretJSON{ID: s.ID, Description: s.Description, Hint: s.Hint, ExpiresAt: s.ExpiresAt, CreatedAt: s.CreatedAt, Secret: value}, func(w io.Writer) {
+			fmt.Fprintf(w, "Client secret added. Copy the value now: it cannot be shown again.\n")
+			fmt.Fprintf(w, "  Value:       %s\n  Secret ID:   %s\n  Description: %s\n  Expires:     %s\n", value, s.ID, s.Description, s.ExpiresAt.Format(time.RFC3339))
+		})
+	})
+	addTarget.flags(add)
+	add.Flags().StringVar(&description, "description", "", "what the secret is for")
+	add.Flags().StringVar(&expires, "expires", "6mo", "6mo, 12mo, 24mo or a date (YYYY-MM-DD)")
+
+	var listTarget appTarget
+	list := &cobra.Command{Use: "list", Short: "List client secrets (description, hint, expiry)", Args: cobra.NoArgs}
+	list.RunE = g.withEnv(func(ctx context.Context, e *env) error {
+		a, err := listTarget.resolve(ctx, e)
+		if err != nil {
+			return err
+		}
+		secrets, err := e.admin.Secrets(ctx, a)
+		if err != nil {
+			return err
+		}
+		out := make([]secretJSON, 0, len(secrets))
+		for _, s := range secrets {
+			out = append(out, secretJSON{ID: s.ID, Description: s.Description, Hint: s.Hint, ExpiresAt: s.ExpiresAt, CreatedAt: s.CreatedAt})
+		}
+		return g.print(out, func(w io.Writer) {
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SECRET ID\tDESCRIPTION\tVALUE (HINT)\tEXPIRES")
+			for _, s := range secrets {
+				fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\n", s.ID, s.Description, s.Hint, s.ExpiresAt.Format("2006-01-02"))
+			}
+			tw.Flush()
+		})
+	})
+	listTarget.flags(list)
+
+	var removeTarget appTarget
+	var secretID string
+	remove := &cobra.Command{Use: "remove", Short: "Remove a client secret", Args: cobra.NoArgs}
+	remove.RunE = g.withEnv(func(ctx context.Context, e *env) error {
+		a, err := removeTarget.resolve(ctx, e)
+		if err != nil {
+			return err
+		}
+		if err := e.admin.RemoveSecret(ctx, a, secretID); err != nil {
+			return err
+		}
+		return g.print(map[string]string{"id": secretID, "status": "removed"}, func(w io.Writer) { fmt.Fprintln(w, "Client secret removed.") })
+	})
+	removeTarget.flags(remove)
+	remove.Flags().StringVar(&secretID, "id", "", "secret id (from secret list)")
+	_ = remove.MarkFlagRequired("id")
+
+	cmd.AddCommand(add, list, remove)
+	return cmd
+}

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tessera-id/tessera/admin"
+	"github.com/tessera-id/tessera/internal/devtls"
+	"github.com/tessera-id/tessera/internal/password"
+	"github.com/tessera-id/tessera/oauth"
+	"github.com/tessera-id/tessera/server"
+	"github.com/tessera-id/tessera/token"
+)
+
+type serveOptions struct {
+	dev                bool
+	addr               string
+	publicURL          string
+	defaultTenant      string
+	tlsCert, tlsKey    string
+	plainHTTP          bool
+	newDemoCredentials bool
+	logLevel           string
+	refreshGrace       time.Duration
+}
+
+func newServeCommand(g *globals) *cobra.Command {
+	var o serveOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the authorization server",
+		Long: `Run the authorization server.
+
+With --dev it needs nothing else: it creates the data directory (SQLite
+database, master key, a local CA and a TLS certificate for localhost),
+serves HTTPS on 127.0.0.1:8443 and bootstraps a demo tenant, apps and user,
+printing everything needed to get a first token.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runServe(cmd.Context(), g, o) },
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.dev, "dev", false, "development mode: self-signed TLS and a demo tenant, app and user")
+	f.StringVar(&o.addr, "addr", envOr("TESSERA_ADDR", "127.0.0.1:8443"), "listen address (env TESSERA_ADDR)")
+	f.StringVar(&o.publicURL, "public-url", envOr("TESSERA_PUBLIC_URL", ""), "origin clients use, e.g. https://login.example.com (default: https://localhost:PORT for a loopback address)")
+	f.StringVar(&o.defaultTenant, "default-tenant", envOr("TESSERA_DEFAULT_TENANT", ""), "tenant served by /oauth2/authorize and /oauth2/token (--dev: demo)")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM)")
+	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	f.BoolVar(&o.plainHTTP, "http", false, "serve plain HTTP, for use behind a TLS-terminating proxy only")
+	f.BoolVar(&o.newDemoCredentials, "new-demo-credentials", false, "with --dev: issue and print a new demo client secret and user password")
+	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.DurationVar(&o.refreshGrace, "refresh-grace", oauth.DefaultConfig().RefreshGrace, "window in which a retried refresh returns the same successor")
+	return cmd
+}
+
+func envOr(name, def string) string {
+	if v := strings.TrimSpace(os.Getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func runServe(ctx context.Context, g *globals, o serveOptions) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: use debug, info, warn or error", o.logLevel)
+	}
+	logHandler := slog.NewTextHandler(g.streams.err, &slog.HandlerOptions{Level: level})
+	logger := slog.New(logHandler)
+
+	if !o.dev && !o.plainHTTP && (o.tlsCert == "" || o.tlsKey == "") {
+		return errors.New("serve needs --tls-cert and --tls-key, or --dev for a local development server, or --http behind a TLS-terminating proxy")
+	}
+	e, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+
+	var demo *admin.Demo
+	if o.dev {
+		files, err := devtls.Ensure(g.dataDir, devtls.DefaultHosts(), time.Now())
+		if err != nil {
+			return err
+		}
+		if o.tlsCert == "" {
+			o.tlsCert, o.tlsKey = files.Cert, files.Key
+		}
+		d, err := e.admin.Bootstrap(ctx, o.newDemoCredentials)
+		if err != nil {
+			return fmt.Errorf("bootstrap demo tenant: %w", err)
+		}
+		demo = &d
+		if o.defaultTenant == "" {
+			o.defaultTenant = admin.DemoTenant
+		}
+	}
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.addr, err)
+	}
+	defer ln.Close()
+	scheme := "https"
+	if o.plainHTTP {
+		scheme = "http"
+	}
+	if o.publicURL == "" {
+		o.publicURL = defaultPublicURL(scheme, ln.Addr())
+	}
+	if o.publicURL != "" {
+		if u, err := url.Parse(o.publicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return fmt.Errorf("--public-url %q: use an origin such as https://login.example.com", o.publicURL)
+		}
+	} else {
+		logger.Warn("no --public-url: issuers follow each request's Host header; set it for anything but local use")
+	}
+
+	dummy, err := password.Hash(admin.GeneratePassword(), password.Default)
+	if err != nil {
+		return err
+	}
+	cfg := oauth.DefaultConfig()
+	cfg.RefreshGrace = o.refreshGrace
+	keys := token.NewKeyring(e.store, e.masterKey, nil)
+	provider := oauth.New(cfg, oauth.Deps{
+		Store:             e.store,
+		Keys:              keys,
+		Successor:         token.NewSuccessors(e.masterKey).Derive,
+		Logger:            logger,
+		DummyPasswordHash: dummy,
+	})
+	handler, err := server.New(server.Config{PublicURL: o.publicURL, DefaultTenant: o.defaultTenant, Logger: logger}, provider)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logHandler, slog.LevelWarn),
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
+	}
+
+	go collectGarbage(ctx, provider, logger)
+
+	if demo != nil {
+		printDemo(g.streams.out, g.dataDir, o.publicURL, *demo)
+	}
+	logger.Info("tessera listening", "addr", ln.Addr().String(), "public_url", o.publicURL, "data_dir", g.dataDir)
+	return server.Run(ctx, srv, func() error {
+		if o.plainHTTP {
+			return srv.Serve(ln)
+		}
+		return srv.ServeTLS(ln, o.tlsCert, o.tlsKey)
+	})
+}
+
+// defaultPublicURL names a loopback listener https://localhost:PORT, the
+// host the development certificate and MSAL's knownAuthorities use.
+func defaultPublicURL(scheme string, addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsLoopback() {
+		return ""
+	}
+	return scheme + "://localhost:" + strconv.Itoa(tcp.Port)
+}
+
+// collectGarbage deletes expired codes, sessions and tokens every minute,
+// in bounded batches, so tables track live rows rather than history.
+func collectGarbage(ctx context.Context, p *oauth.Provider, log *slog.Logger) {
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for {
+		n, err := p.CollectGarbage(ctx, 1000)
+		if err != nil && ctx.Err() == nil {
+			log.Error("collect expired rows", "err", err)
+		} else if n > 0 {
+			log.Debug("collected expired rows", "rows", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func printDemo(w io.Writer, dataDir, publicURL string, d admin.Demo) {
+	authority := publicURL + "/" + d.Tenant.Name
+	redirect := "http://localhost:8080"
+	scope := d.WebApp.ClientID + "/.default"
+	authorize := authority + "/oauth2/v2.0/authorize?client_id=" + d.WebApp.ClientID +
+		"&response_type=code&redirect_uri=" + url.QueryEscape(redirect) + "&response_mode=query&scope=" + url.QueryEscape(scope) + "&state=12345&sso_reload=true"
+	secret := d.Secret
+	if secret == "" {
+		secret = "<shown on first start; run with --new-demo-credentials for a new one>"
+	}
+	pw := d.Password
+	if pw == "" {
+		pw = "<shown on first start; run with --new-demo-credentials for a new one>"
+	}
+	fmt.Fprintf(w, `
+Tessera development server
+  Data directory:   %[1]s   (trust %[1]s/ca.pem: curl --cacert, NODE_EXTRA_CA_CERTS)
+  Authority:        %[2]s
+  Discovery:        %[2]s/v2.0/.well-known/openid-configuration
+  Token endpoint:   %[2]s/oauth2/v2.0/token
+
+Tenant "%[3]s"
+  Directory (tenant) ID:    %[4]s
+
+Confidential app "%[5]s"
+  Application (client) ID:  %[6]s
+  Client secret:            %[7]s
+  Redirect URI:             %[8]s
+
+Public app "%[9]s"
+  Application (client) ID:  %[10]s
+  Redirect URIs:            %[11]s (any port on localhost)
+
+User
+  Username:                 %[12]s
+  Password:                 %[13]s
+
+Get a token:
+  1. Open this URL in a browser and sign in as %[12]s:
+     %[14]s
+  2. The browser lands on %[8]s/?code=...; copy the code, then run:
+     curl --cacert %[1]s/ca.pem -X POST -H "Content-Type: application/x-www-form-urlencoded" \
+       -d 'client_id=%[6]s&scope=%[6]s%%2f.default openid profile offline_access&code=PASTE_CODE&redirect_uri=http%%3A%%2F%%2Flocalhost%%3a8080&grant_type=authorization_code&client_secret=%[7]s' \
+       '%[2]s/oauth2/v2.0/token'
+
+`, dataDir, authority, d.Tenant.Name, d.Tenant.ID, d.WebApp.Name, d.WebApp.ClientID, secret, redirect,
+		d.NativeApp.Name, d.NativeApp.ClientID, strings.Join(d.NativeApp.RedirectURIs, ", "), d.User.Username, pw, authorize)
+}

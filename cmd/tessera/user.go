@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tessera-id/tessera/admin"
+	"github.com/tessera-id/tessera/store"
+)
+
+type userJSON struct {
+	ID        string    `json:"id"`
+	Username  string    `json:"username"`
+	Email     string    `json:"email,omitempty"`
+	Name      string    `json:"name,omitempty"`
+	Disabled  bool      `json:"disabled"`
+	CreatedAt time.Time `json:"created_at"`
+	Password  string    `json:"password,omitempty"`
+}
+
+func toUserJSON(u store.User) userJSON {
+	return userJSON{ID: u.ID, Username: u.Username, Email: u.Email, Name: u.Name, Disabled: u.Disabled, CreatedAt: u.CreatedAt}
+}
+
+func newUserCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "user", Short: "Create and manage users"}
+
+	var tenant, username, email, name string
+	var passwordStdin bool
+	create := &cobra.Command{Use: "create", Short: "Create a user (a password is generated unless --password-stdin)", Args: cobra.NoArgs}
+	create.RunE = g.withEnv(func(ctx context.Context, e *env) error {
+		t, err := e.admin.Tenant(ctx, tenant)
+		if err != nil {
+			return err
+		}
+		pw := ""
+		if passwordStdin {
+			line, err := bufio.NewReader(io.LimitReader(g.streams.in, 4096)).ReadString('\n')
+			if err != nil && err != io.EOF {
+				return fmt.Errorf("read password from stdin: %w", err)
+			}
+			pw = strings.TrimRight(line, "\r\n")
+			if pw == "" {
+				return fmt.Errorf("--password-stdin: no password on standard input")
+			}
+		}
+		u, generated, err := e.admin.CreateUser(ctx, t, admin.UserOptions{Username: username, Password: pw, Email: email, Name: name})
+		if err != nil {
+			return err
+		}
+		out := toUserJSON(u)
+		if !passwordStdin {
+			out.Password = generated
+		}
+		return g.print(out, func(w io.Writer) {
+			fmt.Fprintf(w, "User created.\n  Object ID: %s\n  Username:  %s\n", u.ID, u.Username)
+			if !passwordStdin {
+				fmt.Fprintf(w, "  Password:  %s   (generated; shown once)\n", generated)
+			}
+		})
+	})
+	create.Flags().StringVar(&tenant, "tenant", "", "tenant name or id")
+	create.Flags().StringVar(&username, "username", "", "sign-in name")
+	create.Flags().StringVar(&email, "email", "", "email address")
+	create.Flags().StringVar(&name, "name", "", "display name")
+	create.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
+	_ = create.MarkFlagRequired("tenant")
+	_ = create.MarkFlagRequired("username")
+
+	var listTenant string
+	list := &cobra.Command{Use: "list", Short: "List users", Args: cobra.NoArgs}
+	list.RunE = g.withEnv(func(ctx context.Context, e *env) error {
+		t, err := e.admin.Tenant(ctx, listTenant)
+		if err != nil {
+			return err
+		}
+		users, err := e.admin.Users(ctx, t)
+		if err != nil {
+			return err
+		}
+		out := make([]userJSON, 0, len(users))
+		for _, u := range users {
+			out = append(out, toUserJSON(u))
+		}
+		return g.print(out, func(w io.Writer) {
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "OBJECT ID\tUSERNAME\tNAME\tSTATUS")
+			for _, u := range users {
+				status := "enabled"
+				if u.Disabled {
+					status = "disabled"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.ID, u.Username, u.Name, status)
+			}
+			tw.Flush()
+		})
+	})
+	list.Flags().StringVar(&listTenant, "tenant", "", "tenant name or id")
+	_ = list.MarkFlagRequired("tenant")
+
+	cmd.AddCommand(create, list, userStateCommand(g, "disable", true), userStateCommand(g, "enable", false))
+	return cmd
+}
+
+func userStateCommand(g *globals, verb string, disabled bool) *cobra.Command {
+	var tenant string
+	cmd := &cobra.Command{Use: verb + " USER", Short: strings.ToUpper(verb[:1]) + verb[1:] + " a user (by username or object id)", Args: cobra.ExactArgs(1)}
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		return g.withEnv(func(ctx context.Context, e *env) error {
+			t, err := e.admin.Tenant(ctx, tenant)
+			if err != nil {
+				return err
+			}
+			u, err := e.admin.User(ctx, t, args[0])
+			if err != nil {
+				return err
+			}
+			if u, err = e.admin.SetDisabled(ctx, u, disabled); err != nil {
+				return err
+			}
+			return g.print(toUserJSON(u), func(w io.Writer) { fmt.Fprintf(w, "User %s %sd.\n", u.Username, verb) })
+		})(c, args)
+	}
+	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant name or id")
+	_ = cmd.MarkFlagRequired("tenant")
+	return cmd
+}

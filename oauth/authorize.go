@@ -1,0 +1,441 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tessera-id/tessera/store"
+	"github.com/tessera-id/tessera/token"
+)
+
+// Response modes (OAuth 2.0 Multiple Response Type Encoding Practices and
+// Form Post Response Mode).
+const (
+	ModeQuery    = "query"
+	ModeFragment = "fragment"
+	ModeFormPost = "form_post"
+)
+
+// PKCE methods (RFC 7636).
+const (
+	PKCES256  = "S256"
+	PKCEPlain = "plain"
+)
+
+// AuthorizeRequest is a validated authorization request. It is kept while
+// the user signs in and consents, so it carries only what is needed to
+// finish.
+type AuthorizeRequest struct {
+	ClientID            string      `json:"client_id"`
+	RedirectURI         string      `json:"redirect_uri"`
+	ResponseType        string      `json:"response_type"`
+	ResponseMode        string      `json:"response_mode"`
+	State               string      `json:"state,omitempty"`
+	Nonce               string      `json:"nonce,omitempty"`
+	CodeChallenge       string      `json:"code_challenge,omitempty"`
+	CodeChallengeMethod string      `json:"code_challenge_method,omitempty"`
+	Prompt              []string    `json:"prompt,omitempty"`
+	LoginHint           string      `json:"login_hint,omitempty"`
+	MaxAge              int         `json:"max_age"` // -1: not given
+	Grant               store.Grant `json:"grant"`
+	Prefix              string      `json:"prefix,omitempty"`
+}
+
+func (ar *AuthorizeRequest) hasPrompt(v string) bool { return slices.Contains(ar.Prompt, v) }
+func (ar *AuthorizeRequest) wantsIDToken() bool      { return ar.ResponseType == "code id_token" }
+
+// AuthorizeResponse sends the browser back to the client: in the query,
+// the fragment, or an auto-submitted form.
+type AuthorizeResponse struct {
+	RedirectURI string
+	Mode        string
+	Params      url.Values
+}
+
+// Location is the redirect target for the query and fragment modes.
+func (r *AuthorizeResponse) Location() string {
+	u, err := url.Parse(r.RedirectURI)
+	if err != nil {
+		// Registered redirect URIs were parsed at registration.
+		return r.RedirectURI
+	}
+	if r.Mode == ModeFragment {
+		u.Fragment = ""
+		return u.String() + "#" + r.Params.Encode()
+	}
+	q := u.Query()
+	for k, vs := range r.Params {
+		q[k] = vs
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// AuthorizeFailure is a failed authorization request. With Redirect set,
+// the error goes back to the client's registered redirect URI; without, the
+// client or redirect URI could not be trusted and the user sees an error
+// page (RFC 6749 §4.1.2.1: never redirect to an unverified URI).
+type AuthorizeFailure struct {
+	Err      *Error
+	Redirect *AuthorizeResponse
+}
+
+func pageFailure(e *Error) *AuthorizeFailure { return &AuthorizeFailure{Err: e} }
+
+// redirectFailure sends e to the client, with the request's state.
+func redirectFailure(redirectURI, mode, state string, e *Error) *AuthorizeFailure {
+	v := url.Values{"error": {e.Code}, "error_description": {e.Description}}
+	if state != "" {
+		v.Set("state", state)
+	}
+	return &AuthorizeFailure{Err: e, Redirect: &AuthorizeResponse{RedirectURI: redirectURI, Mode: mode, Params: v}}
+}
+
+// FailureFor turns an error met after validation (login, consent, code
+// issuance) into the client redirect for ar; server errors included, as
+// the redirect URI is known to be the client's.
+func FailureFor(ar *AuthorizeRequest, e *Error) *AuthorizeFailure {
+	return redirectFailure(ar.RedirectURI, ar.ResponseMode, ar.State, e)
+}
+
+// ParseAuthorize validates an authorization request. The client and
+// redirect URI are checked first: until both are known good, errors are
+// shown to the user; after, they are redirected to the client.
+func (p *Provider) ParseAuthorize(ctx context.Context, ep Endpoint, params Params) (*AuthorizeRequest, *AuthorizeFailure) {
+	clientID := params.Get("client_id")
+	if clientID == "" {
+		return nil, pageFailure(MissingParameter("client_id"))
+	}
+	client, err := p.store.GetApp(ctx, ep.Tenant.ID, clientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, pageFailure(newError(ErrUnauthorizedClient, http.StatusBadRequest, CodeAppNotFound,
+			"Application with identifier '%s' was not found in the tenant '%s'.", truncate(clientID, 64), ep.Tenant.Name))
+	}
+	if err != nil {
+		return nil, pageFailure(ServerError(err))
+	}
+	redirectURI := params.Get("redirect_uri")
+	switch {
+	case redirectURI == "" && len(client.RedirectURIs) == 1:
+		redirectURI = client.RedirectURIs[0]
+	case redirectURI == "":
+		return nil, pageFailure(MissingParameter("redirect_uri"))
+	case !MatchRedirectURI(client.RedirectURIs, redirectURI):
+		return nil, pageFailure(invalidRequest(CodeRedirectMismatch,
+			"The redirect URI '%s' specified in the request does not match the redirect URIs configured for the application '%s'.", truncate(redirectURI, 300), client.ClientID))
+	}
+
+	ar := &AuthorizeRequest{ClientID: client.ClientID, RedirectURI: redirectURI, State: params.Get("state"), MaxAge: -1}
+	fail := func(mode string, e *Error) (*AuthorizeRequest, *AuthorizeFailure) {
+		return nil, redirectFailure(redirectURI, mode, ar.State, e)
+	}
+
+	responseType := strings.Fields(params.Get("response_type"))
+	slices.Sort(responseType)
+	switch strings.Join(responseType, " ") {
+	case "code":
+		ar.ResponseType, ar.ResponseMode = "code", ModeQuery
+	case "code id_token":
+		ar.ResponseType, ar.ResponseMode = "code id_token", ModeFragment
+	case "":
+		return fail(ModeQuery, MissingParameter("response_type"))
+	default:
+		return fail(ModeQuery, newError(ErrUnsupportedResponseType, http.StatusBadRequest, CodeUnsupportedResponse,
+			"The response_type '%s' is not supported; use 'code' or 'code id_token'.", truncate(params.Get("response_type"), 100)))
+	}
+	switch mode := params.Get("response_mode"); mode {
+	case "":
+	case ModeQuery:
+		if ar.wantsIDToken() {
+			return fail(ModeFragment, invalidRequest(CodeMalformedRequest, "An ID token must not be returned in the query; use response_mode fragment or form_post."))
+		}
+		ar.ResponseMode = mode
+	case ModeFragment, ModeFormPost:
+		ar.ResponseMode = mode
+	default:
+		return fail(ar.ResponseMode, invalidRequest(CodeMalformedRequest, "The response_mode '%s' is not supported; use query, fragment or form_post.", truncate(mode, 100)))
+	}
+
+	for _, v := range strings.Fields(params.Get("prompt")) {
+		switch v {
+		case "none", "login", "consent", "select_account":
+			if !slices.Contains(ar.Prompt, v) {
+				ar.Prompt = append(ar.Prompt, v)
+			}
+		}
+	}
+	if ar.hasPrompt("none") && len(ar.Prompt) > 1 {
+		return fail(ar.ResponseMode, invalidRequest(CodeMalformedRequest, "prompt=none cannot be combined with other prompt values."))
+	}
+	if v := params.Get("max_age"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fail(ar.ResponseMode, invalidRequest(CodeMalformedRequest, "max_age must be a non-negative number of seconds."))
+		}
+		ar.MaxAge = n
+	}
+	ar.LoginHint = params.Get("login_hint")
+	ar.Nonce = params.Get("nonce")
+	if ar.wantsIDToken() && ar.Nonce == "" {
+		return fail(ar.ResponseMode, MissingParameter("nonce"))
+	}
+
+	if e := p.parsePKCE(client, params, ar); e != nil {
+		return fail(ar.ResponseMode, e)
+	}
+
+	raw := params.Get("scope")
+	if raw == "" {
+		return fail(ar.ResponseMode, MissingParameter("scope"))
+	}
+	sr, e := p.parseScope(ctx, ep.Tenant.ID, raw)
+	if e != nil {
+		return fail(ar.ResponseMode, e)
+	}
+	ar.Grant, ar.Prefix = authorizeGrant(client, sr)
+	if ar.wantsIDToken() && !slices.Contains(ar.Grant.OIDCScopes, ScopeOpenID) {
+		return fail(ar.ResponseMode, invalidScope("response_type 'code id_token' requires the 'openid' scope."))
+	}
+	return ar, nil
+}
+
+// authorizeGrant is what the user is asked to grant. "{resource}/.default"
+// means every permission the client is configured to need on the
+// resource, the OIDC scopes included (they are configured by default), so
+// a later token request may add offline_access as seed 002 does.
+func authorizeGrant(client store.App, sr scopeRequest) (store.Grant, string) {
+	g := store.Grant{Default: sr.isDefault}
+	oidc := map[string]bool{}
+	for s := range sr.oidc {
+		oidc[s] = true
+	}
+	if sr.resource != nil {
+		g.ResourceID = sr.resource.ClientID
+		g.Scopes = sr.values
+		if sr.isDefault {
+			g.Scopes = configuredScopes(client, *sr.resource)
+			for _, s := range OIDCScopes() {
+				oidc[s] = true
+			}
+		}
+	}
+	g.OIDCScopes = orderOIDC(oidc)
+	return g, sr.prefix
+}
+
+func (p *Provider) parsePKCE(client store.App, params Params, ar *AuthorizeRequest) *Error {
+	challenge, method := params.Get("code_challenge"), params.Get("code_challenge_method")
+	if challenge == "" {
+		if method != "" {
+			return MissingParameter("code_challenge")
+		}
+		if client.Public {
+			return invalidRequest(CodeMalformedRequest, "Proof Key for Code Exchange is required for public clients: send code_challenge and code_challenge_method=S256.")
+		}
+		return nil
+	}
+	if method == "" {
+		method = PKCEPlain // RFC 7636 §4.3 default
+	}
+	switch method {
+	case PKCES256:
+		if len(challenge) != 43 || !isPKCEChars(challenge) {
+			return invalidRequest(CodeMalformedRequest, "The code_challenge is not a base64url-encoded SHA-256 digest (43 characters).")
+		}
+	case PKCEPlain:
+		if !client.AllowPlainPKCE {
+			return invalidRequest(CodeMalformedRequest, "code_challenge_method 'plain' is not allowed for this client; use S256.")
+		}
+		if len(challenge) < 43 || len(challenge) > 128 || !isPKCEChars(challenge) {
+			return invalidRequest(CodeMalformedRequest, "The code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~].")
+		}
+	default:
+		return invalidRequest(CodeMalformedRequest, "The code_challenge_method '%s' is not supported; use S256.", truncate(method, 50))
+	}
+	ar.CodeChallenge, ar.CodeChallengeMethod = challenge, method
+	return nil
+}
+
+// isPKCEChars reports whether s holds only RFC 7636 unreserved characters.
+func isPKCEChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
+}
+
+// MatchRedirectURI reports whether given is one of the registered redirect
+// URIs: an exact match, or, for http loopback addresses, a match in all
+// but the port, because native apps listen on whatever port is free (RFC
+// 8252 §7.3; MSAL's interactive flow does this).
+func MatchRedirectURI(registered []string, given string) bool {
+	if slices.Contains(registered, given) {
+		return true
+	}
+	g, err := url.Parse(given)
+	if err != nil || g.Scheme != "http" || !isLoopbackHost(g.Hostname()) || g.Fragment != "" || g.User != nil {
+		return false
+	}
+	for _, r := range registered {
+		u, err := url.Parse(r)
+		if err != nil || u.Scheme != "http" || u.Hostname() != g.Hostname() {
+			continue
+		}
+		if u.EscapedPath() == g.EscapedPath() && u.RawQuery == g.RawQuery {
+			return true
+		}
+	}
+	return false
+}
+
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Step is what an authorization request needs next.
+type Step int
+
+const (
+	StepLogin Step = iota
+	StepConsent
+	StepDone
+)
+
+// Decide tells what ar needs given the browser's session: a login, a
+// consent, or nothing more (then the response is ready). authenticated
+// says the user signed in during this very request, which satisfies
+// prompt=login and max_age.
+func (p *Provider) Decide(ctx context.Context, ep Endpoint, ar *AuthorizeRequest, sess *store.Session, authenticated bool) (Step, *AuthorizeResponse, *AuthorizeFailure) {
+	var user *store.User
+	if sess != nil {
+		u, err := p.store.GetUser(ctx, ep.Tenant.ID, sess.UserID)
+		switch {
+		case err == nil && !u.Disabled:
+			user = &u
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return 0, nil, FailureFor(ar, ServerError(err))
+		}
+	}
+	fresh := authenticated
+	if user != nil && !fresh {
+		fresh = !ar.hasPrompt("login") && !ar.hasPrompt("select_account")
+		if ar.MaxAge >= 0 && p.now().Sub(sess.AuthTime) >= time.Duration(ar.MaxAge)*time.Second {
+			fresh = false
+		}
+	}
+	if user == nil || !fresh {
+		if ar.hasPrompt("none") {
+			return 0, nil, FailureFor(ar, newError(ErrLoginRequired, http.StatusBadRequest, CodeLoginRequired, "The user is not signed in and prompt=none forbids asking."))
+		}
+		return StepLogin, nil, nil
+	}
+	missing, err := p.missingConsent(ctx, ep, ar, user.ID)
+	if err != nil {
+		return 0, nil, FailureFor(ar, ServerError(err))
+	}
+	if len(missing) > 0 || ar.hasPrompt("consent") {
+		if ar.hasPrompt("none") {
+			return 0, nil, FailureFor(ar, newError(ErrConsentRequired, http.StatusBadRequest, CodeConsentRequired, "The user has not consented to the requested permissions and prompt=none forbids asking."))
+		}
+		return StepConsent, nil, nil
+	}
+	resp, e := p.Complete(ctx, ep, ar, *user, *sess)
+	if e != nil {
+		return 0, nil, FailureFor(ar, e)
+	}
+	return StepDone, resp, nil
+}
+
+// missingConsent lists the permissions of ar the user (or an admin for
+// everyone) has not granted the client yet.
+func (p *Provider) missingConsent(ctx context.Context, ep Endpoint, ar *AuthorizeRequest, userID string) ([]store.Permission, error) {
+	set, err := p.loadConsents(ctx, ep.Tenant.ID, ar.ClientID, userID)
+	if err != nil {
+		return nil, err
+	}
+	var missing []store.Permission
+	for _, s := range ar.Grant.OIDCScopes {
+		if !set.oidc[s] {
+			missing = append(missing, store.Permission{Kind: store.KindScope, Value: s})
+		}
+	}
+	for _, s := range ar.Grant.Scopes {
+		if !set.hasScope(ar.Grant.ResourceID, s) {
+			missing = append(missing, store.Permission{ResourceID: ar.Grant.ResourceID, Kind: store.KindScope, Value: s})
+		}
+	}
+	return missing, nil
+}
+
+// Complete issues the authorization code for a signed-in, consenting user
+// and builds the response to the client.
+func (p *Provider) Complete(ctx context.Context, ep Endpoint, ar *AuthorizeRequest, user store.User, sess store.Session) (*AuthorizeResponse, *Error) {
+	now := p.now()
+	code := token.NewOpaque()
+	err := p.store.CreateAuthCode(ctx, store.AuthCode{
+		Hash:                token.Hash(code),
+		TenantID:            ep.Tenant.ID,
+		ClientID:            ar.ClientID,
+		UserID:              user.ID,
+		SessionID:           sess.ID,
+		RedirectURI:         ar.RedirectURI,
+		Grant:               ar.Grant,
+		Nonce:               ar.Nonce,
+		CodeChallenge:       ar.CodeChallenge,
+		CodeChallengeMethod: ar.CodeChallengeMethod,
+		AuthTime:            sess.AuthTime,
+		CreatedAt:           now,
+		ExpiresAt:           now.Add(p.cfg.CodeLifetime),
+	})
+	if err != nil {
+		return nil, ServerError(err)
+	}
+	v := url.Values{"code": {code}, "session_state": {sess.ID}}
+	if ar.State != "" {
+		v.Set("state", ar.State)
+	}
+	if ar.wantsIDToken() {
+		idToken, e := p.hybridIDToken(ctx, ep, ar, user, sess, code)
+		if e != nil {
+			return nil, e
+		}
+		v.Set("id_token", idToken)
+	}
+	return &AuthorizeResponse{RedirectURI: ar.RedirectURI, Mode: ar.ResponseMode, Params: v}, nil
+}
+
+// hybridIDToken is the ID token of response_type "code id_token", bound to
+// the code by c_hash (OpenID Connect Core §3.3.2.11).
+func (p *Provider) hybridIDToken(ctx context.Context, ep Endpoint, ar *AuthorizeRequest, user store.User, sess store.Session, code string) (string, *Error) {
+	client, err := p.store.GetApp(ctx, ep.Tenant.ID, ar.ClientID)
+	if err != nil {
+		return "", ServerError(err)
+	}
+	signer, err := p.keys.Signer(ctx, ep.Tenant.ID)
+	if err != nil {
+		return "", ServerError(err)
+	}
+	claims := p.idClaims(ep, client, user, ar.Grant, sess.AuthTime, sess.ID, ar.Nonce)
+	if claims.CodeHash, err = token.HalfHash(signer.Alg(), code); err != nil {
+		return "", ServerError(err)
+	}
+	s, err := signer.Sign("JWT", claims)
+	if err != nil {
+		return "", ServerError(err)
+	}
+	return s, nil
+}

@@ -1,0 +1,100 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+
+	"github.com/tessera-id/tessera/store"
+	"github.com/tessera-id/tessera/token"
+)
+
+// ClientCredentials is what a token request presented to authenticate the
+// client: the HTTP Basic pair (already form-decoded by the server, per RFC
+// 6749 §2.3.1) and/or body parameters.
+type ClientCredentials struct {
+	BasicID, BasicSecret string
+	HasBasic             bool
+}
+
+// Client authentication methods, as named in discovery.
+const (
+	AuthNone        = "none"
+	AuthSecretBasic = "client_secret_basic"
+	AuthSecretPost  = "client_secret_post"
+)
+
+// authenticatedClient is the client a token request proved to be.
+type authenticatedClient struct {
+	app    store.App
+	method string
+}
+
+// authenticateClient identifies and authenticates the client of a token
+// request. Public clients identify themselves by client_id alone and must
+// not present a secret; confidential clients must prove one of their
+// unexpired secrets.
+func (p *Provider) authenticateClient(ctx context.Context, ep Endpoint, params Params, creds ClientCredentials) (authenticatedClient, *Error) {
+	clientID, secret := params.Get("client_id"), params.Get("client_secret")
+	method := AuthNone
+	if creds.HasBasic {
+		if secret != "" {
+			return authenticatedClient{}, invalidRequest(CodeMalformedRequest, "The client presented credentials in both the Authorization header and the body; use one method.")
+		}
+		if clientID != "" && clientID != creds.BasicID {
+			return authenticatedClient{}, invalidRequest(CodeMalformedRequest, "The client_id in the body differs from the one in the Authorization header.")
+		}
+		clientID, secret, method = creds.BasicID, creds.BasicSecret, AuthSecretBasic
+	} else if secret != "" {
+		method = AuthSecretPost
+	}
+	if params.Get("client_assertion") != "" || params.Get("client_assertion_type") != "" {
+		return authenticatedClient{}, invalidClient(CodeClientAuthRequired, "Client assertions are not accepted by this server; authenticate with a client secret.")
+	}
+	if clientID == "" {
+		return authenticatedClient{}, MissingParameter("client_id")
+	}
+	app, err := p.store.GetApp(ctx, ep.Tenant.ID, clientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return authenticatedClient{}, invalidClient(CodeAppNotFound, "Application with identifier '%s' was not found in the tenant '%s'.", truncate(clientID, 64), ep.Tenant.Name)
+	}
+	if err != nil {
+		return authenticatedClient{}, ServerError(err)
+	}
+	if app.Public {
+		if secret != "" {
+			return authenticatedClient{}, invalidClient(CodePublicClientSecret, "The client is public, so it must not present a client_secret.")
+		}
+		return authenticatedClient{app: app, method: AuthNone}, nil
+	}
+	if secret == "" {
+		return authenticatedClient{}, invalidClient(CodeClientAuthRequired, "The request body must contain 'client_secret' (or an HTTP Basic Authorization header) for a confidential client.")
+	}
+	if e := p.verifySecret(ctx, app, secret); e != nil {
+		return authenticatedClient{}, e
+	}
+	return authenticatedClient{app: app, method: method}, nil
+}
+
+// verifySecret compares the secret's SHA-256 with every stored hash of the
+// app in constant time. Secrets are 256-bit random values, so a fast hash
+// is as strong as a slow one here and keeps the token endpoint cheap.
+func (p *Provider) verifySecret(ctx context.Context, app store.App, secret string) *Error {
+	secrets, err := p.store.ListClientSecrets(ctx, app.TenantID, app.ClientID)
+	if err != nil {
+		return ServerError(err)
+	}
+	sum := token.Hash(secret)
+	var match *store.ClientSecret
+	for i := range secrets {
+		if token.Equal(sum, secrets[i].Hash) {
+			match = &secrets[i]
+		}
+	}
+	if match == nil {
+		return invalidClient(CodeInvalidSecret, "Invalid client secret provided. Ensure the secret being sent is the value, not the secret id, of a secret added to app '%s'.", app.ClientID)
+	}
+	if !match.ExpiresAt.IsZero() && !p.now().Before(match.ExpiresAt) {
+		return invalidClient(CodeSecretExpired, "The client secret '%s…' of app '%s' expired on %s. Add a new secret.", match.Hint, app.ClientID, match.ExpiresAt.Format("2006-01-02"))
+	}
+	return nil
+}

@@ -1,0 +1,82 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/tessera-id/tessera/store"
+)
+
+// Endpoint resolves the tenant a request addresses. segment is the tenant
+// name or id as it appears in the path; baseURL is the server's public
+// origin (https://host[:port]).
+func (p *Provider) Endpoint(ctx context.Context, baseURL, segment string) (Endpoint, *Error) {
+	if segment == "" || len(segment) > 64 {
+		return Endpoint{}, TenantNotFound(segment)
+	}
+	t, err := p.store.GetTenant(ctx, strings.ToLower(segment))
+	if errors.Is(err, store.ErrNotFound) {
+		return Endpoint{}, TenantNotFound(segment)
+	}
+	if err != nil {
+		return Endpoint{}, ServerError(err)
+	}
+	base := strings.TrimSuffix(baseURL, "/") + "/" + segment
+	return Endpoint{Tenant: t, Issuer: base + "/v2.0", Base: base}, nil
+}
+
+// Discovery is the OpenID Provider Metadata document (OpenID Connect
+// Discovery 1.0 §3) of one tenant.
+type Discovery struct {
+	Issuer                            string   `json:"issuer"`
+	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
+	TokenEndpoint                     string   `json:"token_endpoint"`
+	JWKSURI                           string   `json:"jwks_uri"`
+	ResponseTypesSupported            []string `json:"response_types_supported"`
+	ResponseModesSupported            []string `json:"response_modes_supported"`
+	GrantTypesSupported               []string `json:"grant_types_supported"`
+	SubjectTypesSupported             []string `json:"subject_types_supported"`
+	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
+	ScopesSupported                   []string `json:"scopes_supported"`
+	ClaimsSupported                   []string `json:"claims_supported"`
+	PromptValuesSupported             []string `json:"prompt_values_supported"`
+	RequestParameterSupported         bool     `json:"request_parameter_supported"`
+	RequestURIParameterSupported      bool     `json:"request_uri_parameter_supported"`
+	TenantID                          string   `json:"tenant_id"`
+}
+
+// Discovery describes the tenant's endpoints as addressed through ep.
+func (p *Provider) Discovery(ep Endpoint) Discovery {
+	return Discovery{
+		Issuer:                            ep.Issuer,
+		AuthorizationEndpoint:             ep.Base + "/oauth2/v2.0/authorize",
+		TokenEndpoint:                     ep.Base + "/oauth2/v2.0/token",
+		JWKSURI:                           ep.Base + "/discovery/v2.0/keys",
+		ResponseTypesSupported:            []string{"code", "code id_token"},
+		ResponseModesSupported:            []string{ModeQuery, ModeFragment, ModeFormPost},
+		GrantTypesSupported:               GrantTypes(),
+		SubjectTypesSupported:             []string{"public"},
+		IDTokenSigningAlgValuesSupported:  []string{ep.Tenant.SigningAlg},
+		TokenEndpointAuthMethodsSupported: []string{AuthSecretPost, AuthSecretBasic, AuthNone},
+		CodeChallengeMethodsSupported:     []string{PKCES256, PKCEPlain},
+		ScopesSupported:                   OIDCScopes(),
+		ClaimsSupported: []string{"iss", "sub", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "oid", "tid", "sid",
+			"preferred_username", "name", "email", "at_hash", "c_hash", "ver"},
+		PromptValuesSupported:        []string{"none", "login", "consent", "select_account"},
+		RequestParameterSupported:    false,
+		RequestURIParameterSupported: false,
+		TenantID:                     ep.Tenant.ID,
+	}
+}
+
+// JWKS is the tenant's published key set.
+func (p *Provider) JWKS(ctx context.Context, ep Endpoint) ([]byte, *Error) {
+	b, err := p.keys.JWKS(ctx, ep.Tenant.ID)
+	if err != nil {
+		return nil, ServerError(err)
+	}
+	return b, nil
+}

@@ -1,0 +1,209 @@
+package oauth
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tessera-id/tessera/internal/ids"
+	"github.com/tessera-id/tessera/store"
+	"github.com/tessera-id/tessera/token"
+)
+
+// TokenResponse is the successful token endpoint answer (RFC 6749 §5.1),
+// with the Entra ID fields MSAL reads.
+type TokenResponse struct {
+	TokenType    string `json:"token_type"`
+	Scope        string `json:"scope,omitempty"`
+	ExpiresIn    int64  `json:"expires_in"`
+	ExtExpiresIn int64  `json:"ext_expires_in"`
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+	ClientInfo   string `json:"client_info,omitempty"`
+}
+
+// accessClaims are RFC 9068 claims plus the Entra ID ones (tid, oid, scp,
+// roles, azp) that resource servers written for Entra read.
+type accessClaims struct {
+	Issuer            string   `json:"iss"`
+	Subject           string   `json:"sub"`
+	Audience          string   `json:"aud"`
+	Expiry            int64    `json:"exp"`
+	IssuedAt          int64    `json:"iat"`
+	NotBefore         int64    `json:"nbf"`
+	ID                string   `json:"jti"`
+	ClientID          string   `json:"client_id"`
+	AuthorizedParty   string   `json:"azp"`
+	TenantID          string   `json:"tid"`
+	ObjectID          string   `json:"oid"`
+	Scope             string   `json:"scope,omitempty"`
+	Scp               string   `json:"scp,omitempty"`
+	Roles             []string `json:"roles,omitempty"`
+	AuthTime          int64    `json:"auth_time,omitempty"`
+	SessionID         string   `json:"sid,omitempty"`
+	PreferredUsername string   `json:"preferred_username,omitempty"`
+	IdentityType      string   `json:"idtyp,omitempty"`
+	Version           string   `json:"ver"`
+}
+
+// IDClaims are the ID token's claims (OpenID Connect Core §2).
+type IDClaims struct {
+	Issuer            string `json:"iss"`
+	Subject           string `json:"sub"`
+	Audience          string `json:"aud"`
+	Expiry            int64  `json:"exp"`
+	IssuedAt          int64  `json:"iat"`
+	NotBefore         int64  `json:"nbf"`
+	AuthTime          int64  `json:"auth_time,omitempty"`
+	Nonce             string `json:"nonce,omitempty"`
+	ObjectID          string `json:"oid"`
+	TenantID          string `json:"tid"`
+	SessionID         string `json:"sid,omitempty"`
+	PreferredUsername string `json:"preferred_username,omitempty"`
+	Name              string `json:"name,omitempty"`
+	Email             string `json:"email,omitempty"`
+	AccessTokenHash   string `json:"at_hash,omitempty"`
+	CodeHash          string `json:"c_hash,omitempty"`
+	Version           string `json:"ver"`
+}
+
+// issuance is everything a token response is made of.
+type issuance struct {
+	ep           Endpoint
+	client       store.App
+	user         *store.User // nil for tokens the app gets as itself
+	resource     *store.App  // nil: the client is the audience
+	prefix       string      // how the resource is named in the scope field
+	grant        store.Grant
+	roles        []string
+	authTime     time.Time
+	sessionID    string
+	nonce        string
+	refreshToken string
+	clientInfo   bool
+}
+
+// mint signs the access token and, when openid is granted to a user, the
+// ID token, with one key lookup; the refresh token was already persisted.
+func (p *Provider) mint(ctx context.Context, is issuance) (*TokenResponse, *Error) {
+	signer, err := p.keys.Signer(ctx, is.ep.Tenant.ID)
+	if err != nil {
+		return nil, ServerError(err)
+	}
+	now := p.now()
+	lifetime := p.accessLifetime(is.client)
+	at := accessClaims{
+		Issuer:          is.ep.Issuer,
+		Audience:        is.client.ClientID,
+		Expiry:          now.Add(lifetime).Unix(),
+		IssuedAt:        now.Unix(),
+		NotBefore:       now.Unix(),
+		ID:              ids.New(),
+		ClientID:        is.client.ClientID,
+		AuthorizedParty: is.client.ClientID,
+		TenantID:        is.ep.Tenant.ID,
+		Roles:           is.roles,
+		Version:         "2.0",
+	}
+	if is.resource != nil {
+		at.Audience = is.resource.ClientID
+	}
+	scp := strings.Join(is.grant.Scopes, " ")
+	if is.resource == nil {
+		// A token for the client itself (only OIDC scopes asked) carries
+		// the sign-in scopes, as Entra's do for its userinfo audience.
+		var oidc []string
+		for _, s := range is.grant.OIDCScopes {
+			if s != ScopeOfflineAccess {
+				oidc = append(oidc, s)
+			}
+		}
+		scp = strings.Join(oidc, " ")
+	}
+	at.Scope, at.Scp = scp, scp
+	if is.user != nil {
+		at.Subject, at.ObjectID = is.user.ID, is.user.ID
+		at.AuthTime = unixOrZero(is.authTime)
+		at.SessionID = is.sessionID
+		at.PreferredUsername = is.user.Username
+	} else {
+		at.Subject, at.ObjectID = is.client.ServicePrincipalID, is.client.ServicePrincipalID
+		at.IdentityType = "app"
+	}
+	access, err := signer.Sign("at+jwt", at)
+	if err != nil {
+		return nil, ServerError(err)
+	}
+	resp := &TokenResponse{
+		TokenType:    "Bearer",
+		Scope:        scopeString(is.prefix, is.grant),
+		ExpiresIn:    int64(lifetime / time.Second),
+		ExtExpiresIn: int64(lifetime / time.Second),
+		AccessToken:  access,
+		RefreshToken: is.refreshToken,
+	}
+	if is.user != nil && slices.Contains(is.grant.OIDCScopes, ScopeOpenID) {
+		atHash, err := token.HalfHash(signer.Alg(), access)
+		if err != nil {
+			return nil, ServerError(err)
+		}
+		claims := p.idClaims(is.ep, is.client, *is.user, is.grant, is.authTime, is.sessionID, is.nonce)
+		claims.AccessTokenHash = atHash
+		if resp.IDToken, err = signer.Sign("JWT", claims); err != nil {
+			return nil, ServerError(err)
+		}
+	}
+	if is.user != nil && is.clientInfo {
+		resp.ClientInfo = clientInfo(is.user.ID, is.ep.Tenant.ID)
+	}
+	return resp, nil
+}
+
+// idClaims builds an ID token's claims. sub is the user's object id on
+// every grant, so MSAL's cache (keyed on it) finds the same account after
+// a refresh.
+func (p *Provider) idClaims(ep Endpoint, client store.App, user store.User, g store.Grant, authTime time.Time, sessionID, nonce string) IDClaims {
+	now := p.now()
+	c := IDClaims{
+		Issuer:    ep.Issuer,
+		Subject:   user.ID,
+		Audience:  client.ClientID,
+		Expiry:    now.Add(p.cfg.IDTokenLifetime).Unix(),
+		IssuedAt:  now.Unix(),
+		NotBefore: now.Unix(),
+		AuthTime:  unixOrZero(authTime),
+		Nonce:     nonce,
+		ObjectID:  user.ID,
+		TenantID:  ep.Tenant.ID,
+		SessionID: sessionID,
+		Version:   "2.0",
+	}
+	if slices.Contains(g.OIDCScopes, ScopeProfile) {
+		c.PreferredUsername, c.Name = user.Username, user.Name
+	}
+	if slices.Contains(g.OIDCScopes, ScopeEmail) {
+		c.Email = user.Email
+	}
+	return c
+}
+
+// clientInfo is MSAL's client_info: base64url of {"uid","utid"}, from which
+// it builds the home account id "uid.utid".
+func clientInfo(userID, tenantID string) string {
+	b, _ := json.Marshal(struct {
+		UID  string `json:"uid"`
+		UTID string `json:"utid"`
+	}{userID, tenantID})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}

@@ -1,0 +1,140 @@
+// Package oauth is the protocol core of the authorization server: request
+// validation, client authentication, scope and consent resolution, and one
+// file per grant. It knows nothing of net/http; package server decodes HTTP
+// into these types and encodes what comes back.
+package oauth
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/tessera-id/tessera/store"
+	"github.com/tessera-id/tessera/token"
+)
+
+// Config holds the server-wide protocol settings. Per-app lifetimes, when
+// set, override the token lifetimes here.
+type Config struct {
+	CodeLifetime             time.Duration
+	AccessTokenLifetime      time.Duration
+	IDTokenLifetime          time.Duration
+	RefreshTokenLifetime     time.Duration // absolute, from the first token of a family
+	RefreshTokenIdleLifetime time.Duration // sliding, from the last use
+	// RefreshGrace is how long after a rotation a retry with the same parent
+	// gets the same successor instead of revoking the family.
+	RefreshGrace        time.Duration
+	SessionLifetime     time.Duration
+	AuthRequestLifetime time.Duration
+}
+
+// DefaultConfig returns the lifetimes Tessera ships with.
+func DefaultConfig() Config {
+	return Config{
+		CodeLifetime:             10 * time.Minute,
+		AccessTokenLifetime:      time.Hour,
+		IDTokenLifetime:          time.Hour,
+		RefreshTokenLifetime:     90 * 24 * time.Hour,
+		RefreshTokenIdleLifetime: 30 * 24 * time.Hour,
+		RefreshGrace:             10 * time.Second,
+		SessionLifetime:          12 * time.Hour,
+		AuthRequestLifetime:      30 * time.Minute,
+	}
+}
+
+// Provider answers protocol requests for every tenant.
+type Provider struct {
+	cfg       Config
+	store     store.Store
+	keys      *token.Keyring
+	successor func(parent string) string
+	now       func() time.Time
+	log       *slog.Logger
+	// dummyHash is verified when a username is unknown, so a login attempt
+	// costs the same whether or not the user exists.
+	dummyHash string
+}
+
+// Deps are the Provider's collaborators.
+type Deps struct {
+	Store store.Store
+	Keys  *token.Keyring
+	// Successor derives a refresh token's successor from its secret; it
+	// must be deterministic (see token.Successors).
+	Successor func(parent string) string
+	Now       func() time.Time
+	Logger    *slog.Logger
+	// DummyPasswordHash is a hash of any password, made with the same
+	// parameters as real users' hashes.
+	DummyPasswordHash string
+}
+
+// New returns a Provider.
+func New(cfg Config, d Deps) *Provider {
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
+	log := d.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Provider{
+		cfg:       cfg,
+		store:     d.Store,
+		keys:      d.Keys,
+		successor: d.Successor,
+		now:       func() time.Time { return now().UTC() },
+		log:       log,
+		dummyHash: d.DummyPasswordHash,
+	}
+}
+
+// Config returns the provider's settings.
+func (p *Provider) Config() Config { return p.cfg }
+
+// Now is the provider's clock.
+func (p *Provider) Now() time.Time { return p.now() }
+
+// Endpoint is the tenant a request was addressed to and the issuer it was
+// addressed under: https://host/{t}/v2.0, where {t} is the name or id the
+// client used, so that discovery fetched under either form is consistent.
+type Endpoint struct {
+	Tenant store.Tenant
+	Issuer string // Base + "/v2.0"
+	Base   string // https://host/{t}, under which the tenant's endpoints live
+}
+
+func (p *Provider) accessLifetime(client store.App) time.Duration {
+	if client.AccessTokenLifetime > 0 {
+		return client.AccessTokenLifetime
+	}
+	return p.cfg.AccessTokenLifetime
+}
+
+func (p *Provider) refreshLifetimes(client store.App) (absolute, idle time.Duration) {
+	absolute, idle = p.cfg.RefreshTokenLifetime, p.cfg.RefreshTokenIdleLifetime
+	if client.RefreshTokenLifetime > 0 {
+		absolute = client.RefreshTokenLifetime
+	}
+	if client.RefreshTokenIdleLifetime > 0 {
+		idle = client.RefreshTokenIdleLifetime
+	}
+	if idle > absolute {
+		idle = absolute
+	}
+	return absolute, idle
+}
+
+// CollectGarbage deletes expired rows in bounded batches until none are
+// left or ctx ends, and returns how many it deleted.
+func (p *Provider) CollectGarbage(ctx context.Context, batch int) (int64, error) {
+	var total int64
+	for {
+		n, err := p.store.DeleteExpired(ctx, p.now(), batch)
+		total += n
+		if err != nil || n == 0 || ctx.Err() != nil {
+			return total, err
+		}
+	}
+}

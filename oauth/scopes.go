@@ -1,0 +1,179 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/tessera-id/tessera/store"
+)
+
+// The OpenID Connect scopes. They belong to no resource: they govern what
+// the ID token says and whether a refresh token is issued.
+const (
+	ScopeOpenID        = "openid"
+	ScopeProfile       = "profile"
+	ScopeEmail         = "email"
+	ScopeOfflineAccess = "offline_access"
+	defaultScope       = ".default"
+)
+
+// OIDCScopes returns the OpenID Connect scopes in their canonical order.
+func OIDCScopes() []string {
+	return []string{ScopeOpenID, ScopeProfile, ScopeEmail, ScopeOfflineAccess}
+}
+
+func isOIDCScope(s string) bool {
+	switch s {
+	case ScopeOpenID, ScopeProfile, ScopeEmail, ScopeOfflineAccess:
+		return true
+	}
+	return false
+}
+
+// orderOIDC returns the OIDC scopes of set in canonical order, so that
+// grants compare and print the same however they were asked for.
+func orderOIDC(set map[string]bool) []string {
+	var out []string
+	for _, s := range OIDCScopes() {
+		if set[s] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// scopeRequest is a parsed scope parameter: the scopes of at most one
+// resource (by the Entra model a token has one audience) plus OIDC scopes.
+type scopeRequest struct {
+	resource  *store.App
+	prefix    string   // the resource as the client named it
+	values    []string // explicit scope values, empty when isDefault
+	isDefault bool     // "{resource}/.default"
+	oidc      map[string]bool
+}
+
+// parseScope resolves a space-separated scope list against the tenant's
+// apps. A resource is named by client id or identifier URI, followed by
+// "/" and a scope value; the identifier may itself contain "/", so the
+// value is what follows the last one.
+func (p *Provider) parseScope(ctx context.Context, tenantID, raw string) (scopeRequest, *Error) {
+	req := scopeRequest{oidc: map[string]bool{}}
+	items := strings.Fields(raw)
+	if len(items) > maxScopeItems {
+		return req, invalidScope("The request names more than %d scopes.", maxScopeItems)
+	}
+	for _, item := range items {
+		if lower := strings.ToLower(item); isOIDCScope(lower) {
+			req.oidc[lower] = true
+			continue
+		}
+		slash := strings.LastIndexByte(item, '/')
+		if slash <= 0 || slash == len(item)-1 {
+			return req, invalidScope("The scope '%s' is not valid. Name a resource's scope as '{resource}/{scope}' (for example '{client_id}/.default'), or one of: openid profile email offline_access.", truncate(item, 200))
+		}
+		prefix, value := item[:slash], item[slash+1:]
+		if req.resource == nil {
+			app, err := p.store.GetAppByIdentifier(ctx, tenantID, prefix)
+			if errors.Is(err, store.ErrNotFound) {
+				return req, &Error{Code: ErrInvalidScope, Status: 400, Number: CodeResourceNotFound,
+					Description: "The resource '" + truncate(prefix, 200) + "' named in the scope is not registered in this tenant."}
+			}
+			if err != nil {
+				return req, ServerError(err)
+			}
+			req.resource, req.prefix = &app, prefix
+		} else if prefix != req.prefix && prefix != req.resource.ClientID && prefix != req.resource.IdentifierURI {
+			return req, invalidScope("The scopes name more than one resource ('%s' and '%s'); request tokens for one resource at a time.", truncate(req.prefix, 200), truncate(prefix, 200))
+		}
+		if value == defaultScope {
+			req.isDefault = true
+			continue
+		}
+		if !slices.Contains(req.resource.Scopes, value) {
+			return req, invalidScope("The resource '%s' does not expose the scope '%s'.", truncate(prefix, 200), truncate(value, 200))
+		}
+		if !slices.Contains(req.values, value) {
+			req.values = append(req.values, value)
+		}
+	}
+	if req.isDefault && len(req.values) > 0 {
+		return req, invalidScope("'%s/.default' cannot be combined with other scopes of the same resource.", truncate(req.prefix, 200))
+	}
+	return req, nil
+}
+
+// configuredScopes are the delegated scopes the client is configured to
+// need on resource: everything it exposes when it is its own resource
+// (so "{client_id}/.default" works without setup), else its permissions.
+func configuredScopes(client, resource store.App) []string {
+	if client.ClientID == resource.ClientID {
+		return slices.Clone(resource.Scopes)
+	}
+	var out []string
+	for _, perm := range client.Permissions {
+		if perm.ResourceID == resource.ClientID && perm.Kind == store.KindScope && slices.Contains(resource.Scopes, perm.Value) {
+			out = append(out, perm.Value)
+		}
+	}
+	return out
+}
+
+// consentSet is what a user (and the tenant admin, for everyone) granted
+// one client.
+type consentSet struct {
+	oidc   map[string]bool
+	scopes map[string]map[string]bool // resource id -> scope values
+	roles  map[string]map[string]bool // resource id -> roles (tenant-wide only)
+}
+
+func (c consentSet) hasScope(resourceID, value string) bool { return c.scopes[resourceID][value] }
+
+func (p *Provider) loadConsents(ctx context.Context, tenantID, clientID, principalID string) (consentSet, error) {
+	rows, err := p.store.ListConsents(ctx, tenantID, clientID, principalID)
+	if err != nil {
+		return consentSet{}, err
+	}
+	set := consentSet{oidc: map[string]bool{}, scopes: map[string]map[string]bool{}, roles: map[string]map[string]bool{}}
+	for _, c := range rows {
+		switch {
+		case c.Kind == store.KindScope && c.ResourceID == "":
+			set.oidc[c.Value] = true
+		case c.Kind == store.KindScope:
+			if set.scopes[c.ResourceID] == nil {
+				set.scopes[c.ResourceID] = map[string]bool{}
+			}
+			set.scopes[c.ResourceID][c.Value] = true
+		case c.Kind == store.KindRole && c.PrincipalID == "":
+			if set.roles[c.ResourceID] == nil {
+				set.roles[c.ResourceID] = map[string]bool{}
+			}
+			set.roles[c.ResourceID][c.Value] = true
+		}
+	}
+	return set, nil
+}
+
+// scopeString renders a grant as a scope parameter value: resource scopes
+// prefixed the way the client named the resource, then OIDC scopes.
+func scopeString(prefix string, g store.Grant) string {
+	var parts []string
+	for _, v := range g.Scopes {
+		parts = append(parts, prefix+"/"+v)
+	}
+	if g.ResourceID != "" && len(g.Scopes) == 0 {
+		parts = append(parts, prefix+"/"+defaultScope)
+	}
+	parts = append(parts, g.OIDCScopes...)
+	return strings.Join(parts, " ")
+}
+
+// resourcePrefix is how a resource is named in responses when the request
+// did not name it: by its identifier URI.
+func resourcePrefix(resource store.App) string {
+	if resource.IdentifierURI != "" {
+		return resource.IdentifierURI
+	}
+	return resource.ClientID
+}

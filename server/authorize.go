@@ -1,0 +1,197 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tessera-id/tessera/oauth"
+	"github.com/tessera-id/tessera/server/ui"
+	"github.com/tessera-id/tessera/store"
+	"github.com/tessera-id/tessera/token"
+)
+
+const (
+	// browserCookie binds pending sign-in requests to the browser that
+	// started them.
+	browserCookie = "tessera_browser"
+	// ssoCookiePrefix + tenant id names a tenant's SSO session cookie.
+	ssoCookiePrefix = "tessera_sso_"
+)
+
+// authorize is the authorization endpoint (RFC 6749 §3.1, OpenID Connect
+// Core §3.1.2). GET and POST are both allowed, as OIDC requires.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
+	if !s.allowMethods(w, r, http.MethodGet, http.MethodPost) {
+		return
+	}
+	var params oauth.Params
+	var e *oauth.Error
+	if r.Method == http.MethodPost {
+		params, e = readForm(w, r)
+	} else {
+		params, e = oauth.ParseForm(r.URL.RawQuery)
+	}
+	if e != nil {
+		s.errorPage(w, r, e)
+		return
+	}
+	ar, fail := s.provider.ParseAuthorize(r.Context(), ep, params)
+	if fail != nil {
+		s.authorizeFailed(w, r, fail)
+		return
+	}
+	sess, err := s.provider.Session(r.Context(), ep, cookieValue(r, ssoCookiePrefix+ep.Tenant.ID))
+	if err != nil {
+		s.authorizeFailed(w, r, oauth.FailureFor(ar, oauth.ServerError(err)))
+		return
+	}
+	step, resp, fail := s.provider.Decide(r.Context(), ep, ar, sess, false)
+	switch {
+	case fail != nil:
+		s.authorizeFailed(w, r, fail)
+	case step == oauth.StepDone:
+		s.respond(w, r, resp)
+	default:
+		var pendingSession *store.Session
+		page := "/login"
+		if step == oauth.StepConsent {
+			pendingSession, page = sess, "/consent"
+		}
+		pending, err := s.provider.StartPending(r.Context(), ep, ar, s.browserID(w, r), pendingSession)
+		if err != nil {
+			s.authorizeFailed(w, r, oauth.FailureFor(ar, oauth.ServerError(err)))
+			return
+		}
+		http.Redirect(w, r, s.pagePath(ep, page, pending.ID), http.StatusFound)
+	}
+}
+
+// pagePath is a sign-in page URL, relative to the server root.
+func (s *Server) pagePath(ep oauth.Endpoint, page, requestID string) string {
+	base, _ := url.Parse(ep.Base)
+	return base.Path + page + "?request=" + url.QueryEscape(requestID)
+}
+
+// browserID returns the browser-binding secret, setting the cookie the
+// first time a browser arrives.
+func (s *Server) browserID(w http.ResponseWriter, r *http.Request) string {
+	if v := cookieValue(r, browserCookie); len(v) >= 32 && len(v) <= 64 {
+		return v
+	}
+	v := token.NewOpaque()
+	http.SetCookie(w, &http.Cookie{Name: browserCookie, Value: v, Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+	return v
+}
+
+func cookieValue(r *http.Request, name string) string {
+	c, err := r.Cookie(name)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// authorizeFailed sends an error to the client when its redirect URI is
+// trusted, and shows it to the user otherwise.
+func (s *Server) authorizeFailed(w http.ResponseWriter, r *http.Request, fail *oauth.AuthorizeFailure) {
+	if fail.Redirect == nil {
+		s.errorPage(w, r, fail.Err)
+		return
+	}
+	s.logError(r, fail.Err)
+	s.respond(w, r, fail.Redirect)
+}
+
+// respond delivers an authorization response in its response mode.
+func (s *Server) respond(w http.ResponseWriter, r *http.Request, resp *oauth.AuthorizeResponse) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	if resp.Mode != oauth.ModeFormPost {
+		status := http.StatusFound
+		if r.Method == http.MethodPost {
+			status = http.StatusSeeOther
+		}
+		http.Redirect(w, r, resp.Location(), status)
+		return
+	}
+	nonce := scriptNonce()
+	data := ui.FormPost{Action: resp.RedirectURI, Nonce: nonce}
+	keys := make([]string, 0, len(resp.Params))
+	for k := range resp.Params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		data.Fields = append(data.Fields, ui.Field{Name: k, Value: resp.Params.Get(k)})
+	}
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; base-uri 'none'; frame-ancestors 'none'")
+	s.render(w, r, http.StatusOK, "form_post", data)
+}
+
+func scriptNonce() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return base64.RawStdEncoding.EncodeToString(b)
+}
+
+// errorPage shows an error the client cannot be told about. A caller that
+// asks for JSON (a script, not a browser) gets the JSON error instead.
+func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, e *oauth.Error) {
+	if !acceptsHTML(r) {
+		s.writeError(w, r, e)
+		return
+	}
+	s.logError(r, e)
+	status := e.Status
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	s.render(w, r, status, "error", ui.Error{
+		Code:        e.Code,
+		Description: e.Description,
+		TraceID:     requestIDs(r.Context()).trace,
+		Timestamp:   time.Now().UTC().Format("2006-01-02 15:04:05Z"),
+	})
+}
+
+func acceptsHTML(r *http.Request) bool {
+	accept := r.Header.Get("Accept")
+	if accept == "" {
+		return true
+	}
+	for _, part := range strings.Split(accept, ",") {
+		mediaType, _, _ := strings.Cut(part, ";")
+		switch strings.TrimSpace(mediaType) {
+		case "text/html", "application/xhtml+xml", "*/*", "text/*":
+			return true
+		}
+	}
+	return false
+}
+
+// render writes an HTML page with the headers every page carries.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	if h.Get("Content-Security-Policy") == "" {
+		// No form-action: Chromium applies it to the redirect that follows
+		// a form submission, which goes to the client's redirect URI.
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'")
+	}
+	body, err := s.pages.Render(page, data)
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "render page", "page", page, "err", err)
+		http.Error(w, "The page could not be rendered.", http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}

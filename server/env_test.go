@@ -1,0 +1,431 @@
+package server_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"html"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/tessera-id/tessera/admin"
+	"github.com/tessera-id/tessera/internal/password"
+	"github.com/tessera-id/tessera/oauth"
+	"github.com/tessera-id/tessera/server"
+	"github.com/tessera-id/tessera/store"
+	"github.com/tessera-id/tessera/store/sqlite"
+	"github.com/tessera-id/tessera/token"
+)
+
+// cheapPasswords keeps argon2id fast in tests; the code path is the same.
+var cheapPasswords = password.Params{Memory: 64, Time: 1, Threads: 1}
+
+// clock is a settable time source shared by the server and the test.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// env is a real server (real SQLite in a temp dir, real crypto, real
+// HTTPS through httptest) with a tenant, apps and a user made through the
+// admin package, as the CLI makes them.
+type env struct {
+	t        *testing.T
+	srv      *httptest.Server
+	dbPath   string
+	store    store.Store
+	admin    *admin.Admin
+	clock    *clock
+	mk       token.MasterKey
+	tenant   store.Tenant
+	web      store.App // confidential, redirect http://localhost:8080, exposes access_as_user
+	secret   string
+	native   store.App // public, loopback redirect, needs api Files.Read
+	api      store.App // resource: scopes Files.Read Files.Write, role Files.ReadAll
+	daemon   store.App // confidential, role Files.ReadAll on api, admin-consented
+	daemonPW string    // the daemon's client secret
+	user     store.User
+	password string
+}
+
+const webRedirect = "http://localhost:8080"
+
+type envOption func(*oauth.Config)
+
+func newEnv(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	e := &env{t: t, dbPath: filepath.Join(dir, "tessera.db"), clock: &clock{t: time.Now().UTC().Truncate(time.Second)}}
+	st, err := sqlite.Open(ctx, e.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e.store = st
+	e.mk = token.NewMasterKey()
+	e.admin = admin.New(st, e.mk, e.clock.Now, cheapPasswords)
+
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.tenant, err = e.admin.CreateTenant(ctx, "contoso", "RS256")
+	must(err)
+	e.web, err = e.admin.RegisterApp(ctx, e.tenant, admin.RegisterOptions{Name: "Web App", RedirectURIs: []string{webRedirect}})
+	must(err)
+	e.web, err = e.admin.Expose(ctx, e.web, "", []string{"access_as_user"}, nil)
+	must(err)
+	e.secret, _, err = e.admin.AddSecret(ctx, e.web, "app secret", e.clock.Now().AddDate(0, 6, 0))
+	must(err)
+	e.api, err = e.admin.RegisterApp(ctx, e.tenant, admin.RegisterOptions{Name: "Files API"})
+	must(err)
+	e.api, err = e.admin.Expose(ctx, e.api, "api://files", []string{"Files.Read", "Files.Write"}, []string{"Files.ReadAll"})
+	must(err)
+	e.native, err = e.admin.RegisterApp(ctx, e.tenant, admin.RegisterOptions{Name: "Native App", Public: true, RedirectURIs: []string{"http://localhost"}})
+	must(err)
+	e.native, err = e.admin.AddPermission(ctx, e.native, e.api.ClientID, []string{"Files.Read"}, nil)
+	must(err)
+	e.daemon, err = e.admin.RegisterApp(ctx, e.tenant, admin.RegisterOptions{Name: "Daemon"})
+	must(err)
+	e.daemon, err = e.admin.AddPermission(ctx, e.daemon, "api://files", nil, []string{"Files.ReadAll"})
+	must(err)
+	_, err = e.admin.GrantAdminConsent(ctx, e.daemon)
+	must(err)
+	e.daemonPW, _, err = e.admin.AddSecret(ctx, e.daemon, "daemon", e.clock.Now().AddDate(1, 0, 0))
+	must(err)
+	e.password = "correct horse battery"
+	e.user, _, err = e.admin.CreateUser(ctx, e.tenant, admin.UserOptions{Username: "alice@contoso.test", Password: e.password, Email: "alice@contoso.test", Name: "Alice"})
+	must(err)
+
+	cfg := oauth.DefaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	dummy, err := password.Hash("dummy-password", cheapPasswords)
+	must(err)
+	keys := token.NewKeyring(st, e.mk, e.clock.Now)
+	quiet := slog.New(slog.DiscardHandler)
+	p := oauth.New(cfg, oauth.Deps{Store: st, Keys: keys, Successor: token.NewSuccessors(e.mk).Derive, Now: e.clock.Now, DummyPasswordHash: dummy, Logger: quiet})
+	e.srv = httptest.NewUnstartedServer(nil)
+	h, err := server.New(server.Config{PublicURL: "https://" + e.srv.Listener.Addr().String(), DefaultTenant: "contoso", Logger: quiet}, p)
+	must(err)
+	e.srv.Config.Handler = h
+	e.srv.StartTLS()
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+func (e *env) url(path string) string { return e.srv.URL + path }
+
+// authority is the tenant's base URL, as MSAL's authority.
+func (e *env) authority() string { return e.srv.URL + "/contoso" }
+
+func (e *env) tokenURL() string { return e.authority() + "/oauth2/v2.0/token" }
+
+// post sends a form to the token endpoint and decodes the JSON answer.
+func (e *env) post(target string, form url.Values) (int, map[string]any, http.Header) {
+	return e.postRaw(target, "application/x-www-form-urlencoded", form.Encode(), nil)
+}
+
+func (e *env) postRaw(target, contentType, body string, header http.Header) (int, map[string]any, http.Header) {
+	e.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, target, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	return resp.StatusCode, decodeJSON(e.t, resp.Body), resp.Header
+}
+
+func decodeJSON(t *testing.T, r io.Reader) map[string]any {
+	t.Helper()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("response is not JSON: %v\n%s", err, b)
+	}
+	return m
+}
+
+// browser is a cookie-keeping client that follows the server's own
+// redirects and stops at the client's redirect URI, like a user agent
+// whose app listens on localhost.
+type browser struct {
+	t   *testing.T
+	e   *env
+	c   *http.Client
+	jar http.CookieJar
+}
+
+func (e *env) browser() *browser {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	// A copy: httptest hands out one shared client, and each browser needs
+	// its own cookies.
+	c := *e.srv.Client()
+	c.Jar = jar
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &browser{t: e.t, e: e, c: &c, jar: jar}
+}
+
+// outcome is where a browser step ended: on a server page, or sent back
+// to the client with parameters.
+type outcome struct {
+	status   int
+	body     string
+	page     string     // "login", "consent", "error", "form_post", or ""
+	callback *url.URL   // set when the browser was sent to the client
+	params   url.Values // the callback's parameters (query, fragment or posted form)
+}
+
+func (b *browser) get(target string) outcome {
+	b.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, target, nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	return b.do(req)
+}
+
+func (b *browser) postForm(target string, form url.Values) outcome {
+	b.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "text/html")
+	return b.do(req)
+}
+
+func (b *browser) do(req *http.Request) outcome {
+	b.t.Helper()
+	for hops := 0; hops < 10; hops++ {
+		resp, err := b.c.Do(req)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body := string(raw)
+		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+			loc, err := req.URL.Parse(resp.Header.Get("Location"))
+			if err != nil {
+				b.t.Fatal(err)
+			}
+			if loc.Host != req.URL.Host {
+				params := loc.Query()
+				if loc.Fragment != "" {
+					params, _ = url.ParseQuery(loc.EscapedFragment())
+				}
+				return outcome{status: resp.StatusCode, callback: loc, params: params}
+			}
+			req, _ = http.NewRequest(http.MethodGet, loc.String(), nil)
+			req.Header.Set("Accept", "text/html")
+			continue
+		}
+		o := outcome{status: resp.StatusCode, body: body}
+		switch {
+		case strings.Contains(body, `name="password"`):
+			o.page = "login"
+		case strings.Contains(body, `name="consent"`):
+			o.page = "consent"
+		case strings.Contains(body, "document.forms[0].submit()"):
+			o.page = "form_post"
+			action, fields := parseForm(b.t, body)
+			o.callback, _ = url.Parse(action)
+			o.params = fields
+		case strings.Contains(body, "couldn't sign you in"):
+			o.page = "error"
+		}
+		return o
+	}
+	b.t.Fatal("too many redirects")
+	return outcome{}
+}
+
+var (
+	formAction  = regexp.MustCompile(`<form method="post" action="([^"]*)">`)
+	hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
+)
+
+// parseForm reads a page's form action and hidden fields.
+func parseForm(t *testing.T, body string) (string, url.Values) {
+	t.Helper()
+	m := formAction.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no form on page:\n%s", body)
+	}
+	fields := url.Values{}
+	for _, f := range hiddenInput.FindAllStringSubmatch(body, -1) {
+		fields.Set(html.UnescapeString(f[1]), html.UnescapeString(f[2]))
+	}
+	return html.UnescapeString(m[1]), fields
+}
+
+// submit fills the page's form with extra values and posts it.
+func (b *browser) submit(o outcome, values map[string]string) outcome {
+	b.t.Helper()
+	action, fields := parseForm(b.t, o.body)
+	for k, v := range values {
+		fields.Set(k, v)
+	}
+	target, err := url.Parse(b.e.srv.URL)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return b.postForm(target.ResolveReference(mustParse(b.t, action)).String(), fields)
+}
+
+func mustParse(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func (b *browser) login(o outcome, username, pw string) outcome {
+	b.t.Helper()
+	if o.page != "login" {
+		b.t.Fatalf("expected the login page, got status %d page %q callback %v\n%s", o.status, o.page, o.callback, o.body)
+	}
+	return b.submit(o, map[string]string{"username": username, "password": pw})
+}
+
+func (b *browser) consent(o outcome, answer string) outcome {
+	b.t.Helper()
+	if o.page != "consent" {
+		b.t.Fatalf("expected the consent page, got status %d page %q callback %v\n%s", o.status, o.page, o.callback, o.body)
+	}
+	return b.submit(o, map[string]string{"consent": answer})
+}
+
+// signIn runs an authorize URL through login and (if asked) consent and
+// returns the callback.
+func (b *browser) signIn(authorizeURL string) outcome {
+	b.t.Helper()
+	o := b.get(authorizeURL)
+	if o.page == "login" {
+		o = b.login(o, "alice@contoso.test", b.e.password)
+	}
+	if o.page == "consent" {
+		o = b.consent(o, "accept")
+	}
+	if o.callback == nil {
+		b.t.Fatalf("sign-in did not return to the client: status %d page %q\n%s", o.status, o.page, o.body)
+	}
+	return o
+}
+
+// jwks fetches the tenant's published keys, as a resource server would.
+func (e *env) jwks() jose.JSONWebKeySet {
+	e.t.Helper()
+	resp, err := e.srv.Client().Get(e.authority() + "/discovery/v2.0/keys")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var set jose.JSONWebKeySet
+	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
+		e.t.Fatal(err)
+	}
+	return set
+}
+
+// verifyJWT checks a token independently of Tessera's own code: go-jose
+// against the served JWKS, then iss, aud, exp and (for ID tokens) nonce.
+func (e *env) verifyJWT(raw, wantTyp, wantAud string) (map[string]any, map[string]any) {
+	e.t.Helper()
+	sig, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
+	if err != nil {
+		e.t.Fatalf("parse JWT: %v", err)
+	}
+	h := sig.Signatures[0].Protected
+	set := e.jwks()
+	keys := set.Key(h.KeyID)
+	if len(keys) != 1 {
+		e.t.Fatalf("kid %q not in JWKS", h.KeyID)
+	}
+	payload, err := sig.Verify(keys[0])
+	if err != nil {
+		e.t.Fatalf("signature does not verify against JWKS: %v", err)
+	}
+	if typ, _ := h.ExtraHeaders["typ"].(string); typ != wantTyp {
+		e.t.Errorf("typ = %q, want %q", typ, wantTyp)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		e.t.Fatal(err)
+	}
+	if claims["iss"] != e.authority()+"/v2.0" {
+		e.t.Errorf("iss = %v, want %s", claims["iss"], e.authority()+"/v2.0")
+	}
+	if claims["aud"] != wantAud {
+		e.t.Errorf("aud = %v, want %s", claims["aud"], wantAud)
+	}
+	exp, _ := claims["exp"].(float64)
+	if time.Unix(int64(exp), 0).Before(e.clock.Now()) {
+		e.t.Errorf("token already expired: exp %v", exp)
+	}
+	headers := map[string]any{"alg": h.Algorithm, "kid": h.KeyID, "typ": h.ExtraHeaders["typ"]}
+	return headers, claims
+}
+
+// clientInfo decodes MSAL's client_info.
+func clientInfo(t *testing.T, s string) map[string]string {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		t.Fatalf("client_info is not base64url: %v", err)
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}

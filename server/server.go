@@ -1,0 +1,260 @@
+// Package server is the HTTP face of the authorization server: routes,
+// middleware, decoding requests into oauth types and encoding what comes
+// back. Protocol decisions live in package oauth.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tessera-id/tessera/oauth"
+	"github.com/tessera-id/tessera/server/ui"
+)
+
+// Config is the HTTP layer's configuration.
+type Config struct {
+	// PublicURL is the origin clients reach the server at, e.g.
+	// https://login.example.com; issuers are built from it. Empty means
+	// "the origin of each request", which is only for local development:
+	// behind a proxy or on a shared host, set it.
+	PublicURL string
+	// DefaultTenant is served by the /oauth2/authorize and /oauth2/token
+	// aliases.
+	DefaultTenant string
+	Logger        *slog.Logger
+}
+
+// Server routes HTTP requests to the protocol core.
+type Server struct {
+	cfg      Config
+	provider *oauth.Provider
+	pages    *ui.Pages
+	log      *slog.Logger
+	handler  http.Handler
+}
+
+// New builds the server's routes.
+func New(cfg Config, p *oauth.Provider) (*Server, error) {
+	pages, err := ui.New()
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
+	s := &Server{cfg: cfg, provider: p, pages: pages, log: log}
+	s.handler = s.middleware(s.routes())
+	return s, nil
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// routes registers every path. Patterns carry no method so that a wrong
+// method gets a protocol error in JSON rather than the mux's plain text.
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	tenant := func(h tenantHandler) http.Handler { return s.withTenant(h) }
+	alias := func(h tenantHandler) http.Handler { return s.withDefaultTenant(h) }
+
+	mux.Handle("/{tenant}/v2.0/.well-known/openid-configuration", tenant(s.discovery))
+	mux.Handle("/{tenant}/.well-known/openid-configuration", tenant(s.discovery))
+	mux.Handle("/{tenant}/discovery/v2.0/keys", tenant(s.jwks))
+	mux.Handle("/{tenant}/oauth2/v2.0/authorize", tenant(s.authorize))
+	mux.Handle("/{tenant}/oauth2/v2.0/token", tenant(s.token))
+	mux.Handle("/{tenant}/login", tenant(s.login))
+	mux.Handle("/{tenant}/consent", tenant(s.consent))
+
+	mux.Handle("/oauth2/authorize", alias(s.authorize))
+	mux.Handle("/oauth2/token", alias(s.token))
+
+	mux.Handle("/assets/tessera.css", http.StripPrefix("/assets/", staticHandler()))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, &oauth.Error{Code: oauth.ErrNotFound, Status: http.StatusNotFound,
+			Description: "No endpoint at this path. Tenant endpoints are under /{tenant}/, e.g. /{tenant}/v2.0/.well-known/openid-configuration."})
+	})
+	return mux
+}
+
+func staticHandler() http.Handler {
+	files := http.FileServerFS(ui.Static())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		files.ServeHTTP(w, r)
+	})
+}
+
+// tenantHandler is a handler for a path under a tenant.
+type tenantHandler func(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint)
+
+func (s *Server) withTenant(h tenantHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ep, e := s.provider.Endpoint(r.Context(), s.baseURL(r), r.PathValue("tenant"))
+		if e != nil {
+			s.writeError(w, r, e)
+			return
+		}
+		h(w, r, ep)
+	})
+}
+
+func (s *Server) withDefaultTenant(h tenantHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.DefaultTenant == "" {
+			s.writeError(w, r, &oauth.Error{Code: oauth.ErrNotFound, Status: http.StatusNotFound,
+				Description: "No default tenant is configured; use /{tenant}/oauth2/v2.0/ endpoints."})
+			return
+		}
+		ep, e := s.provider.Endpoint(r.Context(), s.baseURL(r), s.cfg.DefaultTenant)
+		if e != nil {
+			s.writeError(w, r, e)
+			return
+		}
+		h(w, r, ep)
+	})
+}
+
+// baseURL is the public origin for issuers and links.
+func (s *Server) baseURL(r *http.Request) string {
+	if s.cfg.PublicURL != "" {
+		return s.cfg.PublicURL
+	}
+	scheme := "https"
+	if r.TLS == nil {
+		scheme = "http"
+	}
+	return scheme + "://" + r.Host
+}
+
+// allowMethods answers 405 in JSON unless r uses one of methods.
+func (s *Server) allowMethods(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+	for _, m := range methods {
+		if r.Method == m || (m == http.MethodGet && r.Method == http.MethodHead) {
+			return true
+		}
+	}
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	s.writeError(w, r, &oauth.Error{Code: oauth.ErrInvalidRequest, Status: http.StatusMethodNotAllowed, Number: oauth.CodeMalformedRequest,
+		Description: "The method " + r.Method + " is not allowed here; use " + strings.Join(methods, " or ") + "."})
+	return false
+}
+
+func (s *Server) discovery(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
+	if !s.allowMethods(w, r, http.MethodGet) {
+		return
+	}
+	publicJSON(w, s.provider.Discovery(ep))
+}
+
+func (s *Server) jwks(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
+	if !s.allowMethods(w, r, http.MethodGet) {
+		return
+	}
+	b, e := s.provider.JWKS(r.Context(), ep)
+	if e != nil {
+		s.writeError(w, r, e)
+		return
+	}
+	setPublicCache(w)
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
+}
+
+// setPublicCache lets any CDN cache discovery and keys, for less time than
+// a key is published before it signs, so no cache misses a new key.
+func setPublicCache(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+}
+
+func publicJSON(w http.ResponseWriter, v any) {
+	setPublicCache(w)
+	writeJSON(w, http.StatusOK, v)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// errorBody is RFC 6749 §5.2 plus the fields Entra ID clients read.
+type errorBody struct {
+	Error         string `json:"error"`
+	Description   string `json:"error_description"`
+	ErrorCodes    []int  `json:"error_codes,omitempty"`
+	Timestamp     string `json:"timestamp"`
+	TraceID       string `json:"trace_id"`
+	CorrelationID string `json:"correlation_id"`
+	SubError      string `json:"suberror,omitempty"`
+}
+
+// writeError renders a protocol error as JSON. Internal causes are logged
+// here, once, and never sent.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *oauth.Error) {
+	ids := requestIDs(r.Context())
+	s.logError(r, e)
+	body := errorBody{
+		Error:         e.Code,
+		Description:   e.Description,
+		Timestamp:     time.Now().UTC().Format("2006-01-02 15:04:05Z"),
+		TraceID:       ids.trace,
+		CorrelationID: ids.correlation,
+		SubError:      e.SubError,
+	}
+	if e.Number != 0 {
+		body.ErrorCodes = []int{e.Number}
+	}
+	status := e.Status
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	if status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Basic realm="tessera", charset="UTF-8"`)
+	}
+	writeJSON(w, status, body)
+}
+
+func (s *Server) logError(r *http.Request, e *oauth.Error) {
+	if e.Cause != nil || e.Status >= 500 {
+		s.log.ErrorContext(r.Context(), "request failed", "path", r.URL.Path, "error", e.Code, "cause", e.Cause)
+		return
+	}
+	s.log.DebugContext(r.Context(), "request refused", "path", r.URL.Path, "error", e.Code, "description", e.Description)
+}
+
+// Run serves on srv until ctx ends, then shuts down gracefully.
+func Run(ctx context.Context, srv *http.Server, serve func() error) error {
+	errc := make(chan error, 1)
+	go func() { errc <- serve() }()
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	case <-ctx.Done():
+		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return srv.Shutdown(shutdown)
+	}
+}

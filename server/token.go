@@ -1,0 +1,86 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/tessera-id/tessera/oauth"
+)
+
+// token is the token endpoint (RFC 6749 §3.2). Parameters are read from
+// the body only; a query string some clients append is ignored.
+func (s *Server) token(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
+	if !s.allowMethods(w, r, http.MethodPost) {
+		return
+	}
+	params, e := readForm(w, r)
+	if e != nil {
+		s.writeError(w, r, e)
+		return
+	}
+	creds, e := basicCredentials(r)
+	if e != nil {
+		s.writeError(w, r, e)
+		return
+	}
+	resp, e := s.provider.Token(r.Context(), ep, oauth.TokenRequest{Params: params, Client: creds})
+	if e != nil {
+		s.writeError(w, r, e)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// readForm reads a bounded application/x-www-form-urlencoded body.
+func readForm(w http.ResponseWriter, r *http.Request) (oauth.Params, *oauth.Error) {
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mediaType != "application/x-www-form-urlencoded" {
+		return nil, oauth.MalformedRequest("The request body must be application/x-www-form-urlencoded.")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, oauth.MaxBodyLen))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			e := oauth.MalformedRequest("The request body is larger than %d bytes.", oauth.MaxBodyLen)
+			e.Status = http.StatusRequestEntityTooLarge
+			return nil, e
+		}
+		return nil, oauth.MalformedRequest("The request body could not be read.")
+	}
+	return oauth.ParseForm(string(body))
+}
+
+// basicCredentials decodes client_secret_basic. RFC 6749 §2.3.1 has the
+// client id and secret form-encoded before they are joined, so they are
+// decoded again here; a client that did not encode them still works as
+// long as its values need no encoding, which is true of Tessera's.
+func basicCredentials(r *http.Request) (oauth.ClientCredentials, *oauth.Error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return oauth.ClientCredentials{}, nil
+	}
+	scheme, _, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "Basic") {
+		// Another scheme is not client authentication; ignore it.
+		return oauth.ClientCredentials{}, nil
+	}
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		return oauth.ClientCredentials{}, &oauth.Error{Code: oauth.ErrInvalidClient, Status: http.StatusUnauthorized,
+			Number: oauth.CodeMalformedRequest, Description: "The Authorization header is not valid HTTP Basic credentials."}
+	}
+	var err1, err2 error
+	id, err1 = url.QueryUnescape(id)
+	secret, err2 = url.QueryUnescape(secret)
+	if err1 != nil || err2 != nil || id == "" {
+		return oauth.ClientCredentials{}, &oauth.Error{Code: oauth.ErrInvalidClient, Status: http.StatusUnauthorized,
+			Number: oauth.CodeMalformedRequest, Description: "The client id or secret in the Authorization header is not valid form encoding."}
+	}
+	return oauth.ClientCredentials{BasicID: id, BasicSecret: secret, HasBasic: true}, nil
+}

@@ -1,0 +1,96 @@
+// Package ui renders the pages a browser sees during sign-in: plain HTML
+// forms that work without JavaScript, parsed once at start.
+package ui
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Static is the stylesheet and other assets, served under /assets/.
+func Static() fs.FS {
+	sub, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		panic(err) // the embedded directory is part of the binary
+	}
+	return sub
+}
+
+// Pages holds the parsed templates.
+type Pages struct {
+	t *template.Template
+}
+
+// New parses the embedded templates.
+func New() (*Pages, error) {
+	t, err := template.ParseFS(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("ui: parse templates: %w", err)
+	}
+	return &Pages{t: t}, nil
+}
+
+// Login is the sign-in page.
+type Login struct {
+	Action     string
+	RequestID  string
+	CSRF       string
+	ClientName string
+	TenantName string
+	Username   string
+	Error      string
+}
+
+// Consent is the consent page.
+type Consent struct {
+	Action      string
+	RequestID   string
+	CSRF        string
+	ClientName  string
+	Username    string
+	Permissions []Permission
+}
+
+// Permission is one line of the consent page.
+type Permission struct {
+	Scope       string
+	Description string
+}
+
+// Error is the page shown when the client cannot be sent the error.
+type Error struct {
+	Code        string
+	Description string
+	TraceID     string
+	Timestamp   string
+}
+
+// FormPost carries an authorization response to the client in a form the
+// browser submits (response_mode=form_post).
+type FormPost struct {
+	Action string
+	Fields []Field
+	Nonce  string
+}
+
+// Field is one hidden form field.
+type Field struct{ Name, Value string }
+
+// Render returns the named page. It renders into a buffer so a template
+// error never leaves half a page on the wire.
+func (p *Pages) Render(name string, data any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := p.t.ExecuteTemplate(&buf, name, data); err != nil {
+		return nil, fmt.Errorf("ui: render %s: %w", name, err)
+	}
+	return buf.Bytes(), nil
+}

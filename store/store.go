@@ -1,0 +1,305 @@
+// Package store defines the persistence contract of the authorization server:
+// the domain types it speaks in and the Store interface every backend
+// implements. Backends live in subpackages (sqlite, postgres) and all pass the
+// conformance suite in storetest.
+//
+// Secrets never reach this package in clear: codes, refresh tokens, session
+// cookies and client secrets arrive as SHA-256 hashes, signing keys arrive
+// encrypted.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+var (
+	// ErrNotFound means the addressed row does not exist (or belongs to
+	// another tenant, which callers must not be able to tell apart).
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict means a unique key (tenant name, username, identifier URI,
+	// primary key) is already taken.
+	ErrConflict = errors.New("store: already exists")
+	// ErrNotLive means a conditional update found its row already used,
+	// revoked or expired: another caller won, or the row is dead.
+	ErrNotLive = errors.New("store: no longer live")
+)
+
+// Tenant is a directory: it owns apps, users, consents and signing keys.
+type Tenant struct {
+	ID         string
+	Name       string // unique, lower case, used in URLs
+	SigningAlg string // RS256, ES256 or EdDSA
+	CreatedAt  time.Time
+}
+
+// PermissionKind tells delegated scopes from application roles.
+type PermissionKind string
+
+const (
+	// KindScope is a delegated permission, consented by a user or an admin.
+	KindScope PermissionKind = "scope"
+	// KindRole is an application permission (app role), consented by an admin only.
+	KindRole PermissionKind = "role"
+)
+
+// Permission is one permission an app is configured to need on a resource.
+// ResourceID is the resource app's client id; the empty string stands for
+// the OpenID Connect scopes (openid, profile, email, offline_access).
+type Permission struct {
+	ResourceID string
+	Kind       PermissionKind
+	Value      string
+}
+
+// App is an app registration: an OAuth client that may also expose an API.
+type App struct {
+	TenantID           string
+	ClientID           string
+	Name               string
+	Public             bool
+	RedirectURIs       []string
+	IdentifierURI      string   // App ID URI, "api://{client_id}" by default
+	Scopes             []string // delegated scopes this app exposes as a resource
+	Roles              []string // app roles this app exposes as a resource
+	Permissions        []Permission
+	ServicePrincipalID string // sub/oid of the app acting as itself
+	AllowPlainPKCE     bool
+
+	// Zero means the server default.
+	AccessTokenLifetime      time.Duration
+	RefreshTokenLifetime     time.Duration // absolute, from the family's start
+	RefreshTokenIdleLifetime time.Duration // sliding, from the last use
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ClientSecret is a shared secret of a confidential app. Only its hash is kept.
+type ClientSecret struct {
+	ID          string
+	TenantID    string
+	ClientID    string
+	Description string
+	Hint        string // first characters of the value, for recognition
+	Hash        []byte // SHA-256 of the value
+	ExpiresAt   time.Time
+	CreatedAt   time.Time
+}
+
+// User is a person who signs in to a tenant.
+type User struct {
+	ID           string
+	TenantID     string
+	Username     string // unique per tenant, compared case-insensitively
+	Email        string
+	Name         string
+	PasswordHash string // argon2id, PHC string format
+	Disabled     bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Consent is one granted permission. PrincipalID is the user who consented,
+// or empty for a tenant-wide grant by an admin (which is also how app roles
+// are granted to the client app itself).
+type Consent struct {
+	TenantID    string
+	ClientID    string
+	PrincipalID string
+	ResourceID  string // "" for OpenID Connect scopes
+	Kind        PermissionKind
+	Value       string
+	CreatedAt   time.Time
+}
+
+// KeyStatus is where a signing key is in its life.
+type KeyStatus string
+
+const (
+	// KeyNext is published in JWKS but does not sign yet.
+	KeyNext KeyStatus = "next"
+	// KeyActive signs new tokens. One per tenant.
+	KeyActive KeyStatus = "active"
+	// KeyRetired no longer signs; it stays published until ExpiresAt.
+	KeyRetired KeyStatus = "retired"
+)
+
+// SigningKey is a tenant's token signing key. PrivateKey is encrypted with
+// the master key by package token; the store never sees it in clear.
+type SigningKey struct {
+	TenantID   string
+	ID         string // kid
+	Alg        string
+	Status     KeyStatus
+	PrivateKey []byte // sealed
+	PublicJWK  []byte // JSON
+	CreatedAt  time.Time
+	ExpiresAt  time.Time // zero while next or active
+}
+
+// AuthRequest is an authorization request waiting for login or consent.
+type AuthRequest struct {
+	ID          string
+	TenantID    string
+	ClientID    string
+	Params      []byte // the validated request, encoded by its owner
+	BrowserHash []byte // hash of the cookie binding the request to one browser
+	CSRF        string
+	UserID      string // set once the user has signed in
+	SessionID   string
+	AuthTime    time.Time
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
+// Session is a single sign-on session, addressed by the hash of its cookie.
+type Session struct {
+	ID        string // public id, the basis of session_state and sid
+	Hash      []byte // SHA-256 of the cookie value
+	TenantID  string
+	UserID    string
+	AuthTime  time.Time
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Grant is what an authorization code or refresh token carries: one
+// resource's scopes plus the OpenID Connect scopes.
+type Grant struct {
+	ResourceID string   // client id of the resource app; "" when none
+	Scopes     []string // delegated scope values on that resource
+	OIDCScopes []string // subset of openid profile email offline_access
+	Default    bool     // asked as "{resource}/.default"
+}
+
+// AuthCode is an issued authorization code, addressed by its hash.
+type AuthCode struct {
+	Hash                []byte
+	TenantID            string
+	ClientID            string
+	UserID              string
+	SessionID           string
+	RedirectURI         string
+	Grant               Grant
+	Nonce               string
+	CodeChallenge       string
+	CodeChallengeMethod string
+	AuthTime            time.Time
+	CreatedAt           time.Time
+	ExpiresAt           time.Time
+	UsedAt              time.Time // zero until redeemed
+	FamilyID            string    // refresh family issued from it, if any
+}
+
+// RefreshFamily links a chain of rotated refresh tokens. Revoking it kills
+// every token of the chain.
+type RefreshFamily struct {
+	ID        string
+	TenantID  string
+	ClientID  string
+	UserID    string
+	SessionID string
+	AuthTime  time.Time
+	CreatedAt time.Time
+	ExpiresAt time.Time // absolute end of the family
+	RevokedAt time.Time
+}
+
+// RefreshToken is one link of a family, addressed by its hash.
+type RefreshToken struct {
+	Hash       []byte
+	TenantID   string
+	FamilyID   string
+	ParentHash []byte // nil for the first of a family
+	Generation int
+	Grant      Grant // what a redemption without scope asks for
+	CreatedAt  time.Time
+	ExpiresAt  time.Time // min(family end, last use + idle lifetime)
+	UsedAt     time.Time
+}
+
+// Store is the persistence contract. Every method that changes state is one
+// transaction. Methods addressed by tenant return ErrNotFound for rows of
+// other tenants.
+type Store interface {
+	CreateTenant(ctx context.Context, t Tenant) error
+	// GetTenant finds a tenant by id or by name.
+	GetTenant(ctx context.Context, idOrName string) (Tenant, error)
+	ListTenants(ctx context.Context) ([]Tenant, error)
+
+	CreateApp(ctx context.Context, a App) error
+	GetApp(ctx context.Context, tenantID, clientID string) (App, error)
+	// GetAppByIdentifier finds an app by client id or identifier URI.
+	GetAppByIdentifier(ctx context.Context, tenantID, identifier string) (App, error)
+	ListApps(ctx context.Context, tenantID string) ([]App, error)
+	// UpdateApp replaces every mutable field of an existing app.
+	UpdateApp(ctx context.Context, a App) error
+
+	AddClientSecret(ctx context.Context, s ClientSecret) error
+	ListClientSecrets(ctx context.Context, tenantID, clientID string) ([]ClientSecret, error)
+	RemoveClientSecret(ctx context.Context, tenantID, clientID, secretID string) error
+
+	CreateUser(ctx context.Context, u User) error
+	GetUser(ctx context.Context, tenantID, userID string) (User, error)
+	GetUserByUsername(ctx context.Context, tenantID, username string) (User, error)
+	ListUsers(ctx context.Context, tenantID string) ([]User, error)
+	// UpdateUser replaces email, name, password hash and disabled.
+	UpdateUser(ctx context.Context, u User) error
+
+	// AddConsents records grants; granting one twice is not an error.
+	AddConsents(ctx context.Context, cs []Consent) error
+	// ListConsents returns the principal's grants to the client plus the
+	// tenant-wide ones. An empty principalID returns the tenant-wide ones.
+	ListConsents(ctx context.Context, tenantID, clientID, principalID string) ([]Consent, error)
+	// RemoveConsents removes the principal's grants to the client (the
+	// tenant-wide ones when principalID is empty).
+	RemoveConsents(ctx context.Context, tenantID, clientID, principalID string) error
+
+	AddSigningKey(ctx context.Context, k SigningKey) error
+	// ListSigningKeys returns the tenant's keys that are next, active, or
+	// retired with ExpiresAt after now.
+	ListSigningKeys(ctx context.Context, tenantID string, now time.Time) ([]SigningKey, error)
+	// RotateSigningKeys, in one transaction: the active key becomes retired
+	// with retiredExpiresAt, the next key becomes active, and newNext is added.
+	RotateSigningKeys(ctx context.Context, tenantID string, newNext SigningKey, retiredExpiresAt time.Time) error
+
+	CreateAuthRequest(ctx context.Context, r AuthRequest) error
+	GetAuthRequest(ctx context.Context, tenantID, id string) (AuthRequest, error)
+	// SetAuthRequestUser records the signed-in user of a pending request.
+	SetAuthRequestUser(ctx context.Context, tenantID, id, userID, sessionID string, authTime time.Time) error
+	DeleteAuthRequest(ctx context.Context, tenantID, id string) error
+
+	CreateSession(ctx context.Context, s Session) error
+	GetSession(ctx context.Context, tenantID string, hash []byte) (Session, error)
+	DeleteSession(ctx context.Context, tenantID string, hash []byte) error
+
+	CreateAuthCode(ctx context.Context, c AuthCode) error
+	GetAuthCode(ctx context.Context, tenantID string, hash []byte) (AuthCode, error)
+	// RedeemAuthCode marks the code used and, when family is not nil, creates
+	// the family with its first token and links it to the code, all in one
+	// transaction. It returns ErrNotLive if the code was already used.
+	RedeemAuthCode(ctx context.Context, tenantID string, hash []byte, now time.Time, family *RefreshFamily, first *RefreshToken) error
+
+	// CreateRefreshFamily starts a family outside the code flow.
+	CreateRefreshFamily(ctx context.Context, f RefreshFamily, first RefreshToken) error
+	// GetRefreshToken returns a token and its family.
+	GetRefreshToken(ctx context.Context, tenantID string, hash []byte) (RefreshToken, RefreshFamily, error)
+	// RotateRefreshToken marks the parent used and inserts the successor in
+	// one transaction, only if the parent is unused, unexpired at now and its
+	// family is not revoked; otherwise it returns ErrNotLive and changes
+	// nothing. Exactly one of any number of concurrent callers wins.
+	RotateRefreshToken(ctx context.Context, tenantID string, parentHash []byte, successor RefreshToken, now time.Time) error
+	RevokeRefreshFamily(ctx context.Context, tenantID, familyID string, now time.Time) error
+	// RevokeUserRefreshFamilies revokes the user's families for one client,
+	// or for every client when clientID is empty.
+	RevokeUserRefreshFamilies(ctx context.Context, tenantID, userID, clientID string, now time.Time) error
+
+	// DeleteExpired removes at most limit expired rows of each kind (codes,
+	// auth requests, sessions, refresh tokens, families) and returns how many
+	// it removed in all.
+	DeleteExpired(ctx context.Context, now time.Time, limit int) (int64, error)
+
+	Close() error
+}

@@ -1,0 +1,460 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tessera-id/tessera/store"
+)
+
+func testAuthRequests(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	now := epoch()
+	seed(t, s)
+
+	r := store.AuthRequest{ID: "req-1", TenantID: t1, ClientID: "web", Params: []byte(`{"scope":"openid"}`),
+		BrowserHash: hash("browser cookie"), CSRF: "csrf-1", CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}
+	ok(t, s.CreateAuthRequest(ctx, r))
+	isErr(t, s.CreateAuthRequest(ctx, r), store.ErrConflict)
+	got, err := s.GetAuthRequest(ctx, t1, r.ID)
+	ok(t, err)
+	same(t, got, r)
+
+	ok(t, s.SetAuthRequestUser(ctx, t1, r.ID, "u1", "sid-1", now.Add(time.Minute)))
+	r.UserID, r.SessionID, r.AuthTime = "u1", "sid-1", now.Add(time.Minute)
+	got, err = s.GetAuthRequest(ctx, t1, r.ID)
+	ok(t, err)
+	same(t, got, r)
+	isErr(t, s.SetAuthRequestUser(ctx, t1, "nope", "u1", "sid-1", now), store.ErrNotFound)
+
+	ok(t, s.DeleteAuthRequest(ctx, t1, r.ID))
+	_, err = s.GetAuthRequest(ctx, t1, r.ID)
+	isErr(t, err, store.ErrNotFound)
+	isErr(t, s.DeleteAuthRequest(ctx, t1, r.ID), store.ErrNotFound)
+}
+
+func testSessions(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	now := epoch()
+	seed(t, s)
+
+	ss := store.Session{ID: "sid-1", Hash: hash("cookie 1"), TenantID: t1, UserID: "u1",
+		AuthTime: now.Add(-time.Second), CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}
+	ok(t, s.CreateSession(ctx, ss))
+	isErr(t, s.CreateSession(ctx, ss), store.ErrConflict)
+	got, err := s.GetSession(ctx, t1, ss.Hash)
+	ok(t, err)
+	same(t, got, ss)
+	_, err = s.GetSession(ctx, t1, hash("cookie 2"))
+	isErr(t, err, store.ErrNotFound)
+
+	ok(t, s.DeleteSession(ctx, t1, ss.Hash))
+	_, err = s.GetSession(ctx, t1, ss.Hash)
+	isErr(t, err, store.ErrNotFound)
+	isErr(t, s.DeleteSession(ctx, t1, ss.Hash), store.ErrNotFound)
+}
+
+func authCode(name string, now time.Time) store.AuthCode {
+	return store.AuthCode{Hash: hash(name), TenantID: t1, ClientID: "web", UserID: "u1", SessionID: "sid-1",
+		RedirectURI: "https://web.example/cb",
+		Grant: store.Grant{ResourceID: "api", Scopes: []string{"read", "write"},
+			OIDCScopes: []string{"openid", "offline_access"}, Default: true},
+		Nonce: "nonce-" + name, CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+		CodeChallengeMethod: "S256", AuthTime: now.Add(-time.Minute), CreatedAt: now,
+		ExpiresAt: now.Add(5 * time.Minute)}
+}
+
+func testAuthCodes(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	now := epoch()
+	seed(t, s)
+	later := now.Add(time.Minute)
+
+	plain := authCode("code without refresh", now)
+	ok(t, s.CreateAuthCode(ctx, plain))
+	isErr(t, s.CreateAuthCode(ctx, plain), store.ErrConflict)
+	got, err := s.GetAuthCode(ctx, t1, plain.Hash)
+	ok(t, err)
+	same(t, got, plain)
+
+	ok(t, s.RedeemAuthCode(ctx, t1, plain.Hash, later, nil, nil))
+	isErr(t, s.RedeemAuthCode(ctx, t1, plain.Hash, later, nil, nil), store.ErrNotLive)
+	plain.UsedAt = later
+	got, err = s.GetAuthCode(ctx, t1, plain.Hash)
+	ok(t, err)
+	same(t, got, plain)
+	isErr(t, s.RedeemAuthCode(ctx, t1, hash("no such code"), later, nil, nil), store.ErrNotFound)
+
+	// Redeemed with a refresh family: the family, its first token and the
+	// link from the code appear together.
+	code := authCode("code with refresh", now)
+	ok(t, s.CreateAuthCode(ctx, code))
+	fam, first := family("fam-1", later)
+	ok(t, s.RedeemAuthCode(ctx, t1, code.Hash, later, &fam, &first))
+	code.UsedAt, code.FamilyID = later, fam.ID
+	got, err = s.GetAuthCode(ctx, t1, code.Hash)
+	ok(t, err)
+	same(t, got, code)
+	gotToken, gotFamily, err := s.GetRefreshToken(ctx, t1, first.Hash)
+	ok(t, err)
+	same(t, gotToken, first)
+	same(t, gotFamily, fam)
+
+	// A second redemption creates nothing.
+	fam2, first2 := family("fam-2", later)
+	isErr(t, s.RedeemAuthCode(ctx, t1, code.Hash, later, &fam2, &first2), store.ErrNotLive)
+	_, _, err = s.GetRefreshToken(ctx, t1, first2.Hash)
+	isErr(t, err, store.ErrNotFound)
+	got, err = s.GetAuthCode(ctx, t1, code.Hash)
+	ok(t, err)
+	same(t, got, code)
+
+	// A redemption whose family cannot be stored leaves the code unused.
+	code3 := authCode("code whose family clashes", now)
+	ok(t, s.CreateAuthCode(ctx, code3))
+	clash, clashFirst := family(fam.ID, later)
+	clashFirst.Hash = hash("clash first token")
+	isErr(t, s.RedeemAuthCode(ctx, t1, code3.Hash, later, &clash, &clashFirst), store.ErrConflict)
+	got, err = s.GetAuthCode(ctx, t1, code3.Hash)
+	ok(t, err)
+	same(t, got, code3)
+	_, _, err = s.GetRefreshToken(ctx, t1, clashFirst.Hash)
+	isErr(t, err, store.ErrNotFound)
+	ok(t, s.RedeemAuthCode(ctx, t1, code3.Hash, later, &fam2, &first2))
+}
+
+func testRefreshTokens(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	now := epoch()
+	seed(t, s)
+
+	fam, rt0 := family("fam", now)
+	ok(t, s.CreateRefreshFamily(ctx, fam, rt0))
+	isErr(t, s.CreateRefreshFamily(ctx, fam, rt0), store.ErrConflict)
+
+	check := func(want store.RefreshToken, wantFamily store.RefreshFamily) {
+		t.Helper()
+		got, gotFamily, err := s.GetRefreshToken(ctx, t1, want.Hash)
+		ok(t, err)
+		same(t, got, want)
+		same(t, gotFamily, wantFamily)
+	}
+	check(rt0, fam)
+	_, _, err := s.GetRefreshToken(ctx, t1, hash("nope"))
+	isErr(t, err, store.ErrNotFound)
+
+	at := now.Add(time.Hour)
+	rt1 := successor(rt0, "rt1", at)
+	rt1.Grant = store.Grant{ResourceID: "web", Scopes: []string{"profile"}, OIDCScopes: []string{"openid"}}
+	ok(t, s.RotateRefreshToken(ctx, t1, rt0.Hash, rt1, at))
+	rt0.UsedAt = at
+	check(rt0, fam)
+	check(rt1, fam)
+
+	// The parent is used: nobody else gets a successor from it.
+	isErr(t, s.RotateRefreshToken(ctx, t1, rt0.Hash, successor(rt0, "rt1-bis", at), at), store.ErrNotLive)
+	_, _, err = s.GetRefreshToken(ctx, t1, hash("rt1-bis"))
+	isErr(t, err, store.ErrNotFound)
+	isErr(t, s.RotateRefreshToken(ctx, t1, hash("nope"), successor(rt0, "rt-nope", at), at), store.ErrNotLive)
+
+	// Expired at the instant it expires, and nothing changes.
+	isErr(t, s.RotateRefreshToken(ctx, t1, rt1.Hash, successor(rt1, "rt2-late", rt1.ExpiresAt), rt1.ExpiresAt), store.ErrNotLive)
+	check(rt1, fam)
+
+	// A successor that cannot be stored leaves the parent unused.
+	clash := successor(rt1, "rt2", at)
+	clash.Hash = rt0.Hash
+	isErr(t, s.RotateRefreshToken(ctx, t1, rt1.Hash, clash, at), store.ErrConflict)
+	check(rt1, fam)
+
+	at2 := at.Add(time.Hour)
+	rt2 := successor(rt1, "rt2", at2)
+	ok(t, s.RotateRefreshToken(ctx, t1, rt1.Hash, rt2, at2))
+	rt1.UsedAt = at2
+	check(rt1, fam)
+	check(rt2, fam)
+
+	// A revoked family's tokens cannot rotate; revoking again changes nothing.
+	revokedAt := at2.Add(time.Minute)
+	ok(t, s.RevokeRefreshFamily(ctx, t1, fam.ID, revokedAt))
+	fam.RevokedAt = revokedAt
+	check(rt2, fam)
+	isErr(t, s.RotateRefreshToken(ctx, t1, rt2.Hash, successor(rt2, "rt3", revokedAt), revokedAt), store.ErrNotLive)
+	check(rt2, fam)
+	ok(t, s.RevokeRefreshFamily(ctx, t1, fam.ID, revokedAt.Add(time.Hour)))
+	check(rt2, fam)
+	isErr(t, s.RevokeRefreshFamily(ctx, t1, "nope", now), store.ErrNotFound)
+
+	// An expired family's tokens cannot rotate, even one that would still
+	// be live by itself.
+	short, srt0 := family("short", now)
+	short.ExpiresAt = now.Add(time.Hour)
+	ok(t, s.CreateRefreshFamily(ctx, short, srt0))
+	isErr(t, s.RotateRefreshToken(ctx, t1, srt0.Hash, successor(srt0, "short-1", short.ExpiresAt), short.ExpiresAt), store.ErrNotLive)
+	check(srt0, short)
+	ok(t, s.RotateRefreshToken(ctx, t1, srt0.Hash, successor(srt0, "short-1", now), now))
+}
+
+func testRevokeUserRefreshFamilies(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	now := epoch()
+	seed(t, s)
+
+	type fixture struct {
+		fam   store.RefreshFamily
+		token store.RefreshToken
+	}
+	newFamily := func(id, user, client string) fixture {
+		f, rt := family(id, now)
+		f.UserID, f.ClientID = user, client
+		ok(t, s.CreateRefreshFamily(ctx, f, rt))
+		return fixture{f, rt}
+	}
+	webA := newFamily("u1-web-a", "u1", "web")
+	webB := newFamily("u1-web-b", "u1", "web")
+	api := newFamily("u1-api", "u1", "api")
+	other := newFamily("u2-web", "u2", "web")
+	check := func(fx fixture) {
+		t.Helper()
+		_, got, err := s.GetRefreshToken(ctx, t1, fx.token.Hash)
+		ok(t, err)
+		same(t, got, fx.fam)
+	}
+
+	ok(t, s.RevokeUserRefreshFamilies(ctx, t1, "u1", "web", now))
+	webA.fam.RevokedAt, webB.fam.RevokedAt = now, now
+	for _, fx := range []fixture{webA, webB, api, other} {
+		check(fx)
+	}
+
+	later := now.Add(time.Minute)
+	ok(t, s.RevokeUserRefreshFamilies(ctx, t1, "u1", "", later))
+	api.fam.RevokedAt = later
+	for _, fx := range []fixture{webA, webB, api, other} {
+		check(fx)
+	}
+	isErr(t, s.RotateRefreshToken(ctx, t1, api.token.Hash, successor(api.token, "api-1", later), later), store.ErrNotLive)
+	ok(t, s.RotateRefreshToken(ctx, t1, other.token.Hash, successor(other.token, "other-1", later), later))
+
+	// Another tenant's user of the same id is someone else.
+	ok(t, s.RevokeUserRefreshFamilies(ctx, t2, "u2", "", later))
+	check(other)
+	ok(t, s.RevokeUserRefreshFamilies(ctx, t1, "nobody", "", later))
+}
+
+// testTenantIsolation addresses rows of tenant 1 by their right key but
+// tenant 2's id: every read misses, every write changes nothing.
+func testTenantIsolation(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	now := epoch()
+	seedTenants(t, s)
+
+	app := store.App{TenantID: t1, ClientID: "web", Name: "Web", IdentifierURI: "api://web", ServicePrincipalID: "sp", CreatedAt: now}
+	user := store.User{ID: "u1", TenantID: t1, Username: "alice", CreatedAt: now}
+	secret := store.ClientSecret{ID: "s1", TenantID: t1, ClientID: "web", Hash: hash("secret"), CreatedAt: now}
+	consent := store.Consent{TenantID: t1, ClientID: "web", PrincipalID: "u1", Kind: store.KindScope, Value: "openid", CreatedAt: now}
+	key := store.SigningKey{TenantID: t1, ID: "k1", Alg: "RS256", Status: store.KeyActive, PrivateKey: []byte("sealed"), PublicJWK: []byte("{}"), CreatedAt: now}
+	req := store.AuthRequest{ID: "req", TenantID: t1, ClientID: "web", CSRF: "c", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	sess := store.Session{ID: "sid", Hash: hash("cookie"), TenantID: t1, UserID: "u1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	code := authCode("code", now)
+	fam, rt := family("fam", now)
+	ok(t, s.CreateApp(ctx, app))
+	ok(t, s.CreateUser(ctx, user))
+	ok(t, s.AddClientSecret(ctx, secret))
+	ok(t, s.AddConsents(ctx, []store.Consent{consent}))
+	ok(t, s.AddSigningKey(ctx, key))
+	ok(t, s.CreateAuthRequest(ctx, req))
+	ok(t, s.CreateSession(ctx, sess))
+	ok(t, s.CreateAuthCode(ctx, code))
+	ok(t, s.CreateRefreshFamily(ctx, fam, rt))
+
+	_, err := s.GetApp(ctx, t2, app.ClientID)
+	isErr(t, err, store.ErrNotFound)
+	_, err = s.GetAppByIdentifier(ctx, t2, app.ClientID)
+	isErr(t, err, store.ErrNotFound)
+	_, err = s.GetAppByIdentifier(ctx, t2, app.IdentifierURI)
+	isErr(t, err, store.ErrNotFound)
+	_, err = s.GetUser(ctx, t2, user.ID)
+	isErr(t, err, store.ErrNotFound)
+	_, err = s.GetUserByUsername(ctx, t2, user.Username)
+	isErr(t, err, store.ErrNotFound)
+	_, err = s.GetAuthRequest(ctx, t2, req.ID)
+	isErr(t, err, store.ErrNotFound)
+	_, err = s.GetSession(ctx, t2, sess.Hash)
+	isErr(t, err, store.ErrNotFound)
+	_, err = s.GetAuthCode(ctx, t2, code.Hash)
+	isErr(t, err, store.ErrNotFound)
+	_, _, err = s.GetRefreshToken(ctx, t2, rt.Hash)
+	isErr(t, err, store.ErrNotFound)
+
+	apps, err := s.ListApps(ctx, t2)
+	ok(t, err)
+	same(t, apps, nil)
+	users, err := s.ListUsers(ctx, t2)
+	ok(t, err)
+	same(t, users, nil)
+	secrets, err := s.ListClientSecrets(ctx, t2, app.ClientID)
+	ok(t, err)
+	same(t, secrets, nil)
+	consents, err := s.ListConsents(ctx, t2, app.ClientID, "u1")
+	ok(t, err)
+	same(t, consents, nil)
+	keys, err := s.ListSigningKeys(ctx, t2, now)
+	ok(t, err)
+	same(t, keys, nil)
+
+	wrongApp := app
+	wrongApp.TenantID, wrongApp.Name = t2, "hijacked"
+	isErr(t, s.UpdateApp(ctx, wrongApp), store.ErrNotFound)
+	wrongUser := user
+	wrongUser.TenantID, wrongUser.Disabled = t2, true
+	isErr(t, s.UpdateUser(ctx, wrongUser), store.ErrNotFound)
+	isErr(t, s.RemoveClientSecret(ctx, t2, app.ClientID, secret.ID), store.ErrNotFound)
+	ok(t, s.RemoveConsents(ctx, t2, app.ClientID, "u1"))
+	isErr(t, s.SetAuthRequestUser(ctx, t2, req.ID, "u1", "sid", now), store.ErrNotFound)
+	isErr(t, s.DeleteAuthRequest(ctx, t2, req.ID), store.ErrNotFound)
+	isErr(t, s.DeleteSession(ctx, t2, sess.Hash), store.ErrNotFound)
+	isErr(t, s.RedeemAuthCode(ctx, t2, code.Hash, now, nil, nil), store.ErrNotFound)
+	isErr(t, s.RotateRefreshToken(ctx, t2, rt.Hash, successor(rt, "stolen", now), now), store.ErrNotLive)
+	isErr(t, s.RevokeRefreshFamily(ctx, t2, fam.ID, now), store.ErrNotFound)
+	ok(t, s.RevokeUserRefreshFamilies(ctx, t2, fam.UserID, "", now))
+	if err := s.RotateSigningKeys(ctx, t2, store.SigningKey{TenantID: t2, ID: "k2", Alg: "RS256", PrivateKey: []byte("x"), PublicJWK: []byte("{}")}, now); err == nil {
+		t.Error("RotateSigningKeys in a tenant without keys: got nil error")
+	}
+
+	// Tenant 1 still has everything, untouched.
+	gotApp, err := s.GetApp(ctx, t1, app.ClientID)
+	ok(t, err)
+	same(t, gotApp, app)
+	gotUser, err := s.GetUser(ctx, t1, user.ID)
+	ok(t, err)
+	same(t, gotUser, user)
+	gotSecrets, err := s.ListClientSecrets(ctx, t1, app.ClientID)
+	ok(t, err)
+	same(t, gotSecrets, []store.ClientSecret{secret})
+	gotConsents, err := s.ListConsents(ctx, t1, app.ClientID, "u1")
+	ok(t, err)
+	same(t, gotConsents, []store.Consent{consent})
+	gotKeys, err := s.ListSigningKeys(ctx, t1, now)
+	ok(t, err)
+	same(t, gotKeys, []store.SigningKey{key})
+	gotReq, err := s.GetAuthRequest(ctx, t1, req.ID)
+	ok(t, err)
+	same(t, gotReq, req)
+	gotSess, err := s.GetSession(ctx, t1, sess.Hash)
+	ok(t, err)
+	same(t, gotSess, sess)
+	gotCode, err := s.GetAuthCode(ctx, t1, code.Hash)
+	ok(t, err)
+	same(t, gotCode, code)
+	gotToken, gotFamily, err := s.GetRefreshToken(ctx, t1, rt.Hash)
+	ok(t, err)
+	same(t, gotToken, rt)
+	same(t, gotFamily, fam)
+}
+
+func testDeleteExpired(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	now := epoch()
+	seed(t, s)
+	past, future := now.Add(-time.Minute), now.Add(time.Hour)
+
+	// Expiring exactly now counts as expired.
+	codes := map[string]time.Time{"code-past": past, "code-now": now, "code-live": future}
+	for name, exp := range codes {
+		c := authCode(name, now.Add(-time.Hour))
+		c.ExpiresAt = exp
+		ok(t, s.CreateAuthCode(ctx, c))
+	}
+	reqs := map[string]time.Time{"req-past": past, "req-live": future}
+	for id, exp := range reqs {
+		ok(t, s.CreateAuthRequest(ctx, store.AuthRequest{ID: id, TenantID: t1, ClientID: "web", CSRF: "c",
+			CreatedAt: now.Add(-time.Hour), ExpiresAt: exp}))
+	}
+	sessions := map[string]time.Time{"sess-past": past, "sess-live": future}
+	for id, exp := range sessions {
+		ok(t, s.CreateSession(ctx, store.Session{ID: id, Hash: hash(id), TenantID: t1, UserID: "u1",
+			CreatedAt: now.Add(-time.Hour), ExpiresAt: exp}))
+	}
+	// A dead family with its dead token, and a live family with a used
+	// token that expired (idle) and its live successor.
+	start := now.Add(-2 * time.Hour)
+	dead, dead0 := family("dead", start)
+	dead.ExpiresAt, dead0.ExpiresAt = past, past
+	ok(t, s.CreateRefreshFamily(ctx, dead, dead0))
+	live, live0 := family("live", start)
+	live0.ExpiresAt = past
+	ok(t, s.CreateRefreshFamily(ctx, live, live0))
+	live1 := successor(live0, "live-1", start)
+	ok(t, s.RotateRefreshToken(ctx, t1, live0.Hash, live1, start))
+
+	n, err := s.DeleteExpired(ctx, now, 100)
+	ok(t, err)
+	if want := int64(2 + 1 + 1 + 2 + 1); n != want {
+		t.Errorf("DeleteExpired: removed %d rows, want %d", n, want)
+	}
+
+	for name, exp := range codes {
+		_, err := s.GetAuthCode(ctx, t1, hash(name))
+		expectGone(t, name, err, !exp.After(now))
+	}
+	for id, exp := range reqs {
+		_, err := s.GetAuthRequest(ctx, t1, id)
+		expectGone(t, id, err, !exp.After(now))
+	}
+	for id, exp := range sessions {
+		_, err := s.GetSession(ctx, t1, hash(id))
+		expectGone(t, id, err, !exp.After(now))
+	}
+	_, _, err = s.GetRefreshToken(ctx, t1, dead0.Hash)
+	expectGone(t, "dead token", err, true)
+	_, _, err = s.GetRefreshToken(ctx, t1, live0.Hash)
+	expectGone(t, "expired token of a live family", err, true)
+	_, _, err = s.GetRefreshToken(ctx, t1, live1.Hash)
+	expectGone(t, "live token", err, false)
+	isErr(t, s.RevokeRefreshFamily(ctx, t1, dead.ID, now), store.ErrNotFound)
+
+	n, err = s.DeleteExpired(ctx, now, 100)
+	ok(t, err)
+	if n != 0 {
+		t.Errorf("DeleteExpired again: removed %d rows, want 0", n)
+	}
+	ok(t, s.RevokeRefreshFamily(ctx, t1, live.ID, now))
+}
+
+func expectGone(t *testing.T, what string, err error, gone bool) {
+	t.Helper()
+	switch {
+	case gone && err == nil:
+		t.Errorf("%s: still there after DeleteExpired", what)
+	case gone:
+		isErr(t, err, store.ErrNotFound)
+	case err != nil:
+		t.Errorf("%s: %v, want it kept", what, err)
+	}
+}
+
+// testDeleteExpiredLimit checks that the limit applies to each kind of row.
+func testDeleteExpiredLimit(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	now := epoch()
+	seed(t, s)
+	for i := range 3 {
+		name := "code-" + string(rune('a'+i))
+		c := authCode(name, now.Add(-time.Hour))
+		c.ExpiresAt = now.Add(-time.Minute)
+		ok(t, s.CreateAuthCode(ctx, c))
+	}
+	for i := range 5 {
+		id := "sess-" + string(rune('a'+i))
+		ok(t, s.CreateSession(ctx, store.Session{ID: id, Hash: hash(id), TenantID: t1, UserID: "u1",
+			CreatedAt: now.Add(-time.Hour), ExpiresAt: now.Add(-time.Minute)}))
+	}
+	for i, want := range []int64{2 + 2, 1 + 2, 0 + 1, 0} {
+		n, err := s.DeleteExpired(ctx, now, 2)
+		ok(t, err)
+		if n != want {
+			t.Errorf("DeleteExpired call %d: removed %d rows, want %d", i+1, n, want)
+		}
+	}
+}
