@@ -4,15 +4,12 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"html"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +19,7 @@ import (
 
 	"github.com/tessera-id/tessera/admin"
 	"github.com/tessera-id/tessera/internal/password"
+	"github.com/tessera-id/tessera/internal/testbrowser"
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/server"
 	"github.com/tessera-id/tessera/store"
@@ -187,179 +185,19 @@ func decodeJSON(t *testing.T, r io.Reader) map[string]any {
 	return m
 }
 
-// browser is a cookie-keeping client that follows the server's own
-// redirects and stops at the client's redirect URI, like a user agent
-// whose app listens on localhost.
-type browser struct {
-	t   *testing.T
-	e   *env
-	c   *http.Client
-	jar http.CookieJar
-}
-
+// browser returns a new user agent for this server.
 func (e *env) browser() *browser {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	// A copy: httptest hands out one shared client, and each browser needs
-	// its own cookies.
-	c := *e.srv.Client()
-	c.Jar = jar
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &browser{t: e.t, e: e, c: &c, jar: jar}
+	return &browser{Browser: testbrowser.New(e.t, e.srv.Client()), e: e}
 }
 
-// outcome is where a browser step ended: on a server page, or sent back
-// to the client with parameters.
-type outcome struct {
-	status   int
-	body     string
-	page     string     // "login", "consent", "error", "form_post", or ""
-	callback *url.URL   // set when the browser was sent to the client
-	params   url.Values // the callback's parameters (query, fragment or posted form)
+// browser adds alice's credentials to testbrowser.Browser.
+type browser struct {
+	*testbrowser.Browser
+	e *env
 }
 
-func (b *browser) get(target string) outcome {
-	b.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, target, nil)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	req.Header.Set("Accept", "text/html,application/xhtml+xml")
-	return b.do(req)
-}
-
-func (b *browser) postForm(target string, form url.Values) outcome {
-	b.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "text/html")
-	return b.do(req)
-}
-
-func (b *browser) do(req *http.Request) outcome {
-	b.t.Helper()
-	for hops := 0; hops < 10; hops++ {
-		resp, err := b.c.Do(req)
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		raw, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		body := string(raw)
-		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-			loc, err := req.URL.Parse(resp.Header.Get("Location"))
-			if err != nil {
-				b.t.Fatal(err)
-			}
-			if loc.Host != req.URL.Host {
-				params := loc.Query()
-				if loc.Fragment != "" {
-					params, _ = url.ParseQuery(loc.EscapedFragment())
-				}
-				return outcome{status: resp.StatusCode, callback: loc, params: params}
-			}
-			req, _ = http.NewRequest(http.MethodGet, loc.String(), nil)
-			req.Header.Set("Accept", "text/html")
-			continue
-		}
-		o := outcome{status: resp.StatusCode, body: body}
-		switch {
-		case strings.Contains(body, `name="password"`):
-			o.page = "login"
-		case strings.Contains(body, `name="consent"`):
-			o.page = "consent"
-		case strings.Contains(body, "document.forms[0].submit()"):
-			o.page = "form_post"
-			action, fields := parseForm(b.t, body)
-			o.callback, _ = url.Parse(action)
-			o.params = fields
-		case strings.Contains(body, "couldn't sign you in"):
-			o.page = "error"
-		}
-		return o
-	}
-	b.t.Fatal("too many redirects")
-	return outcome{}
-}
-
-var (
-	formAction  = regexp.MustCompile(`<form method="post" action="([^"]*)">`)
-	hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
-)
-
-// parseForm reads a page's form action and hidden fields.
-func parseForm(t *testing.T, body string) (string, url.Values) {
-	t.Helper()
-	m := formAction.FindStringSubmatch(body)
-	if m == nil {
-		t.Fatalf("no form on page:\n%s", body)
-	}
-	fields := url.Values{}
-	for _, f := range hiddenInput.FindAllStringSubmatch(body, -1) {
-		fields.Set(html.UnescapeString(f[1]), html.UnescapeString(f[2]))
-	}
-	return html.UnescapeString(m[1]), fields
-}
-
-// submit fills the page's form with extra values and posts it.
-func (b *browser) submit(o outcome, values map[string]string) outcome {
-	b.t.Helper()
-	action, fields := parseForm(b.t, o.body)
-	for k, v := range values {
-		fields.Set(k, v)
-	}
-	target, err := url.Parse(b.e.srv.URL)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	return b.postForm(target.ResolveReference(mustParse(b.t, action)).String(), fields)
-}
-
-func mustParse(t *testing.T, s string) *url.URL {
-	t.Helper()
-	u, err := url.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
-}
-
-func (b *browser) login(o outcome, username, pw string) outcome {
-	b.t.Helper()
-	if o.page != "login" {
-		b.t.Fatalf("expected the login page, got status %d page %q callback %v\n%s", o.status, o.page, o.callback, o.body)
-	}
-	return b.submit(o, map[string]string{"username": username, "password": pw})
-}
-
-func (b *browser) consent(o outcome, answer string) outcome {
-	b.t.Helper()
-	if o.page != "consent" {
-		b.t.Fatalf("expected the consent page, got status %d page %q callback %v\n%s", o.status, o.page, o.callback, o.body)
-	}
-	return b.submit(o, map[string]string{"consent": answer})
-}
-
-// signIn runs an authorize URL through login and (if asked) consent and
-// returns the callback.
-func (b *browser) signIn(authorizeURL string) outcome {
-	b.t.Helper()
-	o := b.get(authorizeURL)
-	if o.page == "login" {
-		o = b.login(o, "alice@contoso.test", b.e.password)
-	}
-	if o.page == "consent" {
-		o = b.consent(o, "accept")
-	}
-	if o.callback == nil {
-		b.t.Fatalf("sign-in did not return to the client: status %d page %q\n%s", o.status, o.page, o.body)
-	}
-	return o
+func (b *browser) signIn(authorizeURL string) testbrowser.Outcome {
+	return b.SignIn(authorizeURL, "alice@contoso.test", b.e.password)
 }
 
 // jwks fetches the tenant's published keys, as a resource server would.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-id/tessera/internal/testbrowser"
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/token"
 )
@@ -37,18 +38,18 @@ func TestSeed002Sequence(t *testing.T) {
 
 	// The seed's URL spans lines; a browser strips the white space.
 	authorize := strings.NewReplacer("\n", "", " ", "").Replace(seed002AuthorizeURL(e.authority(), e.web.ClientID))
-	o := b.get(authorize)
-	o = b.login(o, "alice@contoso.test", e.password)
-	if !strings.Contains(o.body, "offline_access") || !strings.Contains(o.body, "Web App") {
-		t.Errorf("consent page does not list the permissions by name:\n%s", o.body)
+	o := b.Get(authorize)
+	o = b.Login(o, "alice@contoso.test", e.password)
+	if !strings.Contains(o.Body, "offline_access") || !strings.Contains(o.Body, "Web App") {
+		t.Errorf("consent page does not list the permissions by name:\n%s", o.Body)
 	}
-	o = b.consent(o, "accept")
-	if o.callback == nil || o.callback.Host != "localhost:8080" {
+	o = b.Consent(o, "accept")
+	if o.Callback == nil || o.Callback.Host != "localhost:8080" {
 		t.Fatalf("not redirected to the client: %+v", o)
 	}
-	code := o.params.Get("code")
-	if code == "" || o.params.Get("state") != "12345" || o.params.Get("session_state") == "" {
-		t.Fatalf("callback params = %v", o.params)
+	code := o.Params.Get("code")
+	if code == "" || o.Params.Get("state") != "12345" || o.Params.Get("session_state") == "" {
+		t.Fatalf("callback params = %v", o.Params)
 	}
 
 	status, resp, hdr := e.postRaw(e.tokenURL(), "application/x-www-form-urlencoded", seed002TokenBody(e.web.ClientID, code, e.secret), nil)
@@ -124,7 +125,7 @@ func TestSeed003OfflineAccessRule(t *testing.T) {
 			o := e.browser().signIn(e.url("/oauth2/authorize?" + url.Values{"client_id": {e.web.ClientID}, "response_type": {"code"},
 				"redirect_uri": {webRedirect}, "scope": {tc.authorizeScope}, "state": {"s"}}.Encode()))
 			status, resp, _ := e.post(e.url("/oauth2/token"), url.Values{"client_id": {e.web.ClientID}, "client_secret": {e.secret},
-				"code": {o.params.Get("code")}, "grant_type": {"authorization_code"}, "response_type": {"code"},
+				"code": {o.Params.Get("code")}, "grant_type": {"authorization_code"}, "response_type": {"code"},
 				"redirect_uri": {webRedirect}, "scope": {"openid offline_access"}})
 			if status != http.StatusOK {
 				t.Fatalf("token: %d %v", status, resp)
@@ -163,14 +164,14 @@ func TestPublicClientPKCEAndResponseModes(t *testing.T) {
 				"code_challenge": {challenge}, "code_challenge_method": {"S256"}, "client_info": {"1"},
 				"x-client-SKU": {"msal.js.node"}, "client-request-id": {"0bd9d2d4-1bcb-4b2e-8b1a-111111111111"},
 			}.Encode())
-			if o.params.Get("state") != "st" || o.params.Get("code") == "" {
-				t.Fatalf("callback params: %v", o.params)
+			if o.Params.Get("state") != "st" || o.Params.Get("code") == "" {
+				t.Fatalf("callback params: %v", o.Params)
 			}
-			if mode == "form_post" && o.page != "form_post" {
-				t.Fatalf("form_post answered with %q", o.page)
+			if mode == "form_post" && o.Page != "form_post" {
+				t.Fatalf("form_post answered with %q", o.Page)
 			}
 			status, resp, _ := e.post(e.tokenURL()+"?client-request-id=abc", url.Values{"client_id": {e.native.ClientID}, "grant_type": {"authorization_code"},
-				"code": {o.params.Get("code")}, "redirect_uri": {redirect}, "code_verifier": {verifier}, "client_info": {"1"},
+				"code": {o.Params.Get("code")}, "redirect_uri": {redirect}, "code_verifier": {verifier}, "client_info": {"1"},
 				"scope": {"api://files/Files.Read openid profile offline_access"}, "x-client-VER": {"3.0.0"}, "clidata": {"1"}})
 			if status != http.StatusOK {
 				t.Fatalf("token: %d %v", status, resp)
@@ -206,11 +207,11 @@ func TestHybridCodeIDToken(t *testing.T) {
 	o := e.browser().signIn(e.authority() + "/oauth2/v2.0/authorize?" + url.Values{
 		"client_id": {e.web.ClientID}, "response_type": {"code id_token"}, "redirect_uri": {webRedirect},
 		"scope": {"openid profile"}, "nonce": {"abc"}, "state": {"s"}}.Encode())
-	if o.callback.Fragment == "" {
-		t.Fatalf("hybrid response not in the fragment: %v", o.callback)
+	if o.Callback.Fragment == "" {
+		t.Fatalf("hybrid response not in the fragment: %v", o.Callback)
 	}
-	_, id := e.verifyJWT(o.params.Get("id_token"), "JWT", e.web.ClientID)
-	if id["nonce"] != "abc" || id["c_hash"] != halfHash(o.params.Get("code")) {
+	_, id := e.verifyJWT(o.Params.Get("id_token"), "JWT", e.web.ClientID)
+	if id["nonce"] != "abc" || id["c_hash"] != halfHash(o.Params.Get("code")) {
 		t.Errorf("hybrid ID token: %v", id)
 	}
 }
@@ -227,38 +228,38 @@ func TestSingleSignOnAndPrompt(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
 	first := b.signIn(authorizeURL(e, e.web.ClientID, webRedirect, "openid offline_access", nil))
-	if first.params.Get("code") == "" {
+	if first.Params.Get("code") == "" {
 		t.Fatal("no code")
 	}
 	// Same browser, same permissions: no page at all.
-	o := b.get(authorizeURL(e, e.web.ClientID, webRedirect, "openid offline_access", nil))
-	if o.callback == nil || o.params.Get("code") == "" {
-		t.Fatalf("SSO did not skip login: page %q", o.page)
+	o := b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid offline_access", nil))
+	if o.Callback == nil || o.Params.Get("code") == "" {
+		t.Fatalf("SSO did not skip login: page %q", o.Page)
 	}
-	if o.params.Get("session_state") != first.params.Get("session_state") {
+	if o.Params.Get("session_state") != first.Params.Get("session_state") {
 		t.Error("session_state changed within one session")
 	}
 	// prompt=login asks again.
-	if o := b.get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", url.Values{"prompt": {"login"}})); o.page != "login" {
-		t.Errorf("prompt=login: page %q", o.page)
+	if o := b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", url.Values{"prompt": {"login"}})); o.Page != "login" {
+		t.Errorf("prompt=login: page %q", o.Page)
 	}
 	// prompt=consent shows consent even though granted.
-	if o := b.get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", url.Values{"prompt": {"consent"}})); o.page != "consent" {
-		t.Errorf("prompt=consent: page %q", o.page)
+	if o := b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", url.Values{"prompt": {"consent"}})); o.Page != "consent" {
+		t.Errorf("prompt=consent: page %q", o.Page)
 	}
 	// prompt=none with a session and a missing consent.
-	o = b.get(authorizeURL(e, e.web.ClientID, webRedirect, "openid email", url.Values{"prompt": {"none"}}))
-	if o.params.Get("error") != "consent_required" || o.params.Get("state") != "xyz" {
-		t.Errorf("prompt=none missing consent: %v", o.params)
+	o = b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid email", url.Values{"prompt": {"none"}}))
+	if o.Params.Get("error") != "consent_required" || o.Params.Get("state") != "xyz" {
+		t.Errorf("prompt=none missing consent: %v", o.Params)
 	}
 	// prompt=none without a session.
-	o = e.browser().get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", url.Values{"prompt": {"none"}}))
-	if o.params.Get("error") != "login_required" {
-		t.Errorf("prompt=none without session: %v", o.params)
+	o = e.browser().Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", url.Values{"prompt": {"none"}}))
+	if o.Params.Get("error") != "login_required" {
+		t.Errorf("prompt=none without session: %v", o.Params)
 	}
 	// max_age=0 forces a fresh login.
-	if o := b.get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", url.Values{"max_age": {"0"}})); o.page != "login" {
-		t.Errorf("max_age=0: page %q", o.page)
+	if o := b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", url.Values{"max_age": {"0"}})); o.Page != "login" {
+		t.Errorf("max_age=0: page %q", o.Page)
 	}
 }
 
@@ -274,12 +275,12 @@ func TestLoginFailuresAreGeneric(t *testing.T) {
 	var messages []string
 	for _, cred := range [][2]string{{"alice@contoso.test", "wrong"}, {"nobody", "whatever1"}, {"bob", "bob's password"}} {
 		b := e.browser()
-		o := b.get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil))
-		o = b.login(o, cred[0], cred[1])
-		if o.page != "login" || o.status != http.StatusUnauthorized {
-			t.Fatalf("%s: page %q status %d", cred[0], o.page, o.status)
+		o := b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil))
+		o = b.Login(o, cred[0], cred[1])
+		if o.Page != "login" || o.Status != http.StatusUnauthorized {
+			t.Fatalf("%s: page %q status %d", cred[0], o.Page, o.Status)
 		}
-		messages = append(messages, extract(o.body, `<p class="error" role="alert">`, `</p>`))
+		messages = append(messages, extract(o.Body, `<p class="error" role="alert">`, `</p>`))
 	}
 	for _, m := range messages {
 		if m != "Incorrect username or password." {
@@ -304,19 +305,19 @@ func extract(s, start, end string) string {
 func TestConsentCancelIsAccessDenied(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
-	o := b.get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil))
-	o = b.login(o, "alice@contoso.test", e.password)
-	o = b.consent(o, "cancel")
-	if o.params.Get("error") != "access_denied" || o.params.Get("state") != "xyz" || o.params.Get("code") != "" {
-		t.Errorf("cancel: %v", o.params)
+	o := b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil))
+	o = b.Login(o, "alice@contoso.test", e.password)
+	o = b.Consent(o, "cancel")
+	if o.Params.Get("error") != "access_denied" || o.Params.Get("state") != "xyz" || o.Params.Get("code") != "" {
+		t.Errorf("cancel: %v", o.Params)
 	}
 }
 
 func TestLoginFormRejectsForgery(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
-	page := b.get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil))
-	action, fields := parseForm(t, page.body)
+	page := b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil))
+	action, fields := testbrowser.ParseForm(t, page.Body)
 	fields.Set("username", "alice@contoso.test")
 	fields.Set("password", e.password)
 
@@ -326,16 +327,16 @@ func TestLoginFormRejectsForgery(t *testing.T) {
 		forged[k] = v
 	}
 	forged.Set("csrf", "forged")
-	if o := b.postForm(e.url(action), forged); o.page != "error" || o.status != http.StatusForbidden {
-		t.Errorf("forged csrf: status %d page %q", o.status, o.page)
+	if o := b.PostForm(e.url(action), forged); o.Page != "error" || o.Status != http.StatusForbidden {
+		t.Errorf("forged csrf: status %d page %q", o.Status, o.Page)
 	}
 	// Another browser (no binding cookie) submitting a valid form.
-	if o := e.browser().postForm(e.url(action), fields); o.page != "error" {
-		t.Errorf("other browser: status %d page %q", o.status, o.page)
+	if o := e.browser().PostForm(e.url(action), fields); o.Page != "error" {
+		t.Errorf("other browser: status %d page %q", o.Status, o.Page)
 	}
 	// The real submission still works.
-	if o := b.postForm(e.url(action), fields); o.page != "consent" {
-		t.Errorf("genuine submission: status %d page %q", o.status, o.page)
+	if o := b.PostForm(e.url(action), fields); o.Page != "consent" {
+		t.Errorf("genuine submission: status %d page %q", o.Status, o.Page)
 	}
 }
 
@@ -385,9 +386,9 @@ func TestClientCredentials(t *testing.T) {
 func codeFor(e *env, b *browser, clientID, redirect, scope string, extra url.Values) string {
 	e.t.Helper()
 	o := b.signIn(authorizeURL(e, clientID, redirect, scope, extra))
-	code := o.params.Get("code")
+	code := o.Params.Get("code")
 	if code == "" {
-		e.t.Fatalf("no code: %v", o.params)
+		e.t.Fatalf("no code: %v", o.Params)
 	}
 	return code
 }

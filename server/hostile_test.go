@@ -334,24 +334,24 @@ func TestHostileAuthorizeRequests(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
-			o := e.browser().get(e.authority() + "/oauth2/v2.0/authorize?" + tc.query(e))
+			o := e.browser().Get(e.authority() + "/oauth2/v2.0/authorize?" + tc.query(e))
 			if tc.page {
-				if o.callback != nil {
-					t.Fatalf("redirected to %v; an untrusted request must not redirect", o.callback)
+				if o.Callback != nil {
+					t.Fatalf("redirected to %v; an untrusted request must not redirect", o.Callback)
 				}
-				if o.page != "error" || o.status != tc.status || !strings.Contains(o.body, tc.code) {
-					t.Fatalf("want error page %d %s, got %d %q", tc.status, tc.code, o.status, o.page)
+				if o.Page != "error" || o.Status != tc.status || !strings.Contains(o.Body, tc.code) {
+					t.Fatalf("want error page %d %s, got %d %q", tc.status, tc.code, o.Status, o.Page)
 				}
 				return
 			}
-			if o.callback == nil || o.callback.Host != "localhost:8080" && !strings.HasPrefix(o.callback.Host, "localhost:") {
-				t.Fatalf("want a redirect to the client, got %d %q", o.status, o.page)
+			if o.Callback == nil || o.Callback.Host != "localhost:8080" && !strings.HasPrefix(o.Callback.Host, "localhost:") {
+				t.Fatalf("want a redirect to the client, got %d %q", o.Status, o.Page)
 			}
-			if o.params.Get("error") != tc.code || o.params.Get("code") != "" || o.params.Get("error_description") == "" {
-				t.Fatalf("params = %v, want error %s", o.params, tc.code)
+			if o.Params.Get("error") != tc.code || o.Params.Get("code") != "" || o.Params.Get("error_description") == "" {
+				t.Fatalf("params = %v, want error %s", o.Params, tc.code)
 			}
-			if o.params.Get("state") != "st8" {
-				t.Errorf("state not echoed: %v", o.params)
+			if o.Params.Get("state") != "st8" {
+				t.Errorf("state not echoed: %v", o.Params)
 			}
 		})
 	}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// run executes the CLI in-process against dataDir and returns stdout.
+func run(t *testing.T, dataDir, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	cmd := newRootCommand(streams{in: strings.NewReader(stdin), out: &out, err: &errOut})
+	cmd.SetArgs(append([]string{"--data-dir", dataDir}, args...))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := cmd.ExecuteContext(ctx)
+	return out.String(), err
+}
+
+func runJSON(t *testing.T, dataDir, stdin string, args ...string) map[string]any {
+	t.Helper()
+	out, err := run(t, dataDir, stdin, append(args, "--output", "json")...)
+	if err != nil {
+		t.Fatalf("tessera %v: %v", args, err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatalf("tessera %v printed no JSON object: %v\n%s", args, err, out)
+	}
+	return m
+}
+
+func TestCLIJSONKeys(t *testing.T) {
+	dir := t.TempDir()
+	tenant := runJSON(t, dir, "", "tenant", "create", "contoso")
+	for _, k := range []string{"id", "name"} {
+		if tenant[k] == nil || tenant[k] == "" {
+			t.Errorf("tenant create JSON lacks %q: %v", k, tenant)
+		}
+	}
+	app := runJSON(t, dir, "", "app", "register", "--tenant", "contoso", "--name", "web", "--redirect-uri", "http://localhost:8080")
+	if app["client_id"] == "" || app["tenant_id"] != tenant["id"] {
+		t.Errorf("app register JSON: %v", app)
+	}
+	clientID := app["client_id"].(string)
+	secret := runJSON(t, dir, "", "app", "secret", "add", "--tenant", "contoso", "--app", clientID, "--description", "app secret", "--expires", "12mo")
+	value, _ := secret["secret"].(string)
+	if len(value) < 40 || secret["expires_at"] == nil {
+		t.Errorf("secret add JSON: %v", secret)
+	}
+	expires, err := time.Parse(time.RFC3339, secret["expires_at"].(string))
+	if err != nil || expires.Before(time.Now().AddDate(0, 11, 0)) || expires.After(time.Now().AddDate(0, 13, 0)) {
+		t.Errorf("12mo expiry = %v (%v)", secret["expires_at"], err)
+	}
+	// The list shows description, hint and expiry, never the value.
+	list, err := run(t, dir, "", "app", "secret", "list", "--tenant", "contoso", "--app", clientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(list, "app secret") || !strings.Contains(list, value[:3]+"…") || strings.Contains(list, value) {
+		t.Errorf("secret list:\n%s", list)
+	}
+	user := runJSON(t, dir, "s3cret-password\n", "user", "create", "--tenant", "contoso", "--username", "alice", "--password-stdin", "--email", "alice@example.com", "--name", "Alice")
+	if user["id"] == "" || user["username"] != "alice" || user["password"] != nil {
+		t.Errorf("user create JSON: %v", user)
+	}
+	generated := runJSON(t, dir, "", "user", "create", "--tenant", "contoso", "--username", "bob")
+	if pw, _ := generated["password"].(string); len(pw) < 16 {
+		t.Errorf("generated password missing: %v", generated)
+	}
+	disabled := runJSON(t, dir, "", "user", "disable", "--tenant", "contoso", "alice")
+	if disabled["disabled"] != true {
+		t.Errorf("user disable: %v", disabled)
+	}
+	// Text output names the portal's fields.
+	text, err := run(t, dir, "", "app", "register", "--tenant", "contoso", "--name", "api")
+	if err != nil || !strings.Contains(text, "Application (client) ID:") || !strings.Contains(text, "Directory (tenant) ID:") {
+		t.Errorf("app register text (%v):\n%s", err, text)
+	}
+}
+
+func TestCLIAppConfiguration(t *testing.T) {
+	dir := t.TempDir()
+	runJSON(t, dir, "", "tenant", "create", "contoso", "--signing-alg", "ES256")
+	api := runJSON(t, dir, "", "app", "register", "--tenant", "contoso", "--name", "files")["client_id"].(string)
+	exposed := runJSON(t, dir, "", "app", "expose", "--tenant", "contoso", "--app", api, "--app-id-uri", "api://files", "--scope", "Files.Read", "--role", "Files.ReadAll")
+	if exposed["identifier_uri"] != "api://files" {
+		t.Errorf("expose: %v", exposed)
+	}
+	client := runJSON(t, dir, "", "app", "register", "--tenant", "contoso", "--name", "daemon")["client_id"].(string)
+	perm := runJSON(t, dir, "", "app", "permission", "add", "--tenant", "contoso", "--app", client, "--resource", "api://files", "--role", "Files.ReadAll")
+	if perms, _ := perm["permissions"].([]any); len(perms) != 1 {
+		t.Errorf("permission add: %v", perm)
+	}
+	consent := runJSON(t, dir, "", "app", "consent", "--tenant", "contoso", "--app", client)
+	if granted, _ := consent["granted"].([]any); len(granted) < 5 {
+		t.Errorf("consent: %v", consent)
+	}
+	set := runJSON(t, dir, "", "app", "set", "--tenant", "contoso", "--app", client, "--access-token-lifetime", "30m", "--refresh-token-lifetime", "90d")
+	if set["access_token_lifetime"] != "30m0s" || set["refresh_token_lifetime"] != "2160h0m0s" {
+		t.Errorf("set: %v", set)
+	}
+}
+
+func TestCLIRejectsBadInput(t *testing.T) {
+	dir := t.TempDir()
+	runJSON(t, dir, "", "tenant", "create", "contoso")
+	app := runJSON(t, dir, "", "app", "register", "--tenant", "contoso", "--name", "web")["client_id"].(string)
+	public := runJSON(t, dir, "", "app", "register", "--tenant", "contoso", "--name", "cli", "--public")["client_id"].(string)
+	for _, args := range [][]string{
+		{"tenant", "create", "Bad Name"},
+		{"tenant", "create", "contoso"},
+		{"tenant", "create", "oauth2"},
+		{"tenant", "create", "x", "--signing-alg", "HS256"},
+		{"app", "register", "--tenant", "nosuch", "--name", "x"},
+		{"app", "register", "--tenant", "contoso"},
+		{"app", "register", "--tenant", "contoso", "--name", "x", "--redirect-uri", "http://example.com/cb"},
+		{"app", "register", "--tenant", "contoso", "--name", "x", "--redirect-uri", "https://example.com/cb#frag"},
+		{"app", "register", "--tenant", "contoso", "--name", "x", "--redirect-uri", "javascript:alert(1)"},
+		{"app", "secret", "add", "--tenant", "contoso", "--app", app, "--expires", "yesterday"},
+		{"app", "secret", "add", "--tenant", "contoso", "--app", app, "--expires", "2001-01-01"},
+		{"app", "secret", "add", "--tenant", "contoso", "--app", public},
+		{"app", "secret", "remove", "--tenant", "contoso", "--app", app, "--id", "nope"},
+		{"app", "set", "--tenant", "contoso", "--app", app, "--access-token-lifetime", "forever"},
+		{"app", "set", "--tenant", "contoso", "--app", app, "--access-token-lifetime", "1s"},
+		{"app", "expose", "--tenant", "contoso", "--app", app, "--scope", "bad scope"},
+		{"app", "permission", "add", "--tenant", "contoso", "--app", app, "--resource", app, "--scope", "missing"},
+		{"user", "create", "--tenant", "contoso", "--username", "a b"},
+		{"user", "create", "--tenant", "contoso", "--username", "short", "--password-stdin"},
+		{"user", "disable", "--tenant", "contoso", "nobody"},
+		{"tenant", "list", "--output", "yaml"},
+	} {
+		stdin := ""
+		if args[len(args)-1] == "--password-stdin" {
+			stdin = "short\n"
+		}
+		if _, err := run(t, dir, stdin, args...); err == nil {
+			t.Errorf("tessera %s succeeded; want an error", strings.Join(args, " "))
+		}
+	}
+}
