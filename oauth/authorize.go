@@ -291,11 +291,20 @@ func MatchRedirectURI(registered []string, given string) bool {
 		if err != nil || u.Scheme != "http" || u.Hostname() != g.Hostname() {
 			continue
 		}
-		if u.EscapedPath() == g.EscapedPath() && u.RawQuery == g.RawQuery {
+		if rootPath(u.EscapedPath()) == rootPath(g.EscapedPath()) && u.RawQuery == g.RawQuery {
 			return true
 		}
 	}
 	return false
+}
+
+// rootPath treats "http://localhost:1234" and "http://localhost:1234/" as
+// the same address, as a browser does.
+func rootPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	return p
 }
 
 func isLoopbackHost(host string) bool {
