@@ -52,7 +52,7 @@ func (c *clock) Advance(d time.Duration) {
 // HTTPS through httptest) with a tenant, apps and a user made through the
 // admin package, as the CLI makes them.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	srv      *httptest.Server
 	dbPath   string
 	store    store.Store
@@ -74,7 +74,7 @@ const webRedirect = "http://localhost:8080"
 
 type envOption func(*oauth.Config)
 
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -172,7 +172,7 @@ func (e *env) postRaw(target, contentType, body string, header http.Header) (int
 	return resp.StatusCode, decodeJSON(e.t, resp.Body), resp.Header
 }
 
-func decodeJSON(t *testing.T, r io.Reader) map[string]any {
+func decodeJSON(t testing.TB, r io.Reader) map[string]any {
 	t.Helper()
 	b, err := io.ReadAll(r)
 	if err != nil {
@@ -255,7 +255,7 @@ func (e *env) verifyJWT(raw, wantTyp, wantAud string) (map[string]any, map[strin
 }
 
 // clientInfo decodes MSAL's client_info.
-func clientInfo(t *testing.T, s string) map[string]string {
+func clientInfo(t testing.TB, s string) map[string]string {
 	t.Helper()
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {

@@ -34,6 +34,9 @@ func New(t testing.TB, base *http.Client) *Browser {
 	return &Browser{t: t, c: &c}
 }
 
+// Cookies returns the cookies the browser would send to u.
+func (b *Browser) Cookies(u *url.URL) []*http.Cookie { return b.c.Jar.Cookies(u) }
+
 // Outcome is where a browser step ended: on a server page, or sent back to
 // the client with parameters.
 type Outcome struct {

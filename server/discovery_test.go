@@ -1,0 +1,110 @@
+package server_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/tessera-id/tessera/internal/testbrowser"
+)
+
+func TestDiscoveryAndJWKS(t *testing.T) {
+	e := newEnv(t)
+	for _, segment := range []string{"contoso", e.tenant.ID} {
+		for _, path := range []string{"/v2.0/.well-known/openid-configuration", "/.well-known/openid-configuration"} {
+			resp, err := e.srv.Client().Get(e.url("/" + segment + path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc map[string]any
+			if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			base := e.srv.URL + "/" + segment
+			want := map[string]string{
+				"issuer":                 base + "/v2.0",
+				"authorization_endpoint": base + "/oauth2/v2.0/authorize",
+				"token_endpoint":         base + "/oauth2/v2.0/token",
+				"jwks_uri":               base + "/discovery/v2.0/keys",
+			}
+			for k, v := range want {
+				if doc[k] != v {
+					t.Errorf("%s%s: %s = %v, want %s", segment, path, k, doc[k], v)
+				}
+			}
+			if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "max-age") {
+				t.Errorf("discovery Cache-Control = %q", cc)
+			}
+		}
+	}
+	// No part of the token endpoint URL but its last segment says "token":
+	// MSAL derives the device code endpoint by replacing it.
+	if strings.Count(strings.TrimSuffix(e.tokenURL(), "/token"), "token") != 0 {
+		t.Errorf("token endpoint %s contains 'token' elsewhere", e.tokenURL())
+	}
+
+	set := e.jwks()
+	if len(set.Keys) != 2 {
+		t.Fatalf("JWKS publishes %d keys, want the active and the next", len(set.Keys))
+	}
+	for _, k := range set.Keys {
+		if !k.IsPublic() || k.KeyID == "" || k.Use != "sig" || k.Algorithm != string(jose.RS256) {
+			t.Errorf("JWKS key %+v", k)
+		}
+	}
+	// Tokens issued under the tenant id carry that issuer.
+	status, resp, _ := e.post(e.url("/"+e.tenant.ID+"/oauth2/v2.0/token"), url.Values{"grant_type": {"client_credentials"},
+		"client_id": {e.daemon.ClientID}, "client_secret": {e.daemonPW}, "scope": {"api://files/.default"}})
+	if status != 200 {
+		t.Fatalf("%d %v", status, resp)
+	}
+	sig, err := jose.ParseSignedCompact(resp["access_token"].(string), []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims map[string]any
+	_ = json.Unmarshal(sig.UnsafePayloadWithoutVerification(), &claims)
+	if claims["iss"] != e.srv.URL+"/"+e.tenant.ID+"/v2.0" {
+		t.Errorf("iss under the tenant id = %v", claims["iss"])
+	}
+}
+
+func TestSessionCookieAttributes(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	page := b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil))
+	action, fields := testbrowser.ParseForm(t, page.Body)
+	fields.Set("username", "alice@contoso.test")
+	fields.Set("password", e.password)
+	req, _ := http.NewRequest(http.MethodPost, e.url(action), strings.NewReader(fields.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	// Replay the browser-binding cookie the authorize step set.
+	u, _ := url.Parse(e.srv.URL)
+	for _, c := range b.Cookies(u) {
+		req.AddCookie(c)
+	}
+	client := *e.srv.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var found bool
+	for _, c := range resp.Cookies() {
+		if strings.HasPrefix(c.Name, "tessera_sso_") {
+			found = true
+			if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode {
+				t.Errorf("SSO cookie attributes: %+v", c)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no SSO cookie set on login (status %d)", resp.StatusCode)
+	}
+}
