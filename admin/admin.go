@@ -44,8 +44,8 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 }
 
-// Validation patterns, compiled once per Admin use; these run on admin
-// paths only, never on the token endpoint.
+// Validation patterns: compiled once, read-only, and used on admin paths
+// only, never on the token endpoint.
 var (
 	tenantNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 	scopeNamePattern  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,119}$`)

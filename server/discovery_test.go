@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-jose/go-jose/v4"
 
@@ -106,5 +107,48 @@ func TestSessionCookieAttributes(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("no SSO cookie set on login (status %d)", resp.StatusCode)
+	}
+}
+
+func TestKeyRotation(t *testing.T) {
+	e := newEnv(t)
+	token := func() string {
+		status, resp, _ := e.post(e.tokenURL(), url.Values{"grant_type": {"client_credentials"},
+			"client_id": {e.daemon.ClientID}, "client_secret": {e.daemonPW}, "scope": {"api://files/.default"}})
+		if status != 200 {
+			t.Fatalf("%d %v", status, resp)
+		}
+		return resp["access_token"].(string)
+	}
+	kid := func(raw string) string {
+		sig, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sig.Signatures[0].Protected.KeyID
+	}
+	before := token()
+	next := map[string]bool{}
+	for _, k := range e.jwks().Keys {
+		next[k.KeyID] = true
+	}
+	delete(next, kid(before))
+	if err := e.admin.RotateKeys(t.Context(), e.tenant, 25*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	after := token()
+	if !next[kid(after)] {
+		t.Errorf("after rotation tokens are signed by %s, not the key published as next %v", kid(after), next)
+	}
+	// The retired key stays published, so tokens it signed still verify.
+	e.verifyJWT(before, "at+jwt", e.api.ClientID)
+	e.verifyJWT(after, "at+jwt", e.api.ClientID)
+	if n := len(e.jwks().Keys); n != 3 {
+		t.Errorf("JWKS holds %d keys after rotation, want retired + active + next", n)
+	}
+	// Once the retired key's tokens have all expired it leaves JWKS.
+	e.clock.Advance(26 * time.Hour)
+	if n := len(e.jwks().Keys); n != 2 {
+		t.Errorf("JWKS holds %d keys after the retired key expired", n)
 	}
 }

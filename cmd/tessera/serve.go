@@ -128,7 +128,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		logger.Warn("no --public-url: issuers follow each request's Host header; set it for anything but local use")
 	}
 
-	dummy, err := password.Hash(admin.GeneratePassword(), password.Default)
+	dummy, err := password.Hash(admin.GeneratePassword(), password.Default())
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -29,50 +30,38 @@ func newTenantCommand(g *globals) *cobra.Command {
 		Use:   "create NAME",
 		Short: "Create a tenant with its signing keys",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := g.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			t, err := e.admin.CreateTenant(cmd.Context(), args[0], alg)
+	}
+	create.RunE = func(cmd *cobra.Command, args []string) error {
+		return g.withEnv(func(ctx context.Context, e *env) error {
+			t, err := e.admin.CreateTenant(ctx, args[0], alg)
 			if err != nil {
 				return err
 			}
 			return g.print(toTenantJSON(t), func(w io.Writer) {
 				fmt.Fprintf(w, "Tenant created.\n  Name:                  %s\n  Directory (tenant) ID: %s\n  Signing algorithm:     %s\n", t.Name, t.ID, t.SigningAlg)
 			})
-		},
+		})(cmd, args)
 	}
 	create.Flags().StringVar(&alg, "signing-alg", "RS256", "token signing algorithm: RS256, ES256 or EdDSA")
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List tenants",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := g.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			ts, err := e.admin.Tenants(cmd.Context())
-			if err != nil {
-				return err
-			}
-			out := make([]tenantJSON, 0, len(ts))
+	list := &cobra.Command{Use: "list", Short: "List tenants", Args: cobra.NoArgs}
+	list.RunE = g.withEnv(func(ctx context.Context, e *env) error {
+		ts, err := e.admin.Tenants(ctx)
+		if err != nil {
+			return err
+		}
+		out := make([]tenantJSON, 0, len(ts))
+		for _, t := range ts {
+			out = append(out, toTenantJSON(t))
+		}
+		return g.print(out, func(w io.Writer) {
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tDIRECTORY (TENANT) ID\tSIGNING ALG")
 			for _, t := range ts {
-				out = append(out, toTenantJSON(t))
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Name, t.ID, t.SigningAlg)
 			}
-			return g.print(out, func(w io.Writer) {
-				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "NAME\tDIRECTORY (TENANT) ID\tSIGNING ALG")
-				for _, t := range ts {
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Name, t.ID, t.SigningAlg)
-				}
-				tw.Flush()
-			})
-		},
-	}
+			tw.Flush()
+		})
+	})
 	cmd.AddCommand(create, list)
 	return cmd
 }
@@ -85,24 +74,19 @@ func newKeysCommand(g *globals) *cobra.Command {
 		Use:   "rotate",
 		Short: "Activate the published next key, retire the active one, publish a new next key",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := g.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			t, err := e.admin.Tenant(cmd.Context(), tenant)
-			if err != nil {
-				return err
-			}
-			if err := e.admin.RotateKeys(cmd.Context(), t, keep); err != nil {
-				return err
-			}
-			return g.print(map[string]string{"tenant_id": t.ID, "status": "rotated"}, func(w io.Writer) {
-				fmt.Fprintf(w, "Keys of tenant %s rotated; the retired key stays published for %s.\n", t.Name, keep)
-			})
-		},
 	}
+	rotate.RunE = g.withEnv(func(ctx context.Context, e *env) error {
+		t, err := e.admin.Tenant(ctx, tenant)
+		if err != nil {
+			return err
+		}
+		if err := e.admin.RotateKeys(ctx, t, keep); err != nil {
+			return err
+		}
+		return g.print(map[string]string{"tenant_id": t.ID, "status": "rotated"}, func(w io.Writer) {
+			fmt.Fprintf(w, "Keys of tenant %s rotated; the retired key stays published for %s.\n", t.Name, keep)
+		})
+	})
 	rotate.Flags().StringVar(&tenant, "tenant", "", "tenant name or id")
 	rotate.Flags().DurationVar(&keep, "keep-retired", 25*time.Hour, "how long the retired key stays in JWKS: at least the longest token lifetime")
 	_ = rotate.MarkFlagRequired("tenant")

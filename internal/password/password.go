@@ -26,7 +26,7 @@ type Params struct {
 }
 
 // Default follows OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane).
-var Default = Params{Memory: 19 * 1024, Time: 2, Threads: 1}
+func Default() Params { return Params{Memory: 19 * 1024, Time: 2, Threads: 1} }
 
 const (
 	saltLen = 16

@@ -41,7 +41,7 @@ func TestHashVerify(t *testing.T) {
 }
 
 func TestDefaultParams(t *testing.T) {
-	h, err := Hash("pw", Default)
+	h, err := Hash("pw", Default())
 	if err != nil {
 		t.Fatal(err)
 	}
