@@ -66,6 +66,12 @@ type App struct {
 	Permissions        []Permission
 	ServicePrincipalID string // sub/oid of the app acting as itself
 	AllowPlainPKCE     bool
+	// PostLogoutRedirectURIs are where RP-initiated logout may send the
+	// browser afterwards.
+	PostLogoutRedirectURIs []string
+	// LogoutKeepsRefreshTokens keeps this app's refresh tokens valid when
+	// the SSO session they came from signs out; by default they end with it.
+	LogoutKeepsRefreshTokens bool
 
 	// Zero means the server default.
 	AccessTokenLifetime      time.Duration
@@ -191,6 +197,18 @@ type AuthCode struct {
 	ExpiresAt           time.Time
 	UsedAt              time.Time // zero until redeemed
 	FamilyID            string    // refresh family issued from it, if any
+	// The access token issued from it, revoked if the code is replayed.
+	AccessTokenID        string
+	AccessTokenExpiresAt time.Time
+}
+
+// Redemption is what redeeming a code or device code issues, written in
+// the same transaction that spends it.
+type Redemption struct {
+	AccessTokenID        string
+	AccessTokenExpiresAt time.Time
+	Family               *RefreshFamily // nil when no refresh token is issued
+	First                *RefreshToken
 }
 
 // RefreshFamily links a chain of rotated refresh tokens. Revoking it kills
@@ -218,6 +236,66 @@ type RefreshToken struct {
 	CreatedAt  time.Time
 	ExpiresAt  time.Time // min(family end, last use + idle lifetime)
 	UsedAt     time.Time
+}
+
+// DeviceStatus is where a device authorization is in its life.
+type DeviceStatus string
+
+const (
+	DevicePending  DeviceStatus = "pending"
+	DeviceApproved DeviceStatus = "approved"
+	DeviceDenied   DeviceStatus = "denied"
+)
+
+// DeviceCode is an RFC 8628 device authorization, addressed by the hash of
+// its device_code and, while pending, by its user code.
+type DeviceCode struct {
+	Hash       []byte
+	TenantID   string
+	ClientID   string
+	UserCode   string // normalized: upper case, no separator
+	Grant      Grant  // what the device asked for
+	Status     DeviceStatus
+	UserID     string
+	SessionID  string
+	AuthTime   time.Time
+	Interval   time.Duration
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	LastPollAt time.Time
+	UsedAt     time.Time
+}
+
+// DeviceDecision is the user's answer on the verification page.
+type DeviceDecision struct {
+	Status    DeviceStatus // DeviceApproved or DeviceDenied
+	UserID    string
+	SessionID string
+	AuthTime  time.Time
+	Grant     Grant
+}
+
+// CredentialKind tells how an app proves itself with a key.
+type CredentialKind string
+
+const (
+	CredentialCertificate CredentialKind = "certificate"
+	CredentialJWK         CredentialKind = "jwk"
+)
+
+// AppCredential is a public key an app signs client assertions with
+// (RFC 7523 private_key_jwt): an X.509 certificate or a bare JWK.
+type AppCredential struct {
+	ID               string // x5t#S256 of a certificate, or the JWK thumbprint (RFC 7638), base64url
+	TenantID         string
+	ClientID         string
+	Kind             CredentialKind
+	Description      string
+	PublicKey        []byte // DER certificate, or JWK JSON
+	SHA1Thumbprint   []byte // x5t, certificates only
+	SHA256Thumbprint []byte // x5t#S256, or the JWK thumbprint
+	ExpiresAt        time.Time
+	CreatedAt        time.Time
 }
 
 // Store is the persistence contract. Every method that changes state is one
@@ -277,10 +355,44 @@ type Store interface {
 
 	CreateAuthCode(ctx context.Context, c AuthCode) error
 	GetAuthCode(ctx context.Context, tenantID string, hash []byte) (AuthCode, error)
-	// RedeemAuthCode marks the code used and, when family is not nil, creates
-	// the family with its first token and links it to the code, all in one
-	// transaction. It returns ErrNotLive if the code was already used.
-	RedeemAuthCode(ctx context.Context, tenantID string, hash []byte, now time.Time, family *RefreshFamily, first *RefreshToken) error
+	// RedeemAuthCode marks the code used, records the access token issued
+	// from it and, when r.Family is not nil, creates the family with its
+	// first token and links it to the code, all in one transaction. It
+	// returns ErrNotLive if the code was already used.
+	RedeemAuthCode(ctx context.Context, tenantID string, hash []byte, now time.Time, r Redemption) error
+
+	// CreateDeviceCode stores a pending device authorization; ErrConflict
+	// if its user code is taken in the tenant (the caller draws another).
+	CreateDeviceCode(ctx context.Context, d DeviceCode) error
+	GetDeviceCode(ctx context.Context, tenantID string, hash []byte) (DeviceCode, error)
+	GetDeviceCodeByUserCode(ctx context.Context, tenantID, userCode string) (DeviceCode, error)
+	// PollDeviceCode records a poll at now and returns the code as it was
+	// before, so LastPollAt is the previous poll (zero for the first).
+	PollDeviceCode(ctx context.Context, tenantID string, hash []byte, now time.Time) (DeviceCode, error)
+	// DecideDeviceCode approves or denies a pending, unexpired code;
+	// otherwise ErrNotLive.
+	DecideDeviceCode(ctx context.Context, tenantID string, hash []byte, d DeviceDecision, now time.Time) error
+	// RedeemDeviceCode marks an approved, unused code used and creates the
+	// family (when r.Family is set) in one transaction; otherwise ErrNotLive.
+	RedeemDeviceCode(ctx context.Context, tenantID string, hash []byte, now time.Time, r Redemption) error
+
+	AddAppCredential(ctx context.Context, c AppCredential) error
+	ListAppCredentials(ctx context.Context, tenantID, clientID string) ([]AppCredential, error)
+	RemoveAppCredential(ctx context.Context, tenantID, clientID, id string) error
+
+	// UseAssertionID records a client assertion's jti until expiresAt; it
+	// returns ErrConflict if the same client used it before (a replay).
+	UseAssertionID(ctx context.Context, tenantID, clientID, jti string, expiresAt time.Time) error
+
+	// RevokeAccessToken records an access token's jti as revoked until it
+	// expires; revoking twice is not an error.
+	RevokeAccessToken(ctx context.Context, tenantID, jti string, expiresAt time.Time) error
+	IsAccessTokenRevoked(ctx context.Context, tenantID, jti string) (bool, error)
+
+	// Hit counts one event against key in the fixed window of the given
+	// length that contains now, and returns the window's count so far
+	// (this event included).
+	Hit(ctx context.Context, key string, window time.Duration, now time.Time) (int, error)
 
 	// CreateRefreshFamily starts a family outside the code flow.
 	CreateRefreshFamily(ctx context.Context, f RefreshFamily, first RefreshToken) error
@@ -295,10 +407,14 @@ type Store interface {
 	// RevokeUserRefreshFamilies revokes the user's families for one client,
 	// or for every client when clientID is empty.
 	RevokeUserRefreshFamilies(ctx context.Context, tenantID, userID, clientID string, now time.Time) error
+	// RevokeSessionRefreshFamilies revokes the families started in an SSO
+	// session, except those of the clients listed in keep.
+	RevokeSessionRefreshFamilies(ctx context.Context, tenantID, sessionID string, keep []string, now time.Time) error
 
 	// DeleteExpired removes at most limit expired rows of each kind (codes,
-	// auth requests, sessions, refresh tokens, families) and returns how many
-	// it removed in all.
+	// auth requests, sessions, refresh tokens, families, device codes,
+	// assertion ids, revoked access token ids, rate-limit windows) and
+	// returns how many it removed in all.
 	DeleteExpired(ctx context.Context, now time.Time, limit int) (int64, error)
 
 	Close() error

@@ -43,7 +43,8 @@ func (s *Store) ListTenants(ctx context.Context) ([]store.Tenant, error) {
 
 const appCols = `tenant_id, client_id, name, public, redirect_uris, identifier_uri, scopes, roles,
 	permissions, service_principal_id, allow_plain_pkce, access_token_lifetime_ms,
-	refresh_token_lifetime_ms, refresh_token_idle_lifetime_ms, created_at, updated_at`
+	refresh_token_lifetime_ms, refresh_token_idle_lifetime_ms, created_at, updated_at,
+	post_logout_redirect_uris, logout_keeps_refresh_tokens`
 
 func scanApp(row scanner) (store.App, error) {
 	var a store.App
@@ -51,17 +52,20 @@ func scanApp(row scanner) (store.App, error) {
 		&a.IdentifierURI, jsonCol{&a.Scopes}, jsonCol{&a.Roles}, permissionsCol{&a.Permissions},
 		&a.ServicePrincipalID, &a.AllowPlainPKCE, durationCol{&a.AccessTokenLifetime},
 		durationCol{&a.RefreshTokenLifetime}, durationCol{&a.RefreshTokenIdleLifetime},
-		timeCol{&a.CreatedAt}, timeCol{&a.UpdatedAt})
+		timeCol{&a.CreatedAt}, timeCol{&a.UpdatedAt},
+		jsonCol{&a.PostLogoutRedirectURIs}, &a.LogoutKeepsRefreshTokens)
 	return a, err
 }
 
 // CreateApp implements store.Store.
 func (s *Store) CreateApp(ctx context.Context, a store.App) error {
-	_, err := s.exec(ctx, `INSERT INTO apps (`+appCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.exec(ctx, `INSERT INTO apps (`+appCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.TenantID, a.ClientID, a.Name, a.Public, jsonCol{a.RedirectURIs}, a.IdentifierURI,
 		jsonCol{a.Scopes}, jsonCol{a.Roles}, permissionsValue(a.Permissions), a.ServicePrincipalID,
 		a.AllowPlainPKCE, a.AccessTokenLifetime.Milliseconds(), a.RefreshTokenLifetime.Milliseconds(),
-		a.RefreshTokenIdleLifetime.Milliseconds(), millis(a.CreatedAt), millis(a.UpdatedAt))
+		a.RefreshTokenIdleLifetime.Milliseconds(), millis(a.CreatedAt), millis(a.UpdatedAt),
+		jsonCol{a.PostLogoutRedirectURIs}, a.LogoutKeepsRefreshTokens)
 	return wrap("create app", err)
 }
 
@@ -96,12 +100,14 @@ func (s *Store) ListApps(ctx context.Context, tenantID string) ([]store.App, err
 func (s *Store) UpdateApp(ctx context.Context, a store.App) error {
 	err := s.execOne(ctx, `UPDATE apps SET name = ?, public = ?, redirect_uris = ?, identifier_uri = ?,
 		scopes = ?, roles = ?, permissions = ?, allow_plain_pkce = ?, access_token_lifetime_ms = ?,
-		refresh_token_lifetime_ms = ?, refresh_token_idle_lifetime_ms = ?, updated_at = ?
+		refresh_token_lifetime_ms = ?, refresh_token_idle_lifetime_ms = ?, updated_at = ?,
+		post_logout_redirect_uris = ?, logout_keeps_refresh_tokens = ?
 		WHERE tenant_id = ? AND client_id = ?`,
 		a.Name, a.Public, jsonCol{a.RedirectURIs}, a.IdentifierURI, jsonCol{a.Scopes}, jsonCol{a.Roles},
 		permissionsValue(a.Permissions), a.AllowPlainPKCE, a.AccessTokenLifetime.Milliseconds(),
 		a.RefreshTokenLifetime.Milliseconds(), a.RefreshTokenIdleLifetime.Milliseconds(),
-		millis(a.UpdatedAt), a.TenantID, a.ClientID)
+		millis(a.UpdatedAt), jsonCol{a.PostLogoutRedirectURIs}, a.LogoutKeepsRefreshTokens,
+		a.TenantID, a.ClientID)
 	return wrap("update app", err)
 }
 
@@ -135,6 +141,43 @@ func (s *Store) RemoveClientSecret(ctx context.Context, tenantID, clientID, secr
 	err := s.execOne(ctx, `DELETE FROM client_secrets WHERE tenant_id = ? AND client_id = ? AND id = ?`,
 		tenantID, clientID, secretID)
 	return wrap("remove client secret", err)
+}
+
+// App credentials.
+
+const credentialCols = `id, tenant_id, client_id, kind, description, public_key, sha1_thumbprint,
+	sha256_thumbprint, expires_at, created_at`
+
+func scanCredential(row scanner) (store.AppCredential, error) {
+	var c store.AppCredential
+	err := row.Scan(&c.ID, &c.TenantID, &c.ClientID, &c.Kind, &c.Description, &c.PublicKey,
+		&c.SHA1Thumbprint, &c.SHA256Thumbprint, timeCol{&c.ExpiresAt}, timeCol{&c.CreatedAt})
+	return c, err
+}
+
+// AddAppCredential implements store.Store. The id is the key's thumbprint,
+// so adding the same key twice to an app is ErrConflict.
+func (s *Store) AddAppCredential(ctx context.Context, c store.AppCredential) error {
+	_, err := s.exec(ctx, `INSERT INTO app_credentials (`+credentialCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.TenantID, c.ClientID, string(c.Kind), c.Description, c.PublicKey, c.SHA1Thumbprint,
+		c.SHA256Thumbprint, millis(c.ExpiresAt), millis(c.CreatedAt))
+	return wrap("add app credential", err)
+}
+
+// ListAppCredentials implements store.Store. Expired credentials are listed
+// too: the caller tells them apart, and an admin needs to see them to
+// replace them.
+func (s *Store) ListAppCredentials(ctx context.Context, tenantID, clientID string) ([]store.AppCredential, error) {
+	cs, err := list(ctx, s, scanCredential, `SELECT `+credentialCols+` FROM app_credentials
+		WHERE tenant_id = ? AND client_id = ? ORDER BY created_at, id`, tenantID, clientID)
+	return cs, wrap("list app credentials", err)
+}
+
+// RemoveAppCredential implements store.Store.
+func (s *Store) RemoveAppCredential(ctx context.Context, tenantID, clientID, id string) error {
+	err := s.execOne(ctx, `DELETE FROM app_credentials WHERE tenant_id = ? AND client_id = ? AND id = ?`,
+		tenantID, clientID, id)
+	return wrap("remove app credential", err)
 }
 
 // Users.

@@ -82,8 +82,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 }
 
 // migrate applies the embedded migrations. Two processes opening a fresh
-// file at once both see a migration as pending; the loser's CREATE fails
-// once the winner commits, and running again finds nothing left to do.
+// file at once both see a migration as pending; the loser's statement fails
+// once the winner commits (CREATE of an existing table, ADD COLUMN of an
+// existing column), and running again starts after it. Each failed run thus
+// means another process applied at least one more migration, so one run per
+// migration plus the last, which finds nothing left to do, always suffices.
 func migrate(ctx context.Context, db *sql.DB) error {
 	fsys, err := fs.Sub(migrations, "migrations")
 	if err != nil {
@@ -98,7 +101,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		if err == nil {
 			return nil
 		}
-		if try == 3 || ctx.Err() != nil {
+		if try > len(p.ListSources()) || ctx.Err() != nil {
 			return fmt.Errorf("sqlite: migrate: %w", err)
 		}
 	}

@@ -2,11 +2,15 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pressly/goose/v3"
 
 	"github.com/tessera-id/tessera/store"
 	"github.com/tessera-id/tessera/store/sqlite"
@@ -175,6 +179,11 @@ func TestMissingParent(t *testing.T) {
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("secret of a missing app: got %v, want ErrNotFound", err)
 	}
+	err = s.AddAppCredential(ctx, store.AppCredential{ID: "c", TenantID: "nope", ClientID: "web",
+		Kind: store.CredentialJWK, PublicKey: []byte("{}")})
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("credential of a missing app: got %v, want ErrNotFound", err)
+	}
 }
 
 func TestOpenRejectsMemory(t *testing.T) {
@@ -182,6 +191,146 @@ func TestOpenRejectsMemory(t *testing.T) {
 		if s, err := sqlite.Open(t.Context(), path); err == nil {
 			s.Close()
 			t.Errorf("Open(%q): got nil error", path)
+		}
+	}
+}
+
+// migrateTo brings the database at path to version with the migration files
+// on disk, as an older release of the server would have left it.
+func migrateTo(t *testing.T, path string, version int64) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, os.DirFS("migrations"), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	current, err := p.GetDBVersion(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if version >= current {
+		_, err = p.UpTo(t.Context(), version)
+	} else {
+		_, err = p.DownTo(t.Context(), version)
+	}
+	if err != nil {
+		t.Fatalf("migrate to %d: %v", version, err)
+	}
+}
+
+// A database created before migration 2 keeps its rows, which read back
+// with the zero values of the fields added since.
+func TestUpgradeFromVersion1(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "tessera.db")
+	migrateTo(t, path, 1)
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO tenants VALUES ('t1', 'contoso', 'RS256', 1900000000000)`,
+		`INSERT INTO apps VALUES ('t1', 'web', 'Web', 0, '["https://web.example/cb"]', '', 'null', 'null',
+			'[]', 'sp-web', 0, 0, 0, 0, 1900000000000, 1900000000000)`,
+		`INSERT INTO auth_codes VALUES ('t1', x'01', 'web', 'u1', 'sid', 'https://web.example/cb', '{}', '',
+			'', '', NULL, 1900000000000, 1900000300000, 1900000060000, 'fam')`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s := open(t, path)
+	app, err := s.GetApp(ctx, "t1", "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(app.PostLogoutRedirectURIs) != 0 || app.LogoutKeepsRefreshTokens || app.RedirectURIs[0] != "https://web.example/cb" {
+		t.Errorf("app after upgrade: %+v", app)
+	}
+	app.PostLogoutRedirectURIs, app.LogoutKeepsRefreshTokens = []string{"https://web.example/bye"}, true
+	if err := s.UpdateApp(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetApp(ctx, "t1", "web"); err != nil || !got.LogoutKeepsRefreshTokens || len(got.PostLogoutRedirectURIs) != 1 {
+		t.Errorf("app updated after upgrade: %+v, %v", got, err)
+	}
+	code, err := s.GetAuthCode(ctx, "t1", []byte{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code.FamilyID != "fam" || code.UsedAt.IsZero() || code.AccessTokenID != "" || !code.AccessTokenExpiresAt.IsZero() {
+		t.Errorf("auth code after upgrade: %+v", code)
+	}
+}
+
+// The down migrations undo the up ones cleanly, and the schema comes back.
+func TestMigrateDown(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tessera.db")
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	migrateTo(t, path, 0)
+	open(t, path)
+}
+
+// CreateDeviceCode stores the code pending whatever its Status says, so
+// that only DecideDeviceCode can approve one.
+func TestDeviceCodeCreatedPending(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, filepath.Join(t.TempDir(), "tessera.db"))
+	now := time.UnixMilli(1_900_000_000_000).UTC()
+	d := store.DeviceCode{Hash: []byte{1}, TenantID: "t1", ClientID: "tv", UserCode: "ABCDEFGH",
+		Status: store.DeviceApproved, UserID: "u1", CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
+	if err := s.CreateDeviceCode(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetDeviceCode(ctx, "t1", d.Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != store.DevicePending {
+		t.Errorf("status %q, want pending", got.Status)
+	}
+	if err := s.RedeemDeviceCode(ctx, "t1", d.Hash, now, store.Redemption{}); !errors.Is(err, store.ErrNotLive) {
+		t.Errorf("redeem: got %v, want ErrNotLive", err)
+	}
+}
+
+// A hit stamped in an older window than the stored one (another server's
+// clock a little behind) counts in the stored window instead of resetting
+// it, so that skewed clocks cannot keep a counter near zero.
+func TestHitClockSkew(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, filepath.Join(t.TempDir(), "tessera.db"))
+	boundary := time.UnixMilli(1_900_000_020_000).UTC() // a multiple of 10s
+	for i, tc := range []struct {
+		at   time.Time
+		want int
+	}{
+		{boundary.Add(-time.Second), 1},
+		{boundary, 1},
+		{boundary.Add(-time.Millisecond), 2}, // behind: counted in the newer window
+		{boundary.Add(time.Second), 3},
+		{boundary.Add(10 * time.Second), 1},
+	} {
+		n, err := s.Hit(ctx, "k", 10*time.Second, tc.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != tc.want {
+			t.Errorf("hit %d at %v: count %d, want %d", i, tc.at, n, tc.want)
 		}
 	}
 }

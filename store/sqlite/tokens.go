@@ -12,23 +12,25 @@ import (
 // Authorization codes.
 
 const codeCols = `hash, tenant_id, client_id, user_id, session_id, redirect_uri, grant_json, nonce,
-	code_challenge, code_challenge_method, auth_time, created_at, expires_at, used_at, family_id`
+	code_challenge, code_challenge_method, auth_time, created_at, expires_at, used_at, family_id,
+	access_token_id, access_token_expires_at`
 
 func scanCode(row scanner) (store.AuthCode, error) {
 	var c store.AuthCode
 	err := row.Scan(&c.Hash, &c.TenantID, &c.ClientID, &c.UserID, &c.SessionID, &c.RedirectURI,
 		grantCol{&c.Grant}, &c.Nonce, &c.CodeChallenge, &c.CodeChallengeMethod, timeCol{&c.AuthTime},
-		timeCol{&c.CreatedAt}, timeCol{&c.ExpiresAt}, timeCol{&c.UsedAt}, &c.FamilyID)
+		timeCol{&c.CreatedAt}, timeCol{&c.ExpiresAt}, timeCol{&c.UsedAt}, &c.FamilyID,
+		&c.AccessTokenID, timeCol{&c.AccessTokenExpiresAt})
 	return c, err
 }
 
 // CreateAuthCode implements store.Store.
 func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
 	_, err := s.exec(ctx, `INSERT INTO auth_codes (`+codeCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.Hash, c.TenantID, c.ClientID, c.UserID, c.SessionID, c.RedirectURI, grantValue(c.Grant), c.Nonce,
 		c.CodeChallenge, c.CodeChallengeMethod, millis(c.AuthTime), millis(c.CreatedAt), millis(c.ExpiresAt),
-		millis(c.UsedAt), c.FamilyID)
+		millis(c.UsedAt), c.FamilyID, c.AccessTokenID, millis(c.AccessTokenExpiresAt))
 	return wrap("create auth code", err)
 }
 
@@ -42,46 +44,71 @@ func (s *Store) GetAuthCode(ctx context.Context, tenantID string, hash []byte) (
 // RedeemAuthCode implements store.Store. It returns ErrNotFound for a code
 // that does not exist at all. The family and its first token are stored in
 // tenantID, and the token in the family, whatever their fields say.
-func (s *Store) RedeemAuthCode(ctx context.Context, tenantID string, hash []byte, now time.Time, family *store.RefreshFamily, first *store.RefreshToken) error {
-	if (family == nil) != (first == nil) {
-		return wrap("redeem auth code", errors.New("a family needs its first token and the other way round"))
+func (s *Store) RedeemAuthCode(ctx context.Context, tenantID string, hash []byte, now time.Time, r store.Redemption) error {
+	if err := checkRedemption(r); err != nil {
+		return wrap("redeem auth code", err)
 	}
 	var familyID string
-	if family != nil {
-		familyID = family.ID
+	if r.Family != nil {
+		familyID = r.Family.ID
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE auth_codes SET used_at = ?, family_id = ?
-			WHERE tenant_id = ? AND hash = ? AND used_at IS NULL`, now.UnixMilli(), familyID, tenantID, hash)
+		res, err := tx.ExecContext(ctx, `UPDATE auth_codes
+			SET used_at = ?, family_id = ?, access_token_id = ?, access_token_expires_at = ?
+			WHERE tenant_id = ? AND hash = ? AND used_at IS NULL`,
+			now.UnixMilli(), familyID, r.AccessTokenID, millis(r.AccessTokenExpiresAt), tenantID, hash)
 		if err != nil {
 			return err
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
+		if err := updated(ctx, tx, res, "auth_codes", tenantID, hash); err != nil {
 			return err
 		}
-		if n == 0 {
-			var one int
-			err := tx.QueryRowContext(ctx, `SELECT 1 FROM auth_codes WHERE tenant_id = ? AND hash = ?`,
-				tenantID, hash).Scan(&one)
-			if err != nil {
-				return err // sql.ErrNoRows becomes ErrNotFound
-			}
-			return store.ErrNotLive
-		}
-		if family == nil {
-			return nil
-		}
-		f, t := *family, *first
-		f.TenantID = tenantID
-		t.TenantID, t.FamilyID = tenantID, f.ID
-		if _, err := tx.ExecContext(ctx, insertFamily, familyArgs(f)...); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, insertToken, tokenArgs(t)...)
-		return err
+		return insertRedemption(ctx, tx, tenantID, r)
 	})
 	return wrap("redeem auth code", err)
+}
+
+// checkRedemption refuses a family without its first token or the other way
+// round, before anything is spent on it.
+func checkRedemption(r store.Redemption) error {
+	if (r.Family == nil) != (r.First == nil) {
+		return errors.New("a family needs its first token and the other way round")
+	}
+	return nil
+}
+
+// updated checks that a conditional update of the row (tenantID, hash) of
+// table changed it, and otherwise tells why: ErrNotFound if the row does
+// not exist, ErrNotLive if it does but failed the condition (used, decided,
+// expired). Asked in the same transaction, so the answer holds.
+func updated(ctx context.Context, tx *sql.Tx, res sql.Result, table, tenantID string, hash []byte) error {
+	n, err := res.RowsAffected()
+	if err != nil || n > 0 {
+		return err
+	}
+	var one int
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM `+table+` WHERE tenant_id = ? AND hash = ?`,
+		tenantID, hash).Scan(&one)
+	if err != nil {
+		return err // sql.ErrNoRows becomes ErrNotFound
+	}
+	return store.ErrNotLive
+}
+
+// insertRedemption stores the family a redemption issues, if any, with its
+// first token, in tenantID and linked to each other.
+func insertRedemption(ctx context.Context, tx *sql.Tx, tenantID string, r store.Redemption) error {
+	if r.Family == nil {
+		return nil
+	}
+	f, t := *r.Family, *r.First
+	f.TenantID = tenantID
+	t.TenantID, t.FamilyID = tenantID, f.ID
+	if _, err := tx.ExecContext(ctx, insertFamily, familyArgs(f)...); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, insertToken, tokenArgs(t)...)
+	return err
 }
 
 // Refresh families and tokens.
@@ -193,6 +220,27 @@ func (s *Store) RevokeUserRefreshFamilies(ctx context.Context, tenantID, userID,
 	return wrap("revoke user refresh families", err)
 }
 
+// RevokeSessionRefreshFamilies implements store.Store. Families that are
+// already dead are left as they are. A family started outside any session
+// has an empty session id; an empty sessionID revokes nothing rather than
+// all of those.
+func (s *Store) RevokeSessionRefreshFamilies(ctx context.Context, tenantID, sessionID string, keep []string, now time.Time) error {
+	if sessionID == "" {
+		return nil
+	}
+	// A nil slice would encode as JSON null, which json_each reads as one
+	// NULL value, and "NOT IN (NULL)" is never true: nothing would be
+	// revoked.
+	if keep == nil {
+		keep = []string{}
+	}
+	_, err := s.exec(ctx, `UPDATE refresh_families SET revoked_at = ?1
+		WHERE tenant_id = ?2 AND session_id = ?3
+		AND client_id NOT IN (SELECT value FROM json_each(?4))
+		AND revoked_at IS NULL AND expires_at > ?1`, now.UnixMilli(), tenantID, sessionID, jsonCol{keep})
+	return wrap("revoke session refresh families", err)
+}
+
 // Collection.
 
 // DeleteExpired implements store.Store. Each table is its own short
@@ -205,7 +253,8 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 		return 0, nil
 	}
 	var total int64
-	for _, table := range []string{"auth_codes", "auth_requests", "sessions", "refresh_tokens", "refresh_families"} {
+	for _, table := range []string{"auth_codes", "auth_requests", "sessions", "refresh_tokens", "refresh_families",
+		"device_codes", "assertion_ids", "revoked_access_tokens", "rate_limits"} {
 		n, err := s.exec(ctx, `DELETE FROM `+table+` WHERE rowid IN
 			(SELECT rowid FROM `+table+` WHERE expires_at <= ? LIMIT ?)`, now.UnixMilli(), limit)
 		total += n

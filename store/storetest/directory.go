@@ -50,7 +50,9 @@ func testApps(t *testing.T, s store.Store) {
 			{ResourceID: "api-id", Kind: store.KindRole, Value: "Orders.Admin"},
 		},
 		ServicePrincipalID: "sp-web", AllowPlainPKCE: true,
-		AccessTokenLifetime: 30 * time.Minute, RefreshTokenLifetime: 90 * 24 * time.Hour,
+		PostLogoutRedirectURIs:   []string{"https://web.example/signed-out", "http://localhost:8080/"},
+		LogoutKeepsRefreshTokens: true,
+		AccessTokenLifetime:      30 * time.Minute, RefreshTokenLifetime: 90 * 24 * time.Hour,
 		RefreshTokenIdleLifetime: 14 * 24 * time.Hour,
 		CreatedAt:                now.Add(time.Second), UpdatedAt: now.Add(2 * time.Second)}
 	ok(t, s.CreateApp(ctx, api))
@@ -107,6 +109,8 @@ func testApps(t *testing.T, s store.Store) {
 	changed.Roles = []string{"Reader"}
 	changed.Permissions = []store.Permission{{ResourceID: "api-id", Kind: store.KindScope, Value: "orders.write"}}
 	changed.AllowPlainPKCE = false
+	changed.PostLogoutRedirectURIs = []string{"https://web.example/bye"}
+	changed.LogoutKeepsRefreshTokens = false
 	changed.AccessTokenLifetime = time.Hour
 	changed.RefreshTokenLifetime = 0
 	changed.RefreshTokenIdleLifetime = 7 * 24 * time.Hour
@@ -162,6 +166,49 @@ func testClientSecrets(t *testing.T, s store.Store) {
 	isErr(t, s.RemoveClientSecret(ctx, t1, "web", "s1"), store.ErrNotFound)
 	isErr(t, s.RemoveClientSecret(ctx, t1, "api", "s2"), store.ErrNotFound)
 	same(t, list(t1, "web"), []store.ClientSecret{b})
+}
+
+func testAppCredentials(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	now := epoch()
+	seed(t, s)
+
+	cert := store.AppCredential{ID: "x5t-s256-cert", TenantID: t1, ClientID: "web", Kind: store.CredentialCertificate,
+		Description: "CI certificate", PublicKey: []byte{0x30, 0x82, 0x01, 0x0a}, SHA1Thumbprint: hash("sha1")[:20],
+		SHA256Thumbprint: hash("cert"), ExpiresAt: now.Add(365 * 24 * time.Hour), CreatedAt: now}
+	jwk := store.AppCredential{ID: "jwk-thumbprint", TenantID: t1, ClientID: "web", Kind: store.CredentialJWK,
+		PublicKey: []byte(`{"kty":"EC","crv":"P-256","x":"...","y":"..."}`), SHA256Thumbprint: hash("jwk"),
+		CreatedAt: now.Add(time.Minute)}
+	ok(t, s.AddAppCredential(ctx, cert))
+	ok(t, s.AddAppCredential(ctx, jwk))
+	isErr(t, s.AddAppCredential(ctx, cert), store.ErrConflict)
+	// The same key may serve two apps, or two tenants.
+	shared := cert
+	shared.ClientID = "api"
+	ok(t, s.AddAppCredential(ctx, shared))
+	other := cert
+	other.TenantID = t2
+	ok(t, s.AddAppCredential(ctx, other))
+
+	list := func(tenantID, clientID string) []store.AppCredential {
+		t.Helper()
+		cs, err := s.ListAppCredentials(ctx, tenantID, clientID)
+		ok(t, err)
+		slices.SortFunc(cs, func(x, y store.AppCredential) int { return cmp.Compare(x.ID, y.ID) })
+		return cs
+	}
+	same(t, list(t1, "web"), []store.AppCredential{jwk, cert})
+	same(t, list(t1, "api"), []store.AppCredential{shared})
+	same(t, list(t2, "web"), []store.AppCredential{other})
+	same(t, list(t2, "api"), nil)
+
+	ok(t, s.RemoveAppCredential(ctx, t1, "web", cert.ID))
+	same(t, list(t1, "web"), []store.AppCredential{jwk})
+	same(t, list(t1, "api"), []store.AppCredential{shared})
+	same(t, list(t2, "web"), []store.AppCredential{other})
+	isErr(t, s.RemoveAppCredential(ctx, t1, "web", cert.ID), store.ErrNotFound)
+	isErr(t, s.RemoveAppCredential(ctx, t1, "api", jwk.ID), store.ErrNotFound)
+	same(t, list(t1, "web"), []store.AppCredential{jwk})
 }
 
 func testUsers(t *testing.T, s store.Store) {

@@ -70,6 +70,8 @@ func testAuthCodes(t *testing.T, s store.Store) {
 	seed(t, s)
 	later := now.Add(time.Minute)
 
+	// Redeemed without a refresh token: the code is used and names the
+	// access token issued from it, so that a replay can revoke that token.
 	plain := authCode("code without refresh", now)
 	ok(t, s.CreateAuthCode(ctx, plain))
 	isErr(t, s.CreateAuthCode(ctx, plain), store.ErrConflict)
@@ -77,21 +79,31 @@ func testAuthCodes(t *testing.T, s store.Store) {
 	ok(t, err)
 	same(t, got, plain)
 
-	ok(t, s.RedeemAuthCode(ctx, t1, plain.Hash, later, nil, nil))
-	isErr(t, s.RedeemAuthCode(ctx, t1, plain.Hash, later, nil, nil), store.ErrNotLive)
+	issued := store.Redemption{AccessTokenID: "at-plain", AccessTokenExpiresAt: later.Add(time.Hour)}
+	ok(t, s.RedeemAuthCode(ctx, t1, plain.Hash, later, issued))
 	plain.UsedAt = later
+	plain.AccessTokenID, plain.AccessTokenExpiresAt = issued.AccessTokenID, issued.AccessTokenExpiresAt
 	got, err = s.GetAuthCode(ctx, t1, plain.Hash)
 	ok(t, err)
 	same(t, got, plain)
-	isErr(t, s.RedeemAuthCode(ctx, t1, hash("no such code"), later, nil, nil), store.ErrNotFound)
+	// A second redemption records nothing: the first token stays the one
+	// to revoke.
+	replay := store.Redemption{AccessTokenID: "at-replay", AccessTokenExpiresAt: later.Add(2 * time.Hour)}
+	isErr(t, s.RedeemAuthCode(ctx, t1, plain.Hash, later.Add(time.Second), replay), store.ErrNotLive)
+	got, err = s.GetAuthCode(ctx, t1, plain.Hash)
+	ok(t, err)
+	same(t, got, plain)
+	isErr(t, s.RedeemAuthCode(ctx, t1, hash("no such code"), later, issued), store.ErrNotFound)
 
-	// Redeemed with a refresh family: the family, its first token and the
-	// link from the code appear together.
+	// Redeemed with a refresh family: the family, its first token, the
+	// access token and the link from the code appear together.
 	code := authCode("code with refresh", now)
 	ok(t, s.CreateAuthCode(ctx, code))
 	fam, first := family("fam-1", later)
-	ok(t, s.RedeemAuthCode(ctx, t1, code.Hash, later, &fam, &first))
+	ok(t, s.RedeemAuthCode(ctx, t1, code.Hash, later, store.Redemption{
+		AccessTokenID: "at-1", AccessTokenExpiresAt: later.Add(time.Hour), Family: &fam, First: &first}))
 	code.UsedAt, code.FamilyID = later, fam.ID
+	code.AccessTokenID, code.AccessTokenExpiresAt = "at-1", later.Add(time.Hour)
 	got, err = s.GetAuthCode(ctx, t1, code.Hash)
 	ok(t, err)
 	same(t, got, code)
@@ -102,25 +114,38 @@ func testAuthCodes(t *testing.T, s store.Store) {
 
 	// A second redemption creates nothing.
 	fam2, first2 := family("fam-2", later)
-	isErr(t, s.RedeemAuthCode(ctx, t1, code.Hash, later, &fam2, &first2), store.ErrNotLive)
+	isErr(t, s.RedeemAuthCode(ctx, t1, code.Hash, later, store.Redemption{
+		AccessTokenID: "at-2", AccessTokenExpiresAt: later.Add(time.Hour), Family: &fam2, First: &first2}), store.ErrNotLive)
 	_, _, err = s.GetRefreshToken(ctx, t1, first2.Hash)
 	isErr(t, err, store.ErrNotFound)
 	got, err = s.GetAuthCode(ctx, t1, code.Hash)
 	ok(t, err)
 	same(t, got, code)
 
-	// A redemption whose family cannot be stored leaves the code unused.
+	// A redemption whose family cannot be stored leaves the code unused
+	// and records no access token.
 	code3 := authCode("code whose family clashes", now)
 	ok(t, s.CreateAuthCode(ctx, code3))
 	clash, clashFirst := family(fam.ID, later)
 	clashFirst.Hash = hash("clash first token")
-	isErr(t, s.RedeemAuthCode(ctx, t1, code3.Hash, later, &clash, &clashFirst), store.ErrConflict)
+	isErr(t, s.RedeemAuthCode(ctx, t1, code3.Hash, later, store.Redemption{
+		AccessTokenID: "at-3", AccessTokenExpiresAt: later.Add(time.Hour), Family: &clash, First: &clashFirst}), store.ErrConflict)
 	got, err = s.GetAuthCode(ctx, t1, code3.Hash)
 	ok(t, err)
 	same(t, got, code3)
 	_, _, err = s.GetRefreshToken(ctx, t1, clashFirst.Hash)
 	isErr(t, err, store.ErrNotFound)
-	ok(t, s.RedeemAuthCode(ctx, t1, code3.Hash, later, &fam2, &first2))
+
+	// So does a family without its first token.
+	if err := s.RedeemAuthCode(ctx, t1, code3.Hash, later, store.Redemption{AccessTokenID: "at-3", Family: &fam2}); err == nil {
+		t.Fatal("RedeemAuthCode with a family but no first token: got nil error")
+	}
+	got, err = s.GetAuthCode(ctx, t1, code3.Hash)
+	ok(t, err)
+	same(t, got, code3)
+	ok(t, s.RedeemAuthCode(ctx, t1, code3.Hash, later, store.Redemption{Family: &fam2, First: &first2}))
+	_, _, err = s.GetRefreshToken(ctx, t1, first2.Hash)
+	ok(t, err)
 }
 
 func testRefreshTokens(t *testing.T, s store.Store) {
@@ -242,6 +267,63 @@ func testRevokeUserRefreshFamilies(t *testing.T, s store.Store) {
 	ok(t, s.RevokeUserRefreshFamilies(ctx, t1, "nobody", "", later))
 }
 
+// testRevokeSessionRefreshFamilies signs a session out: its families end,
+// except those of the apps that keep their refresh tokens.
+func testRevokeSessionRefreshFamilies(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	now := epoch()
+	seed(t, s)
+	for _, tid := range []string{t1, t2} {
+		ok(t, s.CreateApp(ctx, store.App{TenantID: tid, ClientID: "daemon", Name: "daemon", CreatedAt: now}))
+	}
+
+	type fixture struct {
+		fam   store.RefreshFamily
+		token store.RefreshToken
+	}
+	var all []*fixture
+	newFamily := func(tenant, id, session, client string) *fixture {
+		f, rt := family(id, now)
+		f.TenantID, rt.TenantID = tenant, tenant
+		f.SessionID, f.ClientID = session, client
+		ok(t, s.CreateRefreshFamily(ctx, f, rt))
+		all = append(all, &fixture{f, rt})
+		return all[len(all)-1]
+	}
+	web := newFamily(t1, "a-web", "sid-a", "web")
+	api := newFamily(t1, "a-api", "sid-a", "api")
+	daemon := newFamily(t1, "a-daemon", "sid-a", "daemon")
+	newFamily(t1, "b-web", "sid-b", "web")
+	noSession := newFamily(t1, "none-web", "", "web")
+	otherTenant := newFamily(t2, "t2-a-web", "sid-a", "web")
+	check := func() {
+		t.Helper()
+		for _, fx := range all {
+			_, got, err := s.GetRefreshToken(ctx, fx.fam.TenantID, fx.token.Hash)
+			ok(t, err)
+			same(t, got, fx.fam)
+		}
+	}
+
+	ok(t, s.RevokeSessionRefreshFamilies(ctx, t1, "sid-a", []string{"api", "daemon", "not-an-app"}, now))
+	web.fam.RevokedAt = now
+	check()
+	isErr(t, s.RotateRefreshToken(ctx, t1, web.token.Hash, successor(web.token, "web-1", now), now), store.ErrNotLive)
+
+	// Keeping nothing revokes the rest; the first revocation keeps its time.
+	later := now.Add(time.Minute)
+	ok(t, s.RevokeSessionRefreshFamilies(ctx, t1, "sid-a", nil, later))
+	api.fam.RevokedAt, daemon.fam.RevokedAt = later, later
+	check()
+
+	// Families started outside any session belong to none, not to "".
+	ok(t, s.RevokeSessionRefreshFamilies(ctx, t1, "", nil, later))
+	ok(t, s.RevokeSessionRefreshFamilies(ctx, t1, "no-such-session", []string{}, later))
+	check()
+	ok(t, s.RotateRefreshToken(ctx, t1, noSession.token.Hash, successor(noSession.token, "none-1", later), later))
+	ok(t, s.RotateRefreshToken(ctx, t2, otherTenant.token.Hash, successor(otherTenant.token, "t2-1", later), later))
+}
+
 // testTenantIsolation addresses rows of tenant 1 by their right key but
 // tenant 2's id: every read misses, every write changes nothing.
 func testTenantIsolation(t *testing.T, s store.Store) {
@@ -258,6 +340,9 @@ func testTenantIsolation(t *testing.T, s store.Store) {
 	sess := store.Session{ID: "sid", Hash: hash("cookie"), TenantID: t1, UserID: "u1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
 	code := authCode("code", now)
 	fam, rt := family("fam", now)
+	device := deviceCode("device", "WDJBMJHT", now)
+	cred := store.AppCredential{ID: "thumb", TenantID: t1, ClientID: "web", Kind: store.CredentialJWK,
+		PublicKey: []byte(`{"kty":"OKP"}`), SHA256Thumbprint: hash("jwk"), CreatedAt: now}
 	ok(t, s.CreateApp(ctx, app))
 	ok(t, s.CreateUser(ctx, user))
 	ok(t, s.AddClientSecret(ctx, secret))
@@ -267,6 +352,8 @@ func testTenantIsolation(t *testing.T, s store.Store) {
 	ok(t, s.CreateSession(ctx, sess))
 	ok(t, s.CreateAuthCode(ctx, code))
 	ok(t, s.CreateRefreshFamily(ctx, fam, rt))
+	ok(t, s.CreateDeviceCode(ctx, device))
+	ok(t, s.AddAppCredential(ctx, cred))
 
 	_, err := s.GetApp(ctx, t2, app.ClientID)
 	isErr(t, err, store.ErrNotFound)
@@ -286,6 +373,10 @@ func testTenantIsolation(t *testing.T, s store.Store) {
 	isErr(t, err, store.ErrNotFound)
 	_, _, err = s.GetRefreshToken(ctx, t2, rt.Hash)
 	isErr(t, err, store.ErrNotFound)
+	_, err = s.GetDeviceCode(ctx, t2, device.Hash)
+	isErr(t, err, store.ErrNotFound)
+	_, err = s.GetDeviceCodeByUserCode(ctx, t2, device.UserCode)
+	isErr(t, err, store.ErrNotFound)
 
 	apps, err := s.ListApps(ctx, t2)
 	ok(t, err)
@@ -302,6 +393,9 @@ func testTenantIsolation(t *testing.T, s store.Store) {
 	keys, err := s.ListSigningKeys(ctx, t2, now)
 	ok(t, err)
 	same(t, keys, nil)
+	creds, err := s.ListAppCredentials(ctx, t2, app.ClientID)
+	ok(t, err)
+	same(t, creds, nil)
 
 	wrongApp := app
 	wrongApp.TenantID, wrongApp.Name = t2, "hijacked"
@@ -314,10 +408,16 @@ func testTenantIsolation(t *testing.T, s store.Store) {
 	isErr(t, s.SetAuthRequestUser(ctx, t2, req.ID, "u1", "sid", now), store.ErrNotFound)
 	isErr(t, s.DeleteAuthRequest(ctx, t2, req.ID), store.ErrNotFound)
 	isErr(t, s.DeleteSession(ctx, t2, sess.Hash), store.ErrNotFound)
-	isErr(t, s.RedeemAuthCode(ctx, t2, code.Hash, now, nil, nil), store.ErrNotFound)
+	isErr(t, s.RedeemAuthCode(ctx, t2, code.Hash, now, store.Redemption{AccessTokenID: "at"}), store.ErrNotFound)
 	isErr(t, s.RotateRefreshToken(ctx, t2, rt.Hash, successor(rt, "stolen", now), now), store.ErrNotLive)
 	isErr(t, s.RevokeRefreshFamily(ctx, t2, fam.ID, now), store.ErrNotFound)
 	ok(t, s.RevokeUserRefreshFamilies(ctx, t2, fam.UserID, "", now))
+	ok(t, s.RevokeSessionRefreshFamilies(ctx, t2, fam.SessionID, nil, now))
+	_, err = s.PollDeviceCode(ctx, t2, device.Hash, now)
+	isErr(t, err, store.ErrNotFound)
+	isErr(t, s.DecideDeviceCode(ctx, t2, device.Hash, approve("u1", now), now), store.ErrNotFound)
+	isErr(t, s.RedeemDeviceCode(ctx, t2, device.Hash, now, store.Redemption{}), store.ErrNotFound)
+	isErr(t, s.RemoveAppCredential(ctx, t2, app.ClientID, cred.ID), store.ErrNotFound)
 	if err := s.RotateSigningKeys(ctx, t2, store.SigningKey{TenantID: t2, ID: "k2", Alg: "RS256", PrivateKey: []byte("x"), PublicJWK: []byte("{}")}, now); err == nil {
 		t.Error("RotateSigningKeys in a tenant without keys: got nil error")
 	}
@@ -351,6 +451,12 @@ func testTenantIsolation(t *testing.T, s store.Store) {
 	ok(t, err)
 	same(t, gotToken, rt)
 	same(t, gotFamily, fam)
+	gotDevice, err := s.GetDeviceCode(ctx, t1, device.Hash)
+	ok(t, err)
+	same(t, gotDevice, device)
+	gotCreds, err := s.ListAppCredentials(ctx, t1, app.ClientID)
+	ok(t, err)
+	same(t, gotCreds, []store.AppCredential{cred})
 }
 
 func testDeleteExpired(t *testing.T, s store.Store) {
@@ -388,9 +494,33 @@ func testDeleteExpired(t *testing.T, s store.Store) {
 	live1 := successor(live0, "live-1", start)
 	ok(t, s.RotateRefreshToken(ctx, t1, live0.Hash, live1, start))
 
+	devices := map[string]time.Time{"device-past": past, "device-now": now, "device-live": future}
+	for name, exp := range devices {
+		d := deviceCode(name, name, now.Add(-time.Hour))
+		d.ExpiresAt = exp
+		ok(t, s.CreateDeviceCode(ctx, d))
+	}
+	jtis := map[string]time.Time{"jti-past": past, "jti-live": future}
+	for jti, exp := range jtis {
+		ok(t, s.UseAssertionID(ctx, t1, "web", jti, exp))
+	}
+	revoked := map[string]time.Time{"at-past": past, "at-live": future}
+	for jti, exp := range revoked {
+		ok(t, s.RevokeAccessToken(ctx, t1, jti, exp))
+	}
+	// A window that ended a minute ago, and the one running now.
+	hit := func(key string, at time.Time) int {
+		t.Helper()
+		n, err := s.Hit(ctx, key, time.Minute, at)
+		ok(t, err)
+		return n
+	}
+	hit("rate-past", now.Add(-2*time.Minute))
+	hit("rate-live", now)
+
 	n, err := s.DeleteExpired(ctx, now, 100)
 	ok(t, err)
-	if want := int64(2 + 1 + 1 + 2 + 1); n != want {
+	if want := int64(2 + 1 + 1 + 2 + 1 + 2 + 1 + 1 + 1); n != want {
 		t.Errorf("DeleteExpired: removed %d rows, want %d", n, want)
 	}
 
@@ -413,6 +543,17 @@ func testDeleteExpired(t *testing.T, s store.Store) {
 	_, _, err = s.GetRefreshToken(ctx, t1, live1.Hash)
 	expectGone(t, "live token", err, false)
 	isErr(t, s.RevokeRefreshFamily(ctx, t1, dead.ID, now), store.ErrNotFound)
+	for name, exp := range devices {
+		_, err := s.GetDeviceCode(ctx, t1, hash(name))
+		expectGone(t, name, err, !exp.After(now))
+	}
+	for jti, exp := range revoked {
+		got, err := s.IsAccessTokenRevoked(ctx, t1, jti)
+		ok(t, err)
+		if got != exp.After(now) {
+			t.Errorf("%s: revoked %v after DeleteExpired, want %v", jti, got, exp.After(now))
+		}
+	}
 
 	n, err = s.DeleteExpired(ctx, now, 100)
 	ok(t, err)
@@ -420,6 +561,17 @@ func testDeleteExpired(t *testing.T, s store.Store) {
 		t.Errorf("DeleteExpired again: removed %d rows, want 0", n)
 	}
 	ok(t, s.RevokeRefreshFamily(ctx, t1, live.ID, now))
+
+	// What is left is still in force, what was removed is forgotten. These
+	// write rows, so they come after the check that nothing is left.
+	isErr(t, s.UseAssertionID(ctx, t1, "web", "jti-live", future), store.ErrConflict)
+	ok(t, s.UseAssertionID(ctx, t1, "web", "jti-past", future))
+	if n := hit("rate-live", now); n != 2 {
+		t.Errorf("live window: count %d after DeleteExpired, want 2", n)
+	}
+	if n := hit("rate-past", now.Add(-2*time.Minute)); n != 1 {
+		t.Errorf("ended window: count %d after DeleteExpired, want 1 (a fresh row)", n)
+	}
 }
 
 func expectGone(t *testing.T, what string, err error, gone bool) {
@@ -450,7 +602,13 @@ func testDeleteExpiredLimit(t *testing.T, s store.Store) {
 		ok(t, s.CreateSession(ctx, store.Session{ID: id, Hash: hash(id), TenantID: t1, UserID: "u1",
 			CreatedAt: now.Add(-time.Hour), ExpiresAt: now.Add(-time.Minute)}))
 	}
-	for i, want := range []int64{2 + 2, 1 + 2, 0 + 1, 0} {
+	for i := range 3 {
+		name := "device-" + string(rune('a'+i))
+		d := deviceCode(name, name, now.Add(-time.Hour))
+		d.ExpiresAt = now.Add(-time.Minute)
+		ok(t, s.CreateDeviceCode(ctx, d))
+	}
+	for i, want := range []int64{2 + 2 + 2, 1 + 2 + 1, 0 + 1 + 0, 0} {
 		n, err := s.DeleteExpired(ctx, now, 2)
 		ok(t, err)
 		if n != want {

@@ -139,4 +139,17 @@ func testHandlesShareWrites(t *testing.T, s store.Store, open func() store.Store
 	ok(t, err)
 	fam.RevokedAt = now
 	same(t, gotFamily, fam)
+
+	// Introspection reads revocations through its own handle's readers.
+	revoked, err := other.IsAccessTokenRevoked(ctx, t1, "at-1")
+	ok(t, err)
+	if revoked {
+		t.Fatal("at-1 revoked before RevokeAccessToken")
+	}
+	ok(t, s.RevokeAccessToken(ctx, t1, "at-1", now.Add(time.Hour)))
+	revoked, err = other.IsAccessTokenRevoked(ctx, t1, "at-1")
+	ok(t, err)
+	if !revoked {
+		t.Error("revocation through one handle not seen through another")
+	}
 }
