@@ -70,6 +70,12 @@ func (a *Admin) CreateTenant(ctx context.Context, name, alg string) (store.Tenan
 	if !tenantNamePattern.MatchString(name) || ids.IsUUID(name) || reservedTenantName(name) {
 		return store.Tenant{}, invalid("tenant name %q: use 1-63 lower-case letters, digits and '-', starting with a letter or digit, not a reserved word", name)
 	}
+	// MSAL finds the device code endpoint by replacing "token" in the token
+	// endpoint URL (MSAL Go replaces every occurrence), so the tenant's
+	// part of that URL must not contain the word.
+	if strings.Contains(name, "token") {
+		return store.Tenant{}, invalid("tenant name %q: must not contain \"token\" (MSAL derives endpoints by replacing that word)", name)
+	}
 	if alg == "" {
 		alg = "RS256"
 	}

@@ -147,6 +147,9 @@ type AppSettings struct {
 	RefreshTokenLifetime     *time.Duration
 	RefreshTokenIdleLifetime *time.Duration
 	AllowPlainPKCE           *bool
+	LogoutKeepsRefreshTokens *bool
+	// PostLogoutRedirectURIs are added to the registered ones.
+	PostLogoutRedirectURIs []string
 }
 
 // Limits keep lifetimes within what is safe to hand out.
@@ -186,6 +189,16 @@ func (a *Admin) Set(ctx context.Context, app store.App, s AppSettings) (store.Ap
 	}
 	if s.AllowPlainPKCE != nil {
 		app.AllowPlainPKCE = *s.AllowPlainPKCE
+	}
+	if s.LogoutKeepsRefreshTokens != nil {
+		app.LogoutKeepsRefreshTokens = *s.LogoutKeepsRefreshTokens
+	}
+	for _, u := range s.PostLogoutRedirectURIs {
+		u = strings.TrimSpace(u)
+		if err := validRedirectURI(u, app.Public); err != nil {
+			return store.App{}, err
+		}
+		app.PostLogoutRedirectURIs = uniqueAppend(app.PostLogoutRedirectURIs, u)
 	}
 	return a.update(ctx, app)
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/tessera-id/tessera/internal/ids"
 	"github.com/tessera-id/tessera/store"
@@ -58,22 +59,8 @@ func (p *Provider) authorizationCode(ctx context.Context, tc *tokenContext) (*To
 		return nil, e
 	}
 
-	var family *store.RefreshFamily
-	var first *store.RefreshToken
-	var refresh string
-	if slices.Contains(grant.OIDCScopes, ScopeOfflineAccess) {
-		absolute, idle := p.refreshLifetimes(tc.client)
-		refresh = token.NewOpaque()
-		family = &store.RefreshFamily{
-			ID: ids.New(), TenantID: tc.ep.Tenant.ID, ClientID: tc.client.ClientID, UserID: user.ID,
-			SessionID: c.SessionID, AuthTime: c.AuthTime, CreatedAt: now, ExpiresAt: now.Add(absolute),
-		}
-		first = &store.RefreshToken{
-			Hash: token.Hash(refresh), TenantID: tc.ep.Tenant.ID, FamilyID: family.ID, Generation: 1,
-			Grant: grant, CreatedAt: now, ExpiresAt: successorExpiry(*family, now, idle),
-		}
-	}
-	err = p.store.RedeemAuthCode(ctx, tc.ep.Tenant.ID, hash, now, family, first)
+	red, refresh := p.newRedemption(tc, user.ID, c.SessionID, c.AuthTime, grant, now)
+	err = p.store.RedeemAuthCode(ctx, tc.ep.Tenant.ID, hash, now, red)
 	if errors.Is(err, store.ErrNotLive) {
 		// Another request redeemed it between our read and our write.
 		c, err = p.store.GetAuthCode(ctx, tc.ep.Tenant.ID, hash)
@@ -96,13 +83,39 @@ func (p *Provider) authorizationCode(ctx context.Context, tc *tokenContext) (*To
 	return p.mint(ctx, issuance{
 		ep: tc.ep, client: tc.client, user: &user, resource: resource, prefix: prefix, grant: grant,
 		authTime: c.AuthTime, sessionID: c.SessionID, nonce: c.Nonce, refreshToken: refresh,
-		clientInfo: tc.wantsClientInfo(),
+		clientInfo: tc.wantsClientInfo(), accessID: red.AccessTokenID, issuedAt: now,
 	})
+}
+
+// newRedemption prepares what spending a code issues: the access token's
+// id (recorded so a replay can revoke it) and, when offline_access is
+// granted, a new refresh family with its first token.
+func (p *Provider) newRedemption(tc *tokenContext, userID, sessionID string, authTime time.Time, grant store.Grant, now time.Time) (store.Redemption, string) {
+	r := store.Redemption{AccessTokenID: ids.New(), AccessTokenExpiresAt: now.Add(p.accessLifetime(tc.client))}
+	if !slices.Contains(grant.OIDCScopes, ScopeOfflineAccess) {
+		return r, ""
+	}
+	absolute, idle := p.refreshLifetimes(tc.client)
+	refresh := token.NewOpaque()
+	r.Family = &store.RefreshFamily{
+		ID: ids.New(), TenantID: tc.ep.Tenant.ID, ClientID: tc.client.ClientID, UserID: userID,
+		SessionID: sessionID, AuthTime: authTime, CreatedAt: now, ExpiresAt: now.Add(absolute),
+	}
+	r.First = &store.RefreshToken{
+		Hash: token.Hash(refresh), TenantID: tc.ep.Tenant.ID, FamilyID: r.Family.ID, Generation: 1,
+		Grant: grant, CreatedAt: now, ExpiresAt: successorExpiry(*r.Family, now, idle),
+	}
+	return r, refresh
 }
 
 func (p *Provider) codeReplayed(ctx context.Context, tc *tokenContext, c store.AuthCode) *Error {
 	if c.FamilyID != "" {
 		if err := p.store.RevokeRefreshFamily(ctx, tc.ep.Tenant.ID, c.FamilyID, p.now()); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return ServerError(err)
+		}
+	}
+	if c.AccessTokenID != "" {
+		if err := p.store.RevokeAccessToken(ctx, tc.ep.Tenant.ID, c.AccessTokenID, c.AccessTokenExpiresAt); err != nil {
 			return ServerError(err)
 		}
 	}

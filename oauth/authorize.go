@@ -46,6 +46,9 @@ type AuthorizeRequest struct {
 	MaxAge              int         `json:"max_age"` // -1: not given
 	Grant               store.Grant `json:"grant"`
 	Prefix              string      `json:"prefix,omitempty"`
+	// DeviceCode references the device authorization this request
+	// approves (base64url of its hash), for the device flow.
+	DeviceCode string `json:"device_code,omitempty"`
 }
 
 func (ar *AuthorizeRequest) hasPrompt(v string) bool { return slices.Contains(ar.Prompt, v) }
@@ -102,6 +105,10 @@ func redirectFailure(redirectURI, mode, state string, e *Error) *AuthorizeFailur
 // issuance) into the client redirect for ar; server errors included, as
 // the redirect URI is known to be the client's.
 func FailureFor(ar *AuthorizeRequest, e *Error) *AuthorizeFailure {
+	if ar.ResponseMode == ModeDevice {
+		v := url.Values{"status": {"failed"}, "error": {e.Code}, "error_description": {e.Description}}
+		return &AuthorizeFailure{Err: e, Redirect: &AuthorizeResponse{Mode: ModeDevice, Params: v}}
+	}
 	return redirectFailure(ar.RedirectURI, ar.ResponseMode, ar.State, e)
 }
 
@@ -393,6 +400,11 @@ func (p *Provider) missingConsent(ctx context.Context, ep Endpoint, ar *Authoriz
 // Complete issues the authorization code for a signed-in, consenting user
 // and builds the response to the client.
 func (p *Provider) Complete(ctx context.Context, ep Endpoint, ar *AuthorizeRequest, user store.User, sess store.Session) (*AuthorizeResponse, *Error) {
+	if ar.DeviceCode != "" {
+		return p.decideDevice(ctx, ep, ar, store.DeviceDecision{
+			Status: store.DeviceApproved, UserID: user.ID, SessionID: sess.ID, AuthTime: sess.AuthTime, Grant: ar.Grant,
+		})
+	}
 	now := p.now()
 	code := token.NewOpaque()
 	err := p.store.CreateAuthCode(ctx, store.AuthCode{

@@ -35,20 +35,33 @@ type authenticatedClient struct {
 // unexpired secrets.
 func (p *Provider) authenticateClient(ctx context.Context, ep Endpoint, params Params, creds ClientCredentials) (authenticatedClient, *Error) {
 	clientID, secret := params.Get("client_id"), params.Get("client_secret")
+	assertion, assertionType := params.Get("client_assertion"), params.Get("client_assertion_type")
 	method := AuthNone
-	if creds.HasBasic {
-		if secret != "" {
+	switch {
+	case creds.HasBasic:
+		if secret != "" || assertion != "" {
 			return authenticatedClient{}, invalidRequest(CodeMalformedRequest, "The client presented credentials in both the Authorization header and the body; use one method.")
 		}
 		if clientID != "" && clientID != creds.BasicID {
 			return authenticatedClient{}, invalidRequest(CodeMalformedRequest, "The client_id in the body differs from the one in the Authorization header.")
 		}
 		clientID, secret, method = creds.BasicID, creds.BasicSecret, AuthSecretBasic
-	} else if secret != "" {
+	case assertion != "" || assertionType != "":
+		if secret != "" {
+			return authenticatedClient{}, invalidRequest(CodeMalformedRequest, "The client presented both a client_secret and a client_assertion; use one method.")
+		}
+		if assertionType != ClientAssertionType {
+			return authenticatedClient{}, invalidClient(CodeClientAuthRequired, "client_assertion_type must be '%s'.", ClientAssertionType)
+		}
+		if assertion == "" {
+			return authenticatedClient{}, MissingParameter("client_assertion")
+		}
+		if clientID == "" {
+			clientID = assertionSubject(assertion)
+		}
+		method = AuthPrivateKeyJWT
+	case secret != "":
 		method = AuthSecretPost
-	}
-	if params.Get("client_assertion") != "" || params.Get("client_assertion_type") != "" {
-		return authenticatedClient{}, invalidClient(CodeClientAuthRequired, "Client assertions are not accepted by this server; authenticate with a client secret.")
 	}
 	if clientID == "" {
 		return authenticatedClient{}, MissingParameter("client_id")
@@ -61,16 +74,22 @@ func (p *Provider) authenticateClient(ctx context.Context, ep Endpoint, params P
 		return authenticatedClient{}, ServerError(err)
 	}
 	if app.Public {
-		if secret != "" {
-			return authenticatedClient{}, invalidClient(CodePublicClientSecret, "The client is public, so it must not present a client_secret.")
+		if method != AuthNone {
+			return authenticatedClient{}, invalidClient(CodePublicClientSecret, "The client is public, so it must not present a client_secret or client_assertion.")
 		}
 		return authenticatedClient{app: app, method: AuthNone}, nil
 	}
-	if secret == "" {
-		return authenticatedClient{}, invalidClient(CodeClientAuthRequired, "The request body must contain 'client_secret' (or an HTTP Basic Authorization header) for a confidential client.")
-	}
-	if e := p.verifySecret(ctx, app, secret); e != nil {
-		return authenticatedClient{}, e
+	switch method {
+	case AuthNone:
+		return authenticatedClient{}, invalidClient(CodeClientAuthRequired, "The request body must contain 'client_secret' or 'client_assertion' (or an HTTP Basic Authorization header) for a confidential client.")
+	case AuthPrivateKeyJWT:
+		if e := p.verifyClientAssertion(ctx, ep, app, assertion); e != nil {
+			return authenticatedClient{}, e
+		}
+	default:
+		if e := p.verifySecret(ctx, app, secret); e != nil {
+			return authenticatedClient{}, e
+		}
 	}
 	return authenticatedClient{app: app, method: method}, nil
 }

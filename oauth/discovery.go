@@ -22,8 +22,9 @@ func (p *Provider) Endpoint(ctx context.Context, baseURL, segment string) (Endpo
 	if err != nil {
 		return Endpoint{}, ServerError(err)
 	}
-	base := strings.TrimSuffix(baseURL, "/") + "/" + segment
-	return Endpoint{Tenant: t, Issuer: base + "/v2.0", Base: base}, nil
+	origin := strings.TrimSuffix(baseURL, "/")
+	base := origin + "/" + segment
+	return Endpoint{Tenant: t, Issuer: base + "/v2.0", Base: base, Origin: origin}, nil
 }
 
 // Discovery is the OpenID Provider Metadata document (OpenID Connect
@@ -33,16 +34,26 @@ type Discovery struct {
 	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
 	TokenEndpoint                     string   `json:"token_endpoint"`
 	JWKSURI                           string   `json:"jwks_uri"`
+	DeviceAuthorizationEndpoint       string   `json:"device_authorization_endpoint"`
+	UserInfoEndpoint                  string   `json:"userinfo_endpoint"`
+	EndSessionEndpoint                string   `json:"end_session_endpoint"`
+	RevocationEndpoint                string   `json:"revocation_endpoint"`
+	IntrospectionEndpoint             string   `json:"introspection_endpoint"`
 	ResponseTypesSupported            []string `json:"response_types_supported"`
 	ResponseModesSupported            []string `json:"response_modes_supported"`
 	GrantTypesSupported               []string `json:"grant_types_supported"`
 	SubjectTypesSupported             []string `json:"subject_types_supported"`
 	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	TokenEndpointAuthSigningAlgs      []string `json:"token_endpoint_auth_signing_alg_values_supported"`
+	RevocationAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported"`
+	IntrospectionAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"`
 	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
 	ScopesSupported                   []string `json:"scopes_supported"`
 	ClaimsSupported                   []string `json:"claims_supported"`
 	PromptValuesSupported             []string `json:"prompt_values_supported"`
+	FrontchannelLogoutSupported       bool     `json:"frontchannel_logout_supported"`
+	BackchannelLogoutSupported        bool     `json:"backchannel_logout_supported"`
 	RequestParameterSupported         bool     `json:"request_parameter_supported"`
 	RequestURIParameterSupported      bool     `json:"request_uri_parameter_supported"`
 	TenantID                          string   `json:"tenant_id"`
@@ -55,16 +66,24 @@ func (p *Provider) Discovery(ep Endpoint) Discovery {
 		AuthorizationEndpoint:             ep.Base + "/oauth2/v2.0/authorize",
 		TokenEndpoint:                     ep.Base + "/oauth2/v2.0/token",
 		JWKSURI:                           ep.Base + "/discovery/v2.0/keys",
+		DeviceAuthorizationEndpoint:       ep.Base + "/oauth2/v2.0/devicecode",
+		UserInfoEndpoint:                  ep.Base + "/oidc/userinfo",
+		EndSessionEndpoint:                ep.Base + "/oauth2/v2.0/logout",
+		RevocationEndpoint:                ep.Base + "/oauth2/v2.0/revoke",
+		IntrospectionEndpoint:             ep.Base + "/oauth2/v2.0/introspect",
 		ResponseTypesSupported:            []string{"code", "code id_token"},
 		ResponseModesSupported:            []string{ModeQuery, ModeFragment, ModeFormPost},
 		GrantTypesSupported:               GrantTypes(),
 		SubjectTypesSupported:             []string{"public"},
 		IDTokenSigningAlgValuesSupported:  []string{ep.Tenant.SigningAlg},
-		TokenEndpointAuthMethodsSupported: []string{AuthSecretPost, AuthSecretBasic, AuthNone},
+		TokenEndpointAuthMethodsSupported: []string{AuthSecretPost, AuthSecretBasic, AuthPrivateKeyJWT, AuthNone},
+		TokenEndpointAuthSigningAlgs:      []string{"RS256", "PS256", "ES256", "EdDSA"},
+		RevocationAuthMethodsSupported:    []string{AuthSecretPost, AuthSecretBasic, AuthPrivateKeyJWT, AuthNone},
+		IntrospectionAuthMethodsSupported: []string{AuthSecretPost, AuthSecretBasic, AuthPrivateKeyJWT},
 		CodeChallengeMethodsSupported:     []string{PKCES256, PKCEPlain},
 		ScopesSupported:                   OIDCScopes(),
 		ClaimsSupported: []string{"iss", "sub", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "oid", "tid", "sid",
-			"preferred_username", "name", "email", "at_hash", "c_hash", "ver"},
+			"preferred_username", "name", "email", "at_hash", "c_hash", "ver", "azp", "scp", "roles", "act"},
 		PromptValuesSupported:        []string{"none", "login", "consent", "select_account"},
 		RequestParameterSupported:    false,
 		RequestURIParameterSupported: false,

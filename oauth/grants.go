@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/tessera-id/tessera/store"
 )
@@ -46,13 +47,19 @@ func (p *Provider) grants(grantType string) (grant, bool) {
 		return grant{publicAllowed: true, handle: p.refreshToken}, true
 	case GrantClientCredentials:
 		return grant{publicAllowed: false, handle: p.clientCredentials}, true
+	case GrantDeviceCode, grantDeviceCodeMSAL:
+		return grant{publicAllowed: true, handle: p.deviceCode}, true
+	case GrantJWTBearer:
+		return grant{publicAllowed: false, handle: p.onBehalfOf}, true
+	case GrantTokenExchange:
+		return grant{publicAllowed: false, handle: p.tokenExchange}, true
 	}
 	return grant{}, false
 }
 
 // GrantTypes lists the grant types the token endpoint accepts, for discovery.
 func GrantTypes() []string {
-	return []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials}
+	return []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode, GrantJWTBearer, GrantTokenExchange}
 }
 
 // Token answers a token endpoint request.
@@ -64,7 +71,7 @@ func (p *Provider) Token(ctx context.Context, ep Endpoint, req TokenRequest) (*T
 	g, ok := p.grants(grantType)
 	if !ok {
 		return nil, newError(ErrUnsupportedGrantType, http.StatusBadRequest, CodeUnsupportedGrant,
-			"The grant type '%s' is not supported. Supported: authorization_code, refresh_token, client_credentials.", truncate(grantType, 100))
+			"The grant type '%s' is not supported. Supported: %s.", truncate(grantType, 100), strings.Join(GrantTypes(), ", "))
 	}
 	client, e := p.authenticateClient(ctx, ep, req.Params, req.Client)
 	if e != nil {

@@ -19,11 +19,13 @@ type TokenResponse struct {
 	TokenType    string `json:"token_type"`
 	Scope        string `json:"scope,omitempty"`
 	ExpiresIn    int64  `json:"expires_in"`
-	ExtExpiresIn int64  `json:"ext_expires_in"`
+	ExtExpiresIn int64  `json:"ext_expires_in,omitempty"`
 	AccessToken  string `json:"access_token"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	IDToken      string `json:"id_token,omitempty"`
 	ClientInfo   string `json:"client_info,omitempty"`
+	// IssuedTokenType is set by token exchange (RFC 8693 §2.2.1).
+	IssuedTokenType string `json:"issued_token_type,omitempty"`
 }
 
 // accessClaims are RFC 9068 claims plus the Entra ID ones (tid, oid, scp,
@@ -85,6 +87,11 @@ type issuance struct {
 	nonce        string
 	refreshToken string
 	clientInfo   bool
+	// accessID and issuedAt, when set, fix the access token's jti and
+	// iat; a code redemption records them before minting.
+	accessID string
+	issuedAt time.Time
+	act      map[string]any // RFC 8693 actor, for exchanged tokens
 }
 
 // mint signs the access token and, when openid is granted to a user, the
@@ -94,21 +101,28 @@ func (p *Provider) mint(ctx context.Context, is issuance) (*TokenResponse, *Erro
 	if err != nil {
 		return nil, ServerError(err)
 	}
-	now := p.now()
+	now := is.issuedAt
+	if now.IsZero() {
+		now = p.now()
+	}
+	jti := is.accessID
+	if jti == "" {
+		jti = ids.New()
+	}
 	lifetime := p.accessLifetime(is.client)
-	at := accessClaims{
+	at := verifiedAccess{accessClaims: accessClaims{
 		Issuer:          is.ep.Issuer,
 		Audience:        is.client.ClientID,
 		Expiry:          now.Add(lifetime).Unix(),
 		IssuedAt:        now.Unix(),
 		NotBefore:       now.Unix(),
-		ID:              ids.New(),
+		ID:              jti,
 		ClientID:        is.client.ClientID,
 		AuthorizedParty: is.client.ClientID,
 		TenantID:        is.ep.Tenant.ID,
 		Roles:           is.roles,
 		Version:         "2.0",
-	}
+	}, Act: is.act}
 	if is.resource != nil {
 		at.Audience = is.resource.ClientID
 	}

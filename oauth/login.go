@@ -210,9 +210,19 @@ func (p *Provider) pendingUser(ctx context.Context, ep Endpoint, pending Pending
 	return user, nil
 }
 
-// Denied is the answer when the user cancels consent.
-func Denied(ar *AuthorizeRequest) *AuthorizeFailure {
-	return FailureFor(ar, newError(ErrAccessDenied, http.StatusBadRequest, CodeUserCancelled, "The user declined to consent to the requested permissions."))
+// Deny answers a pending request whose user cancelled consent: the client
+// gets access_denied, and a waiting device is told so when it polls.
+func (p *Provider) Deny(ctx context.Context, ep Endpoint, pending Pending) *AuthorizeFailure {
+	ar := &pending.Request
+	denied := newError(ErrAccessDenied, http.StatusBadRequest, CodeUserCancelled, "The user declined to consent to the requested permissions.")
+	if ar.DeviceCode != "" {
+		resp, e := p.decideDevice(ctx, ep, ar, store.DeviceDecision{Status: store.DeviceDenied})
+		if e != nil {
+			return FailureFor(ar, e)
+		}
+		return &AuthorizeFailure{Err: denied, Redirect: resp}
+	}
+	return FailureFor(ar, denied)
 }
 
 // PermissionView is one line of the consent page.

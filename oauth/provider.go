@@ -26,6 +26,9 @@ type Config struct {
 	RefreshGrace        time.Duration
 	SessionLifetime     time.Duration
 	AuthRequestLifetime time.Duration
+	DeviceCodeLifetime  time.Duration
+	// DevicePollInterval is the interval devices are told to poll at.
+	DevicePollInterval time.Duration
 }
 
 // DefaultConfig returns the lifetimes Tessera ships with.
@@ -39,6 +42,8 @@ func DefaultConfig() Config {
 		RefreshGrace:             10 * time.Second,
 		SessionLifetime:          12 * time.Hour,
 		AuthRequestLifetime:      30 * time.Minute,
+		DeviceCodeLifetime:       15 * time.Minute,
+		DevicePollInterval:       5 * time.Second,
 	}
 }
 
@@ -103,6 +108,13 @@ type Endpoint struct {
 	Tenant store.Tenant
 	Issuer string // Base + "/v2.0"
 	Base   string // https://host/{t}, under which the tenant's endpoints live
+	Origin string // https://host
+}
+
+// issuers are every issuer the tenant's tokens may carry: one per way of
+// naming the tenant in the path.
+func (ep Endpoint) issuers() []string {
+	return []string{ep.Issuer, ep.Origin + "/" + ep.Tenant.Name + "/v2.0", ep.Origin + "/" + ep.Tenant.ID + "/v2.0"}
 }
 
 func (p *Provider) accessLifetime(client store.App) time.Duration {

@@ -71,10 +71,16 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, ep oauth.Endp
 	}
 }
 
-// pagePath is a sign-in page URL, relative to the server root.
+// pagePath is a sign-in page URL for a pending request, relative to the
+// server root.
 func (s *Server) pagePath(ep oauth.Endpoint, page, requestID string) string {
+	return tenantPath(ep, page) + "?request=" + url.QueryEscape(requestID)
+}
+
+// tenantPath is a path under the tenant, relative to the server root.
+func tenantPath(ep oauth.Endpoint, page string) string {
 	base, _ := url.Parse(ep.Base)
-	return base.Path + page + "?request=" + url.QueryEscape(requestID)
+	return base.Path + page
 }
 
 // browserID returns the browser-binding secret, setting the cookie the
@@ -111,6 +117,10 @@ func (s *Server) authorizeFailed(w http.ResponseWriter, r *http.Request, fail *o
 func (s *Server) respond(w http.ResponseWriter, r *http.Request, resp *oauth.AuthorizeResponse) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
+	if resp.Mode == oauth.ModeDevice {
+		s.deviceResult(w, r, resp)
+		return
+	}
 	if resp.Mode != oauth.ModeFormPost {
 		status := http.StatusFound
 		if r.Method == http.MethodPost {
@@ -131,6 +141,18 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, resp *oauth.Aut
 	}
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; base-uri 'none'; frame-ancestors 'none'")
 	s.render(w, r, http.StatusOK, "form_post", data)
+}
+
+// deviceResult tells the user what became of the device they signed in.
+func (s *Server) deviceResult(w http.ResponseWriter, r *http.Request, resp *oauth.AuthorizeResponse) {
+	switch resp.Params.Get("status") {
+	case "approved":
+		s.render(w, r, http.StatusOK, "message", ui.Message{Title: "You're signed in", Text: "You have signed in to the application on your device. You can close this window."})
+	case "denied":
+		s.render(w, r, http.StatusOK, "message", ui.Message{Title: "Sign-in cancelled", Text: "You declined the sign-in. The application on your device will not get access.", Error: true})
+	default:
+		s.render(w, r, http.StatusBadRequest, "message", ui.Message{Title: "Sign-in failed", Text: resp.Params.Get("error_description"), Error: true})
+	}
 }
 
 func scriptNonce() string {

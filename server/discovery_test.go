@@ -152,3 +152,54 @@ func TestKeyRotation(t *testing.T) {
 		t.Errorf("JWKS holds %d keys after the retired key expired", n)
 	}
 }
+
+// TestDiscoveryAdvertisesWhatWorks: every advertised endpoint answers, and
+// every advertised grant type reaches its grant (never
+// unsupported_grant_type), while one that is not advertised does not.
+func TestDiscoveryAdvertisesWhatWorks(t *testing.T) {
+	e := newEnv(t)
+	resp, err := e.srv.Client().Get(e.authority() + "/v2.0/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := decodeJSON(t, resp.Body)
+	resp.Body.Close()
+	for _, k := range []string{"authorization_endpoint", "token_endpoint", "jwks_uri", "device_authorization_endpoint",
+		"userinfo_endpoint", "end_session_endpoint", "revocation_endpoint", "introspection_endpoint"} {
+		u, _ := doc[k].(string)
+		if !strings.HasPrefix(u, e.authority()+"/") {
+			t.Errorf("%s = %q", k, u)
+			continue
+		}
+		r, err := e.srv.Client().Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode == http.StatusNotFound || r.StatusCode >= 500 {
+			t.Errorf("%s (%s) answers %d", k, u, r.StatusCode)
+		}
+	}
+	grants, _ := doc["grant_types_supported"].([]any)
+	if len(grants) != 6 {
+		t.Errorf("grant_types_supported = %v", grants)
+	}
+	for _, g := range append(grants, "password") {
+		status, body, _ := e.post(e.tokenURL(), url.Values{"grant_type": {g.(string)}, "client_id": {e.daemon.ClientID}, "client_secret": {e.daemonPW}})
+		unsupported := body["error"] == "unsupported_grant_type"
+		if unsupported != (g == "password") || status == 200 {
+			t.Errorf("grant %v: %d %v", g, status, body)
+		}
+	}
+	methods, _ := doc["token_endpoint_auth_methods_supported"].([]any)
+	if len(methods) != 4 {
+		t.Errorf("token_endpoint_auth_methods_supported = %v", methods)
+	}
+	// MSAL derives the device code endpoint from the token endpoint.
+	if got := strings.Replace(doc["token_endpoint"].(string), "/token", "/devicecode", 1); got != doc["device_authorization_endpoint"] {
+		t.Errorf("token endpoint with /devicecode = %s, device endpoint %v", got, doc["device_authorization_endpoint"])
+	}
+	if got := strings.ReplaceAll(doc["token_endpoint"].(string), "token", "devicecode"); got != doc["device_authorization_endpoint"] {
+		t.Errorf("MSAL Go's replacement gives %s", got)
+	}
+}

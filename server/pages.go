@@ -128,8 +128,9 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request, ep oauth.Endpoi
 		}
 		s.respond(w, r, resp)
 	case "cancel":
+		fail := s.provider.Deny(ctx, ep, pending)
 		s.finish(r, ep, pending)
-		s.authorizeFailed(w, r, oauth.Denied(&pending.Request))
+		s.authorizeFailed(w, r, fail)
 	default:
 		s.errorPage(w, r, oauth.MalformedRequest("The consent form must be answered with 'accept' or 'cancel'."))
 	}

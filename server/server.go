@@ -68,11 +68,18 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("/{tenant}/discovery/v2.0/keys", tenant(s.jwks))
 	mux.Handle("/{tenant}/oauth2/v2.0/authorize", tenant(s.authorize))
 	mux.Handle("/{tenant}/oauth2/v2.0/token", tenant(s.token))
+	mux.Handle("/{tenant}/oauth2/v2.0/devicecode", tenant(s.deviceAuthorization))
+	mux.Handle("/{tenant}/oauth2/v2.0/revoke", tenant(s.revoke))
+	mux.Handle("/{tenant}/oauth2/v2.0/introspect", tenant(s.introspect))
+	mux.Handle("/{tenant}/oauth2/v2.0/logout", tenant(s.logout))
+	mux.Handle("/{tenant}/oidc/userinfo", tenant(s.userinfo))
 	mux.Handle("/{tenant}/login", tenant(s.login))
 	mux.Handle("/{tenant}/consent", tenant(s.consent))
+	mux.Handle("/{tenant}/device", tenant(s.device))
 
 	mux.Handle("/oauth2/authorize", alias(s.authorize))
 	mux.Handle("/oauth2/token", alias(s.token))
+	mux.Handle("/oauth2/userinfo", alias(s.userinfo))
 
 	mux.Handle("/assets/tessera.css", http.StripPrefix("/assets/", staticHandler()))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -208,6 +215,12 @@ type errorBody struct {
 // writeError renders a protocol error as JSON. Internal causes are logged
 // here, once, and never sent.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *oauth.Error) {
+	s.writeErrorChallenge(w, r, e, `Basic realm="tessera", charset="UTF-8"`)
+}
+
+// writeErrorChallenge is writeError with the WWW-Authenticate challenge a
+// 401 carries.
+func (s *Server) writeErrorChallenge(w http.ResponseWriter, r *http.Request, e *oauth.Error, challenge string) {
 	ids := requestIDs(r.Context())
 	s.logError(r, e)
 	body := errorBody{
@@ -228,8 +241,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *oauth.Err
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
-	if status == http.StatusUnauthorized {
-		h.Set("WWW-Authenticate", `Basic realm="tessera", charset="UTF-8"`)
+	if status == http.StatusUnauthorized || (status == http.StatusForbidden && strings.HasPrefix(challenge, "Bearer")) {
+		h.Set("WWW-Authenticate", challenge)
 	}
 	writeJSON(w, status, body)
 }

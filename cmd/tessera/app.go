@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -35,6 +37,8 @@ type appJSON struct {
 	AccessTokenLifetime      string           `json:"access_token_lifetime,omitempty"`
 	RefreshTokenLifetime     string           `json:"refresh_token_lifetime,omitempty"`
 	RefreshTokenIdleLifetime string           `json:"refresh_token_idle_lifetime,omitempty"`
+	PostLogoutRedirectURIs   []string         `json:"post_logout_redirect_uris"`
+	LogoutKeepsRefreshTokens bool             `json:"logout_keeps_refresh_tokens"`
 }
 
 func nonNil(s []string) []string {
@@ -58,6 +62,7 @@ func toAppJSON(a store.App) appJSON {
 		Permissions: []permissionJSON{}, ServicePrincipalID: a.ServicePrincipalID, AllowPlainPKCE: a.AllowPlainPKCE,
 		AccessTokenLifetime: durationString(a.AccessTokenLifetime), RefreshTokenLifetime: durationString(a.RefreshTokenLifetime),
 		RefreshTokenIdleLifetime: durationString(a.RefreshTokenIdleLifetime),
+		PostLogoutRedirectURIs:   nonNil(a.PostLogoutRedirectURIs), LogoutKeepsRefreshTokens: a.LogoutKeepsRefreshTokens,
 	}
 	for _, p := range a.Permissions {
 		out.Permissions = append(out.Permissions, permissionJSON{Resource: p.ResourceID, Kind: string(p.Kind), Value: p.Value})
@@ -130,7 +135,8 @@ func (g *globals) withEnv(fn func(ctx context.Context, e *env) error) func(*cobr
 func newAppCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "app", Short: "Register and configure applications"}
 	cmd.AddCommand(newAppRegisterCommand(g), newAppListCommand(g), newAppShowCommand(g), newAppSetCommand(g),
-		newAppRedirectCommand(g), newAppExposeCommand(g), newAppPermissionCommand(g), newAppConsentCommand(g), newAppSecretCommand(g))
+		newAppRedirectCommand(g), newAppExposeCommand(g), newAppPermissionCommand(g), newAppConsentCommand(g), newAppSecretCommand(g),
+		newAppCertificateCommand(g))
 	return cmd
 }
 
@@ -217,7 +223,8 @@ func newAppShowCommand(g *globals) *cobra.Command {
 func newAppSetCommand(g *globals) *cobra.Command {
 	var target appTarget
 	var name, access, refresh, idle string
-	var plain bool
+	var plain, keepRefresh bool
+	var postLogout []string
 	cmd := &cobra.Command{Use: "set", Short: "Change an application's name, token lifetimes or PKCE policy", Args: cobra.NoArgs}
 	cmd.RunE = g.withEnv(func(ctx context.Context, e *env) error {
 		a, err := target.resolve(ctx, e)
@@ -249,6 +256,10 @@ func newAppSetCommand(g *globals) *cobra.Command {
 		if flags.Changed("allow-plain-pkce") {
 			s.AllowPlainPKCE = &plain
 		}
+		if flags.Changed("logout-keeps-refresh-tokens") {
+			s.LogoutKeepsRefreshTokens = &keepRefresh
+		}
+		s.PostLogoutRedirectURIs = postLogout
 		if a, err = e.admin.Set(ctx, a, s); err != nil {
 			return err
 		}
@@ -263,6 +274,8 @@ func newAppSetCommand(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&refresh, "refresh-token-lifetime", "", "refresh token absolute lifetime, e.g. 90d")
 	cmd.Flags().StringVar(&idle, "refresh-token-idle-lifetime", "", "refresh token inactivity lifetime, e.g. 30d")
 	cmd.Flags().BoolVar(&plain, "allow-plain-pkce", false, "accept code_challenge_method=plain (not recommended)")
+	cmd.Flags().BoolVar(&keepRefresh, "logout-keeps-refresh-tokens", false, "keep this app's refresh tokens valid when the user signs out (default: they end with the session)")
+	cmd.Flags().StringArrayVar(&postLogout, "post-logout-redirect-uri", nil, "add a URI logout may return to (repeatable)")
 	return cmd
 }
 
@@ -472,6 +485,105 @@ func newAppSecretCommand(g *globals) *cobra.Command {
 	})
 	removeTarget.flags(remove)
 	remove.Flags().StringVar(&secretID, "id", "", "secret id (from secret list)")
+	_ = remove.MarkFlagRequired("id")
+
+	cmd.AddCommand(add, list, remove)
+	return cmd
+}
+
+type credentialJSON struct {
+	ID          string    `json:"id"`
+	Kind        string    `json:"kind"`
+	Description string    `json:"description,omitempty"`
+	Thumbprint  string    `json:"x5t,omitempty"`
+	ExpiresAt   time.Time `json:"expires_at,omitzero"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+func toCredentialJSON(c store.AppCredential) credentialJSON {
+	out := credentialJSON{ID: c.ID, Kind: string(c.Kind), Description: c.Description, ExpiresAt: c.ExpiresAt, CreatedAt: c.CreatedAt}
+	if len(c.SHA1Thumbprint) > 0 {
+		out.Thumbprint = strings.ToUpper(hex.EncodeToString(c.SHA1Thumbprint))
+	}
+	return out
+}
+
+func newAppCertificateCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "certificate", Short: "Manage certificates and keys for client assertions (private_key_jwt)"}
+
+	var addTarget appTarget
+	var file, description string
+	add := &cobra.Command{Use: "add", Short: "Register a certificate (PEM) or public JWK the app signs client assertions with", Args: cobra.NoArgs}
+	add.RunE = g.withEnv(func(ctx context.Context, e *env) error {
+		a, err := addTarget.resolve(ctx, e)
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("--file: %w", err)
+		}
+		c, err := e.admin.AddCredential(ctx, a, data, description)
+		if err != nil {
+			return err
+		}
+		return g.print(toCredentialJSON(c), func(w io.Writer) {
+			fmt.Fprintf(w, "Credential added.\n  ID (x5t#S256): %s\n  Kind:          %s\n", c.ID, c.Kind)
+			if len(c.SHA1Thumbprint) > 0 {
+				fmt.Fprintf(w, "  Thumbprint:    %s\n  Expires:       %s\n", strings.ToUpper(hex.EncodeToString(c.SHA1Thumbprint)), c.ExpiresAt.Format(time.RFC3339))
+			}
+		})
+	})
+	addTarget.flags(add)
+	add.Flags().StringVar(&file, "file", "", "PEM certificate or JWK (JSON) file")
+	add.Flags().StringVar(&description, "description", "", "what the key is for")
+	_ = add.MarkFlagRequired("file")
+
+	var listTarget appTarget
+	list := &cobra.Command{Use: "list", Short: "List registered certificates and keys", Args: cobra.NoArgs}
+	list.RunE = g.withEnv(func(ctx context.Context, e *env) error {
+		a, err := listTarget.resolve(ctx, e)
+		if err != nil {
+			return err
+		}
+		creds, err := e.admin.Credentials(ctx, a)
+		if err != nil {
+			return err
+		}
+		out := make([]credentialJSON, 0, len(creds))
+		for _, c := range creds {
+			out = append(out, toCredentialJSON(c))
+		}
+		return g.print(out, func(w io.Writer) {
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID (X5T#S256)\tKIND\tTHUMBPRINT\tEXPIRES\tDESCRIPTION")
+			for _, c := range out {
+				exp := ""
+				if !c.ExpiresAt.IsZero() {
+					exp = c.ExpiresAt.Format("2006-01-02")
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.Kind, c.Thumbprint, exp, c.Description)
+			}
+			tw.Flush()
+		})
+	})
+	listTarget.flags(list)
+
+	var removeTarget appTarget
+	var id string
+	remove := &cobra.Command{Use: "remove", Short: "Remove a registered certificate or key", Args: cobra.NoArgs}
+	remove.RunE = g.withEnv(func(ctx context.Context, e *env) error {
+		a, err := removeTarget.resolve(ctx, e)
+		if err != nil {
+			return err
+		}
+		if err := e.admin.RemoveCredential(ctx, a, id); err != nil {
+			return err
+		}
+		return g.print(map[string]string{"id": id, "status": "removed"}, func(w io.Writer) { fmt.Fprintln(w, "Credential removed.") })
+	})
+	removeTarget.flags(remove)
+	remove.Flags().StringVar(&id, "id", "", "credential id (from certificate list)")
 	_ = remove.MarkFlagRequired("id")
 
 	cmd.AddCommand(add, list, remove)

@@ -3,7 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -115,6 +127,7 @@ func TestCLIRejectsBadInput(t *testing.T) {
 		{"tenant", "create", "Bad Name"},
 		{"tenant", "create", "contoso"},
 		{"tenant", "create", "oauth2"},
+		{"tenant", "create", "tokenville"},
 		{"tenant", "create", "x", "--signing-alg", "HS256"},
 		{"app", "register", "--tenant", "nosuch", "--name", "x"},
 		{"app", "register", "--tenant", "contoso"},
@@ -141,5 +154,54 @@ func TestCLIRejectsBadInput(t *testing.T) {
 		if _, err := run(t, dir, stdin, args...); err == nil {
 			t.Errorf("tessera %s succeeded; want an error", strings.Join(args, " "))
 		}
+	}
+}
+
+func TestCLICertificates(t *testing.T) {
+	dir := t.TempDir()
+	runJSON(t, dir, "", "tenant", "create", "contoso")
+	app := runJSON(t, dir, "", "app", "register", "--tenant", "contoso", "--name", "daemon")["client_id"].(string)
+
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "daemon"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "cert.pem")
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	added := runJSON(t, dir, "", "app", "certificate", "add", "--tenant", "contoso", "--app", app, "--file", file, "--description", "ci")
+	sum := sha256.Sum256(der)
+	sha1sum := sha1.Sum(der)
+	if added["id"] != base64.RawURLEncoding.EncodeToString(sum[:]) || added["x5t"] != strings.ToUpper(hex.EncodeToString(sha1sum[:])) {
+		t.Errorf("certificate add: %v", added)
+	}
+	if _, err := run(t, dir, "", "app", "certificate", "add", "--tenant", "contoso", "--app", app, "--file", file); err == nil {
+		t.Error("the same certificate was registered twice")
+	}
+	list, err := run(t, dir, "", "app", "certificate", "list", "--tenant", "contoso", "--app", app)
+	if err != nil || !strings.Contains(list, added["id"].(string)) {
+		t.Errorf("certificate list (%v):\n%s", err, list)
+	}
+	runJSON(t, dir, "", "app", "certificate", "remove", "--tenant", "contoso", "--app", app, "--id", added["id"].(string))
+	if _, err := run(t, dir, "", "app", "certificate", "remove", "--tenant", "contoso", "--app", app, "--id", added["id"].(string)); err == nil {
+		t.Error("removing a removed certificate succeeded")
+	}
+	// A private key is not a credential to register.
+	keyFile := filepath.Join(dir, "key.pem")
+	_ = os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600)
+	if _, err := run(t, dir, "", "app", "certificate", "add", "--tenant", "contoso", "--app", app, "--file", keyFile); err == nil {
+		t.Error("a private key file was accepted")
+	}
+
+	set := runJSON(t, dir, "", "app", "set", "--tenant", "contoso", "--app", app, "--post-logout-redirect-uri", "https://app.example/bye", "--logout-keeps-refresh-tokens")
+	if uris, _ := set["post_logout_redirect_uris"].([]any); len(uris) != 1 || set["logout_keeps_refresh_tokens"] != true {
+		t.Errorf("app set logout settings: %v", set)
 	}
 }

@@ -118,11 +118,13 @@ func (b *Browser) do(req *http.Request) Outcome {
 }
 
 var (
-	formAction  = regexp.MustCompile(`<form method="post" action="([^"]*)">`)
-	hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
+	formAction = regexp.MustCompile(`<form method="post" action="([^"]*)">`)
+	inputTag   = regexp.MustCompile(`<input ([^>]*)>`)
+	attribute  = regexp.MustCompile(`([a-z_-]+)="([^"]*)"`)
 )
 
-// ParseForm reads a page's form action and hidden fields.
+// ParseForm reads a page's form action and the values its inputs carry
+// (hidden fields and prefilled text), as a browser would submit them.
 func ParseForm(t testing.TB, body string) (string, url.Values) {
 	t.Helper()
 	m := formAction.FindStringSubmatch(body)
@@ -130,8 +132,15 @@ func ParseForm(t testing.TB, body string) (string, url.Values) {
 		t.Fatalf("no form on page:\n%s", body)
 	}
 	fields := url.Values{}
-	for _, f := range hiddenInput.FindAllStringSubmatch(body, -1) {
-		fields.Set(html.UnescapeString(f[1]), html.UnescapeString(f[2]))
+	for _, tag := range inputTag.FindAllStringSubmatch(body, -1) {
+		attrs := map[string]string{}
+		for _, a := range attribute.FindAllStringSubmatch(tag[1], -1) {
+			attrs[a[1]] = html.UnescapeString(a[2])
+		}
+		if attrs["name"] == "" || attrs["type"] == "password" {
+			continue
+		}
+		fields.Set(attrs["name"], attrs["value"])
 	}
 	return html.UnescapeString(m[1]), fields
 }

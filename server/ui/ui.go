@@ -82,6 +82,22 @@ type FormPost struct {
 	Nonce  string
 }
 
+// Device is the page where a user types a device's code.
+type Device struct {
+	Action     string
+	UserCode   string
+	TenantName string
+	Error      string
+}
+
+// Message is a page with a title and one paragraph: the result of a
+// device sign-in, a sign-out.
+type Message struct {
+	Title string
+	Text  string
+	Error bool
+}
+
 // Field is one hidden form field.
 type Field struct{ Name, Value string }
 

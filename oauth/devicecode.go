@@ -1,0 +1,299 @@
+package oauth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tessera-id/tessera/store"
+	"github.com/tessera-id/tessera/token"
+)
+
+// Device authorization grant (RFC 8628).
+const (
+	GrantDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
+	// grantDeviceCodeMSAL is the short name MSAL sends.
+	grantDeviceCodeMSAL = "device_code"
+
+	ErrAuthorizationPending = "authorization_pending"
+	ErrSlowDown             = "slow_down"
+	ErrExpiredToken         = "expired_token"
+
+	// userCodeAlphabet has no vowels (no words) and no look-alikes (RFC
+	// 8628 §6.1): 20 letters, 8 of them make 34 bits.
+	userCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ"
+	userCodeLen      = 8
+
+	// ModeDevice marks an authorization that answers a device, not a
+	// redirect: the browser gets a result page.
+	ModeDevice = "device"
+)
+
+// Limits on guessing user codes and on flooding the code space.
+const (
+	userCodeAttempts      = 20 // per source address, and per browser, per window
+	userCodeWindow        = 15 * time.Minute
+	deviceRequestsPerMin  = 60 // per client
+	deviceRequestsWindow  = time.Minute
+	CodeUserCodeLimited   = 50196
+	CodeDeviceCodeExpired = 70020
+	CodePending           = 70016
+	CodeDenied            = 70019
+)
+
+// DeviceAuthorization is the device authorization response (RFC 8628
+// §3.2) plus the human message MSAL's deviceCodeCallback prints.
+type DeviceAuthorization struct {
+	DeviceCode              string `json:"device_code"`
+	UserCode                string `json:"user_code"`
+	VerificationURI         string `json:"verification_uri"`
+	VerificationURIComplete string `json:"verification_uri_complete"`
+	ExpiresIn               int64  `json:"expires_in"`
+	Interval                int64  `json:"interval"`
+	Message                 string `json:"message"`
+}
+
+// DeviceAuthorize starts a device authorization for the client.
+func (p *Provider) DeviceAuthorize(ctx context.Context, ep Endpoint, req TokenRequest) (*DeviceAuthorization, *Error) {
+	client, e := p.authenticateClient(ctx, ep, req.Params, req.Client)
+	if e != nil {
+		return nil, e
+	}
+	n, err := p.store.Hit(ctx, "device:"+ep.Tenant.ID+":"+client.app.ClientID, deviceRequestsWindow, p.now())
+	if err != nil {
+		return nil, ServerError(err)
+	}
+	if n > deviceRequestsPerMin {
+		return nil, newError(ErrSlowDown, http.StatusTooManyRequests, CodeUserCodeLimited, "Too many device authorization requests from this client; wait a minute.")
+	}
+	raw := req.Params.Get("scope")
+	if raw == "" {
+		return nil, MissingParameter("scope")
+	}
+	sr, e := p.parseScope(ctx, ep.Tenant.ID, raw)
+	if e != nil {
+		return nil, e
+	}
+	grant, _ := authorizeGrant(client.app, sr)
+
+	now := p.now()
+	deviceCode := token.NewOpaque()
+	d := store.DeviceCode{
+		Hash: token.Hash(deviceCode), TenantID: ep.Tenant.ID, ClientID: client.app.ClientID, Grant: grant,
+		Status: store.DevicePending, Interval: p.cfg.DevicePollInterval, CreatedAt: now, ExpiresAt: now.Add(p.cfg.DeviceCodeLifetime),
+	}
+	for attempt := 0; ; attempt++ {
+		d.UserCode = newUserCode()
+		err = p.store.CreateDeviceCode(ctx, d)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrConflict) || attempt == 4 {
+			return nil, ServerError(err)
+		}
+	}
+	display := FormatUserCode(d.UserCode)
+	verify := ep.Base + "/device"
+	return &DeviceAuthorization{
+		DeviceCode:              deviceCode,
+		UserCode:                display,
+		VerificationURI:         verify,
+		VerificationURIComplete: verify + "?user_code=" + display,
+		ExpiresIn:               int64(p.cfg.DeviceCodeLifetime / time.Second),
+		Interval:                int64(p.cfg.DevicePollInterval / time.Second),
+		Message:                 fmt.Sprintf("To sign in, use a web browser to open the page %s and enter the code %s to authenticate.", verify, display),
+	}, nil
+}
+
+func newUserCode() string {
+	b := make([]byte, userCodeLen)
+	out := make([]byte, userCodeLen)
+	// Rejection sampling keeps every letter equally likely.
+	for i := 0; i < userCodeLen; {
+		_, _ = rand.Read(b)
+		for _, c := range b {
+			if i == userCodeLen {
+				break
+			}
+			if c < 240 { // 240 = 12 * 20
+				out[i] = userCodeAlphabet[int(c)%len(userCodeAlphabet)]
+				i++
+			}
+		}
+	}
+	return string(out)
+}
+
+// FormatUserCode shows a normalized user code as XXXX-XXXX.
+func FormatUserCode(code string) string {
+	if len(code) != userCodeLen {
+		return code
+	}
+	return code[:4] + "-" + code[4:]
+}
+
+// NormalizeUserCode accepts what a person types: any case, with or without
+// the dash or spaces. It returns "" for anything that cannot be a code.
+func NormalizeUserCode(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '-' || r == ' ' || r == '\t':
+			continue
+		case r >= 'a' && r <= 'z':
+			r -= 'a' - 'A'
+		}
+		if !strings.ContainsRune(userCodeAlphabet, r) {
+			return ""
+		}
+		b.WriteRune(r)
+		if b.Len() > userCodeLen {
+			return ""
+		}
+	}
+	if b.Len() != userCodeLen {
+		return ""
+	}
+	return b.String()
+}
+
+// deviceCode is the token request of a polling device (RFC 8628 §3.4).
+func (p *Provider) deviceCode(ctx context.Context, tc *tokenContext) (*TokenResponse, *Error) {
+	code := tc.params.Get("device_code")
+	if code == "" {
+		return nil, MissingParameter("device_code")
+	}
+	if len(code) > maxRefreshLen {
+		return nil, invalidGrant(CodeGrantInvalid, "The device_code is not valid.")
+	}
+	hash := token.Hash(code)
+	now := p.now()
+	d, err := p.store.PollDeviceCode(ctx, tc.ep.Tenant.ID, hash, now)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && d.ClientID != tc.client.ClientID) {
+		return nil, invalidGrant(CodeGrantInvalid, "The device_code is not valid for this client.")
+	}
+	if err != nil {
+		return nil, ServerError(err)
+	}
+	switch {
+	case !d.UsedAt.IsZero():
+		return nil, invalidGrant(CodeCodeRedeemed, "The device_code has already been redeemed.")
+	case !now.Before(d.ExpiresAt):
+		return nil, newError(ErrExpiredToken, http.StatusBadRequest, CodeDeviceCodeExpired, "The device_code has expired. Start the sign-in again.")
+	case d.Status == store.DeviceDenied:
+		return nil, newError(ErrAccessDenied, http.StatusBadRequest, CodeDenied, "The user declined the sign-in on the verification page.")
+	case d.Status == store.DevicePending:
+		// slow_down is only for clients polling far faster than asked:
+		// MSAL Node treats it as fatal, and it polls at the interval.
+		if !d.LastPollAt.IsZero() && now.Sub(d.LastPollAt) < d.Interval/4 {
+			return nil, newError(ErrSlowDown, http.StatusBadRequest, CodePending, "The client is polling too often; wait %d seconds between requests.", int(d.Interval/time.Second))
+		}
+		return nil, newError(ErrAuthorizationPending, http.StatusBadRequest, CodePending, "The user has not finished signing in yet; keep polling.")
+	}
+
+	user, err := p.store.GetUser(ctx, tc.ep.Tenant.ID, d.UserID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && user.Disabled) {
+		return nil, deadGrant(CodeUserDisabled, "The user account is disabled or was removed.")
+	}
+	if err != nil {
+		return nil, ServerError(err)
+	}
+	red, refresh := p.newRedemption(tc, user.ID, d.SessionID, d.AuthTime, d.Grant, now)
+	err = p.store.RedeemDeviceCode(ctx, tc.ep.Tenant.ID, hash, now, red)
+	if errors.Is(err, store.ErrNotLive) {
+		return nil, invalidGrant(CodeCodeRedeemed, "The device_code has already been redeemed.")
+	}
+	if err != nil {
+		return nil, ServerError(err)
+	}
+	resource, prefix, e := p.grantResource(ctx, tc.ep, d.Grant)
+	if e != nil {
+		return nil, e
+	}
+	return p.mint(ctx, issuance{
+		ep: tc.ep, client: tc.client, user: &user, resource: resource, prefix: prefix, grant: d.Grant,
+		authTime: d.AuthTime, sessionID: d.SessionID, refreshToken: refresh, clientInfo: tc.wantsClientInfo(),
+		accessID: red.AccessTokenID, issuedAt: now,
+	})
+}
+
+// grantResource loads the resource app of a grant, named by its
+// identifier URI in responses.
+func (p *Provider) grantResource(ctx context.Context, ep Endpoint, g store.Grant) (*store.App, string, *Error) {
+	if g.ResourceID == "" {
+		return nil, "", nil
+	}
+	app, err := p.store.GetApp(ctx, ep.Tenant.ID, g.ResourceID)
+	if err != nil {
+		return nil, "", ServerError(err)
+	}
+	return &app, resourcePrefix(app), nil
+}
+
+// DeviceSource identifies who is typing user codes, for rate limiting.
+type DeviceSource struct {
+	Address string // client IP address
+	Browser string // browser-binding cookie secret
+}
+
+// StartDeviceSignIn checks a user code typed on the verification page and
+// turns it into an authorization request that ends by approving the device
+// instead of redirecting. Consent is always asked, so a user tricked into
+// typing someone else's code sees which app they would let in.
+func (p *Provider) StartDeviceSignIn(ctx context.Context, ep Endpoint, typed string, src DeviceSource) (*AuthorizeRequest, *Error) {
+	now := p.now()
+	for _, key := range []string{"usercode:addr:" + ep.Tenant.ID + ":" + src.Address, "usercode:browser:" + ep.Tenant.ID + ":" + string(token.Hash(src.Browser))} {
+		n, err := p.store.Hit(ctx, key, userCodeWindow, now)
+		if err != nil {
+			return nil, ServerError(err)
+		}
+		if n > userCodeAttempts {
+			return nil, newError(ErrSlowDown, http.StatusTooManyRequests, CodeUserCodeLimited, "Too many codes were tried from here. Wait a few minutes and try again.")
+		}
+	}
+	invalid := newError(ErrInvalidRequest, http.StatusBadRequest, CodeDeviceCodeExpired, "That code is not valid or has expired. Check the code shown on your device.")
+	code := NormalizeUserCode(typed)
+	if code == "" {
+		return nil, invalid
+	}
+	d, err := p.store.GetDeviceCodeByUserCode(ctx, ep.Tenant.ID, code)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, invalid
+	}
+	if err != nil {
+		return nil, ServerError(err)
+	}
+	if d.Status != store.DevicePending || !now.Before(d.ExpiresAt) {
+		return nil, invalid
+	}
+	return &AuthorizeRequest{
+		ClientID:     d.ClientID,
+		ResponseType: "device",
+		ResponseMode: ModeDevice,
+		Prompt:       []string{"consent"},
+		MaxAge:       -1,
+		Grant:        d.Grant,
+		DeviceCode:   base64.RawURLEncoding.EncodeToString(d.Hash),
+	}, nil
+}
+
+// decideDevice records the user's answer for the device behind ar.
+func (p *Provider) decideDevice(ctx context.Context, ep Endpoint, ar *AuthorizeRequest, decision store.DeviceDecision) (*AuthorizeResponse, *Error) {
+	hash, err := base64.RawURLEncoding.DecodeString(ar.DeviceCode)
+	if err != nil {
+		return nil, ServerError(fmt.Errorf("device code reference: %w", err))
+	}
+	err = p.store.DecideDeviceCode(ctx, ep.Tenant.ID, hash, decision, p.now())
+	if errors.Is(err, store.ErrNotLive) || errors.Is(err, store.ErrNotFound) {
+		return nil, newError(ErrExpiredToken, http.StatusBadRequest, CodeDeviceCodeExpired, "The code expired or was already used. Start the sign-in on your device again.")
+	}
+	if err != nil {
+		return nil, ServerError(err)
+	}
+	return &AuthorizeResponse{Mode: ModeDevice, Params: map[string][]string{"status": {string(decision.Status)}}}, nil
+}

@@ -1,0 +1,212 @@
+package server
+
+import (
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/tessera-id/tessera/oauth"
+	"github.com/tessera-id/tessera/server/ui"
+)
+
+// tokenRequest reads a client-authenticated POST (token, device
+// authorization, revocation, introspection endpoints).
+func (s *Server) tokenRequest(w http.ResponseWriter, r *http.Request) (oauth.TokenRequest, bool) {
+	if !s.allowMethods(w, r, http.MethodPost) {
+		return oauth.TokenRequest{}, false
+	}
+	params, e := readForm(w, r)
+	if e == nil {
+		var creds oauth.ClientCredentials
+		if creds, e = basicCredentials(r); e == nil {
+			return oauth.TokenRequest{Params: params, Client: creds}, true
+		}
+	}
+	s.writeError(w, r, e)
+	return oauth.TokenRequest{}, false
+}
+
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+}
+
+// deviceAuthorization is RFC 8628's device authorization endpoint, at the
+// path MSAL derives from the token endpoint.
+func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
+	req, ok := s.tokenRequest(w, r)
+	if !ok {
+		return
+	}
+	resp, e := s.provider.DeviceAuthorize(r.Context(), ep, req)
+	if e != nil {
+		s.writeError(w, r, e)
+		return
+	}
+	noStore(w)
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// revoke is RFC 7009's revocation endpoint: 200 with an empty body.
+func (s *Server) revoke(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
+	req, ok := s.tokenRequest(w, r)
+	if !ok {
+		return
+	}
+	if e := s.provider.Revoke(r.Context(), ep, req); e != nil {
+		s.writeError(w, r, e)
+		return
+	}
+	noStore(w)
+	w.WriteHeader(http.StatusOK)
+}
+
+// introspect is RFC 7662's introspection endpoint.
+func (s *Server) introspect(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
+	req, ok := s.tokenRequest(w, r)
+	if !ok {
+		return
+	}
+	resp, e := s.provider.Introspect(r.Context(), ep, req)
+	if e != nil {
+		s.writeError(w, r, e)
+		return
+	}
+	noStore(w)
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// userinfo is the OpenID Connect UserInfo endpoint; it takes the token
+// from the Authorization header (RFC 6750 §2.1).
+func (s *Server) userinfo(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
+	if !s.allowMethods(w, r, http.MethodGet, http.MethodPost) {
+		return
+	}
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	var bearer string
+	if scheme, value, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
+		bearer = strings.TrimSpace(value)
+	}
+	claims, e := s.provider.UserInfo(r.Context(), ep, bearer)
+	if e != nil {
+		s.writeBearerError(w, r, e)
+		return
+	}
+	noStore(w)
+	writeJSON(w, http.StatusOK, claims)
+}
+
+// writeBearerError is an RFC 6750 §3 error: the code goes in the
+// WWW-Authenticate challenge as well as the body.
+func (s *Server) writeBearerError(w http.ResponseWriter, r *http.Request, e *oauth.Error) {
+	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
+		challenge := `Bearer realm="tessera", error="` + e.Code + `", error_description="` + strings.ReplaceAll(e.Description, `"`, `'`) + `"`
+		s.writeErrorChallenge(w, r, e, challenge)
+		return
+	}
+	s.writeError(w, r, e)
+}
+
+// logout is RP-initiated logout: it ends the SSO session and goes to the
+// registered post_logout_redirect_uri, or shows a signed-out page.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
+	if !s.allowMethods(w, r, http.MethodGet, http.MethodPost) {
+		return
+	}
+	var params oauth.Params
+	var e *oauth.Error
+	if r.Method == http.MethodPost {
+		params, e = readForm(w, r)
+	} else {
+		params, e = oauth.ParseForm(r.URL.RawQuery)
+	}
+	if e != nil {
+		s.errorPage(w, r, e)
+		return
+	}
+	target, e := s.provider.Logout(r.Context(), ep, params, cookieValue(r, ssoCookiePrefix+ep.Tenant.ID))
+	if e != nil {
+		s.errorPage(w, r, e)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: ssoCookiePrefix + ep.Tenant.ID, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+	if target != "" {
+		status := http.StatusFound
+		if r.Method == http.MethodPost {
+			status = http.StatusSeeOther
+		}
+		http.Redirect(w, r, target, status)
+		return
+	}
+	s.render(w, r, http.StatusOK, "message", ui.Message{Title: "You signed out", Text: "You have signed out of " + ep.Tenant.Name + ". You can close this window."})
+}
+
+// device is the verification page of the device flow: the user types the
+// code, then signs in and consents on the usual pages.
+func (s *Server) device(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
+	if !s.allowMethods(w, r, http.MethodGet, http.MethodPost) {
+		return
+	}
+	page := ui.Device{Action: tenantPath(ep, "/device"), TenantName: ep.Tenant.Name}
+	if r.Method == http.MethodGet {
+		page.UserCode = r.URL.Query().Get("user_code")
+		if len(page.UserCode) > 32 {
+			page.UserCode = ""
+		}
+		s.render(w, r, http.StatusOK, "device", page)
+		return
+	}
+	form, e := readForm(w, r)
+	if e != nil {
+		s.errorPage(w, r, e)
+		return
+	}
+	browser := s.browserID(w, r)
+	ar, e := s.provider.StartDeviceSignIn(r.Context(), ep, form.Get("user_code"), oauth.DeviceSource{Address: clientAddress(r), Browser: browser})
+	if e != nil {
+		if e.Code == oauth.ErrServerError {
+			s.errorPage(w, r, e)
+			return
+		}
+		page.Error = e.Description
+		page.UserCode = form.Get("user_code")
+		if len(page.UserCode) > 32 {
+			page.UserCode = ""
+		}
+		s.render(w, r, e.Status, "device", page)
+		return
+	}
+	sess, err := s.provider.Session(r.Context(), ep, cookieValue(r, ssoCookiePrefix+ep.Tenant.ID))
+	if err != nil {
+		s.errorPage(w, r, oauth.ServerError(err))
+		return
+	}
+	step, _, fail := s.provider.Decide(r.Context(), ep, ar, sess, false)
+	if fail != nil {
+		s.authorizeFailed(w, r, fail)
+		return
+	}
+	next := "/login"
+	if step == oauth.StepConsent {
+		next = "/consent"
+	} else {
+		sess = nil
+	}
+	pending, err := s.provider.StartPending(r.Context(), ep, ar, browser, sess)
+	if err != nil {
+		s.errorPage(w, r, oauth.ServerError(err))
+		return
+	}
+	http.Redirect(w, r, s.pagePath(ep, next, pending.ID), http.StatusSeeOther)
+}
+
+// clientAddress is the peer's IP address. Proxy headers are not trusted:
+// behind a proxy every request would share its address, which makes the
+// limit stricter, never looser.
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
