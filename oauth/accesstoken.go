@@ -91,7 +91,6 @@ const (
 	ErrInsufficientScope = "insufficient_scope"
 )
 
-
 // authTimeOf is when the token's user signed in, or zero.
 func authTimeOf(v verifiedAccess) time.Time {
 	if v.AuthTime == 0 {

@@ -114,4 +114,3 @@ func (p *Provider) introspectRefresh(ctx context.Context, ep Endpoint, client st
 		Issuer: ep.Issuer, TenantID: ep.Tenant.ID, ObjectID: user.ID,
 	}, nil
 }
-

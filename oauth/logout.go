@@ -106,4 +106,3 @@ func (p *Provider) idTokenHintAudience(ctx context.Context, ep Endpoint, hint st
 	}
 	return c.Audience, nil
 }
-

@@ -58,7 +58,9 @@ func TestHostileRequestsBeyondTheFoundation(t *testing.T) {
 			form: func(e *env) url.Values { return url.Values{"client_id": {e.web.ClientID}, "scope": {"openid"}} }},
 		// Device code grant.
 		{name: "device grant without device_code", status: 400, code: "invalid_request",
-			form: func(e *env) url.Values { return url.Values{"grant_type": {deviceGrant}, "client_id": {e.native.ClientID}} }},
+			form: func(e *env) url.Values {
+				return url.Values{"grant_type": {deviceGrant}, "client_id": {e.native.ClientID}}
+			}},
 		{name: "unknown device_code", status: 400, code: "invalid_grant",
 			form: func(e *env) url.Values {
 				return url.Values{"grant_type": {deviceGrant}, "client_id": {e.native.ClientID}, "device_code": {"nope"}}
@@ -176,7 +178,7 @@ func TestHostileRequestsBeyondTheFoundation(t *testing.T) {
 			form: func(e *env) url.Values {
 				return url.Values{"grant_type": {"client_credentials"}, "client_id": {e.daemon.ClientID}, "scope": {"api://files/.default"},
 					"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
-					"client_assertion": {"eyJhbGciOiJub25lIn0.eyJpc3MiOiJ4Iiwic3ViIjoieCJ9."}}
+					"client_assertion":      {"eyJhbGciOiJub25lIn0.eyJpc3MiOiJ4Iiwic3ViIjoieCJ9."}}
 			}},
 		{name: "assertion by a public client", status: 401, code: "invalid_client",
 			form: func(e *env) url.Values {
