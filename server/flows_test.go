@@ -640,3 +640,39 @@ func TestPerAppAccessTokenLifetime(t *testing.T) {
 		t.Errorf("expires_in = %v", resp["expires_in"])
 	}
 }
+
+func TestLoginHintMaxAgeAndDomainHint(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	o := b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", url.Values{"login_hint": {"alice@contoso.test"}, "domain_hint": {"contoso.test"}}))
+	if o.Page != "login" || !strings.Contains(o.Body, `value="alice@contoso.test"`) {
+		t.Fatalf("login_hint does not prefill the username: page %q", o.Page)
+	}
+	o = b.Login(o, "alice@contoso.test", e.password)
+	o = b.Consent(o, "accept")
+	signedIn := e.clock.Now()
+	e.clock.Advance(10 * time.Minute)
+
+	// Within max_age: no login, and auth_time is the original sign-in.
+	o = b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", url.Values{"max_age": {"3600"}, "nonce": {"n1"}}))
+	if o.Callback == nil {
+		t.Fatalf("max_age within the session asked again: page %q", o.Page)
+	}
+	status, resp, _ := e.post(e.tokenURL(), redeemWeb(e, o.Params.Get("code")))
+	if status != 200 {
+		t.Fatalf("%d %v", status, resp)
+	}
+	_, id := e.verifyJWT(resp["id_token"].(string), "JWT", e.web.ClientID)
+	if id["auth_time"] != float64(signedIn.Unix()) || id["nonce"] != "n1" {
+		t.Errorf("auth_time = %v, want %d (nonce %v)", id["auth_time"], signedIn.Unix(), id["nonce"])
+	}
+	// Past max_age: a fresh login, and auth_time moves.
+	o = b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", url.Values{"max_age": {"60"}}))
+	if o.Page != "login" {
+		t.Fatalf("max_age exceeded: page %q", o.Page)
+	}
+	// prompt=select_account shows the sign-in page too.
+	if o := b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", url.Values{"prompt": {"select_account"}})); o.Page != "login" {
+		t.Errorf("prompt=select_account: page %q", o.Page)
+	}
+}
