@@ -1,0 +1,662 @@
+package cache
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// section is one of the five sections of MSAL's unified cache.
+type section int
+
+const (
+	secAccount section = iota
+	secIDToken
+	secAccessToken
+	secRefreshToken
+	secAppMetadata
+	numSections
+)
+
+func (s section) String() string {
+	switch s {
+	case secAccount:
+		return "Account"
+	case secIDToken:
+		return "IdToken"
+	case secAccessToken:
+		return "AccessToken"
+	case secRefreshToken:
+		return "RefreshToken"
+	case secAppMetadata:
+		return "AppMetadata"
+	}
+	return "?"
+}
+
+func sectionByName(name string) (section, bool) {
+	for s := section(0); s < numSections; s++ {
+		if s.String() == name {
+			return s, true
+		}
+	}
+	return 0, false
+}
+
+// member is one name/value pair of a JSON object, kept verbatim.
+type member struct {
+	name  string
+	value json.RawMessage
+}
+
+// meta is what every stored entry carries besides its data: where it lives
+// in the serialized cache and what we could not interpret, so that a
+// read-modify-write cycle gives other MSAL libraries back what they wrote.
+type meta struct {
+	key      string   // its key within its section
+	seq      uint64   // its position in the section; JavaScript objects keep insertion order, and so do we
+	extra    []member // members this package does not model
+	credType string   // credential_type as stored, "" for the canonical spelling
+}
+
+func (m *meta) base() *meta { return m }
+
+type entry interface{ base() *meta }
+
+type atEntry struct {
+	// What a lookup reads comes first, and the identity strings and the
+	// target share one allocation: with many accounts a lookup is bound by
+	// cache misses.
+	env, client, home, realm, uah string
+	target                        string        // lower-cased scopes, single spaces, no duplicates
+	used                          atomic.Uint64 // LRU tick; written under the read lock
+	next                          *atEntry      // same hash
+	scopes                        []string      // target split, for saving
+	user                          *user
+	hash                          uint64
+	v                             AccessToken
+	meta
+}
+
+type rtEntry struct {
+	meta
+	v                              RefreshToken
+	env, client, home, uah, family string
+	hash, familyHash               uint64 // familyHash is 0 without a family
+	user                           *user
+}
+
+type idtEntry struct {
+	meta
+	v                        IDToken
+	env, client, home, realm string
+	hash                     uint64
+	user                     *user
+}
+
+type accEntry struct {
+	meta
+	v                Account
+	env, home, realm string
+	user             *user
+}
+
+type appEntry struct {
+	meta
+	v           AppMetadata
+	env, client string
+	hash        uint64
+}
+
+// opaqueEntry is a credential we keep and write back but never serve: a PoP
+// or SSH token, a token bound to requested claims, an entry we could not
+// parse. It still belongs to its account, so removing the account removes
+// it.
+type opaqueEntry struct {
+	meta
+	raw     json.RawMessage
+	section section
+	user    *user
+}
+
+// user groups everything stored for one home account in one environment;
+// it is the unit of account eviction and of RemoveAccount.
+type user struct {
+	env, home string
+	hash      uint64
+	accounts  []*accEntry
+	creds     []entry
+	used      atomic.Uint64 // LRU tick of saves and non-AT lookups; see lastUsed
+}
+
+// state is the whole cache contents: the sections as they will be
+// serialized, plus the indexes that make lookups O(1). It is replaced
+// wholesale when the store changes under us.
+type state struct {
+	seed    uint64
+	sec     [numSections]map[string]entry
+	unknown []member // top-level sections we do not know, in file order
+	seq     uint64
+
+	ats   map[uint64]*atEntry    // hash5(env, client, home, realm, uah), chained by next
+	rts   map[uint64][]*rtEntry  // hash4(env, client, home, uah)
+	frts  map[uint64][]*rtEntry  // hash4(env, family, home, uah)
+	idts  map[uint64][]*idtEntry // hash4(env, client, home, realm)
+	users map[uint64][]*user     // hash2(env, home)
+	apps  map[uint64][]*appEntry // hash2(env, client)
+
+	nAT, nRT, nIDT, nAcc int
+	lastSweep            time.Time
+}
+
+func newState(seed uint64) *state {
+	s := &state{
+		seed:  seed,
+		ats:   map[uint64]*atEntry{},
+		rts:   map[uint64][]*rtEntry{},
+		frts:  map[uint64][]*rtEntry{},
+		idts:  map[uint64][]*idtEntry{},
+		users: map[uint64][]*user{},
+		apps:  map[uint64][]*appEntry{},
+	}
+	for i := range s.sec {
+		s.sec[i] = map[string]entry{}
+	}
+	return s
+}
+
+func (s *state) len() int { return s.nAT + s.nRT + s.nIDT + s.nAcc }
+
+func removeFromBucket[T comparable](m map[uint64][]T, h uint64, v T) {
+	b := m[h]
+	for i, x := range b {
+		if x == v {
+			b = append(b[:i], b[i+1:]...)
+			break
+		}
+	}
+	if len(b) == 0 {
+		delete(m, h)
+	} else {
+		m[h] = b
+	}
+}
+
+// put stores e under its key, replacing whatever had that key (MSAL's
+// semantics: a key names one entry). A replaced entry's position is kept,
+// as assigning to an existing property of a JavaScript object does.
+func (s *state) put(sec section, e entry) {
+	m := e.base()
+	if old, ok := s.sec[sec][m.key]; ok {
+		if m.seq == 0 {
+			m.seq = old.base().seq
+		}
+		s.remove(sec, old)
+	}
+	if m.seq == 0 {
+		s.seq++
+		m.seq = s.seq
+	} else if m.seq > s.seq {
+		s.seq = m.seq
+	}
+	s.sec[sec][m.key] = e
+}
+
+func (s *state) remove(sec section, e entry) {
+	if cur, ok := s.sec[sec][e.base().key]; !ok || cur != e {
+		return
+	}
+	delete(s.sec[sec], e.base().key)
+	switch e := e.(type) {
+	case *atEntry:
+		s.unchainAT(e)
+		s.nAT--
+		s.detach(e.user, e)
+	case *rtEntry:
+		removeFromBucket(s.rts, e.hash, e)
+		if e.familyHash != 0 {
+			removeFromBucket(s.frts, e.familyHash, e)
+		}
+		s.nRT--
+		s.detach(e.user, e)
+	case *idtEntry:
+		removeFromBucket(s.idts, e.hash, e)
+		s.nIDT--
+		s.detach(e.user, e)
+	case *accEntry:
+		s.nAcc--
+		if u := e.user; u != nil {
+			for i, a := range u.accounts {
+				if a == e {
+					u.accounts = append(u.accounts[:i], u.accounts[i+1:]...)
+					break
+				}
+			}
+			s.dropIfEmpty(u)
+		}
+	case *appEntry:
+		removeFromBucket(s.apps, e.hash, e)
+	case *opaqueEntry:
+		s.detach(e.user, e)
+	}
+}
+
+func (s *state) unchainAT(e *atEntry) {
+	p := s.ats[e.hash]
+	if p == e {
+		if e.next == nil {
+			delete(s.ats, e.hash)
+		} else {
+			s.ats[e.hash] = e.next
+		}
+		e.next = nil
+		return
+	}
+	for ; p != nil; p = p.next {
+		if p.next == e {
+			p.next, e.next = e.next, nil
+			return
+		}
+	}
+}
+
+// eachAT calls fn for every indexed access token; fn must not remove any.
+func (s *state) eachAT(fn func(*atEntry)) {
+	for _, e := range s.ats {
+		for ; e != nil; e = e.next {
+			fn(e)
+		}
+	}
+}
+
+func (s *state) detach(u *user, e entry) {
+	if u == nil {
+		return
+	}
+	for i, c := range u.creds {
+		if c == e {
+			u.creds = append(u.creds[:i], u.creds[i+1:]...)
+			break
+		}
+	}
+	s.dropIfEmpty(u)
+}
+
+func (s *state) dropIfEmpty(u *user) {
+	if len(u.accounts) == 0 && len(u.creds) == 0 {
+		removeFromBucket(s.users, u.hash, u)
+	}
+}
+
+// userOf returns the group of (env, home), creating it; nil for app tokens.
+func (s *state) userOf(env, home string) *user {
+	if home == "" {
+		return nil
+	}
+	if u := s.findUser(env, home); u != nil {
+		return u
+	}
+	u := &user{env: env, home: home, hash: hash2(s.seed, env, home)}
+	s.users[u.hash] = append(s.users[u.hash], u)
+	return u
+}
+
+func (s *state) findUser(env, home string) *user {
+	for _, u := range s.users[hash2(s.seed, env, home)] {
+		if eqLower(u.env, env) && eqLower(u.home, home) {
+			return u
+		}
+	}
+	return nil
+}
+
+// removeUser removes an account and every credential stored for it.
+func (s *state) removeUser(u *user) {
+	for _, a := range slices.Clone(u.accounts) {
+		s.remove(secAccount, a)
+	}
+	for _, c := range slices.Clone(u.creds) {
+		s.remove(sectionOf(c), c)
+	}
+	u.accounts, u.creds = nil, nil
+	s.dropIfEmpty(u)
+}
+
+func sectionOf(e entry) section {
+	switch e := e.(type) {
+	case *atEntry:
+		return secAccessToken
+	case *rtEntry:
+		return secRefreshToken
+	case *idtEntry:
+		return secIDToken
+	case *accEntry:
+		return secAccount
+	case *appEntry:
+		return secAppMetadata
+	case *opaqueEntry:
+		return e.section
+	}
+	return numSections
+}
+
+// ---- entry construction ----
+
+func newATEntry(seed uint64, v AccessToken) *atEntry {
+	scopes := parseScopes(v.Target)
+	parts := [...]string{v.Environment, v.ClientID, v.HomeAccountID, v.Realm, v.UserAssertionHash, strings.Join(scopes, " ")}
+	var b strings.Builder
+	for i, p := range parts {
+		parts[i] = strings.ToLower(p)
+		b.WriteString(parts[i])
+	}
+	all, off := b.String(), 0
+	for i, p := range parts {
+		parts[i] = all[off : off+len(p)]
+		off += len(p)
+	}
+	e := &atEntry{
+		v:      v,
+		env:    parts[0],
+		client: parts[1],
+		home:   parts[2],
+		realm:  parts[3],
+		uah:    parts[4],
+		target: parts[5],
+		scopes: scopes,
+	}
+	e.hash = hash5(seed, e.env, e.client, e.home, e.realm, e.uah)
+	return e
+}
+
+func newRTEntry(seed uint64, v RefreshToken) *rtEntry {
+	e := &rtEntry{
+		v:      v,
+		env:    strings.ToLower(v.Environment),
+		client: strings.ToLower(v.ClientID),
+		home:   strings.ToLower(v.HomeAccountID),
+		uah:    strings.ToLower(v.UserAssertionHash),
+		family: strings.ToLower(v.FamilyID),
+	}
+	e.hash = hash4(seed, e.env, e.client, e.home, e.uah)
+	if e.family != "" {
+		e.familyHash = hash4(seed, e.env, e.family, e.home, e.uah) | 1 // never 0
+	}
+	return e
+}
+
+func newIDTEntry(seed uint64, v IDToken) *idtEntry {
+	e := &idtEntry{
+		v:      v,
+		env:    strings.ToLower(v.Environment),
+		client: strings.ToLower(v.ClientID),
+		home:   strings.ToLower(v.HomeAccountID),
+		realm:  strings.ToLower(v.Realm),
+	}
+	e.hash = hash4(seed, e.env, e.client, e.home, e.realm)
+	return e
+}
+
+func newAccEntry(v Account) *accEntry {
+	return &accEntry{
+		v:     v,
+		env:   strings.ToLower(v.Environment),
+		home:  strings.ToLower(v.HomeAccountID),
+		realm: strings.ToLower(v.Realm),
+	}
+}
+
+func newAppEntry(seed uint64, v AppMetadata) *appEntry {
+	e := &appEntry{
+		v:      v,
+		env:    strings.ToLower(v.Environment),
+		client: strings.ToLower(v.ClientID),
+	}
+	e.hash = hash2(seed, e.env, e.client)
+	return e
+}
+
+// ---- adding ----
+
+// addAT stores a new access token. Like MSAL, it first removes the tokens
+// of the same account, client, tenant and assertion whose scopes intersect
+// the new one's, so a refreshed token replaces its predecessor. With
+// reuseKey (a save, not a load) a predecessor with the same target lends
+// the new token its key, so a file shared with another MSAL keeps one entry
+// under the key that MSAL chose. Tokens in the same bucket that expired
+// more than a day before now are dropped on the way (now zero: never).
+func (s *state) addAT(e *atEntry, reuseKey bool, now time.Time) {
+	stale := now.Add(-staleAfter)
+	var victims []*atEntry
+	for o := s.ats[e.hash]; o != nil; o = o.next {
+		if !o.sameKey(e) {
+			continue
+		}
+		if intersectScopes(o.scopes, e.scopes) || (!now.IsZero() && o.v.ExpiresOn.Before(stale)) {
+			victims = append(victims, o)
+		}
+	}
+	for _, o := range victims {
+		if reuseKey && e.key == "" && strings.EqualFold(o.v.Target, e.v.Target) {
+			e.key, e.seq = o.key, o.seq
+		}
+		s.remove(secAccessToken, o)
+	}
+	if e.key == "" {
+		e.key = accessTokenKey(&e.v)
+	}
+	s.put(secAccessToken, e)
+	e.next = s.ats[e.hash]
+	s.ats[e.hash] = e
+	s.nAT++
+	e.user = s.userOf(e.env, e.home)
+	if e.user != nil {
+		e.user.creds = append(e.user.creds, e)
+	}
+}
+
+func (o *atEntry) sameKey(e *atEntry) bool {
+	return o.env == e.env && o.client == e.client && o.home == e.home && o.realm == e.realm && o.uah == e.uah
+}
+
+// addRT stores a refresh token, replacing the account's previous one for
+// the client (MSAL keeps one). The predecessor's key is reused only if it
+// has the same family-ness, since the key names the family when there is
+// one.
+func (s *state) addRT(e *rtEntry, reuseKey bool) {
+	for _, o := range s.rts[e.hash] {
+		if o.env == e.env && o.client == e.client && o.home == e.home && o.uah == e.uah {
+			if reuseKey && e.key == "" && o.family == e.family {
+				e.key, e.seq = o.key, o.seq
+			}
+			s.remove(secRefreshToken, o)
+			break
+		}
+	}
+	if e.key == "" {
+		e.key = refreshTokenKey(&e.v)
+	}
+	s.put(secRefreshToken, e)
+	s.rts[e.hash] = append(s.rts[e.hash], e)
+	if e.familyHash != 0 {
+		s.frts[e.familyHash] = append(s.frts[e.familyHash], e)
+	}
+	s.nRT++
+	e.user = s.userOf(e.env, e.home)
+	if e.user != nil {
+		e.user.creds = append(e.user.creds, e)
+	}
+}
+
+func (s *state) addIDT(e *idtEntry, reuseKey bool) {
+	for _, o := range s.idts[e.hash] {
+		if o.env == e.env && o.client == e.client && o.home == e.home && o.realm == e.realm {
+			if reuseKey && e.key == "" {
+				e.key, e.seq = o.key, o.seq
+			}
+			s.remove(secIDToken, o)
+			break
+		}
+	}
+	if e.key == "" {
+		e.key = idTokenKey(&e.v)
+	}
+	s.put(secIDToken, e)
+	s.idts[e.hash] = append(s.idts[e.hash], e)
+	s.nIDT++
+	e.user = s.userOf(e.env, e.home)
+	if e.user != nil {
+		e.user.creds = append(e.user.creds, e)
+	}
+}
+
+// addAccount stores an account. With merge (a save), the fields we do not
+// model, such as MSAL Node's tenant profiles, survive from the predecessor.
+func (s *state) addAccount(e *accEntry, merge bool) {
+	if u := s.findUser(e.env, e.home); u != nil {
+		for _, o := range u.accounts {
+			if o.realm == e.realm {
+				if merge && e.key == "" {
+					e.meta = o.meta
+				}
+				s.remove(secAccount, o)
+				break
+			}
+		}
+	}
+	if e.key == "" {
+		e.key = accountKey(&e.v)
+	}
+	s.put(secAccount, e)
+	s.nAcc++
+	e.user = s.userOf(e.env, e.home)
+	e.user.accounts = append(e.user.accounts, e)
+}
+
+func (s *state) addApp(e *appEntry, merge bool) {
+	for _, o := range s.apps[e.hash] {
+		if o.env == e.env && o.client == e.client {
+			if merge && e.key == "" {
+				e.meta = o.meta
+			}
+			s.remove(secAppMetadata, o)
+			break
+		}
+	}
+	if e.key == "" {
+		e.key = appMetadataKey(&e.v)
+	}
+	s.put(secAppMetadata, e)
+	s.apps[e.hash] = append(s.apps[e.hash], e)
+}
+
+func (s *state) addOpaque(e *opaqueEntry, env, home string) {
+	s.put(e.section, e)
+	if e.section == secAccount || e.section == secAppMetadata {
+		return
+	}
+	e.user = s.userOf(strings.ToLower(env), strings.ToLower(home))
+	if e.user != nil {
+		e.user.creds = append(e.user.creds, e)
+	}
+}
+
+// ---- lookups (read lock; must not allocate) ----
+
+func (s *state) findAT(q *AccessTokenQuery) *atEntry {
+	var best *atEntry
+	for e := s.ats[hash5(s.seed, q.Environment, q.ClientID, q.HomeAccountID, q.Realm, q.UserAssertionHash)]; e != nil; e = e.next {
+		if !eqLower(e.env, q.Environment) || !eqLower(e.client, q.ClientID) || !eqLower(e.home, q.HomeAccountID) ||
+			!eqLower(e.realm, q.Realm) || !eqLower(e.uah, q.UserAssertionHash) {
+			continue
+		}
+		if !coversScopes(e.target, q.Scopes) {
+			continue
+		}
+		// Saving replaces intersecting tokens, so two matches are rare (a
+		// store written by someone else); the one that lives longest wins.
+		if best == nil || e.v.ExpiresOn.After(best.v.ExpiresOn) {
+			best = e
+		}
+	}
+	return best
+}
+
+func (s *state) findRT(env, client, home, uah string) *rtEntry {
+	for _, e := range s.rts[hash4(s.seed, env, client, home, uah)] {
+		if eqLower(e.env, env) && eqLower(e.client, client) && eqLower(e.home, home) && eqLower(e.uah, uah) {
+			return e
+		}
+	}
+	// An app in a family of client ids may redeem the family's refresh
+	// token, which another member may have obtained (MSAL's FOCI).
+	app := s.findApp(env, client)
+	if app == nil || app.v.FamilyID == "" {
+		return nil
+	}
+	for _, e := range s.frts[hash4(s.seed, env, app.v.FamilyID, home, uah)|1] {
+		if eqLower(e.env, env) && eqLower(e.family, app.v.FamilyID) && eqLower(e.home, home) && eqLower(e.uah, uah) {
+			return e
+		}
+	}
+	return nil
+}
+
+func (s *state) findIDT(env, client, home, realm string) *idtEntry {
+	for _, e := range s.idts[hash4(s.seed, env, client, home, realm)] {
+		if eqLower(e.env, env) && eqLower(e.client, client) && eqLower(e.home, home) && eqLower(e.realm, realm) {
+			return e
+		}
+	}
+	return nil
+}
+
+func (s *state) findApp(env, client string) *appEntry {
+	for _, e := range s.apps[hash2(s.seed, env, client)] {
+		if eqLower(e.env, env) && eqLower(e.client, client) {
+			return e
+		}
+	}
+	return nil
+}
+
+// account picks the user's account in its home tenant when there are
+// several tenant profiles, else the one with the smallest realm so the
+// answer does not depend on order.
+func (u *user) account() *accEntry {
+	var best *accEntry
+	home := homeTenantID(u.home)
+	for _, a := range u.accounts {
+		if home != "" && a.realm == home {
+			return a
+		}
+		if best == nil || a.realm < best.realm {
+			best = a
+		}
+	}
+	return best
+}
+
+// hasClient reports whether the user holds a served credential of client
+// ("" matches any).
+func (u *user) hasClient(client string) bool {
+	for _, c := range u.creds {
+		var cl string
+		switch c := c.(type) {
+		case *atEntry:
+			cl = c.client
+		case *rtEntry:
+			cl = c.client
+		case *idtEntry:
+			cl = c.client
+		default:
+			continue
+		}
+		if client == "" || eqLower(cl, client) {
+			return true
+		}
+	}
+	return false
+}
