@@ -5,48 +5,21 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/tessera-id/tessera/admin"
-	"github.com/tessera-id/tessera/internal/password"
 	"github.com/tessera-id/tessera/internal/testbrowser"
+	"github.com/tessera-id/tessera/internal/testserver"
 	"github.com/tessera-id/tessera/oauth"
-	"github.com/tessera-id/tessera/server"
 	"github.com/tessera-id/tessera/store"
-	"github.com/tessera-id/tessera/store/sqlite"
-	"github.com/tessera-id/tessera/token"
 )
-
-// cheapPasswords keeps argon2id fast in tests; the code path is the same.
-var cheapPasswords = password.Params{Memory: 64, Time: 1, Threads: 1}
-
-// clock is a settable time source shared by the server and the test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // env is a real server (real SQLite in a temp dir, real crypto, real
 // HTTPS through httptest) with a tenant, apps and a user made through the
@@ -54,11 +27,9 @@ func (c *clock) Advance(d time.Duration) {
 type env struct {
 	t        testing.TB
 	srv      *httptest.Server
-	dbPath   string
 	store    store.Store
 	admin    *admin.Admin
-	clock    *clock
-	mk       token.MasterKey
+	clock    *testserver.Clock
 	tenant   store.Tenant
 	web      store.App // confidential, redirect http://localhost:8080, exposes access_as_user
 	secret   string
@@ -77,25 +48,19 @@ type envOption func(*oauth.Config)
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	e := &env{t: t, dbPath: filepath.Join(dir, "tessera.db"), clock: &clock{t: time.Now().UTC().Truncate(time.Second)}}
-	st, err := sqlite.Open(ctx, e.dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	e.store = st
-	e.mk = token.NewMasterKey()
-	e.admin = admin.New(st, e.mk, e.clock.Now, cheapPasswords)
-
+	ts := testserver.Start(t, "contoso", func(c *oauth.Config) {
+		for _, o := range opts {
+			o(c)
+		}
+	})
+	e := &env{t: t, srv: ts.HTTP, store: ts.Store, admin: ts.Admin, clock: ts.Clock, tenant: ts.Tenant}
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	e.tenant, err = e.admin.CreateTenant(ctx, "contoso", "RS256")
-	must(err)
+	var err error
 	e.web, err = e.admin.RegisterApp(ctx, e.tenant, admin.RegisterOptions{Name: "Web App", RedirectURIs: []string{webRedirect}})
 	must(err)
 	e.web, err = e.admin.Expose(ctx, e.web, "", []string{"access_as_user"}, nil)
@@ -121,22 +86,6 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	e.password = "correct horse battery"
 	e.user, _, err = e.admin.CreateUser(ctx, e.tenant, admin.UserOptions{Username: "alice@contoso.test", Password: e.password, Email: "alice@contoso.test", Name: "Alice"})
 	must(err)
-
-	cfg := oauth.DefaultConfig()
-	for _, o := range opts {
-		o(&cfg)
-	}
-	dummy, err := password.Hash("dummy-password", cheapPasswords)
-	must(err)
-	keys := token.NewKeyring(st, e.mk, e.clock.Now)
-	quiet := slog.New(slog.DiscardHandler)
-	p := oauth.New(cfg, oauth.Deps{Store: st, Keys: keys, Successor: token.NewSuccessors(e.mk).Derive, Now: e.clock.Now, DummyPasswordHash: dummy, Logger: quiet})
-	e.srv = httptest.NewUnstartedServer(nil)
-	h, err := server.New(server.Config{PublicURL: "https://" + e.srv.Listener.Addr().String(), DefaultTenant: "contoso", Logger: quiet}, p)
-	must(err)
-	e.srv.Config.Handler = h
-	e.srv.StartTLS()
-	t.Cleanup(e.srv.Close)
 	return e
 }
 
