@@ -1,0 +1,184 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strings"
+	"sync"
+
+	"golang.org/x/oauth2"
+
+	"github.com/tessera-id/tessera/client/cache"
+)
+
+func asError(err error, target **Error) bool { return errors.As(err, target) }
+
+// flightGroup makes concurrent identical requests share one network call.
+type flightGroup struct {
+	mu    sync.Mutex
+	calls map[string]*flight
+}
+
+type flight struct {
+	done chan struct{}
+	res  Result
+	err  error
+}
+
+func (g *flightGroup) do(key string, fn func() (Result, error)) (Result, error) {
+	g.mu.Lock()
+	if g.calls == nil {
+		g.calls = map[string]*flight{}
+	}
+	if f, ok := g.calls[key]; ok {
+		g.mu.Unlock()
+		<-f.done
+		return f.res, f.err
+	}
+	f := &flight{done: make(chan struct{})}
+	g.calls[key] = f
+	g.mu.Unlock()
+
+	f.res, f.err = fn()
+	g.mu.Lock()
+	delete(g.calls, key)
+	g.mu.Unlock()
+	close(f.done)
+	return f.res, f.err
+}
+
+// AcquireTokenSilent returns a token for account from the cache, or
+// refreshes it with the cached refresh token when it is expired or within
+// the refresh-ahead window. Concurrent callers asking for the same account
+// and scopes share one network call. When refreshing is impossible the
+// error matches ErrInteractionRequired: sign the user in again.
+func (a *app) AcquireTokenSilent(ctx context.Context, account Account, scopes []string) (Result, error) {
+	if account.IsZero() {
+		return Result{}, &Error{Kind: ErrInteractionRequired, Description: "no account given: sign in first"}
+	}
+	au, err := a.resolve(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	q := cache.AccessTokenQuery{Environment: au.environment, ClientID: a.clientID, HomeAccountID: account.HomeAccountID, Realm: account.TenantID, Scopes: scopes}
+	cached, ok, err := a.opts.cache.AccessToken(ctx, q)
+	if err != nil {
+		return Result{}, err
+	}
+	if ok && a.fresh(cached) {
+		return resultFromCache(cached, account), nil
+	}
+	key := silentKey(au.environment, a.clientID, account, scopes)
+	return a.flights.do(key, func() (Result, error) {
+		// Another caller, or another process sharing the cache, may have
+		// refreshed while this one waited.
+		cached, ok, err := a.opts.cache.AccessToken(ctx, q)
+		if err != nil {
+			return Result{}, err
+		}
+		if ok && a.fresh(cached) {
+			return resultFromCache(cached, account), nil
+		}
+		rt, found, err := a.opts.cache.RefreshToken(ctx, au.environment, a.clientID, account.HomeAccountID, "")
+		if err != nil {
+			return Result{}, err
+		}
+		if !found {
+			return Result{}, &Error{Kind: ErrInteractionRequired, Description: "no refresh token is cached for " + account.Username + ": sign in again"}
+		}
+		res, err := a.refresh(ctx, rt.Secret, scopes, responseContext{scopes: scopes, prior: &account})
+		if err == nil {
+			return res, nil
+		}
+		var e *Error
+		if asError(err, &e) && (e.Kind == ErrInvalidGrant || e.Kind == ErrInteractionRequired) {
+			// A dead refresh token stays dead: forget it, so the next call
+			// asks for interaction without a network round trip.
+			_ = a.opts.cache.RemoveRefreshToken(ctx, rt)
+			if e.Kind == ErrInvalidGrant {
+				e.Kind = ErrInteractionRequired
+			}
+			return Result{}, e
+		}
+		if ok && a.usable(cached) && transient(err) {
+			return resultFromCache(cached, account), nil
+		}
+		return Result{}, err
+	})
+}
+
+func silentKey(env, clientID string, account Account, scopes []string) string {
+	s := make([]string, 0, len(scopes))
+	for _, v := range scopes {
+		s = append(s, strings.ToLower(v))
+	}
+	sort.Strings(s)
+	return env + "|" + clientID + "|" + account.HomeAccountID + "|" + account.TenantID + "|" + strings.Join(s, " ")
+}
+
+// Accounts lists the accounts signed in to this app.
+func (a *app) Accounts(ctx context.Context) ([]Account, error) {
+	au, err := a.resolve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := a.opts.cache.Accounts(ctx, au.environment, a.clientID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Account, 0, len(list))
+	for _, c := range list {
+		out = append(out, accountFromCache(c))
+	}
+	return out, nil
+}
+
+// Account finds a signed-in account by username (case-insensitive) or
+// home account id.
+func (a *app) Account(ctx context.Context, usernameOrHomeID string) (Account, bool, error) {
+	list, err := a.Accounts(ctx)
+	if err != nil {
+		return Account{}, false, err
+	}
+	for _, acct := range list {
+		if acct.HomeAccountID == usernameOrHomeID || strings.EqualFold(acct.Username, usernameOrHomeID) {
+			return acct, true, nil
+		}
+	}
+	return Account{}, false, nil
+}
+
+// RemoveAccount signs an account out of the cache: it and all its tokens
+// are removed.
+func (a *app) RemoveAccount(ctx context.Context, account Account) error {
+	au, err := a.resolve(ctx)
+	if err != nil {
+		return err
+	}
+	return a.opts.cache.RemoveAccount(ctx, au.environment, account.HomeAccountID)
+}
+
+// TokenSource adapts silent acquisition to golang.org/x/oauth2, so any
+// client that takes a TokenSource gets fresh tokens for account.
+func (a *app) TokenSource(ctx context.Context, account Account, scopes []string) oauth2.TokenSource {
+	return &tokenSource{ctx: ctx, fetch: func(ctx context.Context) (Result, error) { return a.AcquireTokenSilent(ctx, account, scopes) }}
+}
+
+// TokenSource for a confidential app's own tokens (client credentials).
+func (c *ConfidentialApp) ClientCredentialsTokenSource(ctx context.Context, scopes []string) oauth2.TokenSource {
+	return &tokenSource{ctx: ctx, fetch: func(ctx context.Context) (Result, error) { return c.AcquireTokenByClientCredential(ctx, scopes) }}
+}
+
+type tokenSource struct {
+	ctx   context.Context
+	fetch func(context.Context) (Result, error)
+}
+
+func (t *tokenSource) Token() (*oauth2.Token, error) {
+	r, err := t.fetch(t.ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &oauth2.Token{AccessToken: r.AccessToken, TokenType: r.TokenType, Expiry: r.ExpiresOn}, nil
+}
