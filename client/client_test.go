@@ -401,3 +401,62 @@ func hostOf(raw string) string {
 	u, _ := url.Parse(raw)
 	return u.Host
 }
+
+func TestOnBehalfOfAndRefreshTokenAgainstTessera(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	// A middle-tier API with a secret, needing Files.Read, admin-consented.
+	mid, err := f.ts.Admin.RegisterApp(ctx, f.ts.Tenant, admin.RegisterOptions{Name: "Middle"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mid, err = f.ts.Admin.Expose(ctx, mid, "api://middle", []string{"user_impersonation"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if mid, err = f.ts.Admin.AddPermission(ctx, mid, "api://files", []string{"Files.Read"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ts.Admin.GrantAdminConsent(ctx, mid); err != nil {
+		t.Fatal(err)
+	}
+	midSecret, _, err := f.ts.Admin.AddSecret(ctx, mid, "obo", f.ts.Clock.Now().AddDate(0, 1, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := f.signIn(f.publicApp(), []string{"api://middle/user_impersonation"})
+
+	api, err := client.NewConfidential(mid.ClientID, f.ts.Authority(), client.SecretCredential(midSecret),
+		client.WithHTTPClient(f.httpClient()), client.WithClock(f.ts.Clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	down, err := api.AcquireTokenOnBehalfOf(ctx, user.AccessToken, []string{"api://files/Files.Read"})
+	if err != nil || down.FromCache {
+		t.Fatalf("on-behalf-of: %+v %v", down, err)
+	}
+	again, err := api.AcquireTokenOnBehalfOf(ctx, user.AccessToken, []string{"api://files/Files.Read"})
+	if err != nil || !again.FromCache || again.AccessToken != down.AccessToken {
+		t.Fatalf("on-behalf-of from cache: %+v %v", again, err)
+	}
+	// Past expiry the cached OBO refresh token renews it.
+	f.ts.Clock.Advance(2 * time.Hour)
+	before := f.calls.Load()
+	renewed, err := api.AcquireTokenOnBehalfOf(ctx, user.AccessToken, []string{"api://files/Files.Read"})
+	if err != nil || renewed.FromCache || f.calls.Load()-before != 1 {
+		t.Fatalf("on-behalf-of renewal: %+v %v (%d calls)", renewed, err, f.calls.Load()-before)
+	}
+
+	// Seed 000: a refresh token from elsewhere, redeemed by a new app
+	// instance, then silent from its cache.
+	var rt string
+	hooked := f.publicApp(client.WithTokenHook(func(_ context.Context, ev client.TokenEvent) { rt = ev.RefreshToken }))
+	first := f.signIn(hooked, []string{"api://files/Files.Read"})
+	fresh := f.publicApp()
+	migrated, err := fresh.AcquireTokenByRefreshToken(ctx, rt, []string{"api://files/Files.Read"})
+	if err != nil || migrated.Account.HomeAccountID != first.Account.HomeAccountID {
+		t.Fatalf("refresh token migration: %+v %v", migrated, err)
+	}
+	if r, err := fresh.AcquireTokenSilent(ctx, migrated.Account, []string{"api://files/Files.Read"}); err != nil || !r.FromCache {
+		t.Fatalf("silent after migration: %+v %v", r, err)
+	}
+}

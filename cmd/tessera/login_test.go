@@ -2,7 +2,13 @@ package main
 
 import (
 	"bufio"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
+	"math/big"
 	"net/http"
 	"os"
 	"os/exec"
@@ -173,5 +179,52 @@ func TestLoginThenToken(t *testing.T) {
 				t.Error("tessera token worked after logout")
 			}
 		})
+	}
+}
+
+// TestTokenClientCredentials: the seed's advice, a secret in .env, and a
+// certificate, both through `tessera token client-credentials`.
+func TestTokenClientCredentials(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dataDir := filepath.Join(t.TempDir(), "tessera-data")
+	srv := startServer(t, dataDir)
+	out := srv.stdout.String()
+	webID, secret := banner(out, "Application (client) ID")[0], banner(out, "Client secret")[0]
+	env, _ := clientEnv(t, dataDir)
+	work := t.TempDir()
+	if err := os.WriteFile(filepath.Join(work, ".env"), []byte("# never commit this file\nclientSecret="+secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (string, error) {
+		cmd := exec.Command(tesseraBinary(t), append([]string{"token", "client-credentials", "--authority", srv.base + "/demo",
+			"--client-id", webID, "--scopes", webID + "/.default"}, args...)...)
+		cmd.Env, cmd.Dir = env, work
+		b, err := cmd.CombinedOutput()
+		return strings.TrimSpace(string(b)), err
+	}
+	tok, err := run("--client-secret-env", "clientSecret")
+	if err != nil || strings.Count(tok, ".") != 2 {
+		t.Fatalf("client credentials with .env: %v %s", err, tok)
+	}
+	if _, err := run("--client-secret-env", "missingVariable"); err == nil {
+		t.Error("a missing secret variable was not an error")
+	}
+
+	// A certificate registered through the admin CLI.
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "ci"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	certFile, keyFile := filepath.Join(work, "cert.pem"), filepath.Join(work, "key.pem")
+	_ = os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	_ = os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600)
+	cli(t, dataDir, "app", "certificate", "add", "--tenant", "demo", "--app", webID, "--file", certFile)
+	tok, err = run("--certificate", certFile, "--key", keyFile, "--cache", filepath.Join(work, "other-cache.bin"))
+	if err != nil || strings.Count(tok, ".") != 2 {
+		t.Fatalf("client credentials with a certificate: %v %s", err, tok)
 	}
 }
