@@ -1,0 +1,275 @@
+// Package harness starts what interop and browser tests run against: a real
+// `tessera serve --dev` process built from this checkout, set up through
+// the admin CLI, and a real headless Chromium driven with chromedp.
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Required reports whether missing tools (Chromium, Node) must fail the
+// suite instead of skipping it; CI sets TESSERA_REQUIRE_INTEROP=1.
+func Required() bool { return os.Getenv("TESSERA_REQUIRE_INTEROP") == "1" }
+
+// SkipOrFail skips the test with a clear reason, or fails it in CI.
+func SkipOrFail(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if Required() {
+		t.Fatalf("TESSERA_REQUIRE_INTEROP=1 but "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// RepoRoot is the checkout's root directory.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// Binary returns the tessera binary: $TESSERA_BIN, or one built from the
+// checkout once per test process.
+func Binary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("TESSERA_BIN"); p != "" {
+		return p
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tessera-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "tessera")
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/tessera")
+		cmd.Dir = RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ./cmd/tessera: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// Demo is what `serve --dev` printed on its first start.
+type Demo struct {
+	TenantID       string
+	WebClientID    string
+	WebSecret      string
+	NativeClientID string
+	Username       string
+	Password       string
+}
+
+// Tessera is a running `tessera serve --dev`.
+type Tessera struct {
+	DataDir string
+	Base    string // https://localhost:PORT
+	Port    string
+	Tenant  string // "demo"
+	Demo    Demo
+	CAFile  string
+	HTTP    *http.Client // trusts the development CA
+
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	done   chan error
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var listening = regexp.MustCompile(`msg="tessera listening" addr=127\.0\.0\.1:(\d+)`)
+
+// Start runs `tessera serve --dev` on a free loopback port with a fresh
+// data directory and extra flags.
+func Start(t testing.TB, flags ...string) *Tessera {
+	t.Helper()
+	s := &Tessera{DataDir: filepath.Join(t.TempDir(), "tessera-data"), Tenant: "demo", stderr: &syncBuffer{}, done: make(chan error, 1)}
+	var stdout syncBuffer
+	s.cmd = exec.Command(Binary(t), append([]string{"serve", "--dev", "--data-dir", s.DataDir, "--addr", "127.0.0.1:0"}, flags...)...)
+	s.cmd.Stdout, s.cmd.Stderr = &stdout, s.stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.done <- s.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = s.cmd.Process.Kill()
+		<-s.done
+		if t.Failed() {
+			t.Logf("tessera log:\n%s", tail(s.stderr.String(), 60))
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if m := listening.FindStringSubmatch(s.stderr.String()); m != nil {
+			s.Port = m[1]
+			s.Base = "https://localhost:" + m[1]
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tessera did not start:\n%s", s.stderr.String())
+		}
+		select {
+		case err := <-s.done:
+			t.Fatalf("tessera exited: %v\n%s", err, s.stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	out := stdout.String()
+	ids := bannerValues(out, "Application (client) ID")
+	if len(ids) != 2 {
+		t.Fatalf("unexpected banner:\n%s", out)
+	}
+	s.Demo = Demo{
+		TenantID: first(bannerValues(out, "Directory (tenant) ID")), WebClientID: ids[0], NativeClientID: ids[1],
+		WebSecret: first(bannerValues(out, "Client secret")), Username: first(bannerValues(out, "Username")), Password: first(bannerValues(out, "Password")),
+	}
+	s.CAFile = filepath.Join(s.DataDir, "ca.pem")
+	pem, err := os.ReadFile(s.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	s.HTTP = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	return s
+}
+
+func first(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
+func tail(s string, lines int) string {
+	parts := strings.Split(s, "\n")
+	if len(parts) > lines {
+		parts = parts[len(parts)-lines:]
+	}
+	return strings.Join(parts, "\n")
+}
+
+func bannerValues(out, label string) []string {
+	var values []string
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), label+":"); ok {
+			values = append(values, strings.TrimSpace(v))
+		}
+	}
+	return values
+}
+
+// Authority is the demo tenant's authority URL.
+func (s *Tessera) Authority() string { return s.Base + "/" + s.Tenant }
+
+// Log is what the server wrote to stderr so far.
+func (s *Tessera) Log() string { return s.stderr.String() }
+
+// CLI runs an admin command against the server's data directory, as a
+// separate process, and decodes its --output json.
+func (s *Tessera) CLI(t testing.TB, args ...string) map[string]any {
+	t.Helper()
+	out := s.CLIRaw(t, append(args, "--output", "json")...)
+	var m map[string]any
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatalf("tessera %v printed no JSON object: %v\n%s", args, err, out)
+	}
+	return m
+}
+
+// CLIRaw runs an admin command and returns its standard output.
+func (s *Tessera) CLIRaw(t testing.TB, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(Binary(t), append([]string{"--data-dir", s.DataDir}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tessera %v: %v\n%s", args, err, stderr.String())
+	}
+	return string(out)
+}
+
+// App is an app registration made for a test.
+type App struct {
+	ClientID string
+	Secret   string
+}
+
+// RegisterApp registers an app; confidential apps get a secret.
+func (s *Tessera) RegisterApp(t testing.TB, name string, public bool, redirectURIs ...string) App {
+	t.Helper()
+	args := []string{"app", "register", "--tenant", s.Tenant, "--name", name}
+	if public {
+		args = append(args, "--public")
+	}
+	for _, u := range redirectURIs {
+		args = append(args, "--redirect-uri", u)
+	}
+	a := App{ClientID: s.CLI(t, args...)["client_id"].(string)}
+	if !public {
+		a.Secret = s.CLI(t, "app", "secret", "add", "--tenant", s.Tenant, "--app", a.ClientID, "--description", "interop")["secret"].(string)
+	}
+	return a
+}
+
+// Expose makes an app a resource with an App ID URI and scopes.
+func (s *Tessera) Expose(t testing.TB, clientID, appIDURI string, scopes ...string) {
+	t.Helper()
+	args := []string{"app", "expose", "--tenant", s.Tenant, "--app", clientID, "--app-id-uri", appIDURI}
+	for _, sc := range scopes {
+		args = append(args, "--scope", sc)
+	}
+	s.CLI(t, args...)
+}
+
+// Permission records that client needs scope of resource.
+func (s *Tessera) Permission(t testing.TB, clientID, resource, scope string) {
+	t.Helper()
+	s.CLI(t, "app", "permission", "add", "--tenant", s.Tenant, "--app", clientID, "--resource", resource, "--scope", scope)
+}
+
+// AdminConsent grants tenant-wide consent for a client's permissions.
+func (s *Tessera) AdminConsent(t testing.TB, clientID string) {
+	t.Helper()
+	s.CLI(t, "app", "consent", "--tenant", s.Tenant, "--app", clientID)
+}
