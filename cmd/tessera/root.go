@@ -59,7 +59,7 @@ func newRootCommand(s streams) *cobra.Command {
 	root.PersistentFlags().StringVar(&g.dataDir, "data-dir", defaultDir, "data directory: SQLite database, master key, development TLS files (env TESSERA_DATA_DIR)")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json")
 	root.AddCommand(newServeCommand(g), newMigrateCommand(g), newTenantCommand(g), newAppCommand(g), newUserCommand(g), newKeysCommand(g),
-		newLoginCommand(g), newTokenCommand(g), newAccountsCommand(g), newLogoutCommand(g))
+		newLoginCommand(g), newTokenCommand(g), newAccountsCommand(g), newLogoutCommand(g), newBenchCommand(g))
 	return root
 }
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"strconv"
@@ -35,6 +36,7 @@ type serveOptions struct {
 	newDemoCredentials bool
 	logLevel           string
 	refreshGrace       time.Duration
+	pprofAddr          string
 }
 
 func newServeCommand(g *globals) *cobra.Command {
@@ -62,6 +64,7 @@ printing everything needed to get a first token.`,
 	f.BoolVar(&o.newDemoCredentials, "new-demo-credentials", false, "with --dev: issue and print a new demo client secret and user password")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.DurationVar(&o.refreshGrace, "refresh-grace", oauth.DefaultConfig().RefreshGrace, "window in which a retried refresh returns the same successor")
+	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060); off by default")
 	return cmd
 }
 
@@ -158,6 +161,11 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	}
 
 	go collectGarbage(ctx, provider, logger)
+	if o.pprofAddr != "" {
+		if err := servePprof(ctx, o.pprofAddr, logger); err != nil {
+			return err
+		}
+	}
 
 	if demo != nil {
 		printDemo(g.streams.out, g.dataDir, o.publicURL, *demo)
@@ -248,4 +256,34 @@ Get a token:
 
 `, dataDir, authority, d.Tenant.Name, d.Tenant.ID, d.WebApp.Name, d.WebApp.ClientID, secret, redirect,
 		d.NativeApp.Name, d.NativeApp.ClientID, strings.Join(d.NativeApp.RedirectURIs, ", "), d.User.Username, pw, authorize)
+}
+
+// servePprof exposes the Go profiler on a separate listener that only
+// accepts loopback addresses: profiles reveal internals.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--pprof-addr %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("--pprof-addr %q: only loopback addresses are allowed", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--pprof-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	log.Info("pprof listening", "addr", ln.Addr().String())
+	return nil
 }

@@ -1,0 +1,361 @@
+// Package bench is a closed-loop load generator for OAuth 2.0 token
+// endpoints: Tessera's or any other server's, given a client and the
+// endpoints. It reports throughput, latency percentiles and errors, and
+// measures in the same run the signing floor that bounds a token
+// endpoint, so results read as a percentage of what the machine can do.
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Scenarios the generator runs.
+const (
+	ClientCredentials = "client_credentials"
+	RefreshToken      = "refresh_token"
+	AuthorizationCode = "authorization_code"
+	DeviceCodePoll    = "device_code"
+	Introspect        = "introspect"
+	JWKS              = "jwks"
+	Discovery         = "discovery"
+)
+
+// Scenarios lists every scenario name.
+func Scenarios() []string {
+	return []string{ClientCredentials, RefreshToken, AuthorizationCode, DeviceCodePoll, Introspect, JWKS, Discovery}
+}
+
+// Config is one run.
+type Config struct {
+	Scenario    string
+	Authority   string // discovery base: https://host/{tenant} or an issuer
+	Endpoints   Endpoints
+	ClientID    string
+	Secret      string
+	Scope       string
+	Concurrency int
+	Duration    time.Duration
+	Requests    int // stop after this many requests, when > 0
+
+	// For the user scenarios (refresh_token, authorization_code): a
+	// public client with a redirect URI, and a user who signs in.
+	UserClientID  string
+	RedirectURI   string
+	Username      string
+	Password      string
+	Families      int      // refresh families rotated in turn
+	RefreshTokens []string // used instead of signing in, when given
+
+	Alg       string // the tenant's signing algorithm, for the floor
+	FloorTime time.Duration
+	Store     string // what the server stores in, for the record
+	HTTP      *http.Client
+	Progress  io.Writer
+}
+
+// Endpoints are a server's URLs; empty ones are discovered.
+type Endpoints struct {
+	Token, Authorize, JWKS, Discovery, Introspect, Device string
+}
+
+// Result is what a run measured.
+type Result struct {
+	Scenario         string         `json:"scenario"`
+	Target           string         `json:"target"`
+	Store            string         `json:"store,omitempty"`
+	Alg              string         `json:"alg"`
+	Concurrency      int            `json:"concurrency"`
+	Requests         int64          `json:"requests"`
+	Errors           map[string]int `json:"errors"`
+	Seconds          float64        `json:"seconds"`
+	PerSecond        float64        `json:"requests_per_second"`
+	LatencyMS        Latency        `json:"latency_ms"`
+	SignaturesPerReq int            `json:"signatures_per_response"`
+	Floor            *Floor         `json:"floor,omitempty"`
+	PercentOfFloor   float64        `json:"percent_of_floor,omitempty"`
+	Machine          Machine        `json:"machine"`
+	StartedAt        time.Time      `json:"started_at"`
+}
+
+// Latency percentiles in milliseconds.
+type Latency struct {
+	P50, P90, P99, Max float64
+}
+
+// MarshalJSON keeps the field names short and lower-case.
+func (l Latency) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]float64{"p50": l.P50, "p90": l.P90, "p99": l.P99, "max": l.Max})
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (l *Latency) UnmarshalJSON(b []byte) error {
+	var m map[string]float64
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	l.P50, l.P90, l.P99, l.Max = m["p50"], m["p90"], m["p99"], m["max"]
+	return nil
+}
+
+// Machine describes where the run happened.
+type Machine struct {
+	Cores     int    `json:"cores"`
+	CPU       string `json:"cpu"`
+	GoVersion string `json:"go"`
+	OS        string `json:"os"`
+}
+
+func machine() Machine {
+	m := Machine{Cores: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return m
+}
+
+// request is one unit of work of a scenario; it returns the protocol
+// error code of a failure ("" on success), or an error for transport
+// failures.
+type request func(ctx context.Context, worker int) (code string, err error)
+
+// Run prepares the scenario, drives it closed-loop with Concurrency
+// workers until Duration or Requests, and measures the floor.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = runtime.NumCPU() * 4
+	}
+	if cfg.Duration <= 0 && cfg.Requests <= 0 {
+		cfg.Duration = 10 * time.Second
+	}
+	if cfg.FloorTime <= 0 {
+		cfg.FloorTime = 3 * time.Second
+	}
+	if cfg.HTTP == nil {
+		cfg.HTTP = http.DefaultClient
+	}
+	if err := cfg.discover(ctx); err != nil {
+		return nil, err
+	}
+	work, sigs, err := prepare(ctx, &cfg)
+	if err != nil {
+		return nil, fmt.Errorf("bench: prepare %s: %w", cfg.Scenario, err)
+	}
+	res := &Result{Scenario: cfg.Scenario, Target: cfg.Authority, Store: cfg.Store, Alg: cfg.Alg, Concurrency: cfg.Concurrency,
+		Errors: map[string]int{}, SignaturesPerReq: sigs, Machine: machine(), StartedAt: time.Now().UTC()}
+	if err := drive(ctx, cfg, work, res); err != nil {
+		return nil, err
+	}
+	if sigs > 0 && cfg.Alg != "" {
+		f, err := MeasureFloor(cfg.Alg, cfg.FloorTime)
+		if err != nil {
+			return nil, err
+		}
+		res.Floor = &f
+		res.PercentOfFloor = 100 * res.PerSecond * float64(sigs) / f.SignaturesSec
+	}
+	return res, nil
+}
+
+// drive runs the closed loop and fills in the measurements.
+func drive(ctx context.Context, cfg Config, work request, res *Result) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if cfg.Duration > 0 {
+		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
+		defer cancel()
+	}
+	var issued atomic.Int64
+	var mu sync.Mutex
+	latencies := make([][]time.Duration, cfg.Concurrency)
+	errs := map[string]int{}
+	var transportErr atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	stopProgress := progress(cfg.Progress, &issued, start)
+	for w := 0; w < cfg.Concurrency; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			lat := make([]time.Duration, 0, 4096)
+			for ctx.Err() == nil {
+				if cfg.Requests > 0 && issued.Add(1) > int64(cfg.Requests) {
+					break
+				} else if cfg.Requests <= 0 {
+					issued.Add(1)
+				}
+				t0 := time.Now()
+				code, err := work(ctx, w)
+				if ctx.Err() != nil && err != nil {
+					break // the deadline cut this request short; do not count it
+				}
+				lat = append(lat, time.Since(t0))
+				if err != nil {
+					transportErr.CompareAndSwap(nil, err)
+					code = "transport"
+				}
+				if code != "" {
+					mu.Lock()
+					errs[code]++
+					mu.Unlock()
+				}
+			}
+			latencies[w] = lat
+		}(w)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	stopProgress()
+	var all []time.Duration
+	for _, l := range latencies {
+		all = append(all, l...)
+	}
+	if len(all) == 0 {
+		if err, _ := transportErr.Load().(error); err != nil {
+			return fmt.Errorf("bench: no request completed: %w", err)
+		}
+		return fmt.Errorf("bench: no request completed")
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	pct := func(p float64) float64 {
+		i := int(p * float64(len(all)-1))
+		return float64(all[i]) / float64(time.Millisecond)
+	}
+	res.Requests = int64(len(all))
+	res.Errors = errs
+	res.Seconds = elapsed.Seconds()
+	res.PerSecond = float64(len(all)) / elapsed.Seconds()
+	res.LatencyMS = Latency{P50: pct(0.50), P90: pct(0.90), P99: pct(0.99), Max: float64(all[len(all)-1]) / float64(time.Millisecond)}
+	return nil
+}
+
+// progress prints a line a second while the run goes on.
+func progress(w io.Writer, issued *atomic.Int64, start time.Time) func() {
+	if w == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		var last int64
+		for {
+			select {
+			case <-done:
+				fmt.Fprintln(w)
+				return
+			case <-t.C:
+				n := issued.Load()
+				fmt.Fprintf(w, "\r%6.0fs  %9d requests  %8d/s ", time.Since(start).Seconds(), n, n-last)
+				last = n
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// discover fills in missing endpoints from the authority's metadata.
+func (c *Config) discover(ctx context.Context) error {
+	e := &c.Endpoints
+	if c.Authority == "" {
+		if e.Token == "" {
+			return fmt.Errorf("bench: give --authority or the token endpoint")
+		}
+		return nil
+	}
+	base := strings.TrimSuffix(c.Authority, "/")
+	var md struct {
+		Issuer        string   `json:"issuer"`
+		Token         string   `json:"token_endpoint"`
+		Authorize     string   `json:"authorization_endpoint"`
+		JWKS          string   `json:"jwks_uri"`
+		Introspection string   `json:"introspection_endpoint"`
+		Device        string   `json:"device_authorization_endpoint"`
+		Algs          []string `json:"id_token_signing_alg_values_supported"`
+	}
+	var found string
+	for _, p := range []string{"/v2.0/.well-known/openid-configuration", "/.well-known/openid-configuration"} {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+p, nil)
+		resp, err := c.HTTP.Do(req)
+		if err != nil {
+			return fmt.Errorf("bench: discovery: %w", err)
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK && json.Unmarshal(body, &md) == nil && md.Token != "" {
+			found = base + p
+			break
+		}
+	}
+	if found == "" {
+		return fmt.Errorf("bench: no OpenID discovery document under %s", base)
+	}
+	set := func(dst *string, v string) {
+		if *dst == "" {
+			*dst = v
+		}
+	}
+	set(&e.Discovery, found)
+	set(&e.Token, md.Token)
+	set(&e.Authorize, md.Authorize)
+	set(&e.JWKS, md.JWKS)
+	set(&e.Introspect, md.Introspection)
+	set(&e.Device, md.Device)
+	if c.Alg == "" && len(md.Algs) > 0 {
+		c.Alg = md.Algs[0]
+	}
+	return nil
+}
+
+// postForm posts a form and returns the status and decoded JSON body.
+func postForm(ctx context.Context, hc *http.Client, target string, form url.Values, basic [2]string) (int, map[string]any, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if basic[0] != "" {
+		req.SetBasicAuth(url.QueryEscape(basic[0]), url.QueryEscape(basic[1]))
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, nil, err
+	}
+	var m map[string]any
+	_ = json.Unmarshal(body, &m)
+	return resp.StatusCode, m, nil
+}
+
+// outcome turns a response into an error code for the report.
+func outcome(status int, body map[string]any) string {
+	if status == http.StatusOK {
+		return ""
+	}
+	if code, _ := body["error"].(string); code != "" {
+		return fmt.Sprintf("%d %s", status, code)
+	}
+	return fmt.Sprintf("%d", status)
+}

@@ -1,0 +1,69 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// Report writes results as the Markdown table docs/benchmarks.md shows,
+// so the document is regenerated from --json output, never typed.
+func Report(w io.Writer, results []Result) {
+	sort.SliceStable(results, func(i, j int) bool {
+		if results[i].Store != results[j].Store {
+			return results[i].Store < results[j].Store
+		}
+		return results[i].Scenario < results[j].Scenario
+	})
+	if len(results) > 0 {
+		m := results[0].Machine
+		fmt.Fprintf(w, "Machine: %d cores, %s, %s, %s.\n\n", m.Cores, m.CPU, m.OS, m.GoVersion)
+	}
+	fmt.Fprintln(w, "| scenario | store | alg | conc. | requests/s | signatures/response | floor (sig/s) | % of floor | p50 ms | p90 ms | p99 ms | max ms | errors |")
+	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	for _, r := range results {
+		floor, pct := "–", "–"
+		if r.Floor != nil {
+			floor = fmt.Sprintf("%.0f", r.Floor.SignaturesSec)
+			pct = fmt.Sprintf("%.1f %%", r.PercentOfFloor)
+		}
+		var errs []string
+		for code, n := range r.Errors {
+			errs = append(errs, fmt.Sprintf("%s ×%d", code, n))
+		}
+		sort.Strings(errs)
+		if len(errs) == 0 {
+			errs = []string{"none"}
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %d | %.0f | %d | %s | %s | %.2f | %.2f | %.2f | %.2f | %s |\n",
+			r.Scenario, orDash(r.Store), orDash(r.Alg), r.Concurrency, r.PerSecond, r.SignaturesPerReq, floor, pct,
+			r.LatencyMS.P50, r.LatencyMS.P90, r.LatencyMS.P99, r.LatencyMS.Max, strings.Join(errs, ", "))
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
+}
+
+// Summary is the human-readable report of one run.
+func Summary(w io.Writer, r *Result) {
+	fmt.Fprintf(w, "scenario     %s against %s\n", r.Scenario, r.Target)
+	fmt.Fprintf(w, "requests     %d in %.1fs with %d workers: %.0f/s\n", r.Requests, r.Seconds, r.Concurrency, r.PerSecond)
+	fmt.Fprintf(w, "latency ms   p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", r.LatencyMS.P50, r.LatencyMS.P90, r.LatencyMS.P99, r.LatencyMS.Max)
+	if len(r.Errors) == 0 {
+		fmt.Fprintln(w, "errors       none")
+	} else {
+		for code, n := range r.Errors {
+			fmt.Fprintf(w, "errors       %s: %d\n", code, n)
+		}
+	}
+	if r.Floor != nil {
+		fmt.Fprintf(w, "floor        %.0f %s signatures/s on %d cores; %d per response → %.0f responses/s\n",
+			r.Floor.SignaturesSec, r.Floor.Alg, r.Floor.Cores, r.SignaturesPerReq, r.Floor.SignaturesSec/float64(r.SignaturesPerReq))
+		fmt.Fprintf(w, "achieved     %.1f %% of the floor\n", r.PercentOfFloor)
+	}
+}

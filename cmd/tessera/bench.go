@@ -1,0 +1,134 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tessera-id/tessera/bench"
+)
+
+func newBenchCommand(g *globals) *cobra.Command {
+	var c bench.Config
+	var secretEnv, passwordEnv, caFile, tokensFile string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Load-test a token endpoint (Tessera's or any OAuth server's) and compare it with the signing floor",
+		Long: `Load-test a token endpoint with a closed loop of workers, and measure on the same
+machine the signing floor: how many signatures of the tenant's algorithm all cores
+make per second. Scenarios: ` + strings.Join(bench.Scenarios(), ", ") + `.`,
+		Args: cobra.NoArgs,
+	}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if secretEnv != "" {
+			c.Secret = os.Getenv(secretEnv)
+			if c.Secret == "" && c.ClientID != "" {
+				return fmt.Errorf("--client-secret-env: %s is not set", secretEnv)
+			}
+		}
+		if passwordEnv != "" {
+			c.Password = os.Getenv(passwordEnv)
+		}
+		if tokensFile != "" {
+			b, err := os.ReadFile(tokensFile)
+			if err != nil {
+				return err
+			}
+			c.RefreshTokens = strings.Fields(string(b))
+		}
+		hc, err := benchClient(caFile, c.Concurrency)
+		if err != nil {
+			return err
+		}
+		c.HTTP = hc
+		if !asJSON {
+			c.Progress = g.streams.err
+		}
+		res, err := bench.Run(cmd.Context(), c)
+		if err != nil {
+			return err
+		}
+		if asJSON || g.output == "json" {
+			enc := json.NewEncoder(g.streams.out)
+			enc.SetIndent("", "  ")
+			return enc.Encode(res)
+		}
+		bench.Summary(g.streams.out, res)
+		return nil
+	}
+	f := cmd.Flags()
+	f.StringVar(&c.Scenario, "scenario", bench.ClientCredentials, "what to load: "+strings.Join(bench.Scenarios(), ", "))
+	f.StringVar(&c.Authority, "authority", "", "authority or issuer URL to discover endpoints from, e.g. https://localhost:8443/demo")
+	f.StringVar(&c.Endpoints.Token, "token-url", "", "token endpoint (instead of discovery)")
+	f.StringVar(&c.ClientID, "client-id", "", "confidential client id")
+	f.StringVar(&secretEnv, "client-secret-env", "TESSERA_BENCH_SECRET", "variable holding the client secret")
+	f.StringVar(&c.Scope, "scope", "", "scope to ask for (default {client_id}/.default, or openid offline_access for user flows)")
+	f.IntVar(&c.Concurrency, "concurrency", 0, "closed-loop workers (default 4 per core)")
+	f.DurationVar(&c.Duration, "duration", 10*time.Second, "how long to run")
+	f.IntVar(&c.Requests, "requests", 0, "stop after this many requests instead")
+	f.StringVar(&c.UserClientID, "user-client-id", "", "public client for the user scenarios (refresh_token, authorization_code, device_code)")
+	f.StringVar(&c.RedirectURI, "redirect-uri", "", "registered redirect URI of the user client, e.g. http://localhost:3000/redirect")
+	f.StringVar(&c.Username, "username", "", "user who signs in for the user scenarios")
+	f.StringVar(&passwordEnv, "password-env", "TESSERA_BENCH_PASSWORD", "variable holding that user's password")
+	f.IntVar(&c.Families, "families", 0, "refresh token families rotated in turn (default: one per worker)")
+	f.StringVar(&tokensFile, "refresh-tokens-file", "", "file of refresh tokens (one per line) instead of signing in: for servers without Tessera's pages")
+	f.StringVar(&c.Alg, "alg", "", "signing algorithm for the floor (default: the first the server advertises)")
+	f.DurationVar(&c.FloorTime, "floor-time", 3*time.Second, "how long to measure the signing floor")
+	f.StringVar(&c.Store, "store", "", "label for the server's store in the results (sqlite, postgres)")
+	f.StringVar(&caFile, "ca-file", "", "CA certificate to trust (PEM), e.g. tessera-data/ca.pem")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	report := &cobra.Command{
+		Use:   "report FILE...",
+		Short: "Render --json results as the Markdown table of docs/benchmarks.md",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var results []bench.Result
+			for _, name := range args {
+				b, err := os.ReadFile(name)
+				if err != nil {
+					return err
+				}
+				var r bench.Result
+				if err := json.Unmarshal(b, &r); err != nil {
+					return fmt.Errorf("%s: %w", name, err)
+				}
+				results = append(results, r)
+			}
+			bench.Report(g.streams.out, results)
+			return nil
+		},
+	}
+	cmd.AddCommand(report)
+	return cmd
+}
+
+// benchClient keeps one connection per worker alive, as a real client
+// fleet would, and trusts the given CA.
+func benchClient(caFile string, workers int) (*http.Client, error) {
+	if workers <= 0 {
+		workers = 64
+	}
+	tr := &http.Transport{MaxIdleConns: workers * 2, MaxIdleConnsPerHost: workers * 2, IdleConnTimeout: time.Minute, ForceAttemptHTTP2: false,
+		TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("--ca-file holds no certificate")
+		}
+		tr.TLSClientConfig.RootCAs = pool
+	}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, nil
+}
