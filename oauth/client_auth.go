@@ -46,6 +46,13 @@ func (p *Provider) authenticateClient(ctx context.Context, ep Endpoint, params P
 			return authenticatedClient{}, invalidRequest(CodeMalformedRequest, "The client_id in the body differs from the one in the Authorization header.")
 		}
 		clientID, secret, method = creds.BasicID, creds.BasicSecret, AuthSecretBasic
+		if secret == "" {
+			// An empty password identifies the client without
+			// authenticating it: golang.org/x/oauth2's default auth
+			// style sends "Basic base64(client_id:)" for public clients,
+			// which have no secret. A confidential client still fails.
+			method = AuthNone
+		}
 	case assertion != "" || assertionType != "":
 		if secret != "" {
 			return authenticatedClient{}, invalidRequest(CodeMalformedRequest, "The client presented both a client_secret and a client_assertion; use one method.")

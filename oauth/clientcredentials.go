@@ -9,6 +9,9 @@ import (
 // clientCredentials issues a token the app gets as itself (RFC 6749 §4.4).
 // As in Entra ID the scope is always "{resource}/.default", and the token
 // carries the app roles a tenant admin granted the client on that resource.
+// OpenID Connect scopes beside it are ignored, as Entra ID ignores them:
+// MSAL Go appends "openid offline_access profile" to every token request,
+// client credentials included, and an app token has no user to describe.
 func (p *Provider) clientCredentials(ctx context.Context, tc *tokenContext) (*TokenResponse, *Error) {
 	raw := tc.params.Get("scope")
 	if raw == "" {
@@ -18,7 +21,7 @@ func (p *Provider) clientCredentials(ctx context.Context, tc *tokenContext) (*To
 	if e != nil {
 		return nil, e
 	}
-	if req.resource == nil || !req.isDefault || len(req.oidc) > 0 {
+	if req.resource == nil || !req.isDefault {
 		return nil, invalidScope("The scope for the client credentials grant must be '{resource}/.default' alone (for example '%s/.default').", tc.client.ClientID)
 	}
 	consents, err := p.loadConsents(ctx, tc.ep.Tenant.ID, tc.client.ClientID, "")

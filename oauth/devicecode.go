@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -247,7 +248,7 @@ type DeviceSource struct {
 // typing someone else's code sees which app they would let in.
 func (p *Provider) StartDeviceSignIn(ctx context.Context, ep Endpoint, typed string, src DeviceSource) (*AuthorizeRequest, *Error) {
 	now := p.now()
-	for _, key := range []string{"usercode:addr:" + ep.Tenant.ID + ":" + src.Address, "usercode:browser:" + ep.Tenant.ID + ":" + string(token.Hash(src.Browser))} {
+	for _, key := range []string{"usercode:addr:" + ep.Tenant.ID + ":" + src.Address, "usercode:browser:" + ep.Tenant.ID + ":" + hex.EncodeToString(token.Hash(src.Browser))} {
 		n, err := p.store.Hit(ctx, key, userCodeWindow, now)
 		if err != nil {
 			return nil, ServerError(err)

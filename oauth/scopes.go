@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/tessera-id/tessera/store"
 )
@@ -58,9 +59,26 @@ type scopeRequest struct {
 // apps. A resource is named by client id or identifier URI, followed by
 // "/" and a scope value; the identifier may itself contain "/", so the
 // value is what follows the last one.
+//
+// A list that is not valid as it stands but is once '+' is read as a
+// space is accepted that way: apps configured with a pre-encoded scope
+// string such as seed 003's 'openid+offline_access' send it through a
+// form encoder (axios, URLSearchParams), which turns the '+' into %2B, so
+// it arrives literally. No scope value contains '+' (exposed names cannot),
+// and any list that was valid before is read exactly as before.
 func (p *Provider) parseScope(ctx context.Context, tenantID, raw string) (scopeRequest, *Error) {
+	req, e := p.parseScopeItems(ctx, tenantID, strings.Fields(raw))
+	if e != nil && e.Code == ErrInvalidScope && strings.Contains(raw, "+") {
+		plus := strings.FieldsFunc(raw, func(r rune) bool { return r == '+' || unicode.IsSpace(r) })
+		if alt, altErr := p.parseScopeItems(ctx, tenantID, plus); altErr == nil {
+			return alt, nil
+		}
+	}
+	return req, e
+}
+
+func (p *Provider) parseScopeItems(ctx context.Context, tenantID string, items []string) (scopeRequest, *Error) {
 	req := scopeRequest{oidc: map[string]bool{}}
-	items := strings.Fields(raw)
 	if len(items) > maxScopeItems {
 		return req, invalidScope("The request names more than %d scopes.", maxScopeItems)
 	}

@@ -139,7 +139,7 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, resp *oauth.Aut
 	for _, k := range keys {
 		data.Fields = append(data.Fields, ui.Field{Name: k, Value: resp.Params.Get(k)})
 	}
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; base-uri 'none'; frame-ancestors 'none'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; style-src 'self'; base-uri 'none'; frame-ancestors 'none'")
 	s.render(w, r, http.StatusOK, "form_post", data)
 }
 

@@ -198,6 +198,14 @@ func TestPublicClientPKCEAndResponseModes(t *testing.T) {
 			if id2["sub"] != id["sub"] {
 				t.Error("sub changed on refresh")
 			}
+			// golang.org/x/oauth2's default auth style sends HTTP Basic
+			// with an empty password: for a public client that is its id.
+			basic := http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(e.native.ClientID+":"))}}
+			status, r3, _ := e.postRaw(e.tokenURL(), "application/x-www-form-urlencoded",
+				url.Values{"grant_type": {"refresh_token"}, "refresh_token": {r2["refresh_token"].(string)}}.Encode(), basic)
+			if status != http.StatusOK {
+				t.Fatalf("refresh with an empty Basic password: %d %v", status, r3)
+			}
 		})
 	}
 }
@@ -350,6 +358,11 @@ func TestClientCredentials(t *testing.T) {
 		"basic": func() (int, map[string]any, http.Header) {
 			return e.postRaw(e.tokenURL(), "application/x-www-form-urlencoded", "grant_type=client_credentials&scope=api%3A%2F%2Ffiles%2F.default", basic)
 		},
+		// MSAL Go appends the OpenID scopes to every request; Entra ID
+		// ignores them for client credentials, and so does Tessera.
+		"msal go scopes": func() (int, map[string]any, http.Header) {
+			return e.post(e.tokenURL(), url.Values{"grant_type": {"client_credentials"}, "client_id": {e.daemon.ClientID}, "client_secret": {e.daemonPW}, "scope": {"api://files/.default openid offline_access profile"}})
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			status, resp, _ := send()
@@ -361,6 +374,9 @@ func TestClientCredentials(t *testing.T) {
 			}
 			if _, ok := resp["id_token"]; ok {
 				t.Error("client credentials returned an ID token")
+			}
+			if resp["scope"] != "api://files/.default" {
+				t.Errorf("scope = %v", resp["scope"])
 			}
 			_, claims := e.verifyJWT(resp["access_token"].(string), "at+jwt", e.api.ClientID)
 			roles, _ := claims["roles"].([]any)

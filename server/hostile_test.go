@@ -164,6 +164,14 @@ func TestHostileTokenRequests(t *testing.T) {
 			h := http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(e.daemon.ClientID+":"+e.daemonPW))}}
 			return "application/x-www-form-urlencoded", url.Values{"grant_type": {"client_credentials"}, "client_secret": {e.daemonPW}, "scope": {"api://files/.default"}}.Encode(), h, e.tokenURL()
 		}},
+		{name: "public client presenting a basic secret", status: 401, code: "invalid_client", request: func(e *env) (string, string, http.Header, string) {
+			h := http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(e.native.ClientID+":guess"))}}
+			return "application/x-www-form-urlencoded", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}}.Encode(), h, e.tokenURL()
+		}},
+		{name: "confidential client with an empty basic secret", status: 401, code: "invalid_client", request: func(e *env) (string, string, http.Header, string) {
+			h := http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(e.daemon.ClientID+":"))}}
+			return "application/x-www-form-urlencoded", url.Values{"grant_type": {"client_credentials"}, "scope": {"api://files/.default"}}.Encode(), h, e.tokenURL()
+		}},
 		{name: "malformed basic header", status: 401, code: "invalid_client", request: func(e *env) (string, string, http.Header, string) {
 			return "application/x-www-form-urlencoded", "grant_type=client_credentials&scope=api%3A%2F%2Ffiles%2F.default", http.Header{"Authorization": {"Basic !!!notbase64"}}, e.tokenURL()
 		}},
@@ -173,8 +181,8 @@ func TestHostileTokenRequests(t *testing.T) {
 		{name: "client_credentials without .default", status: 400, code: "invalid_scope", request: formFrom(func(e *env) url.Values {
 			return url.Values{"grant_type": {"client_credentials"}, "client_id": {e.daemon.ClientID}, "client_secret": {e.daemonPW}, "scope": {"api://files/Files.Read"}}
 		})},
-		{name: "client_credentials with openid", status: 400, code: "invalid_scope", request: formFrom(func(e *env) url.Values {
-			return url.Values{"grant_type": {"client_credentials"}, "client_id": {e.daemon.ClientID}, "client_secret": {e.daemonPW}, "scope": {"api://files/.default openid"}}
+		{name: "client_credentials with OIDC scopes only", status: 400, code: "invalid_scope", request: formFrom(func(e *env) url.Values {
+			return url.Values{"grant_type": {"client_credentials"}, "client_id": {e.daemon.ClientID}, "client_secret": {e.daemonPW}, "scope": {"openid offline_access profile"}}
 		})},
 		{name: "client_credentials for an unknown resource", status: 400, code: "invalid_scope", request: formFrom(func(e *env) url.Values {
 			return url.Values{"grant_type": {"client_credentials"}, "client_id": {e.daemon.ClientID}, "client_secret": {e.daemonPW}, "scope": {"https://graph.example/.default"}}
