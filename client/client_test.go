@@ -187,7 +187,11 @@ func TestDeviceCode(t *testing.T) {
 	f := newFixture(t)
 	app := f.publicApp()
 	var message string
-	res, err := app.AcquireTokenByDeviceCode(context.Background(), []string{"api://files/Files.Read"}, func(_ context.Context, dc client.DeviceCode) error {
+	// Bounded: if the browser goroutine fails, polling must not wait out
+	// the code's 15 minutes.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := app.AcquireTokenByDeviceCode(ctx, []string{"api://files/Files.Read"}, func(_ context.Context, dc client.DeviceCode) error {
 		message = dc.Message
 		go func() {
 			b := testbrowser.New(t, f.ts.Client())

@@ -5,14 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tessera-id/tessera/admin"
 	"github.com/tessera-id/tessera/internal/password"
 	"github.com/tessera-id/tessera/store"
+	"github.com/tessera-id/tessera/store/postgres"
 	"github.com/tessera-id/tessera/store/sqlite"
 	"github.com/tessera-id/tessera/token"
 )
@@ -25,9 +28,11 @@ type streams struct {
 
 // globals are the flags every command shares.
 type globals struct {
-	dataDir string
-	output  string
-	streams streams
+	dataDir  string
+	storeURL string
+	pgSchema string
+	output   string
+	streams  streams
 }
 
 const (
@@ -57,6 +62,12 @@ func newRootCommand(s streams) *cobra.Command {
 		defaultDir = "tessera-data"
 	}
 	root.PersistentFlags().StringVar(&g.dataDir, "data-dir", defaultDir, "data directory: SQLite database, master key, development TLS files (env TESSERA_DATA_DIR)")
+	root.PersistentFlags().StringVar(&g.storeURL, "store", os.Getenv("TESSERA_STORE"), "where state lives: empty for SQLite in the data directory, or a postgres:// URL (env TESSERA_STORE)")
+	pgSchema := os.Getenv("TESSERA_PG_SCHEMA")
+	if pgSchema == "" {
+		pgSchema = "public"
+	}
+	root.PersistentFlags().StringVar(&g.pgSchema, "pg-schema", pgSchema, "PostgreSQL schema holding Tessera's tables (env TESSERA_PG_SCHEMA)")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json")
 	root.AddCommand(newServeCommand(g), newMigrateCommand(g), newTenantCommand(g), newAppCommand(g), newUserCommand(g), newKeysCommand(g),
 		newLoginCommand(g), newTokenCommand(g), newAccountsCommand(g), newLogoutCommand(g), newBenchCommand(g))
@@ -93,11 +104,38 @@ func (g *globals) open(ctx context.Context) (*env, error) {
 		}
 		mk = k
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(g.dataDir, databaseFile))
+	st, err := g.openStore(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return &env{store: st, masterKey: mk, admin: admin.New(st, mk, nil, password.Default())}, nil
+}
+
+// isPostgres reports whether --store names a PostgreSQL database.
+func (g *globals) isPostgres() bool {
+	return strings.HasPrefix(g.storeURL, "postgres://") || strings.HasPrefix(g.storeURL, "postgresql://")
+}
+
+// openStore opens the store --store names (running its migrations).
+func (g *globals) openStore(ctx context.Context) (store.Store, error) {
+	switch {
+	case g.storeURL == "" || g.storeURL == "sqlite":
+		return sqlite.Open(ctx, filepath.Join(g.dataDir, databaseFile))
+	case g.isPostgres():
+		return postgres.Open(ctx, g.storeURL, postgres.WithSchema(g.pgSchema))
+	}
+	return nil, fmt.Errorf("--store %q: use empty (SQLite in the data directory) or a postgres:// URL", redactURL(g.storeURL))
+}
+
+// redactURL hides a password in a store URL shown in an error.
+func redactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			return u.String()
+		}
+	}
+	return raw
 }
 
 // print writes v as JSON with --output json, else the text lines.

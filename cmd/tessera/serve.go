@@ -23,6 +23,9 @@ import (
 	"github.com/tessera-id/tessera/internal/password"
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/server"
+	"github.com/tessera-id/tessera/store"
+	"github.com/tessera-id/tessera/store/postgres"
+	"github.com/tessera-id/tessera/store/readcache"
 	"github.com/tessera-id/tessera/token"
 )
 
@@ -137,9 +140,17 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	}
 	cfg := oauth.DefaultConfig()
 	cfg.RefreshGrace = o.refreshGrace
-	keys := token.NewKeyring(e.store, e.masterKey, nil)
+	// With PostgreSQL, directory reads come from memory, flushed whenever
+	// any process changes the directory: a token response then costs one
+	// write transaction. SQLite reads are local and cheap, and caching them
+	// would hide changes the admin CLI makes from another process.
+	st := e.store
+	if pg, ok := e.store.(*postgres.Store); ok {
+		st = readcache.New(pg, 30*time.Second, pg.Changes(ctx))
+	}
+	keys := token.NewKeyring(st, e.masterKey, nil)
 	provider := oauth.New(cfg, oauth.Deps{
-		Store:             e.store,
+		Store:             st,
 		Keys:              keys,
 		Successor:         token.NewSuccessors(e.masterKey).Derive,
 		Logger:            logger,
@@ -160,7 +171,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
 	}
 
-	go collectGarbage(ctx, provider, logger)
+	go collectGarbage(ctx, e.store, provider, logger)
 	if o.pprofAddr != "" {
 		if err := servePprof(ctx, o.pprofAddr, logger); err != nil {
 			return err
@@ -189,13 +200,29 @@ func defaultPublicURL(scheme string, addr net.Addr) string {
 	return scheme + "://localhost:" + strconv.Itoa(tcp.Port)
 }
 
+// exclusive is a store that can run work on one process at a time.
+type exclusive interface {
+	Exclusive(ctx context.Context, name string, fn func(context.Context) error) (bool, error)
+}
+
 // collectGarbage deletes expired codes, sessions and tokens every minute,
-// in bounded batches, so tables track live rows rather than history.
-func collectGarbage(ctx context.Context, p *oauth.Provider, log *slog.Logger) {
+// in bounded batches, so tables track live rows rather than history. With
+// PostgreSQL one instance at a time does it.
+func collectGarbage(ctx context.Context, st store.Store, p *oauth.Provider, log *slog.Logger) {
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for {
-		n, err := p.CollectGarbage(ctx, 1000)
+		var n int64
+		run := func(ctx context.Context) (err error) {
+			n, err = p.CollectGarbage(ctx, 1000)
+			return err
+		}
+		var err error
+		if ex, ok := st.(exclusive); ok {
+			_, err = ex.Exclusive(ctx, "collect-expired", run)
+		} else {
+			err = run(ctx)
+		}
 		if err != nil && ctx.Err() == nil {
 			log.Error("collect expired rows", "err", err)
 		} else if n > 0 {

@@ -5,19 +5,26 @@ package testserver
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tessera-id/tessera/admin"
 	"github.com/tessera-id/tessera/internal/password"
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/server"
 	"github.com/tessera-id/tessera/store"
+	"github.com/tessera-id/tessera/store/postgres"
+	"github.com/tessera-id/tessera/store/readcache"
 	"github.com/tessera-id/tessera/store/sqlite"
 	"github.com/tessera-id/tessera/token"
 )
@@ -55,11 +62,7 @@ type Server struct {
 func Start(t testing.TB, tenant string, cfg func(*oauth.Config)) *Server {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tessera.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t)
 	clock := &Clock{t: time.Now().UTC().Truncate(time.Second)}
 	mk := token.NewMasterKey()
 	cheap := password.Params{Memory: 64, Time: 1, Threads: 1}
@@ -95,3 +98,47 @@ func (s *Server) Authority() string { return s.HTTP.URL + "/" + s.Tenant.Name }
 
 // Client is an HTTP client that trusts the server.
 func (s *Server) Client() *http.Client { return s.HTTP.Client() }
+
+// openStore opens SQLite in a temp dir or, when TESSERA_TEST_STORE is
+// "postgres", a fresh schema of TESSERA_TEST_POSTGRES behind the read
+// cache serve uses with PostgreSQL, so the same suites run on both.
+func openStore(t testing.TB) store.Store {
+	t.Helper()
+	ctx := context.Background()
+	if os.Getenv("TESSERA_TEST_STORE") != "postgres" {
+		st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tessera.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	dsn := os.Getenv("TESSERA_TEST_POSTGRES")
+	if dsn == "" {
+		t.Fatal("TESSERA_TEST_STORE=postgres needs TESSERA_TEST_POSTGRES")
+	}
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	schema := "tessera_srv_" + hex.EncodeToString(b)
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(context.Background())
+		if _, err := conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	pg, err := postgres.Open(ctx, dsn, postgres.WithSchema(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	t.Cleanup(func() {
+		cancel()
+		pg.Close()
+	})
+	return readcache.New(pg, 30*time.Second, pg.Changes(cctx))
+}

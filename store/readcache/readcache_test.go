@@ -1,0 +1,109 @@
+package readcache_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tessera-id/tessera/store"
+	"github.com/tessera-id/tessera/store/readcache"
+	"github.com/tessera-id/tessera/store/sqlite"
+	"github.com/tessera-id/tessera/store/storetest"
+)
+
+func openSQLite(t *testing.T, path string) store.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// The wrapper must keep every contract the conformance suite checks.
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) (store.Store, func() store.Store) {
+		// Handles stand for instances: a write through one flushes the
+		// others, as PostgreSQL's notifications do between processes.
+		path := filepath.Join(t.TempDir(), "tessera.db")
+		var handles []*readcache.Store
+		add := func() store.Store {
+			h := readcache.New(openSQLite(t, path), time.Minute, nil)
+			for _, o := range handles {
+				h.OnWrite(o.Flush)
+				o.OnWrite(h.Flush)
+			}
+			handles = append(handles, h)
+			return h
+		}
+		return add(), add
+	})
+}
+
+func TestCachesUntilToldOfAChange(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tessera.db")
+	other := openSQLite(t, path) // another process, writing behind the cache's back
+	changes := make(chan struct{})
+	c := readcache.New(openSQLite(t, path), time.Hour, changes)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	if err := other.CreateTenant(ctx, store.Tenant{ID: "t1", Name: "one", SigningAlg: "RS256", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	app := store.App{TenantID: "t1", ClientID: "c1", Name: "before", IdentifierURI: "api://c1", ServicePrincipalID: "sp", CreatedAt: now, UpdatedAt: now}
+	if err := other.CreateApp(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.GetApp(ctx, "t1", "c1"); err != nil || got.Name != "before" {
+		t.Fatalf("%v %v", got, err)
+	}
+	app.Name = "after"
+	if err := other.UpdateApp(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.GetApp(ctx, "t1", "c1"); got.Name != "before" {
+		t.Fatalf("not cached: %q", got.Name)
+	}
+	changes <- struct{}{}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if got, _ := c.GetApp(ctx, "t1", "c1"); got.Name == "after" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a change notification did not flush the cache")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// Misses are not cached: an app created later is found at once.
+	if _, err := c.GetApp(ctx, "t1", "c2"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal(err)
+	}
+	app.ClientID, app.IdentifierURI = "c2", "api://c2"
+	if err := other.CreateApp(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetApp(ctx, "t1", "c2"); err != nil {
+		t.Fatalf("a miss was cached: %v", err)
+	}
+}
+
+func TestWritesThroughTheWrapperFlush(t *testing.T) {
+	ctx := context.Background()
+	c := readcache.New(openSQLite(t, filepath.Join(t.TempDir(), "tessera.db")), time.Hour, nil)
+	now := time.Now().UTC()
+	_ = c.CreateTenant(ctx, store.Tenant{ID: "t1", Name: "one", SigningAlg: "RS256", CreatedAt: now})
+	_ = c.CreateApp(ctx, store.App{TenantID: "t1", ClientID: "c1", Name: "a", IdentifierURI: "api://c1", ServicePrincipalID: "sp", CreatedAt: now, UpdatedAt: now})
+	if list, _ := c.ListClientSecrets(ctx, "t1", "c1"); len(list) != 0 {
+		t.Fatal(list)
+	}
+	if err := c.AddClientSecret(ctx, store.ClientSecret{ID: "s1", TenantID: "t1", ClientID: "c1", Hash: []byte("h"), Hint: "abc", ExpiresAt: now.Add(time.Hour), CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := c.ListClientSecrets(ctx, "t1", "c1"); len(list) != 1 {
+		t.Fatalf("a secret added through the wrapper is not seen: %v", list)
+	}
+}
