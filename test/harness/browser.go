@@ -48,7 +48,10 @@ func NewBrowser(t *testing.T) *Browser {
 	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
-		chromedp.UserDataDir(t.TempDir()),
+		// No UserDataDir: chromedp makes a fresh temporary profile and
+		// removes it after Chromium exits, tolerating the files its helper
+		// processes still write then; a t.TempDir() profile made the
+		// test fail in TempDir's cleanup ("directory not empty").
 		chromedp.Headless,
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,

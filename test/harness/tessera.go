@@ -138,16 +138,19 @@ func Start(t testing.TB, flags ...string) *Tessera {
 	})
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		if m := listening.FindStringSubmatch(s.stderr.String()); m != nil {
+		// The banner (stdout) and the log line (stderr) come through two
+		// pipes, copied by two goroutines: the log line can arrive first.
+		if m := listening.FindStringSubmatch(s.stderr.String()); m != nil && bannerComplete(stdout.String()) {
 			s.Port = m[1]
 			s.Base = "https://localhost:" + m[1]
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("tessera did not start:\n%s", s.stderr.String())
+			t.Fatalf("tessera did not start:\n%s\n%s", stdout.String(), s.stderr.String())
 		}
 		select {
 		case err := <-s.done:
+			s.done <- err // for the cleanup, which waits for it too
 			t.Fatalf("tessera exited: %v\n%s", err, s.stderr.String())
 		case <-time.After(20 * time.Millisecond):
 		}
@@ -185,6 +188,12 @@ func tail(s string, lines int) string {
 		parts = parts[len(parts)-lines:]
 	}
 	return strings.Join(parts, "\n")
+}
+
+// bannerComplete reports whether the development banner has been
+// printed up to its last line, the curl command's token endpoint.
+func bannerComplete(out string) bool {
+	return strings.Contains(out, "/oauth2/v2.0/token'\n")
 }
 
 func bannerValues(out, label string) []string {
