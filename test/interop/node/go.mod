@@ -1,0 +1,3 @@
+module tessera-interop-node
+
+go 1.26

@@ -1,0 +1,300 @@
+package nodetest
+
+import (
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tessera-id/tessera/test/harness"
+)
+
+// msalEnv is the configuration a user gives MSAL Node for Tessera: the
+// authority, the authority host as a known authority (so MSAL does no
+// instance discovery at login.microsoftonline.com) and the protocol mode
+// ("OIDC", or "" for MSAL's default AAD mode).
+func msalEnv(srv *harness.Tessera, protocolMode string) map[string]string {
+	return map[string]string{
+		"AUTHORITY":       srv.Authority(),
+		"KNOWN_AUTHORITY": "localhost:" + srv.Port,
+		"PROTOCOL_MODE":   protocolMode,
+	}
+}
+
+func merge(maps ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range maps {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// TestMSALNodePublicClient runs MSAL Node's public client flows, once in
+// OIDC protocol mode and once in MSAL's default AAD mode (discovery at
+// /{tenant}/v2.0/.well-known/openid-configuration, client_info=1).
+func TestMSALNodePublicClient(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []struct{ name, protocolMode string }{{"OIDC", "OIDC"}, {"AAD", ""}} {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			requireNode(t)
+			srv := harness.Start(t)
+			scope := "api://" + srv.Demo.WebClientID + "/access_as_user"
+			cachePath := filepath.Join(t.TempDir(), "msal_cache.json")
+			rs, check := mustRun(t, srv, script{name: "msal-public.mjs", env: merge(msalEnv(srv, mode.protocolMode), map[string]string{
+				"CLIENT_ID": srv.Demo.NativeClientID, "SCOPE": scope, "CACHE_PATH": cachePath,
+			})})
+			defer check()
+
+			userToken := func(t *testing.T, r result) {
+				t.Helper()
+				if r.str("aud") != srv.Demo.WebClientID || r.str("scp") != "access_as_user" {
+					t.Errorf("access token aud %q scp %q, want %s access_as_user", r.str("aud"), r.str("scp"), srv.Demo.WebClientID)
+				}
+				if r.str("username") != srv.Demo.Username {
+					t.Errorf("account username %q, want %q", r.str("username"), srv.Demo.Username)
+				}
+				if !slices.Contains(r.strs("scopes"), scope) {
+					t.Errorf("result scopes %v lack %s", r.strs("scopes"), scope)
+				}
+				if r.str("idTokenAud") != srv.Demo.NativeClientID {
+					t.Errorf("ID token aud %q", r.str("idTokenAud"))
+				}
+				if mode.protocolMode == "" && r.str("homeAccountId") != r.str("oid")+"."+srv.Demo.TenantID {
+					t.Errorf("AAD mode: homeAccountId %q, want uid.utid from client_info (%s.%s)", r.str("homeAccountId"), r.str("oid"), srv.Demo.TenantID)
+				}
+			}
+			t.Run("Discovery", func(t *testing.T) {
+				oidc, aad := "path=/demo/.well-known/openid-configuration ", "path=/demo/v2.0/.well-known/openid-configuration "
+				want, not := aad, oidc
+				if mode.protocolMode == "OIDC" {
+					want, not = oidc, aad
+				}
+				if log := srv.Log(); !strings.Contains(log, want) || strings.Contains(log, not) {
+					t.Errorf("MSAL did not fetch %s (and only it)", strings.TrimSpace(strings.TrimPrefix(want, "path=")))
+				}
+			})
+			t.Run("AcquireTokenInteractive", func(t *testing.T) {
+				r := rs.step(t, "acquireTokenInteractive")
+				userToken(t, r)
+				if r.boolean("fromCache") {
+					t.Error("fromCache")
+				}
+			})
+			t.Run("AuthCodePKCE", func(t *testing.T) {
+				r := rs.step(t, "getAuthCodeUrl+acquireTokenByCode")
+				userToken(t, r)
+				u, err := url.Parse(r.str("authorizeURL"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				q := u.Query()
+				if q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" {
+					t.Errorf("authorize URL without PKCE: %s", u)
+				}
+				if !strings.HasPrefix(r.str("authorizeURL"), srv.Authority()+"/oauth2/v2.0/authorize?") {
+					t.Errorf("authorize URL %s", u)
+				}
+			})
+			t.Run("DeviceCode", func(t *testing.T) {
+				r := rs.step(t, "acquireTokenByDeviceCode")
+				userToken(t, r)
+				if !strings.Contains(r.str("message"), srv.Authority()+"/device") {
+					t.Errorf("message %q", r.str("message"))
+				}
+			})
+			t.Run("RefreshToken", func(t *testing.T) {
+				userToken(t, rs.step(t, "acquireTokenByRefreshToken"))
+			})
+			t.Run("SilentFromCache", func(t *testing.T) {
+				r := rs.step(t, "getAllAccounts+acquireTokenSilent from cache")
+				userToken(t, r)
+				if !r.boolean("fromCache") || r.num("accounts") != 1 {
+					t.Errorf("fromCache %v, accounts %v", r["fromCache"], r["accounts"])
+				}
+			})
+			t.Run("SilentForceRefresh", func(t *testing.T) {
+				r := rs.step(t, "acquireTokenSilent forceRefresh")
+				userToken(t, r)
+				if r.boolean("fromCache") || !r.boolean("rotated") {
+					t.Errorf("fromCache %v rotated %v", r["fromCache"], r["rotated"])
+				}
+			})
+			t.Run("SilentRefreshAfterExpiry", func(t *testing.T) {
+				r := rs.step(t, "acquireTokenSilent after expiry")
+				userToken(t, r)
+				if r.boolean("fromCache") || !r.boolean("rotated") || r.num("lifetime") != 300 {
+					t.Errorf("fromCache %v rotated %v lifetime %v", r["fromCache"], r["rotated"], r["lifetime"])
+				}
+				r = rs.step(t, "acquireTokenSilent once more")
+				if r.boolean("fromCache") || !r.boolean("rotated") {
+					t.Errorf("once more: fromCache %v rotated %v", r["fromCache"], r["rotated"])
+				}
+			})
+			t.Run("CacheFile", func(t *testing.T) {
+				last := rs.step(t, "acquireTokenSilent once more").str("refreshToken")
+				r := rs.step(t, "cache file")
+				if r.str("refreshToken") != last || last == "" {
+					t.Errorf("cache file refresh token is not the last rotated one")
+				}
+				for _, s := range []string{"Account", "AccessToken", "AppMetadata", "IdToken", "RefreshToken"} {
+					if !slices.Contains(r.strs("sections"), s) {
+						t.Errorf("cache sections %v lack %s", r.strs("sections"), s)
+					}
+				}
+				if got := r.strs("credentialTypes"); !slices.Equal(got, []string{"AccessToken", "IdToken", "RefreshToken"}) {
+					t.Errorf("credential types %v", got)
+				}
+				if !strings.Contains(r.str("refreshTokenKey"), "-refreshtoken-"+srv.Demo.NativeClientID) {
+					t.Errorf("refresh token key %q", r.str("refreshTokenKey"))
+				}
+				if strings.Contains(string(readFile(t, cachePath)), srv.Demo.Password) {
+					t.Error("the cache holds the password")
+				}
+			})
+		})
+	}
+}
+
+// TestMSALNodeConfidentialClient runs MSAL Node's confidential client
+// flows: client credentials (secret from .env, certificate by SHA-256 and
+// SHA-1 thumbprint), on-behalf-of, and seed 000's refresh token grant.
+func TestMSALNodeConfidentialClient(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []struct{ name, protocolMode string }{{"OIDC", "OIDC"}, {"AAD", ""}} {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			testMSALNodeConfidentialClient(t, mode.protocolMode)
+		})
+	}
+}
+
+func testMSALNodeConfidentialClient(t *testing.T, protocolMode string) {
+	requireNode(t)
+	srv := harness.Start(t)
+	dir := t.TempDir()
+
+	// An API with an app role, and a daemon granted it by an admin.
+	files := srv.RegisterApp(t, "Files API", false)
+	srv.CLI(t, "app", "expose", "--tenant", "demo", "--app", files.ClientID, "--app-id-uri", "api://files", "--role", "Files.ReadAll")
+	daemon := srv.RegisterApp(t, "Daemon", false)
+	srv.CLI(t, "app", "permission", "add", "--tenant", "demo", "--app", daemon.ClientID, "--resource", "api://files", "--role", "Files.ReadAll")
+	srv.AdminConsent(t, daemon.ClientID)
+	cert := newCertificate(t, dir, "daemon")
+	srv.CLI(t, "app", "certificate", "add", "--tenant", "demo", "--app", daemon.ClientID, "--file", cert.CertFile)
+
+	// Downstream API B for on-behalf-of; web API A (the demo web app) may
+	// call it for its users.
+	downstream := srv.RegisterApp(t, "Downstream API", false)
+	srv.Expose(t, downstream.ClientID, "api://downstream", "Data.Read")
+	srv.Permission(t, srv.Demo.WebClientID, "api://downstream", "Data.Read")
+	srv.AdminConsent(t, srv.Demo.WebClientID)
+
+	webScope := "api://" + srv.Demo.WebClientID + "/access_as_user"
+	rs, check := mustRun(t, srv, script{
+		name: "msal-confidential.mjs",
+		env: merge(msalEnv(srv, protocolMode), map[string]string{
+			"DAEMON_CLIENT_ID": daemon.ClientID, "FILES_SCOPE": "api://files/.default",
+			"CERT_KEY_FILE": cert.KeyFile, "CERT_SHA256": cert.SHA256, "CERT_SHA1": cert.SHA1,
+			"NATIVE_CLIENT_ID": srv.Demo.NativeClientID, "WEB_CLIENT_ID": srv.Demo.WebClientID,
+			"WEB_SCOPE": webScope, "DOWNSTREAM_SCOPE": "api://downstream/Data.Read",
+		}),
+		dotenv: map[string]string{"clientSecret": daemon.Secret, "webClientSecret": srv.Demo.WebSecret},
+	})
+	defer check()
+
+	appToken := func(t *testing.T, r result) {
+		t.Helper()
+		c := r.obj("claims")
+		if c.str("aud") != files.ClientID || !slices.Equal(c.strs("roles"), []string{"Files.ReadAll"}) || c.str("idtyp") != "app" {
+			t.Errorf("app token claims aud %q roles %v idtyp %q", c.str("aud"), c.strs("roles"), c.str("idtyp"))
+		}
+		if c.str("azp") != daemon.ClientID || c.str("oid") == "" {
+			t.Errorf("azp %q oid %q", c.str("azp"), c.str("oid"))
+		}
+		if !slices.Equal(r.strs("scopes"), []string{"api://files/.default"}) {
+			t.Errorf("scopes %v", r.strs("scopes"))
+		}
+	}
+	t.Run("ClientCredentialSecretDotenv", func(t *testing.T) {
+		r := rs.step(t, "acquireTokenByClientCredential secret from .env")
+		appToken(t, r)
+		if !r.boolean("secondFromCache") {
+			t.Error("a second request for the same scope was not served from MSAL's cache")
+		}
+	})
+	t.Run("ClientCredentialCertificateSHA256", func(t *testing.T) {
+		appToken(t, rs.step(t, "acquireTokenByClientCredential certificate thumbprintSha256"))
+	})
+	t.Run("ClientCredentialCertificateSHA1", func(t *testing.T) {
+		appToken(t, rs.step(t, "acquireTokenByClientCredential certificate thumbprint (SHA-1)"))
+	})
+	t.Run("OnBehalfOf", func(t *testing.T) {
+		r := rs.step(t, "acquireTokenOnBehalfOf")
+		a, b := r.obj("a"), r.obj("claims")
+		if a.str("aud") != srv.Demo.WebClientID || a.str("azp") != srv.Demo.NativeClientID {
+			t.Errorf("token A: aud %q azp %q", a.str("aud"), a.str("azp"))
+		}
+		if b.str("oid") == "" || b.str("oid") != a.str("oid") {
+			t.Errorf("B's oid %q, A's %q", b.str("oid"), a.str("oid"))
+		}
+		if b.str("aud") != downstream.ClientID || b.str("scp") != "Data.Read" || b.str("azp") != srv.Demo.WebClientID {
+			t.Errorf("token B: aud %q scp %q azp %q", b.str("aud"), b.str("scp"), b.str("azp"))
+		}
+		if !slices.Contains(r.strs("scopes"), "api://downstream/Data.Read") {
+			t.Errorf("scopes %v", r.strs("scopes"))
+		}
+		if !r.boolean("secondFromCache") {
+			t.Error("the same on-behalf-of request again was not served from MSAL's cache")
+		}
+	})
+	t.Run("AuthCode", func(t *testing.T) {
+		r := rs.step(t, "getAuthCodeUrl+acquireTokenByCode confidential")
+		if c := r.obj("claims"); c.str("aud") != srv.Demo.WebClientID || c.str("scp") != "access_as_user" {
+			t.Errorf("aud %q scp %q", c.str("aud"), c.str("scp"))
+		}
+	})
+	t.Run("RefreshTokenSeed000", func(t *testing.T) {
+		r := rs.step(t, "acquireTokenByRefreshToken confidential (seed 000)")
+		if c := r.obj("claims"); c.str("aud") != srv.Demo.WebClientID || c.str("scp") != "access_as_user" || r.str("account") != srv.Demo.Username {
+			t.Errorf("aud %q scp %q account %q", c.str("aud"), c.str("scp"), r.str("account"))
+		}
+	})
+}
+
+// TestMSALNodeDeadRefreshToken checks that MSAL Node turns a dead refresh
+// token into InteractionRequiredAuthError: revoked at the revocation
+// endpoint, or reused after rotation outside the grace window.
+func TestMSALNodeDeadRefreshToken(t *testing.T) {
+	t.Parallel()
+	requireNode(t)
+	srv := harness.Start(t, "--refresh-grace", "1s")
+	rs, check := mustRun(t, srv, script{name: "msal-dead-refresh.mjs", env: merge(msalEnv(srv, "OIDC"), map[string]string{
+		"CLIENT_ID": srv.Demo.NativeClientID, "SCOPE": "api://" + srv.Demo.WebClientID + "/access_as_user",
+		"REVOCATION_ENDPOINT": srv.Authority() + "/oauth2/v2.0/revoke", "GRACE_MS": "1000",
+	})})
+	defer check()
+
+	interaction := func(t *testing.T, what string, r result) {
+		t.Helper()
+		if !r.boolean("isInteractionRequired") || r.str("name") != "InteractionRequiredAuthError" {
+			t.Errorf("%s: %s (instanceof InteractionRequiredAuthError: %v)", what, r.str("name"), r["isInteractionRequired"])
+		}
+		if r.str("errorCode") != "invalid_grant" || r.str("subError") != "bad_token" {
+			t.Errorf("%s: errorCode %q subError %q", what, r.str("errorCode"), r.str("subError"))
+		}
+	}
+	t.Run("Revoked", func(t *testing.T) {
+		r := rs.step(t, "revoked refresh token")
+		interaction(t, "acquireTokenSilent", r.obj("silent"))
+		interaction(t, "acquireTokenByRefreshToken", r.obj("byRefreshToken"))
+	})
+	t.Run("ReusedAfterRotation", func(t *testing.T) {
+		r := rs.step(t, "refresh token reused after rotation")
+		interaction(t, "reuse", r.obj("reused"))
+		interaction(t, "the family's current token", r.obj("family"))
+	})
+}
