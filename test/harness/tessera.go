@@ -121,7 +121,14 @@ var listening = regexp.MustCompile(`msg="tessera listening" addr=127\.0\.0\.1:(\
 // data directory and extra flags.
 func Start(t testing.TB, flags ...string) *Tessera {
 	t.Helper()
-	s := &Tessera{DataDir: filepath.Join(t.TempDir(), "tessera-data"), Tenant: "demo", stderr: &syncBuffer{}, done: make(chan error, 1)}
+	return StartIn(t, filepath.Join(t.TempDir(), "tessera-data"), flags...)
+}
+
+// StartIn is Start on a given data directory: instances that share one
+// (its development CA and master key) and a --store form a cluster.
+func StartIn(t testing.TB, dataDir string, flags ...string) *Tessera {
+	t.Helper()
+	s := &Tessera{DataDir: dataDir, Tenant: "demo", stderr: &syncBuffer{}, done: make(chan error, 1)}
 	var stdout syncBuffer
 	s.cmd = exec.Command(Binary(t), append([]string{"serve", "--dev", "--data-dir", s.DataDir, "--addr", "127.0.0.1:0"}, flags...)...)
 	s.cmd.Stdout, s.cmd.Stderr = &stdout, s.stderr
@@ -131,7 +138,8 @@ func Start(t testing.TB, flags ...string) *Tessera {
 	go func() { s.done <- s.cmd.Wait() }()
 	t.Cleanup(func() {
 		_ = s.cmd.Process.Kill()
-		<-s.done
+		err := <-s.done
+		s.done <- err
 		if t.Failed() {
 			t.Logf("tessera log:\n%s", tail(s.stderr.String(), 60))
 		}
@@ -205,6 +213,13 @@ func bannerValues(out, label string) []string {
 		}
 	}
 	return values
+}
+
+// Kill ends the process with SIGKILL, as a crash would, and waits for it.
+func (s *Tessera) Kill() {
+	_ = s.cmd.Process.Kill()
+	err := <-s.done
+	s.done <- err
 }
 
 // Authority is the demo tenant's authority URL.
