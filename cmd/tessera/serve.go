@@ -26,6 +26,7 @@ import (
 	"github.com/tessera-id/tessera/store"
 	"github.com/tessera-id/tessera/store/postgres"
 	"github.com/tessera-id/tessera/store/readcache"
+	"github.com/tessera-id/tessera/store/sqlite"
 	"github.com/tessera-id/tessera/token"
 )
 
@@ -134,19 +135,20 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		logger.Warn("no --public-url: issuers follow each request's Host header; set it for anything but local use")
 	}
 
-	dummy, err := password.Hash(admin.GeneratePassword(), password.Default())
-	if err != nil {
-		return err
-	}
 	cfg := oauth.DefaultConfig()
 	cfg.RefreshGrace = o.refreshGrace
-	// With PostgreSQL, directory reads come from memory, flushed whenever
-	// any process changes the directory: a token response then costs one
-	// write transaction. SQLite reads are local and cheap, and caching them
-	// would hide changes the admin CLI makes from another process.
+	// Directory reads (tenant, app, secrets, consents, user, keys) come
+	// from memory: with PostgreSQL flushed when any process notifies a
+	// change, so a token response costs one write transaction; with SQLite
+	// checked against the directory version every 10 ms, so a change the
+	// admin CLI makes from another process is seen at once while a token
+	// request costs no directory read at all.
 	st := e.store
-	if pg, ok := e.store.(*postgres.Store); ok {
-		st = readcache.New(pg, 30*time.Second, pg.Changes(ctx))
+	switch s := e.store.(type) {
+	case *postgres.Store:
+		st = readcache.New(s, 30*time.Second, s.Changes(ctx))
+	case *sqlite.Store:
+		st = readcache.NewVersioned(s, s, 30*time.Second, 10*time.Millisecond)
 	}
 	keys := token.NewKeyring(st, e.masterKey, nil)
 	provider := oauth.New(cfg, oauth.Deps{
@@ -154,7 +156,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		Keys:              keys,
 		Successor:         token.NewSuccessors(e.masterKey).Derive,
 		Logger:            logger,
-		DummyPasswordHash: dummy,
+		DummyPasswordHash: password.Dummy(),
 	})
 	handler, err := server.New(server.Config{PublicURL: o.publicURL, DefaultTenant: o.defaultTenant, Logger: logger}, provider)
 	if err != nil {

@@ -71,3 +71,13 @@ func TestHashRefusesHugePassword(t *testing.T) {
 		t.Fatal("Hash accepted an oversized password")
 	}
 }
+
+func TestDummyHashHasDefaultCost(t *testing.T) {
+	p, _, _, err := parse(Dummy())
+	if err != nil || p != Default() {
+		t.Fatalf("Dummy() parameters %+v (%v), want %+v", p, err, Default())
+	}
+	if ok, err := Verify("anything", Dummy()); ok || err != nil {
+		t.Fatalf("Verify = %v, %v", ok, err)
+	}
+}

@@ -111,7 +111,9 @@ func openStore(t testing.TB) store.Store {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		return st
+		// As serve runs it, but checking the version on every read, so
+		// tests see every change at once.
+		return readcache.NewVersioned(st, st, 30*time.Second, 0)
 	}
 	dsn := os.Getenv("TESSERA_TEST_POSTGRES")
 	if dsn == "" {

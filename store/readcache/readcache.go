@@ -12,6 +12,7 @@ package readcache
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tessera-id/tessera/store"
@@ -31,6 +32,53 @@ type Store struct {
 	gen     uint64
 	entries map[key]entry
 	onWrite []func()
+
+	// With a versioned store, the cache is checked against the store's
+	// directory version at most once per interval, instead of waiting to
+	// be told of changes.
+	version      func(context.Context) (int64, error)
+	interval     time.Duration
+	checkedAt    atomic.Int64 // unix nanoseconds of the last check
+	knownVersion atomic.Int64
+}
+
+// Versioned is a store that counts changes to its directory (see
+// sqlite.Store.DirectoryVersion).
+type Versioned interface {
+	DirectoryVersion(ctx context.Context) (int64, error)
+}
+
+// NewVersioned wraps a store that is shared with other processes but
+// cannot notify them (SQLite): every interval at most, one read of the
+// store's directory version tells whether anything changed. A change made
+// by the admin CLI is thus seen within interval plus one request.
+func NewVersioned(inner store.Store, v Versioned, ttl, interval time.Duration) *Store {
+	s := New(inner, ttl, nil)
+	s.version, s.interval = v.DirectoryVersion, interval
+	s.knownVersion.Store(-1)
+	return s
+}
+
+// revalidate flushes when the directory version moved. One caller per
+// interval reads it; the others go on with what they have.
+func (s *Store) revalidate(ctx context.Context) {
+	if s.version == nil {
+		return
+	}
+	now := s.now().UnixNano()
+	last := s.checkedAt.Load()
+	if now-last < int64(s.interval) || !s.checkedAt.CompareAndSwap(last, now) {
+		return
+	}
+	v, err := s.version(ctx)
+	if err != nil {
+		s.Flush() // unknown: serve nothing from memory until it answers
+		s.checkedAt.Store(0)
+		return
+	}
+	if s.knownVersion.Swap(v) != v {
+		s.Flush()
+	}
 }
 
 type key struct {
@@ -86,7 +134,8 @@ func (s *Store) Flush() {
 
 // get returns a cached value or loads it. A load that raced with a flush
 // is returned but not kept, so a flush is never undone by a stale read.
-func get[T any](s *Store, k key, load func() (T, error)) (T, error) {
+func get[T any](ctx context.Context, s *Store, k key, load func() (T, error)) (T, error) {
+	s.revalidate(ctx)
 	s.mu.RLock()
 	e, ok := s.entries[k]
 	gen := s.gen
@@ -111,37 +160,37 @@ func get[T any](s *Store, k key, load func() (T, error)) (T, error) {
 
 // GetTenant implements store.Store.
 func (s *Store) GetTenant(ctx context.Context, idOrName string) (store.Tenant, error) {
-	return get(s, key{"tenant", idOrName, ""}, func() (store.Tenant, error) { return s.Store.GetTenant(ctx, idOrName) })
+	return get(ctx, s, key{"tenant", idOrName, ""}, func() (store.Tenant, error) { return s.Store.GetTenant(ctx, idOrName) })
 }
 
 // GetApp implements store.Store.
 func (s *Store) GetApp(ctx context.Context, tenantID, clientID string) (store.App, error) {
-	return get(s, key{"app", tenantID, clientID}, func() (store.App, error) { return s.Store.GetApp(ctx, tenantID, clientID) })
+	return get(ctx, s, key{"app", tenantID, clientID}, func() (store.App, error) { return s.Store.GetApp(ctx, tenantID, clientID) })
 }
 
 // GetAppByIdentifier implements store.Store.
 func (s *Store) GetAppByIdentifier(ctx context.Context, tenantID, identifier string) (store.App, error) {
-	return get(s, key{"appid", tenantID, identifier}, func() (store.App, error) { return s.Store.GetAppByIdentifier(ctx, tenantID, identifier) })
+	return get(ctx, s, key{"appid", tenantID, identifier}, func() (store.App, error) { return s.Store.GetAppByIdentifier(ctx, tenantID, identifier) })
 }
 
 // ListClientSecrets implements store.Store.
 func (s *Store) ListClientSecrets(ctx context.Context, tenantID, clientID string) ([]store.ClientSecret, error) {
-	return get(s, key{"secrets", tenantID, clientID}, func() ([]store.ClientSecret, error) { return s.Store.ListClientSecrets(ctx, tenantID, clientID) })
+	return get(ctx, s, key{"secrets", tenantID, clientID}, func() ([]store.ClientSecret, error) { return s.Store.ListClientSecrets(ctx, tenantID, clientID) })
 }
 
 // ListAppCredentials implements store.Store.
 func (s *Store) ListAppCredentials(ctx context.Context, tenantID, clientID string) ([]store.AppCredential, error) {
-	return get(s, key{"creds", tenantID, clientID}, func() ([]store.AppCredential, error) { return s.Store.ListAppCredentials(ctx, tenantID, clientID) })
+	return get(ctx, s, key{"creds", tenantID, clientID}, func() ([]store.AppCredential, error) { return s.Store.ListAppCredentials(ctx, tenantID, clientID) })
 }
 
 // GetUser implements store.Store.
 func (s *Store) GetUser(ctx context.Context, tenantID, userID string) (store.User, error) {
-	return get(s, key{"user", tenantID, userID}, func() (store.User, error) { return s.Store.GetUser(ctx, tenantID, userID) })
+	return get(ctx, s, key{"user", tenantID, userID}, func() (store.User, error) { return s.Store.GetUser(ctx, tenantID, userID) })
 }
 
 // ListConsents implements store.Store.
 func (s *Store) ListConsents(ctx context.Context, tenantID, clientID, principalID string) ([]store.Consent, error) {
-	return get(s, key{"consents", tenantID, clientID + "\x00" + principalID}, func() ([]store.Consent, error) {
+	return get(ctx, s, key{"consents", tenantID, clientID + "\x00" + principalID}, func() ([]store.Consent, error) {
 		return s.Store.ListConsents(ctx, tenantID, clientID, principalID)
 	})
 }
@@ -150,7 +199,7 @@ func (s *Store) ListConsents(ctx context.Context, tenantID, clientID, principalI
 // each caller's now, so a retired key leaves the answer the moment it
 // expires, cached or not.
 func (s *Store) ListSigningKeys(ctx context.Context, tenantID string, now time.Time) ([]store.SigningKey, error) {
-	all, err := get(s, key{"keys", tenantID, ""}, func() ([]store.SigningKey, error) { return s.Store.ListSigningKeys(ctx, tenantID, now) })
+	all, err := get(ctx, s, key{"keys", tenantID, ""}, func() ([]store.SigningKey, error) { return s.Store.ListSigningKeys(ctx, tenantID, now) })
 	if err != nil {
 		return nil, err
 	}

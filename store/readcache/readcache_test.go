@@ -107,3 +107,31 @@ func TestWritesThroughTheWrapperFlush(t *testing.T) {
 		t.Fatalf("a secret added through the wrapper is not seen: %v", list)
 	}
 }
+
+func TestVersionedSeesOtherProcessesWrites(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tessera.db")
+	other := openSQLite(t, path) // the admin CLI, in another process
+	inner := openSQLite(t, path).(*sqlite.Store)
+	c := readcache.NewVersioned(inner, inner, time.Hour, 0)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	_ = other.CreateTenant(ctx, store.Tenant{ID: "t1", Name: "one", SigningAlg: "RS256", CreatedAt: now})
+	app := store.App{TenantID: "t1", ClientID: "c1", Name: "before", IdentifierURI: "api://c1", ServicePrincipalID: "sp", CreatedAt: now, UpdatedAt: now}
+	_ = other.CreateApp(ctx, app)
+	if got, err := c.GetApp(ctx, "t1", "c1"); err != nil || got.Name != "before" {
+		t.Fatalf("%v %v", got, err)
+	}
+	app.Name = "after"
+	if err := other.UpdateApp(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.GetApp(ctx, "t1", "c1"); got.Name != "after" {
+		t.Fatalf("a change by another process was hidden: %q", got.Name)
+	}
+	// Token writes do not move the version: the cache stays warm.
+	before, _ := inner.DirectoryVersion(ctx)
+	_ = other.CreateSession(ctx, store.Session{ID: "s", Hash: []byte("h"), TenantID: "t1", UserID: "u", AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
+	if after, _ := inner.DirectoryVersion(ctx); after != before {
+		t.Errorf("a session write moved the directory version %d -> %d", before, after)
+	}
+}
