@@ -27,6 +27,7 @@ import (
 	"hash/crc32"
 	"io/fs"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -62,7 +63,22 @@ const (
 type Store struct {
 	pool   *pgxpool.Pool
 	schema string
+	trips  *roundTrips
 }
+
+// roundTrips counts the statements sent to the server, so a benchmark can
+// report what one token response costs in round trips.
+type roundTrips struct{ n atomic.Int64 }
+
+func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	r.n.Add(1)
+	return ctx
+}
+
+func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// RoundTrips is how many statements the store has sent so far.
+func (s *Store) RoundTrips() int64 { return s.trips.n.Load() }
 
 var _ store.Store = (*Store)(nil)
 
@@ -155,6 +171,8 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err := migrate(ctx, cfg, schema); err != nil {
 		return nil, err
 	}
+	trips := &roundTrips{}
+	cfg.ConnConfig.Tracer = trips
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open pool: %w", err)
@@ -163,7 +181,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open pool: %w", err)
 	}
-	return &Store{pool: pool, schema: schema}, nil
+	return &Store{pool: pool, schema: schema, trips: trips}, nil
 }
 
 // Migrate brings the schema up to date and returns, for `tessera migrate`.

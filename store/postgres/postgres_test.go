@@ -623,3 +623,48 @@ func TestChangesNotifyAcrossStores(t *testing.T) {
 		t.Errorf("the lock was not released: %v %v", ran, err)
 	}
 }
+
+// BenchmarkRotateRefreshToken: one durable rotation, one statement.
+func BenchmarkRotateRefreshToken(b *testing.B) {
+	d := os.Getenv("TESSERA_TEST_POSTGRES")
+	if d == "" {
+		b.Skip("TESSERA_TEST_POSTGRES is not set")
+	}
+	schema := freshName()
+	defer func() {
+		conn, err := pgx.Connect(context.Background(), d)
+		if err == nil {
+			_, _ = conn.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`)
+			conn.Close(context.Background())
+		}
+	}()
+	s, err := postgres.Open(context.Background(), d, postgres.WithSchema(schema))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchRotate(b, s)
+}
+
+// BenchmarkRotateRefreshTokenParallel: concurrent rotations over the pool.
+func BenchmarkRotateRefreshTokenParallel(b *testing.B) {
+	d := os.Getenv("TESSERA_TEST_POSTGRES")
+	if d == "" {
+		b.Skip("TESSERA_TEST_POSTGRES is not set")
+	}
+	schema := freshName()
+	defer func() {
+		conn, err := pgx.Connect(context.Background(), d)
+		if err == nil {
+			_, _ = conn.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`)
+			conn.Close(context.Background())
+		}
+	}()
+	s, err := postgres.Open(context.Background(), d, postgres.WithSchema(schema))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.SetParallelism(8)
+	storetest.BenchRotateParallel(b, s)
+}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -47,6 +48,15 @@ type Store struct {
 	// r is query_only, so a write that slips into the read path fails loudly
 	// instead of racing the writer.
 	r *sql.DB
+
+	// stmts holds statements prepared once per pool and query: SQLite's
+	// parser costs as much as running a simple statement.
+	stmts sync.Map // stmtKey -> *sql.Stmt
+
+	// rotations feeds the group-commit loop (rotate.go); stop ends it.
+	rotations chan *rotation
+	stop      chan struct{}
+	stopped   chan struct{}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -78,7 +88,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := r.PingContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("sqlite: open readers: %w", err), r.Close(), w.Close())
 	}
-	return &Store{w: w, r: r}, nil
+	s := &Store{w: w, r: r, rotations: make(chan *rotation, rotationBatch), stop: make(chan struct{}), stopped: make(chan struct{})}
+	go s.rotateLoop()
+	return s, nil
 }
 
 // migrate applies the embedded migrations. Two processes opening a fresh
@@ -109,7 +121,36 @@ func migrate(ctx context.Context, db *sql.DB) error {
 
 // Close closes both connection pools.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	close(s.stop)
+	<-s.stopped
+	var errs []error
+	s.stmts.Range(func(_, v any) bool {
+		errs = append(errs, v.(*sql.Stmt).Close())
+		return true
+	})
+	return errors.Join(append(errs, s.r.Close(), s.w.Close())...)
+}
+
+type stmtKey struct {
+	db    *sql.DB
+	query string
+}
+
+// stmt returns query prepared on db, preparing it the first time.
+func (s *Store) stmt(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
+	k := stmtKey{db, query}
+	if v, ok := s.stmts.Load(k); ok {
+		return v.(*sql.Stmt), nil
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if v, loaded := s.stmts.LoadOrStore(k, st); loaded {
+		_ = st.Close()
+		return v.(*sql.Stmt), nil
+	}
+	return st, nil
 }
 
 // retry runs fn again while SQLite reports the database busy or locked.
@@ -171,7 +212,11 @@ func wrap(op string, err error) error {
 func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, error) {
 	var n int64
 	err := retry(ctx, func() error {
-		res, err := s.w.ExecContext(ctx, query, args...)
+		st, err := s.stmt(ctx, s.w, query)
+		if err != nil {
+			return err
+		}
+		res, err := st.ExecContext(ctx, args...)
 		if err != nil {
 			return err
 		}
@@ -217,8 +262,11 @@ type scanner interface {
 func get[T any](ctx context.Context, s *Store, scan func(scanner) (T, error), query string, args ...any) (T, error) {
 	var v T
 	err := retry(ctx, func() error {
-		var err error
-		v, err = scan(s.r.QueryRowContext(ctx, query, args...))
+		st, err := s.stmt(ctx, s.r, query)
+		if err != nil {
+			return err
+		}
+		v, err = scan(st.QueryRowContext(ctx, args...))
 		return err
 	})
 	return v, err

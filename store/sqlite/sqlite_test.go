@@ -334,3 +334,24 @@ func TestHitClockSkew(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRotateRefreshToken: one durable rotation (synchronous=FULL, WAL).
+func BenchmarkRotateRefreshToken(b *testing.B) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchRotate(b, s)
+}
+
+// BenchmarkRotateRefreshTokenParallel: concurrent rotations, group-committed.
+func BenchmarkRotateRefreshTokenParallel(b *testing.B) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.SetParallelism(8)
+	storetest.BenchRotateParallel(b, s)
+}

@@ -172,37 +172,6 @@ func (s *Store) GetRefreshToken(ctx context.Context, tenantID string, hash []byt
 	return v.t, v.f, wrap("get refresh token", err)
 }
 
-// RotateRefreshToken implements store.Store. The successor's lineage comes
-// from the parent row (tenant, family, parent hash, generation + 1), not
-// from the caller, so a chain cannot be mislinked.
-//
-// The family check is a correlated EXISTS rather than "family_id IN (SELECT
-// id ... revoked_at IS NULL)": SQLite would evaluate the latter by listing
-// every live family of the tenant on each rotation.
-func (s *Store) RotateRefreshToken(ctx context.Context, tenantID string, parentHash []byte, successor store.RefreshToken, now time.Time) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var familyID string
-		var generation int
-		err := tx.QueryRowContext(ctx, `UPDATE refresh_tokens SET used_at = ?1
-			WHERE tenant_id = ?2 AND hash = ?3 AND used_at IS NULL AND expires_at > ?1
-			AND EXISTS (SELECT 1 FROM refresh_families f
-				WHERE f.tenant_id = refresh_tokens.tenant_id AND f.id = refresh_tokens.family_id
-				AND f.revoked_at IS NULL AND f.expires_at > ?1)
-			RETURNING family_id, generation`, now.UnixMilli(), tenantID, parentHash).Scan(&familyID, &generation)
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.ErrNotLive
-		}
-		if err != nil {
-			return err
-		}
-		successor.TenantID, successor.FamilyID = tenantID, familyID
-		successor.ParentHash, successor.Generation = parentHash, generation+1
-		_, err = tx.ExecContext(ctx, insertToken, tokenArgs(successor)...)
-		return err
-	})
-	return wrap("rotate refresh token", err)
-}
-
 // RevokeRefreshFamily implements store.Store. Revoking again keeps the time
 // of the first revocation.
 func (s *Store) RevokeRefreshFamily(ctx context.Context, tenantID, familyID string, now time.Time) error {
