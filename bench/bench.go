@@ -58,6 +58,14 @@ type Config struct {
 	Families      int      // refresh families rotated in turn
 	RefreshTokens []string // used instead of signing in, when given
 
+	// ServerDebug is the server's loopback debug listener (serve
+	// --pprof-addr); when set, the store's round trips per request are
+	// read from it.
+	ServerDebug string
+	// Rate caps requests per second over all workers (0: as fast as the
+	// closed loop goes), to measure latency below saturation.
+	Rate float64
+
 	Alg       string // the tenant's signing algorithm, for the floor
 	FloorTime time.Duration
 	Store     string // what the server stores in, for the record
@@ -84,6 +92,8 @@ type Result struct {
 	LatencyMS        Latency        `json:"latency_ms"`
 	SignaturesPerReq int            `json:"signatures_per_response"`
 	Floor            *Floor         `json:"floor,omitempty"`
+	Rate             float64        `json:"rate_limit,omitempty"`
+	RoundTrips       float64        `json:"store_round_trips_per_request,omitempty"`
 	PercentOfFloor   float64        `json:"percent_of_floor,omitempty"`
 	Machine          Machine        `json:"machine"`
 	StartedAt        time.Time      `json:"started_at"`
@@ -159,18 +169,66 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	res := &Result{Scenario: cfg.Scenario, Target: cfg.Authority, Store: cfg.Store, Alg: cfg.Alg, Concurrency: cfg.Concurrency,
 		Errors: map[string]int{}, SignaturesPerReq: sigs, Machine: machine(), StartedAt: time.Now().UTC()}
+	// The floor is measured before and after the load, and the better of
+	// the two kept: a shared or throttled machine varies from second to
+	// second, and the floor is what the machine can do at best, so the
+	// percentage errs on the low side.
+	var floor *Floor
+	measure := func() error {
+		if sigs == 0 || cfg.Alg == "" {
+			return nil
+		}
+		f, err := MeasureFloor(cfg.Alg, cfg.FloorTime)
+		if err != nil {
+			return err
+		}
+		if floor == nil || f.SignaturesSec > floor.SignaturesSec {
+			floor = &f
+		}
+		return nil
+	}
+	if err := measure(); err != nil {
+		return nil, err
+	}
+	tripsBefore, tripsOK := storeRoundTrips(ctx, cfg)
 	if err := drive(ctx, cfg, work, res); err != nil {
 		return nil, err
 	}
-	if sigs > 0 && cfg.Alg != "" {
-		f, err := MeasureFloor(cfg.Alg, cfg.FloorTime)
-		if err != nil {
-			return nil, err
-		}
-		res.Floor = &f
-		res.PercentOfFloor = 100 * res.PerSecond * float64(sigs) / f.SignaturesSec
+	if tripsAfter, ok := storeRoundTrips(ctx, cfg); ok && tripsOK && res.Requests > 0 {
+		res.RoundTrips = float64(tripsAfter-tripsBefore) / float64(res.Requests)
+	}
+	res.Rate = cfg.Rate
+	if err := measure(); err != nil {
+		return nil, err
+	}
+	if floor != nil {
+		res.Floor = floor
+		res.PercentOfFloor = 100 * res.PerSecond * float64(sigs) / floor.SignaturesSec
 	}
 	return res, nil
+}
+
+// storeRoundTrips reads the server's store round-trip counter.
+func storeRoundTrips(ctx context.Context, cfg Config) (int64, bool) {
+	if cfg.ServerDebug == "" {
+		return 0, false
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(cfg.ServerDebug, "/")+"/debug/store", nil)
+	if err != nil {
+		return 0, false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, false
+	}
+	defer resp.Body.Close()
+	var v struct {
+		RoundTrips *int64 `json:"round_trips"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&v) != nil || v.RoundTrips == nil {
+		return 0, false
+	}
+	return *v.RoundTrips, true
 }
 
 // drive runs the closed loop and fills in the measurements.
@@ -189,12 +247,27 @@ func drive(ctx context.Context, cfg Config, work request, res *Result) error {
 	var wg sync.WaitGroup
 	start := time.Now()
 	stopProgress := progress(cfg.Progress, &issued, start)
+	// With a rate, workers take turns from a ticker: an open loop at a
+	// fixed pace, so latency is measured below saturation.
+	var pace <-chan time.Time
+	if cfg.Rate > 0 {
+		ticker := time.NewTicker(time.Duration(float64(time.Second) / cfg.Rate))
+		defer ticker.Stop()
+		pace = ticker.C
+	}
 	for w := 0; w < cfg.Concurrency; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
 			lat := make([]time.Duration, 0, 4096)
 			for ctx.Err() == nil {
+				if pace != nil {
+					select {
+					case <-pace:
+					case <-ctx.Done():
+						continue
+					}
+				}
 				if cfg.Requests > 0 && issued.Add(1) > int64(cfg.Requests) {
 					break
 				} else if cfg.Requests <= 0 {
@@ -326,7 +399,10 @@ func (c *Config) discover(ctx context.Context) error {
 }
 
 // postForm posts a form and returns the status and decoded JSON body.
-func postForm(ctx context.Context, hc *http.Client, target string, form url.Values, basic [2]string) (int, map[string]any, error) {
+// Successful answers are not decoded unless want names fields to pick out:
+// the generator shares the machine with the server, and every cycle it
+// spends decoding tokens it does not need is taken from the server.
+func postForm(ctx context.Context, hc *http.Client, target string, form url.Values, basic [2]string, want ...string) (int, map[string]any, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(form.Encode()))
 	if err != nil {
 		return 0, nil, err
@@ -344,9 +420,45 @@ func postForm(ctx context.Context, hc *http.Client, target string, form url.Valu
 	if err != nil {
 		return 0, nil, err
 	}
+	if resp.StatusCode == http.StatusOK && len(want) > 0 {
+		m := make(map[string]any, len(want))
+		for _, name := range want {
+			if v, ok := stringField(body, name); ok {
+				m[name] = v
+			}
+		}
+		return resp.StatusCode, m, nil
+	}
 	var m map[string]any
-	_ = json.Unmarshal(body, &m)
+	if resp.StatusCode != http.StatusOK {
+		_ = json.Unmarshal(body, &m)
+	}
 	return resp.StatusCode, m, nil
+}
+
+// stringField finds "name":"value" in a compact JSON object without
+// decoding the rest; values with escapes fall back to a full decode.
+func stringField(body []byte, name string) (string, bool) {
+	needle := `"` + name + `":"`
+	i := strings.Index(string(body), needle)
+	if i < 0 {
+		return "", false
+	}
+	rest := body[i+len(needle):]
+	j := strings.IndexByte(string(rest), '"')
+	if j < 0 {
+		return "", false
+	}
+	v := string(rest[:j])
+	if strings.ContainsRune(v, '\\') {
+		var m map[string]any
+		if json.Unmarshal(body, &m) != nil {
+			return "", false
+		}
+		s, ok := m[name].(string)
+		return s, ok
+	}
+	return v, true
 }
 
 // outcome turns a response into an error code for the report.

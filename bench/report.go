@@ -20,8 +20,8 @@ func Report(w io.Writer, results []Result) {
 		m := results[0].Machine
 		fmt.Fprintf(w, "Machine: %d cores, %s, %s, %s.\n\n", m.Cores, m.CPU, m.OS, m.GoVersion)
 	}
-	fmt.Fprintln(w, "| scenario | store | alg | conc. | requests/s | signatures/response | floor (sig/s) | % of floor | p50 ms | p90 ms | p99 ms | max ms | errors |")
-	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Fprintln(w, "| scenario | store | alg | workers | rate cap | requests/s | signatures/response | floor (sig/s) | % of floor | p50 ms | p90 ms | p99 ms | max ms | store round trips/request | errors |")
+	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, r := range results {
 		floor, pct := "–", "–"
 		if r.Floor != nil {
@@ -36,9 +36,16 @@ func Report(w io.Writer, results []Result) {
 		if len(errs) == 0 {
 			errs = []string{"none"}
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %d | %.0f | %d | %s | %s | %.2f | %.2f | %.2f | %.2f | %s |\n",
-			r.Scenario, orDash(r.Store), orDash(r.Alg), r.Concurrency, r.PerSecond, r.SignaturesPerReq, floor, pct,
-			r.LatencyMS.P50, r.LatencyMS.P90, r.LatencyMS.P99, r.LatencyMS.Max, strings.Join(errs, ", "))
+		rate, trips := "–", "–"
+		if r.Rate > 0 {
+			rate = fmt.Sprintf("%.0f/s", r.Rate)
+		}
+		if r.RoundTrips > 0 {
+			trips = fmt.Sprintf("%.2f", r.RoundTrips)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %d | %s | %.0f | %d | %s | %s | %.2f | %.2f | %.2f | %.2f | %s | %s |\n",
+			r.Scenario, orDash(r.Store), orDash(r.Alg), r.Concurrency, rate, r.PerSecond, r.SignaturesPerReq, floor, pct,
+			r.LatencyMS.P50, r.LatencyMS.P90, r.LatencyMS.P99, r.LatencyMS.Max, trips, strings.Join(errs, ", "))
 	}
 }
 
@@ -54,6 +61,12 @@ func Summary(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "scenario     %s against %s\n", r.Scenario, r.Target)
 	fmt.Fprintf(w, "requests     %d in %.1fs with %d workers: %.0f/s\n", r.Requests, r.Seconds, r.Concurrency, r.PerSecond)
 	fmt.Fprintf(w, "latency ms   p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", r.LatencyMS.P50, r.LatencyMS.P90, r.LatencyMS.P99, r.LatencyMS.Max)
+	if r.Rate > 0 {
+		fmt.Fprintf(w, "rate cap     %.0f requests/s\n", r.Rate)
+	}
+	if r.RoundTrips > 0 {
+		fmt.Fprintf(w, "store        %.2f round trips per request\n", r.RoundTrips)
+	}
 	if len(r.Errors) == 0 {
 		fmt.Fprintln(w, "errors       none")
 	} else {

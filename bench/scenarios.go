@@ -51,18 +51,18 @@ func prepare(ctx context.Context, cfg *Config) (request, int, error) {
 			scope = cfg.ClientID + "/.default"
 		}
 		status, body, err := postForm(ctx, cfg.HTTP, e.Token, url.Values{"grant_type": {"client_credentials"}, "scope": {scope},
-			"client_id": creds["client_id"], "client_secret": creds["client_secret"]}, [2]string{})
+			"client_id": creds["client_id"], "client_secret": creds["client_secret"]}, [2]string{}, "access_token")
 		if err != nil || status != http.StatusOK {
 			return nil, 0, fmt.Errorf("get a token to introspect: %d %v %v", status, body, err)
 		}
 		tok, _ := body["access_token"].(string)
 		return func(ctx context.Context, _ int) (string, error) {
-			status, body, err := postForm(ctx, cfg.HTTP, e.Introspect, url.Values{"token": {tok}, "client_id": creds["client_id"], "client_secret": creds["client_secret"]}, [2]string{})
+			status, body, err := postForm(ctx, cfg.HTTP, e.Introspect, url.Values{"token": {tok}, "client_id": creds["client_id"], "client_secret": creds["client_secret"]}, [2]string{}, "client_id")
 			if err != nil {
 				return "", err
 			}
-			if status == http.StatusOK && body["active"] != true {
-				return "inactive", nil
+			if status == http.StatusOK && body["client_id"] == nil {
+				return "inactive", nil // an inactive answer is {"active":false} alone
 			}
 			return outcome(status, body), nil
 		}, 0, nil
@@ -80,7 +80,7 @@ func prepare(ctx context.Context, cfg *Config) (request, int, error) {
 		}
 		codes := make([]string, cfg.Concurrency)
 		for w := range codes {
-			status, body, err := postForm(ctx, cfg.HTTP, e.Device, url.Values{"client_id": {clientID}, "scope": {scope}}, [2]string{})
+			status, body, err := postForm(ctx, cfg.HTTP, e.Device, url.Values{"client_id": {clientID}, "scope": {scope}}, [2]string{}, "device_code")
 			if err != nil || status != http.StatusOK {
 				return nil, 0, fmt.Errorf("device authorization: %d %v %v", status, body, err)
 			}
@@ -189,7 +189,7 @@ func prepareRefresh(ctx context.Context, cfg *Config) (request, int, error) {
 		if cfg.Scope != "" {
 			form.Set("scope", cfg.Scope)
 		}
-		status, body, err := postForm(ctx, cfg.HTTP, cfg.Endpoints.Token, form, [2]string{})
+		status, body, err := postForm(ctx, cfg.HTTP, cfg.Endpoints.Token, form, [2]string{}, "refresh_token")
 		if err != nil {
 			return "", err
 		}
@@ -281,7 +281,7 @@ func (s *session) codeGrant(ctx context.Context) (map[string]any, error) {
 	for k, v := range creds {
 		form[k] = v
 	}
-	status, body, err := postForm(ctx, s.client, s.cfg.Endpoints.Token, form, [2]string{})
+	status, body, err := postForm(ctx, s.client, s.cfg.Endpoints.Token, form, [2]string{}, "refresh_token", "id_token")
 	if err != nil {
 		return nil, err
 	}

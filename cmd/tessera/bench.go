@@ -85,6 +85,8 @@ make per second. Scenarios: ` + strings.Join(bench.Scenarios(), ", ") + `.`,
 	f.DurationVar(&c.FloorTime, "floor-time", 3*time.Second, "how long to measure the signing floor")
 	f.StringVar(&c.Store, "store", "", "label for the server's store in the results (sqlite, postgres)")
 	f.StringVar(&caFile, "ca-file", "", "CA certificate to trust (PEM), e.g. tessera-data/ca.pem")
+	f.StringVar(&c.ServerDebug, "server-debug", "", "the server's --pprof-addr as a URL (http://127.0.0.1:6060), to report store round trips per request")
+	f.Float64Var(&c.Rate, "rate", 0, "cap requests per second (open loop), to measure latency below saturation")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	report := &cobra.Command{
 		Use:   "report FILE...",

@@ -175,7 +175,11 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 
 	go collectGarbage(ctx, e.store, provider, logger)
 	if o.pprofAddr != "" {
-		if err := servePprof(ctx, o.pprofAddr, logger); err != nil {
+		var trips func() int64
+		if pg, ok := e.store.(*postgres.Store); ok {
+			trips = pg.RoundTrips
+		}
+		if err := servePprof(ctx, o.pprofAddr, trips, logger); err != nil {
 			return err
 		}
 	}
@@ -288,8 +292,9 @@ Get a token:
 }
 
 // servePprof exposes the Go profiler on a separate listener that only
-// accepts loopback addresses: profiles reveal internals.
-func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
+// accepts loopback addresses: profiles reveal internals. /debug/store
+// reports the store's round trips so far (PostgreSQL), for benchmarks.
+func servePprof(ctx context.Context, addr string, roundTrips func() int64, log *slog.Logger) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("--pprof-addr %q: %w", addr, err)
@@ -307,6 +312,14 @@ func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/store", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if roundTrips == nil {
+			fmt.Fprintln(w, `{}`)
+			return
+		}
+		fmt.Fprintf(w, "{\"round_trips\":%d}\n", roundTrips())
+	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	go func() {

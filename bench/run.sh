@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Runs every benchmark scenario against a fresh `tessera serve` on this
+# machine (SQLite, then PostgreSQL if TESSERA_TEST_POSTGRES is set), keeps
+# each result as JSON under bench/results/, and regenerates
+# docs/benchmarks.md from them: nothing in the tables is typed by hand.
+#
+#   ./bench/run.sh            # about 6 minutes on 2 cores
+#   DURATION=20s ./bench/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION="${DURATION:-10s}"
+out=bench/results
+work=$(mktemp -d)
+rm -rf "$out"; mkdir -p "$out"
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+
+go build -o "$work/tessera" ./cmd/tessera
+T="$work/tessera"
+data="$work/data"
+port=18500; dbg=18501
+
+start_server() { # extra flags...
+  "$T" serve --dev --data-dir "$data" --addr 127.0.0.1:$port --pprof-addr 127.0.0.1:$dbg --log-level warn "$@" >"$work/banner" 2>"$work/log" &
+  server=$!
+  for _ in $(seq 1 500); do curl -sf --cacert "$data/ca.pem" "https://localhost:$port/healthz" >/dev/null 2>&1 && return; sleep 0.02; done
+  echo "server did not start"; cat "$work/log"; exit 1
+}
+stop_server() { kill "$server"; wait "$server" 2>/dev/null || true; }
+field() { grep "$1" "$work/banner" | sed -n "${2:-1}p" | awk '{print $NF}'; }
+json() { python3 -c "import json,sys;print(json.load(sys.stdin)['$1'])"; }
+
+bench() { # name store args...
+  local name=$1 store=$2; shift 2
+  echo "== $name" >&2
+  "$T" bench --json --ca-file "$data/ca.pem" --duration "$DURATION" --store "$store" --server-debug "http://127.0.0.1:$dbg" "$@" >"$out/$name.json"
+  python3 - "$out/$name.json" <<'PY' >&2
+import json,sys
+r=json.load(open(sys.argv[1]))
+print("   %.0f/s  p99 %.2f ms  %s%% of floor  errors %s" % (r["requests_per_second"], r["latency_ms"]["p99"], round(r.get("percent_of_floor",0),1), r["errors"]))
+PY
+}
+
+# ---- SQLite ------------------------------------------------------------
+start_server
+WEB=$(field "Application (client) ID" 1); NAT=$(field "Application (client) ID" 2)
+SEC=$(field "Client secret"); PW=$(field "Password:")
+export TESSERA_BENCH_SECRET="$SEC" TESSERA_BENCH_PASSWORD="$PW"
+A="https://localhost:$port/demo"
+API="api://$WEB/access_as_user"
+
+# Tenants signing with ES256 and EdDSA, each with a daemon, a public app and a user.
+declare -A CID CSEC PUB
+for alg in ES256 EdDSA; do
+  t=$(echo "$alg" | tr 'A-Z' 'a-z')
+  "$T" --data-dir "$data" tenant create "$t" --signing-alg "$alg" -o json >/dev/null
+  CID[$alg]=$("$T" --data-dir "$data" app register --tenant "$t" --name daemon -o json | json client_id)
+  CSEC[$alg]=$("$T" --data-dir "$data" app secret add --tenant "$t" --app "${CID[$alg]}" -o json | json secret)
+  PUB[$alg]=$("$T" --data-dir "$data" app register --tenant "$t" --name native --public --redirect-uri http://localhost:3000/redirect -o json | json client_id)
+  echo "$PW" | "$T" --data-dir "$data" user create --tenant "$t" --username demo --password-stdin -o json >/dev/null
+done
+
+bench client_credentials-RS256 sqlite --scenario client_credentials --authority "$A" --client-id "$WEB"
+for alg in ES256 EdDSA; do
+  t=$(echo "$alg" | tr 'A-Z' 'a-z')
+  TESSERA_BENCH_SECRET="${CSEC[$alg]}" bench "client_credentials-$alg" sqlite --scenario client_credentials \
+    --authority "https://localhost:$port/$t" --client-id "${CID[$alg]}"
+done
+bench refresh_token-RS256 sqlite --scenario refresh_token --authority "$A" --user-client-id "$NAT" \
+  --redirect-uri http://localhost:3000/redirect --username demo --scope "$API openid offline_access"
+bench refresh_token-ES256 sqlite --scenario refresh_token --authority "https://localhost:$port/es256" --user-client-id "${PUB[ES256]}" \
+  --redirect-uri http://localhost:3000/redirect --username demo --scope "openid offline_access"
+bench authorization_code-RS256 sqlite --scenario authorization_code --authority "$A" --user-client-id "$NAT" \
+  --redirect-uri http://localhost:3000/redirect --username demo --scope "$API openid offline_access"
+bench device_code-RS256 sqlite --scenario device_code --authority "$A" --user-client-id "$NAT" --scope "$API openid"
+bench introspect-RS256 sqlite --scenario introspect --authority "$A" --client-id "$WEB"
+bench jwks sqlite --scenario jwks --authority "$A"
+bench discovery sqlite --scenario discovery --authority "$A"
+
+# Latency below saturation: each client_credentials case again at half the
+# throughput it reached above.
+for alg in RS256 ES256; do
+  half=$(python3 -c "import json;print(int(json.load(open('$out/client_credentials-$alg.json'))['requests_per_second']/2))")
+  if [ "$alg" = RS256 ]; then
+    bench "client_credentials-$alg-half-rate" sqlite --scenario client_credentials --authority "$A" --client-id "$WEB" --rate "$half"
+  else
+    TESSERA_BENCH_SECRET="${CSEC[$alg]}" bench "client_credentials-$alg-half-rate" sqlite --scenario client_credentials \
+      --authority "https://localhost:$port/es256" --client-id "${CID[$alg]}" --rate "$half"
+  fi
+done
+rss_kb=$(awk '/VmHWM/ {print $2}' /proc/$server/status)
+stop_server
+
+# Start-up with an existing data directory: exec to first answered request.
+startups=()
+for _ in 1 2 3 4 5; do
+  t0=$(date +%s%N); start_server; t1=$(date +%s%N); stop_server
+  startups+=($(( (t1 - t0) / 1000000 )))
+done
+
+# ---- PostgreSQL ----------------------------------------------------------
+pg_note="PostgreSQL runs were skipped: TESSERA_TEST_POSTGRES is not set."
+if [ -n "${TESSERA_TEST_POSTGRES:-}" ]; then
+  schema="tessera_bench_$$"
+  rm -rf "$data"
+  start_server --store "$TESSERA_TEST_POSTGRES" --pg-schema "$schema"
+  WEB=$(field "Application (client) ID" 1); NAT=$(field "Application (client) ID" 2)
+  export TESSERA_BENCH_SECRET=$(field "Client secret") TESSERA_BENCH_PASSWORD=$(field "Password:")
+  API="api://$WEB/access_as_user"
+  bench client_credentials-RS256-postgres postgres --scenario client_credentials --authority "$A" --client-id "$WEB"
+  bench refresh_token-RS256-postgres postgres --scenario refresh_token --authority "$A" --user-client-id "$NAT" \
+    --redirect-uri http://localhost:3000/redirect --username demo --scope "$API openid offline_access"
+  stop_server
+  psql "$TESSERA_TEST_POSTGRES" -qc "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
+  pg_note="PostgreSQL: the local server of this machine (127.0.0.1, trust auth), one \`tessera serve\` instance."
+fi
+
+# ---- Go benchmarks of the hot units --------------------------------------
+gobench=$(go test -run '^$' -bench . -benchtime 2s -benchmem ./token/ ./oauth/ ./store/sqlite/ ./client/ 2>&1 | grep -E '^(Benchmark|goos|goarch|cpu|pkg)' || true)
+if [ -n "${TESSERA_TEST_POSTGRES:-}" ]; then
+  gobench+=$'\n'$(go test -run '^$' -bench . -benchtime 2000x -benchmem ./store/postgres/ 2>&1 | grep -E '^(Benchmark|pkg)' || true)
+fi
+cachebench=$(go test -run '^$' -bench 'SilentLookup' -benchtime 200000x -benchmem ./client/cache/ 2>&1 | grep -E '^(Benchmark|pkg)' || true)
+
+# ---- docs/benchmarks.md ---------------------------------------------------
+{
+  cat bench/benchmarks-intro.md
+  echo
+  echo "## Results"
+  echo
+  echo "Generated by \`./bench/run.sh\` on $(date -u +%Y-%m-%d) (each scenario $DURATION, load generator on the same machine)."
+  echo
+  "$T" bench report "$out"/*.json
+  echo
+  echo "- Server peak resident memory (VmHWM) over the SQLite runs: $((rss_kb / 1024)) MiB."
+  echo "- \`tessera serve\` start-up with an existing data directory, exec to first answered HTTPS request (5 runs): ${startups[*]} ms."
+  echo "- $pg_note"
+  echo
+  echo "## Go benchmarks of the hot units"
+  echo
+  echo '```'
+  echo "$gobench"
+  echo "$cachebench"
+  echo '```'
+} > docs/benchmarks.md
+echo "wrote docs/benchmarks.md" >&2
