@@ -116,7 +116,13 @@ func (p *Provider) AuthenticateUser(ctx context.Context, ep Endpoint, username, 
 	if err != nil || hash == "" {
 		hash = p.dummyHash
 	}
+	select {
+	case p.passwordSlots <- struct{}{}:
+	case <-ctx.Done():
+		return store.User{}, ServerError(ctx.Err())
+	}
 	ok, verr := password.Verify(pw, hash)
+	<-p.passwordSlots
 	if verr != nil {
 		p.log.WarnContext(ctx, "unreadable password hash", "tenant", ep.Tenant.ID, "user", user.ID, "err", verr)
 	}

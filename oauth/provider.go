@@ -29,6 +29,10 @@ type Config struct {
 	DeviceCodeLifetime  time.Duration
 	// DevicePollInterval is the interval devices are told to poll at.
 	DevicePollInterval time.Duration
+	// PasswordChecks bounds concurrent password verifications: each
+	// argon2id check holds 19 MiB for tens of milliseconds, so a burst of
+	// sign-ins would otherwise set the server's memory.
+	PasswordChecks int
 }
 
 // DefaultConfig returns the lifetimes Tessera ships with.
@@ -44,6 +48,7 @@ func DefaultConfig() Config {
 		AuthRequestLifetime:      30 * time.Minute,
 		DeviceCodeLifetime:       15 * time.Minute,
 		DevicePollInterval:       5 * time.Second,
+		PasswordChecks:           2,
 	}
 }
 
@@ -58,6 +63,8 @@ type Provider struct {
 	// dummyHash is verified when a username is unknown, so a login attempt
 	// costs the same whether or not the user exists.
 	dummyHash string
+	// passwordSlots holds one token per password check allowed at once.
+	passwordSlots chan struct{}
 }
 
 // Deps are the Provider's collaborators.
@@ -84,14 +91,19 @@ func New(cfg Config, d Deps) *Provider {
 	if log == nil {
 		log = slog.Default()
 	}
+	slots := cfg.PasswordChecks
+	if slots <= 0 {
+		slots = 1
+	}
 	return &Provider{
-		cfg:       cfg,
-		store:     d.Store,
-		keys:      d.Keys,
-		successor: d.Successor,
-		now:       func() time.Time { return now().UTC() },
-		log:       log,
-		dummyHash: d.DummyPasswordHash,
+		cfg:           cfg,
+		store:         d.Store,
+		keys:          d.Keys,
+		successor:     d.Successor,
+		now:           func() time.Time { return now().UTC() },
+		log:           log,
+		dummyHash:     d.DummyPasswordHash,
+		passwordSlots: make(chan struct{}, slots),
 	}
 }
 

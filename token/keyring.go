@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -52,6 +53,12 @@ type Keyring struct {
 
 	signers sync.Map // cacheKey -> *Signer
 	publics sync.Map // cacheKey -> *publicKey
+
+	// slots admits one signature per core at a time. A signature is pure
+	// CPU; more in flight than cores only time-slices them, so each takes
+	// longer and tail latency grows. Queued in order, each finishes at
+	// full speed.
+	slots chan struct{}
 }
 
 type cacheKey struct{ tenantID, kid string }
@@ -73,7 +80,7 @@ func NewKeyring(src KeySource, mk MasterKey, now func() time.Time) *Keyring {
 	if now == nil {
 		now = time.Now
 	}
-	return &Keyring{src: src, sealer: s, now: now}
+	return &Keyring{src: src, sealer: s, now: now, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 }
 
 // Signer returns the signer of the tenant's active key.
@@ -292,7 +299,7 @@ func (k *Keyring) signer(tenantID string, key *store.SigningKey) (*Signer, error
 		return nil, fmt.Errorf("token: private key %s of tenant %s does not match its published public key", key.ID, tenantID)
 	}
 
-	s := &Signer{kid: key.ID, alg: key.Alg, key: priv, row: bytes.Clone(key.PrivateKey)}
+	s := &Signer{kid: key.ID, alg: key.Alg, key: priv, row: bytes.Clone(key.PrivateKey), slots: k.slots}
 	k.signers.Store(ck, s)
 	return s, nil
 }
@@ -308,6 +315,8 @@ type Signer struct {
 	// headers when a signer is built. typ values come from code (at+jwt,
 	// JWT...), never from requests, so the map stays tiny.
 	byTyp sync.Map // string -> jose.Signer
+
+	slots chan struct{} // the keyring's, shared by all its signers
 }
 
 // Alg returns the JWS algorithm, e.g. "RS256".
@@ -327,7 +336,9 @@ func (s *Signer) Sign(typ string, claims any) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	s.slots <- struct{}{}
 	obj, err := js.Sign(payload)
+	<-s.slots
 	if err != nil {
 		return "", fmt.Errorf("token: sign with %s: %w", s.kid, err)
 	}
