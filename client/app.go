@@ -72,6 +72,8 @@ type app struct {
 	jwks      *jwksCache
 	flights   flightGroup
 	throttle  throttle
+	// scopeLists interns the scope lists of cached tokens (see scopes).
+	scopeLists sync.Map // string -> []string
 }
 
 func newApp(clientID, authorityURL string, cred Credential, opts []Option) (*app, error) {

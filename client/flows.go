@@ -126,9 +126,21 @@ func (a *app) fresh(at cache.AccessToken) bool {
 // expired, so it can stand in when refreshing fails for a passing reason.
 func (a *app) usable(at cache.AccessToken) bool { return a.now().Before(at.ExpiresOn) }
 
-func resultFromCache(at cache.AccessToken, account Account) Result {
+func (a *app) resultFromCache(at cache.AccessToken, account Account) Result {
 	return Result{AccessToken: at.Secret, TokenType: at.TokenType, ExpiresOn: at.ExpiresOn, ExtExpiresOn: at.ExtendedExpiresOn,
-		RefreshOn: at.RefreshOn, Scopes: strings.Fields(at.Target), Account: account, FromCache: true}
+		RefreshOn: at.RefreshOn, Scopes: a.scopes(at.Target), Account: account, FromCache: true}
+}
+
+// scopes splits a cached token's target once per distinct target: silent
+// acquisition hands the same few scope lists out again and again.
+// Results share the slice; callers must not modify Result.Scopes.
+func (a *app) scopes(target string) []string {
+	if v, ok := a.scopeLists.Load(target); ok {
+		return v.([]string)
+	}
+	list := strings.Fields(target)
+	a.scopeLists.Store(target, list)
+	return list
 }
 
 // AcquireTokenByClientCredential gets a token for the app itself (scopes
@@ -146,12 +158,12 @@ func (c *ConfidentialApp) AcquireTokenByClientCredential(ctx context.Context, sc
 			return Result{}, err
 		}
 		if ok && c.fresh(cached) {
-			return resultFromCache(cached, Account{}), nil
+			return c.resultFromCache(cached, Account{}), nil
 		}
 		au, tr, err := c.tokenRequest(ctx, url.Values{"grant_type": {"client_credentials"}, "scope": {strings.Join(scopes, " ")}})
 		if err != nil {
 			if ok && c.usable(cached) && transient(err) {
-				return resultFromCache(cached, Account{}), nil
+				return c.resultFromCache(cached, Account{}), nil
 			}
 			return Result{}, err
 		}
@@ -178,7 +190,7 @@ func (c *ConfidentialApp) AcquireTokenOnBehalfOf(ctx context.Context, userAssert
 			return Result{}, err
 		}
 		if ok && c.fresh(cached) {
-			return resultFromCache(cached, Account{}), nil
+			return c.resultFromCache(cached, Account{}), nil
 		}
 		if rt, found, err := c.opts.cache.RefreshToken(ctx, au.environment, c.clientID, "", hash); err == nil && found {
 			res, err := c.refresh(ctx, rt.Secret, scopes, rc)

@@ -67,7 +67,7 @@ func (a *app) AcquireTokenSilent(ctx context.Context, account Account, scopes []
 		return Result{}, err
 	}
 	if ok && a.fresh(cached) {
-		return resultFromCache(cached, account), nil
+		return a.resultFromCache(cached, account), nil
 	}
 	key := silentKey(au.environment, a.clientID, account, scopes)
 	return a.flights.do(key, func() (Result, error) {
@@ -78,7 +78,7 @@ func (a *app) AcquireTokenSilent(ctx context.Context, account Account, scopes []
 			return Result{}, err
 		}
 		if ok && a.fresh(cached) {
-			return resultFromCache(cached, account), nil
+			return a.resultFromCache(cached, account), nil
 		}
 		rt, found, err := a.opts.cache.RefreshToken(ctx, au.environment, a.clientID, account.HomeAccountID, "")
 		if err != nil {
@@ -102,7 +102,7 @@ func (a *app) AcquireTokenSilent(ctx context.Context, account Account, scopes []
 			return Result{}, e
 		}
 		if ok && a.usable(cached) && transient(err) {
-			return resultFromCache(cached, account), nil
+			return a.resultFromCache(cached, account), nil
 		}
 		return Result{}, err
 	})
