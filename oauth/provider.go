@@ -48,7 +48,7 @@ func DefaultConfig() Config {
 		AuthRequestLifetime:      30 * time.Minute,
 		DeviceCodeLifetime:       15 * time.Minute,
 		DevicePollInterval:       5 * time.Second,
-		PasswordChecks:           2,
+		PasswordChecks:           1,
 	}
 }
 
