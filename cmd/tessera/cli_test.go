@@ -205,3 +205,38 @@ func TestCLICertificates(t *testing.T) {
 		t.Errorf("app set logout settings: %v", set)
 	}
 }
+
+func TestConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	dataDir := filepath.Join(dir, "from-config")
+	conf := filepath.Join(dir, "tessera.conf")
+	if err := os.WriteFile(conf, []byte("# settings\nTESSERA_DATA_DIR="+dataDir+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd := newRootCommand(streams{in: strings.NewReader(""), out: &out, err: &out})
+	cmd.SetArgs([]string{"--config", conf, "tenant", "create", "contoso"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "tessera.db")); err != nil {
+		t.Fatalf("the data directory of the settings file was not used: %v", err)
+	}
+	// A flag overrides the file.
+	other := filepath.Join(dir, "from-flag")
+	cmd = newRootCommand(streams{in: strings.NewReader(""), out: &out, err: &out})
+	cmd.SetArgs([]string{"--config", conf, "--data-dir", other, "tenant", "create", "contoso"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(other, "tessera.db")); err != nil {
+		t.Fatalf("--data-dir did not override the settings file: %v", err)
+	}
+	bad := filepath.Join(dir, "bad.conf")
+	_ = os.WriteFile(bad, []byte("TESSERA_NOPE=1\n"), 0o600)
+	cmd = newRootCommand(streams{in: strings.NewReader(""), out: &out, err: &out})
+	cmd.SetArgs([]string{"--config", bad, "tenant", "list"})
+	if err := cmd.Execute(); err == nil {
+		t.Error("an unknown setting was accepted")
+	}
+}

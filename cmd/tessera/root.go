@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tessera-id/tessera/admin"
+	"github.com/tessera-id/tessera/internal/dotenv"
 	"github.com/tessera-id/tessera/internal/password"
 	"github.com/tessera-id/tessera/store"
 	"github.com/tessera-id/tessera/store/postgres"
@@ -28,6 +29,7 @@ type streams struct {
 
 // globals are the flags every command shares.
 type globals struct {
+	config   string
 	dataDir  string
 	storeURL string
 	pgSchema string
@@ -51,7 +53,7 @@ func newRootCommand(s streams) *cobra.Command {
 			if g.output != "text" && g.output != "json" {
 				return fmt.Errorf("--output %q: use text or json", g.output)
 			}
-			return nil
+			return applyConfig(cmd, g.config)
 		},
 	}
 	root.SetIn(s.in)
@@ -61,6 +63,7 @@ func newRootCommand(s streams) *cobra.Command {
 	if defaultDir == "" {
 		defaultDir = "tessera-data"
 	}
+	root.PersistentFlags().StringVar(&g.config, "config", os.Getenv("TESSERA_CONFIG"), "settings file: KEY=VALUE lines with the environment variables' names (TESSERA_STORE=...); flags and the environment take precedence")
 	root.PersistentFlags().StringVar(&g.dataDir, "data-dir", defaultDir, "data directory: SQLite database, master key, development TLS files (env TESSERA_DATA_DIR)")
 	root.PersistentFlags().StringVar(&g.storeURL, "store", os.Getenv("TESSERA_STORE"), "where state lives: empty for SQLite in the data directory, or a postgres:// URL (env TESSERA_STORE)")
 	pgSchema := os.Getenv("TESSERA_PG_SCHEMA")
@@ -156,4 +159,50 @@ func newMigrateCommand(g *globals) *cobra.Command {
 		return g.print(map[string]string{"status": "ok"}, func(w io.Writer) { fmt.Fprintln(w, "Database schema is up to date.") })
 	})
 	return cmd
+}
+
+// configFlags maps settings-file keys to the flags they set.
+func configFlags() map[string]string {
+	return map[string]string{
+		"TESSERA_DATA_DIR": "data-dir", "TESSERA_STORE": "store", "TESSERA_PG_SCHEMA": "pg-schema",
+		"TESSERA_ADDR": "addr", "TESSERA_PUBLIC_URL": "public-url", "TESSERA_DEFAULT_TENANT": "default-tenant",
+	}
+}
+
+// applyConfig reads a settings file and applies each value to its flag,
+// unless the flag was given or its environment variable is set: flags
+// override the environment, which overrides the file. TESSERA_MASTER_KEY
+// in the file reaches the process environment the same way.
+func applyConfig(cmd *cobra.Command, path string) error {
+	if path == "" {
+		return nil
+	}
+	values, err := dotenv.Read(path)
+	if err != nil {
+		return fmt.Errorf("--config: %w", err)
+	}
+	flags := configFlags()
+	for key, value := range values {
+		if _, set := os.LookupEnv(key); set {
+			continue
+		}
+		if key == "TESSERA_MASTER_KEY" {
+			if err := os.Setenv(key, value); err != nil {
+				return fmt.Errorf("--config: %w", err)
+			}
+			continue
+		}
+		name, ok := flags[key]
+		if !ok {
+			return fmt.Errorf("--config %s: unknown setting %s", path, key)
+		}
+		f := cmd.Flags().Lookup(name)
+		if f == nil || f.Changed {
+			continue // not a flag of this command, or given on the command line
+		}
+		if err := f.Value.Set(value); err != nil {
+			return fmt.Errorf("--config %s: %s: %w", path, key, err)
+		}
+	}
+	return nil
 }
