@@ -26,18 +26,8 @@ const (
 // authorize is the authorization endpoint (RFC 6749 §3.1, OpenID Connect
 // Core §3.1.2). GET and POST are both allowed, as OIDC requires.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
-	if !s.allowMethods(w, r, http.MethodGet, http.MethodPost) {
-		return
-	}
-	var params oauth.Params
-	var e *oauth.Error
-	if r.Method == http.MethodPost {
-		params, e = readForm(w, r)
-	} else {
-		params, e = oauth.ParseForm(r.URL.RawQuery)
-	}
-	if e != nil {
-		s.errorPage(w, r, e)
+	params, ok := s.browserParams(w, r)
+	if !ok {
 		return
 	}
 	ar, fail := s.provider.ParseAuthorize(r.Context(), ep, params)
@@ -69,6 +59,26 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, ep oauth.Endp
 		}
 		http.Redirect(w, r, s.pagePath(ep, page, pending.ID), http.StatusFound)
 	}
+}
+
+// browserParams reads the parameters of an endpoint a browser reaches by
+// GET (query) or POST (form), showing an error page when it cannot.
+func (s *Server) browserParams(w http.ResponseWriter, r *http.Request) (oauth.Params, bool) {
+	if !s.allowMethods(w, r, http.MethodGet, http.MethodPost) {
+		return nil, false
+	}
+	var params oauth.Params
+	var e *oauth.Error
+	if r.Method == http.MethodPost {
+		params, e = readForm(w, r)
+	} else {
+		params, e = oauth.ParseForm(r.URL.RawQuery)
+	}
+	if e != nil {
+		s.errorPage(w, r, e)
+		return nil, false
+	}
+	return params, true
 }
 
 // pagePath is a sign-in page URL for a pending request, relative to the

@@ -110,18 +110,8 @@ func (s *Server) writeBearerError(w http.ResponseWriter, r *http.Request, e *oau
 // logout is RP-initiated logout: it ends the SSO session and goes to the
 // registered post_logout_redirect_uri, or shows a signed-out page.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
-	if !s.allowMethods(w, r, http.MethodGet, http.MethodPost) {
-		return
-	}
-	var params oauth.Params
-	var e *oauth.Error
-	if r.Method == http.MethodPost {
-		params, e = readForm(w, r)
-	} else {
-		params, e = oauth.ParseForm(r.URL.RawQuery)
-	}
-	if e != nil {
-		s.errorPage(w, r, e)
+	params, ok := s.browserParams(w, r)
+	if !ok {
 		return
 	}
 	target, e := s.provider.Logout(r.Context(), ep, params, cookieValue(r, ssoCookiePrefix+ep.Tenant.ID))
