@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"fmt"
 	"hash/crc32"
 	"time"
@@ -11,7 +13,7 @@ import (
 
 // Changes reports changes to the directory (tenants, apps, secrets,
 // credentials, users, consents, signing keys) made by any process: a
-// trigger notifies the schema's channel (migration 00002), and this
+// trigger notifies the schema's channel (migrations 00002 and 00003), and this
 // listens on a connection of its own. A value is also sent whenever the
 // listener reconnects, since notifications sent meanwhile were lost. The
 // channel closes when ctx ends.
@@ -23,7 +25,7 @@ func (s *Store) Changes(ctx context.Context) <-chan struct{} {
 		default:
 		}
 	}
-	channel := pgx.Identifier{"tessera_directory_" + s.schema}.Sanitize()
+	channel := pgx.Identifier{channelName(s.schema)}.Sanitize()
 	go func() {
 		defer close(out)
 		for ctx.Err() == nil {
@@ -41,6 +43,16 @@ func (s *Store) Changes(ctx context.Context) <-chan struct{} {
 		}
 	}()
 	return out
+}
+
+// channelName is the channel the directory trigger of schema notifies:
+// 'tessera_dir_' || md5(schema), 44 bytes whatever the schema's length,
+// below PostgreSQL's limit of 63 on channel names (a schema name may be
+// 63 bytes on its own). MD5 only shortens the name here; nothing relies
+// on it resisting collisions.
+func channelName(schema string) string {
+	sum := md5.Sum([]byte(schema))
+	return "tessera_dir_" + hex.EncodeToString(sum[:])
 }
 
 func (s *Store) listen(ctx context.Context, channel string, signal func()) error {
