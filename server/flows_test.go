@@ -146,6 +146,35 @@ func TestSeed003OfflineAccessRule(t *testing.T) {
 	}
 }
 
+// TestSeed003UserInfoPath: seed 003's PHP provider is configured with
+// $appUrl . '/oauth2/userInfo' (capital I) beside the /oauth2/authorize and
+// /oauth2/token aliases; League's GenericProvider GETs it with the access
+// token as a Bearer header.
+func TestSeed003UserInfoPath(t *testing.T) {
+	e := newEnv(t)
+	o := e.browser().signIn(e.url("/oauth2/authorize?" + url.Values{"client_id": {e.web.ClientID}, "response_type": {"code"},
+		"redirect_uri": {webRedirect}, "scope": {"openid offline_access profile"}, "state": {"s"}}.Encode()))
+	status, resp, _ := e.post(e.url("/oauth2/token"), url.Values{"client_id": {e.web.ClientID}, "client_secret": {e.secret},
+		"code": {o.Params.Get("code")}, "grant_type": {"authorization_code"}, "redirect_uri": {webRedirect}})
+	if status != http.StatusOK {
+		t.Fatalf("token: %d %v", status, resp)
+	}
+	for _, path := range []string{"/oauth2/userInfo", "/oauth2/userinfo"} {
+		req, _ := http.NewRequest(http.MethodGet, e.url(path), nil)
+		req.Header.Set("Authorization", "Bearer "+resp["access_token"].(string))
+		req.Header.Set("Accept", "application/json")
+		r, err := e.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		claims := decodeJSON(t, r.Body)
+		r.Body.Close()
+		if r.StatusCode != http.StatusOK || claims["sub"] != e.user.ID || claims["preferred_username"] != "alice@contoso.test" {
+			t.Errorf("GET %s: %d %v", path, r.StatusCode, claims)
+		}
+	}
+}
+
 func pkcePair() (verifier, challenge string) {
 	verifier = token.NewOpaque() + "-verifier"
 	sum := sha256.Sum256([]byte(verifier))

@@ -80,6 +80,10 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("/oauth2/authorize", alias(s.authorize))
 	mux.Handle("/oauth2/token", alias(s.token))
 	mux.Handle("/oauth2/userinfo", alias(s.userinfo))
+	// Seed 003's PHP example (League's GenericProvider) names the
+	// userinfo URL with a capital I; paths are case-sensitive, so it
+	// gets its own route.
+	mux.Handle("/oauth2/userInfo", alias(s.userinfo))
 
 	mux.Handle("/assets/tessera.css", http.StripPrefix("/assets/", staticHandler()))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
