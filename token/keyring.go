@@ -38,7 +38,7 @@ type KeySource interface {
 //
 // Keys are listed from the source on every call, so a rotation made by any
 // instance takes effect at once; that query is cheap. What is expensive
-// (unsealing, PKCS#8 and JWK parsing, building go-jose signers) is cached per
+// (unsealing, PKCS#8 and JWK parsing, encoding headers) is cached per
 // (tenant, kid): a kid names one immutable key, so the cache cannot go stale.
 // Each entry still remembers the row bytes it was built from and is rebuilt
 // if they differ, which costs a byte comparison and guards against a
@@ -311,10 +311,10 @@ type Signer struct {
 	key crypto.Signer
 	row []byte // the sealed PrivateKey it was built from
 
-	// byTyp holds one go-jose signer per typ header, since go-jose fixes
-	// headers when a signer is built. typ values come from code (at+jwt,
-	// JWT...), never from requests, so the map stays tiny.
-	byTyp sync.Map // string -> jose.Signer
+	// headers holds the encoded protected header per typ value. typ values
+	// come from code (at+jwt, JWT...), never from requests, so the map
+	// stays tiny.
+	headers sync.Map // string -> string
 
 	slots chan struct{} // the keyring's, shared by all its signers
 }
@@ -326,45 +326,33 @@ func (s *Signer) Alg() string { return s.alg }
 func (s *Signer) KeyID() string { return s.kid }
 
 // Sign returns the compact JWS of claims marshalled as JSON, with alg, kid
-// and typ (omitted when typ is empty) in the protected header.
+// and typ (omitted when empty) in the protected header.
 func (s *Signer) Sign(typ string, claims any) (string, error) {
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		return "", fmt.Errorf("token: encode claims: %w", err)
 	}
-	js, err := s.joseSigner(typ)
+	header, err := s.header(typ)
 	if err != nil {
 		return "", err
 	}
 	s.slots <- struct{}{}
-	obj, err := js.Sign(payload)
+	out, err := compactJWS(s.key, s.alg, header, payload)
 	<-s.slots
 	if err != nil {
 		return "", fmt.Errorf("token: sign with %s: %w", s.kid, err)
 	}
-	out, err := obj.CompactSerialize()
-	if err != nil {
-		return "", fmt.Errorf("token: serialize JWS: %w", err)
-	}
 	return out, nil
 }
 
-func (s *Signer) joseSigner(typ string) (jose.Signer, error) {
-	if v, ok := s.byTyp.Load(typ); ok {
-		return v.(jose.Signer), nil
+func (s *Signer) header(typ string) (string, error) {
+	if v, ok := s.headers.Load(typ); ok {
+		return v.(string), nil
 	}
-	opts := &jose.SignerOptions{}
-	if typ != "" {
-		opts = opts.WithType(jose.ContentType(typ))
-	}
-	js, err := jose.NewSigner(jose.SigningKey{
-		Algorithm: jose.SignatureAlgorithm(s.alg),
-		// A JWK with a KeyID makes go-jose write kid in the protected header.
-		Key: jose.JSONWebKey{Key: s.key, KeyID: s.kid, Algorithm: s.alg},
-	}, opts)
+	h, err := jwsHeader(s.alg, s.kid, typ)
 	if err != nil {
-		return nil, fmt.Errorf("token: signer for key %s: %w", s.kid, err)
+		return "", err
 	}
-	v, _ := s.byTyp.LoadOrStore(typ, js)
-	return v.(jose.Signer), nil
+	v, _ := s.headers.LoadOrStore(typ, h)
+	return v.(string), nil
 }
