@@ -169,29 +169,50 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	res := &Result{Scenario: cfg.Scenario, Target: cfg.Authority, Store: cfg.Store, Alg: cfg.Alg, Concurrency: cfg.Concurrency,
 		Errors: map[string]int{}, SignaturesPerReq: sigs, Machine: machine(), StartedAt: time.Now().UTC()}
-	// The floor is measured before and after the load, and the better of
-	// the two kept: a shared or throttled machine varies from second to
-	// second, and the floor is what the machine can do at best, so the
-	// percentage errs on the low side.
-	var floor *Floor
+	// The load runs in slices with a floor sample before, between and
+	// after them, and the floor is the mean of the samples: on a shared
+	// machine both vary from second to second, and interleaving makes the
+	// load and the floor see the same machine.
+	slices := 1
+	measureFloor := sigs > 0 && cfg.Alg != ""
+	if measureFloor && cfg.Duration >= 4*time.Second && cfg.Requests <= 0 {
+		slices = min(int(cfg.Duration/(2*time.Second)), 10)
+	}
+	floorEach := max(2*cfg.FloorTime/time.Duration(slices+1), 500*time.Millisecond)
+	var samples []float64
 	measure := func() error {
-		if sigs == 0 || cfg.Alg == "" {
+		if !measureFloor {
 			return nil
 		}
-		f, err := MeasureFloor(cfg.Alg, cfg.FloorTime)
+		f, err := MeasureFloor(cfg.Alg, floorEach)
 		if err != nil {
 			return err
 		}
-		if floor == nil || f.SignaturesSec > floor.SignaturesSec {
-			floor = &f
-		}
+		samples = append(samples, f.SignaturesSec)
 		return nil
 	}
 	if err := measure(); err != nil {
 		return nil, err
 	}
 	tripsBefore, tripsOK := storeRoundTrips(ctx, cfg)
-	if err := drive(ctx, cfg, work, res); err != nil {
+	t := newTally(cfg.Concurrency)
+	stopProgress := progress(cfg.Progress, &t.issued, time.Now())
+	slice := cfg
+	slice.Duration = cfg.Duration / time.Duration(slices)
+	for i := 0; i < slices; i++ {
+		if i > 0 {
+			if err := measure(); err != nil {
+				stopProgress()
+				return nil, err
+			}
+		}
+		if err := drive(ctx, slice, work, t); err != nil {
+			stopProgress()
+			return nil, err
+		}
+	}
+	stopProgress()
+	if err := t.result(res); err != nil {
 		return nil, err
 	}
 	if tripsAfter, ok := storeRoundTrips(ctx, cfg); ok && tripsOK && res.Requests > 0 {
@@ -201,9 +222,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := measure(); err != nil {
 		return nil, err
 	}
-	if floor != nil {
-		res.Floor = floor
-		res.PercentOfFloor = 100 * res.PerSecond * float64(sigs) / floor.SignaturesSec
+	if len(samples) > 0 {
+		res.Floor = summarizeFloor(cfg.Alg, samples)
+		res.PercentOfFloor = 100 * res.PerSecond * float64(sigs) / res.Floor.SignaturesSec
 	}
 	return res, nil
 }
@@ -231,22 +252,31 @@ func storeRoundTrips(ctx context.Context, cfg Config) (int64, bool) {
 	return *v.RoundTrips, true
 }
 
-// drive runs the closed loop and fills in the measurements.
-func drive(ctx context.Context, cfg Config, work request, res *Result) error {
+// tally accumulates what the slices of a run measured.
+type tally struct {
+	issued    atomic.Int64
+	latencies [][]time.Duration // per worker
+	errs      map[string]int
+	elapsed   time.Duration
+	lastErr   error
+}
+
+func newTally(workers int) *tally {
+	return &tally{latencies: make([][]time.Duration, workers), errs: map[string]int{}}
+}
+
+// drive runs the closed loop for one slice and adds to t.
+func drive(ctx context.Context, cfg Config, work request, t *tally) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if cfg.Duration > 0 {
 		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
 		defer cancel()
 	}
-	var issued atomic.Int64
 	var mu sync.Mutex
-	latencies := make([][]time.Duration, cfg.Concurrency)
-	errs := map[string]int{}
 	var transportErr atomic.Value
 	var wg sync.WaitGroup
 	start := time.Now()
-	stopProgress := progress(cfg.Progress, &issued, start)
 	// With a rate, workers take turns from a ticker: an open loop at a
 	// fixed pace, so latency is measured below saturation.
 	var pace <-chan time.Time
@@ -259,7 +289,10 @@ func drive(ctx context.Context, cfg Config, work request, res *Result) error {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			lat := make([]time.Duration, 0, 4096)
+			lat := t.latencies[w]
+			if lat == nil {
+				lat = make([]time.Duration, 0, 4096)
+			}
 			for ctx.Err() == nil {
 				if pace != nil {
 					select {
@@ -268,10 +301,10 @@ func drive(ctx context.Context, cfg Config, work request, res *Result) error {
 						continue
 					}
 				}
-				if cfg.Requests > 0 && issued.Add(1) > int64(cfg.Requests) {
+				if cfg.Requests > 0 && t.issued.Add(1) > int64(cfg.Requests) {
 					break
 				} else if cfg.Requests <= 0 {
-					issued.Add(1)
+					t.issued.Add(1)
 				}
 				t0 := time.Now()
 				code, err := work(ctx, w)
@@ -285,23 +318,30 @@ func drive(ctx context.Context, cfg Config, work request, res *Result) error {
 				}
 				if code != "" {
 					mu.Lock()
-					errs[code]++
+					t.errs[code]++
 					mu.Unlock()
 				}
 			}
-			latencies[w] = lat
+			t.latencies[w] = lat
 		}(w)
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	stopProgress()
+	t.elapsed += time.Since(start)
+	if err, _ := transportErr.Load().(error); err != nil {
+		t.lastErr = err
+	}
+	return nil
+}
+
+// result fills in res from what the slices measured.
+func (t *tally) result(res *Result) error {
 	var all []time.Duration
-	for _, l := range latencies {
+	for _, l := range t.latencies {
 		all = append(all, l...)
 	}
 	if len(all) == 0 {
-		if err, _ := transportErr.Load().(error); err != nil {
-			return fmt.Errorf("bench: no request completed: %w", err)
+		if t.lastErr != nil {
+			return fmt.Errorf("bench: no request completed: %w", t.lastErr)
 		}
 		return fmt.Errorf("bench: no request completed")
 	}
@@ -311,9 +351,9 @@ func drive(ctx context.Context, cfg Config, work request, res *Result) error {
 		return float64(all[i]) / float64(time.Millisecond)
 	}
 	res.Requests = int64(len(all))
-	res.Errors = errs
-	res.Seconds = elapsed.Seconds()
-	res.PerSecond = float64(len(all)) / elapsed.Seconds()
+	res.Errors = t.errs
+	res.Seconds = t.elapsed.Seconds()
+	res.PerSecond = float64(len(all)) / t.elapsed.Seconds()
 	res.LatencyMS = Latency{P50: pct(0.50), P90: pct(0.90), P99: pct(0.99), Max: float64(all[len(all)-1]) / float64(time.Millisecond)}
 	return nil
 }

@@ -20,12 +20,15 @@ func Report(w io.Writer, results []Result) {
 		m := results[0].Machine
 		fmt.Fprintf(w, "Machine: %d cores, %s, %s, %s.\n\n", m.Cores, m.CPU, m.OS, m.GoVersion)
 	}
-	fmt.Fprintln(w, "| scenario | store | alg | workers | rate cap | requests/s | signatures/response | floor (sig/s) | % of floor | p50 ms | p90 ms | p99 ms | max ms | store round trips/request | errors |")
+	fmt.Fprintln(w, "| scenario | store | alg | workers | rate cap | requests/s | signatures/response | floor sig/s (spread) | % of floor | p50 ms | p90 ms | p99 ms | max ms | store round trips/request | errors |")
 	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, r := range results {
 		floor, pct := "–", "–"
 		if r.Floor != nil {
 			floor = fmt.Sprintf("%.0f", r.Floor.SignaturesSec)
+			if r.Floor.Samples > 1 {
+				floor += fmt.Sprintf(" (%.0f–%.0f)", r.Floor.Min, r.Floor.Max)
+			}
 			pct = fmt.Sprintf("%.1f %%", r.PercentOfFloor)
 		}
 		var errs []string
@@ -77,6 +80,9 @@ func Summary(w io.Writer, r *Result) {
 	if r.Floor != nil {
 		fmt.Fprintf(w, "floor        %.0f %s signatures/s on %d cores; %d per response → %.0f responses/s\n",
 			r.Floor.SignaturesSec, r.Floor.Alg, r.Floor.Cores, r.SignaturesPerReq, r.Floor.SignaturesSec/float64(r.SignaturesPerReq))
+		if r.Floor.Samples > 1 {
+			fmt.Fprintf(w, "             mean of %d samples between slices of the load, %.0f to %.0f\n", r.Floor.Samples, r.Floor.Min, r.Floor.Max)
+		}
 		fmt.Fprintf(w, "achieved     %.1f %% of the floor\n", r.PercentOfFloor)
 	}
 }
