@@ -6,8 +6,10 @@ package harness
 import (
 	"bufio"
 	"bytes"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -73,7 +75,12 @@ func Binary(t testing.TB) string {
 	return binPath
 }
 
-// Demo is what `serve --dev` printed on its first start.
+// Demo is the directory a suite signs in to: what `serve --dev` printed on
+// its first start (the demo tenant), or, after UseNewTenant, the tenant,
+// apps and user the harness created through the admin CLI. Either way it
+// is a confidential web app exposing access_as_user (redirect URIs
+// http://localhost:8080 and http://localhost:3000/redirect), a public
+// native app allowed to call it (loopback redirect, any port) and a user.
 type Demo struct {
 	TenantID       string
 	WebClientID    string
@@ -88,7 +95,7 @@ type Tessera struct {
 	DataDir string
 	Base    string // https://localhost:PORT
 	Port    string
-	Tenant  string // "demo"
+	Tenant  string // "demo", or the tenant UseNewTenant made
 	Demo    Demo
 	CAFile  string
 	HTTP    *http.Client // trusts the development CA
@@ -113,6 +120,66 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// StartOwnTenant is Start followed by UseNewTenant: the suite signs in to a
+// tenant, apps and user made through the admin CLI (`tessera tenant
+// create`, `app register`, `user create`, ...), not to the ones `serve
+// --dev` bootstraps. The tenant is also the default tenant, served by
+// /oauth2/authorize and /oauth2/token.
+func StartOwnTenant(t testing.TB, tenant string, flags ...string) *Tessera {
+	t.Helper()
+	s := Start(t, append([]string{"--default-tenant", tenant}, flags...)...)
+	s.UseNewTenant(t, tenant)
+	return s
+}
+
+// UseNewTenant creates, through the admin CLI, a tenant named name shaped
+// like the demo one (see Demo), with a user whose password the harness
+// generates and passes on standard input, and makes it the tenant the
+// helpers (Authority, RegisterApp, Expose, ...) and s.Demo refer to.
+func (s *Tessera) UseNewTenant(t testing.TB, name string) {
+	t.Helper()
+	tenantID := str(t, s.CLI(t, "tenant", "create", name), "id")
+	web := str(t, s.CLI(t, "app", "register", "--tenant", name, "--name", "Web App",
+		"--redirect-uri", "http://localhost:8080", "--redirect-uri", "http://localhost:3000/redirect"), "client_id")
+	s.CLI(t, "app", "expose", "--tenant", name, "--app", web, "--scope", "access_as_user")
+	secret := str(t, s.CLI(t, "app", "secret", "add", "--tenant", name, "--app", web, "--description", "harness"), "secret")
+	native := str(t, s.CLI(t, "app", "register", "--tenant", name, "--name", "Native App", "--public",
+		"--redirect-uri", "http://localhost", "--redirect-uri", "http://localhost:3000/redirect"), "client_id")
+	s.CLI(t, "app", "permission", "add", "--tenant", name, "--app", native, "--resource", web, "--scope", "access_as_user")
+	const username = "alice"
+	password := randomPassword(t)
+	out := s.cliInput(t, password+"\n", "user", "create", "--tenant", name, "--username", username,
+		"--email", "alice@example.com", "--name", "Alice Example", "--password-stdin", "--output", "json")
+	var user struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if err := json.Unmarshal([]byte(out), &user); err != nil || user.Username != username || user.Password != "" {
+		t.Fatalf("tessera user create printed %q (%v)", out, err)
+	}
+	s.Tenant = name
+	s.Demo = Demo{TenantID: tenantID, WebClientID: web, WebSecret: secret, NativeClientID: native, Username: username, Password: password}
+}
+
+// str is a string member of a CLI's JSON answer.
+func str(t testing.TB, m map[string]any, key string) string {
+	t.Helper()
+	v, _ := m[key].(string)
+	if v == "" {
+		t.Fatalf("the admin CLI's answer %v has no %s", m, key)
+	}
+	return v
+}
+
+func randomPassword(t testing.TB) string {
+	t.Helper()
+	b := make([]byte, 18)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 var listening = regexp.MustCompile(`msg="tessera listening" addr=127\.0\.0\.1:(\d+)`)
@@ -222,7 +289,8 @@ func (s *Tessera) Kill() {
 	s.done <- err
 }
 
-// Authority is the demo tenant's authority URL.
+// Authority is the tenant's authority URL (the demo tenant's, or the one
+// UseNewTenant made).
 func (s *Tessera) Authority() string { return s.Base + "/" + s.Tenant }
 
 // Log is what the server wrote to stderr so far.
@@ -243,7 +311,14 @@ func (s *Tessera) CLI(t testing.TB, args ...string) map[string]any {
 // CLIRaw runs an admin command and returns its standard output.
 func (s *Tessera) CLIRaw(t testing.TB, args ...string) string {
 	t.Helper()
+	return s.cliInput(t, "", args...)
+}
+
+// cliInput runs an admin command with stdin as its standard input.
+func (s *Tessera) cliInput(t testing.TB, stdin string, args ...string) string {
+	t.Helper()
 	cmd := exec.Command(Binary(t), append([]string{"--data-dir", s.DataDir}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -29,7 +29,7 @@ function summary(res) {
   };
 }
 
-// Signs the demo user in for the native app and returns its token for API A.
+// Signs the user in for the native app and returns its token for API A.
 async function userTokenForA() {
   const pca = new msal.PublicClientApplication({
     auth: { clientId: env("NATIVE_CLIENT_ID"), authority, knownAuthorities },

@@ -3,7 +3,7 @@
 // refresh token, and the silent flow with seed 001's file cache plugin.
 //
 // Configuration (environment): AUTHORITY, KNOWN_AUTHORITY, PROTOCOL_MODE
-// ("OIDC", or empty for MSAL's default AAD mode), CLIENT_ID, SCOPE,
+// ("OIDC", or empty for MSAL's default AAD mode), TENANT, CLIENT_ID, SCOPE,
 // CACHE_PATH.
 import assert from "node:assert/strict";
 import { promises as fs } from "node:fs";
@@ -187,7 +187,7 @@ await steps([
   ["acquireTokenSilent after expiry", async () => {
     // A 5-minute access token lies inside MSAL's 5-minute renewal offset:
     // from its second second on, MSAL treats it as expired and refreshes.
-    await cli("app", "set", "--tenant", "demo", "--app", env("CLIENT_ID"), "--access-token-lifetime", "5m");
+    await cli("app", "set", "--tenant", env("TENANT"), "--app", env("CLIENT_ID"), "--access-token-lifetime", "5m");
     const [account] = await pca.getAllAccounts();
     const short = await pca.acquireTokenSilent({ account, scopes, forceRefresh: true });
     assert.equal(claims(short.accessToken).exp - claims(short.accessToken).iat, 300);

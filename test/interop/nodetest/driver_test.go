@@ -59,6 +59,18 @@ import (
 // scriptTimeout bounds one script run; device flows poll every 5 s.
 const scriptTimeout = 2 * time.Minute
 
+// tenant is the tenant every scenario creates for itself through the admin
+// CLI (harness.StartOwnTenant): the clients never touch serve --dev's demo
+// tenant, apps or user.
+const tenant = "contoso"
+
+// startServer starts a server with its own tenant, web and native apps
+// and user, made through the admin CLI.
+func startServer(t *testing.T, flags ...string) *harness.Tessera {
+	t.Helper()
+	return harness.StartOwnTenant(t, tenant, flags...)
+}
+
 // nodeDir is the Node project with the scripts and node_modules.
 func nodeDir() string { return filepath.Join(harness.RepoRoot(), "test", "interop", "node") }
 

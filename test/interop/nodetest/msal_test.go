@@ -41,11 +41,11 @@ func TestMSALNodePublicClient(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()
 			requireNode(t)
-			srv := harness.Start(t)
+			srv := startServer(t)
 			scope := "api://" + srv.Demo.WebClientID + "/access_as_user"
 			cachePath := filepath.Join(t.TempDir(), "msal_cache.json")
 			rs, check := mustRun(t, srv, script{name: "msal-public.mjs", env: merge(msalEnv(srv, mode.protocolMode), map[string]string{
-				"CLIENT_ID": srv.Demo.NativeClientID, "SCOPE": scope, "CACHE_PATH": cachePath,
+				"CLIENT_ID": srv.Demo.NativeClientID, "SCOPE": scope, "CACHE_PATH": cachePath, "TENANT": srv.Tenant,
 			})})
 			defer check()
 
@@ -68,7 +68,7 @@ func TestMSALNodePublicClient(t *testing.T) {
 				}
 			}
 			t.Run("Discovery", func(t *testing.T) {
-				oidc, aad := "path=/demo/.well-known/openid-configuration ", "path=/demo/v2.0/.well-known/openid-configuration "
+				oidc, aad := "path=/"+srv.Tenant+"/.well-known/openid-configuration ", "path=/"+srv.Tenant+"/v2.0/.well-known/openid-configuration "
 				want, not := aad, oidc
 				if mode.protocolMode == "OIDC" {
 					want, not = oidc, aad
@@ -174,19 +174,19 @@ func TestMSALNodeConfidentialClient(t *testing.T) {
 
 func testMSALNodeConfidentialClient(t *testing.T, protocolMode string) {
 	requireNode(t)
-	srv := harness.Start(t)
+	srv := startServer(t)
 	dir := t.TempDir()
 
 	// An API with an app role, and a daemon granted it by an admin.
 	files := srv.RegisterApp(t, "Files API", false)
-	srv.CLI(t, "app", "expose", "--tenant", "demo", "--app", files.ClientID, "--app-id-uri", "api://files", "--role", "Files.ReadAll")
+	srv.CLI(t, "app", "expose", "--tenant", srv.Tenant, "--app", files.ClientID, "--app-id-uri", "api://files", "--role", "Files.ReadAll")
 	daemon := srv.RegisterApp(t, "Daemon", false)
-	srv.CLI(t, "app", "permission", "add", "--tenant", "demo", "--app", daemon.ClientID, "--resource", "api://files", "--role", "Files.ReadAll")
+	srv.CLI(t, "app", "permission", "add", "--tenant", srv.Tenant, "--app", daemon.ClientID, "--resource", "api://files", "--role", "Files.ReadAll")
 	srv.AdminConsent(t, daemon.ClientID)
 	cert := newCertificate(t, dir, "daemon")
-	srv.CLI(t, "app", "certificate", "add", "--tenant", "demo", "--app", daemon.ClientID, "--file", cert.CertFile)
+	srv.CLI(t, "app", "certificate", "add", "--tenant", srv.Tenant, "--app", daemon.ClientID, "--file", cert.CertFile)
 
-	// Downstream API B for on-behalf-of; web API A (the demo web app) may
+	// Downstream API B for on-behalf-of; web API A (the tenant's web app) may
 	// call it for its users.
 	downstream := srv.RegisterApp(t, "Downstream API", false)
 	srv.Expose(t, downstream.ClientID, "api://downstream", "Data.Read")
@@ -271,7 +271,7 @@ func testMSALNodeConfidentialClient(t *testing.T, protocolMode string) {
 func TestMSALNodeDeadRefreshToken(t *testing.T) {
 	t.Parallel()
 	requireNode(t)
-	srv := harness.Start(t, "--refresh-grace", "1s")
+	srv := startServer(t, "--refresh-grace", "1s")
 	rs, check := mustRun(t, srv, script{name: "msal-dead-refresh.mjs", env: merge(msalEnv(srv, "OIDC"), map[string]string{
 		"CLIENT_ID": srv.Demo.NativeClientID, "SCOPE": "api://" + srv.Demo.WebClientID + "/access_as_user",
 		"REVOCATION_ENDPOINT": srv.Authority() + "/oauth2/v2.0/revoke", "GRACE_MS": "1000",

@@ -4,8 +4,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/tessera-id/tessera/test/harness"
 )
 
 // TestOpenIDClient runs openid-client v6 and v5 (the npm alias
@@ -19,19 +17,19 @@ func TestOpenIDClient(t *testing.T) {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
 			requireNode(t)
-			srv := harness.Start(t)
+			srv := startServer(t)
 			dir := t.TempDir()
 
 			// An API with an app role; one daemon authenticates with a secret,
 			// another with a key whose public JWK is registered.
 			files := srv.RegisterApp(t, "Files API", false)
-			srv.CLI(t, "app", "expose", "--tenant", "demo", "--app", files.ClientID, "--app-id-uri", "api://files", "--role", "Files.ReadAll")
+			srv.CLI(t, "app", "expose", "--tenant", srv.Tenant, "--app", files.ClientID, "--app-id-uri", "api://files", "--role", "Files.ReadAll")
 			daemon := srv.RegisterApp(t, "Daemon", false)
 			keyed := srv.RegisterApp(t, "Keyed daemon", false)
 			key := newJWKKey(t, dir, "interop-key-1")
-			srv.CLI(t, "app", "certificate", "add", "--tenant", "demo", "--app", keyed.ClientID, "--file", key.PublicFile)
+			srv.CLI(t, "app", "certificate", "add", "--tenant", srv.Tenant, "--app", keyed.ClientID, "--file", key.PublicFile)
 			for _, d := range []string{daemon.ClientID, keyed.ClientID} {
-				srv.CLI(t, "app", "permission", "add", "--tenant", "demo", "--app", d, "--resource", "api://files", "--role", "Files.ReadAll")
+				srv.CLI(t, "app", "permission", "add", "--tenant", srv.Tenant, "--app", d, "--resource", "api://files", "--role", "Files.ReadAll")
 				srv.AdminConsent(t, d)
 			}
 			// A downstream API the web app may exchange its users' tokens for.
@@ -72,7 +70,7 @@ func TestOpenIDClient(t *testing.T) {
 			}
 			t.Run("AuthCodePKCENonce", func(t *testing.T) {
 				r := rs.step(t, "authorization code + PKCE + nonce")
-				if !strings.Contains(srv.Log(), "path=/demo/discovery/v2.0/keys ") {
+				if !strings.Contains(srv.Log(), "path=/"+srv.Tenant+"/discovery/v2.0/keys ") {
 					t.Error("the client never fetched the JWKS, so it checked no signature")
 				}
 				id := r.obj("idToken")

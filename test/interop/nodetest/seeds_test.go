@@ -20,7 +20,7 @@ import (
 func TestSeed003ExpressAxios(t *testing.T) {
 	t.Parallel()
 	requireNode(t)
-	srv := harness.Start(t)
+	srv := startServer(t)
 	port := freePort(t)
 	redirect := "http://localhost:" + port + "/callback"
 	app := srv.RegisterApp(t, "Express app", false, redirect)
@@ -80,7 +80,7 @@ func TestSeed002Curl(t *testing.T) {
 	if err != nil {
 		harness.SkipOrFail(t, "curl is not installed")
 	}
-	srv := harness.Start(t)
+	srv := startServer(t)
 	b := harness.NewBrowser(t)
 	id, secret := srv.Demo.WebClientID, srv.Demo.WebSecret
 	base := srv.Base + "/" + srv.Demo.TenantID
