@@ -13,7 +13,8 @@ import (
 	"time"
 )
 
-// DefaultMaxEntries is the default cap on access tokens and on accounts.
+// DefaultMaxEntries is the default cap on access tokens, on refresh tokens
+// and on accounts.
 const DefaultMaxEntries = 10000
 
 // Option configures a Cache.
@@ -27,9 +28,12 @@ type options struct {
 }
 
 // WithMaxEntries caps the number of access tokens and, separately, the
-// number of accounts; the least recently used go first, and an account goes
-// with all its credentials. The default is DefaultMaxEntries; n <= 0 means
-// unbounded.
+// number of refresh tokens and the number of accounts; the least recently
+// used go first, and an account goes with all its credentials. Refresh
+// tokens kept without an account (on-behalf-of tokens, keyed by the
+// incoming assertion) count as used whenever an access token for the same
+// assertion is, so they leave together with it. The default is
+// DefaultMaxEntries; n <= 0 means unbounded.
 func WithMaxEntries(n int) Option { return func(o *options) { o.maxEntries = n } }
 
 // WithPersistence stores the cache outside the process, typically with
@@ -114,7 +118,11 @@ func (c *Cache) RefreshToken(ctx context.Context, environment, clientID, homeAcc
 		c.mu.RUnlock()
 		return RefreshToken{}, false, nil
 	}
-	c.touch(e.user)
+	tick := c.tick.Add(1)
+	e.used.Store(tick)
+	if e.user != nil {
+		e.user.used.Store(tick)
+	}
 	v := e.v
 	c.mu.RUnlock()
 	return v, true, nil
@@ -439,6 +447,13 @@ func (c *Cache) install(st *state) {
 			e.used.Store(o.used.Load())
 		}
 	})
+	for _, e := range st.sec[secRefreshToken] {
+		if e, ok := e.(*rtEntry); ok {
+			if o, ok := old.sec[secRefreshToken][e.key].(*rtEntry); ok {
+				e.used.Store(o.used.Load())
+			}
+		}
+	}
 	for _, b := range st.users {
 		for _, u := range b {
 			if o := old.findUser(u.env, u.home); o != nil {
@@ -475,6 +490,7 @@ func normalize(u Update, now time.Time) (Update, error) {
 			return n, errors.New("cache: apply: refresh token needs Environment, ClientID and Secret")
 		}
 		v := *rt
+		v.ExpiresOn = seconds(v.ExpiresOn)
 		n.RefreshToken = &v
 	}
 	if m := u.AppMetadata; m != nil {
@@ -538,6 +554,7 @@ func (s *state) apply(u *Update, now time.Time, tick uint64, maxEntries int) {
 	if u.RefreshToken != nil {
 		e := newRTEntry(s.seed, *u.RefreshToken)
 		s.addRT(e, true)
+		e.used.Store(tick)
 		touch(e.user)
 	}
 	if u.AppMetadata != nil {

@@ -511,3 +511,99 @@ func sameAT(a, b AccessToken) bool {
 		a.CachedAt.Equal(b.CachedAt) && a.ExpiresOn.Equal(b.ExpiresOn) && a.ExtendedExpiresOn.Equal(b.ExtendedExpiresOn) &&
 		a.RefreshOn.Equal(b.RefreshOn) && a.UserAssertionHash == b.UserAssertionHash
 }
+
+// A middle tier caches an access token and a refresh token per incoming
+// assertion, without an account; the cap must bound both.
+func TestLRUBoundsOnBehalfOfRefreshTokens(t *testing.T) {
+	ctx := context.Background()
+	c := New(WithMaxEntries(10), WithClock(fixedClock()))
+	hash := func(i int) string { return fmt.Sprintf("assertion-%d", i) }
+	obo := func(i int) Update {
+		return Update{
+			AccessToken: &AccessToken{Environment: tEnv, ClientID: tClient, Realm: tRealm, Secret: fmt.Sprintf("at-%d", i),
+				Target: "downstream.read", ExpiresOn: t0.Add(time.Hour), UserAssertionHash: hash(i)},
+			RefreshToken: &RefreshToken{Environment: tEnv, ClientID: tClient, Secret: fmt.Sprintf("rt-%d", i), UserAssertionHash: hash(i)},
+		}
+	}
+	oboQuery := func(i int) AccessTokenQuery {
+		return AccessTokenQuery{Environment: tEnv, ClientID: tClient, Realm: tRealm, Scopes: []string{"downstream.read"}, UserAssertionHash: hash(i)}
+	}
+	for i := range 1000 {
+		mustApply(t, c, obo(i))
+		// Assertion 0 stays in use: its access token is served from the
+		// cache, and its refresh token, never looked up, stays with it.
+		if atSecret(t, c, oboQuery(0)) != "at-0" {
+			t.Fatalf("after %d saves the access token in use was evicted", i+1)
+		}
+	}
+	c.mu.RLock()
+	nAT, nRT := c.st.nAT, c.st.nRT
+	c.mu.RUnlock()
+	if nAT > 10 || nRT > 10 {
+		t.Fatalf("after 1000 on-behalf-of saves with a cap of 10: %d access tokens, %d refresh tokens", nAT, nRT)
+	}
+	for _, i := range []int{0, 999} {
+		if rt, ok, _ := c.RefreshToken(ctx, tEnv, tClient, "", hash(i)); !ok || rt.Secret != fmt.Sprintf("rt-%d", i) {
+			t.Errorf("refresh token of assertion %d = %+v, %v; want it kept", i, rt, ok)
+		}
+	}
+	if _, ok, _ := c.RefreshToken(ctx, tEnv, tClient, "", hash(1)); ok {
+		t.Error("the refresh token of an evicted access token is still cached")
+	}
+	data, err := c.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(data), `"credential_type":"RefreshToken"`); n != nRT {
+		t.Errorf("serialized cache holds %d refresh tokens, index %d", n, nRT)
+	}
+}
+
+// Plain refresh tokens of accounts are bounded too, as accounts are.
+func TestLRUBoundsRefreshTokensOfManyClients(t *testing.T) {
+	c := New(WithMaxEntries(4), WithClock(fixedClock()))
+	// One account, refresh tokens of ten clients (a family of apps).
+	mustApply(t, c, Update{Account: &Account{HomeAccountID: home(1), Environment: tEnv, Realm: tRealm}})
+	for i := range 10 {
+		mustApply(t, c, Update{RefreshToken: &RefreshToken{HomeAccountID: home(1), Environment: tEnv, ClientID: fmt.Sprintf("app-%d", i), Secret: "rt"}})
+	}
+	if c.st.nRT > 4 {
+		t.Errorf("%d refresh tokens kept with a cap of 4", c.st.nRT)
+	}
+	if _, ok, _ := c.RefreshToken(context.Background(), tEnv, "app-9", home(1), ""); !ok {
+		t.Error("the newest refresh token was evicted")
+	}
+}
+
+func TestRefreshTokenExpiryRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	c := New(WithClock(fixedClock()))
+	exp := t0.Add(90 * 24 * time.Hour).Add(300 * time.Millisecond)
+	mustApply(t, c, Update{RefreshToken: &RefreshToken{HomeAccountID: home(1), Environment: tEnv, ClientID: tClient, Secret: "rt", ExpiresOn: exp}})
+	mustApply(t, c, Update{RefreshToken: &RefreshToken{HomeAccountID: home(2), Environment: tEnv, ClientID: tClient, Secret: "rt2"}})
+	data, err := c.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf(`"expires_on":"%d"`, exp.Unix()); strings.Count(string(data), want) != 1 || strings.Count(string(data), `"expires_on"`) != 1 {
+		t.Fatalf("serialized refresh tokens lack %s once:\n%s", want, data)
+	}
+	d := New()
+	if err := d.Unmarshal(data); err != nil {
+		t.Fatal(err)
+	}
+	rt, ok, _ := d.RefreshToken(ctx, tEnv, tClient, home(1), "")
+	if !ok || !rt.ExpiresOn.Equal(time.Unix(exp.Unix(), 0)) {
+		t.Errorf("refresh token after a round trip: %+v", rt)
+	}
+	if rt, _, _ := d.RefreshToken(ctx, tEnv, tClient, home(2), ""); !rt.ExpiresOn.IsZero() {
+		t.Errorf("a refresh token without expiry read back with %v", rt.ExpiresOn)
+	}
+	// MSAL Node writes expires_on for refresh tokens when it knows it.
+	if err := d.Unmarshal([]byte(`{"RefreshToken":{"k":{"home_account_id":"h","environment":"e","credential_type":"RefreshToken","client_id":"app","secret":"s","expires_on":"1900000000"}}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if rt, ok, _ := d.RefreshToken(ctx, "e", "app", "h", ""); !ok || rt.ExpiresOn.Unix() != 1_900_000_000 {
+		t.Errorf("MSAL Node's expires_on: %+v %v", rt, ok)
+	}
+}

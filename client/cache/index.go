@@ -86,6 +86,7 @@ type rtEntry struct {
 	env, client, home, uah, family string
 	hash, familyHash               uint64 // familyHash is 0 without a family
 	user                           *user
+	used                           atomic.Uint64 // LRU tick of saves and lookups; see evict
 }
 
 type idtEntry struct {

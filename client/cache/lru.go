@@ -53,8 +53,9 @@ func (u *user) lastUsed() uint64 {
 }
 
 // evict enforces the cap on accounts (evicting an account evicts all it
-// holds) and on access tokens, least recently used first; ties, such as
-// entries loaded from a store and not used since, go in stored order.
+// holds), on access tokens and on refresh tokens, least recently used
+// first; ties, such as entries loaded from a store and not used since, go
+// in stored order.
 func (s *state) evict(maxEntries int) {
 	if maxEntries <= 0 {
 		return
@@ -98,5 +99,59 @@ func (s *state) evict(maxEntries int) {
 		for _, e := range ats[:s.nAT-target] {
 			s.remove(secAccessToken, e)
 		}
+	}
+	if s.nRT > maxEntries {
+		s.evictRTs(target)
+	}
+}
+
+// oboKey names the access tokens a refresh token kept without an account
+// (an on-behalf-of token) was issued with.
+type oboKey struct{ env, client, uah string }
+
+// evictRTs brings the refresh tokens down to target. A refresh token is as
+// recent as its own last save or lookup, or as its account's last use; one
+// without an account, as the most recent use of an access token for the
+// same assertion. An on-behalf-of refresh token is looked up only when its
+// access token needs renewing, and must not be evicted while that access
+// token is in use, nor outlive it by long once it is not.
+func (s *state) evictRTs(target int) {
+	obo := map[oboKey]uint64{}
+	s.eachAT(func(e *atEntry) {
+		if e.user == nil && e.uah != "" {
+			k := oboKey{e.env, e.client, e.uah}
+			obo[k] = max(obo[k], e.used.Load())
+		}
+	})
+	type ranked struct {
+		e    *rtEntry
+		used uint64
+	}
+	rts := make([]ranked, 0, s.nRT)
+	lastUsed := map[*user]uint64{}
+	for _, b := range s.rts {
+		for _, e := range b {
+			used := e.used.Load()
+			if u := e.user; u != nil {
+				last, ok := lastUsed[u]
+				if !ok {
+					last = u.lastUsed()
+					lastUsed[u] = last
+				}
+				used = max(used, last)
+			} else if e.uah != "" {
+				used = max(used, obo[oboKey{e.env, e.client, e.uah}])
+			}
+			rts = append(rts, ranked{e, used})
+		}
+	}
+	slices.SortFunc(rts, func(a, b ranked) int {
+		if c := cmp.Compare(a.used, b.used); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.e.seq, b.e.seq)
+	})
+	for _, r := range rts[:max(0, len(rts)-target)] {
+		s.remove(secRefreshToken, r.e)
 	}
 }
