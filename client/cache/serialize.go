@@ -333,6 +333,7 @@ func (s *state) load(sec section, key string, raw json.RawMessage) {
 			Secret:            f.str("secret"),
 			FamilyID:          f.opt("family_id"),
 			UserAssertionHash: f.opt("user_assertion_hash"),
+			ExpiresOn:         f.optTime("expires_on"),
 		}
 		if f.bad || (ct != "" && !strings.EqualFold(ct, credTypeRefreshToken)) || v.Environment == "" || v.ClientID == "" {
 			opaque()
@@ -558,6 +559,7 @@ func appendEntry(buf []byte, e entry) []byte {
 		w.str("secret", v.Secret)
 		w.opt("family_id", v.FamilyID)
 		w.opt("user_assertion_hash", v.UserAssertionHash)
+		w.optTime("expires_on", v.ExpiresOn)
 	case *idtEntry:
 		v := &e.v
 		w.str("home_account_id", v.HomeAccountID)

@@ -36,6 +36,10 @@ type RefreshToken struct {
 	Secret            string
 	FamilyID          string
 	UserAssertionHash string
+	// ExpiresOn is when the server said the refresh token stops working
+	// (refresh_token_expires_in), stored as MSAL's expires_on; zero when
+	// the server did not say.
+	ExpiresOn time.Time
 }
 
 // IDToken is a cached ID token (MSAL credential_type IdToken).
@@ -90,6 +94,30 @@ type AccessTokenQuery struct {
 
 // Persistence stores the serialized cache outside the process. All
 // methods must be safe for concurrent use by several processes.
+//
+// It is MSAL's cache plugin (ICachePlugin) with the lock made explicit.
+// MSAL calls beforeCacheAccess(context) before every cache operation, and
+// a plugin deserializes the stored bytes into the cache there; it calls
+// afterCacheAccess(context) afterwards, and a plugin serializes the cache
+// and writes it when context.cacheHasChanged. MSAL Node's
+// PersistenceCachePlugin takes a cross-process lock in beforeCacheAccess
+// and releases it in afterCacheAccess. The Cache drives this interface the
+// same way, as two cycles:
+//
+//   - a lookup is beforeCacheAccess without a lock: Version, and Read
+//     only when the version differs from the one loaded (a stat per
+//     lookup instead of a read and a parse);
+//   - a change is beforeCacheAccess with the lock, then afterCacheAccess
+//     with cacheHasChanged: Lock, Version (Read if another process wrote),
+//     merge the change into what was read, Write, unlock. Nothing is
+//     written when the change changed nothing.
+//
+// So an adapter to an existing MSAL plugin, or from this interface to one,
+// needs no more than: Lock is the plugin's lock, Read and Write are what
+// its hooks do with the serialized bytes (the bytes are MSAL's unified
+// cache JSON, as Marshal returns), and Version is any cheap token that
+// changes whenever the stored bytes do (a modification time and size, an
+// ETag, a row version).
 type Persistence interface {
 	// Lock takes an exclusive lock across processes for one
 	// read-merge-write cycle and returns its release.
