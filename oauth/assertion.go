@@ -86,8 +86,12 @@ func (p *Provider) verifyClientAssertion(ctx context.Context, ep Endpoint, app s
 	}
 	now := p.now()
 	h := sig.Signatures[0].Header
+	candidates, named := candidateCredentials(creds, h)
+	if named != "" && len(candidates) == 0 {
+		return bad("its %s header names no certificate registered for app '%s'.", named, app.ClientID)
+	}
 	var payload []byte
-	for _, c := range candidateCredentials(creds, h) {
+	for _, c := range candidates {
 		if !c.ExpiresAt.IsZero() && !now.Before(c.ExpiresAt) {
 			continue
 		}
@@ -152,28 +156,55 @@ func (p *Provider) assertionAudienceOK(ep Endpoint, auds []string) bool {
 	return false
 }
 
-// candidateCredentials orders the app's keys so that the one the header
-// names comes first; with no usable hint every key is tried. MSAL Go
-// encodes x5t#S256 in padded standard base64 rather than base64url, so
-// thumbprints are decoded leniently.
-func candidateCredentials(creds []store.AppCredential, h jose.Header) []store.AppCredential {
-	x5t256 := decodeThumbprint(h.ExtraHeaders["x5t#S256"])
-	x5t := decodeThumbprint(h.ExtraHeaders["x5t"])
-	var named, rest []store.AppCredential
-	for _, c := range creds {
-		switch {
-		case x5t256 != nil && bytes.Equal(x5t256, c.SHA256Thumbprint),
-			x5t != nil && bytes.Equal(x5t, c.SHA1Thumbprint),
-			h.KeyID != "" && h.KeyID == c.ID:
-			named = append(named, c)
-		default:
-			rest = append(rest, c)
+// candidateCredentials returns the app's keys that may have signed an
+// assertion with header h. A certificate thumbprint (x5t#S256, x5t) names
+// one certificate: when the header has one, only the certificates matching
+// every thumbprint it has are candidates, and thumbprint is the header that
+// named them ("" without one), so that no match is a failure rather than a
+// reason to try every key. Without a thumbprint, a kid equal to a key's id
+// (its RFC 7638 thumbprint) selects that key; any other kid is the client's
+// own label, and every key is tried. MSAL Go encodes x5t#S256 in padded standard base64 rather
+// than base64url, so thumbprints are decoded leniently; one that decodes in
+// no base64 alphabet matches nothing.
+func candidateCredentials(creds []store.AppCredential, h jose.Header) (candidates []store.AppCredential, thumbprint string) {
+	type hint struct {
+		name string
+		want []byte
+		has  func(store.AppCredential) []byte
+	}
+	var hints []hint
+	for _, x := range []struct {
+		name string
+		has  func(store.AppCredential) []byte
+	}{
+		{"x5t#S256", func(c store.AppCredential) []byte { return c.SHA256Thumbprint }},
+		{"x5t", func(c store.AppCredential) []byte { return c.SHA1Thumbprint }},
+	} {
+		if v, ok := h.ExtraHeaders[jose.HeaderKey(x.name)]; ok {
+			hints = append(hints, hint{name: x.name, want: decodeThumbprint(v), has: x.has})
 		}
 	}
-	if len(named) > 0 {
-		return named
+	if len(hints) > 0 {
+		names := make([]string, 0, len(hints))
+		for _, x := range hints {
+			names = append(names, x.name)
+		}
+		for _, c := range creds {
+			if !slices.ContainsFunc(hints, func(x hint) bool { return x.want == nil || !bytes.Equal(x.want, x.has(c)) }) {
+				candidates = append(candidates, c)
+			}
+		}
+		return candidates, strings.Join(names, " and ")
 	}
-	return rest
+	for _, c := range creds {
+		if h.KeyID != "" && h.KeyID == c.ID {
+			candidates = append(candidates, c)
+		}
+	}
+	if len(candidates) == 0 {
+		candidates = creds
+	}
+	return candidates, ""
 }
 
 func decodeThumbprint(v any) []byte {
