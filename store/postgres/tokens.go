@@ -51,6 +51,10 @@ func (s *Store) GetAuthCode(ctx context.Context, tenantID string, hash []byte) (
 // others wait; once it commits they re-check "used_at IS NULL" against the
 // row it left, fail it, and report ErrNotLive. If it rolls back instead (its
 // family clashed), the next one in line redeems the code.
+//
+// The spent code is kept (its expires_at pushed out) for as long as what it
+// issued lives, see redemptionKeep, so that a replay long after the code's
+// own ten minutes still finds it and revokes those tokens.
 func (s *Store) RedeemAuthCode(ctx context.Context, tenantID string, hash []byte, now time.Time, r store.Redemption) error {
 	if err := checkRedemption(r); err != nil {
 		return wrap("redeem auth code", err)
@@ -61,9 +65,10 @@ func (s *Store) RedeemAuthCode(ctx context.Context, tenantID string, hash []byte
 	}
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE auth_codes
-			SET used_at = $1, family_id = $2, access_token_id = $3, access_token_expires_at = $4
+			SET used_at = $1, family_id = $2, access_token_id = $3, access_token_expires_at = $4,
+				expires_at = GREATEST(expires_at, $7::timestamptz)
 			WHERE tenant_id = $5 AND hash = $6 AND used_at IS NULL`,
-			ts(now), familyID, r.AccessTokenID, ts(r.AccessTokenExpiresAt), tenantID, hash)
+			ts(now), familyID, r.AccessTokenID, ts(r.AccessTokenExpiresAt), tenantID, hash, ts(redemptionKeep(r)))
 		if err != nil {
 			return err
 		}
@@ -73,6 +78,18 @@ func (s *Store) RedeemAuthCode(ctx context.Context, tenantID string, hash []byte
 		return insertRedemption(ctx, tx, tenantID, r)
 	})
 	return wrap("redeem auth code", err)
+}
+
+// redemptionKeep is how long a spent code must be kept: until the last of
+// what it issued expires (the access token, and the refresh family's
+// absolute end). Zero when it issued nothing; GREATEST ignores the NULL
+// that becomes.
+func redemptionKeep(r store.Redemption) time.Time {
+	keep := r.AccessTokenExpiresAt
+	if r.Family != nil && r.Family.ExpiresAt.After(keep) {
+		keep = r.Family.ExpiresAt
+	}
+	return keep
 }
 
 // checkRedemption refuses a family without its first token or the other way
@@ -198,11 +215,18 @@ func (s *Store) GetRefreshToken(ctx context.Context, tenantID string, hash []byt
 // commits while a rotation waits may not stop it. The successor is then
 // born in a revoked family, which is as dead as the parent, so the outcome
 // is the same as the rotation having gone first.
+//
+// The spent parent is kept until its family ends, not just until its own
+// idle expiry, so that a reuse at any time while the family lives is still
+// recognised as a reuse and revokes the family, rather than found unknown
+// once collected.
 func (s *Store) RotateRefreshToken(ctx context.Context, tenantID string, parentHash []byte, successor store.RefreshToken, now time.Time) error {
 	err := retry(ctx, func() error {
 		var generation int
 		err := s.pool.QueryRow(ctx, `WITH parent AS (
-				UPDATE refresh_tokens t SET used_at = $1
+				UPDATE refresh_tokens t SET used_at = $1,
+					expires_at = GREATEST(t.expires_at, (SELECT f.expires_at FROM refresh_families f
+						WHERE f.tenant_id = t.tenant_id AND f.id = t.family_id))
 				WHERE t.tenant_id = $2 AND t.hash = $3 AND t.used_at IS NULL AND t.expires_at > $1
 				AND EXISTS (SELECT 1 FROM refresh_families f
 					WHERE f.tenant_id = t.tenant_id AND f.id = t.family_id

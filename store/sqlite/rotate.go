@@ -144,8 +144,14 @@ func (s *Store) commitRotations(batch []*rotation) []error {
 	return results
 }
 
-// spendParent marks a live parent used and returns its lineage.
-const spendParent = `UPDATE refresh_tokens SET used_at = ?1
+// spendParent marks a live parent used and returns its lineage. The spent
+// parent is kept until its family ends, not just until its own idle
+// expiry, so that a reuse at any time while the family lives is still
+// recognised as a reuse and revokes the family, rather than found unknown
+// once collected.
+const spendParent = `UPDATE refresh_tokens SET used_at = ?1,
+			expires_at = max(expires_at, (SELECT f.expires_at FROM refresh_families f
+				WHERE f.tenant_id = refresh_tokens.tenant_id AND f.id = refresh_tokens.family_id))
 		WHERE tenant_id = ?2 AND hash = ?3 AND used_at IS NULL AND expires_at > ?1
 		AND EXISTS (SELECT 1 FROM refresh_families f
 			WHERE f.tenant_id = refresh_tokens.tenant_id AND f.id = refresh_tokens.family_id

@@ -44,6 +44,10 @@ func (s *Store) GetAuthCode(ctx context.Context, tenantID string, hash []byte) (
 // RedeemAuthCode implements store.Store. It returns ErrNotFound for a code
 // that does not exist at all. The family and its first token are stored in
 // tenantID, and the token in the family, whatever their fields say.
+//
+// The spent code is kept (its expires_at pushed out) for as long as what it
+// issued lives, see redemptionKeep, so that a replay long after the code's
+// own ten minutes still finds it and revokes those tokens.
 func (s *Store) RedeemAuthCode(ctx context.Context, tenantID string, hash []byte, now time.Time, r store.Redemption) error {
 	if err := checkRedemption(r); err != nil {
 		return wrap("redeem auth code", err)
@@ -53,10 +57,13 @@ func (s *Store) RedeemAuthCode(ctx context.Context, tenantID string, hash []byte
 		familyID = r.Family.ID
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		// SQLite's max() of a NULL is NULL: coalesce keeps expires_at as it
+		// is when the redemption issues nothing that outlives it.
 		res, err := tx.ExecContext(ctx, `UPDATE auth_codes
-			SET used_at = ?, family_id = ?, access_token_id = ?, access_token_expires_at = ?
+			SET used_at = ?, family_id = ?, access_token_id = ?, access_token_expires_at = ?,
+				expires_at = max(expires_at, coalesce(?, expires_at))
 			WHERE tenant_id = ? AND hash = ? AND used_at IS NULL`,
-			now.UnixMilli(), familyID, r.AccessTokenID, millis(r.AccessTokenExpiresAt), tenantID, hash)
+			now.UnixMilli(), familyID, r.AccessTokenID, millis(r.AccessTokenExpiresAt), millis(redemptionKeep(r)), tenantID, hash)
 		if err != nil {
 			return err
 		}
@@ -66,6 +73,17 @@ func (s *Store) RedeemAuthCode(ctx context.Context, tenantID string, hash []byte
 		return insertRedemption(ctx, tx, tenantID, r)
 	})
 	return wrap("redeem auth code", err)
+}
+
+// redemptionKeep is how long a spent code must be kept: until the last of
+// what it issued expires (the access token, and the refresh family's
+// absolute end). Zero when it issued nothing.
+func redemptionKeep(r store.Redemption) time.Time {
+	keep := r.AccessTokenExpiresAt
+	if r.Family != nil && r.Family.ExpiresAt.After(keep) {
+		keep = r.Family.ExpiresAt
+	}
+	return keep
 }
 
 // checkRedemption refuses a family without its first token or the other way

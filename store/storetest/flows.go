@@ -83,6 +83,8 @@ func testAuthCodes(t *testing.T, s store.Store) {
 	ok(t, s.RedeemAuthCode(ctx, t1, plain.Hash, later, issued))
 	plain.UsedAt = later
 	plain.AccessTokenID, plain.AccessTokenExpiresAt = issued.AccessTokenID, issued.AccessTokenExpiresAt
+	// The spent code is kept while the token it issued lives.
+	plain.ExpiresAt = issued.AccessTokenExpiresAt
 	got, err = s.GetAuthCode(ctx, t1, plain.Hash)
 	ok(t, err)
 	same(t, got, plain)
@@ -104,6 +106,8 @@ func testAuthCodes(t *testing.T, s store.Store) {
 		AccessTokenID: "at-1", AccessTokenExpiresAt: later.Add(time.Hour), Family: &fam, First: &first}))
 	code.UsedAt, code.FamilyID = later, fam.ID
 	code.AccessTokenID, code.AccessTokenExpiresAt = "at-1", later.Add(time.Hour)
+	// ... and while the family it started lives.
+	code.ExpiresAt = fam.ExpiresAt
 	got, err = s.GetAuthCode(ctx, t1, code.Hash)
 	ok(t, err)
 	same(t, got, code)
@@ -172,7 +176,9 @@ func testRefreshTokens(t *testing.T, s store.Store) {
 	rt1 := successor(rt0, "rt1", at)
 	rt1.Grant = store.Grant{ResourceID: "web", Scopes: []string{"profile"}, OIDCScopes: []string{"openid"}}
 	ok(t, s.RotateRefreshToken(ctx, t1, rt0.Hash, rt1, at))
-	rt0.UsedAt = at
+	// A spent token is kept until its family ends, so a late reuse is
+	// still recognised.
+	rt0.UsedAt, rt0.ExpiresAt = at, fam.ExpiresAt
 	check(rt0, fam)
 	check(rt1, fam)
 
@@ -195,7 +201,7 @@ func testRefreshTokens(t *testing.T, s store.Store) {
 	at2 := at.Add(time.Hour)
 	rt2 := successor(rt1, "rt2", at2)
 	ok(t, s.RotateRefreshToken(ctx, t1, rt1.Hash, rt2, at2))
-	rt1.UsedAt = at2
+	rt1.UsedAt, rt1.ExpiresAt = at2, fam.ExpiresAt
 	check(rt1, fam)
 	check(rt2, fam)
 
@@ -483,7 +489,8 @@ func testDeleteExpired(t *testing.T, s store.Store) {
 			CreatedAt: now.Add(-time.Hour), ExpiresAt: exp}))
 	}
 	// A dead family with its dead token, and a live family with a used
-	// token that expired (idle) and its live successor.
+	// token whose own (idle) expiry has passed and its live successor: the
+	// used token stays while its family lives.
 	start := now.Add(-2 * time.Hour)
 	dead, dead0 := family("dead", start)
 	dead.ExpiresAt, dead0.ExpiresAt = past, past
@@ -520,7 +527,7 @@ func testDeleteExpired(t *testing.T, s store.Store) {
 
 	n, err := s.DeleteExpired(ctx, now, 100)
 	ok(t, err)
-	if want := int64(2 + 1 + 1 + 2 + 1 + 2 + 1 + 1 + 1); n != want {
+	if want := int64(2 + 1 + 1 + 1 + 1 + 2 + 1 + 1 + 1); n != want {
 		t.Errorf("DeleteExpired: removed %d rows, want %d", n, want)
 	}
 
@@ -539,7 +546,7 @@ func testDeleteExpired(t *testing.T, s store.Store) {
 	_, _, err = s.GetRefreshToken(ctx, t1, dead0.Hash)
 	expectGone(t, "dead token", err, true)
 	_, _, err = s.GetRefreshToken(ctx, t1, live0.Hash)
-	expectGone(t, "expired token of a live family", err, true)
+	expectGone(t, "used token of a live family", err, false)
 	_, _, err = s.GetRefreshToken(ctx, t1, live1.Hash)
 	expectGone(t, "live token", err, false)
 	isErr(t, s.RevokeRefreshFamily(ctx, t1, dead.ID, now), store.ErrNotFound)
@@ -615,4 +622,77 @@ func testDeleteExpiredLimit(t *testing.T, s store.Store) {
 			t.Errorf("DeleteExpired call %d: removed %d rows, want %d", i+1, n, want)
 		}
 	}
+}
+
+// testSpentKeptForReplay checks that collection leaves what replay
+// detection needs: a redeemed code stays, used, while the access token and
+// the refresh family it issued live, and a rotated refresh token stays,
+// used, while its family lives; both go once those have ended. Without
+// that, a replay after the code's ten minutes (or the token's idle
+// lifetime) would find nothing, be told "unknown", and revoke nothing.
+func testSpentKeptForReplay(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	now := epoch()
+	seed(t, s)
+
+	// A code redeemed without a refresh token: kept until its access token
+	// has expired.
+	plain := authCode("plain", now)
+	ok(t, s.CreateAuthCode(ctx, plain))
+	atEnd := now.Add(time.Hour)
+	ok(t, s.RedeemAuthCode(ctx, t1, plain.Hash, now, store.Redemption{AccessTokenID: "at-plain", AccessTokenExpiresAt: atEnd}))
+
+	// A code redeemed with a refresh family: kept until the family ends,
+	// long after the access token.
+	code := authCode("with family", now)
+	ok(t, s.CreateAuthCode(ctx, code))
+	fam, rt0 := family("fam", now)
+	ok(t, s.RedeemAuthCode(ctx, t1, code.Hash, now, store.Redemption{AccessTokenID: "at-fam", AccessTokenExpiresAt: atEnd, Family: &fam, First: &rt0}))
+
+	// The family's first token is rotated at once; its own idle expiry (14
+	// days) is long before the family's end (90 days).
+	rt1 := successor(rt0, "rt1", now)
+	ok(t, s.RotateRefreshToken(ctx, t1, rt0.Hash, rt1, now))
+
+	collect := func(at time.Time) {
+		t.Helper()
+		_, err := s.DeleteExpired(ctx, at, 1000)
+		ok(t, err)
+	}
+	usedCode := func(c store.AuthCode, want bool) {
+		t.Helper()
+		got, err := s.GetAuthCode(ctx, t1, c.Hash)
+		expectGone(t, "code "+c.Nonce, err, !want)
+		if err == nil && (got.UsedAt.IsZero() || got.AccessTokenID == "") {
+			t.Errorf("code %s kept without what a replay needs: %+v", c.Nonce, got)
+		}
+	}
+
+	// Past the codes' own expiry.
+	collect(code.ExpiresAt.Add(time.Minute))
+	usedCode(plain, true)
+	usedCode(code, true)
+
+	// Past the access tokens: the plain code has nothing left to revoke.
+	collect(atEnd)
+	usedCode(plain, false)
+	usedCode(code, true)
+
+	// Past the first token's and its successor's idle expiry, inside the
+	// family: the spent token is still there and still says it was used.
+	collect(rt1.ExpiresAt.Add(time.Hour))
+	got, gotFamily, err := s.GetRefreshToken(ctx, t1, rt0.Hash)
+	ok(t, err)
+	if got.UsedAt.IsZero() || gotFamily.ID != fam.ID {
+		t.Errorf("spent token after collection: %+v in %+v", got, gotFamily)
+	}
+	usedCode(code, true)
+	ok(t, s.RevokeRefreshFamily(ctx, t1, fam.ID, rt1.ExpiresAt.Add(time.Hour)))
+
+	// Past the family's end, everything goes.
+	collect(fam.ExpiresAt)
+	usedCode(code, false)
+	_, _, err = s.GetRefreshToken(ctx, t1, rt0.Hash)
+	expectGone(t, "spent token of an ended family", err, true)
+	isErr(t, s.RevokeRefreshFamily(ctx, t1, fam.ID, fam.ExpiresAt), store.ErrNotFound)
 }

@@ -55,6 +55,7 @@ func Run(t *testing.T, newBackend Backend) {
 		{"TenantIsolation", simple(testTenantIsolation)},
 		{"DeleteExpired", simple(testDeleteExpired)},
 		{"DeleteExpiredLimit", simple(testDeleteExpiredLimit)},
+		{"SpentKeptForReplay", simple(testSpentKeptForReplay)},
 		{"RotateRace", testRotateRace},
 		{"RotateRaceHandles", testRotateRaceHandles},
 		{"RotateChain", testRotateChain},
