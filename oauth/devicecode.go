@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -83,10 +84,11 @@ func (p *Provider) DeviceAuthorize(ctx context.Context, ep Endpoint, req TokenRe
 	grant, _ := authorizeGrant(client.app, sr)
 
 	now := p.now()
-	deviceCode := token.NewOpaque()
+	expires := now.Add(p.cfg.DeviceCodeLifetime)
+	deviceCode := newDeviceCode(expires)
 	d := store.DeviceCode{
 		Hash: token.Hash(deviceCode), TenantID: ep.Tenant.ID, ClientID: client.app.ClientID, Grant: grant,
-		Status: store.DevicePending, Interval: p.cfg.DevicePollInterval, CreatedAt: now, ExpiresAt: now.Add(p.cfg.DeviceCodeLifetime),
+		Status: store.DevicePending, Interval: p.cfg.DevicePollInterval, CreatedAt: now, ExpiresAt: expires,
 	}
 	for attempt := 0; ; attempt++ {
 		d.UserCode = newUserCode()
@@ -109,6 +111,28 @@ func (p *Provider) DeviceAuthorize(ctx context.Context, ep Endpoint, req TokenRe
 		Interval:                int64(p.cfg.DevicePollInterval / time.Second),
 		Message:                 fmt.Sprintf("To sign in, use a web browser to open the page %s and enter the code %s to authenticate.", verify, display),
 	}, nil
+}
+
+// newDeviceCode is a device_code: 256 random bits, then "." and the code's
+// expiry in Unix seconds. The row of an expired code is collected within a
+// minute or so; a device that polls after that still learns that its code
+// expired (expired_token, RFC 8628 §3.5) rather than that it never existed
+// (invalid_grant), from the suffix. The suffix is not secret and not
+// authenticated: forging one only changes which of the two refusals an
+// unknown code gets. The whole string is what is hashed and looked up.
+func newDeviceCode(expires time.Time) string {
+	return token.NewOpaque() + "." + strconv.FormatInt(expires.Unix(), 10)
+}
+
+// deviceCodeExpired reports whether code carries an expiry suffix that has
+// passed at now.
+func deviceCodeExpired(code string, now time.Time) bool {
+	dot := strings.LastIndexByte(code, '.')
+	if dot < 0 {
+		return false
+	}
+	sec, err := strconv.ParseInt(code[dot+1:], 10, 64)
+	return err == nil && sec > 0 && !now.Before(time.Unix(sec, 0))
 }
 
 func newUserCode() string {
@@ -175,6 +199,10 @@ func (p *Provider) deviceCode(ctx context.Context, tc *tokenContext) (*TokenResp
 	hash := token.Hash(code)
 	now := p.now()
 	d, err := p.store.PollDeviceCode(ctx, tc.ep.Tenant.ID, hash, now)
+	if errors.Is(err, store.ErrNotFound) && deviceCodeExpired(code, now) {
+		// Collected after it expired.
+		return nil, deviceExpired()
+	}
 	if errors.Is(err, store.ErrNotFound) || (err == nil && d.ClientID != tc.client.ClientID) {
 		return nil, invalidGrant(CodeGrantInvalid, "The device_code is not valid for this client.")
 	}
@@ -185,7 +213,7 @@ func (p *Provider) deviceCode(ctx context.Context, tc *tokenContext) (*TokenResp
 	case !d.UsedAt.IsZero():
 		return nil, invalidGrant(CodeCodeRedeemed, "The device_code has already been redeemed.")
 	case !now.Before(d.ExpiresAt):
-		return nil, newError(ErrExpiredToken, http.StatusBadRequest, CodeDeviceCodeExpired, "The device_code has expired. Start the sign-in again.")
+		return nil, deviceExpired()
 	case d.Status == store.DeviceDenied:
 		return nil, newError(ErrAccessDenied, http.StatusBadRequest, CodeDenied, "The user declined the sign-in on the verification page.")
 	case d.Status == store.DevicePending:
@@ -221,6 +249,10 @@ func (p *Provider) deviceCode(ctx context.Context, tc *tokenContext) (*TokenResp
 		authTime: d.AuthTime, sessionID: d.SessionID, refreshToken: refresh, clientInfo: tc.wantsClientInfo(),
 		accessID: red.AccessTokenID, issuedAt: now,
 	})
+}
+
+func deviceExpired() *Error {
+	return newError(ErrExpiredToken, http.StatusBadRequest, CodeDeviceCodeExpired, "The device_code has expired. Start the sign-in again.")
 }
 
 // grantResource loads the resource app of a grant, named by its
