@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -81,19 +84,39 @@ func newRootCommand(s streams) *cobra.Command {
 type env struct {
 	store     store.Store
 	masterKey token.MasterKey
+	keySource keySource
 	admin     *admin.Admin
+}
+
+// keySource tells where the master key came from, for messages.
+type keySource struct {
+	file    string // the key file's path; empty for TESSERA_MASTER_KEY
+	created bool   // the file was created by this process
+}
+
+func (k keySource) String() string {
+	switch {
+	case k.file == "":
+		return "TESSERA_MASTER_KEY"
+	case k.created:
+		return "the key file " + k.file + ", created just now because TESSERA_MASTER_KEY is not set"
+	}
+	return "the key file " + k.file + " (TESSERA_MASTER_KEY is not set)"
 }
 
 func (e *env) Close() error { return e.store.Close() }
 
 // open opens (creating if needed) the data directory's database and master
 // key. TESSERA_MASTER_KEY, when set, replaces the key file, so a
-// deployment can keep the key out of the data directory.
+// deployment can keep the key out of the data directory. A PostgreSQL
+// store, which several instances share, is opened only with the key it was
+// set up with: see checkMasterKey.
 func (g *globals) open(ctx context.Context) (*env, error) {
 	if err := os.MkdirAll(g.dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	var mk token.MasterKey
+	var src keySource
 	if v := os.Getenv("TESSERA_MASTER_KEY"); v != "" {
 		k, err := token.ParseMasterKey(v)
 		if err != nil {
@@ -101,17 +124,84 @@ func (g *globals) open(ctx context.Context) (*env, error) {
 		}
 		mk = k
 	} else {
-		k, _, err := token.LoadOrCreateMasterKey(filepath.Join(g.dataDir, masterKeyFile))
+		src.file = filepath.Join(g.dataDir, masterKeyFile)
+		k, created, err := token.LoadOrCreateMasterKey(src.file)
 		if err != nil {
 			return nil, err
 		}
-		mk = k
+		mk, src.created = k, created
 	}
 	st, err := g.openStore(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &env{store: st, masterKey: mk, admin: admin.New(st, mk, nil, password.Default())}, nil
+	if pg, ok := st.(*postgres.Store); ok {
+		if err := checkMasterKey(ctx, pg, mk, src); err != nil {
+			return nil, errors.Join(err, st.Close())
+		}
+	}
+	return &env{store: st, masterKey: mk, keySource: src, admin: admin.New(st, mk, nil, password.Default())}, nil
+}
+
+// masterKeyCheckPurpose names the key, derived from the master key, that
+// authenticates masterKeyCheckLabel into the check value a store records.
+// Both are part of the stored format: changing either makes every recorded
+// check mismatch.
+const (
+	masterKeyCheckPurpose = "master-key-check"
+	masterKeyCheckLabel   = "tessera: this store's master key"
+)
+
+// masterKeyCheck is the value that identifies mk in a store without
+// revealing it or anything derived for another purpose: an HMAC of a fixed
+// label under a key derived for this use alone.
+func masterKeyCheck(mk token.MasterKey) []byte {
+	m := hmac.New(sha256.New, mk.Derive(masterKeyCheckPurpose))
+	m.Write([]byte(masterKeyCheckLabel))
+	return m.Sum(nil)
+}
+
+// checkMasterKey refuses a master key other than the one the store was set
+// up with. Instances sharing a store must share the key: it seals the
+// signing keys and derives refresh-token successors, so an instance with
+// another key would seal keys no other instance can open and issue
+// successors no other instance recognizes. The first process to open the
+// store records the key's check value; every later one compares. A store
+// that predates the check, or that a first start left without one, has its
+// first tenant's active signing key opened before the check is recorded,
+// so that the recorded key is the one the keys are sealed with.
+func checkMasterKey(ctx context.Context, st *postgres.Store, mk token.MasterKey, src keySource) error {
+	want := masterKeyCheck(mk)
+	got, err := st.MasterKeyCheck(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		if err := opensSigningKeys(ctx, st, mk); err != nil {
+			return fmt.Errorf("the master key from %s does not open the signing keys already in this store; "+
+				"every instance and admin command sharing a store must use the same TESSERA_MASTER_KEY: %w", src, err)
+		}
+		got, err = st.RecordMasterKeyCheck(ctx, want)
+	}
+	if err != nil {
+		return fmt.Errorf("check the master key against the store: %w", err)
+	}
+	if !hmac.Equal(got, want) {
+		return fmt.Errorf("the master key from %s is not the one this store was set up with; "+
+			"every instance and admin command sharing a store must use the same TESSERA_MASTER_KEY", src)
+	}
+	return nil
+}
+
+// opensSigningKeys unseals the active signing key of the store's first
+// tenant with mk, if there is a tenant.
+func opensSigningKeys(ctx context.Context, st store.Store, mk token.MasterKey) error {
+	tenants, err := st.ListTenants(ctx)
+	if err != nil || len(tenants) == 0 {
+		return err
+	}
+	_, err = token.NewKeyring(st, mk, nil).Signer(ctx, tenants[0].ID)
+	if errors.Is(err, token.ErrNoActiveKey) {
+		return nil // nothing sealed to try
+	}
+	return err
 }
 
 // isPostgres reports whether --store names a PostgreSQL database.

@@ -95,6 +95,14 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		return err
 	}
 	defer e.Close()
+	if _, shared := e.store.(*postgres.Store); shared && e.keySource.file != "" {
+		// The store refuses another key (checkMasterKey), but a key that
+		// lives in one instance's data directory is easily lost or missing
+		// on the next instance.
+		logger.Warn("the master key comes from a file in this instance's data directory, not TESSERA_MASTER_KEY: "+
+			"every instance and admin command on this PostgreSQL store needs the same key; set TESSERA_MASTER_KEY on each",
+			"file", e.keySource.file, "created", e.keySource.created)
+	}
 
 	var demo *admin.Demo
 	if o.dev {
