@@ -7,6 +7,7 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -70,7 +71,38 @@ type Config struct {
 	FloorTime time.Duration
 	Store     string // what the server stores in, for the record
 	HTTP      *http.Client
-	Progress  io.Writer
+	// StdHTTP sends the load through net/http's client instead of one
+	// raw HTTP/1.1 connection per worker.
+	StdHTTP  bool
+	Progress io.Writer
+
+	senders []sender // per worker, set by Run
+}
+
+// sender returns worker w's way of sending requests.
+func (c *Config) sender(w int) sender {
+	if w < len(c.senders) {
+		return c.senders[w]
+	}
+	return stdSender{c.HTTP}
+}
+
+// setSenders gives each worker its own connection to target's server.
+func (c *Config) setSenders(target string) {
+	c.senders = make([]sender, c.Concurrency)
+	var tlsConf *tls.Config
+	if tr, ok := c.HTTP.Transport.(*http.Transport); ok && tr.TLSClientConfig != nil {
+		tlsConf = tr.TLSClientConfig
+	} else {
+		tlsConf = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	for w := range c.senders {
+		if rc := newRawConn(target, tlsConf, 30*time.Second); rc != nil && !c.StdHTTP {
+			c.senders[w] = rc
+		} else {
+			c.senders[w] = stdSender{c.HTTP}
+		}
+	}
 }
 
 // Endpoints are a server's URLs; empty ones are discovered.
@@ -163,6 +195,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.discover(ctx); err != nil {
 		return nil, err
 	}
+	target := cfg.Endpoints.Token
+	switch cfg.Scenario {
+	case JWKS:
+		target = cfg.Endpoints.JWKS
+	case Discovery:
+		target = cfg.Endpoints.Discovery
+	case Introspect:
+		target = cfg.Endpoints.Introspect
+	}
+	cfg.setSenders(target)
 	work, sigs, err := prepare(ctx, &cfg)
 	if err != nil {
 		return nil, fmt.Errorf("bench: prepare %s: %w", cfg.Scenario, err)
@@ -442,38 +484,25 @@ func (c *Config) discover(ctx context.Context) error {
 // Successful answers are not decoded unless want names fields to pick out:
 // the generator shares the machine with the server, and every cycle it
 // spends decoding tokens it does not need is taken from the server.
-func postForm(ctx context.Context, hc *http.Client, target string, form url.Values, basic [2]string, want ...string) (int, map[string]any, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(form.Encode()))
+func postForm(ctx context.Context, s sender, target string, form url.Values, want ...string) (int, map[string]any, error) {
+	status, body, err := s.send(ctx, http.MethodPost, target, "application/x-www-form-urlencoded", []byte(form.Encode()))
 	if err != nil {
 		return 0, nil, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if basic[0] != "" {
-		req.SetBasicAuth(url.QueryEscape(basic[0]), url.QueryEscape(basic[1]))
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, nil, err
-	}
-	if resp.StatusCode == http.StatusOK && len(want) > 0 {
+	if status == http.StatusOK && len(want) > 0 {
 		m := make(map[string]any, len(want))
 		for _, name := range want {
 			if v, ok := stringField(body, name); ok {
 				m[name] = v
 			}
 		}
-		return resp.StatusCode, m, nil
+		return status, m, nil
 	}
 	var m map[string]any
-	if resp.StatusCode != http.StatusOK {
+	if status != http.StatusOK {
 		_ = json.Unmarshal(body, &m)
 	}
-	return resp.StatusCode, m, nil
+	return status, m, nil
 }
 
 // stringField finds "name":"value" in a compact JSON object without

@@ -27,9 +27,9 @@ func prepare(ctx context.Context, cfg *Config) (request, int, error) {
 		if scope == "" {
 			scope = cfg.ClientID + "/.default"
 		}
-		return func(ctx context.Context, _ int) (string, error) {
+		return func(ctx context.Context, w int) (string, error) {
 			form := url.Values{"grant_type": {"client_credentials"}, "scope": {scope}, "client_id": creds["client_id"], "client_secret": creds["client_secret"]}
-			status, body, err := postForm(ctx, cfg.HTTP, e.Token, form, [2]string{})
+			status, body, err := postForm(ctx, cfg.sender(w), e.Token, form)
 			if err != nil {
 				return "", err
 			}
@@ -41,7 +41,7 @@ func prepare(ctx context.Context, cfg *Config) (request, int, error) {
 		if cfg.Scenario == Discovery {
 			target = e.Discovery
 		}
-		return func(ctx context.Context, _ int) (string, error) { return get(ctx, cfg.HTTP, target) }, 0, nil
+		return func(ctx context.Context, w int) (string, error) { return get(ctx, cfg.sender(w), target) }, 0, nil
 
 	case Introspect:
 		if e.Introspect == "" {
@@ -50,14 +50,14 @@ func prepare(ctx context.Context, cfg *Config) (request, int, error) {
 		if scope == "" {
 			scope = cfg.ClientID + "/.default"
 		}
-		status, body, err := postForm(ctx, cfg.HTTP, e.Token, url.Values{"grant_type": {"client_credentials"}, "scope": {scope},
-			"client_id": creds["client_id"], "client_secret": creds["client_secret"]}, [2]string{}, "access_token")
+		status, body, err := postForm(ctx, stdSender{cfg.HTTP}, e.Token, url.Values{"grant_type": {"client_credentials"}, "scope": {scope},
+			"client_id": creds["client_id"], "client_secret": creds["client_secret"]}, "access_token")
 		if err != nil || status != http.StatusOK {
 			return nil, 0, fmt.Errorf("get a token to introspect: %d %v %v", status, body, err)
 		}
 		tok, _ := body["access_token"].(string)
-		return func(ctx context.Context, _ int) (string, error) {
-			status, body, err := postForm(ctx, cfg.HTTP, e.Introspect, url.Values{"token": {tok}, "client_id": creds["client_id"], "client_secret": creds["client_secret"]}, [2]string{}, "client_id")
+		return func(ctx context.Context, w int) (string, error) {
+			status, body, err := postForm(ctx, cfg.sender(w), e.Introspect, url.Values{"token": {tok}, "client_id": creds["client_id"], "client_secret": creds["client_secret"]}, "client_id")
 			if err != nil {
 				return "", err
 			}
@@ -80,15 +80,15 @@ func prepare(ctx context.Context, cfg *Config) (request, int, error) {
 		}
 		codes := make([]string, cfg.Concurrency)
 		for w := range codes {
-			status, body, err := postForm(ctx, cfg.HTTP, e.Device, url.Values{"client_id": {clientID}, "scope": {scope}}, [2]string{}, "device_code")
+			status, body, err := postForm(ctx, stdSender{cfg.HTTP}, e.Device, url.Values{"client_id": {clientID}, "scope": {scope}}, "device_code")
 			if err != nil || status != http.StatusOK {
 				return nil, 0, fmt.Errorf("device authorization: %d %v %v", status, body, err)
 			}
 			codes[w], _ = body["device_code"].(string)
 		}
 		return func(ctx context.Context, w int) (string, error) {
-			status, body, err := postForm(ctx, cfg.HTTP, e.Token, url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"},
-				"client_id": {clientID}, "device_code": {codes[w]}}, [2]string{})
+			status, body, err := postForm(ctx, cfg.sender(w), e.Token, url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"},
+				"client_id": {clientID}, "device_code": {codes[w]}})
 			if err != nil {
 				return "", err
 			}
@@ -108,19 +108,13 @@ func prepare(ctx context.Context, cfg *Config) (request, int, error) {
 	return nil, 0, fmt.Errorf("unknown scenario %q (known: %s)", cfg.Scenario, strings.Join(Scenarios(), ", "))
 }
 
-func get(ctx context.Context, hc *http.Client, target string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+func get(ctx context.Context, s sender, target string) (string, error) {
+	status, _, err := s.send(ctx, http.MethodGet, target, "", nil)
 	if err != nil {
 		return "", err
 	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return "", err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Sprint(resp.StatusCode), nil
+	if status != http.StatusOK {
+		return fmt.Sprint(status), nil
 	}
 	return "", nil
 }
@@ -189,7 +183,7 @@ func prepareRefresh(ctx context.Context, cfg *Config) (request, int, error) {
 		if cfg.Scope != "" {
 			form.Set("scope", cfg.Scope)
 		}
-		status, body, err := postForm(ctx, cfg.HTTP, cfg.Endpoints.Token, form, [2]string{}, "refresh_token")
+		status, body, err := postForm(ctx, cfg.sender(w), cfg.Endpoints.Token, form, "refresh_token")
 		if err != nil {
 			return "", err
 		}
@@ -281,7 +275,7 @@ func (s *session) codeGrant(ctx context.Context) (map[string]any, error) {
 	for k, v := range creds {
 		form[k] = v
 	}
-	status, body, err := postForm(ctx, s.client, s.cfg.Endpoints.Token, form, [2]string{}, "refresh_token", "id_token")
+	status, body, err := postForm(ctx, stdSender{s.client}, s.cfg.Endpoints.Token, form, "refresh_token", "id_token")
 	if err != nil {
 		return nil, err
 	}

@@ -83,6 +83,7 @@ make per second. Scenarios: ` + strings.Join(bench.Scenarios(), ", ") + `.`,
 	f.StringVar(&tokensFile, "refresh-tokens-file", "", "file of refresh tokens (one per line) instead of signing in: for servers without Tessera's pages")
 	f.StringVar(&c.Alg, "alg", "", "signing algorithm for the floor (default: the first the server advertises)")
 	f.DurationVar(&c.FloorTime, "floor-time", 3*time.Second, "time spent measuring the signing floor, in samples before, between and after slices of the load")
+	f.BoolVar(&c.StdHTTP, "std-http", false, "send the load through Go's net/http client instead of one raw HTTP/1.1 connection per worker")
 	f.StringVar(&c.Store, "store", "", "label for the server's store in the results (sqlite, postgres)")
 	f.StringVar(&caFile, "ca-file", "", "CA certificate to trust (PEM), e.g. tessera-data/ca.pem")
 	f.StringVar(&c.ServerDebug, "server-debug", "", "the server's --pprof-addr as a URL (http://127.0.0.1:6060), to report store round trips per request")
