@@ -31,6 +31,14 @@ import (
 	"github.com/tessera-id/tessera/test/harness"
 )
 
+// startServer starts a server with a tenant, web and native apps and a
+// user of its own, made through the admin CLI (harness.StartOwnTenant);
+// the clients never touch serve --dev's demo tenant.
+func startServer(t *testing.T) *harness.Tessera {
+	t.Helper()
+	return harness.StartOwnTenant(t, "fabrikam")
+}
+
 // testContext is a context bounded well inside the suite's time budget.
 func testContext(t *testing.T) context.Context {
 	t.Helper()

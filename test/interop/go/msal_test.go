@@ -159,7 +159,7 @@ func msalSignIn(t *testing.T, s *harness.Tessera, b *harness.Browser, app public
 }
 
 func TestMSALPublic(t *testing.T) {
-	s := harness.Start(t)
+	s := startServer(t)
 	b := harness.NewBrowser(t)
 	httpClient, rec := newRecorder(s)
 	clientID := s.Demo.NativeClientID
@@ -381,7 +381,7 @@ func TestMSALPublic(t *testing.T) {
 }
 
 func TestMSALConfidential(t *testing.T) {
-	s := harness.Start(t)
+	s := startServer(t)
 	httpClient, rec := newRecorder(s)
 
 	// An API with an app role, and a daemon granted it by an admin.

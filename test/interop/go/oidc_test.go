@@ -18,7 +18,7 @@ import (
 // TestOIDC drives golang.org/x/oauth2 with github.com/coreos/go-oidc/v3,
 // configured from discovery alone.
 func TestOIDC(t *testing.T) {
-	s := harness.Start(t)
+	s := startServer(t)
 	httpClient, rec := newRecorder(s)
 	issuer := s.Authority() + "/v2.0"
 	clientCtx := func(t *testing.T) context.Context { return oidc.ClientContext(testContext(t), httpClient) }
