@@ -1,7 +1,6 @@
 package server
 
 import (
-	"net"
 	"net/http"
 	"strings"
 
@@ -190,13 +189,14 @@ func (s *Server) device(w http.ResponseWriter, r *http.Request, ep oauth.Endpoin
 	http.Redirect(w, r, s.pagePath(ep, next, pending.ID), http.StatusSeeOther)
 }
 
-// clientAddress is the peer's IP address. Proxy headers are not trusted:
-// behind a proxy every request would share its address, which makes the
+// clientAddress is the client's IP address: as WithTrustedProxies found
+// it behind trusted proxies, else the peer's. X-Forwarded-For from anyone
+// else is ignored: a client could write any address there, and without it
+// every request behind a proxy shares the proxy's address, which makes the
 // limit stricter, never looser.
 func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+	if a, ok := r.Context().Value(clientAddressKey{}).(string); ok {
+		return a
 	}
-	return host
+	return peerHost(r.RemoteAddr)
 }

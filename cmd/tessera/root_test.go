@@ -272,3 +272,31 @@ func TestConfigFileStore(t *testing.T) {
 		t.Errorf("%d tenants in the settings file's schema, want 1", n)
 	}
 }
+
+// --trusted-proxies is read from the flag, TESSERA_TRUSTED_PROXIES and the
+// settings file, and a list that does not parse stops serve before it
+// opens anything.
+func TestTrustedProxiesSetting(t *testing.T) {
+	unsetEnv(t, "TESSERA_TRUSTED_PROXIES")
+	dir := t.TempDir()
+	_, err := run(t, dir, "", "serve", "--http", "--addr", "127.0.0.1:0", "--trusted-proxies", "10.0.0.0/8,lb.internal")
+	if err == nil || !strings.Contains(err.Error(), "--trusted-proxies") || !strings.Contains(err.Error(), "lb.internal") {
+		t.Fatalf("flag: %v", err)
+	}
+	conf := filepath.Join(dir, "tessera.conf")
+	if err := os.WriteFile(conf, []byte("TESSERA_TRUSTED_PROXIES=10.0.0.0/33\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = run(t, dir, "", "--config", conf, "serve", "--http", "--addr", "127.0.0.1:0")
+	if err == nil || !strings.Contains(err.Error(), "10.0.0.0/33") {
+		t.Fatalf("settings file: %v", err)
+	}
+	t.Setenv("TESSERA_TRUSTED_PROXIES", "192.0.2.300")
+	_, err = run(t, dir, "", "--config", conf, "serve", "--http", "--addr", "127.0.0.1:0")
+	if err == nil || !strings.Contains(err.Error(), "192.0.2.300") {
+		t.Fatalf("the environment did not override the settings file: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, databaseFile)); err == nil {
+		t.Error("serve opened the store before checking --trusted-proxies")
+	}
+}

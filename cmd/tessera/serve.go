@@ -41,6 +41,7 @@ type serveOptions struct {
 	logLevel           string
 	refreshGrace       time.Duration
 	pprofAddr          string
+	trustedProxies     string
 }
 
 func newServeCommand(g *globals) *cobra.Command {
@@ -69,6 +70,7 @@ printing everything needed to get a first token.`,
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.DurationVar(&o.refreshGrace, "refresh-grace", oauth.DefaultConfig().RefreshGrace, "window in which a retried refresh returns the same successor")
 	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060); off by default")
+	f.StringVar(&o.trustedProxies, "trusted-proxies", envOr("TESSERA_TRUSTED_PROXIES", ""), "load balancers or proxies whose X-Forwarded-For is believed: CIDR prefixes or addresses, comma-separated (env TESSERA_TRUSTED_PROXIES); the client is the rightmost address that is not one of them")
 	return cmd
 }
 
@@ -89,6 +91,10 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 
 	if !o.dev && !o.plainHTTP && (o.tlsCert == "" || o.tlsKey == "") {
 		return errors.New("serve needs --tls-cert and --tls-key, or --dev for a local development server, or --http behind a TLS-terminating proxy")
+	}
+	proxies, err := server.ParseTrustedProxies(o.trustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	e, err := g.open(ctx)
 	if err != nil {
@@ -171,7 +177,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           server.WithTrustedProxies(handler, proxies),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -195,7 +201,8 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	if demo != nil {
 		printDemo(g.streams.out, g.dataDir, o.publicURL, *demo)
 	}
-	logger.Info("tessera listening", "addr", ln.Addr().String(), "public_url", o.publicURL, "data_dir", g.dataDir)
+	logger.Info("tessera listening", "addr", ln.Addr().String(), "public_url", o.publicURL, "data_dir", g.dataDir,
+		"trusted_proxies", proxies.String())
 	return server.Run(ctx, srv, func() error {
 		if o.plainHTTP {
 			return srv.Serve(ln)
