@@ -8,8 +8,10 @@ package interop
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -223,4 +225,34 @@ func selfSignedCert(t *testing.T, cn string) (*x509.Certificate, *rsa.PrivateKey
 		t.Fatal(err)
 	}
 	return cert, key, path
+}
+
+// signAssertion is a client assertion (RFC 7523 §3) signed with the
+// standard library alone, as a program using x/oauth2 would make one:
+// RS256, the certificate named by x5t#S256 (base64url), iss = sub = the
+// client id, aud = the token endpoint, five minutes, a random jti.
+func signAssertion(t *testing.T, key *rsa.PrivateKey, clientID, tokenURL string, x5tS256 []byte) string {
+	t.Helper()
+	jti := make([]byte, 16)
+	if _, err := rand.Read(jti); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	b64 := base64.RawURLEncoding.EncodeToString
+	header, err := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT", "x5t#S256": b64(x5tS256)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := json.Marshal(map[string]any{"iss": clientID, "sub": clientID, "aud": tokenURL,
+		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(), "jti": b64(jti)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signingInput := b64(header) + "." + b64(payload)
+	digest := sha256.Sum256([]byte(signingInput))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signingInput + "." + b64(sig)
 }

@@ -2,7 +2,10 @@ package interop
 
 import (
 	"context"
+	"crypto/sha256"
+	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -80,6 +83,69 @@ func TestOIDC(t *testing.T) {
 		calls := tokenCalls(rec.since(mark))
 		if len(calls) != 1 || calls[0].GrantType != "client_credentials" || calls[0].Form.Has("client_secret") || calls[0].Auth != "Basic" {
 			t.Errorf("token requests %+v", calls)
+		}
+	})
+
+	t.Run("ClientCredentialsPrivateKeyJWT", func(t *testing.T) {
+		// An API with an app role, and a daemon granted it that
+		// authenticates with a registered certificate (private_key_jwt).
+		api := s.RegisterApp(t, "Reports API", false)
+		s.CLI(t, "app", "expose", "--tenant", s.Tenant, "--app", api.ClientID, "--app-id-uri", "api://reports", "--role", "Reports.ReadAll")
+		daemon := s.RegisterApp(t, "Reports daemon", false)
+		s.CLI(t, "app", "permission", "add", "--tenant", s.Tenant, "--app", daemon.ClientID, "--resource", "api://reports", "--role", "Reports.ReadAll")
+		s.AdminConsent(t, daemon.ClientID)
+		cert, key, certFile := selfSignedCert(t, "reports-daemon")
+		s.CLI(t, "app", "certificate", "add", "--tenant", s.Tenant, "--app", daemon.ClientID, "--file", certFile)
+		tokenURL := provider.Endpoint().TokenURL
+		sum := sha256.Sum256(cert.Raw)
+
+		// x/oauth2 has no client assertion support of its own: the
+		// assertion goes in EndpointParams, and AuthStyleInParams with no
+		// secret sends only client_id besides it.
+		config := func(assertion string) clientcredentials.Config {
+			return clientcredentials.Config{
+				ClientID:  daemon.ClientID,
+				TokenURL:  tokenURL,
+				Scopes:    []string{"api://reports/.default"},
+				AuthStyle: oauth2.AuthStyleInParams,
+				EndpointParams: url.Values{
+					"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+					"client_assertion":      {assertion},
+				},
+			}
+		}
+		assertion := signAssertion(t, key, daemon.ClientID, tokenURL, sum[:])
+		cc := config(assertion)
+		mark := rec.mark()
+		appTok, err := cc.Token(clientCtx(t))
+		if err != nil {
+			t.Fatalf("client credentials with private_key_jwt: %v", err)
+		}
+		at := claims(t, appTok.AccessToken)
+		expectClaim(t, at, "aud", api.ClientID)
+		expectClaim(t, at, "azp", daemon.ClientID)
+		expectClaim(t, at, "idtyp", "app")
+		if roles, _ := at["roles"].([]any); len(roles) != 1 || roles[0] != "Reports.ReadAll" {
+			t.Errorf("roles %v", at["roles"])
+		}
+		calls := tokenCalls(rec.since(mark))
+		if len(calls) != 1 || calls[0].Form.Get("client_assertion") != assertion || calls[0].Form.Has("client_secret") || calls[0].Auth != "" ||
+			calls[0].Form.Get("client_id") != daemon.ClientID {
+			t.Errorf("token requests %+v", calls)
+		}
+
+		// An assertion is good for one request (its jti is remembered), so
+		// a program must sign a new one for every token request.
+		again := config(assertion)
+		if _, err := again.Token(clientCtx(t)); !isOAuthError(err, "invalid_client") {
+			t.Errorf("the same assertion again: %v, want invalid_client", err)
+		}
+		// A thumbprint naming a certificate the app does not have is
+		// refused, although the registered key signed.
+		wrong := sha256.Sum256([]byte("not the registered certificate"))
+		bad := config(signAssertion(t, key, daemon.ClientID, tokenURL, wrong[:]))
+		if _, err := bad.Token(clientCtx(t)); !isOAuthError(err, "invalid_client") {
+			t.Errorf("an unregistered x5t#S256: %v, want invalid_client", err)
 		}
 	})
 
@@ -249,11 +315,16 @@ func TestOIDC(t *testing.T) {
 		// x/oauth2's default auth style tries HTTP Basic first, with an
 		// empty password for this public client; it must not be refused
 		// (a 401 would make x/oauth2 retry every poll with the id in the
-		// body). Polls end with the standard grant type.
+		// body). Polls end with the standard grant type. x/oauth2 waits the
+		// whole interval between polls, so Tessera never answers it
+		// slow_down: every poll before the token is authorization_pending.
 		polls := tokenCalls(rec.since(mark))
 		for _, c := range polls {
 			if c.GrantType != "urn:ietf:params:oauth:grant-type:device_code" || (c.Status != http.StatusOK && c.Status != http.StatusBadRequest) {
 				t.Errorf("poll %s (auth %q) -> %d", c.GrantType, c.Auth, c.Status)
+			}
+			if c.Status == http.StatusBadRequest && c.Error != "authorization_pending" {
+				t.Errorf("poll answered %s, want authorization_pending", c.Error)
 			}
 		}
 		if len(polls) == 0 {
@@ -263,4 +334,11 @@ func TestOIDC(t *testing.T) {
 			t.Errorf("last poll: auth %q -> %d", last.Auth, last.Status)
 		}
 	})
+}
+
+// isOAuthError reports whether err is x/oauth2's error for an answer with
+// the given OAuth error code.
+func isOAuthError(err error, code string) bool {
+	var re *oauth2.RetrieveError
+	return errors.As(err, &re) && re.ErrorCode == code
 }
