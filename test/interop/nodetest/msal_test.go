@@ -22,6 +22,21 @@ func msalEnv(srv *harness.Tessera, protocolMode string) map[string]string {
 	}
 }
 
+// requireDiscovery checks that MSAL fetched its protocol mode's discovery
+// document, and only it: OIDC mode {authority}/.well-known/..., AAD mode
+// {authority}/v2.0/.well-known/....
+func requireDiscovery(t *testing.T, srv *harness.Tessera, protocolMode string) {
+	t.Helper()
+	oidc, aad := "path=/"+srv.Tenant+"/.well-known/openid-configuration ", "path=/"+srv.Tenant+"/v2.0/.well-known/openid-configuration "
+	want, not := aad, oidc
+	if protocolMode == "OIDC" {
+		want, not = oidc, aad
+	}
+	if log := srv.Log(); !strings.Contains(log, want) || strings.Contains(log, not) {
+		t.Errorf("MSAL did not fetch %s (and only it)", strings.TrimSpace(strings.TrimPrefix(want, "path=")))
+	}
+}
+
 func merge(maps ...map[string]string) map[string]string {
 	out := map[string]string{}
 	for _, m := range maps {
@@ -67,16 +82,7 @@ func TestMSALNodePublicClient(t *testing.T) {
 					t.Errorf("AAD mode: homeAccountId %q, want uid.utid from client_info (%s.%s)", r.str("homeAccountId"), r.str("oid"), srv.Demo.TenantID)
 				}
 			}
-			t.Run("Discovery", func(t *testing.T) {
-				oidc, aad := "path=/"+srv.Tenant+"/.well-known/openid-configuration ", "path=/"+srv.Tenant+"/v2.0/.well-known/openid-configuration "
-				want, not := aad, oidc
-				if mode.protocolMode == "OIDC" {
-					want, not = oidc, aad
-				}
-				if log := srv.Log(); !strings.Contains(log, want) || strings.Contains(log, not) {
-					t.Errorf("MSAL did not fetch %s (and only it)", strings.TrimSpace(strings.TrimPrefix(want, "path=")))
-				}
-			})
+			t.Run("Discovery", func(t *testing.T) { requireDiscovery(t, srv, mode.protocolMode) })
 			t.Run("AcquireTokenInteractive", func(t *testing.T) {
 				r := rs.step(t, "acquireTokenInteractive")
 				userToken(t, r)
@@ -267,12 +273,22 @@ func testMSALNodeConfidentialClient(t *testing.T, protocolMode string) {
 
 // TestMSALNodeDeadRefreshToken checks that MSAL Node turns a dead refresh
 // token into InteractionRequiredAuthError: revoked at the revocation
-// endpoint, or reused after rotation outside the grace window.
+// endpoint, or reused after rotation outside the grace window; in OIDC
+// protocol mode and in MSAL's default AAD mode.
 func TestMSALNodeDeadRefreshToken(t *testing.T) {
 	t.Parallel()
+	for _, mode := range []struct{ name, protocolMode string }{{"OIDC", "OIDC"}, {"AAD", ""}} {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			testMSALNodeDeadRefreshToken(t, mode.protocolMode)
+		})
+	}
+}
+
+func testMSALNodeDeadRefreshToken(t *testing.T, protocolMode string) {
 	requireNode(t)
 	srv := startServer(t, "--refresh-grace", "1s")
-	rs, check := mustRun(t, srv, script{name: "msal-dead-refresh.mjs", env: merge(msalEnv(srv, "OIDC"), map[string]string{
+	rs, check := mustRun(t, srv, script{name: "msal-dead-refresh.mjs", env: merge(msalEnv(srv, protocolMode), map[string]string{
 		"CLIENT_ID": srv.Demo.NativeClientID, "SCOPE": "api://" + srv.Demo.WebClientID + "/access_as_user",
 		"REVOCATION_ENDPOINT": srv.Authority() + "/oauth2/v2.0/revoke", "GRACE_MS": "1000",
 	})})
@@ -287,6 +303,7 @@ func TestMSALNodeDeadRefreshToken(t *testing.T) {
 			t.Errorf("%s: errorCode %q subError %q", what, r.str("errorCode"), r.str("subError"))
 		}
 	}
+	t.Run("Discovery", func(t *testing.T) { requireDiscovery(t, srv, protocolMode) })
 	t.Run("Revoked", func(t *testing.T) {
 		r := rs.step(t, "revoked refresh token")
 		interaction(t, "acquireTokenSilent", r.obj("silent"))
