@@ -134,7 +134,7 @@ func (p *Provider) ParseAuthorize(ctx context.Context, ep Endpoint, params Param
 		redirectURI = client.RedirectURIs[0]
 	case redirectURI == "":
 		return nil, pageFailure(MissingParameter("redirect_uri"))
-	case !MatchRedirectURI(client.RedirectURIs, redirectURI):
+	case !MatchRedirectURI(client.RedirectURIs, redirectURI, client.Public):
 		return nil, pageFailure(invalidRequest(CodeRedirectMismatch,
 			"The redirect URI '%s' specified in the request does not match the redirect URIs configured for the application '%s'.", truncate(redirectURI, 300), client.ClientID))
 	}
@@ -282,12 +282,18 @@ func isPKCEChars(s string) bool {
 }
 
 // MatchRedirectURI reports whether given is one of the registered redirect
-// URIs: an exact match, or, for http loopback addresses, a match in all
-// but the port, because native apps listen on whatever port is free (RFC
-// 8252 §7.3; MSAL's interactive flow does this).
-func MatchRedirectURI(registered []string, given string) bool {
+// URIs: an exact match, or, for a public client and http loopback
+// addresses, a match in all but the port, because native apps listen on
+// whatever port is free (RFC 8252 §7.3; MSAL's interactive flow does
+// this). A confidential client is a web server with a fixed address, so
+// its redirect URIs match exactly: anything listening on another port of
+// the same machine is not that client, and must not receive its codes.
+func MatchRedirectURI(registered []string, given string, public bool) bool {
 	if slices.Contains(registered, given) {
 		return true
+	}
+	if !public {
+		return false
 	}
 	g, err := url.Parse(given)
 	if err != nil || g.Scheme != "http" || !isLoopbackHost(g.Hostname()) || g.Fragment != "" || g.User != nil {

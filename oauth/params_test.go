@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -53,8 +54,13 @@ func TestMatchRedirectURI(t *testing.T) {
 		{"https://localhost:8080", false},
 		{"http://localhost:8080#frag", false},
 	} {
-		if got := MatchRedirectURI(registered, tc.uri); got != tc.want {
-			t.Errorf("MatchRedirectURI(%q) = %v, want %v", tc.uri, got, tc.want)
+		if got := MatchRedirectURI(registered, tc.uri, true); got != tc.want {
+			t.Errorf("MatchRedirectURI(%q, public) = %v, want %v", tc.uri, got, tc.want)
+		}
+		// A confidential client's redirect URIs match exactly.
+		exact := slices.Contains(registered, tc.uri)
+		if got := MatchRedirectURI(registered, tc.uri, false); got != exact {
+			t.Errorf("MatchRedirectURI(%q, confidential) = %v, want %v", tc.uri, got, exact)
 		}
 	}
 }

@@ -302,6 +302,15 @@ func TestHostileAuthorizeRequests(t *testing.T) {
 		{name: "redirect_uri with another path", page: true, code: "invalid_request", status: 400, query: with(func(e *env, v url.Values) { v.Set("redirect_uri", webRedirect+"/evil") })},
 		{name: "javascript redirect_uri", page: true, code: "invalid_request", status: 400, query: with(func(e *env, v url.Values) { v.Set("redirect_uri", "javascript:alert(1)") })},
 		{name: "loopback port change for a non-loopback registration", page: true, code: "invalid_request", status: 400, query: with(func(e *env, v url.Values) { v.Set("redirect_uri", "http://localhost.attacker.example:8080") })},
+		// RFC 8252 §7.3 lets the port vary for native (public) clients
+		// only; the web app is confidential.
+		{name: "loopback port change for a confidential client", page: true, code: "invalid_request", status: 400, query: with(func(e *env, v url.Values) { v.Set("redirect_uri", "http://localhost:9090") })},
+		{name: "loopback port change for a confidential client registered without a port", page: true, code: "invalid_request", status: 400, query: with(func(e *env, v url.Values) {
+			if _, err := e.admin.AddRedirectURIs(e.t.Context(), e.web, []string{"http://127.0.0.1/cb"}); err != nil {
+				e.t.Fatal(err)
+			}
+			v.Set("redirect_uri", "http://127.0.0.1:5555/cb")
+		})},
 		{name: "unknown client_id", page: true, code: "unauthorized_client", status: 400, query: with(func(e *env, v url.Values) { v.Set("client_id", "00000000-0000-4000-8000-000000000000") })},
 		{name: "missing client_id", page: true, code: "invalid_request", status: 400, query: with(func(e *env, v url.Values) { v.Del("client_id") })},
 		{name: "duplicated client_id", page: true, code: "invalid_request", status: 400, query: func(e *env) string { return base(e).Encode() + "&client_id=" + e.web.ClientID }},
