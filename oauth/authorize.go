@@ -206,7 +206,9 @@ func (p *Provider) ParseAuthorize(ctx context.Context, ep Endpoint, params Param
 	if e != nil {
 		return fail(ar.ResponseMode, e)
 	}
-	ar.Grant, ar.Prefix = authorizeGrant(client, sr)
+	if ar.Grant, ar.Prefix, e = authorizeGrant(client, sr); e != nil {
+		return fail(ar.ResponseMode, e)
+	}
 	if ar.wantsIDToken() && !slices.Contains(ar.Grant.OIDCScopes, ScopeOpenID) {
 		return fail(ar.ResponseMode, invalidScope("response_type 'code id_token' requires the 'openid' scope."))
 	}
@@ -216,8 +218,15 @@ func (p *Provider) ParseAuthorize(ctx context.Context, ep Endpoint, params Param
 // authorizeGrant is what the user is asked to grant. "{resource}/.default"
 // means every permission the client is configured to need on the
 // resource, the OIDC scopes included (they are configured by default), so
-// a later token request may add offline_access as seed 002 does.
-func authorizeGrant(client store.App, sr scopeRequest) (store.Grant, string) {
+// a later token request may add offline_access as seed 002 does. For the
+// client's own API that is everything it exposes, without setup; for
+// another app on which the client is configured to need no scope it is
+// refused (notListed), rather than granting a token for that audience with
+// no scope in it.
+//
+// Scopes asked by name need no configured permission: the user is asked
+// for them (Entra's dynamic consent), and the token carries them.
+func authorizeGrant(client store.App, sr scopeRequest) (store.Grant, string, *Error) {
 	g := store.Grant{Default: sr.isDefault}
 	oidc := map[string]bool{}
 	for s := range sr.oidc {
@@ -228,13 +237,16 @@ func authorizeGrant(client store.App, sr scopeRequest) (store.Grant, string) {
 		g.Scopes = sr.values
 		if sr.isDefault {
 			g.Scopes = configuredScopes(client, *sr.resource)
+			if len(g.Scopes) == 0 && sr.resource.ClientID != client.ClientID {
+				return store.Grant{}, "", notListed(client, sr.prefix, kindDelegated)
+			}
 			for _, s := range OIDCScopes() {
 				oidc[s] = true
 			}
 		}
 	}
 	g.OIDCScopes = orderOIDC(oidc)
-	return g, sr.prefix
+	return g, sr.prefix, nil
 }
 
 func (p *Provider) parsePKCE(client store.App, params Params, ar *AuthorizeRequest) *Error {

@@ -81,7 +81,10 @@ func (p *Provider) DeviceAuthorize(ctx context.Context, ep Endpoint, req TokenRe
 	if e != nil {
 		return nil, e
 	}
-	grant, _ := authorizeGrant(client.app, sr)
+	grant, _, e := authorizeGrant(client.app, sr)
+	if e != nil {
+		return nil, e
+	}
 
 	now := p.now()
 	expires := now.Add(p.cfg.DeviceCodeLifetime)

@@ -60,6 +60,7 @@ const (
 	CodeLoginRequired       = 50058
 	CodeUserCancelled       = 65004
 	CodeResourceNotFound    = 500011
+	CodeResourceNotListed   = 650057
 	CodeInternal            = 90033
 	CodeUnsupportedResponse = 900561
 )

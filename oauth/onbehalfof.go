@@ -88,7 +88,9 @@ func (p *Provider) userAssertion(ctx context.Context, tc *tokenContext, raw stri
 // delegatedGrant is what the client may get on resource for user: the
 // asked scopes (all consented ones for .default), each of which the user
 // or an admin must have granted the client; anything else is
-// consent_required, as Entra answers.
+// consent_required, as Entra answers. ".default" of a resource the client
+// is configured to need nothing on, and with nothing consented there, is
+// invalid_scope (notListed): never a token for that audience without scp.
 func (p *Provider) delegatedGrant(ctx context.Context, tc *tokenContext, user store.User, resource store.App, prefix string, isDefault bool, values []string, oidc map[string]bool) (store.Grant, *Error) {
 	consents, err := p.loadConsents(ctx, tc.ep.Tenant.ID, tc.client.ClientID, user.ID)
 	if err != nil {
@@ -100,6 +102,9 @@ func (p *Provider) delegatedGrant(ctx context.Context, tc *tokenContext, user st
 			if consents.hasScope(resource.ClientID, s) {
 				g.Scopes = append(g.Scopes, s)
 			}
+		}
+		if len(g.Scopes) == 0 && resource.ClientID != tc.client.ClientID && len(configuredScopes(tc.client, resource)) == 0 {
+			return store.Grant{}, notListed(tc.client, prefix, kindDelegated)
 		}
 		if len(g.Scopes) == 0 && len(resource.Scopes) > 0 {
 			return store.Grant{}, consentRequired("The user or an administrator has not consented to application '%s' using '%s'.", tc.client.ClientID, truncate(prefix, 200))

@@ -128,6 +128,11 @@ func (p *Provider) refreshGrant(ctx context.Context, tc *tokenContext, tok store
 				g.Scopes = append(g.Scopes, s)
 			}
 		}
+		if len(tok.Grant.Scopes) > 0 && len(g.Scopes) == 0 {
+			// Every scope the token was for has been withdrawn: a token
+			// for the resource with none in it is no token at all.
+			return fail(consentRequired("The consent to every permission of this refresh token's resource was withdrawn. Ask for it interactively."))
+		}
 		var resource *store.App
 		prefix := ""
 		if g.ResourceID != "" {
@@ -156,7 +161,10 @@ func (p *Provider) refreshGrant(ctx context.Context, tc *tokenContext, tok store
 					g.Scopes = append(g.Scopes, s)
 				}
 			}
-			if len(g.Scopes) == 0 && sr.resource.ClientID != tc.client.ClientID && len(sr.resource.Scopes) > 0 {
+			if len(g.Scopes) == 0 && sr.resource.ClientID != tc.client.ClientID {
+				if len(configuredScopes(tc.client, *sr.resource)) == 0 {
+					return fail(notListed(tc.client, sr.prefix, kindDelegated))
+				}
 				return fail(consentRequired("The user has not consented to any permission of '%s' for this application.", truncate(sr.prefix, 200)))
 			}
 		} else {

@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"errors"
+	"net/http"
 	"slices"
 	"strings"
 	"unicode"
@@ -137,6 +138,24 @@ func configuredScopes(client, resource store.App) []string {
 	}
 	return out
 }
+
+// notListed refuses a token for a resource the client has no permission
+// configured on, as Entra does (AADSTS650057): "{resource}/.default" means
+// "what this client is configured to need there", and a client configured
+// to need nothing would get a token with the resource's audience and no
+// scp or roles, which a resource that checks only the audience accepts.
+// kind names what is missing: "delegated permission (scope)" or
+// "application permission (app role)".
+func notListed(client store.App, prefix, kind string) *Error {
+	return newError(ErrInvalidScope, http.StatusBadRequest, CodeResourceNotListed,
+		"Invalid resource. The application '%s' asked for '%s', but no %s on it is configured for the application. Add one (tessera app permission add), or ask for a scope by name.",
+		client.ClientID, truncate(prefix, 200)+"/"+defaultScope, kind)
+}
+
+const (
+	kindDelegated   = "delegated permission (scope)"
+	kindApplication = "application permission (app role)"
+)
 
 // consentSet is what a user (and the tenant admin, for everyone) granted
 // one client.

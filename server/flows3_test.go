@@ -525,8 +525,8 @@ func TestRevocationAndIntrospection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens := webTokens(e, "api://files/.default openid offline_access")
-	_ = tokens
+	// The web app's own tokens, for the refresh token part.
+	tokens := webTokens(e, "openid offline_access")
 	// The web app has no permission on files: use the native app instead.
 	at := e.userTokenFor("api://files/Files.Read openid offline_access")
 

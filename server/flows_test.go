@@ -417,7 +417,11 @@ func TestClientCredentials(t *testing.T) {
 			}
 		})
 	}
-	// The web app was never granted roles: a token without roles.
+	// A role permission configured but not granted by an admin: a token
+	// without roles, as Entra answers.
+	if _, err := e.admin.AddPermission(t.Context(), e.web, "api://files", nil, []string{"Files.ReadAll"}); err != nil {
+		t.Fatal(err)
+	}
 	status, resp, _ := e.post(e.tokenURL(), url.Values{"grant_type": {"client_credentials"}, "client_id": {e.web.ClientID}, "client_secret": {e.secret}, "scope": {e.api.ClientID + "/.default"}})
 	if status != http.StatusOK {
 		t.Fatalf("%d %v", status, resp)
