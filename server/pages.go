@@ -40,7 +40,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint
 			s.errorPage(w, r, e)
 			return
 		}
-		s.loginPage(w, r, ep, pending, form.Get("username"), e.Description, http.StatusUnauthorized)
+		// The form again, with the message: 200, as Entra answers. A 401
+		// would need a WWW-Authenticate challenge (RFC 9110 §15.5.2), and
+		// there is no HTTP authentication scheme to name for a form.
+		s.loginPage(w, r, ep, pending, form.Get("username"), e.Description, http.StatusOK)
 		return
 	}
 	secret, sess, err := s.provider.StartSession(ctx, ep, user)
