@@ -1,12 +1,15 @@
 // MSAL Node confidential client flows (seeds 000 and 001) against Tessera:
 // client credentials with a secret from .env and with a certificate
-// (SHA-256 and SHA-1 thumbprints), on-behalf-of, and seed 000's refresh
-// token redemption by a confidential client.
+// (SHA-256 and SHA-1 thumbprints, and a wrong thumbprint refused),
+// on-behalf-of in the seed's web app -> web API -> downstream API chain,
+// and seed 000's refresh token redemption by a confidential client.
 //
-// Configuration: .env holds clientSecret (the daemon's) and webClientSecret;
-// the environment AUTHORITY, KNOWN_AUTHORITY, PROTOCOL_MODE,
-// DAEMON_CLIENT_ID, FILES_SCOPE, CERT_KEY_FILE, CERT_SHA256, CERT_SHA1,
-// NATIVE_CLIENT_ID, WEB_CLIENT_ID, WEB_SCOPE, DOWNSTREAM_SCOPE.
+// Configuration: .env holds clientSecret (the daemon's), webClientSecret,
+// oboWebAppSecret and oboWebApiSecret; the environment AUTHORITY,
+// KNOWN_AUTHORITY, PROTOCOL_MODE, DAEMON_CLIENT_ID, FILES_SCOPE,
+// CERT_KEY_FILE, CERT_SHA256, CERT_SHA1, WRONG_CERT_SHA256, WRONG_CERT_SHA1,
+// WEB_CLIENT_ID, WEB_SCOPE, OBO_WEB_APP_CLIENT_ID, OBO_WEB_API_CLIENT_ID,
+// OBO_WEB_API_SCOPE, DOWNSTREAM_SCOPE.
 import "dotenv/config"; // process.env now has the values defined in a .env file
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -29,19 +32,28 @@ function summary(res) {
   };
 }
 
-// Signs the user in for the native app and returns its token for API A.
-async function userTokenForA() {
-  const pca = new msal.PublicClientApplication({
-    auth: { clientId: env("NATIVE_CLIENT_ID"), authority, knownAuthorities },
+// expectRejected runs fn, which must fail with the given server error code.
+async function expectRejected(fn, errorCode) {
+  try {
+    await fn();
+  } catch (err) {
+    assert.equal(err.errorCode, errorCode, `${err.name} ${err.errorCode}: ${err.message}`);
+    return { name: err.name, errorCode: err.errorCode, errorMessage: err.errorMessage };
+  }
+  assert.fail(`MSAL returned a token; want ${errorCode}`);
+}
+
+// certificateApp is the daemon with a clientCertificate credential.
+function certificateApp(clientCertificate) {
+  return new msal.ConfidentialClientApplication({
+    auth: {
+      clientId: env("DAEMON_CLIENT_ID"),
+      authority,
+      knownAuthorities,
+      clientCertificate: { ...clientCertificate, privateKey: readFileSync(env("CERT_KEY_FILE"), "utf8") },
+    },
     system,
   });
-  const crypto = new msal.CryptoProvider();
-  const { verifier, challenge } = await crypto.generatePkceCodes();
-  const scopes = [env("WEB_SCOPE")];
-  const url = await pca.getAuthCodeUrl({ scopes, redirectUri, codeChallenge: challenge, codeChallengeMethod: "S256" });
-  const code = new URL(await browse(url, redirectUri)).searchParams.get("code");
-  assert.ok(code);
-  return pca.acquireTokenByCode({ code, redirectUri, scopes, codeVerifier: verifier });
 }
 
 let refreshToken;
@@ -74,51 +86,53 @@ await steps([
   }],
 
   ["acquireTokenByClientCredential certificate thumbprintSha256", async () => {
-    const cca = new msal.ConfidentialClientApplication({
-      auth: {
-        clientId: env("DAEMON_CLIENT_ID"),
-        authority,
-        knownAuthorities,
-        clientCertificate: {
-          thumbprintSha256: env("CERT_SHA256"),
-          privateKey: readFileSync(env("CERT_KEY_FILE"), "utf8"),
-        },
-      },
-      system,
-    });
+    const cca = certificateApp({ thumbprintSha256: env("CERT_SHA256") });
     const res = await cca.acquireTokenByClientCredential({ scopes: [env("FILES_SCOPE")] });
     return summary(res);
   }],
 
   ["acquireTokenByClientCredential certificate thumbprint (SHA-1)", async () => {
-    const cca = new msal.ConfidentialClientApplication({
-      auth: {
-        clientId: env("DAEMON_CLIENT_ID"),
-        authority,
-        knownAuthorities,
-        clientCertificate: {
-          thumbprint: env("CERT_SHA1"),
-          privateKey: readFileSync(env("CERT_KEY_FILE"), "utf8"),
-        },
-      },
-      system,
-    });
+    const cca = certificateApp({ thumbprint: env("CERT_SHA1") });
     const res = await cca.acquireTokenByClientCredential({ scopes: [env("FILES_SCOPE")] });
     return summary(res);
   }],
 
-  ["acquireTokenOnBehalfOf", async () => {
-    // The public client calls web API A with a user token ...
-    const a = await userTokenForA();
-    // ... and A, a confidential client, calls downstream API B as the user.
-    const api = new msal.ConfidentialClientApplication({
-      auth: { clientId: env("WEB_CLIENT_ID"), authority, knownAuthorities, clientSecret: process.env.webClientSecret },
+  ["wrong certificate thumbprint rejected", async () => {
+    // The registered key signs, but the header names a certificate the
+    // app does not have (another certificate's thumbprints).
+    const sha256 = await expectRejected(
+      () => certificateApp({ thumbprintSha256: env("WRONG_CERT_SHA256") }).acquireTokenByClientCredential({ scopes: [env("FILES_SCOPE")] }),
+      "invalid_client");
+    const sha1 = await expectRejected(
+      () => certificateApp({ thumbprint: env("WRONG_CERT_SHA1") }).acquireTokenByClientCredential({ scopes: [env("FILES_SCOPE")] }),
+      "invalid_client");
+    return { sha256, sha1 };
+  }],
+
+  ["acquireTokenOnBehalfOf web app -> web API -> downstream API", async () => {
+    // The seed's chain. The web app, a confidential client, signs the user
+    // in (authorization code, in the browser) and gets a token for the web
+    // API ...
+    const webApp = new msal.ConfidentialClientApplication({
+      auth: { clientId: env("OBO_WEB_APP_CLIENT_ID"), authority, knownAuthorities, clientSecret: process.env.oboWebAppSecret },
+      system,
+    });
+    const scopes = [env("OBO_WEB_API_SCOPE")];
+    const url = await webApp.getAuthCodeUrl({ scopes, redirectUri });
+    const code = new URL(await browse(url, redirectUri)).searchParams.get("code");
+    assert.ok(code, "the web app got a code");
+    const a = await webApp.acquireTokenByCode({ code, redirectUri, scopes });
+
+    // ... which it calls with that token; the web API, a confidential
+    // client too, calls the downstream API on the user's behalf.
+    const webApi = new msal.ConfidentialClientApplication({
+      auth: { clientId: env("OBO_WEB_API_CLIENT_ID"), authority, knownAuthorities, clientSecret: process.env.oboWebApiSecret },
       system,
     });
     const oboRequest = { oboAssertion: a.accessToken, scopes: [env("DOWNSTREAM_SCOPE")] };
-    const res = await api.acquireTokenOnBehalfOf(oboRequest);
+    const res = await webApi.acquireTokenOnBehalfOf(oboRequest);
     assert.equal(res.fromCache, false);
-    const again = await api.acquireTokenOnBehalfOf(oboRequest);
+    const again = await webApi.acquireTokenOnBehalfOf(oboRequest);
     return { a: claims(a.accessToken), ...summary(res), secondFromCache: again.fromCache };
   }],
 

@@ -167,7 +167,9 @@ func TestMSALNodePublicClient(t *testing.T) {
 
 // TestMSALNodeConfidentialClient runs MSAL Node's confidential client
 // flows: client credentials (secret from .env, certificate by SHA-256 and
-// SHA-1 thumbprint), on-behalf-of, and seed 000's refresh token grant.
+// SHA-1 thumbprint, a wrong thumbprint refused), on-behalf-of in the seed's
+// web app -> web API -> downstream API chain, and seed 000's refresh token
+// grant.
 func TestMSALNodeConfidentialClient(t *testing.T) {
 	t.Parallel()
 	for _, mode := range []struct{ name, protocolMode string }{{"OIDC", "OIDC"}, {"AAD", ""}} {
@@ -191,13 +193,20 @@ func testMSALNodeConfidentialClient(t *testing.T, protocolMode string) {
 	srv.AdminConsent(t, daemon.ClientID)
 	cert := newCertificate(t, dir, "daemon")
 	srv.CLI(t, "app", "certificate", "add", "--tenant", srv.Tenant, "--app", daemon.ClientID, "--file", cert.CertFile)
+	// Another certificate, never registered: its thumbprints name a
+	// certificate the daemon does not have.
+	wrong := newCertificate(t, dir, "not-registered")
 
-	// Downstream API B for on-behalf-of; web API A (the tenant's web app) may
-	// call it for its users.
+	// The seed's on-behalf-of chain: a confidential web app signs the user
+	// in and calls a web API, which calls a downstream API as the user.
 	downstream := srv.RegisterApp(t, "Downstream API", false)
 	srv.Expose(t, downstream.ClientID, "api://downstream", "Data.Read")
-	srv.Permission(t, srv.Demo.WebClientID, "api://downstream", "Data.Read")
-	srv.AdminConsent(t, srv.Demo.WebClientID)
+	webAPI := srv.RegisterApp(t, "Web API", false)
+	srv.Expose(t, webAPI.ClientID, "api://web-api", "access_as_user")
+	srv.Permission(t, webAPI.ClientID, "api://downstream", "Data.Read")
+	srv.AdminConsent(t, webAPI.ClientID)
+	webApp := srv.RegisterApp(t, "Web app", false, "http://localhost:3000/redirect")
+	srv.Permission(t, webApp.ClientID, "api://web-api", "access_as_user")
 
 	webScope := "api://" + srv.Demo.WebClientID + "/access_as_user"
 	rs, check := mustRun(t, srv, script{
@@ -205,10 +214,13 @@ func testMSALNodeConfidentialClient(t *testing.T, protocolMode string) {
 		env: merge(msalEnv(srv, protocolMode), map[string]string{
 			"DAEMON_CLIENT_ID": daemon.ClientID, "FILES_SCOPE": "api://files/.default",
 			"CERT_KEY_FILE": cert.KeyFile, "CERT_SHA256": cert.SHA256, "CERT_SHA1": cert.SHA1,
-			"NATIVE_CLIENT_ID": srv.Demo.NativeClientID, "WEB_CLIENT_ID": srv.Demo.WebClientID,
-			"WEB_SCOPE": webScope, "DOWNSTREAM_SCOPE": "api://downstream/Data.Read",
+			"WRONG_CERT_SHA256": wrong.SHA256, "WRONG_CERT_SHA1": wrong.SHA1,
+			"WEB_CLIENT_ID": srv.Demo.WebClientID, "WEB_SCOPE": webScope,
+			"OBO_WEB_APP_CLIENT_ID": webApp.ClientID, "OBO_WEB_API_CLIENT_ID": webAPI.ClientID,
+			"OBO_WEB_API_SCOPE": "api://web-api/access_as_user", "DOWNSTREAM_SCOPE": "api://downstream/Data.Read",
 		}),
-		dotenv: map[string]string{"clientSecret": daemon.Secret, "webClientSecret": srv.Demo.WebSecret},
+		dotenv: map[string]string{"clientSecret": daemon.Secret, "webClientSecret": srv.Demo.WebSecret,
+			"oboWebAppSecret": webApp.Secret, "oboWebApiSecret": webAPI.Secret},
 	})
 	defer check()
 
@@ -238,17 +250,28 @@ func testMSALNodeConfidentialClient(t *testing.T, protocolMode string) {
 	t.Run("ClientCredentialCertificateSHA1", func(t *testing.T) {
 		appToken(t, rs.step(t, "acquireTokenByClientCredential certificate thumbprint (SHA-1)"))
 	})
+	t.Run("WrongCertificateThumbprint", func(t *testing.T) {
+		r := rs.step(t, "wrong certificate thumbprint rejected")
+		for _, k := range []string{"sha256", "sha1"} {
+			if e := r.obj(k); e.str("errorCode") != "invalid_client" || !strings.Contains(e.str("errorMessage"), "names no certificate registered") {
+				t.Errorf("%s: %s %q: %s", k, e.str("name"), e.str("errorCode"), e.str("errorMessage"))
+			}
+		}
+	})
 	t.Run("OnBehalfOf", func(t *testing.T) {
-		r := rs.step(t, "acquireTokenOnBehalfOf")
+		r := rs.step(t, "acquireTokenOnBehalfOf web app -> web API -> downstream API")
 		a, b := r.obj("a"), r.obj("claims")
-		if a.str("aud") != srv.Demo.WebClientID || a.str("azp") != srv.Demo.NativeClientID {
-			t.Errorf("token A: aud %q azp %q", a.str("aud"), a.str("azp"))
+		if a.str("aud") != webAPI.ClientID || a.str("azp") != webApp.ClientID || a.str("scp") != "access_as_user" {
+			t.Errorf("the web app's token for the web API: aud %q azp %q scp %q", a.str("aud"), a.str("azp"), a.str("scp"))
+		}
+		if a.str("preferred_username") != srv.Demo.Username {
+			t.Errorf("the web app's token is for %q", a.str("preferred_username"))
 		}
 		if b.str("oid") == "" || b.str("oid") != a.str("oid") {
-			t.Errorf("B's oid %q, A's %q", b.str("oid"), a.str("oid"))
+			t.Errorf("the downstream token's oid %q, the web API's %q", b.str("oid"), a.str("oid"))
 		}
-		if b.str("aud") != downstream.ClientID || b.str("scp") != "Data.Read" || b.str("azp") != srv.Demo.WebClientID {
-			t.Errorf("token B: aud %q scp %q azp %q", b.str("aud"), b.str("scp"), b.str("azp"))
+		if b.str("aud") != downstream.ClientID || b.str("scp") != "Data.Read" || b.str("azp") != webAPI.ClientID {
+			t.Errorf("the downstream token: aud %q scp %q azp %q", b.str("aud"), b.str("scp"), b.str("azp"))
 		}
 		if !slices.Contains(r.strs("scopes"), "api://downstream/Data.Read") {
 			t.Errorf("scopes %v", r.strs("scopes"))
