@@ -12,7 +12,9 @@ import (
 
 // TestWithoutJavaScript runs the pages in a browser whose scripting is
 // turned off: sign-in, consent and the redirect are plain forms and
-// redirects, and the form_post page is submitted with its Continue button.
+// redirects, the form_post page is submitted with its Continue button, the
+// device page takes a code, and logout ends the session with a plain page
+// or redirect.
 func TestWithoutJavaScript(t *testing.T) {
 	t.Parallel()
 	browser := harness.NewBrowser(t)
@@ -20,10 +22,14 @@ func TestWithoutJavaScript(t *testing.T) {
 	s := harness.Start(t)
 	rp := newRelyingParty(t)
 	app := webApp(t, s, rp, "E2E no script")
+	s.CLI(t, "app", "set", "--tenant", s.Tenant, "--app", app.ClientID, "--post-logout-redirect-uri", rp.URL("/signed-out"))
+	authorize := func(state string) string {
+		return authorizeURL(s, url.Values{"client_id": {app.ClientID}, "redirect_uri": {rp.URL("/cb")}, "state": {state}})
+	}
 
 	t.Run("LoginConsentRedirect", func(t *testing.T) {
 		b := browser.For(t)
-		b.Navigate(authorizeURL(s, url.Values{"client_id": {app.ClientID}, "redirect_uri": {rp.URL("/cb")}, "state": {"noscript"}}))
+		b.Navigate(authorize("noscript"))
 		onPage(t, b, s, "/login", "#password")
 		b.Login(s.Demo.Username, s.Demo.Password)
 		onPage(t, b, s, "/consent", `button[value="accept"]`)
@@ -69,6 +75,86 @@ func TestWithoutJavaScript(t *testing.T) {
 			t.Errorf("form_post arrived as %s", c.Method)
 		}
 		redeem(t, s, app, rp.URL("/cb"), requireCode(t, c, "form-post"))
+	})
+
+	// FormPostContinue proved that scripts are off in this tab; the
+	// subtests below run in the same tab.
+
+	t.Run("DeviceCode", func(t *testing.T) {
+		b := browser.For(t)
+		// A wrong code: the page itself says so (rendered by the server)
+		// and keeps what was typed.
+		b.Navigate(s.Authority() + "/device")
+		onPage(t, b, s, "/device", "#user_code")
+		b.Fill("#user_code", "BCDF-GHJK")
+		b.Click(`button[type="submit"]`)
+		onPage(t, b, s, "/device", "#user_code")
+		if got := alertText(b); got != invalidUserCode {
+			t.Errorf("wrong code: error %q, want %q", got, invalidUserCode)
+		}
+		if got := b.Value("#user_code"); got != "BCDF-GHJK" {
+			t.Errorf("wrong code: the field holds %q", got)
+		}
+
+		// The right code: consent (a device always asks), after sign-in if
+		// the tab has no session, then the signed-in page; the device gets
+		// its tokens.
+		deviceCode, userCode, verificationURI := startDevice(t, s)
+		b.Navigate(verificationURI)
+		onPage(t, b, s, "/device", "#user_code")
+		b.Fill("#user_code", userCode)
+		b.Click(`button[type="submit"]`)
+		if b.Has("#password") {
+			onPage(t, b, s, "/login", "#password")
+			b.Login(s.Demo.Username, s.Demo.Password)
+		}
+		onPage(t, b, s, "/consent", `button[value="accept"]`)
+		b.Consent(true)
+		if title, text := b.Title(), b.InnerText(); !strings.Contains(title, "signed in") || !strings.Contains(text, "You have signed in to the application on your device") {
+			t.Fatalf("after consent the page is %q:\n%s", title, text)
+		}
+		status, body := pollDevice(t, s, deviceCode)
+		if status != http.StatusOK || body["access_token"] == nil || body["refresh_token"] == nil {
+			t.Fatalf("the device's token request: %d %v", status, body)
+		}
+	})
+
+	// requireSignedOut checks that the SSO session is over: the next
+	// authorize shows the sign-in page and sends the client nothing.
+	requireSignedOut := func(t *testing.T, b *harness.Browser) {
+		t.Helper()
+		b.Navigate(authorize("after-logout"))
+		onPage(t, b, s, "/login", "#password")
+		if _, ok := rp.take("/cb", 0); ok {
+			t.Error("the client got a response without a sign-in after logout")
+		}
+	}
+
+	t.Run("LogoutSignedOutPage", func(t *testing.T) {
+		b := browser.For(t)
+		requireCode(t, signIn(t, b, s, rp, authorize("in")), "in")
+		b.Navigate(s.Authority() + "/oauth2/v2.0/logout")
+		if title, text := b.Title(), b.InnerText(); !strings.Contains(title, "You signed out") || !strings.Contains(text, "You have signed out of "+s.Tenant) {
+			t.Fatalf("the logout page is %q:\n%s", title, text)
+		}
+		requireSignedOut(t, b)
+	})
+
+	t.Run("LogoutPostLogoutRedirect", func(t *testing.T) {
+		b := browser.For(t)
+		code := requireCode(t, signIn(t, b, s, rp, authorize("in")), "in")
+		idToken, _ := redeem(t, s, app, rp.URL("/cb"), code)["id_token"].(string)
+		if idToken == "" {
+			t.Fatal("no id_token to use as id_token_hint")
+		}
+		b.Navigate(s.Authority() + "/oauth2/v2.0/logout?" + url.Values{
+			"id_token_hint": {idToken}, "post_logout_redirect_uri": {rp.URL("/signed-out")}, "state": {"bye"},
+		}.Encode())
+		c := rp.mustTake(t, b, "/signed-out")
+		if c.Method != http.MethodGet || c.Params.Get("state") != "bye" {
+			t.Fatalf("the post-logout redirect brought %s %v, want the state", c.Method, c.Params)
+		}
+		requireSignedOut(t, b)
 	})
 }
 
