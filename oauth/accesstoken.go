@@ -80,9 +80,10 @@ func badAssertion(err error) *Error {
 	return ServerError(err)
 }
 
-// bearerError is an RFC 6750 §3.1 error for protected resources.
-func bearerError(code string, status int, description string) *Error {
-	return &Error{Code: code, Status: status, Description: description}
+// bearerError is an RFC 6750 §3.1 error for protected resources, with the
+// number reported in error_codes like every other error.
+func bearerError(code string, status, number int, description string) *Error {
+	return &Error{Code: code, Status: status, Number: number, Description: description}
 }
 
 // Bearer token error codes (RFC 6750 §3.1).

@@ -63,6 +63,13 @@ const (
 	CodeResourceNotListed   = 650057
 	CodeInternal            = 90033
 	CodeUnsupportedResponse = 900561
+
+	// CodeNoEndpoint is Entra's BadResourceRequest: the request reached
+	// no endpoint Tessera serves.
+	CodeNoEndpoint = 90056
+	// CodeInvalidToken is Entra's InvalidAssertion: a bearer token that is
+	// malformed, foreign, expired or revoked.
+	CodeInvalidToken = 50013
 )
 
 // Error is a protocol error: what the client is told. Cause, when set, is
@@ -128,6 +135,11 @@ func ServerError(cause error) *Error {
 		Description: "The server could not complete the request. Quote the trace_id when reporting it.",
 		Cause:       cause,
 	}
+}
+
+// NotFound is the answer for a path no endpoint serves.
+func NotFound(description string) *Error {
+	return &Error{Code: ErrNotFound, Status: http.StatusNotFound, Number: CodeNoEndpoint, Description: description}
 }
 
 // TenantNotFound is the answer for any path under an unknown tenant.

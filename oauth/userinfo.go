@@ -14,26 +14,26 @@ import (
 // token's profile and email scopes. Errors are RFC 6750 bearer errors.
 func (p *Provider) UserInfo(ctx context.Context, ep Endpoint, bearer string) (map[string]any, *Error) {
 	if bearer == "" {
-		return nil, bearerError(ErrInvalidRequest, http.StatusUnauthorized, "Send the access token in an Authorization: Bearer header.")
+		return nil, bearerError(ErrInvalidRequest, http.StatusUnauthorized, CodeMissingParameter, "Send the access token in an Authorization: Bearer header.")
 	}
 	v, err := p.verifyAccessToken(ctx, ep, bearer)
 	if err != nil {
 		var bad errBadToken
 		if errors.As(err, &bad) {
-			return nil, bearerError(ErrInvalidToken, http.StatusUnauthorized, bad.reason)
+			return nil, bearerError(ErrInvalidToken, http.StatusUnauthorized, CodeInvalidToken, bad.reason)
 		}
 		return nil, ServerError(err)
 	}
 	if v.isApp() {
-		return nil, bearerError(ErrInvalidToken, http.StatusUnauthorized, "The token was issued to an application, not a user.")
+		return nil, bearerError(ErrInvalidToken, http.StatusUnauthorized, CodeInvalidToken, "The token was issued to an application, not a user.")
 	}
 	scopes := v.scopes()
 	if !slices.Contains(scopes, ScopeOpenID) {
-		return nil, bearerError(ErrInsufficientScope, http.StatusForbidden, "The token was not granted the openid scope; request 'openid' (without a resource scope) for userinfo.")
+		return nil, bearerError(ErrInsufficientScope, http.StatusForbidden, CodeInvalidScope, "The token was not granted the openid scope; request 'openid' (without a resource scope) for userinfo.")
 	}
 	user, err := p.store.GetUser(ctx, ep.Tenant.ID, v.Subject)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && user.Disabled) {
-		return nil, bearerError(ErrInvalidToken, http.StatusUnauthorized, "The token's user is disabled or was removed.")
+		return nil, bearerError(ErrInvalidToken, http.StatusUnauthorized, CodeUserDisabled, "The token's user is disabled or was removed.")
 	}
 	if err != nil {
 		return nil, ServerError(err)

@@ -615,11 +615,17 @@ func TestUserInfo(t *testing.T) {
 	if status != 403 || body["error"] != "insufficient_scope" || !strings.Contains(h.Get("WWW-Authenticate"), `error="insufficient_scope"`) {
 		t.Errorf("resource token: %d %v %q", status, body, h.Get("WWW-Authenticate"))
 	}
+	assertProtocolError(t, status, body, h, 403, "insufficient_scope")
 	for name, bearer := range map[string]string{"missing": "", "garbage": "abc.def.ghi", "id token": webTokens(e, "openid")["id_token"].(string)} {
 		status, body, h := e.userinfo(bearer)
 		if status != 401 || !strings.HasPrefix(h.Get("WWW-Authenticate"), "Bearer") {
 			t.Errorf("%s: %d %v %q", name, status, body, h.Get("WWW-Authenticate"))
 		}
+		code := "invalid_token"
+		if bearer == "" {
+			code = "invalid_request"
+		}
+		assertProtocolError(t, status, body, h, 401, code)
 	}
 	// An app token has no user.
 	_, cc, _ := e.post(e.tokenURL(), url.Values{"grant_type": {"client_credentials"}, "client_id": {e.daemon.ClientID}, "client_secret": {e.daemonPW}, "scope": {"api://files/.default"}})

@@ -264,13 +264,19 @@ func assertProtocolError(t *testing.T, status int, resp map[string]any, h http.H
 			t.Errorf("error response lacks %s: %v", k, resp)
 		}
 	}
+	// Every error names its condition by number, as Entra's do.
+	if codes, _ := resp["error_codes"].([]any); len(codes) != 1 {
+		t.Errorf("error response lacks error_codes: %v", resp)
+	} else if n, _ := codes[0].(float64); n <= 0 || n != float64(int64(n)) {
+		t.Errorf("error_codes = %v, want one positive integer", codes)
+	}
 	for _, k := range []string{"access_token", "refresh_token", "id_token"} {
 		if _, ok := resp[k]; ok {
 			t.Errorf("error response carries %s", k)
 		}
 	}
-	if h.Get("Cache-Control") != "no-store" {
-		t.Errorf("Cache-Control = %q", h.Get("Cache-Control"))
+	if h.Get("Cache-Control") != "no-store" || h.Get("Pragma") != "no-cache" {
+		t.Errorf("Cache-Control = %q, Pragma = %q; want no-store, no-cache", h.Get("Cache-Control"), h.Get("Pragma"))
 	}
 	if !strings.HasPrefix(h.Get("Content-Type"), "application/json") {
 		t.Errorf("Content-Type = %q", h.Get("Content-Type"))
@@ -389,15 +395,15 @@ func TestJSONErrorsEverywhere(t *testing.T) {
 		{"GET", "/contoso/oauth2/v2.0/token", 405, "invalid_request"},
 		{"DELETE", "/contoso/oauth2/v2.0/authorize", 405, "invalid_request"},
 	} {
-		req, _ := http.NewRequest(tc.method, e.url(tc.path), nil)
-		resp, err := e.srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := decodeJSON(t, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != tc.status || m["error"] != tc.code {
-			t.Errorf("%s %s: %d %v, want %d %s", tc.method, tc.path, resp.StatusCode, m, tc.status, tc.code)
-		}
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, e.url(tc.path), nil)
+			resp, err := e.srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := decodeJSON(t, resp.Body)
+			resp.Body.Close()
+			assertProtocolError(t, resp.StatusCode, m, resp.Header, tc.status, tc.code)
+		})
 	}
 }

@@ -92,8 +92,7 @@ func (s *Server) routes() *http.ServeMux {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, &oauth.Error{Code: oauth.ErrNotFound, Status: http.StatusNotFound,
-			Description: "No endpoint at this path. Tenant endpoints are under /{tenant}/, e.g. /{tenant}/v2.0/.well-known/openid-configuration."})
+		s.writeError(w, r, oauth.NotFound("No endpoint at this path. Tenant endpoints are under /{tenant}/, e.g. /{tenant}/v2.0/.well-known/openid-configuration."))
 	})
 	return mux
 }
@@ -123,8 +122,7 @@ func (s *Server) withTenant(h tenantHandler) http.Handler {
 func (s *Server) withDefaultTenant(h tenantHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.DefaultTenant == "" {
-			s.writeError(w, r, &oauth.Error{Code: oauth.ErrNotFound, Status: http.StatusNotFound,
-				Description: "No default tenant is configured; use /{tenant}/oauth2/v2.0/ endpoints."})
+			s.writeError(w, r, oauth.NotFound("No default tenant is configured; use /{tenant}/oauth2/v2.0/ endpoints."))
 			return
 		}
 		ep, e := s.provider.Endpoint(r.Context(), s.baseURL(r), s.cfg.DefaultTenant)
