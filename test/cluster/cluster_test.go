@@ -1,9 +1,16 @@
 // Package cluster runs several `tessera serve` processes against one
 // PostgreSQL schema behind a simulated load balancer: every request goes to
 // a random live instance, whatever the client thinks it talks to.
+//
+// The instances are set up as docs/deploy.md tells users: each has a data
+// directory of its own, they share the store, TESSERA_MASTER_KEY, the
+// public URL and (here, standing in for the balancer's) a TLS certificate,
+// they trust the balancer's address for X-Forwarded-For, and they start at
+// the same time, so their migrations race.
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -26,14 +33,20 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tessera-id/tessera/internal/devtls"
 	"github.com/tessera-id/tessera/internal/testbrowser"
 	"github.com/tessera-id/tessera/test/harness"
+	"github.com/tessera-id/tessera/token"
 )
 
-// cluster is three instances sharing a data directory (development CA,
-// master key) and a PostgreSQL schema, all answering as one public URL.
+// cluster is n instances sharing a PostgreSQL schema and a master key, all
+// answering as one public URL.
 type cluster struct {
 	t         *testing.T
+	dsn       string
+	schema    string
+	dir       string       // holds each instance's data directory
+	tls       devtls.Files // the certificate every instance serves
 	instances []*harness.Tessera
 	dead      []atomic.Bool
 	public    string // https://localhost:PORT of the first instance: the issuer
@@ -50,6 +63,12 @@ func freePort(t *testing.T) string {
 	}
 	defer ln.Close()
 	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+}
+
+func newMasterKey() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
 }
 
 func newCluster(t *testing.T, n int) *cluster {
@@ -73,33 +92,186 @@ func newCluster(t *testing.T, n int) *cluster {
 		defer conn.Close(context.Background())
 		_, _ = conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
 	})
-	// The admin CLI of the harness talks to the same store.
+	// The instances and the admin CLI of the harness share the store and
+	// the master key through the environment, as deploy/tessera.service
+	// gives them.
 	t.Setenv("TESSERA_STORE", dsn)
 	t.Setenv("TESSERA_PG_SCHEMA", schema)
-	dataDir := filepath.Join(t.TempDir(), "tessera-data")
+	t.Setenv("TESSERA_MASTER_KEY", newMasterKey())
+	dir := t.TempDir()
+	files, err := devtls.Ensure(filepath.Join(dir, "tls"), devtls.DefaultHosts(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
 	ports := make([]string, n)
 	for i := range ports {
 		ports[i] = freePort(t)
 	}
-	c := &cluster{t: t, public: "https://localhost:" + ports[0], dead: make([]atomic.Bool, n), hits: make([]atomic.Int64, n)}
-	for i := 0; i < n; i++ {
-		// The first instance bootstraps the demo tenant; the others start
-		// on what it made.
-		s := harness.StartIn(t, dataDir, "--store", dsn, "--pg-schema", schema, "--addr", "127.0.0.1:"+ports[i],
-			"--public-url", c.public, "--refresh-grace", "2s")
-		if i == 0 {
-			c.demo = s.Demo
+	c := &cluster{t: t, dsn: dsn, schema: schema, dir: dir, tls: files, public: "https://localhost:" + ports[0],
+		dead: make([]atomic.Bool, n), hits: make([]atomic.Int64, n)}
+	// All at once: the migrations race (under the advisory lock), and so
+	// do the master key checks. Only the first bootstraps the demo tenant
+	// (--dev), after its migrations; the others serve what it made.
+	starting := make([]*harness.Starting, n)
+	for i := range starting {
+		starting[i] = harness.Launch(t, c.options(i, ports[i]))
+	}
+	for _, s := range starting {
+		c.instances = append(c.instances, s.Ready(t))
+	}
+	c.demo = c.instances[0].Demo
+	for i, s := range c.instances {
+		if _, err := os.Stat(filepath.Join(s.DataDir, "master.key")); err == nil {
+			t.Errorf("instance %d made a master key file of its own despite TESSERA_MASTER_KEY", i)
 		}
-		c.instances = append(c.instances, s)
+	}
+	migrations, err := filepath.Glob(filepath.Join(harness.RepoRoot(), "store", "postgres", "migrations", "*.sql"))
+	if err != nil || len(migrations) == 0 {
+		t.Fatalf("migration files: %v %v", migrations, err)
+	}
+	// goose records version 0, then one row per migration: each applied
+	// once although three instances raced to apply them.
+	if got := c.count("SELECT count(*) FROM goose_db_version WHERE is_applied"); got != len(migrations)+1 {
+		t.Errorf("%d migration versions applied after a concurrent start, want %d", got, len(migrations)+1)
+	}
+	if got := c.count("SELECT count(*) FROM master_key_check"); got != 1 {
+		t.Errorf("%d master key checks recorded, want 1", got)
 	}
 	base := c.instances[0].HTTP.Transport.(*http.Transport).Clone()
 	c.client = &http.Client{Timeout: 30 * time.Second, Transport: &balancer{c: c, next: base}}
 	return c
 }
 
+// options are how instance i runs: a data directory of its own, the shared
+// store, key (from the environment), public URL and certificate, and the
+// balancer (on loopback) trusted for X-Forwarded-For.
+func (c *cluster) options(i int, port string) harness.Options {
+	return harness.Options{
+		DataDir: filepath.Join(c.dir, fmt.Sprintf("instance-%d", i)),
+		Dev:     i == 0,
+		CAFile:  c.tls.CACert,
+		Args: []string{"--store", c.dsn, "--pg-schema", c.schema, "--addr", "127.0.0.1:" + port,
+			"--public-url", c.public, "--refresh-grace", "2s", "--tls-cert", c.tls.Cert, "--tls-key", c.tls.Key,
+			"--trusted-proxies", "127.0.0.1/32,::1"},
+	}
+}
+
+// query runs a query in the cluster's schema, outside every instance.
+func (c *cluster) query(q string, args ...any) pgx.Rows {
+	c.t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, c.dsn)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() { conn.Close(ctx) })
+	if _, err := conn.Exec(ctx, "SET search_path TO "+pgx.Identifier{c.schema}.Sanitize()); err != nil {
+		c.t.Fatal(err)
+	}
+	rows, err := conn.Query(ctx, q, args...)
+	if err != nil {
+		c.t.Fatalf("%s: %v", q, err)
+	}
+	return rows
+}
+
+func (c *cluster) count(q string, args ...any) int {
+	c.t.Helper()
+	rows := c.query(q, args...)
+	defer rows.Close()
+	var n int
+	if !rows.Next() {
+		c.t.Fatalf("%s: no row (%v)", q, rows.Err())
+	}
+	if err := rows.Scan(&n); err != nil {
+		c.t.Fatal(err)
+	}
+	return n
+}
+
+// checkFamily asserts that the refresh family of chain[0] holds exactly
+// the tokens of chain, in order: one row per token, generations 1, 2, …
+// each the child of the one before, every token but the last spent. A
+// parent rotated twice would leave a second child (a row not in chain, or
+// a generation twice), which the client cannot see: the successor of a
+// parent is HMAC(parent), the same whichever instance derived it.
+func (c *cluster) checkFamily(name string, chain []string) {
+	c.t.Helper()
+	rows := c.query(`SELECT hash, parent_hash, generation, used_at IS NOT NULL FROM refresh_tokens
+		WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE hash = $1) ORDER BY generation, hash`, token.Hash(chain[0]))
+	defer rows.Close()
+	type row struct {
+		hash, parent []byte
+		generation   int
+		used         bool
+	}
+	var got []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.hash, &r.parent, &r.generation, &r.used); err != nil {
+			c.t.Fatal(err)
+		}
+		got = append(got, r)
+	}
+	if err := rows.Err(); err != nil {
+		c.t.Fatal(err)
+	}
+	children := map[string]int{}
+	for _, r := range got {
+		if len(r.parent) > 0 {
+			children[string(r.parent)]++
+		}
+	}
+	for parent, n := range children {
+		if n != 1 {
+			c.t.Errorf("%s: parent %x rotated %d times", name, parent[:6], n)
+		}
+	}
+	if len(got) != len(chain) {
+		c.t.Errorf("%s: the family has %d tokens, the client received %d", name, len(got), len(chain))
+		return
+	}
+	for i, r := range got {
+		want := token.Hash(chain[i])
+		switch {
+		case !bytes.Equal(r.hash, want):
+			c.t.Errorf("%s: generation %d is not the token the client received", name, r.generation)
+		case r.generation != i+1:
+			c.t.Errorf("%s: token %d has generation %d, want %d", name, i, r.generation, i+1)
+		case i > 0 && !bytes.Equal(r.parent, token.Hash(chain[i-1])):
+			c.t.Errorf("%s: generation %d is not the child of generation %d", name, r.generation, r.generation-1)
+		case r.used != (i < len(chain)-1):
+			c.t.Errorf("%s: generation %d spent = %v, want %v", name, r.generation, r.used, i < len(chain)-1)
+		}
+	}
+}
+
+type (
+	clientAddrKey struct{}
+	instanceKey   struct{}
+)
+
+// defaultClient is the address the balancer reports for requests that do
+// not say which client they come from.
+const defaultClient = "192.0.2.10"
+
+// fromClient makes requests sent with ctx come from a client at addr: the
+// balancer appends addr to X-Forwarded-For, as a load balancer appends the
+// address a request reached it from.
+func fromClient(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, clientAddrKey{}, addr)
+}
+
+// onInstance makes the balancer send requests with ctx to instance i,
+// without falling back to another.
+func onInstance(ctx context.Context, i int) context.Context {
+	return context.WithValue(ctx, instanceKey{}, i)
+}
+
 // balancer sends each request to a random live instance, and on a
 // connection failure (a dead instance) to another, as a load balancer's
-// health checks would.
+// health checks would. Like a load balancer, it appends the client's
+// address to X-Forwarded-For.
 type balancer struct {
 	c    *cluster
 	next http.RoundTripper
@@ -111,14 +283,27 @@ func (b *balancer) RoundTrip(r *http.Request) (*http.Response, error) {
 		body, _ = io.ReadAll(r.Body)
 		r.Body.Close()
 	}
+	client, ok := r.Context().Value(clientAddrKey{}).(string)
+	if !ok {
+		client = defaultClient
+	}
+	forwarded := client
+	if prior := r.Header.Values("X-Forwarded-For"); len(prior) > 0 {
+		forwarded = strings.Join(prior, ", ") + ", " + client
+	}
+	pinned, isPinned := r.Context().Value(instanceKey{}).(int)
 	var lastErr error
 	for attempt := 0; attempt < 6; attempt++ {
-		i := b.c.pick()
+		i := pinned
+		if !isPinned {
+			i = b.c.pick()
+		}
 		out := r.Clone(r.Context())
 		out.URL.Host = "localhost:" + b.c.instances[i].Port
 		out.Host = r.URL.Host
+		out.Header.Set("X-Forwarded-For", forwarded)
 		if body != nil {
-			out.Body = io.NopCloser(strings.NewReader(string(body)))
+			out.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		resp, err := b.next.RoundTrip(out)
 		if err == nil {
@@ -126,6 +311,9 @@ func (b *balancer) RoundTrip(r *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 		lastErr = err
+		if isPinned {
+			break
+		}
 	}
 	return nil, lastErr
 }
@@ -146,11 +334,26 @@ func (c *cluster) kill(i int) {
 
 func (c *cluster) authority() string { return c.public + "/demo" }
 
-func (c *cluster) post(path string, form url.Values) (int, map[string]any) {
+// send makes one request through the balancer and decodes a JSON answer.
+func (c *cluster) send(ctx context.Context, method, path string, form url.Values, header http.Header) (int, map[string]any) {
 	c.t.Helper()
-	resp, err := c.client.PostForm(c.authority()+path, form)
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.authority()+path, body)
 	if err != nil {
-		c.t.Fatalf("POST %s: %v", path, err)
+		c.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
 	var m map[string]any
@@ -158,8 +361,20 @@ func (c *cluster) post(path string, form url.Values) (int, map[string]any) {
 	return resp.StatusCode, m
 }
 
+func (c *cluster) post(path string, form url.Values) (int, map[string]any) {
+	c.t.Helper()
+	return c.send(context.Background(), http.MethodPost, path, form, nil)
+}
+
 func (c *cluster) token(form url.Values) (int, map[string]any) {
+	c.t.Helper()
 	return c.post("/oauth2/v2.0/token", form)
+}
+
+// tokenOn is token on instance i.
+func (c *cluster) tokenOn(i int, form url.Values, header http.Header) (int, map[string]any) {
+	c.t.Helper()
+	return c.send(onInstance(context.Background(), i), http.MethodPost, "/oauth2/v2.0/token", form, header)
 }
 
 func pkce() (verifier, challenge string) {
@@ -187,8 +402,13 @@ func (c *cluster) signIn(b *testbrowser.Browser, scope string) map[string]any {
 	return resp
 }
 
+func refreshForm(clientID, rt string) url.Values {
+	return url.Values{"grant_type": {"refresh_token"}, "client_id": {clientID}, "refresh_token": {rt}}
+}
+
 func (c *cluster) refresh(rt string) (int, map[string]any) {
-	return c.token(url.Values{"grant_type": {"refresh_token"}, "client_id": {c.demo.NativeClientID}, "refresh_token": {rt}})
+	c.t.Helper()
+	return c.token(refreshForm(c.demo.NativeClientID, rt))
 }
 
 // TestEveryGrantAcrossInstances runs each grant with every request sent to
@@ -215,6 +435,7 @@ func TestEveryGrantAcrossInstances(t *testing.T) {
 		}
 		rt = r["refresh_token"].(string)
 	}
+	confidentialCodeFlow(t, c, b)
 	// Device code: authorization, verification page and polling spread
 	// over the instances.
 	status, da := c.post("/oauth2/v2.0/devicecode", url.Values{"client_id": {c.demo.NativeClientID}, "scope": {scope}})
@@ -280,6 +501,8 @@ func TestEveryGrantAcrossInstances(t *testing.T) {
 			t.Errorf("instance %d does not know the new app: %d", i, resp.StatusCode)
 		}
 	}
+	privateKeyJWT(t, c)
+	keyRotation(t, c)
 	for i := range c.hits {
 		if c.hits[i].Load() == 0 {
 			t.Errorf("instance %d got no request; the balancer did not spread the load", i)
@@ -289,14 +512,17 @@ func TestEveryGrantAcrossInstances(t *testing.T) {
 
 // TestConcurrentRefreshAcrossInstances: 20 goroutines present the same
 // refresh token at once, through all instances, step after step: each step
-// rotates exactly once (everyone gets the same successor), and a stale
-// token presented after the grace window revokes the family everywhere.
+// rotates exactly once (everyone gets the same successor, and the family's
+// rows show one child per parent), and a stale token presented after the
+// grace window revokes the family everywhere.
 func TestConcurrentRefreshAcrossInstances(t *testing.T) {
 	c := newCluster(t, 3)
 	b := testbrowser.New(t, c.client)
 	first := c.signIn(b, "openid offline_access")["refresh_token"].(string)
 	rt := first
-	for step := 0; step < 10; step++ {
+	chain := []string{first}
+	const steps = 10
+	for step := 0; step < steps; step++ {
 		results := make([]string, 20)
 		var wg sync.WaitGroup
 		for g := range results {
@@ -318,6 +544,14 @@ func TestConcurrentRefreshAcrossInstances(t *testing.T) {
 			}
 		}
 		rt = results[0]
+		chain = append(chain, rt)
+	}
+	// Each of the 10 steps stored exactly one successor, whatever the 20
+	// callers on three instances did.
+	c.checkFamily("the contended family", chain)
+	if n := c.count(`SELECT count(*) FROM refresh_tokens WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE hash = $1)`,
+		token.Hash(first)); n != steps+1 {
+		t.Errorf("the family has %d tokens after %d steps, want %d", n, steps, steps+1)
 	}
 	// The first token of the chain, long used, after the grace window.
 	time.Sleep(2500 * time.Millisecond)
@@ -326,8 +560,7 @@ func TestConcurrentRefreshAcrossInstances(t *testing.T) {
 	}
 	// The family is revoked on every instance.
 	for i, s := range c.instances {
-		resp, err := s.HTTP.PostForm(s.Base+"/demo/oauth2/v2.0/token", url.Values{"grant_type": {"refresh_token"},
-			"client_id": {c.demo.NativeClientID}, "refresh_token": {rt}})
+		resp, err := s.HTTP.PostForm(s.Base+"/demo/oauth2/v2.0/token", refreshForm(c.demo.NativeClientID, rt))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -338,19 +571,47 @@ func TestConcurrentRefreshAcrossInstances(t *testing.T) {
 			t.Errorf("instance %d still honours the revoked family: %d %v", i, resp.StatusCode, m)
 		}
 	}
+	// Neither the reuse nor the refused refreshes stored a token.
+	c.checkFamily("the revoked family", chain)
+	if n := c.count(`SELECT count(*) FROM refresh_families WHERE revoked_at IS NOT NULL AND id = (SELECT family_id FROM refresh_tokens WHERE hash = $1)`,
+		token.Hash(first)); n != 1 {
+		t.Error("the family is not marked revoked")
+	}
 }
 
 // TestKillOneInstanceUnderLoad: workers rotate their own refresh families
 // and get client-credential tokens through the balancer; one instance is
-// killed (SIGKILL) in the middle. No request fails, and every token pair a
-// worker held still refreshes afterwards.
+// killed (SIGKILL) in the middle. No request fails. Token pairs taken
+// before the kill and left idle, some issued by the instance that dies,
+// still refresh afterwards, as does every worker's latest pair, and every
+// family holds exactly the tokens its client received.
 func TestKillOneInstanceUnderLoad(t *testing.T) {
 	c := newCluster(t, 3)
 	b := testbrowser.New(t, c.client)
+	const victim = 2
+
+	// Idle pairs: two issued by each instance (a refresh pinned to it),
+	// then left alone until after the kill.
+	type idle struct {
+		issuer int
+		chain  []string
+	}
+	var idles []idle
+	for i := range c.instances {
+		for k := 0; k < 2; k++ {
+			first := c.signIn(b, "openid offline_access")["refresh_token"].(string)
+			status, r := c.tokenOn(i, refreshForm(c.demo.NativeClientID, first), nil)
+			if status != 200 {
+				t.Fatalf("refresh on instance %d: %d %v", i, status, r)
+			}
+			idles = append(idles, idle{issuer: i, chain: []string{first, r["refresh_token"].(string)}})
+		}
+	}
+
 	const workers = 8
-	rts := make([]string, workers)
-	for w := range rts {
-		rts[w] = c.signIn(b, "openid offline_access")["refresh_token"].(string)
+	chains := make([][]string, workers)
+	for w := range chains {
+		chains[w] = []string{c.signIn(b, "openid offline_access")["refresh_token"].(string)}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 	defer cancel()
@@ -372,27 +633,45 @@ func TestKillOneInstanceUnderLoad(t *testing.T) {
 						firstFailure.CompareAndSwap(nil, fmt.Sprintf("worker %d client credentials: %d %v", w, status, r))
 					}
 				}
-				status, r := c.refresh(rts[w])
+				status, r := c.refresh(chains[w][len(chains[w])-1])
 				requests.Add(1)
 				if status != 200 {
 					failures.Add(1)
 					firstFailure.CompareAndSwap(nil, fmt.Sprintf("worker %d: %d %v", w, status, r))
 					continue
 				}
-				rts[w] = r["refresh_token"].(string)
+				chains[w] = append(chains[w], r["refresh_token"].(string))
 			}
 		}(w)
 	}
 	time.Sleep(1500 * time.Millisecond)
-	c.kill(2)
+	c.kill(victim)
 	wg.Wait()
 	t.Logf("%d requests during the run, one instance killed after 1.5 s", requests.Load())
 	if n := failures.Load(); n > 0 {
 		t.Fatalf("%d of %d requests failed around the kill; first: %v", n, requests.Load(), firstFailure.Load())
 	}
-	for w, rt := range rts {
-		if status, r := c.refresh(rt); status != 200 {
+	for w, chain := range chains {
+		status, r := c.refresh(chain[len(chain)-1])
+		if status != 200 {
 			t.Errorf("worker %d's token pair does not refresh after the kill: %d %v", w, status, r)
+			continue
 		}
+		c.checkFamily(fmt.Sprintf("worker %d", w), append(chain, r["refresh_token"].(string)))
+	}
+	fromVictim := 0
+	for k, p := range idles {
+		status, r := c.refresh(p.chain[len(p.chain)-1])
+		if status != 200 {
+			t.Errorf("idle pair %d (issued by instance %d) does not refresh after the kill: %d %v", k, p.issuer, status, r)
+			continue
+		}
+		if p.issuer == victim {
+			fromVictim++
+		}
+		c.checkFamily(fmt.Sprintf("idle pair %d (issued by instance %d)", k, p.issuer), append(p.chain, r["refresh_token"].(string)))
+	}
+	if fromVictim == 0 {
+		t.Error("no idle pair issued by the killed instance was refreshed")
 	}
 }
