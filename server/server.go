@@ -7,9 +7,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tessera-id/tessera/oauth"
@@ -36,10 +38,18 @@ type Server struct {
 	pages    *ui.Pages
 	log      *slog.Logger
 	handler  http.Handler
+	// hostWarned is set once a Host header with "token" in it was warned
+	// about, so that such requests cannot flood the log.
+	hostWarned atomic.Bool
 }
 
-// New builds the server's routes.
+// New builds the server's routes. It refuses a PublicURL that would break
+// MSAL (see checkPublicURL).
 func New(cfg Config, p *oauth.Provider) (*Server, error) {
+	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
+	if err := checkPublicURL(cfg.PublicURL); err != nil {
+		return nil, err
+	}
 	pages, err := ui.New()
 	if err != nil {
 		return nil, err
@@ -48,7 +58,6 @@ func New(cfg Config, p *oauth.Provider) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
 	s := &Server{cfg: cfg, provider: p, pages: pages, log: log}
 	s.handler = s.middleware(s.routes())
 	return s, nil
@@ -134,6 +143,21 @@ func (s *Server) withDefaultTenant(h tenantHandler) http.Handler {
 	})
 }
 
+// checkPublicURL refuses a public URL with "token" in it (in any case:
+// host names are not case-sensitive, and a client may lower-case them).
+// MSAL never reads device_authorization_endpoint: it derives the device
+// code endpoint from the token endpoint, and MSAL Go does so by replacing
+// every "token" in the URL with "devicecode". The tenant's token endpoint
+// is {public URL}/{tenant}/oauth2/v2.0/token, so "token" may appear there
+// only as its final segment: in https://tokens.example.com MSAL Go would
+// post device code requests to https://devicecodes.example.com.
+func checkPublicURL(publicURL string) error {
+	if strings.Contains(strings.ToLower(publicURL), "token") {
+		return fmt.Errorf("public URL %q contains \"token\": MSAL Go finds the device code endpoint by replacing every \"token\" in the token endpoint URL with \"devicecode\", so device code sign-in would break; serve Tessera under a host name and path without \"token\"", publicURL)
+	}
+	return nil
+}
+
 // baseURL is the public origin for issuers and links.
 func (s *Server) baseURL(r *http.Request) string {
 	if s.cfg.PublicURL != "" {
@@ -142,6 +166,10 @@ func (s *Server) baseURL(r *http.Request) string {
 	scheme := "https"
 	if r.TLS == nil {
 		scheme = "http"
+	}
+	if strings.Contains(strings.ToLower(r.Host), "token") && s.hostWarned.CompareAndSwap(false, true) {
+		s.log.WarnContext(r.Context(), "the Host of a request contains \"token\": issuers and endpoints built from it break MSAL Go's device code flow, which replaces every \"token\" in the token endpoint URL; set a public URL without it (warned once)",
+			"host", r.Host)
 	}
 	return scheme + "://" + r.Host
 }
