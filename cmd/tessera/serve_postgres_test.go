@@ -1,0 +1,120 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/tessera-id/tessera/internal/testbrowser"
+)
+
+var pprofAddr = regexp.MustCompile(`msg="pprof listening" addr=(127\.0\.0\.1:\d+)`)
+
+// What a token response costs in PostgreSQL round trips, as serve runs it
+// (directory reads from the read cache, flushed by NOTIFY): a refresh is
+// one read (the presented token with its family) and one write (the
+// rotation, a single statement and so its own transaction); a client
+// credentials response needs nothing from the database at all. The
+// counter is the store's statement count, read from the pprof listener's
+// /debug/store; this asserts counts, not times.
+func TestTokenResponseRoundTripsPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dsn, schema := pgSchema(t)
+	t.Setenv("TESSERA_MASTER_KEY", newMasterKey())
+	dataDir := filepath.Join(t.TempDir(), "tessera-data")
+	srv := startServer(t, dataDir, "--store", dsn, "--pg-schema", schema, "--pprof-addr", "127.0.0.1:0")
+	m := pprofAddr.FindStringSubmatch(srv.stderr.String())
+	if m == nil {
+		t.Fatalf("no pprof listener in the log:\n%s", srv.stderr)
+	}
+	debug := "http://" + m[1] + "/debug/store"
+	trips := func() int64 {
+		t.Helper()
+		resp, err := http.Get(debug)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v struct {
+			RoundTrips *int64 `json:"round_trips"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || v.RoundTrips == nil {
+			t.Fatalf("%s: %v %v", debug, v, err)
+		}
+		return *v.RoundTrips
+	}
+
+	out := srv.stdout.String()
+	ids, secrets, passwords := banner(out, "Application (client) ID"), banner(out, "Client secret"), banner(out, "Password")
+	if len(ids) != 2 || len(secrets) != 1 || len(passwords) != 1 {
+		t.Fatalf("banner lacks the demo credentials:\n%s", out)
+	}
+	webID, secret := ids[0], secrets[0]
+	c := trustingClient(t, dataDir)
+	tokenURL := srv.base + "/demo/oauth2/v2.0/token"
+	o := testbrowser.New(t, c).SignIn(srv.base+"/demo/oauth2/v2.0/authorize?"+url.Values{"client_id": {webID}, "response_type": {"code"},
+		"redirect_uri": {"http://localhost:8080"}, "scope": {"openid offline_access"}}.Encode(), "demo", passwords[0])
+	status, tokens := postForm(t, c, tokenURL, url.Values{"grant_type": {"authorization_code"}, "client_id": {webID}, "client_secret": {secret},
+		"code": {o.Params.Get("code")}, "redirect_uri": {"http://localhost:8080"}}.Encode())
+	if status != 200 {
+		t.Fatalf("code redemption: %d %v", status, tokens)
+	}
+	rt := tokens["refresh_token"].(string)
+	refresh := func() {
+		t.Helper()
+		status, r := postForm(t, c, tokenURL, url.Values{"grant_type": {"refresh_token"}, "client_id": {webID}, "client_secret": {secret},
+			"refresh_token": {rt}}.Encode())
+		if status != 200 {
+			t.Fatalf("refresh: %d %v", status, r)
+		}
+		rt = r["refresh_token"].(string)
+	}
+	clientCredentials := func() {
+		t.Helper()
+		status, r := postForm(t, c, tokenURL, url.Values{"grant_type": {"client_credentials"}, "client_id": {webID}, "client_secret": {secret},
+			"scope": {webID + "/.default"}}.Encode())
+		if status != 200 {
+			t.Fatalf("client credentials: %d %v", status, r)
+		}
+	}
+	// Warm the read cache, and let the start-up work (the first
+	// collection of expired rows) finish: the counter holds still.
+	refresh()
+	clientCredentials()
+	for prev, deadline := trips(), time.Now().Add(30*time.Second); ; {
+		time.Sleep(300 * time.Millisecond)
+		now := trips()
+		if now == prev {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the store keeps making round trips with no request: %d then %d", prev, now)
+		}
+		prev = now
+	}
+	// Background work (the collector's next tick) could only add to a
+	// measurement, so the least of three is the response's own cost.
+	cost := func(fn func()) int64 {
+		least := int64(-1)
+		for range 3 {
+			before := trips()
+			fn()
+			if n := trips() - before; least < 0 || n < least {
+				least = n
+			}
+		}
+		return least
+	}
+	if n := cost(refresh); n != 2 {
+		t.Errorf("a refresh costs %d round trips, want 2: one read and one write transaction", n)
+	}
+	if n := cost(clientCredentials); n != 0 {
+		t.Errorf("a client credentials response costs %d round trips, want 0: everything it needs is cached", n)
+	}
+}
