@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tessera-id/tessera/client/cache"
@@ -74,6 +75,10 @@ type app struct {
 	throttle  throttle
 	// scopeLists interns the scope lists of cached tokens (see scopes).
 	scopeLists sync.Map // string -> []string
+	// claimsMemo holds the decoded claims of cached ID tokens (see
+	// cachedClaims); claimsMemoN counts its entries.
+	claimsMemo  sync.Map // raw ID token -> *IDTokenClaims
+	claimsMemoN atomic.Int64
 }
 
 func newApp(clientID, authorityURL string, cred Credential, opts []Option) (*app, error) {

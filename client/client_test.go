@@ -144,11 +144,26 @@ func TestAuthCodeThenSilent(t *testing.T) {
 	if err != nil || !silent.FromCache || silent.AccessToken != res.AccessToken || f.calls.Load() != calls {
 		t.Fatalf("silent from cache: %+v %v", silent, err)
 	}
+	// Served from the cache, the result still carries the ID token and
+	// its claims.
+	if silent.IDToken != res.IDToken || silent.IDTokenClaims == nil || silent.IDTokenClaims.Subject != res.IDTokenClaims.Subject ||
+		silent.IDTokenClaims.PreferredUsername != "alice" || silent.IDTokenClaims.Nonce != req.Nonce {
+		t.Errorf("cached result's ID token: %q %+v", silent.IDToken, silent.IDTokenClaims)
+	}
 	// Within the refresh-ahead window: refreshed, with rotation.
 	f.ts.Clock.Advance(56 * time.Minute)
 	refreshed, err := app.AcquireTokenSilent(ctx, res.Account, scopes)
 	if err != nil || refreshed.FromCache || refreshed.AccessToken == res.AccessToken {
 		t.Fatalf("silent refresh: %+v %v", refreshed, err)
+	}
+	if refreshed.IDTokenClaims == nil || refreshed.IDTokenClaims.Subject != res.IDTokenClaims.Subject {
+		t.Errorf("refreshed result's ID token claims: %+v", refreshed.IDTokenClaims)
+	}
+	// Forced: a new token although the cached one is fresh.
+	calls = f.calls.Load()
+	forced, err := app.AcquireTokenSilent(ctx, res.Account, scopes, client.WithForceRefresh())
+	if err != nil || forced.FromCache || forced.AccessToken == refreshed.AccessToken || f.calls.Load() != calls+1 {
+		t.Fatalf("forced silent refresh: %+v %v", forced, err)
 	}
 	// And again, with the rotated refresh token from the cache.
 	f.ts.Clock.Advance(2 * time.Hour)
@@ -326,7 +341,22 @@ func TestClientCredentials(t *testing.T) {
 			if err != nil || tok.AccessToken != res.AccessToken || !tok.Valid() {
 				t.Fatalf("token source: %+v %v", tok, err)
 			}
+			forced, err := app.AcquireTokenByClientCredential(context.Background(), []string{"api://files/.default"}, client.WithForceRefresh())
+			if err != nil || forced.FromCache || forced.AccessToken == res.AccessToken {
+				t.Fatalf("forced client credentials: %+v %v", forced, err)
+			}
 		})
+	}
+	// A certificate assertion is dated by the app's clock: three hours
+	// on, an assertion dated by the wall clock would have expired for the
+	// server, whose clock moved too.
+	f.ts.Clock.Advance(3 * time.Hour)
+	app, err := client.NewConfidential(f.daemon.ClientID, f.ts.Authority(), certCred, client.WithHTTPClient(f.httpClient()), client.WithClock(f.ts.Clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.AcquireTokenByClientCredential(context.Background(), []string{"api://files/.default"}); err != nil {
+		t.Fatalf("certificate assertion on the app's clock: %v", err)
 	}
 	bad, _ := client.NewConfidential(f.daemon.ClientID, f.ts.Authority(), client.SecretCredential("wrong"), client.WithHTTPClient(f.httpClient()))
 	if _, err := bad.AcquireTokenByClientCredential(context.Background(), []string{"api://files/.default"}); !errors.Is(err, client.ErrInvalidClient) {

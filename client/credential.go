@@ -22,8 +22,9 @@ import (
 
 // Credential proves a confidential app's identity in token requests.
 type Credential interface {
-	// apply adds the credential's parameters to a token request.
-	apply(ctx context.Context, form url.Values, req AssertionRequest) error
+	// apply adds the credential's parameters to a token request made at
+	// now (the app's clock).
+	apply(ctx context.Context, form url.Values, req AssertionRequest, now time.Time) error
 }
 
 // AssertionRequest tells an assertion callback what to sign for.
@@ -34,7 +35,7 @@ type AssertionRequest struct {
 
 type secretCredential string
 
-func (s secretCredential) apply(_ context.Context, form url.Values, _ AssertionRequest) error {
+func (s secretCredential) apply(_ context.Context, form url.Values, _ AssertionRequest, _ time.Time) error {
 	form.Set("client_secret", string(s))
 	return nil
 }
@@ -45,7 +46,7 @@ func SecretCredential(secret string) Credential { return secretCredential(secret
 
 type assertionCredential func(context.Context, AssertionRequest) (string, error)
 
-func (f assertionCredential) apply(ctx context.Context, form url.Values, req AssertionRequest) error {
+func (f assertionCredential) apply(ctx context.Context, form url.Values, req AssertionRequest, _ time.Time) error {
 	a, err := f(ctx, req)
 	if err != nil {
 		return fmt.Errorf("client: client assertion callback: %w", err)
@@ -63,7 +64,6 @@ func AssertionCredential(fn func(context.Context, AssertionRequest) (string, err
 
 type certificateCredential struct {
 	signer jose.Signer
-	now    func() time.Time
 }
 
 // CertificateCredential authenticates with a private_key_jwt assertion
@@ -90,7 +90,7 @@ func CertificateCredential(cert *x509.Certificate, key crypto.Signer) (Credentia
 	if err != nil {
 		return nil, fmt.Errorf("client: certificate credential: %w", err)
 	}
-	return &certificateCredential{signer: signer, now: time.Now}, nil
+	return &certificateCredential{signer: signer}, nil
 }
 
 // ParseCertificateKey reads a PEM certificate and its PEM private key
@@ -144,8 +144,9 @@ func ParseCertificateKey(certPEM, keyPEM []byte) (*x509.Certificate, crypto.Sign
 	}
 }
 
-func (c *certificateCredential) apply(_ context.Context, form url.Values, req AssertionRequest) error {
-	now := c.now()
+// apply signs an assertion valid from now (the app's clock, so that a
+// test clock or a corrected clock is honoured) for ten minutes.
+func (c *certificateCredential) apply(_ context.Context, form url.Values, req AssertionRequest, now time.Time) error {
 	jti := make([]byte, 16)
 	_, _ = rand.Read(jti)
 	claims, _ := json.Marshal(map[string]any{

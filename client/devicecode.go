@@ -35,8 +35,13 @@ type deviceAuthorization struct {
 // AcquireTokenByDeviceCode runs the device authorization grant (RFC 8628):
 // it hands the code to callback, then polls at the server's interval
 // (slowing down when told) until the user finishes, declines, or the code
-// expires.
-func (p *PublicApp) AcquireTokenByDeviceCode(ctx context.Context, scopes []string, callback func(context.Context, DeviceCode) error) (Result, error) {
+// expires. A declined sign-in is an error matching ErrAccessDenied; an
+// expired code, whether the server says so (expired_token) or the expiry
+// it announced passes on the app's clock, one matching
+// ErrDeviceCodeExpired (and ErrInteractionRequired). WithClaims and
+// WithTokenParameter apply.
+func (p *PublicApp) AcquireTokenByDeviceCode(ctx context.Context, scopes []string, callback func(context.Context, DeviceCode) error, opts ...TokenOption) (Result, error) {
+	o := newTokenOptions(opts)
 	au, err := p.resolve(ctx)
 	if err != nil {
 		return Result{}, err
@@ -45,7 +50,9 @@ func (p *PublicApp) AcquireTokenByDeviceCode(ctx context.Context, scopes []strin
 		return Result{}, fmt.Errorf("client: the authority does not support the device code flow")
 	}
 	var da deviceAuthorization
-	if err := p.postForm(ctx, au.DeviceAuthorizationEndpoint, url.Values{"scope": {withOIDC(scopes)}}, &da); err != nil {
+	authForm := url.Values{"scope": {withOIDC(scopes)}}
+	o.apply(authForm)
+	if err := p.postForm(ctx, au.DeviceAuthorizationEndpoint, authForm, &da); err != nil {
 		return Result{}, err
 	}
 	if da.DeviceCode == "" || da.UserCode == "" {
@@ -74,7 +81,6 @@ func (p *PublicApp) AcquireTokenByDeviceCode(ctx context.Context, scopes []strin
 	}
 
 	interval := dc.Interval
-	deadline := time.Now().Add(expiresIn)
 	for {
 		timer := time.NewTimer(interval)
 		select {
@@ -84,6 +90,7 @@ func (p *PublicApp) AcquireTokenByDeviceCode(ctx context.Context, scopes []strin
 		case <-timer.C:
 		}
 		form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "device_code": {dc.DeviceCode}}
+		o.apply(form)
 		au, tr, err := p.tokenRequest(ctx, form)
 		if err == nil {
 			return p.handleResponse(ctx, au, tr, responseContext{scopes: scopes})
@@ -99,8 +106,9 @@ func (p *PublicApp) AcquireTokenByDeviceCode(ctx context.Context, scopes []strin
 		default:
 			return Result{}, err
 		}
-		if time.Now().After(deadline) {
-			return Result{}, &Error{Kind: ErrInteractionRequired, Code: "expired_token", Description: "the device code expired before the user finished signing in"}
+		if !p.now().Before(dc.ExpiresOn) {
+			return Result{}, &Error{Kind: ErrDeviceCodeExpired, Code: "expired_token",
+				Description: "the device code expired at " + dc.ExpiresOn.UTC().Format(time.RFC3339) + " before the user finished signing in"}
 		}
 	}
 }

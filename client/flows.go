@@ -75,8 +75,9 @@ func (a *app) AuthCodeURL(ctx context.Context, scopes []string, redirectURI stri
 }
 
 // AcquireTokenByCode redeems the code the redirect brought back, after
-// checking that its state is the request's.
-func (a *app) AcquireTokenByCode(ctx context.Context, req *AuthCodeRequest, code, state string) (Result, error) {
+// checking that its state is the request's. WithClaims and
+// WithTokenParameter apply.
+func (a *app) AcquireTokenByCode(ctx context.Context, req *AuthCodeRequest, code, state string, opts ...TokenOption) (Result, error) {
 	if req == nil || state != req.State {
 		return Result{}, &Error{Kind: ErrInvalidGrant, Code: "state_mismatch", Description: "the redirect's state does not match the authorization request; the response may be forged"}
 	}
@@ -85,6 +86,7 @@ func (a *app) AcquireTokenByCode(ctx context.Context, req *AuthCodeRequest, code
 	}
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {req.RedirectURI},
 		"code_verifier": {req.CodeVerifier}, "scope": {withOIDC(req.Scopes)}}
+	newTokenOptions(opts).apply(form)
 	au, tr, err := a.tokenRequest(ctx, form)
 	if err != nil {
 		return Result{}, err
@@ -94,16 +96,20 @@ func (a *app) AcquireTokenByCode(ctx context.Context, req *AuthCodeRequest, code
 
 // AcquireTokenByRefreshToken redeems a refresh token obtained elsewhere
 // (seed 000's migration case) and caches what comes back, so silent
-// acquisition works from then on.
-func (a *app) AcquireTokenByRefreshToken(ctx context.Context, refreshToken string, scopes []string) (Result, error) {
-	return a.refresh(ctx, refreshToken, scopes, responseContext{scopes: scopes})
+// acquisition works from then on. When the response identifies no user
+// (no ID token, no client_info), the tokens are cached under an account
+// named after the refresh token (see Account), so the rotated refresh
+// token is not lost. WithClaims and WithTokenParameter apply.
+func (a *app) AcquireTokenByRefreshToken(ctx context.Context, refreshToken string, scopes []string, opts ...TokenOption) (Result, error) {
+	return a.refresh(ctx, refreshToken, scopes, responseContext{scopes: scopes, grant: refreshToken}, newTokenOptions(opts))
 }
 
-func (a *app) refresh(ctx context.Context, refreshToken string, scopes []string, rc responseContext) (Result, error) {
+func (a *app) refresh(ctx context.Context, refreshToken string, scopes []string, rc responseContext, o tokenOptions) (Result, error) {
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}, "scope": {withOIDC(scopes)}}
 	if rc.userAssertionHash != "" {
 		form.Set("scope", strings.Join(append(append([]string{}, scopes...), "offline_access"), " "))
 	}
+	o.apply(form)
 	au, tr, err := a.tokenRequest(ctx, form)
 	if err != nil {
 		return Result{}, err
@@ -145,24 +151,28 @@ func (a *app) scopes(target string) []string {
 
 // AcquireTokenByClientCredential gets a token for the app itself (scopes
 // are "{resource}/.default"), from the cache while it is fresh.
-func (c *ConfidentialApp) AcquireTokenByClientCredential(ctx context.Context, scopes []string) (Result, error) {
+// WithForceRefresh, WithClaims and WithTokenParameter apply.
+func (c *ConfidentialApp) AcquireTokenByClientCredential(ctx context.Context, scopes []string, opts ...TokenOption) (Result, error) {
+	o := newTokenOptions(opts)
 	au, err := c.resolve(ctx)
 	if err != nil {
 		return Result{}, err
 	}
 	q := cache.AccessTokenQuery{Environment: au.environment, ClientID: c.clientID, Realm: au.tenant, Scopes: scopes}
-	key := "cc|" + strings.Join(scopes, " ")
+	key := "cc|" + strings.Join(scopes, " ") + o.flightKey()
 	return c.flights.do(key, func() (Result, error) {
 		cached, ok, err := c.opts.cache.AccessToken(ctx, q)
 		if err != nil {
 			return Result{}, err
 		}
-		if ok && c.fresh(cached) {
+		if ok && !o.bypassCache() && c.fresh(cached) {
 			return c.resultFromCache(cached, Account{}), nil
 		}
-		au, tr, err := c.tokenRequest(ctx, url.Values{"grant_type": {"client_credentials"}, "scope": {strings.Join(scopes, " ")}})
+		form := url.Values{"grant_type": {"client_credentials"}, "scope": {strings.Join(scopes, " ")}}
+		o.apply(form)
+		au, tr, err := c.tokenRequest(ctx, form)
 		if err != nil {
-			if ok && c.usable(cached) && transient(err) {
+			if ok && !o.bypassCache() && c.usable(cached) && transient(err) {
 				return c.resultFromCache(cached, Account{}), nil
 			}
 			return Result{}, err
@@ -175,7 +185,9 @@ func (c *ConfidentialApp) AcquireTokenByClientCredential(ctx context.Context, sc
 // this API for a token to a downstream API, as the same user (Entra's
 // on-behalf-of). Results are cached per incoming assertion, and refreshed
 // with the refresh token the server returned, as MSAL does.
-func (c *ConfidentialApp) AcquireTokenOnBehalfOf(ctx context.Context, userAssertion string, scopes []string) (Result, error) {
+// WithForceRefresh, WithClaims and WithTokenParameter apply.
+func (c *ConfidentialApp) AcquireTokenOnBehalfOf(ctx context.Context, userAssertion string, scopes []string, opts ...TokenOption) (Result, error) {
+	o := newTokenOptions(opts)
 	au, err := c.resolve(ctx)
 	if err != nil {
 		return Result{}, err
@@ -184,22 +196,29 @@ func (c *ConfidentialApp) AcquireTokenOnBehalfOf(ctx context.Context, userAssert
 	hash := base64.RawURLEncoding.EncodeToString(sum[:])
 	q := cache.AccessTokenQuery{Environment: au.environment, ClientID: c.clientID, Realm: au.tenant, Scopes: scopes, UserAssertionHash: hash}
 	rc := responseContext{scopes: scopes, userAssertionHash: hash}
-	return c.flights.do("obo|"+hash+"|"+strings.Join(scopes, " "), func() (Result, error) {
-		cached, ok, err := c.opts.cache.AccessToken(ctx, q)
-		if err != nil {
-			return Result{}, err
-		}
-		if ok && c.fresh(cached) {
-			return c.resultFromCache(cached, Account{}), nil
-		}
-		if rt, found, err := c.opts.cache.RefreshToken(ctx, au.environment, c.clientID, "", hash); err == nil && found {
-			res, err := c.refresh(ctx, rt.Secret, scopes, rc)
-			if err == nil {
-				return res, nil
+	return c.flights.do("obo|"+hash+"|"+strings.Join(scopes, " ")+o.flightKey(), func() (Result, error) {
+		if !o.bypassCache() {
+			cached, ok, err := c.opts.cache.AccessToken(ctx, q)
+			if err != nil {
+				return Result{}, err
+			}
+			if ok && c.fresh(cached) {
+				return c.resultFromCache(cached, Account{}), nil
+			}
+			// A cached refresh token renews the token without the
+			// assertion, which may have expired meanwhile; a claims
+			// challenge or a forced refresh goes back to the assertion.
+			rt, found, err := c.opts.cache.RefreshToken(ctx, au.environment, c.clientID, "", hash)
+			if err == nil && found && (rt.ExpiresOn.IsZero() || c.now().Before(rt.ExpiresOn)) {
+				res, err := c.refresh(ctx, rt.Secret, scopes, rc, o)
+				if err == nil {
+					return res, nil
+				}
 			}
 		}
 		form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {userAssertion},
 			"requested_token_use": {"on_behalf_of"}, "scope": {strings.Join(append(append([]string{}, scopes...), "offline_access"), " ")}}
+		o.apply(form)
 		au, tr, err := c.tokenRequest(ctx, form)
 		if err != nil {
 			return Result{}, err

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -66,7 +67,7 @@ func (j *jwksCache) key(ctx context.Context, au *authority, kid string) (*jose.J
 		return k, nil
 	}
 	if !j.fetchedAt.IsZero() && j.app.now().Sub(j.fetchedAt) < time.Minute {
-		return nil, fmt.Errorf("client: ID token signed with unknown key %q", kid)
+		return nil, idTokenError(fmt.Sprintf("signed with key %q, which the authority does not publish", kid), nil)
 	}
 	if err := j.fetch(ctx, au); err != nil {
 		return nil, err
@@ -74,7 +75,7 @@ func (j *jwksCache) key(ctx context.Context, au *authority, kid string) (*jose.J
 	if k := j.find(kid); k != nil {
 		return k, nil
 	}
-	return nil, fmt.Errorf("client: ID token signed with unknown key %q", kid)
+	return nil, idTokenError(fmt.Sprintf("signed with key %q, which the authority does not publish", kid), nil)
 }
 
 func (j *jwksCache) find(kid string) *jose.JSONWebKey {
@@ -89,7 +90,7 @@ func (j *jwksCache) find(kid string) *jose.JSONWebKey {
 
 func (j *jwksCache) fetch(ctx context.Context, au *authority) error {
 	if au.JWKSURI == "" {
-		return fmt.Errorf("client: the authority publishes no jwks_uri")
+		return idTokenError("cannot be verified: the authority publishes no jwks_uri", nil)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, au.JWKSURI, nil)
 	if err != nil {
@@ -117,8 +118,11 @@ func (j *jwksCache) fetch(ctx context.Context, au *authority) error {
 // expiry, and the nonce when one was sent.
 func (a *app) verifyIDToken(ctx context.Context, au *authority, raw, nonce string) (IDTokenClaims, error) {
 	sig, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.ES256, jose.ES384, jose.EdDSA})
-	if err != nil || len(sig.Signatures) != 1 {
-		return IDTokenClaims{}, fmt.Errorf("client: ID token is not a signed JWT: %v", err)
+	if err != nil {
+		return IDTokenClaims{}, idTokenError("not a signed JWT", err)
+	}
+	if len(sig.Signatures) != 1 {
+		return IDTokenClaims{}, idTokenError("not a JWT with one signature", nil)
 	}
 	key, err := a.jwks.key(ctx, au, sig.Signatures[0].Header.KeyID)
 	if err != nil {
@@ -126,13 +130,12 @@ func (a *app) verifyIDToken(ctx context.Context, au *authority, raw, nonce strin
 	}
 	payload, err := sig.Verify(key)
 	if err != nil {
-		return IDTokenClaims{}, fmt.Errorf("client: ID token signature does not verify: %w", err)
+		return IDTokenClaims{}, idTokenError("the signature does not verify with the authority's key", err)
 	}
-	var c IDTokenClaims
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return IDTokenClaims{}, fmt.Errorf("client: ID token claims: %w", err)
+	c, err := decodeClaims(payload)
+	if err != nil {
+		return IDTokenClaims{}, idTokenError("unreadable claims", err)
 	}
-	_ = json.Unmarshal(payload, &c.Raw)
 	now := a.now()
 	issuer := au.Issuer
 	if strings.Contains(issuer, "{tenantid}") {
@@ -141,15 +144,58 @@ func (a *app) verifyIDToken(ctx context.Context, au *authority, raw, nonce strin
 	}
 	switch {
 	case c.Issuer != issuer:
-		return IDTokenClaims{}, fmt.Errorf("client: ID token issuer %q is not the authority's %q", c.Issuer, issuer)
+		return IDTokenClaims{}, idTokenError(fmt.Sprintf("issuer %q is not the authority's %q", c.Issuer, issuer), nil)
 	case !contains(c.Audience, a.clientID):
-		return IDTokenClaims{}, fmt.Errorf("client: ID token audience %v does not include %s", []string(c.Audience), a.clientID)
+		return IDTokenClaims{}, idTokenError(fmt.Sprintf("audience %v does not include %s", []string(c.Audience), a.clientID), nil)
 	case c.Expiry == 0 || now.After(time.Unix(c.Expiry, 0).Add(idTokenSkew)):
-		return IDTokenClaims{}, fmt.Errorf("client: ID token has expired")
+		return IDTokenClaims{}, idTokenError(fmt.Sprintf("expired at %s", time.Unix(c.Expiry, 0).UTC().Format(time.RFC3339)), nil)
 	case nonce != "" && c.Nonce != nonce:
-		return IDTokenClaims{}, fmt.Errorf("client: ID token nonce does not match the request's")
+		return IDTokenClaims{}, idTokenError("the nonce does not match the authorization request's", nil)
 	}
 	return c, nil
+}
+
+func decodeClaims(payload []byte) (IDTokenClaims, error) {
+	var c IDTokenClaims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return IDTokenClaims{}, err
+	}
+	if err := json.Unmarshal(payload, &c.Raw); err != nil {
+		return IDTokenClaims{}, err
+	}
+	return c, nil
+}
+
+// maxMemoClaims bounds the memo of cached ID tokens' claims; past it the
+// memo starts over.
+const maxMemoClaims = 4096
+
+// cachedClaims returns the claims of an ID token read from the cache. It
+// was verified when it was stored, so it is only decoded, once per token:
+// silent acquisition hands the same claims out again and again. Results
+// share them; callers must not modify Result.IDTokenClaims.
+func (a *app) cachedClaims(raw string) (*IDTokenClaims, bool) {
+	if v, ok := a.claimsMemo.Load(raw); ok {
+		return v.(*IDTokenClaims), true
+	}
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return nil, false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return nil, false
+	}
+	c, err := decodeClaims(payload)
+	if err != nil {
+		return nil, false
+	}
+	if a.claimsMemoN.Add(1) > maxMemoClaims {
+		a.claimsMemo.Clear()
+		a.claimsMemoN.Store(1)
+	}
+	a.claimsMemo.Store(raw, &c)
+	return &c, true
 }
 
 func contains(list []string, s string) bool {

@@ -93,7 +93,7 @@ func (t *throttle) set(key string, until time.Time) {
 func (a *app) postForm(ctx context.Context, endpoint string, form url.Values, out any) error {
 	form.Set("client_id", a.clientID)
 	if a.cred != nil {
-		if err := a.cred.apply(ctx, form, AssertionRequest{ClientID: a.clientID, TokenEndpoint: endpoint}); err != nil {
+		if err := a.cred.apply(ctx, form, AssertionRequest{ClientID: a.clientID, TokenEndpoint: endpoint}, a.now()); err != nil {
 			return err
 		}
 	}

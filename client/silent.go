@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -52,24 +53,37 @@ func (g *flightGroup) do(key string, fn func() (Result, error)) (Result, error) 
 // refreshes it with the cached refresh token when it is expired or within
 // the refresh-ahead window. Concurrent callers asking for the same account
 // and scopes share one network call. When refreshing is impossible the
-// error matches ErrInteractionRequired: sign the user in again.
-func (a *app) AcquireTokenSilent(ctx context.Context, account Account, scopes []string) (Result, error) {
+// error matches ErrInteractionRequired: sign the user in again. A result
+// carries the account's cached ID token and its claims, verified when the
+// token was stored. WithForceRefresh, WithClaims and WithTokenParameter
+// apply.
+func (a *app) AcquireTokenSilent(ctx context.Context, account Account, scopes []string, opts ...TokenOption) (Result, error) {
 	if account.IsZero() {
 		return Result{}, &Error{Kind: ErrInteractionRequired, Description: "no account given: sign in first"}
 	}
+	o := newTokenOptions(opts)
 	au, err := a.resolve(ctx)
 	if err != nil {
 		return Result{}, err
 	}
 	q := cache.AccessTokenQuery{Environment: au.environment, ClientID: a.clientID, HomeAccountID: account.HomeAccountID, Realm: account.TenantID, Scopes: scopes}
-	cached, ok, err := a.opts.cache.AccessToken(ctx, q)
-	if err != nil {
-		return Result{}, err
+	if !o.bypassCache() {
+		cached, ok, err := a.opts.cache.AccessToken(ctx, q)
+		if err != nil {
+			return Result{}, err
+		}
+		if ok && a.fresh(cached) {
+			return a.silentFromCache(ctx, au, cached, account), nil
+		}
 	}
-	if ok && a.fresh(cached) {
-		return a.resultFromCache(cached, account), nil
-	}
-	key := silentKey(au.environment, a.clientID, account, scopes)
+	return a.silentRefresh(ctx, au, q, account, o)
+}
+
+// silentRefresh is the slow path of AcquireTokenSilent, apart so that the
+// fast path allocates nothing for the closure.
+func (a *app) silentRefresh(ctx context.Context, au *authority, q cache.AccessTokenQuery, account Account, o tokenOptions) (Result, error) {
+	scopes := q.Scopes
+	key := silentKey(au.environment, a.clientID, account, scopes) + o.flightKey()
 	return a.flights.do(key, func() (Result, error) {
 		// Another caller, or another process sharing the cache, may have
 		// refreshed while this one waited.
@@ -77,18 +91,28 @@ func (a *app) AcquireTokenSilent(ctx context.Context, account Account, scopes []
 		if err != nil {
 			return Result{}, err
 		}
-		if ok && a.fresh(cached) {
-			return a.resultFromCache(cached, account), nil
+		if ok && !o.bypassCache() && a.fresh(cached) {
+			return a.silentFromCache(ctx, au, cached, account), nil
 		}
 		rt, found, err := a.opts.cache.RefreshToken(ctx, au.environment, a.clientID, account.HomeAccountID, "")
 		if err != nil {
 			return Result{}, err
 		}
 		if !found {
-			return Result{}, &Error{Kind: ErrInteractionRequired, Description: "no refresh token is cached for " + account.Username + ": sign in again"}
+			return Result{}, &Error{Kind: ErrInteractionRequired, Description: "no refresh token is cached for " + account.display() + ": sign in again"}
 		}
-		res, err := a.refresh(ctx, rt.Secret, scopes, responseContext{scopes: scopes, prior: &account})
+		if !rt.ExpiresOn.IsZero() && !a.now().Before(rt.ExpiresOn) {
+			// The server said when it would refuse it: do not ask.
+			_ = a.opts.cache.RemoveRefreshToken(ctx, rt)
+			return Result{}, &Error{Kind: ErrInteractionRequired, Code: "refresh_token_expired",
+				Description: "the cached refresh token of " + account.display() + " expired at " + rt.ExpiresOn.UTC().Format(time.RFC3339) + ": sign in again"}
+		}
+		res, err := a.refresh(ctx, rt.Secret, scopes, responseContext{scopes: scopes, prior: &account}, o)
 		if err == nil {
+			if res.IDToken == "" {
+				// Servers need not send an ID token on refresh.
+				a.addCachedIDToken(ctx, au, &res)
+			}
 			return res, nil
 		}
 		var e *Error
@@ -101,11 +125,35 @@ func (a *app) AcquireTokenSilent(ctx context.Context, account Account, scopes []
 			}
 			return Result{}, e
 		}
-		if ok && a.usable(cached) && transient(err) {
-			return a.resultFromCache(cached, account), nil
+		if ok && !o.bypassCache() && a.usable(cached) && transient(err) {
+			return a.silentFromCache(ctx, au, cached, account), nil
 		}
 		return Result{}, err
 	})
+}
+
+// silentFromCache is a cached access token with the account's cached ID
+// token.
+func (a *app) silentFromCache(ctx context.Context, au *authority, at cache.AccessToken, account Account) Result {
+	res := a.resultFromCache(at, account)
+	a.addCachedIDToken(ctx, au, &res)
+	return res
+}
+
+// addCachedIDToken fills in the ID token cached for the result's account
+// in its tenant, if any. It was verified when it was stored; the cache is
+// as trusted as the tokens in it.
+func (a *app) addCachedIDToken(ctx context.Context, au *authority, res *Result) {
+	if res.Account.IsZero() {
+		return
+	}
+	it, ok, err := a.opts.cache.IDToken(ctx, au.environment, a.clientID, res.Account.HomeAccountID, res.Account.TenantID)
+	if err != nil || !ok {
+		return
+	}
+	if claims, ok := a.cachedClaims(it.Secret); ok {
+		res.IDToken, res.IDTokenClaims = it.Secret, claims
+	}
 }
 
 func silentKey(env, clientID string, account Account, scopes []string) string {
@@ -165,7 +213,8 @@ func (a *app) TokenSource(ctx context.Context, account Account, scopes []string)
 	return &tokenSource{ctx: ctx, fetch: func(ctx context.Context) (Result, error) { return a.AcquireTokenSilent(ctx, account, scopes) }}
 }
 
-// TokenSource for a confidential app's own tokens (client credentials).
+// ClientCredentialsTokenSource is a TokenSource of a confidential app's own
+// tokens (client credentials).
 func (c *ConfidentialApp) ClientCredentialsTokenSource(ctx context.Context, scopes []string) oauth2.TokenSource {
 	return &tokenSource{ctx: ctx, fetch: func(ctx context.Context) (Result, error) { return c.AcquireTokenByClientCredential(ctx, scopes) }}
 }
