@@ -36,10 +36,8 @@ const (
 	ModeDevice = "device"
 )
 
-// Limits on guessing user codes and on flooding the code space.
+// Limits on flooding the code space, and the device flow's error numbers.
 const (
-	userCodeAttempts      = 20 // per source address, and per browser, per window
-	userCodeWindow        = 15 * time.Minute
 	deviceRequestsPerMin  = 60 // per client
 	deviceRequestsWindow  = time.Minute
 	CodeUserCodeLimited   = 50196
@@ -47,6 +45,60 @@ const (
 	CodePending           = 70016
 	CodeDenied            = 70019
 )
+
+// UserCodeLimits bound how many user codes may be typed on a tenant's
+// verification page in each window: from one source address, from one
+// browser, and in the whole tenant. Every attempt counts, right or wrong,
+// because the limit must stop the lookup itself: answering "too many" only
+// after a wrong guess would tell a guesser nothing it did not know.
+//
+// Why these three, and not one per client: a wrong code names no client,
+// so guesses cannot be counted against the client they aim at. What a
+// guess can win is bounded per client instead, where codes are made: at
+// most 60 device authorizations a minute per client (DeviceAuthorize), so
+// at most 900 of its codes live at once among 20^8 (2.6e10) possible ones.
+//
+//   - PerAddress stops one machine, with or without cookies. Behind a
+//     proxy that is not trusted, every user shares the proxy's address,
+//     which makes the limit stricter, never looser.
+//   - PerBrowser stops one browser that moves between addresses (a phone
+//     switching networks). It does nothing against a client that drops
+//     the cookie, which each request then gets afresh; PerAddress does.
+//   - PerTenant, much higher, stops a guesser spread over many addresses.
+//     Its cost is that such a guesser can keep the tenant's page refusing
+//     everyone for the rest of a window; with the defaults (1000 in 15
+//     minutes, 1.1 a second) a tenant's own users, who type one code per
+//     sign-in, do not reach it, and a guesser with 900 live codes to find
+//     wins with odds of 1000 x 900 / 2.6e10 = 3.5e-5 per window.
+type UserCodeLimits struct {
+	PerAddress int
+	PerBrowser int
+	PerTenant  int
+	Window     time.Duration
+}
+
+// DefaultUserCodeLimits are the limits Tessera ships with.
+func DefaultUserCodeLimits() UserCodeLimits {
+	return UserCodeLimits{PerAddress: 20, PerBrowser: 20, PerTenant: 1000, Window: 15 * time.Minute}
+}
+
+// orDefault fills the zero fields of l from the defaults.
+func (l UserCodeLimits) orDefault() UserCodeLimits {
+	d := DefaultUserCodeLimits()
+	if l.PerAddress <= 0 {
+		l.PerAddress = d.PerAddress
+	}
+	if l.PerBrowser <= 0 {
+		l.PerBrowser = d.PerBrowser
+	}
+	if l.PerTenant <= 0 {
+		l.PerTenant = d.PerTenant
+	}
+	if l.Window <= 0 {
+		l.Window = d.Window
+	}
+	return l
+}
 
 // DeviceAuthorization is the device authorization response (RFC 8628
 // §3.2) plus the human message MSAL's deviceCodeCallback prints.
@@ -283,13 +335,27 @@ type DeviceSource struct {
 // typing someone else's code sees which app they would let in.
 func (p *Provider) StartDeviceSignIn(ctx context.Context, ep Endpoint, typed string, src DeviceSource) (*AuthorizeRequest, *Error) {
 	now := p.now()
-	for _, key := range []string{"usercode:addr:" + ep.Tenant.ID + ":" + src.Address, "usercode:browser:" + ep.Tenant.ID + ":" + hex.EncodeToString(token.Hash(src.Browser))} {
-		n, err := p.store.Hit(ctx, key, userCodeWindow, now)
+	// In this order, so that a source already over its own limit does not
+	// use up the tenant's.
+	limits := p.cfg.UserCodeLimits
+	for _, l := range []struct {
+		name, key string
+		max       int
+		message   string
+	}{
+		{"address", "usercode:addr:" + ep.Tenant.ID + ":" + src.Address, limits.PerAddress, "Too many codes were tried from here. Wait a few minutes and try again."},
+		{"browser", "usercode:browser:" + ep.Tenant.ID + ":" + hex.EncodeToString(token.Hash(src.Browser)), limits.PerBrowser, "Too many codes were tried from this browser. Wait a few minutes and try again."},
+		{"tenant", "usercode:tenant:" + ep.Tenant.ID, limits.PerTenant, "Too many codes were tried on this page recently. Wait a few minutes and try again."},
+	} {
+		n, err := p.store.Hit(ctx, l.key, limits.Window, now)
 		if err != nil {
 			return nil, ServerError(err)
 		}
-		if n > userCodeAttempts {
-			return nil, newError(ErrSlowDown, http.StatusTooManyRequests, CodeUserCodeLimited, "Too many codes were tried from here. Wait a few minutes and try again.")
+		if n > l.max {
+			if n == l.max+1 { // once per window, however long the guessing goes on
+				p.log.WarnContext(ctx, "user code attempts limited", "tenant", ep.Tenant.ID, "limit", l.name, "address", src.Address)
+			}
+			return nil, newError(ErrSlowDown, http.StatusTooManyRequests, CodeUserCodeLimited, "%s", l.message)
 		}
 	}
 	invalid := newError(ErrInvalidRequest, http.StatusBadRequest, CodeDeviceCodeExpired, "That code is not valid or has expired. Check the code shown on your device.")

@@ -29,6 +29,9 @@ type Config struct {
 	DeviceCodeLifetime  time.Duration
 	// DevicePollInterval is the interval devices are told to poll at.
 	DevicePollInterval time.Duration
+	// UserCodeLimits bound the user codes typed on the verification page;
+	// zero fields mean the defaults.
+	UserCodeLimits UserCodeLimits
 	// PasswordChecks bounds concurrent password verifications: each
 	// argon2id check holds 19 MiB for tens of milliseconds, so a burst of
 	// sign-ins would otherwise set the server's memory.
@@ -48,6 +51,7 @@ func DefaultConfig() Config {
 		AuthRequestLifetime:      30 * time.Minute,
 		DeviceCodeLifetime:       15 * time.Minute,
 		DevicePollInterval:       5 * time.Second,
+		UserCodeLimits:           DefaultUserCodeLimits(),
 		PasswordChecks:           1,
 	}
 }
@@ -91,6 +95,7 @@ func New(cfg Config, d Deps) *Provider {
 	if log == nil {
 		log = slog.Default()
 	}
+	cfg.UserCodeLimits = cfg.UserCodeLimits.orDefault()
 	slots := cfg.PasswordChecks
 	if slots <= 0 {
 		slots = 1
