@@ -231,4 +231,15 @@ await steps([
       credentialTypes: [...new Set(Object.values({ ...file.AccessToken, ...file.RefreshToken, ...file.IdToken }).map((c) => c.credential_type))].sort(),
     };
   }],
+
+  ["token left in the cache file for Tessera's client", async () => {
+    // An hour-long access token, outside any client's renewal window, for
+    // the Go test to read from the same file with Tessera's client.
+    await cli("app", "set", "--tenant", env("TENANT"), "--app", env("CLIENT_ID"), "--access-token-lifetime", "1h");
+    const [account] = await pca.getAllAccounts();
+    const res = await pca.acquireTokenSilent({ account, scopes, forceRefresh: true });
+    assert.equal(claims(res.accessToken).exp - claims(res.accessToken).iat, 3600);
+    const [refreshToken] = await refreshTokens();
+    return { ...summary(res), accessToken: res.accessToken, refreshToken };
+  }],
 ]);

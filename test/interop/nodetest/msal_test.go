@@ -1,12 +1,17 @@
 package nodetest
 
 import (
+	"encoding/json"
+	"maps"
 	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/tessera-id/tessera/client"
+	"github.com/tessera-id/tessera/client/cache"
 	"github.com/tessera-id/tessera/test/harness"
 )
 
@@ -159,6 +164,68 @@ func TestMSALNodePublicClient(t *testing.T) {
 				}
 				if strings.Contains(string(readFile(t, cachePath)), srv.Demo.Password) {
 					t.Error("the cache holds the password")
+				}
+			})
+			t.Run("TesseraClientReadsMSALCache", func(t *testing.T) {
+				// Tessera's client opens the file MSAL Node's cachePlugin
+				// wrote (plain JSON: no encryption key) and serves the
+				// token MSAL left there from the cache.
+				left := rs.step(t, "token left in the cache file for Tessera's client")
+				ctx := t.Context()
+				app, err := client.NewPublic(srv.Demo.NativeClientID, srv.Authority(), client.WithHTTPClient(srv.HTTP),
+					client.WithCache(cache.New(cache.WithPersistence(cache.NewFile(cachePath)))))
+				if err != nil {
+					t.Fatal(err)
+				}
+				accounts, err := app.Accounts(ctx)
+				if err != nil {
+					t.Fatalf("Accounts: %v", err)
+				}
+				if len(accounts) != 1 || accounts[0].Username != srv.Demo.Username || accounts[0].HomeAccountID != left.str("homeAccountId") {
+					t.Fatalf("accounts %+v, want the one MSAL signed in (%s, %s)", accounts, srv.Demo.Username, left.str("homeAccountId"))
+				}
+				res, err := app.AcquireTokenSilent(ctx, accounts[0], []string{scope})
+				if err != nil {
+					t.Fatalf("AcquireTokenSilent: %v", err)
+				}
+				if !res.FromCache || res.AccessToken != left.str("accessToken") {
+					t.Errorf("AcquireTokenSilent: fromCache %v, same token as MSAL's %v", res.FromCache, res.AccessToken == left.str("accessToken"))
+				}
+
+				// Tessera's client refreshes with MSAL's refresh token (a
+				// refresh-ahead window longer than the token's life makes the
+				// cached one stale) and writes the rotated tokens over MSAL's
+				// entries, under the same keys, not beside them.
+				refresher, err := client.NewPublic(srv.Demo.NativeClientID, srv.Authority(), client.WithHTTPClient(srv.HTTP),
+					client.WithCache(cache.New(cache.WithPersistence(cache.NewFile(cachePath)))), client.WithRefreshAhead(2*time.Hour))
+				if err != nil {
+					t.Fatal(err)
+				}
+				refreshed, err := refresher.AcquireTokenSilent(ctx, accounts[0], []string{scope})
+				if err != nil {
+					t.Fatalf("AcquireTokenSilent with MSAL's refresh token: %v", err)
+				}
+				if refreshed.FromCache || refreshed.AccessToken == left.str("accessToken") {
+					t.Errorf("the refresh was served from the cache")
+				}
+				var file map[string]map[string]map[string]any
+				if err := json.Unmarshal(readFile(t, cachePath), &file); err != nil {
+					t.Fatalf("the cache file after Tessera's client wrote it: %v", err)
+				}
+				for _, section := range []string{"Account", "AccessToken", "IdToken", "RefreshToken", "AppMetadata"} {
+					if len(file[section]) != 1 {
+						t.Errorf("%s entries after Tessera's client wrote MSAL's file: %v, want one", section, slices.Sorted(maps.Keys(file[section])))
+					}
+				}
+				for _, rt := range file["RefreshToken"] {
+					if rt["secret"] == left.str("refreshToken") {
+						t.Error("the file still holds MSAL's refresh token, which the refresh rotated")
+					}
+				}
+				for _, at := range file["AccessToken"] {
+					if at["secret"] != refreshed.AccessToken {
+						t.Error("the file's access token is not the one Tessera's client got")
+					}
 				}
 			})
 		})
