@@ -57,6 +57,38 @@ func (a *Admin) App(ctx context.Context, t store.Tenant, idOrURI string) (store.
 	return app, err
 }
 
+// FindApp finds an app by client id or identifier URI in whichever tenant
+// holds it, for commands given no tenant. Client ids are unique across
+// tenants; an identifier URI such as api://files may be registered in
+// several, and then the tenant must be named.
+func (a *Admin) FindApp(ctx context.Context, idOrURI string) (store.App, error) {
+	idOrURI = strings.TrimSpace(idOrURI)
+	tenants, err := a.store.ListTenants(ctx)
+	if err != nil {
+		return store.App{}, fmt.Errorf("find app: %w", err)
+	}
+	var found []store.App
+	var names []string
+	for _, t := range tenants {
+		app, err := a.store.GetAppByIdentifier(ctx, t.ID, idOrURI)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return store.App{}, fmt.Errorf("find app: %w", err)
+		}
+		found = append(found, app)
+		names = append(names, t.Name)
+	}
+	switch len(found) {
+	case 0:
+		return store.App{}, invalid("no app %q in any tenant", idOrURI)
+	case 1:
+		return found[0], nil
+	}
+	return store.App{}, invalid("app %q is registered in several tenants (%s): name one with --tenant", idOrURI, strings.Join(names, ", "))
+}
+
 // Apps lists a tenant's apps.
 func (a *Admin) Apps(ctx context.Context, t store.Tenant) ([]store.App, error) {
 	return a.store.ListApps(ctx, t.ID)

@@ -102,17 +102,22 @@ func printApp(w io.Writer, a store.App) {
 	}
 }
 
-// appTarget is the --tenant/--app pair most app commands take.
+// appTarget is the --tenant/--app pair most app commands take. --tenant
+// may be left out: a client id names one app in the whole store (as in
+// issue 3's `tessera app certificate add --app ID --file cert.pem`), and
+// an App ID URI does while only one tenant has it.
 type appTarget struct{ tenant, app string }
 
 func (t *appTarget) flags(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&t.tenant, "tenant", "", "tenant name or id")
+	cmd.Flags().StringVar(&t.tenant, "tenant", "", "tenant name or id (may be left out when --app is found in one tenant only)")
 	cmd.Flags().StringVar(&t.app, "app", "", "application (client) id or App ID URI")
-	_ = cmd.MarkFlagRequired("tenant")
 	_ = cmd.MarkFlagRequired("app")
 }
 
 func (t *appTarget) resolve(ctx context.Context, e *env) (store.App, error) {
+	if t.tenant == "" {
+		return e.admin.FindApp(ctx, t.app)
+	}
 	tenant, err := e.admin.Tenant(ctx, t.tenant)
 	if err != nil {
 		return store.App{}, err
@@ -365,7 +370,7 @@ func newAppConsentCommand(g *globals) *cobra.Command {
 		if revoke {
 			userID := ""
 			if user != "" {
-				t, err := e.admin.Tenant(ctx, target.tenant)
+				t, err := e.admin.Tenant(ctx, a.TenantID)
 				if err != nil {
 					return err
 				}
