@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -116,5 +119,35 @@ func TestTokenResponseRoundTripsPostgres(t *testing.T) {
 	}
 	if n := cost(clientCredentials); n != 0 {
 		t.Errorf("a client credentials response costs %d round trips, want 0: everything it needs is cached", n)
+	}
+}
+
+// An instance on a PostgreSQL store whose master key comes from its data
+// directory rather than TESSERA_MASTER_KEY starts (it may be the only
+// one) but warns that every instance needs the same key.
+func TestServeWarnsAboutKeyFileOnPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dsn, schema := pgSchema(t)
+	unsetEnv(t, "TESSERA_MASTER_KEY")
+	dataDir := filepath.Join(t.TempDir(), "tessera-data")
+	srv := startServer(t, dataDir, "--store", dsn, "--pg-schema", schema)
+	log := srv.stderr.String()
+	if !strings.Contains(log, "not TESSERA_MASTER_KEY") || !strings.Contains(log, filepath.Join(dataDir, masterKeyFile)) {
+		t.Errorf("no warning about the key file:\n%s", log)
+	}
+	// With the key in the environment there is nothing to warn about.
+	key, err := os.ReadFile(filepath.Join(dataDir, masterKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TESSERA_MASTER_KEY", strings.TrimSpace(string(key)))
+	srv = startServer(t, filepath.Join(t.TempDir(), "other"), "--store", dsn, "--pg-schema", schema)
+	if log := srv.stderr.String(); strings.Contains(log, "not TESSERA_MASTER_KEY") {
+		t.Errorf("warned although TESSERA_MASTER_KEY is set:\n%s", log)
 	}
 }
