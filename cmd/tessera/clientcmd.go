@@ -42,7 +42,7 @@ func (f *clientFlags) register(cmd *cobra.Command, withScopes bool) {
 	fl.StringVar(&f.cacheFile, "cache", os.Getenv("TESSERA_CACHE"), "token cache file (default: in the user cache directory)")
 	fl.BoolVar(&f.plain, "cache-plain", false, "keep the cache file unencrypted (MSAL's plain JSON, to share with MSAL apps)")
 	fl.StringVar(&f.caFile, "ca-file", os.Getenv("TESSERA_CA_FILE"), "extra CA certificate to trust (PEM), e.g. tessera-data/ca.pem")
-	fl.StringVar(&f.envFile, "env-file", ".env", "dotenv file to read secret variables from, if it exists")
+	fl.StringVar(&f.envFile, "env-file", ".env", "dotenv file to read secret variables from, if it exists (a variable set in the environment wins)")
 	if withScopes {
 		fl.StringSliceVar(&f.scopes, "scopes", nil, "scopes, space- or comma-separated (e.g. api://files/Files.Read)")
 	}
@@ -50,9 +50,10 @@ func (f *clientFlags) register(cmd *cobra.Command, withScopes bool) {
 
 // profile remembers the last login, so `tessera token` needs no flags.
 type profile struct {
-	Authority string `json:"authority"`
-	ClientID  string `json:"client_id"`
-	CacheFile string `json:"cache,omitempty"`
+	Authority  string `json:"authority"`
+	ClientID   string `json:"client_id"`
+	CacheFile  string `json:"cache,omitempty"`
+	CachePlain bool   `json:"cache_plain,omitempty"`
 }
 
 func profilePath() (string, error) {
@@ -95,7 +96,10 @@ func (f *clientFlags) resolve() error {
 		f.clientID = p.ClientID
 	}
 	if f.cacheFile == "" {
+		// The login's cache, in the login's format: a plain cache shared
+		// with MSAL apps must stay plain.
 		f.cacheFile = p.CacheFile
+		f.plain = f.plain || p.CachePlain
 	}
 	if f.authority == "" || f.clientID == "" {
 		return errors.New("--authority and --client-id are required (or run `tessera login` first)")
@@ -108,14 +112,19 @@ func (f *clientFlags) resolve() error {
 	return nil
 }
 
-// lookup reads a variable from the dotenv file, then the environment.
+// lookup reads a variable from the environment, then from the dotenv
+// file: as with the dotenv package, a variable that is really set wins
+// over the file, so a deployment can override a developer's .env.
 func (f *clientFlags) lookup(name string) (string, bool) {
+	if v, ok := os.LookupEnv(name); ok {
+		return v, true
+	}
 	if vars, err := dotenv.Read(f.envFile); err == nil {
 		if v, ok := vars[name]; ok {
 			return v, true
 		}
 	}
-	return os.LookupEnv(name)
+	return "", false
 }
 
 func (f *clientFlags) httpClient() (*http.Client, error) {
@@ -238,13 +247,14 @@ func (f *clientFlags) confidentialApp(s streams, secretEnv, certFile, keyFile st
 }
 
 type resultJSON struct {
-	AccessToken string    `json:"access_token"`
-	TokenType   string    `json:"token_type"`
-	ExpiresOn   time.Time `json:"expires_on"`
-	Scopes      []string  `json:"scopes"`
-	IDToken     string    `json:"id_token,omitempty"`
-	Account     *acctJSON `json:"account,omitempty"`
-	FromCache   bool      `json:"from_cache"`
+	AccessToken   string         `json:"access_token"`
+	TokenType     string         `json:"token_type"`
+	ExpiresOn     time.Time      `json:"expires_on"`
+	Scopes        []string       `json:"scopes"`
+	IDToken       string         `json:"id_token,omitempty"`
+	IDTokenClaims map[string]any `json:"id_token_claims,omitempty"`
+	Account       *acctJSON      `json:"account,omitempty"`
+	FromCache     bool           `json:"from_cache"`
 }
 
 type acctJSON struct {
@@ -265,6 +275,9 @@ func (g *globals) printResult(r client.Result, asJSON bool) error {
 		return nil
 	}
 	out := resultJSON{AccessToken: r.AccessToken, TokenType: r.TokenType, ExpiresOn: r.ExpiresOn, Scopes: r.Scopes, IDToken: r.IDToken, FromCache: r.FromCache}
+	if r.IDTokenClaims != nil {
+		out.IDTokenClaims = r.IDTokenClaims.Raw
+	}
 	if !r.Account.IsZero() {
 		out.Account = toAcctJSON(r.Account)
 	}
@@ -312,10 +325,10 @@ func newLoginCommand(g *globals) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		if err := saveProfile(profile{Authority: f.authority, ClientID: f.clientID, CacheFile: f.cacheFile}); err != nil {
+		if err := saveProfile(profile{Authority: f.authority, ClientID: f.clientID, CacheFile: f.cacheFile, CachePlain: f.plain}); err != nil {
 			fmt.Fprintln(g.streams.err, "tessera: warning: could not remember the login:", err)
 		}
-		fmt.Fprintf(g.streams.err, "Signed in as %s.\n", res.Account.Username)
+		fmt.Fprintf(g.streams.err, "Signed in as %s.\n", accountName(res.Account))
 		if g.output == "json" {
 			return g.printResult(res, true)
 		}
@@ -329,7 +342,7 @@ func newLoginCommand(g *globals) *cobra.Command {
 func newTokenCommand(g *globals) *cobra.Command {
 	var f clientFlags
 	var account string
-	var asJSON bool
+	var asJSON, forceRefresh bool
 	cmd := &cobra.Command{
 		Use:   "token",
 		Short: "Print a valid access token from the cache, refreshing it silently",
@@ -348,7 +361,11 @@ func newTokenCommand(g *globals) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		res, err := app.AcquireTokenSilent(cmd.Context(), acct, f.scopes)
+		var opts []client.TokenOption
+		if forceRefresh {
+			opts = append(opts, client.WithForceRefresh())
+		}
+		res, err := app.AcquireTokenSilent(cmd.Context(), acct, f.scopes, opts...)
 		if err != nil {
 			if errors.Is(err, client.ErrInteractionRequired) {
 				return fmt.Errorf("%w\nrun `tessera login` to sign in again", err)
@@ -359,9 +376,19 @@ func newTokenCommand(g *globals) *cobra.Command {
 	}
 	f.register(cmd, true)
 	cmd.Flags().StringVar(&account, "account", "", "username or home account id (default: the only signed-in account)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the whole result as JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the whole result as JSON (with the ID token's claims when there is one)")
+	cmd.Flags().BoolVar(&forceRefresh, "force-refresh", false, "redeem the refresh token even if the cached access token is fresh")
 	cmd.AddCommand(newTokenRefreshCommand(g), newTokenClientCredentialsCommand(g), newTokenOBOCommand(g))
 	return cmd
+}
+
+// accountName is how messages name an account: its username, or its home
+// account id when the server named no user.
+func accountName(a client.Account) string {
+	if a.Username != "" {
+		return a.Username
+	}
+	return a.HomeAccountID
 }
 
 func pickAccount(ctx context.Context, app *client.PublicApp, name string) (client.Account, error) {
@@ -387,7 +414,7 @@ func pickAccount(ctx context.Context, app *client.PublicApp, name string) (clien
 	}
 	var names []string
 	for _, a := range list {
-		names = append(names, a.Username)
+		names = append(names, accountName(a))
 	}
 	return client.Account{}, fmt.Errorf("several accounts are signed in (%s); choose one with --account", strings.Join(names, ", "))
 }
@@ -574,7 +601,7 @@ func newLogoutCommand(g *globals) *cobra.Command {
 			if err := app.RemoveAccount(cmd.Context(), a); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.streams.err, "Signed out %s.\n", a.Username)
+			fmt.Fprintf(g.streams.err, "Signed out %s.\n", accountName(a))
 		}
 		return nil
 	}

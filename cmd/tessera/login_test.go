@@ -194,22 +194,29 @@ func TestTokenClientCredentials(t *testing.T) {
 	webID, secret := banner(out, "Application (client) ID")[0], banner(out, "Client secret")[0]
 	env, _ := clientEnv(t, dataDir)
 	work := t.TempDir()
-	if err := os.WriteFile(filepath.Join(work, ".env"), []byte("# never commit this file\nclientSecret="+secret+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(work, ".env"), []byte("# never commit this file\nclientSecret="+secret+"\noverridden=not-the-secret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	run := func(args ...string) (string, error) {
+	runEnv := func(env []string, args ...string) (string, error) {
 		cmd := exec.Command(tesseraBinary(t), append([]string{"token", "client-credentials", "--authority", srv.base + "/demo",
 			"--client-id", webID, "--scopes", webID + "/.default"}, args...)...)
 		cmd.Env, cmd.Dir = env, work
 		b, err := cmd.CombinedOutput()
 		return strings.TrimSpace(string(b)), err
 	}
+	run := func(args ...string) (string, error) { return runEnv(env, args...) }
 	tok, err := run("--client-secret-env", "clientSecret")
 	if err != nil || strings.Count(tok, ".") != 2 {
 		t.Fatalf("client credentials with .env: %v %s", err, tok)
 	}
 	if _, err := run("--client-secret-env", "missingVariable"); err == nil {
 		t.Error("a missing secret variable was not an error")
+	}
+	// A variable set in the environment wins over the .env file, as
+	// with the dotenv package.
+	tok, err = runEnv(append(env[:len(env):len(env)], "overridden="+secret), "--client-secret-env", "overridden", "--cache", filepath.Join(work, "env-cache.bin"))
+	if err != nil || strings.Count(tok, ".") != 2 {
+		t.Fatalf("the environment did not win over .env: %v %s", err, tok)
 	}
 
 	// A certificate registered through the admin CLI.
