@@ -80,8 +80,13 @@ func (p *Provider) Discovery(ep Endpoint) Discovery {
 		TokenEndpointAuthSigningAlgs:      []string{"RS256", "PS256", "ES256", "EdDSA"},
 		RevocationAuthMethodsSupported:    []string{AuthSecretPost, AuthSecretBasic, AuthPrivateKeyJWT, AuthNone},
 		IntrospectionAuthMethodsSupported: []string{AuthSecretPost, AuthSecretBasic, AuthPrivateKeyJWT},
-		CodeChallengeMethodsSupported:     []string{PKCES256, PKCEPlain},
-		ScopesSupported:                   OIDCScopes(),
+		// Only S256: "plain" is accepted from the apps an admin opted in
+		// (app set --allow-plain-pkce) and refused from every other, so
+		// advertising it tenant-wide would invite clients to a method most
+		// of them may not use. An app that needs plain is configured for
+		// it by hand on both sides anyway.
+		CodeChallengeMethodsSupported: []string{PKCES256},
+		ScopesSupported:               OIDCScopes(),
 		ClaimsSupported: []string{"iss", "sub", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "oid", "tid", "sid",
 			"preferred_username", "name", "email", "at_hash", "c_hash", "ver", "azp", "scp", "roles", "act"},
 		PromptValuesSupported:        []string{"none", "login", "consent", "select_account"},

@@ -191,6 +191,10 @@ func TestDiscoveryAdvertisesWhatWorks(t *testing.T) {
 			t.Errorf("grant %v: %d %v", g, status, body)
 		}
 	}
+	// plain is for the apps an admin allowed it, not for the tenant.
+	if pkce, _ := doc["code_challenge_methods_supported"].([]any); len(pkce) != 1 || pkce[0] != "S256" {
+		t.Errorf("code_challenge_methods_supported = %v, want [S256]", doc["code_challenge_methods_supported"])
+	}
 	methods, _ := doc["token_endpoint_auth_methods_supported"].([]any)
 	if len(methods) != 4 {
 		t.Errorf("token_endpoint_auth_methods_supported = %v", methods)
