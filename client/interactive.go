@@ -16,8 +16,9 @@ import (
 type InteractiveOption func(*interactiveOptions)
 
 type interactiveOptions struct {
-	port     int
-	authOpts []AuthCodeOption
+	port      int
+	authOpts  []AuthCodeOption
+	tokenOpts []TokenOption
 }
 
 // WithLoopbackPort fixes the loopback port (default: any free port; the
@@ -30,6 +31,12 @@ func WithLoopbackPort(port int) InteractiveOption {
 // authorization request.
 func WithAuthCodeOptions(opts ...AuthCodeOption) InteractiveOption {
 	return func(o *interactiveOptions) { o.authOpts = append(o.authOpts, opts...) }
+}
+
+// WithTokenOptions passes options (claims, extra parameters) to the
+// redemption of the code.
+func WithTokenOptions(opts ...TokenOption) InteractiveOption {
+	return func(o *interactiveOptions) { o.tokenOpts = append(o.tokenOpts, opts...) }
 }
 
 type callback struct {
@@ -100,7 +107,7 @@ func (p *PublicApp) AcquireTokenInteractive(ctx context.Context, scopes []string
 		if cb.err != "" {
 			return Result{}, &Error{Kind: classify(400, cb.err, ""), Code: cb.err, Description: cb.desc}
 		}
-		return p.AcquireTokenByCode(ctx, req, cb.code, cb.state)
+		return p.AcquireTokenByCode(ctx, req, cb.code, cb.state, o.tokenOpts...)
 	}
 }
 

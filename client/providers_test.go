@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -638,5 +639,54 @@ func TestOnBehalfOfCacheIsBounded(t *testing.T) {
 	// The newest assertion's token is still served from the cache.
 	if r, err := api.AcquireTokenOnBehalfOf(ctx, "user-token-59", []string{"api://files/Files.Read"}); err != nil || !r.FromCache {
 		t.Fatalf("newest on-behalf-of token: %+v %v", r, err)
+	}
+}
+
+// The interactive flow against a provider that is not Tessera: the
+// "browser" answers the authorization request at once, or declines it.
+func TestInteractiveAgainstFakeProvider(t *testing.T) {
+	p := newFakeProvider(t, true)
+	respond := func(extra url.Values) func(string) error {
+		return func(authorize string) error {
+			u, err := url.Parse(authorize)
+			if err != nil {
+				return err
+			}
+			q := u.Query()
+			p.set(func(p *fakeProvider) { p.idNonce = q.Get("nonce") })
+			back := url.Values{"state": {q.Get("state")}}
+			for k, v := range extra {
+				back[k] = v
+			}
+			go func() {
+				if resp, err := http.Get(q.Get("redirect_uri") + "/?" + back.Encode()); err == nil {
+					resp.Body.Close()
+				}
+			}()
+			return nil
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	app, err := client.NewPublic(fakeClient, p.authority(), client.WithHTTPClient(p.srv.Client()), client.WithClock(p.clock),
+		client.WithBrowser(respond(url.Values{"code": {"the-code"}})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := `{"id_token":{"auth_time":{"essential":true}}}`
+	res, err := app.AcquireTokenInteractive(ctx, []string{"api://files/Files.Read"}, client.WithTokenOptions(client.WithClaims(claims)))
+	if err != nil || res.Account.Username != "adele@contoso.example" {
+		t.Fatalf("interactive: %+v %v", res, err)
+	}
+	if f := p.lastForm(); f["code"] != "the-code" || f["claims"] != claims || f["code_verifier"] == "" {
+		t.Errorf("code redemption form: %v", f)
+	}
+	declined, err := client.NewPublic(fakeClient, p.authority(), client.WithHTTPClient(p.srv.Client()),
+		client.WithBrowser(respond(url.Values{"error": {"access_denied"}, "error_description": {"the user declined"}})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := declined.AcquireTokenInteractive(ctx, nil); !errors.Is(err, client.ErrAccessDenied) {
+		t.Errorf("declined sign-in: %v", err)
 	}
 }
