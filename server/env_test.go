@@ -165,7 +165,8 @@ func (e *env) jwks() jose.JSONWebKeySet {
 }
 
 // verifyJWT checks a token independently of Tessera's own code: go-jose
-// against the served JWKS, then iss, aud, exp and (for ID tokens) nonce.
+// against the served JWKS, then typ, iss, aud and exp. The nonce of an ID
+// token is checked by verifyIDToken.
 func (e *env) verifyJWT(raw, wantTyp, wantAud string) (map[string]any, map[string]any) {
 	e.t.Helper()
 	sig, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
@@ -201,6 +202,19 @@ func (e *env) verifyJWT(raw, wantTyp, wantAud string) (map[string]any, map[strin
 	}
 	headers := map[string]any{"alg": h.Algorithm, "kid": h.KeyID, "typ": h.ExtraHeaders["typ"]}
 	return headers, claims
+}
+
+// verifyIDToken is verifyJWT for an ID token issued to aud, plus the
+// nonce: the one the authorization request sent, or none when it sent
+// none (refresh and device code grants have no request to echo).
+func (e *env) verifyIDToken(raw, aud, nonce string) map[string]any {
+	e.t.Helper()
+	_, claims := e.verifyJWT(raw, "JWT", aud)
+	got, present := claims["nonce"]
+	if nonce == "" && present || nonce != "" && got != nonce {
+		e.t.Errorf("ID token nonce = %v, want %q", got, nonce)
+	}
+	return claims
 }
 
 // clientInfo decodes MSAL's client_info.

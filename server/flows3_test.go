@@ -109,6 +109,11 @@ func TestDeviceCodeFlow(t *testing.T) {
 	if _, claims := e.verifyJWT(resp["access_token"].(string), "at+jwt", e.api.ClientID); claims["scp"] != "Files.Read" || claims["oid"] != e.user.ID {
 		t.Errorf("device access token claims: %v", claims)
 	}
+	// The ID token, verified against the served JWKS like the access token.
+	id := e.verifyIDToken(resp["id_token"].(string), e.native.ClientID, "")
+	if id["sub"] != e.user.ID || id["tid"] != e.tenant.ID || id["preferred_username"] != "alice@contoso.test" || id["auth_time"] == nil {
+		t.Errorf("device ID token claims: %v", id)
+	}
 	// A device code redeems once.
 	e.clock.Advance(5 * time.Second)
 	status, resp = e.pollDevice(deviceGrant, e.native.ClientID, dc)

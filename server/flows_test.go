@@ -713,14 +713,26 @@ func TestLoginHintMaxAgeAndDomainHint(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("%d %v", status, resp)
 	}
-	_, id := e.verifyJWT(resp["id_token"].(string), "JWT", e.web.ClientID)
-	if id["auth_time"] != float64(signedIn.Unix()) || id["nonce"] != "n1" {
-		t.Errorf("auth_time = %v, want %d (nonce %v)", id["auth_time"], signedIn.Unix(), id["nonce"])
+	id := e.verifyIDToken(resp["id_token"].(string), e.web.ClientID, "n1")
+	if id["auth_time"] != float64(signedIn.Unix()) {
+		t.Errorf("auth_time = %v, want %d", id["auth_time"], signedIn.Unix())
 	}
-	// Past max_age: a fresh login, and auth_time moves.
-	o = b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", url.Values{"max_age": {"60"}}))
+	// Past max_age: a fresh login, and auth_time moves to it.
+	o = b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", url.Values{"max_age": {"60"}, "nonce": {"n2"}}))
 	if o.Page != "login" {
 		t.Fatalf("max_age exceeded: page %q", o.Page)
+	}
+	o = b.Login(o, "alice@contoso.test", e.password)
+	if o.Callback == nil {
+		t.Fatalf("the fresh login did not return to the client: page %q", o.Page)
+	}
+	status, resp, _ = e.post(e.tokenURL(), redeemWeb(e, o.Params.Get("code")))
+	if status != 200 {
+		t.Fatalf("%d %v", status, resp)
+	}
+	id = e.verifyIDToken(resp["id_token"].(string), e.web.ClientID, "n2")
+	if fresh := e.clock.Now(); id["auth_time"] != float64(fresh.Unix()) || !fresh.After(signedIn) {
+		t.Errorf("auth_time after the fresh login = %v, want %d (first sign-in %d)", id["auth_time"], fresh.Unix(), signedIn.Unix())
 	}
 	// prompt=select_account shows the sign-in page too.
 	if o := b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", url.Values{"prompt": {"select_account"}})); o.Page != "login" {
