@@ -141,10 +141,10 @@ func (a *app) handleResponse(ctx context.Context, au *authority, tr *tokenRespon
 	}
 	realm := au.tenant
 	u := cache.Update{AppMetadata: &cache.AppMetadata{ClientID: a.clientID, Environment: au.environment}}
-	// On-behalf-of tokens belong to the incoming assertion, not to an
-	// account of this app: they are cached under its hash alone.
 	// A user's tokens are cached under their account, one the server did
-	// not identify included.
+	// not identify included. On-behalf-of tokens belong to the incoming
+	// assertion, not to an account of this app: they are cached under its
+	// hash alone.
 	if !rc.appOnly && rc.userAssertionHash == "" {
 		acct := a.accountFor(au, tr, res.IDTokenClaims, rc)
 		res.Account = accountFromCache(acct)
