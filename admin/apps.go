@@ -185,12 +185,31 @@ type AppSettings struct {
 }
 
 // Limits keep lifetimes within what is safe to hand out.
+//
+// The shortest access token lifetime is 5 minutes, not Entra's 10, on
+// purpose. MSAL refreshes a token 5 minutes before it expires, so an app
+// set to 5 minutes has every silent call refresh (see RefreshesEveryCall):
+// costly for a production app, but it breaks nothing, since every refresh
+// succeeds, and it is the one setting that makes a client exercise its
+// refresh path on each call, which the interop suites and the CLI tests
+// rely on (`tessera app set --access-token-lifetime 5m`). The CLI warns
+// when it is set.
 const (
 	minAccessLifetime  = 5 * time.Minute
 	maxAccessLifetime  = 24 * time.Hour
 	minRefreshLifetime = time.Hour
 	maxRefreshLifetime = 365 * 24 * time.Hour
 )
+
+// MSALRenewalWindow is how long before an access token expires MSAL
+// already treats it as expired and refreshes it (MSAL Node's
+// tokenRenewalOffsetSeconds; MSAL Go's fixed 5 minutes).
+const MSALRenewalWindow = 5 * time.Minute
+
+// RefreshesEveryCall reports whether MSAL would refresh an access token of
+// lifetime d at once, instead of serving it from its cache for a while:
+// lifetimes up to twice the renewal window are mostly spent refreshing.
+func RefreshesEveryCall(d time.Duration) bool { return d > 0 && d < 2*MSALRenewalWindow }
 
 // Set changes an app's settings.
 func (a *Admin) Set(ctx context.Context, app store.App, s AppSettings) (store.App, error) {

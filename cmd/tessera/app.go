@@ -268,6 +268,10 @@ func newAppSetCommand(g *globals) *cobra.Command {
 		if a, err = e.admin.Set(ctx, a, s); err != nil {
 			return err
 		}
+		if s.AccessTokenLifetime != nil && admin.RefreshesEveryCall(*s.AccessTokenLifetime) {
+			fmt.Fprintf(g.streams.err, "tessera: warning: MSAL refreshes access tokens %s before they expire, so with --access-token-lifetime %s its silent calls mostly refresh; use %s or more unless that is what you want\n",
+				admin.MSALRenewalWindow, *s.AccessTokenLifetime, 2*admin.MSALRenewalWindow)
+		}
 		return g.print(toAppJSON(a), func(w io.Writer) {
 			fmt.Fprintln(w, "Application updated.")
 			printApp(w, a)
@@ -275,7 +279,7 @@ func newAppSetCommand(g *globals) *cobra.Command {
 	})
 	target.flags(cmd)
 	cmd.Flags().StringVar(&name, "name", "", "display name")
-	cmd.Flags().StringVar(&access, "access-token-lifetime", "", "access token lifetime, e.g. 1h (5m to 24h)")
+	cmd.Flags().StringVar(&access, "access-token-lifetime", "", "access token lifetime, e.g. 1h (5m to 24h; under 10m, MSAL refreshes on almost every call)")
 	cmd.Flags().StringVar(&refresh, "refresh-token-lifetime", "", "refresh token absolute lifetime, e.g. 90d")
 	cmd.Flags().StringVar(&idle, "refresh-token-idle-lifetime", "", "refresh token inactivity lifetime, e.g. 30d")
 	cmd.Flags().BoolVar(&plain, "allow-plain-pkce", false, "accept code_challenge_method=plain (not recommended)")

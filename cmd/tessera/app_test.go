@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -82,5 +83,38 @@ func TestCLIAppWithoutTenant(t *testing.T) {
 	}
 	if _, err := run(t, dir, "", "app", "show"); err == nil || !strings.Contains(err.Error(), "app") {
 		t.Errorf("no --app at all: %v", err)
+	}
+}
+
+// TestCLIShortAccessTokenLifetime: 5 minutes stays the shortest lifetime
+// (tests force MSAL to refresh with it), with a warning on stderr that
+// keeps --output json clean; shorter is refused.
+func TestCLIShortAccessTokenLifetime(t *testing.T) {
+	dir := t.TempDir()
+	runJSON(t, dir, "", "tenant", "create", "contoso")
+	id := runJSON(t, dir, "", "app", "register", "--tenant", "contoso", "--name", "web")["client_id"].(string)
+	set := func(lifetime string) (map[string]any, string, error) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		cmd := newRootCommand(streams{in: strings.NewReader(""), out: &out, err: &errOut})
+		cmd.SetArgs([]string{"--data-dir", dir, "app", "set", "--app", id, "--access-token-lifetime", lifetime, "--output", "json"})
+		err := cmd.ExecuteContext(t.Context())
+		var m map[string]any
+		if err == nil {
+			if jerr := json.Unmarshal(out.Bytes(), &m); jerr != nil {
+				t.Fatalf("stdout is not JSON: %v\n%s", jerr, out.String())
+			}
+		}
+		return m, errOut.String(), err
+	}
+	m, warning, err := set("5m")
+	if err != nil || m["access_token_lifetime"] != "5m0s" || !strings.Contains(warning, "warning") || !strings.Contains(warning, "refresh") {
+		t.Errorf("5m: %v %v, stderr %q", err, m, warning)
+	}
+	if m, warning, err := set("30m"); err != nil || m["access_token_lifetime"] != "30m0s" || warning != "" {
+		t.Errorf("30m: %v %v, stderr %q", err, m, warning)
+	}
+	if _, _, err := set("4m"); err == nil {
+		t.Error("4m was accepted")
 	}
 }
