@@ -358,7 +358,9 @@ type Store interface {
 	// RedeemAuthCode marks the code used, records the access token issued
 	// from it and, when r.Family is not nil, creates the family with its
 	// first token and links it to the code, all in one transaction. It
-	// returns ErrNotLive if the code was already used.
+	// returns ErrNotLive if the code was already used. The used code is
+	// kept until what it issued expires (its access token, its family), so
+	// a replay after DeleteExpired still finds and revokes them.
 	RedeemAuthCode(ctx context.Context, tenantID string, hash []byte, now time.Time, r Redemption) error
 
 	// CreateDeviceCode stores a pending device authorization; ErrConflict
@@ -401,7 +403,9 @@ type Store interface {
 	// RotateRefreshToken marks the parent used and inserts the successor in
 	// one transaction, only if the parent is unused, unexpired at now and its
 	// family is not revoked; otherwise it returns ErrNotLive and changes
-	// nothing. Exactly one of any number of concurrent callers wins.
+	// nothing. Exactly one of any number of concurrent callers wins. The
+	// used parent is kept while its family lives, so a late reuse is still
+	// recognised and revokes the family.
 	RotateRefreshToken(ctx context.Context, tenantID string, parentHash []byte, successor RefreshToken, now time.Time) error
 	RevokeRefreshFamily(ctx context.Context, tenantID, familyID string, now time.Time) error
 	// RevokeUserRefreshFamilies revokes the user's families for one client,
