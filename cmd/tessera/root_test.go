@@ -4,15 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tessera-id/tessera/internal/pgtest"
 	"github.com/tessera-id/tessera/store/sqlite"
 	"github.com/tessera-id/tessera/token"
 )
@@ -21,27 +20,7 @@ import (
 // dropped when the test ends; it skips the test without a database.
 func pgSchema(t *testing.T) (dsn, schema string) {
 	t.Helper()
-	dsn = os.Getenv("TESSERA_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("TESSERA_TEST_POSTGRES is not set; PostgreSQL tests skipped (CI sets it)")
-	}
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	schema = "tessera_cmd_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return dsn, schema
+	return pgtest.Schema(t, "tessera_cmd_")
 }
 
 // pgQuery runs one query in schema on a connection of its own.

@@ -5,8 +5,6 @@ package testserver
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -16,10 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/tessera-id/tessera/admin"
 	"github.com/tessera-id/tessera/internal/password"
+	"github.com/tessera-id/tessera/internal/pgtest"
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/server"
 	"github.com/tessera-id/tessera/store"
@@ -119,20 +116,8 @@ func openStore(t testing.TB) store.Store {
 	if dsn == "" {
 		t.Fatal("TESSERA_TEST_STORE=postgres needs TESSERA_TEST_POSTGRES")
 	}
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	schema := "tessera_srv_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
+	schema := pgtest.Name("tessera_srv_")
+	pgtest.DropOnCleanup(t, dsn, schema)
 	pg, err := postgres.Open(ctx, dsn, postgres.WithSchema(schema))
 	if err != nil {
 		t.Fatal(err)

@@ -6,8 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/tessera-id/tessera/internal/pgtest"
 	"github.com/tessera-id/tessera/store"
 )
 
@@ -22,19 +21,7 @@ func TestLongSchemaNotifies(t *testing.T) {
 	if len(schema) != 63 {
 		t.Fatalf("schema name is %d bytes, want 63", len(schema))
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, d)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
+	pgtest.DropOnCleanup(t, d, schema)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	a, b := open(t, schema), open(t, schema)

@@ -2,8 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tessera-id/tessera/internal/pgtest"
 	"github.com/tessera-id/tessera/store"
 	"github.com/tessera-id/tessera/store/postgres"
 	"github.com/tessera-id/tessera/store/storetest"
@@ -22,19 +21,11 @@ import (
 // dsn returns the test database, or skips the test without one.
 func dsn(t *testing.T) string {
 	t.Helper()
-	d := os.Getenv("TESSERA_TEST_POSTGRES")
-	if d == "" {
-		t.Skip("TESSERA_TEST_POSTGRES is not set; PostgreSQL tests skipped (CI sets it)")
-	}
-	return d
+	return pgtest.DSN(t, "PostgreSQL tests skipped")
 }
 
 // freshName returns a schema name no other test uses.
-func freshName() string {
-	b := make([]byte, 8)
-	rand.Read(b)
-	return "tessera_test_" + hex.EncodeToString(b)
-}
+func freshName() string { return pgtest.Name("tessera_test_") }
 
 // freshSchema names a schema no other test uses, and drops it with
 // everything in it when the test ends, after the stores are closed (the
@@ -42,20 +33,7 @@ func freshName() string {
 func freshSchema(t *testing.T) string {
 	t.Helper()
 	schema := freshName()
-	d := dsn(t)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, d)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
+	pgtest.DropOnCleanup(t, dsn(t), schema)
 	return schema
 }
 

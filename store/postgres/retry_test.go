@@ -2,10 +2,7 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,29 +10,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/tessera-id/tessera/internal/pgtest"
 )
 
 // testStore opens a store on a fresh schema, dropped when the test ends.
 func testStore(t *testing.T) *Store {
 	t.Helper()
-	dsn := os.Getenv("TESSERA_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("TESSERA_TEST_POSTGRES is not set; PostgreSQL tests skipped (CI sets it)")
-	}
-	b := make([]byte, 8)
-	rand.Read(b)
-	schema := "tessera_test_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), dsn)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Error(err)
-		}
-	})
+	dsn, schema := pgtest.Schema(t, "tessera_test_")
 	s, err := Open(t.Context(), dsn, WithSchema(schema))
 	if err != nil {
 		t.Fatal(err)

@@ -15,7 +15,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -34,6 +33,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tessera-id/tessera/internal/devtls"
+	"github.com/tessera-id/tessera/internal/pgtest"
 	"github.com/tessera-id/tessera/internal/testbrowser"
 	"github.com/tessera-id/tessera/test/harness"
 	"github.com/tessera-id/tessera/token"
@@ -80,18 +80,8 @@ func newCluster(t *testing.T, n int) *cluster {
 		}
 		t.Skip("TESSERA_TEST_POSTGRES is not set; the multi-instance tests need PostgreSQL (CI sets it)")
 	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "tessera_cluster_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), dsn)
-		if err != nil {
-			t.Errorf("drop schema: %v", err)
-			return
-		}
-		defer conn.Close(context.Background())
-		_, _ = conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
-	})
+	schema := pgtest.Name("tessera_cluster_")
+	pgtest.DropOnCleanup(t, dsn, schema)
 	// The instances and the admin CLI of the harness share the store and
 	// the master key through the environment, as deploy/tessera.service
 	// gives them.
