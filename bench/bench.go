@@ -126,6 +126,7 @@ type Result struct {
 	Floor            *Floor         `json:"floor,omitempty"`
 	Rate             float64        `json:"rate_limit,omitempty"`
 	RoundTrips       float64        `json:"store_round_trips_per_request,omitempty"`
+	TransportError   string         `json:"transport_error,omitempty"` // the first, as an example
 	PercentOfFloor   float64        `json:"percent_of_floor,omitempty"`
 	Machine          Machine        `json:"machine"`
 	StartedAt        time.Time      `json:"started_at"`
@@ -369,7 +370,7 @@ func drive(ctx context.Context, cfg Config, work request, t *tally) error {
 	}
 	wg.Wait()
 	t.elapsed += time.Since(start)
-	if err, _ := transportErr.Load().(error); err != nil {
+	if err, _ := transportErr.Load().(error); err != nil && t.lastErr == nil {
 		t.lastErr = err
 	}
 	return nil
@@ -394,6 +395,9 @@ func (t *tally) result(res *Result) error {
 	}
 	res.Requests = int64(len(all))
 	res.Errors = t.errs
+	if t.lastErr != nil {
+		res.TransportError = t.lastErr.Error()
+	}
 	res.Seconds = t.elapsed.Seconds()
 	res.PerSecond = float64(len(all)) / t.elapsed.Seconds()
 	res.LatencyMS = Latency{P50: pct(0.50), P90: pct(0.90), P99: pct(0.99), Max: float64(all[len(all)-1]) / float64(time.Millisecond)}

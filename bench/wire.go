@@ -145,11 +145,11 @@ func (c *rawConn) roundTrip(ctx context.Context, method string) (int, error) {
 			return 0, err
 		}
 	}
-	deadline := time.Now().Add(c.timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	if err := c.conn.SetDeadline(deadline); err != nil {
+	// The context ends a request through AfterFunc below, not through the
+	// deadline: a deadline taken from the context can fire before the
+	// context reports itself done, and the cut-short request would count
+	// as a failure instead of being left out.
+	if err := c.conn.SetDeadline(time.Now().Add(c.timeout)); err != nil {
 		return 0, err
 	}
 	conn := c.conn
