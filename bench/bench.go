@@ -20,6 +20,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tessera-id/tessera/internal/proccpu"
 )
 
 // Scenarios the generator runs.
@@ -127,6 +129,9 @@ type Result struct {
 	Rate             float64        `json:"rate_limit,omitempty"`
 	RoundTrips       float64        `json:"store_round_trips_per_request,omitempty"`
 	TransportError   string         `json:"transport_error,omitempty"` // the first, as an example
+	ServerCPUus      float64        `json:"server_cpu_us_per_request,omitempty"`
+	GeneratorCPUus   float64        `json:"generator_cpu_us_per_request,omitempty"`
+	CPUShare         float64        `json:"cpu_busy_percent,omitempty"` // server and generator, of all cores
 	PercentOfFloor   float64        `json:"percent_of_floor,omitempty"`
 	Machine          Machine        `json:"machine"`
 	StartedAt        time.Time      `json:"started_at"`
@@ -237,7 +242,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := measure(); err != nil {
 		return nil, err
 	}
-	tripsBefore, tripsOK := storeRoundTrips(ctx, cfg)
 	t := newTally(cfg.Concurrency)
 	stopProgress := progress(cfg.Progress, &t.issued, time.Now())
 	slice := cfg
@@ -249,17 +253,45 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				return nil, err
 			}
 		}
+		before := readServerStats(ctx, cfg)
+		genBefore, genOK := proccpu.Used()
 		if err := drive(ctx, slice, work, t); err != nil {
 			stopProgress()
 			return nil, err
+		}
+		genAfter, _ := proccpu.Used()
+		after := readServerStats(ctx, cfg)
+		if genOK {
+			t.generatorCPU += genAfter - genBefore
+			t.generatorCPUKnown = true
+		}
+		if before.RoundTrips != nil && after.RoundTrips != nil {
+			t.roundTrips += *after.RoundTrips - *before.RoundTrips
+			t.roundTripsKnown = true
+		}
+		if before.CPUSeconds != nil && after.CPUSeconds != nil {
+			t.serverCPU += *after.CPUSeconds - *before.CPUSeconds
+			t.serverCPUKnown = true
 		}
 	}
 	stopProgress()
 	if err := t.result(res); err != nil {
 		return nil, err
 	}
-	if tripsAfter, ok := storeRoundTrips(ctx, cfg); ok && tripsOK && res.Requests > 0 {
-		res.RoundTrips = float64(tripsAfter-tripsBefore) / float64(res.Requests)
+	if t.roundTripsKnown {
+		res.RoundTrips = float64(t.roundTrips) / float64(res.Requests)
+	}
+	// Where the cores went: the server's CPU and the generator's own per
+	// response, and the share of all cores the two took together.
+	cores := float64(runtime.GOMAXPROCS(0))
+	if t.generatorCPUKnown {
+		res.GeneratorCPUus = t.generatorCPU.Seconds() * 1e6 / float64(res.Requests)
+	}
+	if t.serverCPUKnown {
+		res.ServerCPUus = t.serverCPU * 1e6 / float64(res.Requests)
+		if t.generatorCPUKnown {
+			res.CPUShare = 100 * (t.serverCPU + t.generatorCPU.Seconds()) / (t.elapsed.Seconds() * cores)
+		}
 	}
 	res.Rate = cfg.Rate
 	if err := measure(); err != nil {
@@ -272,27 +304,31 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
-// storeRoundTrips reads the server's store round-trip counter.
-func storeRoundTrips(ctx context.Context, cfg Config) (int64, bool) {
+// serverStats reads the server's store round trips and CPU time from its
+// debug listener; either may be missing.
+type serverStats struct {
+	RoundTrips *int64   `json:"round_trips"`
+	CPUSeconds *float64 `json:"cpu_seconds"`
+}
+
+func readServerStats(ctx context.Context, cfg Config) serverStats {
+	var v serverStats
 	if cfg.ServerDebug == "" {
-		return 0, false
+		return v
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(cfg.ServerDebug, "/")+"/debug/store", nil)
 	if err != nil {
-		return 0, false
+		return v
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, false
+		return v
 	}
 	defer resp.Body.Close()
-	var v struct {
-		RoundTrips *int64 `json:"round_trips"`
+	if json.NewDecoder(resp.Body).Decode(&v) != nil {
+		return serverStats{}
 	}
-	if json.NewDecoder(resp.Body).Decode(&v) != nil || v.RoundTrips == nil {
-		return 0, false
-	}
-	return *v.RoundTrips, true
+	return v
 }
 
 // tally accumulates what the slices of a run measured.
@@ -302,6 +338,15 @@ type tally struct {
 	errs      map[string]int
 	elapsed   time.Duration
 	lastErr   error
+
+	// Measured around each slice, so the floor samples between them
+	// are left out.
+	generatorCPU      time.Duration
+	generatorCPUKnown bool
+	serverCPU         float64 // seconds
+	serverCPUKnown    bool
+	roundTrips        int64
+	roundTripsKnown   bool
 }
 
 func newTally(workers int) *tally {

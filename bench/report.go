@@ -20,8 +20,8 @@ func Report(w io.Writer, results []Result) {
 		m := results[0].Machine
 		fmt.Fprintf(w, "Machine: %d cores, %s, %s, %s.\n\n", m.Cores, m.CPU, m.OS, m.GoVersion)
 	}
-	fmt.Fprintln(w, "| scenario | store | alg | workers | rate cap | requests/s | signatures/response | floor sig/s (spread) | % of floor | p50 ms | p90 ms | p99 ms | max ms | store round trips/request | errors |")
-	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Fprintln(w, "| scenario | store | alg | workers | rate cap | requests/s | signatures/response | floor sig/s (spread) | % of floor | p50 ms | p90 ms | p99 ms | max ms | store round trips/request | CPU µs/request: signatures at the floor / server / generator | cores busy | errors |")
+	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, r := range results {
 		floor, pct := "–", "–"
 		if r.Floor != nil {
@@ -46,10 +46,37 @@ func Report(w io.Writer, results []Result) {
 		if r.RoundTrips > 0 {
 			trips = fmt.Sprintf("%.2f", r.RoundTrips)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %d | %s | %.0f | %d | %s | %s | %.2f | %.2f | %.2f | %.2f | %s | %s |\n",
+		fmt.Fprintf(w, "| %s | %s | %s | %d | %s | %.0f | %d | %s | %s | %.2f | %.2f | %.2f | %.2f | %s | %s | %s | %s |\n",
 			r.Scenario, orDash(r.Store), orDash(r.Alg), r.Concurrency, rate, r.PerSecond, r.SignaturesPerReq, floor, pct,
-			r.LatencyMS.P50, r.LatencyMS.P90, r.LatencyMS.P99, r.LatencyMS.Max, trips, strings.Join(errs, ", "))
+			r.LatencyMS.P50, r.LatencyMS.P90, r.LatencyMS.P99, r.LatencyMS.Max, trips, cpuSplit(&r), busy(&r), strings.Join(errs, ", "))
 	}
+}
+
+// signatureCPU is the core time the response's signatures take at the
+// floor's speed, in microseconds.
+func signatureCPU(r *Result) float64 {
+	if r.Floor == nil || r.Floor.SignaturesSec <= 0 {
+		return 0
+	}
+	return float64(r.SignaturesPerReq) * float64(r.Floor.Cores) * 1e6 / r.Floor.SignaturesSec
+}
+
+func cpuSplit(r *Result) string {
+	if r.ServerCPUus == 0 && r.GeneratorCPUus == 0 {
+		return "–"
+	}
+	sig := "–"
+	if v := signatureCPU(r); v > 0 {
+		sig = fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%s / %.0f / %.0f", sig, r.ServerCPUus, r.GeneratorCPUus)
+}
+
+func busy(r *Result) string {
+	if r.CPUShare == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f %%", r.CPUShare)
 }
 
 func orDash(s string) string {
@@ -69,6 +96,13 @@ func Summary(w io.Writer, r *Result) {
 	}
 	if r.RoundTrips > 0 {
 		fmt.Fprintf(w, "store        %.2f round trips per request\n", r.RoundTrips)
+	}
+	if r.GeneratorCPUus > 0 {
+		fmt.Fprintf(w, "cpu          generator %.0f µs per request", r.GeneratorCPUus)
+		if r.ServerCPUus > 0 {
+			fmt.Fprintf(w, ", server %.0f µs; the two kept %.0f %% of the cores busy", r.ServerCPUus, r.CPUShare)
+		}
+		fmt.Fprintln(w)
 	}
 	if len(r.Errors) == 0 {
 		fmt.Fprintln(w, "errors       none")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"github.com/tessera-id/tessera/admin"
 	"github.com/tessera-id/tessera/internal/devtls"
 	"github.com/tessera-id/tessera/internal/password"
+	"github.com/tessera-id/tessera/internal/proccpu"
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/server"
 	"github.com/tessera-id/tessera/store"
@@ -308,7 +310,8 @@ Get a token:
 
 // servePprof exposes the Go profiler on a separate listener that only
 // accepts loopback addresses: profiles reveal internals. /debug/store
-// reports the store's round trips so far (PostgreSQL), for benchmarks.
+// reports the store's round trips so far (PostgreSQL) and the process's
+// CPU time, for benchmarks.
 func servePprof(ctx context.Context, addr string, roundTrips func() int64, log *slog.Logger) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -329,11 +332,14 @@ func servePprof(ctx context.Context, addr string, roundTrips func() int64, log *
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/debug/store", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		if roundTrips == nil {
-			fmt.Fprintln(w, `{}`)
-			return
+		v := map[string]any{}
+		if roundTrips != nil {
+			v["round_trips"] = roundTrips()
 		}
-		fmt.Fprintf(w, "{\"round_trips\":%d}\n", roundTrips())
+		if cpu, ok := proccpu.Used(); ok {
+			v["cpu_seconds"] = cpu.Seconds()
+		}
+		_ = json.NewEncoder(w).Encode(v)
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
