@@ -68,12 +68,18 @@ func (a *app) AcquireTokenSilent(ctx context.Context, account Account, scopes []
 	}
 	q := cache.AccessTokenQuery{Environment: au.environment, ClientID: a.clientID, HomeAccountID: account.HomeAccountID, Realm: account.TenantID, Scopes: scopes}
 	if !o.bypassCache() {
-		cached, ok, err := a.opts.cache.AccessToken(ctx, q)
+		cached, idt, ok, err := a.opts.cache.AccessTokenWithIDToken(ctx, q)
 		if err != nil {
 			return Result{}, err
 		}
 		if ok && a.fresh(cached) {
-			return a.silentFromCache(ctx, au, cached, account), nil
+			res := a.resultFromCache(cached, account)
+			if idt.Secret != "" {
+				if claims, ok := a.cachedClaims(idt.Secret); ok {
+					res.IDToken, res.IDTokenClaims = idt.Secret, claims
+				}
+			}
+			return res, nil
 		}
 	}
 	return a.silentRefresh(ctx, au, q, account, o)

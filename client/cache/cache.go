@@ -105,6 +105,29 @@ func (c *Cache) AccessToken(ctx context.Context, q AccessTokenQuery) (AccessToke
 	return v, true, nil
 }
 
+// AccessTokenWithIDToken is AccessToken, and the ID token of the same
+// account, client and tenant when one is cached, in one visit: the silent
+// path wants both, and a second lookup took a tenth of its time.
+func (c *Cache) AccessTokenWithIDToken(ctx context.Context, q AccessTokenQuery) (AccessToken, IDToken, bool, error) {
+	if err := c.beforeAccess(ctx); err != nil {
+		return AccessToken{}, IDToken{}, false, err
+	}
+	c.mu.RLock()
+	e := c.st.findAT(&q)
+	if e == nil {
+		c.mu.RUnlock()
+		return AccessToken{}, IDToken{}, false, nil
+	}
+	e.used.Store(c.tick.Add(1))
+	v := e.v
+	var it IDToken
+	if ie := c.st.findIDT(e.env, e.client, e.home, e.realm); ie != nil {
+		it = ie.v
+	}
+	c.mu.RUnlock()
+	return v, it, true, nil
+}
+
 // RefreshToken finds the refresh token of an account for a client. If the
 // client has none but its app metadata names a family, the family's refresh
 // token is returned (its ClientID is then another member of the family).
