@@ -61,6 +61,39 @@ for t, v, s in rows:
     print("| %s | %s | %s |" % (t, v, s))
 PY
   echo
+  echo "## Run to run"
+  echo
+  echo 'The same script'"'"'s runs on this machine (`bench/runs/`), oldest first; the results and targets above are the newest alone.'
+  echo
+  python3 - bench/runs <<'PY'
+import json, os, re, sys
+root = sys.argv[1]
+runs = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d))) if os.path.isdir(root) else []
+def load(d, name):
+    p = os.path.join(root, d, name + ".json")
+    return json.load(open(p)) if os.path.exists(p) else None
+def text(d, name):
+    p = os.path.join(root, d, name)
+    return open(p).read().strip() if os.path.exists(p) else ""
+print("| run | each scenario | RS256 floor sig/s | client_credentials RS256 % of floor | ES256 /s | EdDSA /s | refresh RS256 % of floor | RS256 p99 at half rate ms | ES256 p99 at half rate ms | silent acquisition ns/op |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for d in runs:
+    cc, es, ed, rt = (load(d, n) for n in ("client_credentials-RS256", "client_credentials-ES256", "client_credentials-EdDSA", "refresh_token-RS256"))
+    hr, he = load(d, "client_credentials-RS256-half-rate"), load(d, "client_credentials-ES256-half-rate")
+    ns = [float(m.group(1)) for m in re.finditer(r"BenchmarkAcquireTokenSilent/accounts=\d+/one-\d+\s+\d+\s+([\d.]+) ns/op", text(d, "gobench.txt"))]
+    f = lambda x, fmt, get: (fmt % get(x)) if x else "–"
+    print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        d, text(d, "duration.txt") or "–",
+        f(cc, "%.0f", lambda x: x["floor"]["signatures_per_second"]),
+        f(cc, "%.1f", lambda x: x["percent_of_floor"]),
+        f(es, "%.0f", lambda x: x["requests_per_second"]),
+        f(ed, "%.0f", lambda x: x["requests_per_second"]),
+        f(rt, "%.1f", lambda x: x["percent_of_floor"]),
+        f(hr, "%.2f", lambda x: x["latency_ms"]["p99"]),
+        f(he, "%.2f", lambda x: x["latency_ms"]["p99"]),
+        ("%.0f–%.0f" % (min(ns), max(ns))) if ns else "–"))
+PY
+  echo
   echo "## Go benchmarks of the hot units"
   echo
   echo '```'

@@ -133,4 +133,8 @@ echo "$DURATION" >"$out/duration.txt"
 date -u +%Y-%m-%d >"$out/date.txt"
 printf '%s\n' "$gobench" >"$out/gobench.txt"
 printf '%s\n' "$cachebench" >"$out/cachebench.txt"
+# Every run is also kept under bench/runs/, so the report can show how much
+# the same scenarios move from one run to the next on this machine.
+run_dir="bench/runs/$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$run_dir" && cp "$out"/* "$run_dir"/
 TESSERA="$T" ./bench/report.sh
