@@ -8,13 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite" // the driver tessera's own store uses
 
 	"github.com/tessera-id/tessera/test/harness"
@@ -236,32 +236,38 @@ func pollDevice(t *testing.T, s *harness.Tessera, deviceCode string) (int, map[s
 // 15-minute device code lifetime.
 func expireDeviceCode(t *testing.T, s *harness.Tessera, userCode string) {
 	t.Helper()
-	if st := os.Getenv("TESSERA_STORE"); st != "" && st != "sqlite" {
-		t.Skipf("TESSERA_STORE=%s: the server does not keep its state in the data directory's SQLite database", redact(st))
-	}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.DataDir, "tessera.db")+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	res, err := db.ExecContext(ctx, `UPDATE device_codes SET expires_at = ? WHERE user_code = ?`,
-		time.Now().Add(-time.Second).UnixMilli(), strings.ReplaceAll(userCode, "-", ""))
-	if err != nil {
-		t.Fatalf("expire device code: %v", err)
+	code := strings.ReplaceAll(userCode, "-", "")
+	var n int64
+	if s.PostgresDSN != "" {
+		conn, err := pgx.Connect(ctx, s.PostgresDSN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		tag, err := conn.Exec(ctx, `UPDATE `+pgx.Identifier{s.PostgresSchema, "device_codes"}.Sanitize()+` SET expires_at = $1 WHERE user_code = $2`,
+			time.Now().Add(-time.Second), code)
+		if err != nil {
+			t.Fatalf("expire device code: %v", err)
+		}
+		n = tag.RowsAffected()
+	} else {
+		db, err := sql.Open("sqlite", "file:"+filepath.Join(s.DataDir, "tessera.db")+"?_pragma=busy_timeout(5000)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		res, err := db.ExecContext(ctx, `UPDATE device_codes SET expires_at = ? WHERE user_code = ?`,
+			time.Now().Add(-time.Second).UnixMilli(), code)
+		if err != nil {
+			t.Fatalf("expire device code: %v", err)
+		}
+		n, _ = res.RowsAffected()
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	if n != 1 {
 		t.Fatalf("expire device code %s: %d rows", userCode, n)
 	}
-}
-
-// redact keeps the scheme of a store URL, which may hold a password.
-func redact(raw string) string {
-	if scheme, _, ok := strings.Cut(raw, "://"); ok {
-		return scheme + "://…"
-	}
-	return "…"
 }
 
 // auditPage checks basic accessibility of the current page and returns

@@ -22,6 +22,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tessera-id/tessera/internal/pgtest"
 )
 
 // Required reports whether missing tools (Chromium, Node) must fail the
@@ -100,6 +102,12 @@ type Tessera struct {
 	CAFile  string
 	HTTP    *http.Client // trusts the development CA
 
+	// PostgresDSN and PostgresSchema name the server's store when the
+	// suite runs on PostgreSQL (TESSERA_TEST_STORE=postgres); empty on
+	// SQLite, the data directory's database.
+	PostgresDSN, PostgresSchema string
+
+	env    []string // for the server and the admin CLI
 	cmd    *exec.Cmd
 	stderr *syncBuffer
 	done   chan error
@@ -185,19 +193,41 @@ func randomPassword(t testing.TB) string {
 var listening = regexp.MustCompile(`msg="tessera listening" addr=127\.0\.0\.1:(\d+)`)
 
 // Start runs `tessera serve --dev` on a free loopback port with a fresh
-// data directory and extra flags.
+// data directory and extra flags. With TESSERA_TEST_STORE=postgres the
+// server and the admin CLI keep their state in a fresh schema of the
+// TESSERA_TEST_POSTGRES database instead, so the browser and interop
+// suites run on both stores.
 func Start(t testing.TB, flags ...string) *Tessera {
 	t.Helper()
-	return StartIn(t, filepath.Join(t.TempDir(), "tessera-data"), flags...)
+	var env []string
+	var dsn, schema string
+	if os.Getenv("TESSERA_TEST_STORE") == "postgres" {
+		dsn = os.Getenv("TESSERA_TEST_POSTGRES")
+		if dsn == "" {
+			t.Fatal("TESSERA_TEST_STORE=postgres needs TESSERA_TEST_POSTGRES")
+		}
+		schema = pgtest.Name("tessera_h_")
+		pgtest.DropOnCleanup(t, dsn, schema)
+		env = []string{"TESSERA_STORE=" + dsn, "TESSERA_PG_SCHEMA=" + schema}
+	}
+	s := startIn(t, filepath.Join(t.TempDir(), "tessera-data"), env, flags...)
+	s.PostgresDSN, s.PostgresSchema = dsn, schema
+	return s
 }
 
 // StartIn is Start on a given data directory: instances that share one
 // (its development CA and master key) and a --store form a cluster.
 func StartIn(t testing.TB, dataDir string, flags ...string) *Tessera {
 	t.Helper()
-	s := &Tessera{DataDir: dataDir, Tenant: "demo", stderr: &syncBuffer{}, done: make(chan error, 1)}
+	return startIn(t, dataDir, nil, flags...)
+}
+
+func startIn(t testing.TB, dataDir string, env []string, flags ...string) *Tessera {
+	t.Helper()
+	s := &Tessera{DataDir: dataDir, Tenant: "demo", env: env, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	var stdout syncBuffer
 	s.cmd = exec.Command(Binary(t), append([]string{"serve", "--dev", "--data-dir", s.DataDir, "--addr", "127.0.0.1:0"}, flags...)...)
+	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stdout, s.cmd.Stderr = &stdout, s.stderr
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -318,6 +348,7 @@ func (s *Tessera) CLIRaw(t testing.TB, args ...string) string {
 func (s *Tessera) cliInput(t testing.TB, stdin string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(Binary(t), append([]string{"--data-dir", s.DataDir}, args...)...)
+	cmd.Env = append(os.Environ(), s.env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
