@@ -61,6 +61,21 @@ for t, v, s in rows:
     print("| %s | %s | %s |" % (t, v, s))
 PY
   echo
+  echo "## Profiles of the server under each scenario"
+  echo
+  echo "Taken by \`bench/run.sh\` from \`--pprof-addr\` while each scenario ran (the top entries; \`go tool pprof\` on a live server shows the rest)."
+  for f in "$out"/profiles/*.txt; do
+    [ -e "$f" ] || continue
+    echo
+    echo "<details><summary>$(basename "$f" .txt)</summary>"
+    echo
+    echo '```'
+    cat "$f"
+    echo '```'
+    echo
+    echo "</details>"
+  done
+  echo
   echo "## Run to run"
   echo
   echo 'The same script'"'"'s runs on this machine (`bench/runs/`), oldest first; the results and targets above are the newest alone.'

@@ -29,10 +29,34 @@ stop_server() { kill "$server"; wait "$server" 2>/dev/null || true; }
 field() { grep "$1" "$work/banner" | sed -n "${2:-1}p" | awk '{print $NF}'; }
 json() { python3 -c "import json,sys;print(json.load(sys.stdin)['$1'])"; }
 
+# Each scenario also gets a CPU and an allocation profile of the server,
+# taken from its debug listener while the load runs; their top entries are
+# kept as text under bench/results/profiles/ for the report.
+secs=${DURATION%s}; psecs=$(( secs > 6 ? secs - 4 : 2 ))
+mkdir -p "$out/profiles"
 bench() { # name store args...
   local name=$1 store=$2; shift 2
   echo "== $name" >&2
+  (
+    sleep 3
+    curl -sf -o "$work/allocs0" "http://127.0.0.1:$dbg/debug/pprof/allocs" || true
+    curl -sf -o "$work/$name.cpu" "http://127.0.0.1:$dbg/debug/pprof/profile?seconds=$psecs" || true
+    curl -sf -o "$work/allocs1" "http://127.0.0.1:$dbg/debug/pprof/allocs" || true
+  ) &
+  local profiler=$!
   "$T" bench --json --ca-file "$data/ca.pem" --duration "$DURATION" --store "$store" --server-debug "http://127.0.0.1:$dbg" "$@" >"$out/$name.json"
+  wait "$profiler" || true
+  {
+    echo "CPU, ${psecs}s under load, by own time:"
+    go tool pprof -top -nodecount=12 "$T" "$work/$name.cpu" 2>/dev/null | sed -n '/flat%/,$p' || true
+    echo
+    echo "The same, cumulative, for the steps of a request (signature, store, HTTP and TLS, memory):"
+    go tool pprof -top -cum -nodecount=400 "$T" "$work/$name.cpu" 2>/dev/null | sed -n '/flat%/,$p' |
+      grep -E 'flat%|tessera/(oauth|token|store/[a-z]+)\.|tessera/server\.\(\*Server\)\.token$|rsa\.SignPKCS1v15$|ecdsa\.SignASN1$|ed25519\.Sign$|net/http\.\(\*response\)\.finishRequest$|net/http\.\(\*conn\)\.readRequest$|modernc\.org/sqlite\.\(\*conn\)\.step$|runtime\.gcBgMarkWorker$|runtime\.mallocgc$' | head -22 || true
+    echo
+    echo "Allocated bytes over the same time, by allocating function:"
+    go tool pprof -sample_index=alloc_space -base "$work/allocs0" -top -nodecount=8 "$T" "$work/allocs1" 2>/dev/null | sed -n '/flat%/,$p' || true
+  } >"$out/profiles/$name.txt"
   python3 - "$out/$name.json" <<'PY' >&2
 import json,sys
 r=json.load(open(sys.argv[1]))
@@ -136,5 +160,5 @@ printf '%s\n' "$cachebench" >"$out/cachebench.txt"
 # Every run is also kept under bench/runs/, so the report can show how much
 # the same scenarios move from one run to the next on this machine.
 run_dir="bench/runs/$(date -u +%Y%m%dT%H%M%SZ)"
-mkdir -p "$run_dir" && cp "$out"/* "$run_dir"/
+mkdir -p "$run_dir" && cp -r "$out"/* "$run_dir"/
 TESSERA="$T" ./bench/report.sh
