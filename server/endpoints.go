@@ -151,7 +151,7 @@ func (s *Server) device(w http.ResponseWriter, r *http.Request, ep oauth.Endpoin
 		return
 	}
 	browser := s.browserID(w, r)
-	ar, e := s.provider.StartDeviceSignIn(r.Context(), ep, form.Get("user_code"), oauth.DeviceSource{Address: clientAddress(r), Browser: browser})
+	ar, e := s.provider.StartDeviceSignIn(r.Context(), ep, form.Get("user_code"), oauth.DeviceSource{Address: s.clientAddress(r), Browser: browser})
 	if e != nil {
 		if e.Code == oauth.ErrServerError {
 			s.errorPage(w, r, e)
@@ -189,14 +189,15 @@ func (s *Server) device(w http.ResponseWriter, r *http.Request, ep oauth.Endpoin
 	http.Redirect(w, r, s.pagePath(ep, next, pending.ID), http.StatusSeeOther)
 }
 
-// clientAddress is the client's IP address: as WithTrustedProxies found
-// it behind trusted proxies, else the peer's. X-Forwarded-For from anyone
-// else is ignored: a client could write any address there, and without it
-// every request behind a proxy shares the proxy's address, which makes the
-// limit stricter, never looser.
-func clientAddress(r *http.Request) string {
-	if a, ok := r.Context().Value(clientAddressKey{}).(string); ok {
-		return a
+// clientAddress is the client's IP address: behind the configured
+// trusted proxies, the one they forwarded; else the peer's. X-Forwarded-For
+// from anyone else is ignored: a client could write any address there, and
+// without it every request behind a proxy shares the proxy's address, which
+// makes the limit stricter, never looser. Only the handlers that limit by
+// address ask, so the token endpoint pays nothing for it.
+func (s *Server) clientAddress(r *http.Request) string {
+	if s.cfg.TrustedProxies.Empty() {
+		return peerHost(r.RemoteAddr)
 	}
-	return peerHost(r.RemoteAddr)
+	return s.cfg.TrustedProxies.ClientAddress(r)
 }

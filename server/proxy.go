@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -120,20 +119,4 @@ func peerHost(remoteAddr string) string {
 		return remoteAddr
 	}
 	return host
-}
-
-type clientAddressKey struct{}
-
-// WithTrustedProxies wraps h (the Server) so that the handlers that limit
-// by source address (the device page's user-code attempts) count the
-// client behind the trusted proxies rather than the proxies themselves.
-// Without it, or with no trusted proxy, the peer's address counts.
-func WithTrustedProxies(h http.Handler, tp TrustedProxies) http.Handler {
-	if tp.Empty() {
-		return h
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := context.WithValue(r.Context(), clientAddressKey{}, tp.ClientAddress(r))
-		h.ServeHTTP(w, r.WithContext(ctx))
-	})
 }

@@ -28,7 +28,11 @@ type Config struct {
 	// DefaultTenant is served by the /oauth2/authorize and /oauth2/token
 	// aliases.
 	DefaultTenant string
-	Logger        *slog.Logger
+	// TrustedProxies are the load balancers whose X-Forwarded-For is
+	// believed when the device page limits user-code attempts per client
+	// address; empty, the peer's address counts.
+	TrustedProxies TrustedProxies
+	Logger         *slog.Logger
 }
 
 // Server routes HTTP requests to the protocol core.

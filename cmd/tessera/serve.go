@@ -174,12 +174,12 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		Logger:            logger,
 		DummyPasswordHash: password.Dummy(),
 	})
-	handler, err := server.New(server.Config{PublicURL: o.publicURL, DefaultTenant: o.defaultTenant, Logger: logger}, provider)
+	handler, err := server.New(server.Config{PublicURL: o.publicURL, DefaultTenant: o.defaultTenant, TrustedProxies: proxies, Logger: logger}, provider)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           server.WithTrustedProxies(handler, proxies),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
