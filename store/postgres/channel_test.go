@@ -1,13 +1,10 @@
 package postgres_test
 
 import (
-	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tessera-id/tessera/internal/pgtest"
-	"github.com/tessera-id/tessera/store"
 )
 
 // The longest schema name WithSchema accepts (63 bytes) still takes
@@ -22,23 +19,8 @@ func TestLongSchemaNotifies(t *testing.T) {
 		t.Fatalf("schema name is %d bytes, want 63", len(schema))
 	}
 	pgtest.DropOnCleanup(t, d, schema)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	a, b := open(t, schema), open(t, schema)
-	changes := a.Changes(ctx)
-	select { // the initial signal after subscribing
-	case <-changes:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no initial signal")
-	}
-	if err := b.CreateTenant(ctx, store.Tenant{ID: "t-long", Name: "long", SigningAlg: "RS256", CreatedAt: time.Now()}); err != nil {
-		t.Fatalf("a directory write in a 63-byte schema: %v", err)
-	}
-	select {
-	case <-changes:
-	case <-time.After(5 * time.Second):
-		t.Fatal("a tenant created in a 63-byte schema was not notified")
-	}
+	a, _ := tenantWriteNotifies(t, schema, "long")
+	ctx := t.Context()
 	if _, err := a.GetTenant(ctx, "long"); err != nil {
 		t.Errorf("tenant written in the 63-byte schema: %v", err)
 	}

@@ -567,25 +567,33 @@ func TestUnrepresentableLookups(t *testing.T) {
 	}
 }
 
-func TestChangesNotifyAcrossStores(t *testing.T) {
-	schema := freshSchema(t)
+// tenantWriteNotifies opens two stores on schema, creates a tenant named
+// name through the second and fails unless the first is told of it.
+func tenantWriteNotifies(t *testing.T, schema, name string) (a, b *postgres.Store) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	a, b := open(t, schema), open(t, schema)
+	a, b = open(t, schema), open(t, schema)
 	changes := a.Changes(ctx)
 	select { // the initial signal after subscribing
 	case <-changes:
 	case <-time.After(5 * time.Second):
 		t.Fatal("no initial signal")
 	}
-	if err := b.CreateTenant(ctx, store.Tenant{ID: "t-notify", Name: "notify", SigningAlg: "RS256", CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
+	if err := b.CreateTenant(ctx, store.Tenant{ID: "t-" + name, Name: name, SigningAlg: "RS256", CreatedAt: time.Now()}); err != nil {
+		t.Fatalf("a directory write in schema %s: %v", schema, err)
 	}
 	select {
 	case <-changes:
 	case <-time.After(5 * time.Second):
-		t.Fatal("a tenant created through another store was not notified")
+		t.Fatalf("a tenant created through another store in schema %s was not notified", schema)
 	}
+	return a, b
+}
+
+func TestChangesNotifyAcrossStores(t *testing.T) {
+	a, b := tenantWriteNotifies(t, freshSchema(t), "notify")
+	ctx := t.Context()
 
 	ran, err := a.Exclusive(ctx, "gc", func(ctx context.Context) error {
 		other, err := b.Exclusive(ctx, "gc", func(context.Context) error { return nil })
@@ -602,47 +610,27 @@ func TestChangesNotifyAcrossStores(t *testing.T) {
 	}
 }
 
-// BenchmarkRotateRefreshToken: one durable rotation, one statement.
-func BenchmarkRotateRefreshToken(b *testing.B) {
-	d := os.Getenv("TESSERA_TEST_POSTGRES")
-	if d == "" {
-		b.Skip("TESSERA_TEST_POSTGRES is not set")
-	}
-	schema := freshName()
-	defer func() {
-		conn, err := pgx.Connect(context.Background(), d)
-		if err == nil {
-			_, _ = conn.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`)
-			conn.Close(context.Background())
-		}
-	}()
-	s, err := postgres.Open(context.Background(), d, postgres.WithSchema(schema))
+// benchStore opens a store on a fresh schema dropped after the benchmark.
+func benchStore(b *testing.B) *postgres.Store {
+	b.Helper()
+	dsn, schema := pgtest.Schema(b, "tessera_test_")
+	s, err := postgres.Open(context.Background(), dsn, postgres.WithSchema(schema))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+// BenchmarkRotateRefreshToken: one durable rotation, one statement.
+func BenchmarkRotateRefreshToken(b *testing.B) {
+	s := benchStore(b)
 	storetest.BenchRotate(b, s)
 }
 
 // BenchmarkRotateRefreshTokenParallel: concurrent rotations over the pool.
 func BenchmarkRotateRefreshTokenParallel(b *testing.B) {
-	d := os.Getenv("TESSERA_TEST_POSTGRES")
-	if d == "" {
-		b.Skip("TESSERA_TEST_POSTGRES is not set")
-	}
-	schema := freshName()
-	defer func() {
-		conn, err := pgx.Connect(context.Background(), d)
-		if err == nil {
-			_, _ = conn.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`)
-			conn.Close(context.Background())
-		}
-	}()
-	s, err := postgres.Open(context.Background(), d, postgres.WithSchema(schema))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := benchStore(b)
 	b.SetParallelism(8)
 	storetest.BenchRotateParallel(b, s)
 }
