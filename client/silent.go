@@ -74,11 +74,7 @@ func (a *app) AcquireTokenSilent(ctx context.Context, account Account, scopes []
 		}
 		if ok && a.fresh(cached) {
 			res := a.resultFromCache(cached, account)
-			if idt.Secret != "" {
-				if claims, ok := a.cachedClaims(idt.Secret); ok {
-					res.IDToken, res.IDTokenClaims = idt.Secret, claims
-				}
-			}
+			a.attachIDToken(&res, idt)
 			return res, nil
 		}
 	}
@@ -155,6 +151,14 @@ func (a *app) addCachedIDToken(ctx context.Context, au *authority, res *Result) 
 	}
 	it, ok, err := a.opts.cache.IDToken(ctx, au.environment, a.clientID, res.Account.HomeAccountID, res.Account.TenantID)
 	if err != nil || !ok {
+		return
+	}
+	a.attachIDToken(res, it)
+}
+
+// attachIDToken puts a cached ID token and its claims into res.
+func (a *app) attachIDToken(res *Result, it cache.IDToken) {
+	if it.Secret == "" {
 		return
 	}
 	if claims, ok := a.cachedClaims(it.Secret); ok {
