@@ -39,11 +39,16 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint
 
 // readForm reads a bounded application/x-www-form-urlencoded body.
 func readForm(w http.ResponseWriter, r *http.Request) (oauth.Params, *oauth.Error) {
-	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mediaType != "application/x-www-form-urlencoded" {
-		return nil, oauth.MalformedRequest("The request body must be application/x-www-form-urlencoded.")
+	const form = "application/x-www-form-urlencoded"
+	// The header every client sends is the bare media type; only others
+	// need the full parse (parameters, case).
+	if ct := r.Header.Get("Content-Type"); ct != form {
+		mediaType, _, err := mime.ParseMediaType(ct)
+		if err != nil || mediaType != form {
+			return nil, oauth.MalformedRequest("The request body must be application/x-www-form-urlencoded.")
+		}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, oauth.MaxBodyLen))
+	body, err := readBody(http.MaxBytesReader(w, r.Body, oauth.MaxBodyLen), r.ContentLength)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -54,6 +59,29 @@ func readForm(w http.ResponseWriter, r *http.Request) (oauth.Params, *oauth.Erro
 		return nil, oauth.MalformedRequest("The request body could not be read.")
 	}
 	return oauth.ParseForm(string(body))
+}
+
+// readBody reads all of body into one buffer sized from the declared
+// length, when there is one within the limit the reader enforces anyway.
+func readBody(body io.Reader, declared int64) ([]byte, error) {
+	if declared <= 0 || declared > oauth.MaxBodyLen {
+		return io.ReadAll(body)
+	}
+	// One byte more than declared, so that the read seeing EOF has room.
+	buf := make([]byte, 0, declared+1)
+	for {
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return nil, err
+		case len(buf) == cap(buf):
+			rest, err := io.ReadAll(body)
+			return append(buf, rest...), err
+		}
+	}
 }
 
 // basicCredentials decodes client_secret_basic. RFC 6749 §2.3.1 has the
