@@ -216,21 +216,31 @@ func (k *Keyring) list(ctx context.Context, tenantID string) ([]store.SigningKey
 	if err != nil {
 		return nil, fmt.Errorf("token: list signing keys of tenant %s: %w", tenantID, err)
 	}
-	out := keys[:0:0]
-	for _, key := range keys {
-		if key.TenantID != tenantID {
-			return nil, fmt.Errorf("token: key source returned key %s of tenant %q for tenant %q", key.ID, key.TenantID, tenantID)
-		}
+	usable := func(key *store.SigningKey) bool {
 		switch key.Status {
 		case store.KeyNext, store.KeyActive:
+			return true
 		case store.KeyRetired:
-			if !key.ExpiresAt.After(now) {
-				continue
-			}
-		default:
-			continue
+			return key.ExpiresAt.After(now)
 		}
-		out = append(out, key)
+		return false
+	}
+	all := true
+	for i := range keys {
+		if keys[i].TenantID != tenantID {
+			return nil, fmt.Errorf("token: key source returned key %s of tenant %q for tenant %q", keys[i].ID, keys[i].TenantID, tenantID)
+		}
+		all = all && usable(&keys[i])
+	}
+	if all {
+		// The usual case, on every token: nothing to drop, nothing to copy.
+		return keys, nil
+	}
+	out := keys[:0:0]
+	for i := range keys {
+		if usable(&keys[i]) {
+			out = append(out, keys[i])
+		}
 	}
 	return out, nil
 }
