@@ -72,7 +72,7 @@ make per second. Scenarios: ` + strings.Join(bench.Scenarios(), ", ") + `.`,
 	f.StringVar(&c.ClientID, "client-id", "", "confidential client id")
 	f.StringVar(&secretEnv, "client-secret-env", "TESSERA_BENCH_SECRET", "variable holding the client secret")
 	f.StringVar(&c.Scope, "scope", "", "scope to ask for (default {client_id}/.default, or openid offline_access for user flows)")
-	f.IntVar(&c.Concurrency, "concurrency", 0, "closed-loop workers (default 4 per core)")
+	f.IntVar(&c.Concurrency, "concurrency", 0, "closed-loop workers (default 8 per core)")
 	f.DurationVar(&c.Duration, "duration", 10*time.Second, "how long to run")
 	f.IntVar(&c.Requests, "requests", 0, "stop after this many requests instead")
 	f.StringVar(&c.UserClientID, "user-client-id", "", "public client for the user scenarios (refresh_token, authorization_code, device_code)")
