@@ -53,8 +53,16 @@ for alg in ("RS256", "ES256"):
     if h: row("p99 at half of the maximum throughput, client_credentials %s: ≤ 5 ms" % alg, "%.2f ms at %.0f/s" % (h["latency_ms"]["p99"], h["requests_per_second"]), h["latency_ms"]["p99"] <= 5)
 row("server RSS under load: ≤ 50 MB", "%d MiB peak (VmHWM)" % (rss_kb // 1024), rss_kb <= 50 * 1024)
 row("start-up with an existing data directory: ≤ 150 ms", "%d ms worst of %d" % (max(startups), len(startups)), max(startups) <= 150)
-ns = [float(m.group(1)) for m in re.finditer(r"BenchmarkAcquireTokenSilent/accounts=\d+/one-\d+\s+\d+\s+([\d.]+) ns/op", gobench)]
-if ns: row("silent acquisition from cache: ≤ 1 µs/op, flat from 1 to 100,000 accounts", "%.0f–%.0f ns/op (one account; see below for spread)" % (min(ns), max(ns)), max(ns) <= 1000)
+# Both shapes count: one account asked again and again, and a different
+# account each time, where the cache's size shows in main-memory misses.
+silent = {}
+for m in re.finditer(r"BenchmarkAcquireTokenSilent/accounts=(\d+)/(one|spread)-\d+\s+\d+\s+([\d.]+) ns/op", gobench):
+    silent.setdefault(m.group(2), []).append(float(m.group(3)))
+if silent:
+    worst = max(max(v) for v in silent.values())
+    row("silent acquisition from cache: ≤ 1 µs/op, flat from 1 to 100,000 accounts",
+        "; ".join("%s account%s: %.0f–%.0f ns/op" % ("the same" if k == "one" else "a different", "" if k == "one" else " each time", min(v), max(v)) for k, v in sorted(silent.items())) + " (1 to 100,000 accounts)",
+        worst <= 1000)
 print("| target | measured | |")
 print("|---|---|---|")
 for t, v, s in rows:
@@ -90,15 +98,20 @@ def load(d, name):
 def text(d, name):
     p = os.path.join(root, d, name)
     return open(p).read().strip() if os.path.exists(p) else ""
-print("| run | each scenario | RS256 floor sig/s | client_credentials RS256 % of floor | ES256 /s | EdDSA /s | refresh RS256 % of floor | RS256 p99 at half rate ms | ES256 p99 at half rate ms | silent acquisition ns/op |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+# Runs before 2026-11-22T08 used 4 workers per core and floor samples
+# between 2-second slices; later ones 8 per core and half-second slices:
+# the workers and samples column tells them apart.
+print("| run | each scenario | workers / floor samples (RS256 client credentials) | RS256 floor sig/s | client_credentials RS256 % of floor | ES256 /s | EdDSA /s | refresh RS256 % of floor | RS256 p99 at half rate ms | ES256 p99 at half rate ms | silent ns/op, same account | silent ns/op, a different account each time |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for d in runs:
     cc, es, ed, rt = (load(d, n) for n in ("client_credentials-RS256", "client_credentials-ES256", "client_credentials-EdDSA", "refresh_token-RS256"))
     hr, he = load(d, "client_credentials-RS256-half-rate"), load(d, "client_credentials-ES256-half-rate")
-    ns = [float(m.group(1)) for m in re.finditer(r"BenchmarkAcquireTokenSilent/accounts=\d+/one-\d+\s+\d+\s+([\d.]+) ns/op", text(d, "gobench.txt"))]
+    silent = lambda shape: [float(m.group(1)) for m in re.finditer(r"BenchmarkAcquireTokenSilent/accounts=\d+/" + shape + r"-\d+\s+\d+\s+([\d.]+) ns/op", text(d, "gobench.txt"))]
+    span = lambda ns: ("%.0f–%.0f" % (min(ns), max(ns))) if ns else "–"
     f = lambda x, fmt, get: (fmt % get(x)) if x else "–"
-    print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+    print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
         d, text(d, "duration.txt") or "–",
+        f(cc, "%s", lambda x: "%d / %d" % (x["concurrency"], x["floor"].get("samples", 1))),
         f(cc, "%.0f", lambda x: x["floor"]["signatures_per_second"]),
         f(cc, "%.1f", lambda x: x["percent_of_floor"]),
         f(es, "%.0f", lambda x: x["requests_per_second"]),
@@ -106,7 +119,7 @@ for d in runs:
         f(rt, "%.1f", lambda x: x["percent_of_floor"]),
         f(hr, "%.2f", lambda x: x["latency_ms"]["p99"]),
         f(he, "%.2f", lambda x: x["latency_ms"]["p99"]),
-        ("%.0f–%.0f" % (min(ns), max(ns))) if ns else "–"))
+        span(silent("one")), span(silent("spread"))))
 PY
   echo
   echo "## Go benchmarks of the hot units"
