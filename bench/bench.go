@@ -197,6 +197,7 @@ const (
 	floorSlice     = 500 * time.Millisecond
 	maxSlices      = 120
 	minFloorSample = 100 * time.Millisecond
+	settle         = 25 * time.Millisecond
 )
 
 // Run prepares the scenario, drives it closed-loop with Concurrency
@@ -255,6 +256,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if !measureFloor {
 			return nil
 		}
+		// Let the server finish what the last slice left running (a
+		// garbage collection, a commit) so it does not slow the sample.
+		time.Sleep(settle)
 		rate, err := meter.sample(floorEach)
 		if err != nil {
 			return err
