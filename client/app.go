@@ -68,16 +68,20 @@ type app struct {
 	opts         options
 	cred         Credential // nil for public apps
 
-	mu        sync.Mutex
-	authority *authority
+	mu sync.Mutex // serializes discovery
+	// authority is set once discovery succeeds; every call reads it, so
+	// it is an atomic load rather than a trip through mu.
+	authority atomic.Pointer[authority]
 	jwks      *jwksCache
 	flights   flightGroup
 	throttle  throttle
-	// scopeLists interns the scope lists of cached tokens (see scopes).
-	scopeLists sync.Map // string -> []string
+	// scopeLists interns the scope lists of cached tokens (see scopes);
+	// lastScopes is the one handed out last.
+	scopeLists sync.Map // target -> *scopeList
+	lastScopes atomic.Pointer[scopeList]
 	// claimsMemo holds the decoded claims of cached ID tokens (see
 	// cachedClaims); claimsMemoN counts its entries.
-	claimsMemo  sync.Map // raw ID token -> *IDTokenClaims
+	claimsMemo  sync.Map // memoKey(raw ID token) -> *memoClaims
 	claimsMemoN atomic.Int64
 }
 
@@ -103,16 +107,19 @@ func newApp(clientID, authorityURL string, cred Credential, opts []Option) (*app
 
 // resolve discovers the authority once; a failure is retried next time.
 func (a *app) resolve(ctx context.Context) (*authority, error) {
+	if au := a.authority.Load(); au != nil {
+		return au, nil
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.authority != nil {
-		return a.authority, nil
+	if au := a.authority.Load(); au != nil {
+		return au, nil
 	}
 	au, err := discover(ctx, a.opts.httpClient, a.authorityURL)
 	if err != nil {
 		return nil, err
 	}
-	a.authority = au
+	a.authority.Store(au)
 	return au, nil
 }
 

@@ -120,9 +120,11 @@ func (a *app) refresh(ctx context.Context, refreshToken string, scopes []string,
 // fresh reports whether a cached token can be handed out as is: not
 // within the refresh-ahead window of its expiry, and not past the
 // server's suggested refresh time.
-func (a *app) fresh(at cache.AccessToken) bool {
+func (a *app) fresh(at *cache.AccessToken) bool {
 	now := a.now()
-	if !now.Add(a.opts.refreshAhead).Before(at.ExpiresOn) {
+	// The window is taken off the expiry rather than added to now: a
+	// time without a monotonic reading is the cheaper one to shift.
+	if !now.Before(at.ExpiresOn.Add(-a.opts.refreshAhead)) {
 		return false
 	}
 	return at.RefreshOn.IsZero() || now.Before(at.RefreshOn)
@@ -130,23 +132,37 @@ func (a *app) fresh(at cache.AccessToken) bool {
 
 // usable reports whether a token that is no longer fresh has still not
 // expired, so it can stand in when refreshing fails for a passing reason.
-func (a *app) usable(at cache.AccessToken) bool { return a.now().Before(at.ExpiresOn) }
+func (a *app) usable(at *cache.AccessToken) bool { return a.now().Before(at.ExpiresOn) }
 
-func (a *app) resultFromCache(at cache.AccessToken, account Account) Result {
+func (a *app) resultFromCache(at *cache.AccessToken, account *Account) Result {
 	return Result{AccessToken: at.Secret, TokenType: at.TokenType, ExpiresOn: at.ExpiresOn, ExtExpiresOn: at.ExtendedExpiresOn,
-		RefreshOn: at.RefreshOn, Scopes: a.scopes(at.Target), Account: account, FromCache: true}
+		RefreshOn: at.RefreshOn, Scopes: a.scopes(at.Target), Account: *account, FromCache: true}
 }
 
 // scopes splits a cached token's target once per distinct target: silent
 // acquisition hands the same few scope lists out again and again.
 // Results share the slice; callers must not modify Result.Scopes.
 func (a *app) scopes(target string) []string {
-	if v, ok := a.scopeLists.Load(target); ok {
-		return v.([]string)
+	// Calls mostly ask for the target of the one before, and the cache
+	// interns targets, so this compares two pointers to the same bytes
+	// instead of hashing the target for the map.
+	if l := a.lastScopes.Load(); l != nil && l.target == target {
+		return l.list
 	}
-	list := strings.Fields(target)
-	a.scopeLists.Store(target, list)
-	return list
+	var l *scopeList
+	if v, ok := a.scopeLists.Load(target); ok {
+		l = v.(*scopeList)
+	} else {
+		l = &scopeList{target: target, list: strings.Fields(target)}
+		a.scopeLists.Store(target, l)
+	}
+	a.lastScopes.Store(l)
+	return l.list
+}
+
+type scopeList struct {
+	target string
+	list   []string
 }
 
 // AcquireTokenByClientCredential gets a token for the app itself (scopes
@@ -165,15 +181,15 @@ func (c *ConfidentialApp) AcquireTokenByClientCredential(ctx context.Context, sc
 		if err != nil {
 			return Result{}, err
 		}
-		if ok && !o.bypassCache() && c.fresh(cached) {
-			return c.resultFromCache(cached, Account{}), nil
+		if ok && !o.bypassCache() && c.fresh(&cached) {
+			return c.resultFromCache(&cached, &Account{}), nil
 		}
 		form := url.Values{"grant_type": {"client_credentials"}, "scope": {strings.Join(scopes, " ")}}
 		o.apply(form)
 		au, tr, err := c.tokenRequest(ctx, form)
 		if err != nil {
-			if ok && !o.bypassCache() && c.usable(cached) && transient(err) {
-				return c.resultFromCache(cached, Account{}), nil
+			if ok && !o.bypassCache() && c.usable(&cached) && transient(err) {
+				return c.resultFromCache(&cached, &Account{}), nil
 			}
 			return Result{}, err
 		}
@@ -202,8 +218,8 @@ func (c *ConfidentialApp) AcquireTokenOnBehalfOf(ctx context.Context, userAssert
 			if err != nil {
 				return Result{}, err
 			}
-			if ok && c.fresh(cached) {
-				return c.resultFromCache(cached, Account{}), nil
+			if ok && c.fresh(&cached) {
+				return c.resultFromCache(&cached, &Account{}), nil
 			}
 			// A cached refresh token renews the token without the
 			// assertion, which may have expired meanwhile; a claims

@@ -72,9 +72,9 @@ func (a *app) AcquireTokenSilent(ctx context.Context, account Account, scopes []
 		if err != nil {
 			return Result{}, err
 		}
-		if ok && a.fresh(cached) {
-			res := a.resultFromCache(cached, account)
-			a.attachIDToken(&res, idt)
+		if ok && a.fresh(&cached) {
+			res := a.resultFromCache(&cached, &account)
+			a.attachIDToken(&res, &idt)
 			return res, nil
 		}
 	}
@@ -93,8 +93,8 @@ func (a *app) silentRefresh(ctx context.Context, au *authority, q cache.AccessTo
 		if err != nil {
 			return Result{}, err
 		}
-		if ok && !o.bypassCache() && a.fresh(cached) {
-			return a.silentFromCache(ctx, au, cached, account), nil
+		if ok && !o.bypassCache() && a.fresh(&cached) {
+			return a.silentFromCache(ctx, au, &cached, &account), nil
 		}
 		rt, found, err := a.opts.cache.RefreshToken(ctx, au.environment, a.clientID, account.HomeAccountID, "")
 		if err != nil {
@@ -127,8 +127,8 @@ func (a *app) silentRefresh(ctx context.Context, au *authority, q cache.AccessTo
 			}
 			return Result{}, e
 		}
-		if ok && !o.bypassCache() && a.usable(cached) && transient(err) {
-			return a.silentFromCache(ctx, au, cached, account), nil
+		if ok && !o.bypassCache() && a.usable(&cached) && transient(err) {
+			return a.silentFromCache(ctx, au, &cached, &account), nil
 		}
 		return Result{}, err
 	})
@@ -136,7 +136,7 @@ func (a *app) silentRefresh(ctx context.Context, au *authority, q cache.AccessTo
 
 // silentFromCache is a cached access token with the account's cached ID
 // token.
-func (a *app) silentFromCache(ctx context.Context, au *authority, at cache.AccessToken, account Account) Result {
+func (a *app) silentFromCache(ctx context.Context, au *authority, at *cache.AccessToken, account *Account) Result {
 	res := a.resultFromCache(at, account)
 	a.addCachedIDToken(ctx, au, &res)
 	return res
@@ -153,11 +153,11 @@ func (a *app) addCachedIDToken(ctx context.Context, au *authority, res *Result) 
 	if err != nil || !ok {
 		return
 	}
-	a.attachIDToken(res, it)
+	a.attachIDToken(res, &it)
 }
 
 // attachIDToken puts a cached ID token and its claims into res.
-func (a *app) attachIDToken(res *Result, it cache.IDToken) {
+func (a *app) attachIDToken(res *Result, it *cache.IDToken) {
 	if it.Secret == "" {
 		return
 	}

@@ -41,6 +41,11 @@ func WithTokenParameter(name, value string) TokenOption {
 }
 
 func newTokenOptions(opts []TokenOption) tokenOptions {
+	if len(opts) == 0 {
+		// o would escape to the options' closures and be allocated; most
+		// calls have none.
+		return tokenOptions{}
+	}
 	var o tokenOptions
 	for _, fn := range opts {
 		if fn != nil {

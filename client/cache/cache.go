@@ -94,36 +94,60 @@ func (c *Cache) AccessToken(ctx context.Context, q AccessTokenQuery) (AccessToke
 		return AccessToken{}, false, err
 	}
 	c.mu.RLock()
-	e := c.st.findAT(&q)
+	slot := c.st.atSlot(&q)
+	if slot == nil {
+		c.mu.RUnlock()
+		return AccessToken{}, false, nil
+	}
+	v := slot.head.v // before the check, as in AccessTokenWithIDToken
+	e := slot.match(&q)
 	if e == nil {
 		c.mu.RUnlock()
 		return AccessToken{}, false, nil
 	}
+	if e != slot.head {
+		v = e.v
+	}
 	e.used.Store(c.tick.Add(1))
-	v := e.v
 	c.mu.RUnlock()
 	return v, true, nil
 }
 
 // AccessTokenWithIDToken is AccessToken, and the ID token of the same
 // account, client and tenant when one is cached, in one visit: the silent
-// path wants both, and a second lookup took a tenth of its time.
+// path wants both, and the access token links to its ID token.
 func (c *Cache) AccessTokenWithIDToken(ctx context.Context, q AccessTokenQuery) (AccessToken, IDToken, bool, error) {
 	if err := c.beforeAccess(ctx); err != nil {
 		return AccessToken{}, IDToken{}, false, err
 	}
 	c.mu.RLock()
-	e := c.st.findAT(&q)
+	slot := c.st.atSlot(&q)
+	if slot == nil {
+		c.mu.RUnlock()
+		return AccessToken{}, IDToken{}, false, nil
+	}
+	// The head of the chain is almost always the token asked for. Copying
+	// it before checking starts the loads of the token together with those
+	// of the identity it is checked on; with many accounts both miss the
+	// CPU's caches, and one after the other they would take twice as long.
+	v := slot.head.v
+	e := slot.match(&q)
 	if e == nil {
 		c.mu.RUnlock()
 		return AccessToken{}, IDToken{}, false, nil
 	}
-	e.used.Store(c.tick.Add(1))
-	v := e.v
+	if e != slot.head {
+		v = e.v
+	}
+	ie := e.idt
+	if e.user == nil {
+		ie = c.st.findIDT(e.env, e.client, e.home, e.realm)
+	}
 	var it IDToken
-	if ie := c.st.findIDT(e.env, e.client, e.home, e.realm); ie != nil {
+	if ie != nil {
 		it = ie.v
 	}
+	e.used.Store(c.tick.Add(1))
 	c.mu.RUnlock()
 	return v, it, true, nil
 }
@@ -584,7 +608,7 @@ func (s *state) apply(u *Update, now time.Time, tick uint64, maxEntries int) {
 		s.addApp(newAppEntry(s.seed, *u.AppMetadata), true)
 	}
 	if u.AccessToken != nil {
-		e := newATEntry(s.seed, *u.AccessToken)
+		e := s.newATEntry(*u.AccessToken)
 		s.addAT(e, true, now)
 		e.used.Store(tick)
 		touch(e.user)

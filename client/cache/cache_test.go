@@ -607,3 +607,57 @@ func TestRefreshTokenExpiryRoundTrip(t *testing.T) {
 		t.Errorf("MSAL Node's expires_on: %+v %v", rt, ok)
 	}
 }
+
+// AccessTokenWithIDToken finds the ID token through a link the cache keeps
+// up to date; it must agree with IDToken whatever order tokens come in.
+func TestAccessTokenWithIDTokenFollowsChanges(t *testing.T) {
+	ctx := context.Background()
+	c := New(WithClock(fixedClock()))
+	check := func(step, want string) {
+		t.Helper()
+		_, it, ok, err := c.AccessTokenWithIDToken(ctx, query(1, "a"))
+		if err != nil || !ok {
+			t.Fatalf("%s: access token missing: %v", step, err)
+		}
+		if it.Secret != want {
+			t.Errorf("%s: ID token %q, want %q", step, it.Secret, want)
+		}
+		if alone, ok, _ := c.IDToken(ctx, tEnv, tClient, home(1), tRealm); alone.Secret != want || ok != (want != "") {
+			t.Errorf("%s: IDToken = %q, %v; the combined lookup said %q", step, alone.Secret, ok, want)
+		}
+	}
+	idt := func(secret, realm string) Update {
+		return Update{IDToken: &IDToken{HomeAccountID: strings.ToUpper(home(1)), Environment: tEnv, Realm: realm, ClientID: strings.ToUpper(tClient), Secret: secret}}
+	}
+	u := signIn(1, "a")
+	u.IDToken = nil
+	mustApply(t, c, u)
+	check("no ID token", "")
+	mustApply(t, c, idt("idt-other-realm", "other"))
+	check("ID token of another realm", "")
+	mustApply(t, c, idt("idt-1", tRealm))
+	check("ID token saved after the access token", "idt-1")
+	mustApply(t, c, idt("idt-2", tRealm))
+	check("ID token replaced", "idt-2")
+	mustApply(t, c, signIn(1, "a"))
+	check("both saved again", "idt-1")
+
+	// Loading links them too, in whichever order the file lists them.
+	data, err := c.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = New(WithClock(fixedClock()))
+	if err := c.Unmarshal(data); err != nil {
+		t.Fatal(err)
+	}
+	check("loaded", "idt-1")
+
+	if err := c.RemoveAccount(ctx, tEnv, home(1)); err != nil {
+		t.Fatal(err)
+	}
+	u = signIn(1, "a")
+	u.IDToken = nil
+	mustApply(t, c, u)
+	check("account removed and signed in again without an ID token", "")
+}

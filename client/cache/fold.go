@@ -17,14 +17,12 @@ import (
 // allocation.)
 //
 // The hash is seeded per cache. It is not meant to resist deliberate
-// collisions (Go's map hashes its uint64 keys again with its own seed, and
-// a collision only makes a chain longer); identifiers come from the
+// collisions (Go's maps hash their uint64 keys again with their own seed,
+// the access-token table takes the high bits of a multiply, and a
+// collision only makes a chain longer); identifiers come from the
 // authorization server, not from an attacker.
 
-const (
-	mulA = 0x9e3779b97f4a7c15
-	mulB = 0xbf58476d1ce4e5b9
-)
+const mulA = 0x9e3779b97f4a7c15
 
 func mix(h, w uint64) uint64 {
 	h = (h ^ w) * mulA
@@ -53,8 +51,11 @@ func load64(s string, i int) uint64 {
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
-// partHash folds the lower-cased bytes of p into h: whole words, then the
-// tail packed little-endian, then the length (which also separates parts).
+// partHash hashes the lower-cased bytes of p, starting from h: whole
+// words, then the tail packed little-endian with the length in its top
+// byte (a tail has at most seven bytes). Folding the length into the tail
+// rather than mixing it in separately saves a multiply per part: the
+// multiplies of one part depend on each other, so they set the latency.
 func partHash(h uint64, p string) uint64 {
 	h0 := h
 	i := 0
@@ -76,7 +77,7 @@ func partHash(h uint64, p string) uint64 {
 		}
 		w |= uint64(c) << (8 * (j - i))
 	}
-	return mix(mix(h, w), uint64(len(p))*mulB)
+	return mix(h, w|uint64(len(p))<<56)
 }
 
 // rawPartHash is partHash of a part already lower-cased.
@@ -89,28 +90,47 @@ func rawPartHash(h uint64, p string) uint64 {
 	for j := i; j < len(p); j++ {
 		w |= uint64(p[j]) << (8 * (j - i))
 	}
-	return mix(mix(h, w), uint64(len(p))*mulB)
+	return mix(h, w|uint64(len(p))<<56)
 }
 
 func finish(h uint64) uint64 { return h ^ h>>32 }
 
+// The parts of a key are hashed independently, each from its own seed so
+// that their order matters, and combined at the end: independent chains of
+// multiplies run in parallel, where one chain through all the parts would
+// take the sum of their latencies.
+const (
+	seed1 = 0x243f6a8885a308d3
+	seed2 = 0x13198a2e03707344
+	seed3 = 0xa4093822299f31d0
+	seed4 = 0x082efa98ec4e6c89
+)
+
 func hash2(seed uint64, a, b string) uint64 {
-	return finish(partHash(partHash(seed, a), b))
+	return finish(partHash(seed, a) ^ partHash(seed^seed1, b))
 }
 
 func hash4(seed uint64, a, b, c, d string) uint64 {
-	return finish(partHash(partHash(partHash(partHash(seed, a), b), c), d))
+	return finish(partHash(seed, a) ^ partHash(seed^seed1, b) ^ partHash(seed^seed2, c) ^ partHash(seed^seed3, d))
 }
 
 func hash5(seed uint64, a, b, c, d, e string) uint64 {
-	return finish(partHash(partHash(partHash(partHash(partHash(seed, a), b), c), d), e))
+	return finish(partHash(seed, a) ^ partHash(seed^seed1, b) ^ partHash(seed^seed2, c) ^ partHash(seed^seed3, d) ^ partHash(seed^seed4, e))
 }
 
 // eqLower reports whether q lower-cases to lower, which is already
 // lower-case.
 func eqLower(lower, q string) bool {
+	// Identifiers usually come in lower case already, often as the very
+	// string stored: then the runtime's comparison, which checks for that
+	// first and else compares a vector at a time, is the quickest answer.
 	if lower == q {
 		return true
+	}
+	if len(lower) == len(q) && len(q) >= 8 {
+		if eq, ascii := eqLowerASCII(lower, q); ascii {
+			return eq
+		}
 	}
 	n := min(len(lower), len(q))
 	i := 0
@@ -136,6 +156,31 @@ func eqLower(lower, q string) bool {
 		}
 	}
 	return len(lower) == len(q)
+}
+
+// eqLowerASCII is eqLower of two strings of the same length, at least
+// eight bytes, a word at a time; the last word overlaps the one before
+// rather than going byte by byte. ascii is false, and eq meaningless, when
+// either string has a non-ASCII byte.
+func eqLowerASCII(lower, q string) (eq, ascii bool) {
+	n := len(q)
+	for i := 0; ; i += 8 {
+		if i+8 > n {
+			i = n - 8
+		}
+		a, b := load64(lower, i), load64(q, i)
+		if (a|b)&highBits != 0 {
+			return false, false
+		}
+		if a != lowerWord(b) {
+			// A non-ASCII byte further on would not make them equal:
+			// lower-casing it cannot change the ASCII bytes compared here.
+			return false, true
+		}
+		if i+8 == n {
+			return true, true
+		}
+	}
 }
 
 func eqLowerSlow(lower, q string) bool {

@@ -66,17 +66,24 @@ func (m *meta) base() *meta { return m }
 type entry interface{ base() *meta }
 
 type atEntry struct {
-	// What a lookup reads comes first, and the identity strings and the
-	// target share one allocation: with many accounts a lookup is bound by
-	// cache misses.
+	// What a hit reads besides v fills the first two cache lines: with
+	// many accounts a lookup is bound by cache misses. env, client, realm
+	// and target are interned (see state.intern), so their bytes are
+	// shared by all entries and stay in the CPU's caches; only home and
+	// uah are the entry's own.
 	env, client, home, realm, uah string
 	target                        string        // lower-cased scopes, single spaces, no duplicates
 	used                          atomic.Uint64 // LRU tick; written under the read lock
 	next                          *atEntry      // same hash
-	scopes                        []string      // target split, for saving
-	user                          *user
-	hash                          uint64
-	v                             AccessToken
+	// idt is the ID token of the same environment, client, home account
+	// and realm, kept up to date by addIDT and remove, so that a hit finds
+	// it without a second lookup. Only for entries with a user: the links
+	// are maintained through the user's credentials.
+	idt    *idtEntry
+	user   *user
+	scopes []string // target split, for saving
+	hash   uint64
+	v      AccessToken
 	meta
 }
 
@@ -141,7 +148,7 @@ type state struct {
 	unknown []member // top-level sections we do not know, in file order
 	seq     uint64
 
-	ats   map[uint64]*atEntry    // hash5(env, client, home, realm, uah), chained by next
+	ats   atTable                // hash5(env, client, home, realm, uah), chained by next
 	rts   map[uint64][]*rtEntry  // hash4(env, client, home, uah)
 	frts  map[uint64][]*rtEntry  // hash4(env, family, home, uah)
 	idts  map[uint64][]*idtEntry // hash4(env, client, home, realm)
@@ -150,17 +157,37 @@ type state struct {
 
 	nAT, nRT, nIDT, nAcc int
 	lastSweep            time.Time
+
+	// strs interns identifiers most entries share (environments, client
+	// ids, realms, targets; not home account ids or assertion hashes): it
+	// saves their memory, and it keeps their bytes hot for lookups, which
+	// then touch only the bytes of the account they look for.
+	strs map[string]string
+}
+
+// maxInterned bounds state.strs, which only a reload empties; past it
+// strings are simply not shared.
+const maxInterned = 4096
+
+func (s *state) intern(v string) string {
+	if x, ok := s.strs[v]; ok {
+		return x
+	}
+	if len(s.strs) < maxInterned {
+		s.strs[v] = v
+	}
+	return v
 }
 
 func newState(seed uint64) *state {
 	s := &state{
 		seed:  seed,
-		ats:   map[uint64]*atEntry{},
 		rts:   map[uint64][]*rtEntry{},
 		frts:  map[uint64][]*rtEntry{},
 		idts:  map[uint64][]*idtEntry{},
 		users: map[uint64][]*user{},
 		apps:  map[uint64][]*appEntry{},
+		strs:  map[string]string{},
 	}
 	for i := range s.sec {
 		s.sec[i] = map[string]entry{}
@@ -225,6 +252,13 @@ func (s *state) remove(sec section, e entry) {
 	case *idtEntry:
 		removeFromBucket(s.idts, e.hash, e)
 		s.nIDT--
+		if u := e.user; u != nil {
+			for _, c := range u.creds {
+				if at, ok := c.(*atEntry); ok && at.idt == e {
+					at.idt = nil
+				}
+			}
+		}
 		s.detach(e.user, e)
 	case *accEntry:
 		s.nAcc--
@@ -245,13 +279,9 @@ func (s *state) remove(sec section, e entry) {
 }
 
 func (s *state) unchainAT(e *atEntry) {
-	p := s.ats[e.hash]
+	p := s.ats.get(e.hash)
 	if p == e {
-		if e.next == nil {
-			delete(s.ats, e.hash)
-		} else {
-			s.ats[e.hash] = e.next
-		}
+		s.ats.set(e.hash, e.next)
 		e.next = nil
 		return
 	}
@@ -265,11 +295,11 @@ func (s *state) unchainAT(e *atEntry) {
 
 // eachAT calls fn for every indexed access token; fn must not remove any.
 func (s *state) eachAT(fn func(*atEntry)) {
-	for _, e := range s.ats {
+	s.ats.each(func(e *atEntry) {
 		for ; e != nil; e = e.next {
 			fn(e)
 		}
-	}
+	})
 }
 
 func (s *state) detach(u *user, e entry) {
@@ -345,30 +375,25 @@ func sectionOf(e entry) section {
 
 // ---- entry construction ----
 
-func newATEntry(seed uint64, v AccessToken) *atEntry {
-	scopes := parseScopes(v.Target)
-	parts := [...]string{v.Environment, v.ClientID, v.HomeAccountID, v.Realm, v.UserAssertionHash, strings.Join(scopes, " ")}
-	var b strings.Builder
-	for i, p := range parts {
-		parts[i] = strings.ToLower(p)
-		b.WriteString(parts[i])
-	}
-	all, off := b.String(), 0
-	for i, p := range parts {
-		parts[i] = all[off : off+len(p)]
-		off += len(p)
+func (s *state) newATEntry(v AccessToken) *atEntry {
+	v.Environment, v.ClientID, v.Realm = s.intern(v.Environment), s.intern(v.ClientID), s.intern(v.Realm)
+	v.Target, v.TokenType = s.intern(v.Target), s.intern(v.TokenType)
+	target := s.intern(strings.Join(parseScopes(v.Target), " "))
+	var scopes []string
+	if target != "" {
+		scopes = strings.Split(target, " ")
 	}
 	e := &atEntry{
 		v:      v,
-		env:    parts[0],
-		client: parts[1],
-		home:   parts[2],
-		realm:  parts[3],
-		uah:    parts[4],
-		target: parts[5],
+		env:    s.intern(strings.ToLower(v.Environment)),
+		client: s.intern(strings.ToLower(v.ClientID)),
+		home:   strings.ToLower(v.HomeAccountID),
+		realm:  s.intern(strings.ToLower(v.Realm)),
+		uah:    strings.ToLower(v.UserAssertionHash),
+		target: target,
 		scopes: scopes,
 	}
-	e.hash = hash5(seed, e.env, e.client, e.home, e.realm, e.uah)
+	e.hash = hash5(s.seed, e.env, e.client, e.home, e.realm, e.uah)
 	return e
 }
 
@@ -431,7 +456,7 @@ func newAppEntry(seed uint64, v AppMetadata) *appEntry {
 func (s *state) addAT(e *atEntry, reuseKey bool, now time.Time) {
 	stale := now.Add(-staleAfter)
 	var victims []*atEntry
-	for o := s.ats[e.hash]; o != nil; o = o.next {
+	for o := s.ats.get(e.hash); o != nil; o = o.next {
 		if !o.sameKey(e) {
 			continue
 		}
@@ -449,11 +474,12 @@ func (s *state) addAT(e *atEntry, reuseKey bool, now time.Time) {
 		e.key = accessTokenKey(&e.v)
 	}
 	s.put(secAccessToken, e)
-	e.next = s.ats[e.hash]
-	s.ats[e.hash] = e
+	e.next = s.ats.get(e.hash)
+	s.ats.set(e.hash, e)
 	s.nAT++
 	e.user = s.userOf(e.env, e.home)
 	if e.user != nil {
+		e.idt = e.user.idt(e.client, e.realm)
 		e.user.creds = append(e.user.creds, e)
 	}
 }
@@ -509,8 +535,23 @@ func (s *state) addIDT(e *idtEntry, reuseKey bool) {
 	s.nIDT++
 	e.user = s.userOf(e.env, e.home)
 	if e.user != nil {
+		for _, c := range e.user.creds {
+			if at, ok := c.(*atEntry); ok && at.client == e.client && at.realm == e.realm {
+				at.idt = e
+			}
+		}
 		e.user.creds = append(e.user.creds, e)
 	}
+}
+
+// idt finds the user's ID token for client in realm (both lower-cased).
+func (u *user) idt(client, realm string) *idtEntry {
+	for _, c := range u.creds {
+		if it, ok := c.(*idtEntry); ok && it.client == client && it.realm == realm {
+			return it
+		}
+	}
+	return nil
 }
 
 // addAccount stores an account. With merge (a save), the fields we do not
@@ -566,10 +607,22 @@ func (s *state) addOpaque(e *opaqueEntry, env, home string) {
 
 // ---- lookups (read lock; must not allocate) ----
 
-func (s *state) findAT(q *AccessTokenQuery) *atEntry {
+// atSlot is the slot of the chain that holds q's token, if any.
+func (s *state) atSlot(q *AccessTokenQuery) *atSlot {
+	return s.ats.find(hash5(s.seed, q.Environment, q.ClientID, q.HomeAccountID, q.Realm, q.UserAssertionHash))
+}
+
+// match finds q's token in the slot's chain.
+func (slot *atSlot) match(q *AccessTokenQuery) *atEntry {
 	var best *atEntry
-	for e := s.ats[hash5(s.seed, q.Environment, q.ClientID, q.HomeAccountID, q.Realm, q.UserAssertionHash)]; e != nil; e = e.next {
-		if !eqLower(e.env, q.Environment) || !eqLower(e.client, q.ClientID) || !eqLower(e.home, q.HomeAccountID) ||
+	// The head's home account id comes from the slot, so its bytes load
+	// while the entry does, not after it.
+	home := slot.home
+	for e := slot.head; e != nil; e = e.next {
+		if e != slot.head {
+			home = e.home
+		}
+		if !eqLower(home, q.HomeAccountID) || !eqLower(e.env, q.Environment) || !eqLower(e.client, q.ClientID) ||
 			!eqLower(e.realm, q.Realm) || !eqLower(e.uah, q.UserAssertionHash) {
 			continue
 		}

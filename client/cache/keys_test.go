@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -141,6 +142,34 @@ func TestSWARLowerMatchesToLower(t *testing.T) {
 			if partHash(1, string(b)) != partHash(1, want) {
 				t.Fatalf("partHash(%q) differs from partHash(%q)", b, want)
 			}
+		}
+	}
+}
+
+// eqLower must agree with comparing lower-cased strings at every length,
+// where words overlap at the end and where they do not.
+func TestEqLowerAgreesWithToLower(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const alphabet = "aAbBzZ.-/:é"
+	for range 20000 {
+		n := r.IntN(24)
+		var a, b strings.Builder
+		for range n {
+			c := alphabet[r.IntN(len(alphabet)-2)]
+			a.WriteByte(c)
+			if r.IntN(8) == 0 {
+				c = alphabet[r.IntN(len(alphabet)-2)]
+			}
+			b.WriteByte(c)
+		}
+		x, y := a.String(), b.String()
+		if r.IntN(16) == 0 {
+			y += "É"
+			x += "é"
+		}
+		lower := strings.ToLower(x)
+		if got, want := eqLower(lower, y), lower == strings.ToLower(y); got != want {
+			t.Fatalf("eqLower(%q, %q) = %v, want %v", lower, y, got, want)
 		}
 	}
 }

@@ -321,7 +321,7 @@ func (s *state) load(sec section, key string, raw json.RawMessage) {
 			opaque()
 			return
 		}
-		e := newATEntry(s.seed, v)
+		e := s.newATEntry(v)
 		e.meta = meta{key: key, extra: f.extra(), credType: canonical(ct, credTypeAccessToken)}
 		s.addAT(e, false, time.Time{})
 	case secRefreshToken:
