@@ -43,22 +43,8 @@ func summarizeFloor(alg string, samples []float64) *Floor {
 	return f
 }
 
-// MeasureFloor signs a token-sized signing input with a fresh key of alg on
-// every core for d.
-func MeasureFloor(alg string, d time.Duration) (Floor, error) {
-	m, err := newFloorMeter(alg)
-	if err != nil {
-		return Floor{}, err
-	}
-	rate, err := m.sample(d)
-	if err != nil {
-		return Floor{}, err
-	}
-	return Floor{Alg: alg, Cores: runtime.GOMAXPROCS(0), SignaturesSec: rate}, nil
-}
-
-// floorMeter samples the signing floor of one algorithm with one key, made
-// once per run: an RSA key takes longer to generate than a sample takes to
+// floorMeter samples the signing floor of one algorithm: a token-sized
+// signing input signed on every core with one fresh key, made once per run: an RSA key takes longer to generate than a sample takes to
 // measure, and a run takes many short samples.
 type floorMeter struct {
 	sign func() error
