@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"mime"
@@ -67,21 +68,13 @@ func readBody(body io.Reader, declared int64) ([]byte, error) {
 	if declared <= 0 || declared > oauth.MaxBodyLen {
 		return io.ReadAll(body)
 	}
-	// One byte more than declared, so that the read seeing EOF has room.
-	buf := make([]byte, 0, declared+1)
-	for {
-		n, err := body.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		switch {
-		case err == io.EOF:
-			return buf, nil
-		case err != nil:
-			return nil, err
-		case len(buf) == cap(buf):
-			rest, err := io.ReadAll(body)
-			return append(buf, rest...), err
-		}
+	// ReadFrom grows a buffer with less than MinRead bytes free; this one
+	// keeps that much spare after the declared length, so it never does.
+	buf := bytes.NewBuffer(make([]byte, 0, declared+bytes.MinRead))
+	if _, err := buf.ReadFrom(body); err != nil {
+		return nil, err
 	}
+	return buf.Bytes(), nil
 }
 
 // basicCredentials decodes client_secret_basic. RFC 6749 §2.3.1 has the
