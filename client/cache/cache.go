@@ -94,19 +94,10 @@ func (c *Cache) AccessToken(ctx context.Context, q AccessTokenQuery) (AccessToke
 		return AccessToken{}, false, err
 	}
 	c.mu.RLock()
-	slot := c.st.atSlot(&q)
-	if slot == nil {
-		c.mu.RUnlock()
-		return AccessToken{}, false, nil
-	}
-	v := slot.head.v // before the check, as in AccessTokenWithIDToken
-	e := slot.match(&q)
+	e, v := c.st.findAT(&q)
 	if e == nil {
 		c.mu.RUnlock()
 		return AccessToken{}, false, nil
-	}
-	if e != slot.head {
-		v = e.v
 	}
 	e.used.Store(c.tick.Add(1))
 	c.mu.RUnlock()
@@ -121,23 +112,10 @@ func (c *Cache) AccessTokenWithIDToken(ctx context.Context, q AccessTokenQuery) 
 		return AccessToken{}, IDToken{}, false, err
 	}
 	c.mu.RLock()
-	slot := c.st.atSlot(&q)
-	if slot == nil {
-		c.mu.RUnlock()
-		return AccessToken{}, IDToken{}, false, nil
-	}
-	// The head of the chain is almost always the token asked for. Copying
-	// it before checking starts the loads of the token together with those
-	// of the identity it is checked on; with many accounts both miss the
-	// CPU's caches, and one after the other they would take twice as long.
-	v := slot.head.v
-	e := slot.match(&q)
+	e, v := c.st.findAT(&q)
 	if e == nil {
 		c.mu.RUnlock()
 		return AccessToken{}, IDToken{}, false, nil
-	}
-	if e != slot.head {
-		v = e.v
 	}
 	ie := e.idt
 	if e.user == nil {
