@@ -132,18 +132,10 @@ func eqLower(lower, q string) bool {
 			return eq
 		}
 	}
+	// What is left is short, of different lengths (equal only through a
+	// rune whose lower case is longer or shorter), or not ASCII.
 	n := min(len(lower), len(q))
-	i := 0
-	for ; i+8 <= n; i += 8 {
-		a, b := load64(lower, i), load64(q, i)
-		if (a|b)&highBits != 0 {
-			break
-		}
-		if a != lowerWord(b) {
-			return false
-		}
-	}
-	for ; i < n; i++ {
+	for i := 0; i < n; i++ {
 		c, d := q[i], lower[i]
 		if c >= utf8.RuneSelf || d >= utf8.RuneSelf {
 			return eqLowerSlow(lower[i:], q[i:])
