@@ -68,6 +68,14 @@ type Config struct {
 	// Rate caps requests per second over all workers (0: as fast as the
 	// closed loop goes), to measure latency below saturation.
 	Rate float64
+	// YieldToServer puts the generator's threads (the whole process's:
+	// set it only where the process is the generator) in the batch
+	// scheduling policy, so that on the server's own machine its
+	// wake-ups do not preempt the server. Latency runs (with a Rate)
+	// should leave it off: a batch thread may wait for the running one's
+	// time slice before it reads a response, which would count as the
+	// server's latency.
+	YieldToServer bool
 
 	Alg       string // the tenant's signing algorithm, for the floor
 	FloorTime time.Duration
@@ -133,6 +141,7 @@ type Result struct {
 	GeneratorCPUus   float64        `json:"generator_cpu_us_per_request,omitempty"`
 	CPUShare         float64        `json:"cpu_busy_percent,omitempty"` // server and generator, of all cores
 	PercentOfFloor   float64        `json:"percent_of_floor,omitempty"`
+	GeneratorSched   string         `json:"generator_sched,omitempty"` // "batch" when it yielded to the server
 	Machine          Machine        `json:"machine"`
 	StartedAt        time.Time      `json:"started_at"`
 }
@@ -279,6 +288,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				stopProgress()
 				return nil, err
 			}
+		}
+		// Threads the runtime started since the last slice get the
+		// policy too.
+		if cfg.YieldToServer {
+			if err := yieldToServer(); err != nil {
+				stopProgress()
+				return nil, err
+			}
+			res.GeneratorSched = "batch"
 		}
 		before := readServerStats(ctx, cfg)
 		genBefore, genOK := proccpu.Used()

@@ -20,7 +20,7 @@ func Report(w io.Writer, results []Result) {
 		m := results[0].Machine
 		fmt.Fprintf(w, "Machine: %d cores, %s, %s, %s.\n\n", m.Cores, m.CPU, m.OS, m.GoVersion)
 	}
-	fmt.Fprintln(w, "| scenario | store | alg | workers | rate cap | requests/s | signatures/response | floor sig/s (spread) | % of floor | p50 ms | p90 ms | p99 ms | max ms | store round trips/request | CPU µs/request: signatures at the floor / server / generator | cores busy | errors |")
+	fmt.Fprintln(w, "| scenario | store | alg | workers (generator policy) | rate cap | requests/s | signatures/response | floor sig/s (spread) | % of floor | p50 ms | p90 ms | p99 ms | max ms | store round trips/request | CPU µs/request: signatures at the floor / server / generator | cores busy | errors |")
 	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, r := range results {
 		floor, pct := "–", "–"
@@ -46,8 +46,12 @@ func Report(w io.Writer, results []Result) {
 		if r.RoundTrips > 0 {
 			trips = fmt.Sprintf("%.2f", r.RoundTrips)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %d | %s | %.0f | %d | %s | %s | %.2f | %.2f | %.2f | %.2f | %s | %s | %s | %s |\n",
-			r.Scenario, orDash(r.Store), orDash(r.Alg), r.Concurrency, rate, r.PerSecond, r.SignaturesPerReq, floor, pct,
+		workers := fmt.Sprint(r.Concurrency)
+		if r.GeneratorSched != "" {
+			workers += " (" + r.GeneratorSched + ")"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %.0f | %d | %s | %s | %.2f | %.2f | %.2f | %.2f | %s | %s | %s | %s |\n",
+			r.Scenario, orDash(r.Store), orDash(r.Alg), workers, rate, r.PerSecond, r.SignaturesPerReq, floor, pct,
 			r.LatencyMS.P50, r.LatencyMS.P90, r.LatencyMS.P99, r.LatencyMS.Max, trips, cpuSplit(&r), busy(&r), strings.Join(errs, ", "))
 	}
 }
@@ -99,6 +103,9 @@ func Summary(w io.Writer, r *Result) {
 	}
 	if r.GeneratorCPUus > 0 {
 		fmt.Fprintf(w, "cpu          generator %.0f µs per request", r.GeneratorCPUus)
+		if r.GeneratorSched != "" {
+			fmt.Fprintf(w, " (%s scheduling)", r.GeneratorSched)
+		}
 		if r.ServerCPUus > 0 {
 			fmt.Fprintf(w, ", server %.0f µs; the two kept %.0f %% of the cores busy", r.ServerCPUus, r.CPUShare)
 		}

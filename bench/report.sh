@@ -100,7 +100,8 @@ def text(d, name):
     return open(p).read().strip() if os.path.exists(p) else ""
 # Runs before 2026-11-22T08 used 4 workers per core and floor samples
 # between 2-second slices; later ones 8 per core and half-second slices:
-# the workers and samples column tells them apart.
+# the workers and samples column tells them apart. From 2026-12-03 the
+# generator runs with the batch scheduling policy at full load ("batch").
 print("| run | each scenario | workers / floor samples (RS256 client credentials) | RS256 floor sig/s | client_credentials RS256 % of floor | ES256 /s | EdDSA /s | refresh RS256 % of floor | RS256 p99 at half rate ms | ES256 p99 at half rate ms | silent ns/op, same account | silent ns/op, a different account each time |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for d in runs:
@@ -111,7 +112,7 @@ for d in runs:
     f = lambda x, fmt, get: (fmt % get(x)) if x else "–"
     print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
         d, text(d, "duration.txt") or "–",
-        f(cc, "%s", lambda x: "%d / %d" % (x["concurrency"], x["floor"].get("samples", 1))),
+        f(cc, "%s", lambda x: "%d%s / %d" % (x["concurrency"], " batch" if x.get("generator_sched") else "", x["floor"].get("samples", 1))),
         f(cc, "%.0f", lambda x: x["floor"]["signatures_per_second"]),
         f(cc, "%.1f", lambda x: x["percent_of_floor"]),
         f(es, "%.0f", lambda x: x["requests_per_second"]),

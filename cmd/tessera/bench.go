@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -18,7 +19,7 @@ import (
 
 func newBenchCommand(g *globals) *cobra.Command {
 	var c bench.Config
-	var secretEnv, passwordEnv, caFile, tokensFile string
+	var secretEnv, passwordEnv, caFile, tokensFile, sched string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -44,6 +45,15 @@ make per second. Scenarios: ` + strings.Join(bench.Scenarios(), ", ") + `.`,
 				return err
 			}
 			c.RefreshTokens = strings.Fields(string(b))
+		}
+		switch sched {
+		case "auto":
+			c.YieldToServer = c.Rate == 0 && runtime.GOOS == "linux"
+		case "batch":
+			c.YieldToServer = true
+		case "normal":
+		default:
+			return fmt.Errorf("--sched: want auto, batch or normal, not %q", sched)
 		}
 		hc, err := benchClient(caFile, c.Concurrency)
 		if err != nil {
@@ -88,6 +98,7 @@ make per second. Scenarios: ` + strings.Join(bench.Scenarios(), ", ") + `.`,
 	f.StringVar(&caFile, "ca-file", "", "CA certificate to trust (PEM), e.g. tessera-data/ca.pem")
 	f.StringVar(&c.ServerDebug, "server-debug", "", "the server's --pprof-addr as a URL (http://127.0.0.1:6060), to report store round trips per request")
 	f.Float64Var(&c.Rate, "rate", 0, "cap requests per second (open loop), to measure latency below saturation")
+	f.StringVar(&sched, "sched", "auto", "the generator's scheduling: batch (Linux: its wake-ups do not preempt a server on the same cores), normal, or auto (batch at full load, normal with --rate)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	report := &cobra.Command{
 		Use:   "report FILE...",

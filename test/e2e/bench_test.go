@@ -60,6 +60,11 @@ func TestBenchAgainstServer(t *testing.T) {
 		if r.PercentOfFloor <= 0 || r.PercentOfFloor > 200 {
 			t.Errorf("%.1f %% of the floor", r.PercentOfFloor)
 		}
+		// At full load the generator yields to the server it shares the
+		// cores with (Linux's batch policy); elsewhere it cannot.
+		if want := map[bool]string{true: "batch", false: ""}[runtime.GOOS == "linux"]; r.GeneratorSched != want {
+			t.Errorf("generator scheduling %q, want %q", r.GeneratorSched, want)
+		}
 		if r.ServerCPUus <= 0 || r.GeneratorCPUus <= 0 {
 			t.Errorf("CPU per response: server %.0f µs, generator %.0f µs", r.ServerCPUus, r.GeneratorCPUus)
 		}
@@ -73,5 +78,13 @@ func TestBenchAgainstServer(t *testing.T) {
 		r := run(t, "--scenario", "refresh_token", "--user-client-id", s.Demo.NativeClientID, "--redirect-uri", "http://localhost:3000/redirect",
 			"--username", s.Demo.Username, "--scope", "openid offline_access")
 		check(t, r, 2)
+	})
+	t.Run("rate", func(t *testing.T) {
+		// A latency run keeps the default policy: a batch generator could
+		// read a response late and count the wait as the server's.
+		r := run(t, "--scenario", "client_credentials", "--client-id", s.Demo.WebClientID, "--rate", "50")
+		if r.Requests == 0 || len(r.Errors) != 0 || r.GeneratorSched != "" || r.Rate != 50 {
+			t.Fatalf("requests %d, errors %v, scheduling %q, rate %v", r.Requests, r.Errors, r.GeneratorSched, r.Rate)
+		}
 	})
 }
