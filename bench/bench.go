@@ -142,8 +142,24 @@ type Result struct {
 	CPUShare         float64        `json:"cpu_busy_percent,omitempty"` // server and generator, of all cores
 	PercentOfFloor   float64        `json:"percent_of_floor,omitempty"`
 	GeneratorSched   string         `json:"generator_sched,omitempty"` // "batch" when it yielded to the server
+	// BySpeed splits the latencies by how fast the machine signed around
+	// each slice of the load, when the floor was sampled between slices.
+	BySpeed *SpeedSplit `json:"latency_by_machine_speed,omitempty"`
 	Machine          Machine        `json:"machine"`
 	StartedAt        time.Time      `json:"started_at"`
+}
+
+// SpeedSplit holds the latency percentiles of the slices whose floor
+// samples, before and after, were both at least the run's mean floor
+// (Fast), and of the others (Slow). On a shared machine whose speed moves
+// from one second to the next, a fixed request rate is a light load while
+// it runs at full speed and a heavy one while it is slowed: the split
+// shows which of the two a run's tail latency comes from.
+type SpeedSplit struct {
+	FastSlices int     `json:"fast_slices"`
+	SlowSlices int     `json:"slow_slices"`
+	Fast       Latency `json:"fast_ms"`
+	Slow       Latency `json:"slow_ms"`
 }
 
 // Latency percentiles in milliseconds.
@@ -345,6 +361,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if len(samples) > 0 {
 		res.Floor = summarizeFloor(cfg.Alg, samples)
 		res.PercentOfFloor = 100 * res.PerSecond * float64(sigs) / res.Floor.SignaturesSec
+		res.BySpeed = t.splitBySpeed(samples, res.Floor.SignaturesSec)
 	}
 	return res, nil
 }
@@ -380,6 +397,7 @@ func readServerStats(ctx context.Context, cfg Config) serverStats {
 type tally struct {
 	issued    atomic.Int64
 	latencies [][]time.Duration // per worker
+	perSlice  [][]time.Duration // each slice's latencies, in slice order
 	errs      map[string]int
 	elapsed   time.Duration
 	lastErr   error
@@ -414,6 +432,10 @@ func drive(ctx context.Context, cfg Config, work request, t *tally) error {
 	var mu sync.Mutex
 	var transportErr atomic.Value
 	var wg sync.WaitGroup
+	before := make([]int, len(t.latencies))
+	for w, l := range t.latencies {
+		before[w] = len(l)
+	}
 	start := time.Now()
 	// With a rate, workers take turns from a ticker: an open loop at a
 	// fixed pace, so latency is measured below saturation.
@@ -465,6 +487,11 @@ func drive(ctx context.Context, cfg Config, work request, t *tally) error {
 	}
 	wg.Wait()
 	t.elapsed += time.Since(start)
+	var slice []time.Duration
+	for w, l := range t.latencies {
+		slice = append(slice, l[before[w]:]...)
+	}
+	t.perSlice = append(t.perSlice, slice)
 	if err, _ := transportErr.Load().(error); err != nil && t.lastErr == nil {
 		t.lastErr = err
 	}
@@ -483,11 +510,6 @@ func (t *tally) result(res *Result) error {
 		}
 		return fmt.Errorf("bench: no request completed")
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	pct := func(p float64) float64 {
-		i := int(p * float64(len(all)-1))
-		return float64(all[i]) / float64(time.Millisecond)
-	}
 	res.Requests = int64(len(all))
 	res.Errors = t.errs
 	if t.lastErr != nil {
@@ -495,8 +517,41 @@ func (t *tally) result(res *Result) error {
 	}
 	res.Seconds = t.elapsed.Seconds()
 	res.PerSecond = float64(len(all)) / t.elapsed.Seconds()
-	res.LatencyMS = Latency{P50: pct(0.50), P90: pct(0.90), P99: pct(0.99), Max: float64(all[len(all)-1]) / float64(time.Millisecond)}
+	res.LatencyMS = percentiles(all)
 	return nil
+}
+
+// percentiles sorts d and reads its percentiles.
+func percentiles(d []time.Duration) Latency {
+	if len(d) == 0 {
+		return Latency{}
+	}
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	pct := func(p float64) float64 {
+		return float64(d[int(p*float64(len(d)-1))]) / float64(time.Millisecond)
+	}
+	return Latency{P50: pct(0.50), P90: pct(0.90), P99: pct(0.99), Max: float64(d[len(d)-1]) / float64(time.Millisecond)}
+}
+
+// splitBySpeed divides the slices by the floor samples around them:
+// samples[i] came before slice i and samples[i+1] after it.
+func (t *tally) splitBySpeed(samples []float64, mean float64) *SpeedSplit {
+	if len(t.perSlice) < 2 || len(samples) != len(t.perSlice)+1 {
+		return nil
+	}
+	var split SpeedSplit
+	var fast, slow []time.Duration
+	for i, lat := range t.perSlice {
+		if samples[i] >= mean && samples[i+1] >= mean {
+			fast = append(fast, lat...)
+			split.FastSlices++
+		} else {
+			slow = append(slow, lat...)
+			split.SlowSlices++
+		}
+	}
+	split.Fast, split.Slow = percentiles(fast), percentiles(slow)
+	return &split
 }
 
 // progress prints a line a second while the run goes on.
