@@ -355,3 +355,22 @@ func BenchmarkRotateRefreshTokenParallel(b *testing.B) {
 	b.SetParallelism(8)
 	storetest.BenchRotateParallel(b, s)
 }
+
+// BenchmarkDirectoryVersion: the check the directory cache makes at most
+// every 10 ms, on the request that happens to come due, with a request's
+// cancellable context.
+func BenchmarkDirectoryVersion(b *testing.B) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.DirectoryVersion(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
