@@ -144,9 +144,9 @@ type Result struct {
 	GeneratorSched   string         `json:"generator_sched,omitempty"` // "batch" when it yielded to the server
 	// BySpeed splits the latencies by how fast the machine signed around
 	// each slice of the load, when the floor was sampled between slices.
-	BySpeed *SpeedSplit `json:"latency_by_machine_speed,omitempty"`
-	Machine          Machine        `json:"machine"`
-	StartedAt        time.Time      `json:"started_at"`
+	BySpeed   *SpeedSplit `json:"latency_by_machine_speed,omitempty"`
+	Machine   Machine     `json:"machine"`
+	StartedAt time.Time   `json:"started_at"`
 }
 
 // SpeedSplit holds the latency percentiles of the slices whose floor
