@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -264,12 +265,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	// shared machine the speed of a core moves from one second to the
 	// next, and only slices shorter than those swings let the load and the
 	// floor see the same machine.
-	slices := 1
+	sliceCount := 1
 	measureFloor := sigs > 0 && cfg.Alg != ""
 	if measureFloor && cfg.Duration >= 2*floorSlice && cfg.Requests <= 0 {
-		slices = min(int(cfg.Duration/floorSlice), maxSlices)
+		sliceCount = min(int(cfg.Duration/floorSlice), maxSlices)
 	}
-	floorEach := max(cfg.FloorTime/time.Duration(slices+1), minFloorSample)
+	floorEach := max(cfg.FloorTime/time.Duration(sliceCount+1), minFloorSample)
 	var meter *floorMeter
 	if measureFloor {
 		if meter, err = newFloorMeter(cfg.Alg); err != nil {
@@ -294,11 +295,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := measure(); err != nil {
 		return nil, err
 	}
-	t := newTally(cfg.Concurrency)
+	t := newTally()
 	stopProgress := progress(cfg.Progress, &t.issued, time.Now())
 	slice := cfg
-	slice.Duration = cfg.Duration / time.Duration(slices)
-	for i := 0; i < slices; i++ {
+	slice.Duration = cfg.Duration / time.Duration(sliceCount)
+	for i := 0; i < sliceCount; i++ {
 		if i > 0 {
 			if err := measure(); err != nil {
 				stopProgress()
@@ -395,12 +396,11 @@ func readServerStats(ctx context.Context, cfg Config) serverStats {
 
 // tally accumulates what the slices of a run measured.
 type tally struct {
-	issued    atomic.Int64
-	latencies [][]time.Duration // per worker
-	perSlice  [][]time.Duration // each slice's latencies, in slice order
-	errs      map[string]int
-	elapsed   time.Duration
-	lastErr   error
+	issued   atomic.Int64
+	perSlice [][]time.Duration // each slice's latencies, in slice order
+	errs     map[string]int
+	elapsed  time.Duration
+	lastErr  error
 
 	// Measured around each slice, so the floor samples between them
 	// are left out.
@@ -412,8 +412,8 @@ type tally struct {
 	roundTripsKnown   bool
 }
 
-func newTally(workers int) *tally {
-	return &tally{latencies: make([][]time.Duration, workers), errs: map[string]int{}}
+func newTally() *tally {
+	return &tally{errs: map[string]int{}}
 }
 
 // drive runs the closed loop for one slice and adds to t.
@@ -432,10 +432,8 @@ func drive(ctx context.Context, cfg Config, work request, t *tally) error {
 	var mu sync.Mutex
 	var transportErr atomic.Value
 	var wg sync.WaitGroup
-	before := make([]int, len(t.latencies))
-	for w, l := range t.latencies {
-		before[w] = len(l)
-	}
+	// Each worker records its own latencies, merged when the slice ends.
+	perWorker := make([][]time.Duration, cfg.Concurrency)
 	start := time.Now()
 	// With a rate, workers take turns from a ticker: an open loop at a
 	// fixed pace, so latency is measured below saturation.
@@ -449,10 +447,7 @@ func drive(ctx context.Context, cfg Config, work request, t *tally) error {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			lat := t.latencies[w]
-			if lat == nil {
-				lat = make([]time.Duration, 0, 4096)
-			}
+			lat := make([]time.Duration, 0, 1024)
 			for issuing.Err() == nil {
 				if pace != nil {
 					select {
@@ -482,16 +477,12 @@ func drive(ctx context.Context, cfg Config, work request, t *tally) error {
 					mu.Unlock()
 				}
 			}
-			t.latencies[w] = lat
+			perWorker[w] = lat
 		}(w)
 	}
 	wg.Wait()
 	t.elapsed += time.Since(start)
-	var slice []time.Duration
-	for w, l := range t.latencies {
-		slice = append(slice, l[before[w]:]...)
-	}
-	t.perSlice = append(t.perSlice, slice)
+	t.perSlice = append(t.perSlice, slices.Concat(perWorker...))
 	if err, _ := transportErr.Load().(error); err != nil && t.lastErr == nil {
 		t.lastErr = err
 	}
@@ -500,10 +491,7 @@ func drive(ctx context.Context, cfg Config, work request, t *tally) error {
 
 // result fills in res from what the slices measured.
 func (t *tally) result(res *Result) error {
-	var all []time.Duration
-	for _, l := range t.latencies {
-		all = append(all, l...)
-	}
+	all := slices.Concat(t.perSlice...)
 	if len(all) == 0 {
 		if t.lastErr != nil {
 			return fmt.Errorf("bench: no request completed: %w", t.lastErr)

@@ -14,7 +14,7 @@ import (
 // otherwise woke a generator thread that pushed a signing server thread
 // off its core, and the switches cost the generator about twice its
 // CPU (RS256 client credentials: 124 to 148 µs a response with the
-// default policy, 58 to 70 µs as batch). The kernel still gives batch
+// default policy, 54 to 70 µs as batch). The kernel still gives batch
 // threads their fair share, so the server's queue never runs dry.
 //
 // Threads inherit the policy of the thread that creates them, so calling
