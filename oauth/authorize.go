@@ -92,24 +92,40 @@ type AuthorizeFailure struct {
 
 func pageFailure(e *Error) *AuthorizeFailure { return &AuthorizeFailure{Err: e} }
 
-// redirectFailure sends e to the client, with the request's state.
-func redirectFailure(redirectURI, mode, state string, e *Error) *AuthorizeFailure {
-	v := url.Values{"error": {e.Code}, "error_description": {e.Description}}
+// responseParams starts the parameters of an authorization response to
+// the client, error or success: state echoed, and iss, the issuer of the
+// tenant the request was addressed to (RFC 9207). Every tenant is an
+// issuer of its own on the same host, so a client that talks to several
+// tenants (or to Tessera and another server) can only tell from iss which
+// one a response came from, and so refuse a code a mix-up attacker routed
+// to the wrong token endpoint.
+func responseParams(ep Endpoint, state string) url.Values {
+	v := url.Values{"iss": {ep.Issuer}}
 	if state != "" {
 		v.Set("state", state)
 	}
+	return v
+}
+
+// redirectFailure sends e to the client, with the request's state.
+func redirectFailure(ep Endpoint, redirectURI, mode, state string, e *Error) *AuthorizeFailure {
+	v := responseParams(ep, state)
+	v.Set("error", e.Code)
+	v.Set("error_description", e.Description)
 	return &AuthorizeFailure{Err: e, Redirect: &AuthorizeResponse{RedirectURI: redirectURI, Mode: mode, Params: v}}
 }
 
 // FailureFor turns an error met after validation (login, consent, code
 // issuance) into the client redirect for ar; server errors included, as
-// the redirect URI is known to be the client's.
-func FailureFor(ar *AuthorizeRequest, e *Error) *AuthorizeFailure {
+// the redirect URI is known to be the client's. ep is the tenant as the
+// request addressed it, whose issuer the response names.
+func FailureFor(ep Endpoint, ar *AuthorizeRequest, e *Error) *AuthorizeFailure {
 	if ar.ResponseMode == ModeDevice {
+		// Shown to the user on Tessera's own page: no client reads it.
 		v := url.Values{"status": {"failed"}, "error": {e.Code}, "error_description": {e.Description}}
 		return &AuthorizeFailure{Err: e, Redirect: &AuthorizeResponse{Mode: ModeDevice, Params: v}}
 	}
-	return redirectFailure(ar.RedirectURI, ar.ResponseMode, ar.State, e)
+	return redirectFailure(ep, ar.RedirectURI, ar.ResponseMode, ar.State, e)
 }
 
 // ParseAuthorize validates an authorization request. The client and
@@ -141,7 +157,7 @@ func (p *Provider) ParseAuthorize(ctx context.Context, ep Endpoint, params Param
 
 	ar := &AuthorizeRequest{ClientID: client.ClientID, RedirectURI: redirectURI, State: params.Get("state"), MaxAge: -1}
 	fail := func(mode string, e *Error) (*AuthorizeRequest, *AuthorizeFailure) {
-		return nil, redirectFailure(redirectURI, mode, ar.State, e)
+		return nil, redirectFailure(ep, redirectURI, mode, ar.State, e)
 	}
 
 	responseType := strings.Fields(params.Get("response_type"))
@@ -361,7 +377,7 @@ func (p *Provider) Decide(ctx context.Context, ep Endpoint, ar *AuthorizeRequest
 		case err == nil && !u.Disabled:
 			user = &u
 		case err != nil && !errors.Is(err, store.ErrNotFound):
-			return 0, nil, FailureFor(ar, ServerError(err))
+			return 0, nil, FailureFor(ep, ar, ServerError(err))
 		}
 	}
 	fresh := authenticated
@@ -373,23 +389,23 @@ func (p *Provider) Decide(ctx context.Context, ep Endpoint, ar *AuthorizeRequest
 	}
 	if user == nil || !fresh {
 		if ar.hasPrompt("none") {
-			return 0, nil, FailureFor(ar, newError(ErrLoginRequired, http.StatusBadRequest, CodeLoginRequired, "The user is not signed in and prompt=none forbids asking."))
+			return 0, nil, FailureFor(ep, ar, newError(ErrLoginRequired, http.StatusBadRequest, CodeLoginRequired, "The user is not signed in and prompt=none forbids asking."))
 		}
 		return StepLogin, nil, nil
 	}
 	missing, err := p.missingConsent(ctx, ep, ar, user.ID)
 	if err != nil {
-		return 0, nil, FailureFor(ar, ServerError(err))
+		return 0, nil, FailureFor(ep, ar, ServerError(err))
 	}
 	if len(missing) > 0 || ar.hasPrompt("consent") {
 		if ar.hasPrompt("none") {
-			return 0, nil, FailureFor(ar, newError(ErrConsentRequired, http.StatusBadRequest, CodeConsentRequired, "The user has not consented to the requested permissions and prompt=none forbids asking."))
+			return 0, nil, FailureFor(ep, ar, newError(ErrConsentRequired, http.StatusBadRequest, CodeConsentRequired, "The user has not consented to the requested permissions and prompt=none forbids asking."))
 		}
 		return StepConsent, nil, nil
 	}
 	resp, e := p.Complete(ctx, ep, ar, *user, *sess)
 	if e != nil {
-		return 0, nil, FailureFor(ar, e)
+		return 0, nil, FailureFor(ep, ar, e)
 	}
 	return StepDone, resp, nil
 }
@@ -443,10 +459,9 @@ func (p *Provider) Complete(ctx context.Context, ep Endpoint, ar *AuthorizeReque
 	if err != nil {
 		return nil, ServerError(err)
 	}
-	v := url.Values{"code": {code}, "session_state": {sess.ID}}
-	if ar.State != "" {
-		v.Set("state", ar.State)
-	}
+	v := responseParams(ep, ar.State)
+	v.Set("code", code)
+	v.Set("session_state", sess.ID)
 	if ar.wantsIDToken() {
 		idToken, e := p.hybridIDToken(ctx, ep, ar, user, sess, code)
 		if e != nil {

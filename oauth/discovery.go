@@ -56,6 +56,7 @@ type Discovery struct {
 	BackchannelLogoutSupported        bool     `json:"backchannel_logout_supported"`
 	RequestParameterSupported         bool     `json:"request_parameter_supported"`
 	RequestURIParameterSupported      bool     `json:"request_uri_parameter_supported"`
+	AuthorizationResponseIssSupported bool     `json:"authorization_response_iss_parameter_supported"`
 	TenantID                          string   `json:"tenant_id"`
 }
 
@@ -92,7 +93,10 @@ func (p *Provider) Discovery(ep Endpoint) Discovery {
 		PromptValuesSupported:        []string{"none", "login", "consent", "select_account"},
 		RequestParameterSupported:    false,
 		RequestURIParameterSupported: false,
-		TenantID:                     ep.Tenant.ID,
+		// Every authorization response, error or not, names the issuer
+		// (RFC 9207); saying so makes clients require it.
+		AuthorizationResponseIssSupported: true,
+		TenantID:                          ep.Tenant.ID,
 	}
 }
 

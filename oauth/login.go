@@ -232,11 +232,11 @@ func (p *Provider) Deny(ctx context.Context, ep Endpoint, pending Pending) *Auth
 	if ar.DeviceCode != "" {
 		resp, e := p.decideDevice(ctx, ep, ar, store.DeviceDecision{Status: store.DeviceDenied})
 		if e != nil {
-			return FailureFor(ar, e)
+			return FailureFor(ep, ar, e)
 		}
 		return &AuthorizeFailure{Err: denied, Redirect: resp}
 	}
-	return FailureFor(ar, denied)
+	return FailureFor(ep, ar, denied)
 }
 
 // PermissionView is one line of the consent page.

@@ -37,7 +37,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, ep oauth.Endp
 	}
 	sess, err := s.provider.Session(r.Context(), ep, cookieValue(r, ssoCookiePrefix+ep.Tenant.ID))
 	if err != nil {
-		s.authorizeFailed(w, r, oauth.FailureFor(ar, oauth.ServerError(err)))
+		s.authorizeFailed(w, r, oauth.FailureFor(ep, ar, oauth.ServerError(err)))
 		return
 	}
 	step, resp, fail := s.provider.Decide(r.Context(), ep, ar, sess, false)
@@ -54,7 +54,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, ep oauth.Endp
 		}
 		pending, err := s.provider.StartPending(r.Context(), ep, ar, s.browserID(w, r), pendingSession)
 		if err != nil {
-			s.authorizeFailed(w, r, oauth.FailureFor(ar, oauth.ServerError(err)))
+			s.authorizeFailed(w, r, oauth.FailureFor(ep, ar, oauth.ServerError(err)))
 			return
 		}
 		http.Redirect(w, r, s.pagePath(ep, page, pending.ID), http.StatusFound)

@@ -376,6 +376,9 @@ func TestHostileAuthorizeRequests(t *testing.T) {
 			if o.Params.Get("state") != "st8" {
 				t.Errorf("state not echoed: %v", o.Params)
 			}
+			if o.Params.Get("iss") != e.authority()+"/v2.0" {
+				t.Errorf("iss = %q, want the tenant's issuer (RFC 9207): %v", o.Params.Get("iss"), o.Params)
+			}
 		})
 	}
 }

@@ -126,7 +126,7 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request, ep oauth.Endpoi
 		resp, e := s.provider.Consent(ctx, ep, pending, *sess)
 		s.finish(r, ep, pending)
 		if e != nil {
-			s.authorizeFailed(w, r, oauth.FailureFor(&pending.Request, e))
+			s.authorizeFailed(w, r, oauth.FailureFor(ep, &pending.Request, e))
 			return
 		}
 		s.respond(w, r, resp)
