@@ -149,6 +149,12 @@ func (p *Provider) ParseAuthorize(ctx context.Context, ep Endpoint, params Param
 	case redirectURI == "" && len(client.RedirectURIs) == 1:
 		redirectURI = client.RedirectURIs[0]
 	case redirectURI == "":
+		// A request object may hold the redirect URI; when the client
+		// sent one, say that it was not read rather than that the URI is
+		// missing.
+		if e := requestObjectError(params); e != nil {
+			return nil, pageFailure(e)
+		}
 		return nil, pageFailure(MissingParameter("redirect_uri"))
 	case !MatchRedirectURI(client.RedirectURIs, redirectURI, client.Public):
 		return nil, pageFailure(invalidRequest(CodeRedirectMismatch,
@@ -184,6 +190,10 @@ func (p *Provider) ParseAuthorize(ctx context.Context, ep Endpoint, params Param
 		ar.ResponseMode = mode
 	default:
 		return fail(ar.ResponseMode, invalidRequest(CodeMalformedRequest, "The response_mode '%s' is not supported; use query, fragment or form_post.", truncate(mode, 100)))
+	}
+
+	if e := requestObjectError(params); e != nil {
+		return fail(ar.ResponseMode, e)
 	}
 
 	for _, v := range strings.Fields(params.Get("prompt")) {
@@ -229,6 +239,23 @@ func (p *Provider) ParseAuthorize(ctx context.Context, ep Endpoint, params Param
 		return fail(ar.ResponseMode, invalidScope("response_type 'code id_token' requires the 'openid' scope."))
 	}
 	return ar, nil
+}
+
+// requestObjectError refuses request objects (OpenID Connect Core §6),
+// which Tessera does not read (discovery says request_parameter_supported
+// and request_uri_parameter_supported false): answering the request
+// without the parameters the object holds would ignore what the client
+// asked for, perhaps a narrower scope or a stricter prompt.
+func requestObjectError(params Params) *Error {
+	switch {
+	case params.Get("request") != "":
+		return newError(ErrRequestNotSupported, http.StatusBadRequest, CodeMalformedRequest,
+			"Request objects (the 'request' parameter) are not supported; send the authorization parameters in the query or form.")
+	case params.Get("request_uri") != "":
+		return newError(ErrRequestURINotSupported, http.StatusBadRequest, CodeMalformedRequest,
+			"Request objects by reference (the 'request_uri' parameter) are not supported; send the authorization parameters in the query or form.")
+	}
+	return nil
 }
 
 // authorizeGrant is what the user is asked to grant. "{resource}/.default"

@@ -22,6 +22,8 @@ const (
 	ErrLoginRequired           = "login_required"
 	ErrConsentRequired         = "consent_required"
 	ErrInteractionRequired     = "interaction_required"
+	ErrRequestNotSupported     = "request_not_supported"
+	ErrRequestURINotSupported  = "request_uri_not_supported"
 	ErrInvalidTenant           = "invalid_tenant"
 	ErrNotFound                = "not_found"
 )

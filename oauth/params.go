@@ -58,7 +58,9 @@ func NewParams(values url.Values) (Params, *Error) {
 		v := strings.TrimSpace(vs[0])
 		limit := MaxValueLen
 		switch key {
-		case "assertion", "client_assertion", "subject_token", "actor_token", "id_token_hint":
+		// request is a request object: refused, but with its own error
+		// rather than as an overlong value.
+		case "assertion", "client_assertion", "subject_token", "actor_token", "id_token_hint", "request":
 			limit = MaxJWTLen
 		}
 		if len(v) > limit {

@@ -3,6 +3,7 @@ package server_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/tessera-id/tessera/internal/testbrowser"
@@ -130,5 +131,72 @@ func TestDiscoveryAuthorizationResponseMetadata(t *testing.T) {
 		if got, ok := doc[k].(bool); !ok || got != want {
 			t.Errorf("%s = %v, want %v", k, doc[k], want)
 		}
+	}
+}
+
+// TestRequestObjectsAreRefused: request and request_uri are answered with
+// OpenID Connect Core §6's errors instead of being ignored: by redirect
+// when the client and redirect URI are known good, on the error page when
+// not.
+func TestRequestObjectsAreRefused(t *testing.T) {
+	e := newEnv(t)
+	issuer := e.authority() + "/v2.0"
+	// An unsigned request object, as a client would send one; its size is
+	// over the usual value limit but under a JWT's.
+	object := "eyJhbGciOiJub25lIn0." + strings.Repeat("e30", 2000) + "."
+	for _, tc := range []struct {
+		name, param, value, mode, code string
+	}{
+		{"request", "request", object, "", "request_not_supported"},
+		{"request in form_post", "request", object, "form_post", "request_not_supported"},
+		{"request in the fragment", "request", object, "fragment", "request_not_supported"},
+		{"request_uri", "request_uri", "https://client.example/requests/1", "", "request_uri_not_supported"},
+		{"request_uri urn", "request_uri", "urn:ietf:params:oauth:request_uri:abc", "form_post", "request_uri_not_supported"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			extra := url.Values{tc.param: {tc.value}}
+			if tc.mode != "" {
+				extra.Set("response_mode", tc.mode)
+			}
+			o := e.browser().Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", extra))
+			if o.Callback == nil || o.Callback.Host != "localhost:8080" {
+				t.Fatalf("want a redirect to the client, got %d page %q", o.Status, o.Page)
+			}
+			if o.Params.Get("error") != tc.code || o.Params.Get("error_description") == "" || o.Params.Get("code") != "" || o.Params.Get("state") != "xyz" {
+				t.Fatalf("params %v, want error %s with state", o.Params, tc.code)
+			}
+			wantIssuer(t, tc.name, o, issuer)
+		})
+	}
+
+	// The redirect URI may be in the object: without one in the query, a
+	// client with several gets the error page, saying why.
+	if _, err := e.admin.AddRedirectURIs(t.Context(), e.web, []string{"https://web.example/cb"}); err != nil {
+		t.Fatal(err)
+	}
+	page := func(v url.Values) testbrowser.Outcome {
+		return e.browser().Get(e.authority() + "/oauth2/v2.0/authorize?" + v.Encode())
+	}
+	for _, tc := range []struct {
+		name   string
+		params url.Values
+		code   string
+	}{
+		{"request without redirect_uri", url.Values{"client_id": {e.web.ClientID}, "response_type": {"code"}, "scope": {"openid"}, "request": {object}}, "request_not_supported"},
+		{"request_uri without redirect_uri", url.Values{"client_id": {e.web.ClientID}, "request_uri": {"https://client.example/r"}}, "request_uri_not_supported"},
+		// An untrusted redirect URI is the worse problem: it is named, and
+		// nothing is sent to it.
+		{"request with an unregistered redirect_uri", url.Values{"client_id": {e.web.ClientID}, "response_type": {"code"}, "scope": {"openid"},
+			"redirect_uri": {"https://attacker.example/cb"}, "request": {object}}, "invalid_request"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := page(tc.params)
+			if o.Callback != nil {
+				t.Fatalf("redirected to %v", o.Callback)
+			}
+			if o.Page != "error" || o.Status != http.StatusBadRequest || !strings.Contains(o.Body, tc.code) {
+				t.Fatalf("want the error page 400 %s, got %d %q:\n%.400s", tc.code, o.Status, o.Page, o.Body)
+			}
+		})
 	}
 }

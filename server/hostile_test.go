@@ -352,6 +352,18 @@ func TestHostileAuthorizeRequests(t *testing.T) {
 		{name: "negative max_age", code: "invalid_request", query: with(func(e *env, v url.Values) { v.Set("max_age", "-5") })},
 		{name: "hybrid without nonce", code: "invalid_request", query: with(func(e *env, v url.Values) { v.Set("response_type", "code id_token") })},
 		{name: "oversized state", page: true, code: "invalid_request", status: 400, query: with(func(e *env, v url.Values) { v.Set("state", strings.Repeat("s", 5000)) })},
+		// Request objects are refused, not ignored (OpenID Connect Core §6).
+		{name: "request object", code: "request_not_supported", query: with(func(e *env, v url.Values) { v.Set("request", "eyJhbGciOiJub25lIn0.eyJzY29wZSI6Im9wZW5pZCJ9.") })},
+		{name: "request object by reference", code: "request_uri_not_supported", query: with(func(e *env, v url.Values) { v.Set("request_uri", "https://attacker.example/req") })},
+		{name: "request object with an unregistered redirect_uri", page: true, code: "invalid_request", status: 400, query: with(func(e *env, v url.Values) {
+			v.Set("request", "eyJhbGciOiJub25lIn0.e30.")
+			v.Set("redirect_uri", "https://attacker.example/cb")
+		})},
+		{name: "request object of an unknown client", page: true, code: "unauthorized_client", status: 400, query: with(func(e *env, v url.Values) {
+			v.Set("request_uri", "https://attacker.example/req")
+			v.Set("client_id", "00000000-0000-4000-8000-000000000000")
+		})},
+		{name: "oversized request object", page: true, code: "invalid_request", status: 400, query: with(func(e *env, v url.Values) { v.Set("request", strings.Repeat("r", 17000)) })},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
