@@ -3,6 +3,7 @@ package oauth
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -27,10 +28,26 @@ const AuthPrivateKeyJWT = "private_key_jwt"
 // and so how long its jti must be remembered.
 const maxAssertionLifetime = time.Hour
 
+// algEd25519 is RFC 9864's fully specified name for EdDSA with Ed25519,
+// which oauth4webapi (and so openid-client 6) puts in the assertions it
+// signs with an Ed25519 key. go-jose v4 knows only the polymorphic
+// "EdDSA", so Tessera verifies these itself (verifyEd25519).
+const algEd25519 = jose.SignatureAlgorithm("Ed25519")
+
 // assertionAlgs are the algorithms accepted for client assertions: MSAL
 // signs certificate credentials with RS256 or PS256.
 func assertionAlgs() []jose.SignatureAlgorithm {
-	return []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256, jose.EdDSA}
+	return []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256, jose.EdDSA, algEd25519}
+}
+
+// assertionAlgNames are the names of assertionAlgs, for discovery.
+func assertionAlgNames() []string {
+	algs := assertionAlgs()
+	names := make([]string, len(algs))
+	for i, a := range algs {
+		names[i] = string(a)
+	}
+	return names
 }
 
 type assertionClaims struct {
@@ -78,7 +95,7 @@ func (p *Provider) verifyClientAssertion(ctx context.Context, ep Endpoint, app s
 	}
 	sig, err := jose.ParseSignedCompact(raw, assertionAlgs())
 	if err != nil || len(sig.Signatures) != 1 {
-		return bad("it is not a compact JWS signed with RS256, PS256, ES256 or EdDSA.")
+		return bad("it is not a compact JWS signed with RS256, PS256, ES256, EdDSA or Ed25519.")
 	}
 	creds, err := p.store.ListAppCredentials(ctx, app.TenantID, app.ClientID)
 	if err != nil {
@@ -86,6 +103,10 @@ func (p *Provider) verifyClientAssertion(ctx context.Context, ep Endpoint, app s
 	}
 	now := p.now()
 	h := sig.Signatures[0].Header
+	verify := sig.Verify
+	if h.Algorithm == string(algEd25519) {
+		verify = func(key any) ([]byte, error) { return verifyEd25519(raw, sig, key) }
+	}
 	candidates, named := candidateCredentials(creds, h)
 	if named != "" && len(candidates) == 0 {
 		return bad("its %s header names no certificate registered for app '%s'.", named, app.ClientID)
@@ -100,7 +121,7 @@ func (p *Provider) verifyClientAssertion(ctx context.Context, ep Endpoint, app s
 			p.log.WarnContext(ctx, "unreadable app credential", "client", app.ClientID, "credential", c.ID, "err", err)
 			continue
 		}
-		if out, err := sig.Verify(key); err == nil {
+		if out, err := verify(key); err == nil {
 			payload = out
 			break
 		}
@@ -137,6 +158,40 @@ func (p *Provider) verifyClientAssertion(ctx context.Context, ep Endpoint, app s
 		return ServerError(err)
 	}
 	return nil
+}
+
+// verifyEd25519 checks a compact JWS with alg "Ed25519" (RFC 9864 §2.2),
+// the same signature as go-jose's "EdDSA" with an Ed25519 key, and returns
+// its payload. A header with crit or b64 (RFC 7797) is refused: verifying
+// it needs extensions this path does not implement, and go-jose's own
+// path refuses what it does not understand too.
+func verifyEd25519(raw string, sig *jose.JSONWebSignature, key any) ([]byte, error) {
+	pub, ok := key.(ed25519.PublicKey)
+	if !ok || len(pub) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("alg Ed25519 needs an Ed25519 key, not %T", key)
+	}
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return nil, errors.New("not a compact JWS")
+	}
+	input := raw[:len(parts[0])+1+len(parts[1])]
+	hb, err := base64.RawURLEncoding.DecodeString(parts[0])
+	if err != nil {
+		return nil, fmt.Errorf("header: %w", err)
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(hb, &members); err != nil {
+		return nil, fmt.Errorf("header: %w", err)
+	}
+	for _, name := range []string{"crit", "b64"} {
+		if _, ok := members[name]; ok {
+			return nil, fmt.Errorf("header %q is not supported with alg Ed25519", name)
+		}
+	}
+	if !ed25519.Verify(pub, []byte(input), sig.Signatures[0].Signature) {
+		return nil, errors.New("ed25519 signature does not verify")
+	}
+	return sig.UnsafePayloadWithoutVerification(), nil
 }
 
 // assertionAudienceOK accepts the token endpoint or issuer under any name

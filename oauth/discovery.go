@@ -78,7 +78,7 @@ func (p *Provider) Discovery(ep Endpoint) Discovery {
 		SubjectTypesSupported:             []string{"public"},
 		IDTokenSigningAlgValuesSupported:  []string{ep.Tenant.SigningAlg},
 		TokenEndpointAuthMethodsSupported: []string{AuthSecretPost, AuthSecretBasic, AuthPrivateKeyJWT, AuthNone},
-		TokenEndpointAuthSigningAlgs:      []string{"RS256", "PS256", "ES256", "EdDSA"},
+		TokenEndpointAuthSigningAlgs:      assertionAlgNames(),
 		RevocationAuthMethodsSupported:    []string{AuthSecretPost, AuthSecretBasic, AuthPrivateKeyJWT, AuthNone},
 		IntrospectionAuthMethodsSupported: []string{AuthSecretPost, AuthSecretBasic, AuthPrivateKeyJWT},
 		// Only S256: "plain" is accepted from the apps an admin opted in
