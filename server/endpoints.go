@@ -46,7 +46,7 @@ func (s *Server) deviceAuthorization(w http.ResponseWriter, r *http.Request, ep 
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// revoke is RFC 7009's revocation endpoint: 200 with an empty body.
+// revoke is RFC 7009's revocation endpoint: 200 with an empty JSON object.
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
 	req, ok := s.tokenRequest(w, r)
 	if !ok {
@@ -57,7 +57,10 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request, ep oauth.Endpoin
 		return
 	}
 	noStore(w)
-	w.WriteHeader(http.StatusOK)
+	// RFC 7009 §2.2 asks only for a 200; an empty JSON object rather than
+	// an empty body, because strict clients (simple-oauth2's JSON mode)
+	// parse every answer of the server as JSON.
+	writeJSON(w, http.StatusOK, struct{}{})
 }
 
 // introspect is RFC 7662's introspection endpoint.

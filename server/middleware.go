@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/tessera-id/tessera/internal/ids"
@@ -65,6 +68,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-Id", rid.trace)
 		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if s.sendsHSTS(r) {
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		r = r.WithContext(context.WithValue(r.Context(), requestIDsKey{}, rid))
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
@@ -84,4 +90,40 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// sendsHSTS reports whether r's response carries Strict-Transport-Security:
+// only when the browser reached Tessera over HTTPS (directly, or through a
+// TLS-terminating proxy when the public URL is https), as RFC 6797 §7.2
+// requires, and only for a host name a browser keeps HSTS for. Loopback
+// names are left out on purpose: a browser applies HSTS to every port of a
+// host, so HSTS for localhost would turn the http://localhost redirect URIs
+// of native clients (RFC 8252 §7.3) and of a dev setup into https ones that
+// nothing answers. IP literals are ignored by browsers (RFC 6797 §8.1.1).
+// No includeSubDomains: the sub-domains of Tessera's host are not
+// Tessera's to decide for.
+func (s *Server) sendsHSTS(r *http.Request) bool {
+	if s.cfg.PublicURL != "" {
+		return s.publicHSTS
+	}
+	return r.TLS != nil && hstsHost(r.Host)
+}
+
+// publicURLHSTS is sendsHSTS for every request when the public URL is set.
+func publicURLHSTS(publicURL string) bool {
+	u, err := url.Parse(publicURL)
+	return err == nil && u.Scheme == "https" && hstsHost(u.Host)
+}
+
+// hstsHost reports whether a browser would keep HSTS for host (with or
+// without port) without breaking loopback addresses.
+func hstsHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
+	if host == "" || net.ParseIP(host) != nil {
+		return false
+	}
+	return host != "localhost" && !strings.HasSuffix(host, ".localhost")
 }

@@ -46,6 +46,9 @@ type Server struct {
 	// hostWarned is set once a Host header with "token" in it was warned
 	// about, so that such requests cannot flood the log.
 	hostWarned atomic.Bool
+	// publicHSTS says whether responses carry HSTS when PublicURL is set
+	// (see sendsHSTS).
+	publicHSTS bool
 }
 
 // New builds the server's routes. It refuses a PublicURL that would break
@@ -63,7 +66,7 @@ func New(cfg Config, p *oauth.Provider) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{cfg: cfg, provider: p, pages: pages, log: log}
+	s := &Server{cfg: cfg, provider: p, pages: pages, log: log, publicHSTS: publicURLHSTS(cfg.PublicURL)}
 	s.handler = s.middleware(s.routes())
 	return s, nil
 }
@@ -74,24 +77,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // method gets a protocol error in JSON rather than the mux's plain text.
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
-	tenant := func(h tenantHandler) http.Handler { return s.withTenant(h) }
-	alias := func(h tenantHandler) http.Handler { return s.withDefaultTenant(h) }
+	tenant := func(h tenantHandler) http.Handler { return s.withTenant(h, s.writeError) }
+	alias := func(h tenantHandler) http.Handler { return s.withDefaultTenant(h, s.writeError) }
+	// Browsers reach these: an unknown tenant gets the error page there.
+	page := func(h tenantHandler) http.Handler { return s.withTenant(h, s.tenantErrorPage) }
+	aliasPage := func(h tenantHandler) http.Handler { return s.withDefaultTenant(h, s.tenantErrorPage) }
 
 	mux.Handle("/{tenant}/v2.0/.well-known/openid-configuration", tenant(s.discovery))
 	mux.Handle("/{tenant}/.well-known/openid-configuration", tenant(s.discovery))
 	mux.Handle("/{tenant}/discovery/v2.0/keys", tenant(s.jwks))
-	mux.Handle("/{tenant}/oauth2/v2.0/authorize", tenant(s.authorize))
+	mux.Handle("/{tenant}/oauth2/v2.0/authorize", page(s.authorize))
 	mux.Handle("/{tenant}/oauth2/v2.0/token", tenant(s.token))
 	mux.Handle("/{tenant}/oauth2/v2.0/devicecode", tenant(s.deviceAuthorization))
 	mux.Handle("/{tenant}/oauth2/v2.0/revoke", tenant(s.revoke))
 	mux.Handle("/{tenant}/oauth2/v2.0/introspect", tenant(s.introspect))
-	mux.Handle("/{tenant}/oauth2/v2.0/logout", tenant(s.logout))
+	mux.Handle("/{tenant}/oauth2/v2.0/logout", page(s.logout))
 	mux.Handle("/{tenant}/oidc/userinfo", tenant(s.userinfo))
-	mux.Handle("/{tenant}/login", tenant(s.login))
-	mux.Handle("/{tenant}/consent", tenant(s.consent))
-	mux.Handle("/{tenant}/device", tenant(s.device))
+	mux.Handle("/{tenant}/login", page(s.login))
+	mux.Handle("/{tenant}/consent", page(s.consent))
+	mux.Handle("/{tenant}/device", page(s.device))
 
-	mux.Handle("/oauth2/authorize", alias(s.authorize))
+	mux.Handle("/oauth2/authorize", aliasPage(s.authorize))
 	mux.Handle("/oauth2/token", alias(s.token))
 	mux.Handle("/oauth2/userinfo", alias(s.userinfo))
 	// Seed 003's PHP example (League's GenericProvider) names the
@@ -122,30 +128,46 @@ func staticHandler() http.Handler {
 // tenantHandler is a handler for a path under a tenant.
 type tenantHandler func(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint)
 
-func (s *Server) withTenant(h tenantHandler) http.Handler {
+// failure answers a request that never reached its handler.
+type failure func(w http.ResponseWriter, r *http.Request, e *oauth.Error)
+
+func (s *Server) withTenant(h tenantHandler, fail failure) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ep, e := s.provider.Endpoint(r.Context(), s.baseURL(r), r.PathValue("tenant"))
 		if e != nil {
-			s.writeError(w, r, e)
+			fail(w, r, e)
 			return
 		}
 		h(w, r, ep)
 	})
 }
 
-func (s *Server) withDefaultTenant(h tenantHandler) http.Handler {
+func (s *Server) withDefaultTenant(h tenantHandler, fail failure) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.DefaultTenant == "" {
-			s.writeError(w, r, oauth.NotFound("No default tenant is configured; use /{tenant}/oauth2/v2.0/ endpoints."))
+			fail(w, r, oauth.NotFound("No default tenant is configured; use /{tenant}/oauth2/v2.0/ endpoints."))
 			return
 		}
 		ep, e := s.provider.Endpoint(r.Context(), s.baseURL(r), s.cfg.DefaultTenant)
 		if e != nil {
-			s.writeError(w, r, e)
+			fail(w, r, e)
 			return
 		}
 		h(w, r, ep)
 	})
+}
+
+// tenantErrorPage answers a browser page's unknown tenant as its other
+// errors are answered: the error page for a browser, JSON for a script
+// (errorPage). On the page it is a 404, for the page does not exist; the
+// JSON keeps the 400 invalid_tenant that Entra's clients expect.
+func (s *Server) tenantErrorPage(w http.ResponseWriter, r *http.Request, e *oauth.Error) {
+	if e.Code == oauth.ErrInvalidTenant && acceptsHTML(r) {
+		notFound := *e
+		notFound.Status = http.StatusNotFound
+		e = &notFound
+	}
+	s.errorPage(w, r, e)
 }
 
 // checkPublicURL refuses a public URL with "token" in it (in any case:
