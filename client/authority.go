@@ -18,6 +18,7 @@ type metadata struct {
 	DeviceAuthorizationEndpoint string `json:"device_authorization_endpoint"`
 	JWKSURI                     string `json:"jwks_uri"`
 	EndSessionEndpoint          string `json:"end_session_endpoint"`
+	AuthorizationResponseIss    bool   `json:"authorization_response_iss_parameter_supported"`
 }
 
 // authority is a resolved authority: its endpoints and how to key the

@@ -494,3 +494,98 @@ func TestOnBehalfOfAndRefreshTokenAgainstTessera(t *testing.T) {
 		t.Fatalf("silent after migration: %+v %v", r, err)
 	}
 }
+
+// TestInteractiveChecksIssuer: Tessera promises iss in authorization
+// responses (RFC 9207), so the loopback listener refuses a redirect that
+// names another issuer or none, and redeems nothing: that code may be one
+// a mix-up attacker obtained from another server.
+func TestInteractiveChecksIssuer(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	req, err := f.publicApp().AuthCodeURL(ctx, []string{"api://files/Files.Read"}, "http://localhost:5555")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.Issuer != f.ts.Authority()+"/v2.0" || !req.RequireIssuer {
+		t.Fatalf("request issuer %q, required %v; want the authority's, required", req.Issuer, req.RequireIssuer)
+	}
+	tampered := func(change func(url.Values)) func(string) error {
+		return func(authorize string) error {
+			o := testbrowser.New(t, f.ts.Client()).SignIn(authorize, "alice", password)
+			if o.Params.Get("iss") != f.ts.Authority()+"/v2.0" {
+				t.Errorf("Tessera's redirect carries iss %q", o.Params.Get("iss"))
+			}
+			cb := *o.Callback
+			q := cb.Query()
+			change(q)
+			cb.RawQuery = q.Encode()
+			go func() {
+				if resp, err := http.Get(cb.String()); err == nil {
+					resp.Body.Close()
+				}
+			}()
+			return nil
+		}
+	}
+	for name, c := range map[string]struct {
+		change func(url.Values)
+		code   string
+	}{
+		"another issuer": {func(q url.Values) { q.Set("iss", f.ts.HTTP.URL+"/fabrikam/v2.0") }, "issuer_mismatch"},
+		"no issuer":      {func(q url.Values) { q.Del("iss") }, "issuer_missing"},
+		"another issuer on an error": {func(q url.Values) {
+			q.Del("code")
+			q.Set("error", "access_denied")
+			q.Set("iss", "https://attacker.example")
+		}, "issuer_mismatch"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := f.calls.Load()
+			app := f.publicApp(client.WithBrowser(tampered(c.change)))
+			tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			_, err := app.AcquireTokenInteractive(tctx, []string{"api://files/Files.Read"})
+			var ce *client.Error
+			if !errors.As(err, &ce) || ce.Code != c.code || !errors.Is(err, client.ErrInvalidGrant) {
+				t.Fatalf("got %v, want %s", err, c.code)
+			}
+			if n := f.calls.Load() - before; n != 0 {
+				t.Errorf("%d token requests; the code must not be redeemed", n)
+			}
+		})
+	}
+	// What Tessera sent, unchanged, passes.
+	if _, err := f.publicApp(client.WithBrowser(tampered(func(url.Values) {}))).AcquireTokenInteractive(ctx, []string{"api://files/Files.Read"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCheckIssuer covers the rules of RFC 9207 §2.4 for a caller that
+// catches the redirect itself.
+func TestCheckIssuer(t *testing.T) {
+	const iss = "https://login.example/contoso/v2.0"
+	for _, c := range []struct {
+		name string
+		req  client.AuthCodeRequest
+		resp url.Values
+		code string // "" for accepted
+	}{
+		{"promised and right", client.AuthCodeRequest{Issuer: iss, RequireIssuer: true}, url.Values{"iss": {iss}}, ""},
+		{"promised and missing", client.AuthCodeRequest{Issuer: iss, RequireIssuer: true}, url.Values{"code": {"c"}}, "issuer_missing"},
+		{"promised and empty", client.AuthCodeRequest{Issuer: iss, RequireIssuer: true}, url.Values{"iss": {""}}, "issuer_mismatch"},
+		{"promised and wrong", client.AuthCodeRequest{Issuer: iss, RequireIssuer: true}, url.Values{"iss": {iss + "/"}}, "issuer_mismatch"},
+		{"not promised, absent", client.AuthCodeRequest{Issuer: iss}, url.Values{"code": {"c"}}, ""},
+		{"not promised, sent and wrong", client.AuthCodeRequest{Issuer: iss}, url.Values{"iss": {"https://attacker.example"}}, "issuer_mismatch"},
+		{"Entra's multi-tenant template", client.AuthCodeRequest{Issuer: "https://login.microsoftonline.com/{tenantid}/v2.0"},
+			url.Values{"iss": {"https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"}}, ""},
+	} {
+		err := c.req.CheckIssuer(c.resp)
+		var ce *client.Error
+		switch {
+		case c.code == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.code != "" && (!errors.As(err, &ce) || ce.Code != c.code):
+			t.Errorf("%s: %v, want %s", c.name, err, c.code)
+		}
+	}
+}

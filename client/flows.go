@@ -27,6 +27,36 @@ type AuthCodeRequest struct {
 	State        string
 	Nonce        string
 	CodeVerifier string
+	// Issuer is the authority's issuer, which an iss in the response must
+	// name (RFC 9207); RequireIssuer is set when the authority's metadata
+	// promises iss in every authorization response
+	// (authorization_response_iss_parameter_supported). CheckIssuer uses
+	// both.
+	Issuer        string
+	RequireIssuer bool
+}
+
+// CheckIssuer checks the iss of the authorization response whose
+// parameters (query, fragment or posted form) are response, error
+// responses included: a response that names another issuer than the
+// authority's, or names none when the authority promised to, may come from
+// another server the user signed in to, and its code must not be sent to
+// this authority's token endpoint (the mix-up attack, RFC 9207 §2.4).
+// AcquireTokenInteractive calls it; a caller that catches the redirect
+// itself calls it before AcquireTokenByCode.
+func (r *AuthCodeRequest) CheckIssuer(response url.Values) error {
+	iss, present := response.Get("iss"), response.Has("iss")
+	switch {
+	case !present && r.RequireIssuer:
+		return &Error{Kind: ErrInvalidGrant, Code: "issuer_missing", Description: "the authorization response names no issuer (iss), which the authority promised; the response may come from another server"}
+	case !present || r.Issuer == "" || strings.Contains(r.Issuer, "{tenantid}"):
+		// Nothing to compare: Entra's multi-tenant issuer is a template
+		// until a token names the tenant, and Entra sends no iss.
+		return nil
+	case iss != r.Issuer:
+		return &Error{Kind: ErrInvalidGrant, Code: "issuer_mismatch", Description: fmt.Sprintf("the authorization response comes from issuer %q, not the authority's %q; the response may be forged", iss, r.Issuer)}
+	}
+	return nil
 }
 
 // AuthCodeOption adjusts an authorization request.
@@ -53,7 +83,8 @@ func (a *app) AuthCodeURL(ctx context.Context, scopes []string, redirectURI stri
 	if au.AuthorizationEndpoint == "" {
 		return nil, fmt.Errorf("client: the authority has no authorization endpoint")
 	}
-	req := &AuthCodeRequest{RedirectURI: redirectURI, Scopes: scopes, State: randomString(), Nonce: randomString(), CodeVerifier: randomString()}
+	req := &AuthCodeRequest{RedirectURI: redirectURI, Scopes: scopes, State: randomString(), Nonce: randomString(), CodeVerifier: randomString(),
+		Issuer: au.Issuer, RequireIssuer: au.AuthorizationResponseIss}
 	sum := sha256.Sum256([]byte(req.CodeVerifier))
 	v := url.Values{
 		"client_id": {a.clientID}, "response_type": {"code"}, "redirect_uri": {redirectURI}, "scope": {withOIDC(scopes)},

@@ -41,6 +41,7 @@ func WithTokenOptions(opts ...TokenOption) InteractiveOption {
 
 type callback struct {
 	code, state, err, desc string
+	issuer                 error // from AuthCodeRequest.CheckIssuer
 }
 
 // AcquireTokenInteractive signs the user in with the system browser: it
@@ -75,12 +76,15 @@ func (p *PublicApp) AcquireTokenInteractive(ctx context.Context, scopes []string
 			http.NotFound(w, r)
 			return
 		}
-		cb := callback{code: q.Get("code"), state: q.Get("state"), err: q.Get("error"), desc: q.Get("error_description")}
+		cb := callback{code: q.Get("code"), state: q.Get("state"), err: q.Get("error"), desc: q.Get("error_description"), issuer: req.CheckIssuer(q)}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
-		if cb.err != "" {
+		switch {
+		case cb.issuer != nil:
+			fmt.Fprint(w, "<!doctype html><title>Sign-in failed</title><h1>Sign-in failed</h1><p>The response did not come from the expected sign-in server.</p><p>You can close this window.</p>")
+		case cb.err != "":
 			fmt.Fprintf(w, "<!doctype html><title>Sign-in failed</title><h1>Sign-in failed</h1><p>%s</p><p>You can close this window.</p>", html.EscapeString(cb.err+": "+cb.desc))
-		} else {
+		default:
 			fmt.Fprint(w, "<!doctype html><title>Signed in</title><h1>Signed in</h1><p>You can close this window and return to the application.</p>")
 		}
 		select {
@@ -104,6 +108,9 @@ func (p *PublicApp) AcquireTokenInteractive(ctx context.Context, scopes []string
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
 	case cb := <-got:
+		if cb.issuer != nil {
+			return Result{}, cb.issuer
+		}
 		if cb.err != "" {
 			return Result{}, &Error{Kind: classify(400, cb.err, ""), Code: cb.err, Description: cb.desc}
 		}
