@@ -123,6 +123,20 @@ func (a *app) resolve(ctx context.Context) (*authority, error) {
 	return au, nil
 }
 
+// environment is the authority's cache key, its host: known from the URL
+// alone, so that listing and removing cached accounts needs no network,
+// as with MSAL.
+func (a *app) environment() (string, error) {
+	if au := a.authority.Load(); au != nil {
+		return au.environment, nil
+	}
+	u, err := parseAuthority(a.authorityURL)
+	if err != nil {
+		return "", err
+	}
+	return u.Host, nil
+}
+
 func (a *app) now() time.Time { return a.opts.now() }
 
 // PublicApp is a client that cannot keep a secret: a CLI, a desktop or

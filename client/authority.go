@@ -40,11 +40,10 @@ type authority struct {
 // (https://host/{tenant}) is tried at {url}/v2.0/.well-known first, as MSAL
 // does; any URL is then tried as an issuer ({url}/.well-known/...).
 func discover(ctx context.Context, hc *http.Client, raw string) (*authority, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("client: authority %q is not an http(s) URL", raw)
+	u, err := parseAuthority(raw)
+	if err != nil {
+		return nil, err
 	}
-	u.RawQuery, u.Fragment = "", ""
 	base := strings.TrimSuffix(u.String(), "/")
 	segments := strings.Split(strings.Trim(u.Path, "/"), "/")
 	a := &authority{environment: u.Host}
@@ -65,6 +64,16 @@ func discover(ctx context.Context, hc *http.Client, raw string) (*authority, err
 	}
 	a.metadata = *md
 	return a.finish()
+}
+
+// parseAuthority checks an authority URL and drops its query and fragment.
+func parseAuthority(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("client: authority %q is not an http(s) URL", raw)
+	}
+	u.RawQuery, u.Fragment = "", ""
+	return u, nil
 }
 
 func (a *authority) finish() (*authority, error) {

@@ -175,13 +175,13 @@ func silentKey(env, clientID string, account Account, scopes []string) string {
 	return env + "|" + clientID + "|" + account.HomeAccountID + "|" + account.TenantID + "|" + strings.Join(s, " ")
 }
 
-// Accounts lists the accounts signed in to this app.
+// Accounts lists the accounts signed in to this app, from the cache alone.
 func (a *app) Accounts(ctx context.Context) ([]Account, error) {
-	au, err := a.resolve(ctx)
+	env, err := a.environment()
 	if err != nil {
 		return nil, err
 	}
-	list, err := a.opts.cache.Accounts(ctx, au.environment, a.clientID)
+	list, err := a.opts.cache.Accounts(ctx, env, a.clientID)
 	if err != nil {
 		return nil, err
 	}
@@ -208,13 +208,13 @@ func (a *app) Account(ctx context.Context, usernameOrHomeID string) (Account, bo
 }
 
 // RemoveAccount signs an account out of the cache: it and all its tokens
-// are removed.
+// are removed. The server is not asked.
 func (a *app) RemoveAccount(ctx context.Context, account Account) error {
-	au, err := a.resolve(ctx)
+	env, err := a.environment()
 	if err != nil {
 		return err
 	}
-	return a.opts.cache.RemoveAccount(ctx, au.environment, account.HomeAccountID)
+	return a.opts.cache.RemoveAccount(ctx, env, account.HomeAccountID)
 }
 
 // TokenSource adapts silent acquisition to golang.org/x/oauth2, so any

@@ -125,10 +125,15 @@ func (t *appTarget) resolve(ctx context.Context, e *env) (store.App, error) {
 	return e.admin.App(ctx, tenant, t.app)
 }
 
-// withEnv runs fn with an opened data directory.
+// withEnv runs fn with the opened data directory, which must exist.
 func (g *globals) withEnv(fn func(ctx context.Context, e *env) error) func(*cobra.Command, []string) error {
+	return g.withEnvOptions(openOptions{}, fn)
+}
+
+// withEnvOptions is withEnv opening the data directory with o.
+func (g *globals) withEnvOptions(o openOptions, fn func(ctx context.Context, e *env) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
-		e, err := g.open(cmd.Context())
+		e, err := g.open(cmd.Context(), o)
 		if err != nil {
 			return err
 		}

@@ -215,7 +215,7 @@ func TestConfigFile(t *testing.T) {
 	}
 	var out bytes.Buffer
 	cmd := newRootCommand(streams{in: strings.NewReader(""), out: &out, err: &out})
-	cmd.SetArgs([]string{"--config", conf, "tenant", "create", "contoso"})
+	cmd.SetArgs([]string{"--config", conf, "migrate"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestConfigFile(t *testing.T) {
 	// A flag overrides the file.
 	other := filepath.Join(dir, "from-flag")
 	cmd = newRootCommand(streams{in: strings.NewReader(""), out: &out, err: &out})
-	cmd.SetArgs([]string{"--config", conf, "--data-dir", other, "tenant", "create", "contoso"})
+	cmd.SetArgs([]string{"--config", conf, "--data-dir", other, "migrate"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}

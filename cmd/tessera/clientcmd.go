@@ -54,6 +54,9 @@ type profile struct {
 	ClientID   string `json:"client_id"`
 	CacheFile  string `json:"cache,omitempty"`
 	CachePlain bool   `json:"cache_plain,omitempty"`
+	// CAFile is the --ca-file of the login, an absolute path, trusted for
+	// the same authority later.
+	CAFile string `json:"ca_file,omitempty"`
 }
 
 func profilePath() (string, error) {
@@ -100,6 +103,11 @@ func (f *clientFlags) resolve() error {
 		// with MSAL apps must stay plain.
 		f.cacheFile = p.CacheFile
 		f.plain = f.plain || p.CachePlain
+	}
+	if f.caFile == "" && f.authority == p.Authority {
+		// The login's CA for the login's authority only: another server
+		// gets no extra trust from it.
+		f.caFile = p.CAFile
 	}
 	if f.authority == "" || f.clientID == "" {
 		return errors.New("--authority and --client-id are required (or run `tessera login` first)")
@@ -200,6 +208,17 @@ func (f *clientFlags) publicApp(s streams) (*client.PublicApp, error) {
 	}))
 }
 
+// cachedApp is a public app for what the cache alone answers (accounts,
+// sign-out): no HTTP client, so neither the server nor the CA file is
+// needed.
+func (f *clientFlags) cachedApp(s streams) (*client.PublicApp, error) {
+	c, err := f.tokenCache(s.err)
+	if err != nil {
+		return nil, err
+	}
+	return client.NewPublic(f.clientID, f.authority, client.WithCache(c))
+}
+
 // confidential builds a confidential app from a secret variable or a
 // certificate and key; secrets are never taken as plain flags.
 func (f *clientFlags) confidentialApp(s streams, secretEnv, certFile, keyFile string) (*client.ConfidentialApp, error) {
@@ -298,6 +317,18 @@ func newLoginCommand(g *globals) *cobra.Command {
 		if err := f.resolve(); err != nil {
 			return err
 		}
+		// The files are remembered with absolute paths, so that `tessera
+		// token` finds them from any directory.
+		for _, p := range []*string{&f.caFile, &f.cacheFile} {
+			if *p == "" {
+				continue
+			}
+			abs, err := filepath.Abs(*p)
+			if err != nil {
+				return err
+			}
+			*p = abs
+		}
 		app, err := f.publicApp(g.streams)
 		if err != nil {
 			return err
@@ -325,7 +356,7 @@ func newLoginCommand(g *globals) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		if err := saveProfile(profile{Authority: f.authority, ClientID: f.clientID, CacheFile: f.cacheFile, CachePlain: f.plain}); err != nil {
+		if err := saveProfile(profile{Authority: f.authority, ClientID: f.clientID, CacheFile: f.cacheFile, CachePlain: f.plain, CAFile: f.caFile}); err != nil {
 			fmt.Fprintln(g.streams.err, "tessera: warning: could not remember the login:", err)
 		}
 		fmt.Fprintf(g.streams.err, "Signed in as %s.\n", accountName(res.Account))
@@ -547,7 +578,7 @@ func newAccountsCommand(g *globals) *cobra.Command {
 		if err := f.resolve(); err != nil {
 			return err
 		}
-		app, err := f.publicApp(g.streams)
+		app, err := f.cachedApp(g.streams)
 		if err != nil {
 			return err
 		}
@@ -581,7 +612,7 @@ func newLogoutCommand(g *globals) *cobra.Command {
 		if err := f.resolve(); err != nil {
 			return err
 		}
-		app, err := f.publicApp(g.streams)
+		app, err := f.cachedApp(g.streams)
 		if err != nil {
 			return err
 		}

@@ -37,8 +37,14 @@ var (
 // returns true, and waits for the command to finish.
 func runLogin(t *testing.T, env []string, args []string, drive func(line string) bool) string {
 	t.Helper()
+	return runLoginIn(t, "", env, args, drive)
+}
+
+// runLoginIn is runLogin in the working directory dir.
+func runLoginIn(t *testing.T, dir string, env []string, args []string, drive func(line string) bool) string {
+	t.Helper()
 	cmd := exec.Command(tesseraBinary(t), append([]string{"login"}, args...)...)
-	cmd.Env = env
+	cmd.Env, cmd.Dir = env, dir
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

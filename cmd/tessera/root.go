@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -76,7 +78,10 @@ func newRootCommand(s streams) *cobra.Command {
 	root.PersistentFlags().StringVar(&g.pgSchema, "pg-schema", pgSchema, "PostgreSQL schema holding Tessera's tables (env TESSERA_PG_SCHEMA)")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json")
 	root.AddCommand(newServeCommand(g), newMigrateCommand(g), newTenantCommand(g), newAppCommand(g), newUserCommand(g), newKeysCommand(g),
-		newLoginCommand(g), newTokenCommand(g), newAccountsCommand(g), newLogoutCommand(g), newBenchCommand(g))
+		newLoginCommand(g), newTokenCommand(g), newAccountsCommand(g), newLogoutCommand(g), newBenchCommand(g), newVersionCommand(g))
+	root.Version = version()
+	root.SetVersionTemplate("tessera {{.Version}}\n")
+	refuseUnknownSubcommands(root)
 	return root
 }
 
@@ -106,14 +111,62 @@ func (k keySource) String() string {
 
 func (e *env) Close() error { return e.store.Close() }
 
-// open opens (creating if needed) the data directory's database and master
-// key. TESSERA_MASTER_KEY, when set, replaces the key file, so a
-// deployment can keep the key out of the data directory. A PostgreSQL
-// store, which several instances share, is opened only with the key it was
-// set up with: see checkMasterKey.
-func (g *globals) open(ctx context.Context) (*env, error) {
-	if err := os.MkdirAll(g.dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
+// openOptions say what a command may do on opening the data directory.
+type openOptions struct {
+	// createDir lets a missing data directory be created: serve --dev and
+	// migrate only.
+	createDir bool
+	// devFiles says the command keeps files in the data directory whatever
+	// the store (serve --dev: the development CA and certificate).
+	devFiles bool
+	// integrityCheck bounds SQLite's quick_check of the database before
+	// it is used; 0 skips it.
+	integrityCheck time.Duration
+	// log receives what the opening changed or could not check.
+	log *slog.Logger
+}
+
+// defaultIntegrityCheck bounds the integrity check of serve and migrate:
+// it reads the whole file, which takes about a second per gigabyte, and a
+// start should not wait much longer than that.
+const defaultIntegrityCheck = 5 * time.Second
+
+// notices is the logger of admin commands: warnings only, on standard
+// error, without the time, which a command's own output does not need.
+func (g *globals) notices() *slog.Logger {
+	return slog.New(slog.NewTextHandler(g.streams.err, &slog.HandlerOptions{Level: slog.LevelWarn,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}}))
+}
+
+// usesDataDir reports whether the command needs the data directory: for
+// the SQLite database, the master key file (no TESSERA_MASTER_KEY), or
+// development files. A PostgreSQL store with its key in the environment
+// needs none.
+func (g *globals) usesDataDir(o openOptions) bool {
+	return !g.isPostgres() || os.Getenv("TESSERA_MASTER_KEY") == "" || o.devFiles
+}
+
+// open opens the data directory's database and master key, creating the
+// directory only if o allows. TESSERA_MASTER_KEY, when set, replaces the
+// key file, so a deployment can keep the key out of the data directory. A
+// PostgreSQL store, which several instances share, is opened only with the
+// key it was set up with: see checkMasterKey.
+func (g *globals) open(ctx context.Context, o openOptions) (*env, error) {
+	if o.log == nil {
+		o.log = g.notices()
+	}
+	if !g.isSQLite() && !g.isPostgres() {
+		return nil, fmt.Errorf("--store %q: use empty (SQLite in the data directory) or a postgres:// URL", redactURL(g.storeURL))
+	}
+	if g.usesDataDir(o) {
+		if err := prepareDataDir(g.dataDir, o.createDir, o.log); err != nil {
+			return nil, err
+		}
 	}
 	var mk token.MasterKey
 	var src keySource
@@ -129,9 +182,12 @@ func (g *globals) open(ctx context.Context) (*env, error) {
 		if err != nil {
 			return nil, err
 		}
+		if !created {
+			restrictFile(src.file, o.log)
+		}
 		mk, src.created = k, created
 	}
-	st, err := g.openStore(ctx)
+	st, err := g.openStore(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -209,11 +265,18 @@ func (g *globals) isPostgres() bool {
 	return strings.HasPrefix(g.storeURL, "postgres://") || strings.HasPrefix(g.storeURL, "postgresql://")
 }
 
+// isSQLite reports whether --store names the data directory's SQLite file.
+func (g *globals) isSQLite() bool { return g.storeURL == "" || g.storeURL == "sqlite" }
+
 // openStore opens the store --store names (running its migrations).
-func (g *globals) openStore(ctx context.Context) (store.Store, error) {
+func (g *globals) openStore(ctx context.Context, o openOptions) (store.Store, error) {
 	switch {
-	case g.storeURL == "" || g.storeURL == "sqlite":
-		return sqlite.Open(ctx, filepath.Join(g.dataDir, databaseFile))
+	case g.isSQLite():
+		var opts []sqlite.Option
+		if o.integrityCheck > 0 {
+			opts = append(opts, sqlite.WithIntegrityCheck(o.integrityCheck, o.log))
+		}
+		return sqlite.Open(ctx, filepath.Join(g.dataDir, databaseFile), opts...)
 	case g.isPostgres():
 		return postgres.Open(ctx, g.storeURL, postgres.WithSchema(g.pgSchema))
 	}
@@ -244,7 +307,7 @@ func (g *globals) print(v any, text func(w io.Writer)) error {
 
 func newMigrateCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "migrate", Short: "Create or upgrade the database schema, then exit", Args: cobra.NoArgs}
-	cmd.RunE = g.withEnv(func(ctx context.Context, e *env) error {
+	cmd.RunE = g.withEnvOptions(openOptions{createDir: true, integrityCheck: defaultIntegrityCheck}, func(ctx context.Context, e *env) error {
 		// Opening the store ran the migrations.
 		return g.print(map[string]string{"status": "ok"}, func(w io.Writer) { fmt.Fprintln(w, "Database schema is up to date.") })
 	})

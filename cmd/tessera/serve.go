@@ -44,6 +44,8 @@ type serveOptions struct {
 	refreshGrace       time.Duration
 	pprofAddr          string
 	trustedProxies     string
+	skipIntegrity      bool
+	integrityWithin    time.Duration
 }
 
 func newServeCommand(g *globals) *cobra.Command {
@@ -73,6 +75,8 @@ printing everything needed to get a first token.`,
 	f.DurationVar(&o.refreshGrace, "refresh-grace", oauth.DefaultConfig().RefreshGrace, "window in which a retried refresh returns the same successor")
 	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060); off by default")
 	f.StringVar(&o.trustedProxies, "trusted-proxies", envOr("TESSERA_TRUSTED_PROXIES", ""), "load balancers or proxies whose X-Forwarded-For is believed: CIDR prefixes or addresses, comma-separated (env TESSERA_TRUSTED_PROXIES); the client is the rightmost address that is not one of them")
+	f.BoolVar(&o.skipIntegrity, "skip-integrity-check", false, "start without SQLite's quick_check of the database")
+	f.DurationVar(&o.integrityWithin, "integrity-check-timeout", defaultIntegrityCheck, "how long SQLite's start-up quick_check may take before the server starts without it (it reads the whole file; 0 skips it)")
 	return cmd
 }
 
@@ -98,7 +102,11 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	if err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
-	e, err := g.open(ctx)
+	opening := openOptions{createDir: o.dev, devFiles: o.dev, integrityCheck: o.integrityWithin, log: logger}
+	if o.skipIntegrity {
+		opening.integrityCheck = 0
+	}
+	e, err := g.open(ctx, opening)
 	if err != nil {
 		return err
 	}
@@ -297,12 +305,19 @@ User
   Password:                 %[13]s
 
 Get a token:
-  1. Open this URL in a browser and sign in as %[12]s:
+  1. Open this URL in a browser (it warns about the certificate: see below) and sign in as %[12]s:
      %[14]s
   2. The browser lands on %[8]s/?code=...; copy the code, then run:
      curl --cacert %[1]s/ca.pem -X POST -H "Content-Type: application/x-www-form-urlencoded" \
        -d 'client_id=%[6]s&scope=%[6]s%%2f.default openid profile offline_access&code=PASTE_CODE&redirect_uri=http%%3A%%2F%%2Flocalhost%%3a8080&grant_type=authorization_code&client_secret=%[7]s' \
        '%[2]s/oauth2/v2.0/token'
+  3. Refresh with the answer's refresh_token (it rotates: use the newest each time):
+     curl --cacert %[1]s/ca.pem -X POST -H "Content-Type: application/x-www-form-urlencoded" \
+       -d 'client_id=%[6]s&grant_type=refresh_token&refresh_token=PASTE_REFRESH_TOKEN&client_secret=%[7]s' \
+       '%[2]s/oauth2/v2.0/token'
+
+Browsers warn about the certificate until they trust %[1]s/ca.pem, a CA made on this
+machine: import it into the system or browser trust store (README, "Trust the CA").
 
 `, dataDir, authority, d.Tenant.Name, d.Tenant.ID, d.WebApp.Name, d.WebApp.ClientID, secret, redirect,
 		d.NativeApp.Name, d.NativeApp.ClientID, strings.Join(d.NativeApp.RedirectURIs, ", "), d.User.Username, pw, authorize)

@@ -228,6 +228,17 @@ func TestNewcomerDevServer(t *testing.T) {
 	}
 	rt := tokens["refresh_token"].(string)
 
+	// Then the printed refresh command, with the refresh token pasted in.
+	refresh := refreshBody(out)
+	if !strings.Contains(refresh, "PASTE_REFRESH_TOKEN") {
+		t.Fatalf("banner lacks the refresh command:\n%s", out)
+	}
+	status, refreshed := postForm(t, c, srv.base+"/demo/oauth2/v2.0/token", strings.Replace(refresh, "PASTE_REFRESH_TOKEN", url.QueryEscape(rt), 1))
+	if status != 200 || refreshed["access_token"] == nil || refreshed["refresh_token"] == nil {
+		t.Fatalf("the banner's refresh command: %d %v", status, refreshed)
+	}
+	rt = refreshed["refresh_token"].(string)
+
 	// Admin commands from another process while the server runs: the
 	// server sees the new app and the new secret at once.
 	app := cli(t, dataDir, "app", "register", "--tenant", "demo", "--name", "Script", "--redirect-uri", "http://localhost:9000")

@@ -62,20 +62,39 @@ type Store struct {
 var _ store.Store = (*Store)(nil)
 
 // Open opens or creates the database at path and brings its schema up to
-// date.
-func Open(ctx context.Context, path string) (*Store, error) {
-	// The driver cuts the DSN at the first '?', and an in-memory database
-	// would not be shared between the two pools.
-	if path == "" || strings.ContainsRune(path, '?') || strings.Contains(path, ":memory:") {
+// date. The database files are made readable by their owner only, whatever
+// the umask: they hold password and secret hashes.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	var o options
+	for _, fn := range opts {
+		fn(&o)
+	}
+	// The driver cuts the DSN at the first '?', reads "file:" names as
+	// URIs (which would name another file than the one created here), and
+	// an in-memory database would not be shared between the two pools.
+	if path == "" || strings.ContainsRune(path, '?') || strings.Contains(path, ":memory:") || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlite: open: unsupported path %q", path)
+	}
+	if err := createFile(path); err != nil {
+		return nil, err
+	}
+	if err := restrictFiles(path); err != nil {
+		return nil, err
 	}
 	w, err := sql.Open("sqlite", path+"?"+pragmas+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open writer: %w", err)
 	}
 	w.SetMaxOpenConns(1)
+	// Before the migrations, which would otherwise write into a damaged
+	// file.
+	if o.checkWithin > 0 {
+		if err := quickCheck(ctx, w, path, o.checkWithin, o.log); err != nil {
+			return nil, errors.Join(err, w.Close())
+		}
+	}
 	if err := migrate(ctx, w); err != nil {
-		return nil, errors.Join(err, w.Close())
+		return nil, errors.Join(classify(path, "migrate", err), w.Close())
 	}
 
 	// Opened after the migration so that the file is already in WAL mode.
@@ -86,7 +105,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxOpenConns(readConns)
 	r.SetMaxIdleConns(readConns)
 	if err := r.PingContext(ctx); err != nil {
-		return nil, errors.Join(fmt.Errorf("sqlite: open readers: %w", err), r.Close(), w.Close())
+		return nil, errors.Join(classify(path, "open readers", fmt.Errorf("sqlite: open readers: %w", err)), r.Close(), w.Close())
+	}
+	// The WAL and shared-memory files exist from the first connection on.
+	if err := restrictFiles(path); err != nil {
+		return nil, errors.Join(err, r.Close(), w.Close())
 	}
 	s := &Store{w: w, r: r, rotations: make(chan *rotation, rotationBatch), stop: make(chan struct{}), stopped: make(chan struct{})}
 	go s.rotateLoop()
