@@ -65,6 +65,11 @@ func TestInstanceWithAnotherKeyRefused(t *testing.T) {
 	} {
 		o := c.options(1, freePort(t))
 		o.Env = []string{tc.env}
+		// Only serve --dev and migrate create a data directory; this
+		// instance is an operator's, who made its directory beforehand.
+		if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+			t.Fatal(err)
+		}
 		stderr, err := harness.Launch(t, o).Exited(t, time.Minute)
 		if err == nil || !strings.Contains(stderr, "is not the one this store was set up with") || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%s: exit %v, stderr:\n%s", tc.name, err, stderr)
