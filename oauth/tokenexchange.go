@@ -143,9 +143,17 @@ func (p *Provider) actor(ctx context.Context, tc *tokenContext, subject verified
 		if err != nil {
 			var bad errBadToken
 			if errors.As(err, &bad) {
-				return nil, invalidGrant(CodeGrantInvalid, "The actor_token is not valid: %s", bad.reason)
+				// RFC 8693 §2.2.2: an invalid actor_token makes the request invalid.
+				return nil, invalidRequest(CodeGrantInvalid, "The actor_token is not valid: %s", bad.reason)
 			}
 			return nil, ServerError(err)
+		}
+		// The actor must be the caller (RFC 8693 §2.1, §4.1): a token the
+		// client was issued or holds as itself. Any other token of the
+		// tenant would let a client name another app or user as the party
+		// acting.
+		if v.ClientID != tc.client.ClientID && v.AuthorizedParty != tc.client.ClientID && v.Subject != tc.client.ServicePrincipalID {
+			return nil, invalidRequest(CodeMalformedRequest, "The actor_token must represent the calling client: it was issued to another client or subject.")
 		}
 		act = map[string]any{"sub": v.Subject}
 		if v.isApp() {

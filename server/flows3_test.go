@@ -314,21 +314,28 @@ func TestTokenExchange(t *testing.T) {
 		t.Fatalf("exchange by resource: %d %v", status, resp)
 	}
 
-	// An actor token names the actor.
-	status, cc, _ := e.post(e.tokenURL(), url.Values{"grant_type": {"client_credentials"}, "client_id": {e.daemon.ClientID},
-		"client_secret": {e.daemonPW}, "scope": {"api://files/.default"}})
+	// An actor token names the actor; it must be the caller's own (RFC
+	// 8693 §2.1): here the middle tier's token for itself.
+	status, own, _ := e.post(e.tokenURL(), url.Values{"grant_type": {"client_credentials"}, "client_id": {a.ClientID},
+		"client_secret": {secret}, "scope": {a.ClientID + "/.default"}})
 	if status != 200 {
-		t.Fatalf("%d %v", status, cc)
+		t.Fatalf("%d %v", status, own)
 	}
-	status, resp = exchange(url.Values{"audience": {"api://files"}, "actor_token": {cc["access_token"].(string)},
+	status, resp = exchange(url.Values{"audience": {"api://files"}, "actor_token": {own["access_token"].(string)},
 		"actor_token_type": {"urn:ietf:params:oauth:token-type:access_token"}})
 	if status != 200 {
 		t.Fatalf("exchange with actor: %d %v", status, resp)
 	}
 	_, claims = e.verifyJWT(resp["access_token"].(string), "at+jwt", e.api.ClientID)
 	act, _ = claims["act"].(map[string]any)
-	if act["sub"] != e.daemon.ServicePrincipalID || act["client_id"] != e.daemon.ClientID {
+	if act["sub"] != a.ServicePrincipalID || act["client_id"] != a.ClientID {
 		t.Errorf("act with actor token: %v", claims["act"])
+	}
+	// Another app's token is not the caller's to present as actor.
+	status, cc, _ := e.post(e.tokenURL(), url.Values{"grant_type": {"client_credentials"}, "client_id": {e.daemon.ClientID},
+		"client_secret": {e.daemonPW}, "scope": {"api://files/.default"}})
+	if status != 200 {
+		t.Fatalf("%d %v", status, cc)
 	}
 
 	for name, tc := range map[string]struct {
@@ -341,8 +348,9 @@ func TestTokenExchange(t *testing.T) {
 		"unexposed scope":        {url.Values{"audience": {"api://files"}, "scope": {"Files.Delete"}}, "invalid_scope"},
 		"unconsented scope":      {url.Values{"audience": {"api://files"}, "scope": {"Files.Write"}}, "invalid_grant"},
 		"bad subject token type": {url.Values{"audience": {"api://files"}, "subject_token_type": {"urn:ietf:params:oauth:token-type:saml2"}}, "invalid_request"},
-		"actor without type":     {url.Values{"audience": {"api://files"}, "actor_token": {cc["access_token"].(string)}}, "invalid_request"},
-		"forged actor":           {url.Values{"audience": {"api://files"}, "actor_token": {"e30.e30.e30"}, "actor_token_type": {"urn:ietf:params:oauth:token-type:jwt"}}, "invalid_grant"},
+		"actor without type":     {url.Values{"audience": {"api://files"}, "actor_token": {own["access_token"].(string)}}, "invalid_request"},
+		"another app as actor":   {url.Values{"audience": {"api://files"}, "actor_token": {cc["access_token"].(string)}, "actor_token_type": {"urn:ietf:params:oauth:token-type:access_token"}}, "invalid_request"},
+		"forged actor":           {url.Values{"audience": {"api://files"}, "actor_token": {"e30.e30.e30"}, "actor_token_type": {"urn:ietf:params:oauth:token-type:jwt"}}, "invalid_request"},
 	} {
 		status, resp := exchange(tc.extra)
 		if status != 400 || resp["error"] != tc.code {
