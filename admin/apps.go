@@ -131,15 +131,32 @@ func (a *Admin) Expose(ctx context.Context, app store.App, appIDURI string, scop
 		if !scopeNamePattern.MatchString(s) {
 			return store.App{}, invalid("scope name %q: use letters, digits and . _ : - (at most 120)", s)
 		}
+		if reservedScopeName(s) {
+			return store.App{}, invalid("scope name %q is reserved for OpenID Connect (openid, profile, email, offline_access); choose another name", s)
+		}
 	}
 	for _, r := range roles {
 		if !scopeNamePattern.MatchString(r) {
 			return store.App{}, invalid("role name %q: use letters, digits and . _ : - (at most 120)", r)
 		}
+		if reservedScopeName(r) {
+			return store.App{}, invalid("role name %q is reserved for OpenID Connect (openid, profile, email, offline_access); choose another name", r)
+		}
 	}
 	app.Scopes = uniqueAppend(app.Scopes, scopes...)
 	app.Roles = uniqueAppend(app.Roles, roles...)
 	return a.update(ctx, app)
+}
+
+// reservedScopeName reports whether name is one of the OpenID Connect
+// scopes, in any case: a resource scope of that name would reach the token
+// as scp "openid", which userinfo and clients read as the sign-in scope.
+func reservedScopeName(name string) bool {
+	switch strings.ToLower(name) {
+	case "openid", "profile", "email", "offline_access":
+		return true
+	}
+	return false
 }
 
 // AddPermission records that client needs scopes or roles of resource.

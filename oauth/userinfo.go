@@ -31,6 +31,13 @@ func (p *Provider) UserInfo(ctx context.Context, ep Endpoint, bearer string) (ma
 	if !slices.Contains(scopes, ScopeOpenID) {
 		return nil, bearerError(ErrInsufficientScope, http.StatusForbidden, CodeInvalidScope, "The token was not granted the openid scope; request 'openid' (without a resource scope) for userinfo.")
 	}
+	// The userinfo resource is the client's own audience: a grant of only
+	// OpenID Connect scopes issues a token with aud = azp and nothing but
+	// those scopes in scp. A token for a resource API is for that API,
+	// whatever its scp says.
+	if v.Audience != v.AuthorizedParty || slices.ContainsFunc(scopes, func(s string) bool { return !isOIDCScope(s) }) {
+		return nil, bearerError(ErrInvalidToken, http.StatusUnauthorized, CodeInvalidToken, "The token is for another resource; userinfo takes a token granted only OpenID Connect scopes (openid profile email).")
+	}
 	user, err := p.store.GetUser(ctx, ep.Tenant.ID, v.Subject)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && user.Disabled) {
 		return nil, bearerError(ErrInvalidToken, http.StatusUnauthorized, CodeUserDisabled, "The token's user is disabled or was removed.")
