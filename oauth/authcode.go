@@ -54,7 +54,7 @@ func (p *Provider) authorizationCode(ctx context.Context, tc *tokenContext) (*To
 	if err != nil {
 		return nil, ServerError(err)
 	}
-	grant, prefix, e := p.codeGrant(ctx, tc, c)
+	grant, e := p.codeGrant(ctx, tc, c)
 	if e != nil {
 		return nil, e
 	}
@@ -81,7 +81,7 @@ func (p *Provider) authorizationCode(ctx context.Context, tc *tokenContext) (*To
 		resource = &r
 	}
 	return p.mint(ctx, issuance{
-		ep: tc.ep, client: tc.client, user: &user, resource: resource, prefix: prefix, grant: grant,
+		ep: tc.ep, client: tc.client, user: &user, resource: resource, grant: grant,
 		authTime: c.AuthTime, sessionID: c.SessionID, nonce: c.Nonce, refreshToken: refresh,
 		clientInfo: tc.wantsClientInfo(), accessID: red.AccessTokenID, issuedAt: now,
 	})
@@ -167,33 +167,30 @@ func checkVerifier(c store.AuthCode, verifier string) *Error {
 // code's resource scopes; OIDC scopes it names that the code lacks are
 // dropped, so "offline_access" asked only here yields no refresh token
 // unless the user granted it at the authorize step (seeds 002 and 003).
-func (p *Provider) codeGrant(ctx context.Context, tc *tokenContext, c store.AuthCode) (store.Grant, string, *Error) {
+func (p *Provider) codeGrant(ctx context.Context, tc *tokenContext, c store.AuthCode) (store.Grant, *Error) {
 	g := c.Grant
 	raw := tc.params.Get("scope")
 	if raw == "" {
-		return g, p.defaultPrefix(ctx, tc.ep, g), nil
+		return g, nil
 	}
 	sr, e := p.parseScope(ctx, tc.ep.Tenant.ID, raw)
 	if e != nil {
-		return store.Grant{}, "", e
+		return store.Grant{}, e
 	}
-	out := store.Grant{ResourceID: g.ResourceID, Scopes: g.Scopes, Default: g.Default}
-	prefix := ""
+	out := store.Grant{ResourceID: g.ResourceID, ResourceName: g.ResourceName, Scopes: g.Scopes, Default: g.Default}
 	if sr.resource != nil {
 		if sr.resource.ClientID != g.ResourceID {
-			return store.Grant{}, "", invalidScope("The scope names the resource '%s', but the authorization code was issued for another resource.", truncate(sr.prefix, 200))
+			return store.Grant{}, invalidScope("The scope names the resource '%s', but the authorization code was issued for another resource.", truncate(sr.prefix, 200))
 		}
-		prefix = sr.prefix
+		out.ResourceName = sr.prefix
 		if !sr.isDefault {
 			for _, v := range sr.values {
 				if !slices.Contains(g.Scopes, v) {
-					return store.Grant{}, "", invalidScope("The scope '%s/%s' was not granted in the authorization request; the token request may only narrow it.", truncate(sr.prefix, 200), v)
+					return store.Grant{}, invalidScope("The scope '%s/%s' was not granted in the authorization request; the token request may only narrow it.", truncate(sr.prefix, 200), v)
 				}
 			}
 			out.Scopes, out.Default = sr.values, false
 		}
-	} else {
-		prefix = p.defaultPrefix(ctx, tc.ep, g)
 	}
 	oidc := map[string]bool{}
 	for s := range sr.oidc {
@@ -202,17 +199,5 @@ func (p *Provider) codeGrant(ctx context.Context, tc *tokenContext, c store.Auth
 		}
 	}
 	out.OIDCScopes = orderOIDC(oidc)
-	return out, prefix, nil
-}
-
-// defaultPrefix names the grant's resource by its identifier URI.
-func (p *Provider) defaultPrefix(ctx context.Context, ep Endpoint, g store.Grant) string {
-	if g.ResourceID == "" {
-		return ""
-	}
-	app, err := p.store.GetApp(ctx, ep.Tenant.ID, g.ResourceID)
-	if err != nil {
-		return g.ResourceID
-	}
-	return resourcePrefix(app)
+	return out, nil
 }

@@ -45,7 +45,6 @@ type AuthorizeRequest struct {
 	LoginHint           string      `json:"login_hint,omitempty"`
 	MaxAge              int         `json:"max_age"` // -1: not given
 	Grant               store.Grant `json:"grant"`
-	Prefix              string      `json:"prefix,omitempty"`
 	// DeviceCode references the device authorization this request
 	// approves (base64url of its hash), for the device flow.
 	DeviceCode string `json:"device_code,omitempty"`
@@ -232,7 +231,7 @@ func (p *Provider) ParseAuthorize(ctx context.Context, ep Endpoint, params Param
 	if e != nil {
 		return fail(ar.ResponseMode, e)
 	}
-	if ar.Grant, ar.Prefix, e = authorizeGrant(client, sr); e != nil {
+	if ar.Grant, e = authorizeGrant(client, sr); e != nil {
 		return fail(ar.ResponseMode, e)
 	}
 	if ar.wantsIDToken() && !slices.Contains(ar.Grant.OIDCScopes, ScopeOpenID) {
@@ -269,19 +268,19 @@ func requestObjectError(params Params) *Error {
 //
 // Scopes asked by name need no configured permission: the user is asked
 // for them (Entra's dynamic consent), and the token carries them.
-func authorizeGrant(client store.App, sr scopeRequest) (store.Grant, string, *Error) {
+func authorizeGrant(client store.App, sr scopeRequest) (store.Grant, *Error) {
 	g := store.Grant{Default: sr.isDefault}
 	oidc := map[string]bool{}
 	for s := range sr.oidc {
 		oidc[s] = true
 	}
 	if sr.resource != nil {
-		g.ResourceID = sr.resource.ClientID
+		g.ResourceID, g.ResourceName = sr.resource.ClientID, sr.prefix
 		g.Scopes = sr.values
 		if sr.isDefault {
 			g.Scopes = configuredScopes(client, *sr.resource)
 			if len(g.Scopes) == 0 && sr.resource.ClientID != client.ClientID {
-				return store.Grant{}, "", notListed(client, sr.prefix, kindDelegated)
+				return store.Grant{}, notListed(client, sr.prefix, kindDelegated)
 			}
 			for _, s := range OIDCScopes() {
 				oidc[s] = true
@@ -289,7 +288,7 @@ func authorizeGrant(client store.App, sr scopeRequest) (store.Grant, string, *Er
 		}
 	}
 	g.OIDCScopes = orderOIDC(oidc)
-	return g, sr.prefix, nil
+	return g, nil
 }
 
 func (p *Provider) parsePKCE(client store.App, params Params, ar *AuthorizeRequest) *Error {

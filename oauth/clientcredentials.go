@@ -50,8 +50,7 @@ func (p *Provider) clientCredentials(ctx context.Context, tc *tokenContext) (*To
 		ep:       tc.ep,
 		client:   tc.client,
 		resource: req.resource,
-		prefix:   req.prefix,
-		grant:    store.Grant{ResourceID: req.resource.ClientID, Default: true},
+		grant:    store.Grant{ResourceID: req.resource.ClientID, ResourceName: req.prefix, Default: true},
 		roles:    roles,
 	})
 }

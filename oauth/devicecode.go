@@ -133,7 +133,7 @@ func (p *Provider) DeviceAuthorize(ctx context.Context, ep Endpoint, req TokenRe
 	if e != nil {
 		return nil, e
 	}
-	grant, _, e := authorizeGrant(client.app, sr)
+	grant, e := authorizeGrant(client.app, sr)
 	if e != nil {
 		return nil, e
 	}
@@ -295,12 +295,12 @@ func (p *Provider) deviceCode(ctx context.Context, tc *tokenContext) (*TokenResp
 	if err != nil {
 		return nil, ServerError(err)
 	}
-	resource, prefix, e := p.grantResource(ctx, tc.ep, d.Grant)
+	resource, e := p.grantResource(ctx, tc.ep, d.Grant)
 	if e != nil {
 		return nil, e
 	}
 	return p.mint(ctx, issuance{
-		ep: tc.ep, client: tc.client, user: &user, resource: resource, prefix: prefix, grant: d.Grant,
+		ep: tc.ep, client: tc.client, user: &user, resource: resource, grant: d.Grant,
 		authTime: d.AuthTime, sessionID: d.SessionID, refreshToken: refresh, clientInfo: tc.wantsClientInfo(),
 		accessID: red.AccessTokenID, issuedAt: now,
 	})
@@ -310,17 +310,17 @@ func deviceExpired() *Error {
 	return newError(ErrExpiredToken, http.StatusBadRequest, CodeDeviceCodeExpired, "The device_code has expired. Start the sign-in again.")
 }
 
-// grantResource loads the resource app of a grant, named by its
-// identifier URI in responses.
-func (p *Provider) grantResource(ctx context.Context, ep Endpoint, g store.Grant) (*store.App, string, *Error) {
+// grantResource loads the resource app of a grant, or nil when the grant
+// names none.
+func (p *Provider) grantResource(ctx context.Context, ep Endpoint, g store.Grant) (*store.App, *Error) {
 	if g.ResourceID == "" {
-		return nil, "", nil
+		return nil, nil
 	}
 	app, err := p.store.GetApp(ctx, ep.Tenant.ID, g.ResourceID)
 	if err != nil {
-		return nil, "", ServerError(err)
+		return nil, ServerError(err)
 	}
-	return &app, resourcePrefix(app), nil
+	return &app, nil
 }
 
 // DeviceSource identifies who is typing user codes, for rate limiting.

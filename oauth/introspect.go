@@ -102,14 +102,14 @@ func (p *Provider) introspectRefresh(ctx context.Context, ep Endpoint, client st
 	if err != nil {
 		return nil, ServerError(err)
 	}
-	prefix := ""
-	if tok.Grant.ResourceID != "" {
+	var resource *store.App
+	if tok.Grant.ResourceID != "" && tok.Grant.ResourceName == "" {
 		if app, err := p.store.GetApp(ctx, ep.Tenant.ID, tok.Grant.ResourceID); err == nil {
-			prefix = resourcePrefix(app)
+			resource = &app
 		}
 	}
 	return &Introspection{
-		Active: true, Scope: scopeString(prefix, tok.Grant), ClientID: fam.ClientID, Username: user.Username,
+		Active: true, Scope: scopeString(resourceName(tok.Grant, resource), tok.Grant), ClientID: fam.ClientID, Username: user.Username,
 		TokenType: "refresh_token", Expiry: tok.ExpiresAt.Unix(), IssuedAt: tok.CreatedAt.Unix(), Subject: user.ID,
 		Issuer: ep.Issuer, TenantID: ep.Tenant.ID, ObjectID: user.ID,
 	}, nil

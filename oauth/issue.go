@@ -79,7 +79,6 @@ type issuance struct {
 	client       store.App
 	user         *store.User // nil for tokens the app gets as itself
 	resource     *store.App  // nil: the client is the audience
-	prefix       string      // how the resource is named in the scope field
 	grant        store.Grant
 	roles        []string
 	authTime     time.Time
@@ -154,7 +153,7 @@ func (p *Provider) mint(ctx context.Context, is issuance) (*TokenResponse, *Erro
 	}
 	resp := &TokenResponse{
 		TokenType:    "Bearer",
-		Scope:        scopeString(is.prefix, is.grant),
+		Scope:        scopeString(resourceName(is.grant, is.resource), is.grant),
 		ExpiresIn:    int64(lifetime / time.Second),
 		ExtExpiresIn: int64(lifetime / time.Second),
 		AccessToken:  access,

@@ -57,7 +57,7 @@ func (p *Provider) onBehalfOf(ctx context.Context, tc *tokenContext) (*TokenResp
 		}
 	}
 	return p.mint(ctx, issuance{
-		ep: tc.ep, client: tc.client, user: &user, resource: sr.resource, prefix: sr.prefix, grant: grant,
+		ep: tc.ep, client: tc.client, user: &user, resource: sr.resource, grant: grant,
 		authTime: authTimeOf(subject), sessionID: subject.SessionID, refreshToken: refresh, clientInfo: tc.wantsClientInfo(),
 	})
 }
@@ -96,7 +96,7 @@ func (p *Provider) delegatedGrant(ctx context.Context, tc *tokenContext, user st
 	if err != nil {
 		return store.Grant{}, ServerError(err)
 	}
-	g := store.Grant{ResourceID: resource.ClientID, Default: isDefault}
+	g := store.Grant{ResourceID: resource.ClientID, ResourceName: prefix, Default: isDefault}
 	if isDefault {
 		for _, s := range resource.Scopes {
 			if consents.hasScope(resource.ClientID, s) {

@@ -44,7 +44,7 @@ func (p *Provider) refreshToken(ctx context.Context, tc *tokenContext) (*TokenRe
 			return nil, p.revokeFamily(ctx, tc, fam, verdict)
 		}
 
-		user, grant, resource, prefix, e := p.refreshGrant(ctx, tc, tok, fam)
+		user, grant, resource, e := p.refreshGrant(ctx, tc, tok, fam)
 		if e != nil {
 			return nil, e
 		}
@@ -74,7 +74,7 @@ func (p *Provider) refreshToken(ctx context.Context, tc *tokenContext) (*TokenRe
 			}
 		}
 		return p.mint(ctx, issuance{
-			ep: tc.ep, client: tc.client, user: &user, resource: resource, prefix: prefix, grant: grant,
+			ep: tc.ep, client: tc.client, user: &user, resource: resource, grant: grant,
 			authTime: fam.AuthTime, sessionID: fam.SessionID, refreshToken: next, clientInfo: tc.wantsClientInfo(),
 		})
 	}
@@ -95,9 +95,9 @@ func (p *Provider) revokeFamily(ctx context.Context, tc *tokenContext, fam store
 // token); OIDC scopes stay as first granted so every redemption returns an
 // ID token with the same subject. Withdrawn consent or a disabled user ends
 // the family.
-func (p *Provider) refreshGrant(ctx context.Context, tc *tokenContext, tok store.RefreshToken, fam store.RefreshFamily) (store.User, store.Grant, *store.App, string, *Error) {
-	fail := func(e *Error) (store.User, store.Grant, *store.App, string, *Error) {
-		return store.User{}, store.Grant{}, nil, "", e
+func (p *Provider) refreshGrant(ctx context.Context, tc *tokenContext, tok store.RefreshToken, fam store.RefreshFamily) (store.User, store.Grant, *store.App, *Error) {
+	fail := func(e *Error) (store.User, store.Grant, *store.App, *Error) {
+		return store.User{}, store.Grant{}, nil, e
 	}
 	user, err := p.store.GetUser(ctx, tc.ep.Tenant.ID, fam.UserID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && user.Disabled) {
@@ -122,7 +122,7 @@ func (p *Provider) refreshGrant(ctx context.Context, tc *tokenContext, tok store
 	}
 	raw := tc.params.Get("scope")
 	if raw == "" {
-		g := store.Grant{ResourceID: tok.Grant.ResourceID, Default: tok.Grant.Default, OIDCScopes: orderOIDC(oidc)}
+		g := store.Grant{ResourceID: tok.Grant.ResourceID, ResourceName: tok.Grant.ResourceName, Default: tok.Grant.Default, OIDCScopes: orderOIDC(oidc)}
 		for _, s := range tok.Grant.Scopes {
 			if consents.hasScope(g.ResourceID, s) {
 				g.Scopes = append(g.Scopes, s)
@@ -134,15 +134,14 @@ func (p *Provider) refreshGrant(ctx context.Context, tc *tokenContext, tok store
 			return fail(consentRequired("The consent to every permission of this refresh token's resource was withdrawn. Ask for it interactively."))
 		}
 		var resource *store.App
-		prefix := ""
 		if g.ResourceID != "" {
 			app, err := p.store.GetApp(ctx, tc.ep.Tenant.ID, g.ResourceID)
 			if err != nil {
 				return fail(ServerError(err))
 			}
-			resource, prefix = &app, resourcePrefix(app)
+			resource = &app
 		}
-		return user, g, resource, prefix, nil
+		return user, g, resource, nil
 	}
 
 	sr, e := p.parseScope(ctx, tc.ep.Tenant.ID, raw)
@@ -154,7 +153,7 @@ func (p *Provider) refreshGrant(ctx context.Context, tc *tokenContext, tok store
 	}
 	g := store.Grant{Default: sr.isDefault}
 	if sr.resource != nil {
-		g.ResourceID = sr.resource.ClientID
+		g.ResourceID, g.ResourceName = sr.resource.ClientID, sr.prefix
 		if sr.isDefault {
 			for _, s := range sr.resource.Scopes {
 				if consents.hasScope(g.ResourceID, s) {
@@ -177,5 +176,5 @@ func (p *Provider) refreshGrant(ctx context.Context, tc *tokenContext, tok store
 		}
 	}
 	g.OIDCScopes = orderOIDC(oidc)
-	return user, g, sr.resource, sr.prefix, nil
+	return user, g, sr.resource, nil
 }

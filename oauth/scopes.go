@@ -206,6 +206,21 @@ func scopeString(prefix string, g store.Grant) string {
 	return strings.Join(parts, " ")
 }
 
+// resourceName is how a response names the grant's resource: as the client
+// named it when it asked for the grant, else by its identifier URI. A
+// code's response, every refresh after it and introspection then name it
+// alike, and a client's token cache (keyed on the scope string) finds what
+// it stored.
+func resourceName(g store.Grant, resource *store.App) string {
+	if g.ResourceName != "" {
+		return g.ResourceName
+	}
+	if resource == nil {
+		return g.ResourceID
+	}
+	return resourcePrefix(*resource)
+}
+
 // resourcePrefix is how a resource is named in responses when the request
 // did not name it: by its identifier URI.
 func resourcePrefix(resource store.App) string {

@@ -54,7 +54,7 @@ func (p *Provider) tokenExchange(ctx context.Context, tc *tokenContext) (*TokenR
 	}
 	grant.OIDCScopes = nil // an exchanged token is an access token only
 	resp, e := p.mint(ctx, issuance{
-		ep: tc.ep, client: tc.client, user: &user, resource: &resource, prefix: prefix, grant: grant,
+		ep: tc.ep, client: tc.client, user: &user, resource: &resource, grant: grant,
 		authTime: authTimeOf(subject), sessionID: subject.SessionID, act: act,
 	})
 	if e != nil {

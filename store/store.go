@@ -178,6 +178,10 @@ type Grant struct {
 	Scopes     []string // delegated scope values on that resource
 	OIDCScopes []string // subset of openid profile email offline_access
 	Default    bool     // asked as "{resource}/.default"
+	// ResourceName is how the client named the resource ("api://files" or
+	// its client id), so that every response of the grant's life names it
+	// the same way; "" names it by its identifier URI.
+	ResourceName string
 }
 
 // AuthCode is an issued authorization code, addressed by its hash.

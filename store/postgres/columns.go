@@ -108,12 +108,13 @@ type grantJSON struct {
 	Scopes     []string `json:"scopes,omitempty"`
 	OIDCScopes []string `json:"oidc,omitempty"`
 	Default    bool     `json:"default,omitempty"`
+	Name       string   `json:"name,omitempty"`
 }
 
 // grantValue is the stored form of a grant, marshalled by pgx into the
 // jsonb parameter.
 func grantValue(g store.Grant) grantJSON {
-	return grantJSON{ResourceID: g.ResourceID, Scopes: g.Scopes, OIDCScopes: g.OIDCScopes, Default: g.Default}
+	return grantJSON{ResourceID: g.ResourceID, Scopes: g.Scopes, OIDCScopes: g.OIDCScopes, Default: g.Default, Name: g.ResourceName}
 }
 
 // grantCol scans a jsonb grant.
@@ -125,7 +126,7 @@ func (c grantCol) ScanBytes(src []byte) error {
 	if err := unmarshal(src, &in); err != nil {
 		return fmt.Errorf("grant column: %w", err)
 	}
-	*c.g = store.Grant{ResourceID: in.ResourceID, Scopes: in.Scopes, OIDCScopes: in.OIDCScopes, Default: in.Default}
+	*c.g = store.Grant{ResourceID: in.ResourceID, Scopes: in.Scopes, OIDCScopes: in.OIDCScopes, Default: in.Default, ResourceName: in.Name}
 	return nil
 }
 

@@ -103,10 +103,11 @@ type grantJSON struct {
 	Scopes     []string `json:"scopes,omitempty"`
 	OIDCScopes []string `json:"oidc,omitempty"`
 	Default    bool     `json:"default,omitempty"`
+	Name       string   `json:"name,omitempty"`
 }
 
 func grantValue(g store.Grant) jsonCol {
-	return jsonCol{grantJSON{ResourceID: g.ResourceID, Scopes: g.Scopes, OIDCScopes: g.OIDCScopes, Default: g.Default}}
+	return jsonCol{grantJSON{ResourceID: g.ResourceID, Scopes: g.Scopes, OIDCScopes: g.OIDCScopes, Default: g.Default, Name: g.ResourceName}}
 }
 
 type grantCol struct{ g *store.Grant }
@@ -116,6 +117,6 @@ func (c grantCol) Scan(src any) error {
 	if err := (jsonCol{&in}).Scan(src); err != nil {
 		return err
 	}
-	*c.g = store.Grant{ResourceID: in.ResourceID, Scopes: in.Scopes, OIDCScopes: in.OIDCScopes, Default: in.Default}
+	*c.g = store.Grant{ResourceID: in.ResourceID, Scopes: in.Scopes, OIDCScopes: in.OIDCScopes, Default: in.Default, ResourceName: in.Name}
 	return nil
 }

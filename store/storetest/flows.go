@@ -57,7 +57,7 @@ func testSessions(t *testing.T, s store.Store) {
 func authCode(name string, now time.Time) store.AuthCode {
 	return store.AuthCode{Hash: hash(name), TenantID: t1, ClientID: "web", UserID: "u1", SessionID: "sid-1",
 		RedirectURI: "https://web.example/cb",
-		Grant: store.Grant{ResourceID: "api", Scopes: []string{"read", "write"},
+		Grant: store.Grant{ResourceID: "api", ResourceName: "api://api", Scopes: []string{"read", "write"},
 			OIDCScopes: []string{"openid", "offline_access"}, Default: true},
 		Nonce: "nonce-" + name, CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
 		CodeChallengeMethod: "S256", AuthTime: now.Add(-time.Minute), CreatedAt: now,
@@ -174,7 +174,7 @@ func testRefreshTokens(t *testing.T, s store.Store) {
 
 	at := now.Add(time.Hour)
 	rt1 := successor(rt0, "rt1", at)
-	rt1.Grant = store.Grant{ResourceID: "web", Scopes: []string{"profile"}, OIDCScopes: []string{"openid"}}
+	rt1.Grant = store.Grant{ResourceID: "web", ResourceName: "web", Scopes: []string{"profile"}, OIDCScopes: []string{"openid"}}
 	ok(t, s.RotateRefreshToken(ctx, t1, rt0.Hash, rt1, at))
 	// A spent token is kept until its family ends, so a late reuse is
 	// still recognised.
