@@ -54,6 +54,9 @@ func (p *Provider) authorizationCode(ctx context.Context, tc *tokenContext) (*To
 	if err != nil {
 		return nil, ServerError(err)
 	}
+	if e := p.sessionLive(ctx, tc.ep, c.SessionID, now); e != nil {
+		return nil, e
+	}
 	grant, e := p.codeGrant(ctx, tc, c)
 	if e != nil {
 		return nil, e
@@ -85,6 +88,24 @@ func (p *Provider) authorizationCode(ctx context.Context, tc *tokenContext) (*To
 		authTime: c.AuthTime, sessionID: c.SessionID, nonce: c.Nonce, refreshToken: refresh,
 		clientInfo: tc.wantsClientInfo(), accessID: red.AccessTokenID, issuedAt: now,
 	})
+}
+
+// sessionLive refuses what was issued in a sign-in session that has ended
+// since (signed out, or expired): a code lives minutes, but the user who
+// signed out meant every grant of that session to end, and one redeemed
+// after the sign-out would start a refresh family that outlives it.
+func (p *Provider) sessionLive(ctx context.Context, ep Endpoint, sessionID string, now time.Time) *Error {
+	if sessionID == "" {
+		return nil
+	}
+	s, err := p.store.GetSessionByID(ctx, ep.Tenant.ID, sessionID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !now.Before(s.ExpiresAt)) {
+		return deadGrant(CodeSessionEnded, "The sign-in session this grant was issued in has ended (the user signed out). Sign in again.")
+	}
+	if err != nil {
+		return ServerError(err)
+	}
+	return nil
 }
 
 // newRedemption prepares what spending a code issues: the access token's

@@ -287,6 +287,9 @@ func (p *Provider) deviceCode(ctx context.Context, tc *tokenContext) (*TokenResp
 	if err != nil {
 		return nil, ServerError(err)
 	}
+	if e := p.sessionLive(ctx, tc.ep, d.SessionID, now); e != nil {
+		return nil, e
+	}
 	red, refresh := p.newRedemption(tc, user.ID, d.SessionID, d.AuthTime, d.Grant, now)
 	err = p.store.RedeemDeviceCode(ctx, tc.ep.Tenant.ID, hash, now, red)
 	if errors.Is(err, store.ErrNotLive) {

@@ -60,6 +60,7 @@ const (
 	CodeConsentRequired     = 65001
 	CodeUserDisabled        = 50057
 	CodeLoginRequired       = 50058
+	CodeSessionEnded        = 50133
 	CodeUserCancelled       = 65004
 	CodeResourceNotFound    = 500011
 	CodeResourceNotListed   = 650057

@@ -355,6 +355,9 @@ type Store interface {
 
 	CreateSession(ctx context.Context, s Session) error
 	GetSession(ctx context.Context, tenantID string, hash []byte) (Session, error)
+	// GetSessionByID finds a session by its public id, for what was issued
+	// in it (codes, device codes) and must end with it.
+	GetSessionByID(ctx context.Context, tenantID, id string) (Session, error)
 	DeleteSession(ctx context.Context, tenantID string, hash []byte) error
 
 	CreateAuthCode(ctx context.Context, c AuthCode) error

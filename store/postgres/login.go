@@ -75,6 +75,13 @@ func (s *Store) GetSession(ctx context.Context, tenantID string, hash []byte) (s
 	return ss, wrap("get session", err)
 }
 
+// GetSessionByID implements store.Store.
+func (s *Store) GetSessionByID(ctx context.Context, tenantID, id string) (store.Session, error) {
+	ss, err := get(ctx, s, scanSession,
+		`SELECT `+sessionCols+` FROM sessions WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+	return ss, wrap("get session by id", err)
+}
+
 // DeleteSession implements store.Store.
 func (s *Store) DeleteSession(ctx context.Context, tenantID string, hash []byte) error {
 	err := s.execOne(ctx, `DELETE FROM sessions WHERE tenant_id = $1 AND hash = $2`, tenantID, hash)

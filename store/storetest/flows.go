@@ -47,9 +47,18 @@ func testSessions(t *testing.T, s store.Store) {
 	same(t, got, ss)
 	_, err = s.GetSession(ctx, t1, hash("cookie 2"))
 	isErr(t, err, store.ErrNotFound)
+	got, err = s.GetSessionByID(ctx, t1, ss.ID)
+	ok(t, err)
+	same(t, got, ss)
+	_, err = s.GetSessionByID(ctx, t2, ss.ID)
+	isErr(t, err, store.ErrNotFound)
+	_, err = s.GetSessionByID(ctx, t1, "sid-2")
+	isErr(t, err, store.ErrNotFound)
 
 	ok(t, s.DeleteSession(ctx, t1, ss.Hash))
 	_, err = s.GetSession(ctx, t1, ss.Hash)
+	isErr(t, err, store.ErrNotFound)
+	_, err = s.GetSessionByID(ctx, t1, ss.ID)
 	isErr(t, err, store.ErrNotFound)
 	isErr(t, s.DeleteSession(ctx, t1, ss.Hash), store.ErrNotFound)
 }
