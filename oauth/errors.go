@@ -161,6 +161,12 @@ func MalformedRequest(format string, args ...any) *Error {
 	return invalidRequest(CodeMalformedRequest, format, args...)
 }
 
+// FormForgery reports a page's form submitted without the token of the page
+// the server showed to this browser.
+func FormForgery(description string) *Error {
+	return newError(ErrInvalidRequest, http.StatusForbidden, CodeMalformedRequest, "%s", description)
+}
+
 // truncate keeps error descriptions bounded when they quote client input.
 func truncate(s string, n int) string {
 	if len(s) <= n {

@@ -174,6 +174,15 @@ func scriptNonce() string {
 // errorPage shows an error the client cannot be told about. A caller that
 // asks for JSON (a script, not a browser) gets the JSON error instead.
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, e *oauth.Error) {
+	s.errorPageTitled(w, r, e, ui.Error{})
+}
+
+// logoutErrorPage is errorPage for the sign-out endpoint, headed as such.
+func (s *Server) logoutErrorPage(w http.ResponseWriter, r *http.Request, e *oauth.Error) {
+	s.errorPageTitled(w, r, e, ui.Error{SignOut: true})
+}
+
+func (s *Server) errorPageTitled(w http.ResponseWriter, r *http.Request, e *oauth.Error, page ui.Error) {
 	if !acceptsHTML(r) {
 		s.writeError(w, r, e)
 		return
@@ -183,12 +192,10 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, e *oauth.Erro
 	if status == 0 {
 		status = http.StatusBadRequest
 	}
-	s.render(w, r, status, "error", ui.Error{
-		Code:        e.Code,
-		Description: e.Description,
-		TraceID:     requestIDs(r.Context()).trace,
-		Timestamp:   time.Now().UTC().Format("2006-01-02 15:04:05Z"),
-	})
+	page.Code, page.Description = e.Code, e.Description
+	page.TraceID = requestIDs(r.Context()).trace
+	page.Timestamp = time.Now().UTC().Format("2006-01-02 15:04:05Z")
+	s.render(w, r, status, "error", page)
 }
 
 func acceptsHTML(r *http.Request) bool {

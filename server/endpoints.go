@@ -109,25 +109,59 @@ func (s *Server) writeBearerError(w http.ResponseWriter, r *http.Request, e *oau
 	s.writeError(w, r, e)
 }
 
-// logout is RP-initiated logout: it ends the SSO session and goes to the
-// registered post_logout_redirect_uri, or shows a signed-out page.
+// logout is RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
+// A request whose id_token_hint names the session's user signs out at
+// once; any other asks the user first, on a form that only a page this
+// server showed to this browser can submit.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
 	params, ok := s.browserParams(w, r)
 	if !ok {
 		return
 	}
-	target, e := s.provider.Logout(r.Context(), ep, params, cookieValue(r, ssoCookiePrefix+ep.Tenant.ID))
+	secret := cookieValue(r, ssoCookiePrefix+ep.Tenant.ID)
+	lr, e := s.provider.ParseLogout(r.Context(), ep, params, secret)
 	if e != nil {
-		s.errorPage(w, r, e)
+		s.logoutErrorPage(w, r, e)
+		return
+	}
+	confirmed := lr.Confirmed
+	if r.Method == http.MethodPost && params.Get("csrf") != "" {
+		// The answer to the confirmation form.
+		if lr.Session == nil || !oauth.CheckLogoutCSRF(secret, params.Get("csrf")) {
+			s.logoutErrorPage(w, r, oauth.FormForgery("The sign-out form could not be verified, or you were signed out already. Reload the page and try again."))
+			return
+		}
+		switch params.Get("logout") {
+		case "confirm":
+			confirmed = true
+		case "cancel":
+			s.render(w, r, http.StatusOK, "message", ui.Message{Title: "You're still signed in", Text: "You stayed signed in to " + ep.Tenant.Name + ". You can close this window."})
+			return
+		default:
+			s.logoutErrorPage(w, r, oauth.MalformedRequest("The sign-out form must be answered with 'confirm' or 'cancel'."))
+			return
+		}
+	}
+	if lr.Session != nil && !confirmed {
+		page := ui.LogoutConfirm{Action: tenantPath(ep, "/oauth2/v2.0/logout"), CSRF: oauth.LogoutCSRF(secret),
+			TenantName: ep.Tenant.Name, ClientName: lr.ClientName, Username: lr.Username}
+		for _, p := range lr.Carry {
+			page.Fields = append(page.Fields, ui.Field{Name: p.Name, Value: p.Value})
+		}
+		s.render(w, r, http.StatusOK, "logout", page)
+		return
+	}
+	if e := s.provider.EndSession(r.Context(), ep, lr); e != nil {
+		s.logoutErrorPage(w, r, e)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: ssoCookiePrefix + ep.Tenant.ID, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
-	if target != "" {
+	if lr.Redirect != "" {
 		status := http.StatusFound
 		if r.Method == http.MethodPost {
 			status = http.StatusSeeOther
 		}
-		http.Redirect(w, r, target, status)
+		http.Redirect(w, r, lr.Redirect, status)
 		return
 	}
 	s.render(w, r, http.StatusOK, "message", ui.Message{Title: "You signed out", Text: "You have signed out of " + ep.Tenant.Name + ". You can close this window."})

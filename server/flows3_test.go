@@ -691,15 +691,19 @@ func TestLogoutRefusesUnregisteredRedirect(t *testing.T) {
 	b := e.browser()
 	b.SignIn(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil), "alice@contoso.test", e.password)
 	o := b.Get(e.authority() + "/oauth2/v2.0/logout?" + url.Values{"client_id": {e.web.ClientID}, "post_logout_redirect_uri": {"https://evil.example/"}}.Encode())
-	if o.Callback != nil || o.Page != "error" {
+	if o.Callback != nil || o.Page != "error" || !strings.Contains(o.Body, "We couldn't sign you out") || !strings.Contains(o.Body, "<title>Sign-out error") {
 		t.Fatalf("unregistered post_logout_redirect_uri: %+v", o)
 	}
 	// The session survives a refused logout.
 	if o := b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil)); o.Callback == nil {
 		t.Errorf("session ended by a refused logout: page %q", o.Page)
 	}
-	// Logout without parameters shows the signed-out page.
-	if o := b.Get(e.authority() + "/oauth2/v2.0/logout"); !strings.Contains(o.Body, "signed out") {
+	// Logout without parameters asks, then shows the signed-out page.
+	o = b.Get(e.authority() + "/oauth2/v2.0/logout")
+	if o.Page != "logout" {
+		t.Fatalf("plain logout does not ask: %d %q\n%s", o.Status, o.Page, o.Body)
+	}
+	if o := b.Submit(o, map[string]string{"logout": "confirm"}); !strings.Contains(o.Body, "You signed out") {
 		t.Errorf("plain logout page:\n%s", o.Body)
 	}
 }

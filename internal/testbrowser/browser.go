@@ -43,7 +43,7 @@ type Outcome struct {
 	Status   int
 	Body     string
 	URL      *url.URL   // the page's own URL
-	Page     string     // "login", "consent", "error", "form_post", or ""
+	Page     string     // "login", "consent", "logout", "error", "form_post", or ""
 	Callback *url.URL   // set when the browser was sent to the client
 	Params   url.Values // the callback's parameters (query, fragment or posted form)
 }
@@ -108,7 +108,9 @@ func (b *Browser) do(req *http.Request) Outcome {
 			action, fields := ParseForm(b.t, body)
 			o.Callback, _ = url.Parse(action)
 			o.Params = fields
-		case strings.Contains(body, "couldn't sign you in"):
+		case strings.Contains(body, `name="logout"`):
+			o.Page = "logout"
+		case strings.Contains(body, "couldn't sign you in"), strings.Contains(body, "couldn't sign you out"):
 			o.Page = "error"
 		}
 		return o

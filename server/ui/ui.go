@@ -68,6 +68,8 @@ type Permission struct {
 
 // Error is the page shown when the client cannot be sent the error.
 type Error struct {
+	// SignOut heads the page as a failed sign-out rather than sign-in.
+	SignOut     bool
 	Code        string
 	Description string
 	TraceID     string
@@ -96,6 +98,18 @@ type Message struct {
 	Title string
 	Text  string
 	Error bool
+}
+
+// LogoutConfirm asks a signed-in user whether to sign out, when the
+// request does not prove that the application asking took part in the
+// session.
+type LogoutConfirm struct {
+	Action     string
+	CSRF       string
+	Fields     []Field // the logout request's parameters, repeated
+	TenantName string
+	ClientName string
+	Username   string
 }
 
 // Field is one hidden form field.

@@ -37,9 +37,48 @@ func TestLogout(t *testing.T) {
 		b.Navigate(authorize("still-in"))
 		requireCode(t, rp.mustTake(t, b, "/cb"), "still-in") // SSO works before logout
 
+		// Without an id_token_hint the user is asked first; staying
+		// signed in keeps the session.
 		b.Navigate(s.Authority() + "/oauth2/v2.0/logout")
-		if title, text := b.Title(), b.InnerText(); !strings.Contains(title, "You signed out") || !strings.Contains(text, "You have signed out of "+s.Tenant) {
+		onPage(t, b, s, "/oauth2/v2.0/logout", `button[value="confirm"]`)
+		if title, text := b.Title(), b.InnerText(); !strings.Contains(title, "Sign out") || !strings.Contains(text, "Do you want to sign out of "+s.Tenant) || !strings.Contains(text, s.Demo.Username) {
+			t.Fatalf("the logout confirmation is %q:\n%s", title, text)
+		}
+		requireAccessible(t, b)
+		requireTabOrder(t, b, `button[value="confirm"]`, `button[value="cancel"]`)
+		b.Screenshot("logout-confirm")
+		b.Click(`button[value="cancel"]`)
+		b.WaitTitle("still signed in")
+		if text := b.InnerText(); !strings.Contains(text, "You stayed signed in") {
+			t.Fatalf("after staying signed in:\n%s", text)
+		}
+		b.Navigate(authorize("still-in-2"))
+		requireCode(t, rp.mustTake(t, b, "/cb"), "still-in-2")
+
+		b.Navigate(s.Authority() + "/oauth2/v2.0/logout")
+		b.Click(`button[value="confirm"]`)
+		if title, text := b.WaitTitle("You signed out"), b.InnerText(); !strings.Contains(title, "You signed out") || !strings.Contains(text, "You have signed out of "+s.Tenant) {
 			t.Fatalf("the logout page is %q:\n%s", title, text)
+		}
+		b.Screenshot("logout-done")
+		requireSignedOut(t, b)
+	})
+
+	t.Run("ConfirmNamesTheApp", func(t *testing.T) {
+		b := browser.For(t)
+		requireCode(t, signIn(t, b, s, rp, authorize("in")), "in")
+		b.Navigate(s.Authority() + "/oauth2/v2.0/logout?" + url.Values{
+			"client_id": {app.ClientID}, "post_logout_redirect_uri": {rp.URL("/signed-out")}, "state": {"asked"},
+		}.Encode())
+		onPage(t, b, s, "/oauth2/v2.0/logout", `button[value="confirm"]`)
+		if text := b.InnerText(); !strings.Contains(text, "E2E logout asks to sign you out of "+s.Tenant) {
+			t.Fatalf("the confirmation does not name the app:\n%s", text)
+		}
+		b.Screenshot("logout-confirm-app")
+		b.Click(`button[value="confirm"]`)
+		c := rp.mustTake(t, b, "/signed-out")
+		if c.Params.Get("state") != "asked" {
+			t.Fatalf("the confirmed logout brought %v, want the state", c.Params)
 		}
 		requireSignedOut(t, b)
 	})
@@ -71,8 +110,9 @@ func TestLogout(t *testing.T) {
 		if _, ok := rp.take("/elsewhere", 0); ok {
 			t.Fatal("logout redirected to an unregistered post_logout_redirect_uri")
 		}
-		if text := b.InnerText(); !strings.Contains(text, "is not registered") {
-			t.Errorf("the error page does not say the URI is not registered:\n%s", text)
+		if title, text := b.Title(), b.InnerText(); !strings.Contains(text, "is not registered") || !strings.Contains(text, "We couldn't sign you out") || !strings.Contains(title, "Sign-out error") {
+			t.Errorf("the error page (%q) does not say the URI is not registered, or is not headed as a sign-out:\n%s", title, text)
 		}
+		b.Screenshot("logout-error")
 	})
 }

@@ -134,7 +134,9 @@ func TestWithoutJavaScript(t *testing.T) {
 		b := browser.For(t)
 		requireCode(t, signIn(t, b, s, rp, authorize("in")), "in")
 		b.Navigate(s.Authority() + "/oauth2/v2.0/logout")
-		if title, text := b.Title(), b.InnerText(); !strings.Contains(title, "You signed out") || !strings.Contains(text, "You have signed out of "+s.Tenant) {
+		onPage(t, b, s, "/oauth2/v2.0/logout", `button[value="confirm"]`)
+		b.Click(`button[value="confirm"]`)
+		if title, text := b.WaitTitle("You signed out"), b.InnerText(); !strings.Contains(title, "You signed out") || !strings.Contains(text, "You have signed out of "+s.Tenant) {
 			t.Fatalf("the logout page is %q:\n%s", title, text)
 		}
 		requireSignedOut(t, b)

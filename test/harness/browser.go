@@ -83,7 +83,7 @@ func NewBrowser(t *testing.T) *Browser {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			b.screenshot()
+			b.screenshot("")
 		}
 		cancelCtx()
 		cancelAlloc()
@@ -91,21 +91,29 @@ func NewBrowser(t *testing.T) *Browser {
 	return b
 }
 
-func (b *Browser) screenshot() {
+// Screenshot saves the page as it looks now, as name.png in the test's
+// artifact directory (kept with go test -artifacts), for a person to look
+// at.
+func (b *Browser) Screenshot(name string) { b.screenshot(name) }
+
+func (b *Browser) screenshot(name string) {
 	var png []byte
 	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
 	defer cancel()
-	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 90)); err != nil {
+	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
 		b.t.Logf("no screenshot: %v", err)
 		return
 	}
 	dir := b.t.(interface{ ArtifactDir() string }).ArtifactDir()
-	name := filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(b.t.Name())+".png")
+	if name == "" {
+		name = b.t.Name()
+	}
+	name = filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(name)+".png")
 	if err := os.WriteFile(name, png, 0o644); err != nil {
 		b.t.Logf("save screenshot: %v", err)
 		return
 	}
-	b.t.Logf("screenshot of the last page: %s", name)
+	b.t.Logf("screenshot: %s", name)
 }
 
 // run executes actions with a timeout, failing the test on error.
@@ -150,6 +158,21 @@ func (b *Browser) Title() string {
 	var s string
 	b.run(chromedp.Title(&s))
 	return s
+}
+
+// WaitTitle waits up to ten seconds for the page title to contain want,
+// and returns the title it saw last: after a click the next page's load
+// can be told from a late event of the one before only by what it shows.
+func (b *Browser) WaitTitle(want string) string {
+	b.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		title := b.Title()
+		if strings.Contains(title, want) || time.Now().After(deadline) {
+			return title
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // Has reports whether a selector matches now.

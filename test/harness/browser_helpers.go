@@ -29,7 +29,7 @@ func (b *Browser) For(t *testing.T) *Browser {
 	})
 	t.Cleanup(func() {
 		if t.Failed() {
-			v.screenshot()
+			v.screenshot("")
 		}
 		cancel()
 	})

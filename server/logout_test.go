@@ -1,0 +1,136 @@
+package server_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/tessera-id/tessera/admin"
+)
+
+// signedInWithTokens is a browser signed in to the web app, with the tokens
+// of that sign-in, and the web app set to come back to /bye.
+func signedInWithTokens(t *testing.T, e *env) (*browser, map[string]any) {
+	t.Helper()
+	var err error
+	e.web, err = e.admin.Set(t.Context(), e.web, admin.AppSettings{PostLogoutRedirectURIs: []string{"http://localhost:8080/bye"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	code := codeFor(e, b, e.web.ClientID, webRedirect, "openid offline_access", nil)
+	status, tokens, _ := e.post(e.tokenURL(), redeemWeb(e, code))
+	if status != http.StatusOK {
+		t.Fatalf("redeem: %d %v", status, tokens)
+	}
+	return b, tokens
+}
+
+// stillSignedIn checks that the browser's session and the refresh token
+// it issued both survived.
+func stillSignedIn(t *testing.T, e *env, b *browser, tokens map[string]any) map[string]any {
+	t.Helper()
+	if o := b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil)); o.Callback == nil {
+		t.Fatalf("the session ended: page %q", o.Page)
+	}
+	status, resp := e.refresh(tokens["refresh_token"].(string), nil)
+	if status != http.StatusOK {
+		t.Fatalf("the refresh token ended: %d %v", status, resp)
+	}
+	return resp
+}
+
+// A logout link without id_token_hint, followed from anywhere, asks the user
+// instead of ending the session and revoking the refresh tokens at once
+// (OpenID Connect RP-Initiated Logout 1.0 §2, §6).
+func TestLogoutWithoutHintAsks(t *testing.T) {
+	e := newEnv(t)
+	b, tokens := signedInWithTokens(t, e)
+	link := e.authority() + "/oauth2/v2.0/logout?" + url.Values{"client_id": {e.web.ClientID},
+		"post_logout_redirect_uri": {"http://localhost:8080/bye"}, "state": {"s-1"}}.Encode()
+
+	ask := b.Get(link)
+	if ask.Page != "logout" || ask.Status != http.StatusOK || !strings.Contains(ask.Body, "Web App") || !strings.Contains(ask.Body, "alice@contoso.test") {
+		t.Fatalf("logout link without a hint: %d %q\n%s", ask.Status, ask.Page, ask.Body)
+	}
+	tokens = stillSignedIn(t, e, b, tokens)
+
+	// A cross-site form posting the same request, without the page's
+	// token, is asked again too.
+	if o := b.PostForm(e.authority()+"/oauth2/v2.0/logout", url.Values{"client_id": {e.web.ClientID}, "logout": {"confirm"}}); o.Page != "logout" {
+		t.Fatalf("a forged POST: %d %q", o.Status, o.Page)
+	}
+	// A forged token is refused, headed as a failed sign-out.
+	forged := b.PostForm(e.authority()+"/oauth2/v2.0/logout", url.Values{"client_id": {e.web.ClientID}, "logout": {"confirm"}, "csrf": {"forged"}})
+	if forged.Status != http.StatusForbidden || forged.Page != "error" || !strings.Contains(forged.Body, "We couldn't sign you out") {
+		t.Fatalf("a forged confirmation: %d %q\n%s", forged.Status, forged.Page, forged.Body)
+	}
+	// Another browser's page does not confirm for this one.
+	other, _ := signedInWithTokens(t, e)
+	theirs := other.Get(link)
+	if o := b.Submit(theirs, map[string]string{"logout": "confirm"}); o.Status != http.StatusForbidden {
+		t.Fatalf("another browser's confirmation: %d %q", o.Status, o.Page)
+	}
+	tokens = stillSignedIn(t, e, b, tokens)
+
+	// Staying signed in changes nothing.
+	if o := b.Submit(ask, map[string]string{"logout": "cancel"}); !strings.Contains(o.Body, "still signed in") || o.Callback != nil {
+		t.Fatalf("cancel: %d %q\n%s", o.Status, o.Page, o.Body)
+	}
+	tokens = stillSignedIn(t, e, b, tokens)
+
+	// Confirming signs out and goes where the application asked.
+	done := b.Submit(b.Get(link), map[string]string{"logout": "confirm"})
+	if done.Callback == nil || done.Callback.Path != "/bye" || done.Params.Get("state") != "s-1" {
+		t.Fatalf("confirmed logout: %d %q %v", done.Status, done.Page, done.Callback)
+	}
+	if o := b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil)); o.Page != "login" {
+		t.Errorf("after a confirmed logout: page %q", o.Page)
+	}
+	status, resp := e.refresh(tokens["refresh_token"].(string), nil)
+	wantDead(t, status, resp)
+}
+
+// With an id_token_hint of the session's user the application proved it
+// took part in the session: no question. A hint of another user, even a
+// valid one, does not spare the question.
+func TestLogoutWithHint(t *testing.T) {
+	e := newEnv(t)
+	b, tokens := signedInWithTokens(t, e)
+
+	if _, _, err := e.admin.CreateUser(t.Context(), e.tenant, adminUser("bob@contoso.test", "bob's long passphrase")); err != nil {
+		t.Fatal(err)
+	}
+	bob := e.browser()
+	bobCode := bob.SignIn(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil), "bob@contoso.test", "bob's long passphrase")
+	_, bobTokens, _ := e.post(e.tokenURL(), redeemWeb(e, bobCode.Params.Get("code")))
+	if o := b.Get(e.authority() + "/oauth2/v2.0/logout?" + url.Values{"id_token_hint": {bobTokens["id_token"].(string)}}.Encode()); o.Page != "logout" {
+		t.Fatalf("another user's hint signed out without asking: %d %q", o.Status, o.Page)
+	}
+	tokens = stillSignedIn(t, e, b, tokens)
+
+	o := b.Get(e.authority() + "/oauth2/v2.0/logout?" + url.Values{"id_token_hint": {tokens["id_token"].(string)},
+		"post_logout_redirect_uri": {"http://localhost:8080/bye"}}.Encode())
+	if o.Callback == nil || o.Callback.Path != "/bye" {
+		t.Fatalf("logout with the session user's hint: %d %q", o.Status, o.Page)
+	}
+	status, resp := e.refresh(tokens["refresh_token"].(string), nil)
+	wantDead(t, status, resp)
+}
+
+// A browser with no session has nothing to lose: it goes where the
+// application asked, to a registered URI only.
+func TestLogoutWithoutSession(t *testing.T) {
+	e := newEnv(t)
+	signedInWithTokens(t, e)
+	b := e.browser()
+	o := b.Get(e.authority() + "/oauth2/v2.0/logout?" + url.Values{"client_id": {e.web.ClientID},
+		"post_logout_redirect_uri": {"http://localhost:8080/bye"}, "state": {"s-2"}}.Encode())
+	if o.Callback == nil || o.Callback.Path != "/bye" || o.Params.Get("state") != "s-2" {
+		t.Fatalf("logout without a session: %d %q", o.Status, o.Page)
+	}
+	if o := b.Get(e.authority() + "/oauth2/v2.0/logout"); !strings.Contains(o.Body, "You signed out") {
+		t.Errorf("plain logout without a session: %d %q", o.Status, o.Page)
+	}
+}
