@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime"
+	"time"
 
 	"github.com/tessera-id/tessera/internal/ids"
 	"github.com/tessera-id/tessera/internal/password"
@@ -15,16 +16,46 @@ import (
 	"github.com/tessera-id/tessera/token"
 )
 
-// Pending is an authorization request waiting for the user, bound to the
-// browser that started it: its id travels in URLs, so the binding cookie
-// and the CSRF token are what make a forged form submission fail.
+// Pending is an authorization request waiting for the user. It is kept by
+// the browser, not the server: sealed (encrypted and authenticated) into
+// the sign-in and consent pages' URLs and forms, bound to the browser that
+// started it. Storing it would let anyone grow the database with anonymous
+// authorization requests; sealed, a request costs a row only when a user
+// signs in.
 type Pending struct {
-	ID        string
+	// ID names this sign-in request, unique and unguessable, for what
+	// counts attempts per request.
+	ID string
+	// Ref is the sealed request, to put in the pages' URLs and forms.
+	Ref       string
 	CSRF      string
 	Request   AuthorizeRequest
 	UserID    string
 	SessionID string
 }
+
+// sealedPending is what Pending.Ref carries. The browser binding (a hash
+// of the binding cookie's secret) and the CSRF token make a forged form
+// submission fail: the cookie is HttpOnly, and a page of another site can
+// read neither the cookie nor this page.
+type sealedPending struct {
+	ID        string           `json:"id"`
+	Browser   []byte           `json:"b"`
+	CSRF      string           `json:"c"`
+	Expires   int64            `json:"e"` // Unix seconds
+	UserID    string           `json:"u,omitempty"`
+	SessionID string           `json:"s,omitempty"`
+	Request   AuthorizeRequest `json:"r"`
+}
+
+// maxPendingRef bounds a sealed request presented to the pages before it is
+// decoded: the largest authorization request Tessera accepts seals to far
+// less.
+const maxPendingRef = 48 << 10
+
+// pendingLabel binds a sealed request to its purpose and tenant, so it does
+// not open under another tenant's pages.
+func pendingLabel(ep Endpoint) string { return "tessera pending sign-in v1\x00" + ep.Tenant.ID }
 
 // pendingGone is shown when a sign-in page is used after its request
 // expired, was finished, or from another browser.
@@ -33,68 +64,54 @@ func pendingGone() *Error {
 		"This sign-in request has expired or was started in another browser. Go back to the application and sign in again.")
 }
 
-// StartPending stores ar while the user signs in or consents. browser is
-// the secret of the browser-binding cookie. user and sess are set when the
-// user is already signed in and only consent is missing.
+// StartPending seals ar while the user signs in or consents. browser is
+// the secret of the browser-binding cookie. sess is set when the user is
+// already signed in and only consent is missing.
 func (p *Provider) StartPending(ctx context.Context, ep Endpoint, ar *AuthorizeRequest, browser string, sess *store.Session) (Pending, error) {
-	raw, err := json.Marshal(ar)
+	sp := sealedPending{
+		ID:      token.NewOpaque(),
+		Browser: token.Hash(browser),
+		CSRF:    token.NewOpaque(),
+		Expires: p.now().Add(p.cfg.AuthRequestLifetime).Unix(),
+		Request: *ar,
+	}
+	if sess != nil {
+		sp.UserID, sp.SessionID = sess.UserID, sess.ID
+	}
+	return p.sealPending(ep, sp)
+}
+
+func (p *Provider) sealPending(ep Endpoint, sp sealedPending) (Pending, error) {
+	raw, err := json.Marshal(sp)
 	if err != nil {
 		return Pending{}, fmt.Errorf("encode authorization request: %w", err)
 	}
-	now := p.now()
-	r := store.AuthRequest{
-		ID:          token.NewOpaque(),
-		TenantID:    ep.Tenant.ID,
-		ClientID:    ar.ClientID,
-		Params:      raw,
-		BrowserHash: token.Hash(browser),
-		CSRF:        token.NewOpaque(),
-		CreatedAt:   now,
-		ExpiresAt:   now.Add(p.cfg.AuthRequestLifetime),
-	}
-	if sess != nil {
-		r.UserID, r.SessionID, r.AuthTime = sess.UserID, sess.ID, sess.AuthTime
-	}
-	if err := p.store.CreateAuthRequest(ctx, r); err != nil {
-		return Pending{}, fmt.Errorf("store authorization request: %w", err)
-	}
-	return Pending{ID: r.ID, CSRF: r.CSRF, Request: *ar, UserID: r.UserID, SessionID: r.SessionID}, nil
+	return Pending{ID: sp.ID, Ref: p.state.Seal(pendingLabel(ep), raw), CSRF: sp.CSRF, Request: sp.Request,
+		UserID: sp.UserID, SessionID: sp.SessionID}, nil
 }
 
-// LoadPending returns the pending request id if it is live and belongs to
-// the browser. When csrf is not empty (a form submission) it must match.
-func (p *Provider) LoadPending(ctx context.Context, ep Endpoint, id, browser, csrf string, checkCSRF bool) (Pending, *Error) {
-	if id == "" || browser == "" {
+// LoadPending opens a sealed pending request if it is live and belongs to
+// the browser. When checkCSRF is set (a form submission) csrf must match.
+func (p *Provider) LoadPending(ctx context.Context, ep Endpoint, ref, browser, csrf string, checkCSRF bool) (Pending, *Error) {
+	if ref == "" || browser == "" || len(ref) > maxPendingRef {
 		return Pending{}, pendingGone()
 	}
-	r, err := p.store.GetAuthRequest(ctx, ep.Tenant.ID, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return Pending{}, pendingGone()
-	}
+	raw, err := p.state.Open(pendingLabel(ep), ref)
 	if err != nil {
-		return Pending{}, ServerError(err)
-	}
-	if !p.now().Before(r.ExpiresAt) || !token.Equal(token.Hash(browser), r.BrowserHash) {
 		return Pending{}, pendingGone()
 	}
-	if checkCSRF && subtle.ConstantTimeCompare([]byte(csrf), []byte(r.CSRF)) != 1 {
+	var sp sealedPending
+	if err := json.Unmarshal(raw, &sp); err != nil {
+		return Pending{}, ServerError(fmt.Errorf("decode sealed authorization request: %w", err))
+	}
+	if !p.now().Before(time.Unix(sp.Expires, 0)) || !token.Equal(token.Hash(browser), sp.Browser) {
+		return Pending{}, pendingGone()
+	}
+	if checkCSRF && subtle.ConstantTimeCompare([]byte(csrf), []byte(sp.CSRF)) != 1 {
 		return Pending{}, newError(ErrInvalidRequest, http.StatusForbidden, CodeMalformedRequest,
 			"The form could not be verified. Reload the page and try again.")
 	}
-	var ar AuthorizeRequest
-	if err := json.Unmarshal(r.Params, &ar); err != nil {
-		return Pending{}, ServerError(fmt.Errorf("decode authorization request %s: %w", r.ID, err))
-	}
-	return Pending{ID: r.ID, CSRF: r.CSRF, Request: ar, UserID: r.UserID, SessionID: r.SessionID}, nil
-}
-
-// FinishPending forgets a pending request once answered.
-func (p *Provider) FinishPending(ctx context.Context, ep Endpoint, id string) error {
-	err := p.store.DeleteAuthRequest(ctx, ep.Tenant.ID, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	return err
+	return Pending{ID: sp.ID, Ref: ref, CSRF: sp.CSRF, Request: sp.Request, UserID: sp.UserID, SessionID: sp.SessionID}, nil
 }
 
 // badCredentials is the one answer to any failed sign-in, so the page
@@ -178,10 +195,19 @@ func (p *Provider) Session(ctx context.Context, ep Endpoint, secret string) (*st
 	return &s, nil
 }
 
-// SignedIn records that the pending request's user signed in.
-func (p *Provider) SignedIn(ctx context.Context, ep Endpoint, pending *Pending, sess store.Session) error {
-	pending.UserID, pending.SessionID = sess.UserID, sess.ID
-	return p.store.SetAuthRequestUser(ctx, ep.Tenant.ID, pending.ID, sess.UserID, sess.ID, sess.AuthTime)
+// SignedIn records in pending that its user signed in with sess: the
+// request is sealed again with them, for the consent page that follows.
+func (p *Provider) SignedIn(ctx context.Context, ep Endpoint, pending *Pending, sess store.Session, browser string) error {
+	next, err := p.sealPending(ep, sealedPending{
+		ID: pending.ID, Browser: token.Hash(browser), CSRF: pending.CSRF,
+		Expires: p.now().Add(p.cfg.AuthRequestLifetime).Unix(),
+		UserID:  sess.UserID, SessionID: sess.ID, Request: pending.Request,
+	})
+	if err != nil {
+		return err
+	}
+	*pending = next
+	return nil
 }
 
 // Consent records the user's consent to everything pending asks for and

@@ -62,6 +62,7 @@ type Provider struct {
 	store     store.Store
 	keys      *token.Keyring
 	successor func(parent string) string
+	state     *token.StateSealer
 	now       func() time.Time
 	log       *slog.Logger
 	// dummyHash is verified when a username is unknown, so a login attempt
@@ -78,8 +79,11 @@ type Deps struct {
 	// Successor derives a refresh token's successor from its secret; it
 	// must be deterministic (see token.Successors).
 	Successor func(parent string) string
-	Now       func() time.Time
-	Logger    *slog.Logger
+	// State seals the pending sign-in requests browsers carry; it must be
+	// derived from the master key every instance shares.
+	State  *token.StateSealer
+	Now    func() time.Time
+	Logger *slog.Logger
 	// DummyPasswordHash is a hash of any password, made with the same
 	// parameters as real users' hashes.
 	DummyPasswordHash string
@@ -105,6 +109,7 @@ func New(cfg Config, d Deps) *Provider {
 		store:         d.Store,
 		keys:          d.Keys,
 		successor:     d.Successor,
+		state:         d.State,
 		now:           func() time.Time { return now().UTC() },
 		log:           log,
 		dummyHash:     d.DummyPasswordHash,

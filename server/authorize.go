@@ -57,7 +57,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, ep oauth.Endp
 			s.authorizeFailed(w, r, oauth.FailureFor(ep, ar, oauth.ServerError(err)))
 			return
 		}
-		http.Redirect(w, r, s.pagePath(ep, page, pending.ID), http.StatusFound)
+		http.Redirect(w, r, s.pagePath(ep, page, pending.Ref), http.StatusFound)
 	}
 }
 
@@ -81,10 +81,10 @@ func (s *Server) browserParams(w http.ResponseWriter, r *http.Request) (oauth.Pa
 	return params, true
 }
 
-// pagePath is a sign-in page URL for a pending request, relative to the
-// server root.
-func (s *Server) pagePath(ep oauth.Endpoint, page, requestID string) string {
-	return tenantPath(ep, page) + "?request=" + url.QueryEscape(requestID)
+// pagePath is a sign-in page URL for a pending request (sealed), relative
+// to the server root.
+func (s *Server) pagePath(ep oauth.Endpoint, page, pendingRef string) string {
+	return tenantPath(ep, page) + "?request=" + url.QueryEscape(pendingRef)
 }
 
 // tenantPath is a path under the tenant, relative to the server root.

@@ -223,7 +223,7 @@ func (s *Server) device(w http.ResponseWriter, r *http.Request, ep oauth.Endpoin
 		s.errorPage(w, r, oauth.ServerError(err))
 		return
 	}
-	http.Redirect(w, r, s.pagePath(ep, next, pending.ID), http.StatusSeeOther)
+	http.Redirect(w, r, s.pagePath(ep, next, pending.Ref), http.StatusSeeOther)
 }
 
 // clientAddress is the client's IP address: behind the configured

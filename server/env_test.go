@@ -39,6 +39,7 @@ type env struct {
 	daemonPW string    // the daemon's client secret
 	user     store.User
 	password string
+	dataDir  string // the SQLite database's directory
 }
 
 const webRedirect = "http://localhost:8080"
@@ -53,7 +54,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 			o(c)
 		}
 	})
-	e := &env{t: t, srv: ts.HTTP, store: ts.Store, admin: ts.Admin, clock: ts.Clock, tenant: ts.Tenant}
+	e := &env{t: t, srv: ts.HTTP, store: ts.Store, admin: ts.Admin, clock: ts.Clock, tenant: ts.Tenant, dataDir: ts.DataDir}
 	must := func(err error) {
 		t.Helper()
 		if err != nil {

@@ -48,7 +48,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint
 	}
 	secret, sess, err := s.provider.StartSession(ctx, ep, user)
 	if err == nil {
-		err = s.provider.SignedIn(ctx, ep, &pending, sess)
+		err = s.provider.SignedIn(ctx, ep, &pending, sess, browser)
 	}
 	if err != nil {
 		s.errorPage(w, r, oauth.ServerError(err))
@@ -62,20 +62,18 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint
 	step, resp, fail := s.provider.Decide(ctx, ep, &pending.Request, &sess, true)
 	switch {
 	case fail != nil:
-		s.finish(r, ep, pending)
 		s.authorizeFailed(w, r, fail)
 	case step == oauth.StepDone:
-		s.finish(r, ep, pending)
 		s.respond(w, r, resp)
 	default:
-		http.Redirect(w, r, s.pagePath(ep, "/consent", pending.ID), http.StatusSeeOther)
+		http.Redirect(w, r, s.pagePath(ep, "/consent", pending.Ref), http.StatusSeeOther)
 	}
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint, pending oauth.Pending, username, errMsg string, status int) {
 	s.render(w, r, status, "login", ui.Login{
-		Action:     s.pagePath(ep, "/login", pending.ID),
-		RequestID:  pending.ID,
+		Action:     tenantPath(ep, "/login"),
+		RequestID:  pending.Ref,
 		CSRF:       pending.CSRF,
 		ClientName: s.provider.ClientName(r.Context(), ep, pending.Request.ClientID),
 		TenantName: ep.Tenant.Name,
@@ -113,7 +111,7 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request, ep oauth.Endpoi
 			s.errorPage(w, r, e)
 			return
 		}
-		data := ui.Consent{Action: s.pagePath(ep, "/consent", pending.ID), RequestID: pending.ID, CSRF: pending.CSRF,
+		data := ui.Consent{Action: tenantPath(ep, "/consent"), RequestID: pending.Ref, CSRF: pending.CSRF,
 			ClientName: info.ClientName, Username: info.Username}
 		for _, p := range info.Permissions {
 			data.Permissions = append(data.Permissions, ui.Permission{Scope: p.Scope, Description: p.Description})
@@ -124,16 +122,13 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request, ep oauth.Endpoi
 	switch form.Get("consent") {
 	case "accept":
 		resp, e := s.provider.Consent(ctx, ep, pending, *sess)
-		s.finish(r, ep, pending)
 		if e != nil {
 			s.authorizeFailed(w, r, oauth.FailureFor(ep, &pending.Request, e))
 			return
 		}
 		s.respond(w, r, resp)
 	case "cancel":
-		fail := s.provider.Deny(ctx, ep, pending)
-		s.finish(r, ep, pending)
-		s.authorizeFailed(w, r, fail)
+		s.authorizeFailed(w, r, s.provider.Deny(ctx, ep, pending))
 	default:
 		s.errorPage(w, r, oauth.MalformedRequest("The consent form must be answered with 'accept' or 'cancel'."))
 	}
@@ -149,15 +144,8 @@ func (s *Server) pendingSession(w http.ResponseWriter, r *http.Request, ep oauth
 		return nil, false
 	}
 	if sess == nil || pending.SessionID == "" || sess.ID != pending.SessionID {
-		http.Redirect(w, r, s.pagePath(ep, "/login", pending.ID), http.StatusSeeOther)
+		http.Redirect(w, r, s.pagePath(ep, "/login", pending.Ref), http.StatusSeeOther)
 		return nil, false
 	}
 	return sess, true
-}
-
-// finish forgets a pending request; failing to is harmless (it expires).
-func (s *Server) finish(r *http.Request, ep oauth.Endpoint, pending oauth.Pending) {
-	if err := s.provider.FinishPending(r.Context(), ep, pending.ID); err != nil {
-		s.log.WarnContext(r.Context(), "forget pending request", "err", err)
-	}
 }

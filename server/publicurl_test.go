@@ -26,7 +26,7 @@ func bareProvider(t *testing.T) *oauth.Provider {
 	t.Cleanup(func() { st.Close() })
 	mk := token.NewMasterKey()
 	return oauth.New(oauth.DefaultConfig(), oauth.Deps{Store: st, Keys: token.NewKeyring(st, mk, nil),
-		Successor: token.NewSuccessors(mk).Derive, Logger: slog.New(slog.DiscardHandler)})
+		Successor: token.NewSuccessors(mk).Derive, State: token.NewStateSealer(mk), Logger: slog.New(slog.DiscardHandler)})
 }
 
 // TestPublicURLWithTokenIsRefused: MSAL Go finds the device code endpoint

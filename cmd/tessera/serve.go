@@ -179,6 +179,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		Store:             st,
 		Keys:              keys,
 		Successor:         token.NewSuccessors(e.masterKey).Derive,
+		State:             token.NewStateSealer(e.masterKey),
 		Logger:            logger,
 		DummyPasswordHash: password.Dummy(),
 	})

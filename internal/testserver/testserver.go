@@ -53,13 +53,15 @@ type Server struct {
 	Admin  *admin.Admin
 	Clock  *Clock
 	Tenant store.Tenant
+	// DataDir holds the SQLite database; "" when the store is PostgreSQL.
+	DataDir string
 }
 
 // Start runs a server with a tenant named tenant.
 func Start(t testing.TB, tenant string, cfg func(*oauth.Config)) *Server {
 	t.Helper()
 	ctx := context.Background()
-	st := openStore(t)
+	st, dataDir := openStore(t)
 	clock := &Clock{t: time.Now().UTC().Truncate(time.Second)}
 	mk := token.NewMasterKey()
 	cheap := password.Params{Memory: 64, Time: 1, Threads: 1}
@@ -78,7 +80,8 @@ func Start(t testing.TB, tenant string, cfg func(*oauth.Config)) *Server {
 	}
 	quiet := slog.New(slog.DiscardHandler)
 	p := oauth.New(c, oauth.Deps{Store: st, Keys: token.NewKeyring(st, mk, clock.Now), Successor: token.NewSuccessors(mk).Derive,
-		Now: clock.Now, DummyPasswordHash: dummy, Logger: quiet})
+		State: token.NewStateSealer(mk),
+		Now:   clock.Now, DummyPasswordHash: dummy, Logger: quiet})
 	srv := httptest.NewUnstartedServer(nil)
 	h, err := server.New(server.Config{PublicURL: "https://" + srv.Listener.Addr().String(), DefaultTenant: tenant, Logger: quiet}, p)
 	if err != nil {
@@ -87,7 +90,7 @@ func Start(t testing.TB, tenant string, cfg func(*oauth.Config)) *Server {
 	srv.Config.Handler = h
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	return &Server{HTTP: srv, Store: st, Admin: adm, Clock: clock, Tenant: ten}
+	return &Server{HTTP: srv, Store: st, Admin: adm, Clock: clock, Tenant: ten, DataDir: dataDir}
 }
 
 // Authority is the tenant's authority URL.
@@ -99,18 +102,19 @@ func (s *Server) Client() *http.Client { return s.HTTP.Client() }
 // openStore opens SQLite in a temp dir or, when TESSERA_TEST_STORE is
 // "postgres", a fresh schema of TESSERA_TEST_POSTGRES behind the read
 // cache serve uses with PostgreSQL, so the same suites run on both.
-func openStore(t testing.TB) store.Store {
+func openStore(t testing.TB) (store.Store, string) {
 	t.Helper()
 	ctx := context.Background()
 	if os.Getenv("TESSERA_TEST_STORE") != "postgres" {
-		st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tessera.db"))
+		dir := t.TempDir()
+		st, err := sqlite.Open(ctx, filepath.Join(dir, "tessera.db"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
 		// As serve runs it, but checking the version on every read, so
 		// tests see every change at once.
-		return readcache.NewVersioned(st, st, 30*time.Second, 0)
+		return readcache.NewVersioned(st, st, 30*time.Second, 0), dir
 	}
 	dsn := os.Getenv("TESSERA_TEST_POSTGRES")
 	if dsn == "" {
@@ -127,5 +131,5 @@ func openStore(t testing.TB) store.Store {
 		cancel()
 		pg.Close()
 	})
-	return readcache.New(pg, 30*time.Second, pg.Changes(cctx))
+	return readcache.New(pg, 30*time.Second, pg.Changes(cctx)), ""
 }
