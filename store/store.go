@@ -145,21 +145,6 @@ type SigningKey struct {
 	ExpiresAt  time.Time // zero while next or active
 }
 
-// AuthRequest is an authorization request waiting for login or consent.
-type AuthRequest struct {
-	ID          string
-	TenantID    string
-	ClientID    string
-	Params      []byte // the validated request, encoded by its owner
-	BrowserHash []byte // hash of the cookie binding the request to one browser
-	CSRF        string
-	UserID      string // set once the user has signed in
-	SessionID   string
-	AuthTime    time.Time
-	CreatedAt   time.Time
-	ExpiresAt   time.Time
-}
-
 // Session is a single sign-on session, addressed by the hash of its cookie.
 type Session struct {
 	ID        string // public id, the basis of session_state and sid
@@ -347,12 +332,6 @@ type Store interface {
 	// with retiredExpiresAt, the next key becomes active, and newNext is added.
 	RotateSigningKeys(ctx context.Context, tenantID string, newNext SigningKey, retiredExpiresAt time.Time) error
 
-	CreateAuthRequest(ctx context.Context, r AuthRequest) error
-	GetAuthRequest(ctx context.Context, tenantID, id string) (AuthRequest, error)
-	// SetAuthRequestUser records the signed-in user of a pending request.
-	SetAuthRequestUser(ctx context.Context, tenantID, id, userID, sessionID string, authTime time.Time) error
-	DeleteAuthRequest(ctx context.Context, tenantID, id string) error
-
 	CreateSession(ctx context.Context, s Session) error
 	GetSession(ctx context.Context, tenantID string, hash []byte) (Session, error)
 	// GetSessionByID finds a session by its public id, for what was issued
@@ -423,9 +402,9 @@ type Store interface {
 	RevokeSessionRefreshFamilies(ctx context.Context, tenantID, sessionID string, keep []string, now time.Time) error
 
 	// DeleteExpired removes at most limit expired rows of each kind (codes,
-	// auth requests, sessions, refresh tokens, families, device codes,
-	// assertion ids, revoked access token ids, rate-limit windows) and
-	// returns how many it removed in all.
+	// auth requests stored before pending requests were sealed, sessions,
+	// refresh tokens, families, device codes, assertion ids, revoked access
+	// token ids, rate-limit windows) and returns how many it removed in all.
 	DeleteExpired(ctx context.Context, now time.Time, limit int) (int64, error)
 
 	Close() error

@@ -2,51 +2,9 @@ package sqlite
 
 import (
 	"context"
-	"time"
 
 	"github.com/tessera-id/tessera/store"
 )
-
-// Auth requests.
-
-const authRequestCols = `id, tenant_id, client_id, params, browser_hash, csrf, user_id, session_id,
-	auth_time, created_at, expires_at`
-
-func scanAuthRequest(row scanner) (store.AuthRequest, error) {
-	var r store.AuthRequest
-	err := row.Scan(&r.ID, &r.TenantID, &r.ClientID, &r.Params, &r.BrowserHash, &r.CSRF, &r.UserID,
-		&r.SessionID, timeCol{&r.AuthTime}, timeCol{&r.CreatedAt}, timeCol{&r.ExpiresAt})
-	return r, err
-}
-
-// CreateAuthRequest implements store.Store.
-func (s *Store) CreateAuthRequest(ctx context.Context, r store.AuthRequest) error {
-	_, err := s.exec(ctx, `INSERT INTO auth_requests (`+authRequestCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, r.TenantID, r.ClientID, r.Params, r.BrowserHash, r.CSRF, r.UserID, r.SessionID,
-		millis(r.AuthTime), millis(r.CreatedAt), millis(r.ExpiresAt))
-	return wrap("create auth request", err)
-}
-
-// GetAuthRequest implements store.Store.
-func (s *Store) GetAuthRequest(ctx context.Context, tenantID, id string) (store.AuthRequest, error) {
-	r, err := get(ctx, s, scanAuthRequest,
-		`SELECT `+authRequestCols+` FROM auth_requests WHERE tenant_id = ? AND id = ?`, tenantID, id)
-	return r, wrap("get auth request", err)
-}
-
-// SetAuthRequestUser implements store.Store.
-func (s *Store) SetAuthRequestUser(ctx context.Context, tenantID, id, userID, sessionID string, authTime time.Time) error {
-	err := s.execOne(ctx, `UPDATE auth_requests SET user_id = ?, session_id = ?, auth_time = ?
-		WHERE tenant_id = ? AND id = ?`, userID, sessionID, millis(authTime), tenantID, id)
-	return wrap("set auth request user", err)
-}
-
-// DeleteAuthRequest implements store.Store. Deleting a request that is gone
-// is ErrNotFound, so that a replayed form submission can be told apart.
-func (s *Store) DeleteAuthRequest(ctx context.Context, tenantID, id string) error {
-	err := s.execOne(ctx, `DELETE FROM auth_requests WHERE tenant_id = ? AND id = ?`, tenantID, id)
-	return wrap("delete auth request", err)
-}
 
 // Sessions.
 

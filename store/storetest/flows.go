@@ -7,32 +7,6 @@ import (
 	"github.com/tessera-id/tessera/store"
 )
 
-func testAuthRequests(t *testing.T, s store.Store) {
-	ctx := t.Context()
-	now := epoch()
-	seed(t, s)
-
-	r := store.AuthRequest{ID: "req-1", TenantID: t1, ClientID: "web", Params: []byte(`{"scope":"openid"}`),
-		BrowserHash: hash("browser cookie"), CSRF: "csrf-1", CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}
-	ok(t, s.CreateAuthRequest(ctx, r))
-	isErr(t, s.CreateAuthRequest(ctx, r), store.ErrConflict)
-	got, err := s.GetAuthRequest(ctx, t1, r.ID)
-	ok(t, err)
-	same(t, got, r)
-
-	ok(t, s.SetAuthRequestUser(ctx, t1, r.ID, "u1", "sid-1", now.Add(time.Minute)))
-	r.UserID, r.SessionID, r.AuthTime = "u1", "sid-1", now.Add(time.Minute)
-	got, err = s.GetAuthRequest(ctx, t1, r.ID)
-	ok(t, err)
-	same(t, got, r)
-	isErr(t, s.SetAuthRequestUser(ctx, t1, "nope", "u1", "sid-1", now), store.ErrNotFound)
-
-	ok(t, s.DeleteAuthRequest(ctx, t1, r.ID))
-	_, err = s.GetAuthRequest(ctx, t1, r.ID)
-	isErr(t, err, store.ErrNotFound)
-	isErr(t, s.DeleteAuthRequest(ctx, t1, r.ID), store.ErrNotFound)
-}
-
 func testSessions(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	now := epoch()
@@ -351,7 +325,6 @@ func testTenantIsolation(t *testing.T, s store.Store) {
 	secret := store.ClientSecret{ID: "s1", TenantID: t1, ClientID: "web", Hash: hash("secret"), CreatedAt: now}
 	consent := store.Consent{TenantID: t1, ClientID: "web", PrincipalID: "u1", Kind: store.KindScope, Value: "openid", CreatedAt: now}
 	key := store.SigningKey{TenantID: t1, ID: "k1", Alg: "RS256", Status: store.KeyActive, PrivateKey: []byte("sealed"), PublicJWK: []byte("{}"), CreatedAt: now}
-	req := store.AuthRequest{ID: "req", TenantID: t1, ClientID: "web", CSRF: "c", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
 	sess := store.Session{ID: "sid", Hash: hash("cookie"), TenantID: t1, UserID: "u1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
 	code := authCode("code", now)
 	fam, rt := family("fam", now)
@@ -363,7 +336,6 @@ func testTenantIsolation(t *testing.T, s store.Store) {
 	ok(t, s.AddClientSecret(ctx, secret))
 	ok(t, s.AddConsents(ctx, []store.Consent{consent}))
 	ok(t, s.AddSigningKey(ctx, key))
-	ok(t, s.CreateAuthRequest(ctx, req))
 	ok(t, s.CreateSession(ctx, sess))
 	ok(t, s.CreateAuthCode(ctx, code))
 	ok(t, s.CreateRefreshFamily(ctx, fam, rt))
@@ -379,8 +351,6 @@ func testTenantIsolation(t *testing.T, s store.Store) {
 	_, err = s.GetUser(ctx, t2, user.ID)
 	isErr(t, err, store.ErrNotFound)
 	_, err = s.GetUserByUsername(ctx, t2, user.Username)
-	isErr(t, err, store.ErrNotFound)
-	_, err = s.GetAuthRequest(ctx, t2, req.ID)
 	isErr(t, err, store.ErrNotFound)
 	_, err = s.GetSession(ctx, t2, sess.Hash)
 	isErr(t, err, store.ErrNotFound)
@@ -420,8 +390,6 @@ func testTenantIsolation(t *testing.T, s store.Store) {
 	isErr(t, s.UpdateUser(ctx, wrongUser), store.ErrNotFound)
 	isErr(t, s.RemoveClientSecret(ctx, t2, app.ClientID, secret.ID), store.ErrNotFound)
 	ok(t, s.RemoveConsents(ctx, t2, app.ClientID, "u1"))
-	isErr(t, s.SetAuthRequestUser(ctx, t2, req.ID, "u1", "sid", now), store.ErrNotFound)
-	isErr(t, s.DeleteAuthRequest(ctx, t2, req.ID), store.ErrNotFound)
 	isErr(t, s.DeleteSession(ctx, t2, sess.Hash), store.ErrNotFound)
 	isErr(t, s.RedeemAuthCode(ctx, t2, code.Hash, now, store.Redemption{AccessTokenID: "at"}), store.ErrNotFound)
 	isErr(t, s.RotateRefreshToken(ctx, t2, rt.Hash, successor(rt, "stolen", now), now), store.ErrNotLive)
@@ -453,9 +421,6 @@ func testTenantIsolation(t *testing.T, s store.Store) {
 	gotKeys, err := s.ListSigningKeys(ctx, t1, now)
 	ok(t, err)
 	same(t, gotKeys, []store.SigningKey{key})
-	gotReq, err := s.GetAuthRequest(ctx, t1, req.ID)
-	ok(t, err)
-	same(t, gotReq, req)
 	gotSess, err := s.GetSession(ctx, t1, sess.Hash)
 	ok(t, err)
 	same(t, gotSess, sess)
@@ -486,11 +451,6 @@ func testDeleteExpired(t *testing.T, s store.Store) {
 		c := authCode(name, now.Add(-time.Hour))
 		c.ExpiresAt = exp
 		ok(t, s.CreateAuthCode(ctx, c))
-	}
-	reqs := map[string]time.Time{"req-past": past, "req-live": future}
-	for id, exp := range reqs {
-		ok(t, s.CreateAuthRequest(ctx, store.AuthRequest{ID: id, TenantID: t1, ClientID: "web", CSRF: "c",
-			CreatedAt: now.Add(-time.Hour), ExpiresAt: exp}))
 	}
 	sessions := map[string]time.Time{"sess-past": past, "sess-live": future}
 	for id, exp := range sessions {
@@ -536,17 +496,13 @@ func testDeleteExpired(t *testing.T, s store.Store) {
 
 	n, err := s.DeleteExpired(ctx, now, 100)
 	ok(t, err)
-	if want := int64(2 + 1 + 1 + 1 + 1 + 2 + 1 + 1 + 1); n != want {
+	if want := int64(2 + 1 + 1 + 1 + 2 + 1 + 1 + 1); n != want {
 		t.Errorf("DeleteExpired: removed %d rows, want %d", n, want)
 	}
 
 	for name, exp := range codes {
 		_, err := s.GetAuthCode(ctx, t1, hash(name))
 		expectGone(t, name, err, !exp.After(now))
-	}
-	for id, exp := range reqs {
-		_, err := s.GetAuthRequest(ctx, t1, id)
-		expectGone(t, id, err, !exp.After(now))
 	}
 	for id, exp := range sessions {
 		_, err := s.GetSession(ctx, t1, hash(id))

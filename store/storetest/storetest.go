@@ -39,7 +39,6 @@ func Run(t *testing.T, newBackend Backend) {
 		{"Users", simple(testUsers)},
 		{"Consents", simple(testConsents)},
 		{"SigningKeys", simple(testSigningKeys)},
-		{"AuthRequests", simple(testAuthRequests)},
 		{"Sessions", simple(testSessions)},
 		{"AuthCodes", simple(testAuthCodes)},
 		{"RefreshTokens", simple(testRefreshTokens)},
