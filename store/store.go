@@ -98,7 +98,7 @@ type ClientSecret struct {
 type User struct {
 	ID           string
 	TenantID     string
-	Username     string // unique per tenant, compared case-insensitively
+	Username     string // unique per tenant, compared case-insensitively; admin stores the PRECIS form (internal/username)
 	Email        string
 	Name         string
 	PasswordHash string // argon2id, PHC string format
