@@ -115,3 +115,37 @@ func TestUsernamesRefusedOrAccepted(t *testing.T) {
 		}
 	}
 }
+
+func TestDisplayNamesRefuseInvisibleCharacters(t *testing.T) {
+	a, ten := newAdmin(t)
+	app, err := a.RegisterApp(t.Context(), ten, admin.RegisterOptions{Name: "Files"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, part string
+	}{
+		{"Contoso\u202eppA", "U+202E, a bidirectional text control"},
+		{"\u2067Admin", "U+2067, a bidirectional text control"},
+		{"Ali\u200bce", "U+200B, a zero-width character"},
+		{"Ali\ufeffce", "U+FEFF, a zero-width character"},
+		{"Alice\u00ad", "U+00AD, an invisible formatting character"},
+		{"Ali\u0085ce", "U+0085, a control character"},
+		{"Alice\u2028Bob", "U+2028, a line or paragraph separator"},
+	} {
+		_, _, err := a.CreateUser(t.Context(), ten, admin.UserOptions{Username: "u" + strings.ToLower(tc.part[2:6]), Password: "long enough password", Name: tc.name})
+		wantInvalid(t, "user name "+tc.part, err, tc.part)
+		_, err = a.RegisterApp(t.Context(), ten, admin.RegisterOptions{Name: tc.name})
+		wantInvalid(t, "app name "+tc.part, err, tc.part)
+		name := tc.name
+		_, err = a.Set(t.Context(), app, admin.AppSettings{Name: &name})
+		wantInvalid(t, "app set name "+tc.part, err, tc.part)
+	}
+	// Names in right-to-left scripts need no control characters.
+	if _, _, err := a.CreateUser(t.Context(), ten, admin.UserOptions{Username: "rtl", Password: "long enough password", Name: "דוד כהן"}); err != nil {
+		t.Errorf("a Hebrew display name: %v", err)
+	}
+	if _, err := a.RegisterApp(t.Context(), ten, admin.RegisterOptions{Name: "ファイル (Files) – 2"}); err != nil {
+		t.Errorf("a Japanese app name: %v", err)
+	}
+}
