@@ -407,6 +407,9 @@ type Store interface {
 	CreateRefreshFamily(ctx context.Context, f RefreshFamily, first RefreshToken) error
 	// GetRefreshToken returns a token and its family.
 	GetRefreshToken(ctx context.Context, tenantID string, hash []byte) (RefreshToken, RefreshFamily, error)
+	// GetRefreshFamily finds a family by id, revoked or not, for the access
+	// tokens that name it: they live no longer than it does.
+	GetRefreshFamily(ctx context.Context, tenantID, familyID string) (RefreshFamily, error)
 	// RotateRefreshToken marks the parent used and inserts the successor in
 	// one transaction, only if the parent is unused, unexpired at now and its
 	// family is not revoked; otherwise it returns ErrNotLive and changes
