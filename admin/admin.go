@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tessera-id/tessera/internal/ids"
 	"github.com/tessera-id/tessera/internal/password"
@@ -213,11 +215,40 @@ func validRedirectURI(raw string, public bool) error {
 	return nil
 }
 
+// validName checks a display name (a user's name, an app's name), which
+// sign-in and consent pages show to users. Besides control characters it
+// refuses the invisible ones: a bidirectional control (U+202E, RIGHT-TO-LEFT
+// OVERRIDE) makes the text after it display reversed, so a name can read as
+// another app's, and zero-width or other format characters make two
+// different names look the same.
 func validName(kind, name string) error {
-	if name == "" || len(name) > 120 || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+	if name == "" || len(name) > 120 || !utf8.ValidString(name) {
 		return invalid("%s %q: use 1-120 printable characters", kind, name)
 	}
+	for _, r := range name {
+		if what := invisible(r); what != "" {
+			return invalid("%s %q: contains %U, %s; remove it", kind, name, r, what)
+		}
+	}
 	return nil
+}
+
+// invisible says what kind of invisible character r is, or "" if it is
+// an ordinary one.
+func invisible(r rune) string {
+	switch {
+	case r == '\u061c' || r == '\u200e' || r == '\u200f' || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069'):
+		return "a bidirectional text control, which can make the name display in a misleading order"
+	case (r >= '\u200b' && r <= '\u200d') || r == '\u2060' || r == '\ufeff':
+		return "a zero-width character, which makes different names look the same"
+	case unicode.IsControl(r):
+		return "a control character"
+	case unicode.Is(unicode.Cf, r):
+		return "an invisible formatting character"
+	case unicode.In(r, unicode.Zl, unicode.Zp):
+		return "a line or paragraph separator"
+	}
+	return ""
 }
 
 func uniqueAppend(list []string, items ...string) []string {

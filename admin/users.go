@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode"
 
 	"github.com/tessera-id/tessera/internal/ids"
 	"github.com/tessera-id/tessera/internal/password"
+	"github.com/tessera-id/tessera/internal/username"
 	"github.com/tessera-id/tessera/store"
 	"github.com/tessera-id/tessera/token"
 )
@@ -24,10 +24,18 @@ type UserOptions struct {
 // CreateUser creates a user and returns it with the password it was given
 // (generated when none was supplied, so it can be shown once).
 func (a *Admin) CreateUser(ctx context.Context, t store.Tenant, o UserOptions) (store.User, string, error) {
-	o.Username = strings.TrimSpace(o.Username)
-	if o.Username == "" || len(o.Username) > 256 || strings.ContainsFunc(o.Username, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
-		return store.User{}, "", invalid("username %q: use 1-256 characters without spaces", o.Username)
+	typed := strings.TrimSpace(o.Username)
+	name, err := username.Normalize(typed)
+	if err != nil {
+		return store.User{}, "", invalid("username %q: use 1-%d letters, digits and ASCII symbols such as @ . - _ + (no spaces, other symbols or invisible characters)", typed, username.MaxLen)
 	}
+	if err := username.CheckScripts(name); err != nil {
+		return store.User{}, "", invalid("username %q: %v", typed, err)
+	}
+	// The stored name is the normalised one, so that a name differing only
+	// in case or width from an existing one is a duplicate, not a second
+	// account, and sign-in (which normalises what is typed) finds it.
+	o.Username = name
 	o.Email = strings.TrimSpace(o.Email)
 	if o.Email != "" && (len(o.Email) > 256 || !strings.Contains(o.Email, "@") || strings.ContainsAny(o.Email, " \t\r\n")) {
 		return store.User{}, "", invalid("email %q is not an email address", o.Email)
@@ -54,7 +62,10 @@ func (a *Admin) CreateUser(ctx context.Context, t store.Tenant, o UserOptions) (
 		PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
 	if err := a.store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return store.User{}, "", invalid("a user named %q already exists in tenant %s", o.Username, t.Name)
+			if typed != name {
+				return store.User{}, "", invalid("username %q is the same as %q, and a user named %q already exists in tenant %s (usernames are compared ignoring case and width)", typed, name, name, t.Name)
+			}
+			return store.User{}, "", invalid("a user named %q already exists in tenant %s", name, t.Name)
 		}
 		return store.User{}, "", fmt.Errorf("create user: %w", err)
 	}
@@ -64,11 +75,20 @@ func (a *Admin) CreateUser(ctx context.Context, t store.Tenant, o UserOptions) (
 // GeneratePassword returns a random password of about 128 bits.
 func GeneratePassword() string { return token.NewOpaque()[:22] }
 
-// User finds a user by id or username.
+// User finds a user by id or username. A username is looked up in its
+// normalised form, as sign-in does, then as given: rows created before
+// usernames were normalised may hold a form that only the latter finds,
+// and an operator must still be able to reach them (to disable them).
 func (a *Admin) User(ctx context.Context, t store.Tenant, idOrUsername string) (store.User, error) {
 	idOrUsername = strings.TrimSpace(idOrUsername)
 	if ids.IsUUID(idOrUsername) {
 		u, err := a.store.GetUser(ctx, t.ID, strings.ToLower(idOrUsername))
+		if err == nil || !errors.Is(err, store.ErrNotFound) {
+			return u, err
+		}
+	}
+	if name, err := username.Normalize(idOrUsername); err == nil && name != idOrUsername {
+		u, err := a.store.GetUserByUsername(ctx, t.ID, name)
 		if err == nil || !errors.Is(err, store.ErrNotFound) {
 			return u, err
 		}

@@ -86,7 +86,7 @@ func (p *Provider) authorizationCode(ctx context.Context, tc *tokenContext) (*To
 	return p.mint(ctx, issuance{
 		ep: tc.ep, client: tc.client, user: &user, resource: resource, grant: grant,
 		authTime: c.AuthTime, sessionID: c.SessionID, nonce: c.Nonce, refreshToken: refresh,
-		clientInfo: tc.wantsClientInfo(), accessID: red.AccessTokenID, issuedAt: now,
+		clientInfo: tc.wantsClientInfo(), accessID: red.AccessTokenID, issuedAt: now, familyID: familyOf(red),
 	})
 }
 

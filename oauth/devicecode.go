@@ -305,7 +305,7 @@ func (p *Provider) deviceCode(ctx context.Context, tc *tokenContext) (*TokenResp
 	return p.mint(ctx, issuance{
 		ep: tc.ep, client: tc.client, user: &user, resource: resource, grant: d.Grant,
 		authTime: d.AuthTime, sessionID: d.SessionID, refreshToken: refresh, clientInfo: tc.wantsClientInfo(),
-		accessID: red.AccessTokenID, issuedAt: now,
+		accessID: red.AccessTokenID, issuedAt: now, familyID: familyOf(red),
 	})
 }
 

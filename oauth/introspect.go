@@ -65,14 +65,14 @@ func (p *Provider) Introspect(ctx context.Context, ep Endpoint, req TokenRequest
 	if v.Audience != client.app.ClientID && v.ClientID != client.app.ClientID {
 		return inactive, nil
 	}
-	if !v.isApp() {
-		user, err := p.store.GetUser(ctx, ep.Tenant.ID, v.Subject)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && user.Disabled) {
-			return inactive, nil
-		}
-		if err != nil {
-			return nil, ServerError(err)
-		}
+	// A token whose grant was revoked since (user disabled, consent
+	// withdrawn, refresh family revoked, session signed out) is inactive.
+	st, err := p.tokenGrant(ctx, ep, v)
+	if err != nil {
+		return nil, ServerError(err)
+	}
+	if st.ended != "" {
+		return inactive, nil
 	}
 	return &Introspection{
 		Active: true, Scope: v.Scp, ClientID: v.ClientID, Username: v.PreferredUsername, TokenType: "Bearer",

@@ -47,6 +47,7 @@ type accessClaims struct {
 	Roles             []string `json:"roles,omitempty"`
 	AuthTime          int64    `json:"auth_time,omitempty"`
 	SessionID         string   `json:"sid,omitempty"`
+	FamilyID          string   `json:"fam,omitempty"` // opaque to resource servers: see tokengrant.go
 	PreferredUsername string   `json:"preferred_username,omitempty"`
 	IdentityType      string   `json:"idtyp,omitempty"`
 	Version           string   `json:"ver"`
@@ -83,6 +84,7 @@ type issuance struct {
 	roles        []string
 	authTime     time.Time
 	sessionID    string
+	familyID     string // the refresh family the token stands on, if any
 	nonce        string
 	refreshToken string
 	clientInfo   bool
@@ -142,6 +144,7 @@ func (p *Provider) mint(ctx context.Context, is issuance) (*TokenResponse, *Erro
 		at.Subject, at.ObjectID = is.user.ID, is.user.ID
 		at.AuthTime = unixOrZero(is.authTime)
 		at.SessionID = is.sessionID
+		at.FamilyID = is.familyID
 		at.PreferredUsername = is.user.Username
 	} else {
 		at.Subject, at.ObjectID = is.client.ServicePrincipalID, is.client.ServicePrincipalID

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tessera-id/tessera/internal/ids"
 	"github.com/tessera-id/tessera/internal/password"
+	usernames "github.com/tessera-id/tessera/internal/username"
 	"github.com/tessera-id/tessera/store"
 	"github.com/tessera-id/tessera/token"
 )
@@ -126,7 +127,15 @@ func (p *Provider) AuthenticateUser(ctx context.Context, ep Endpoint, username, 
 	if username == "" || pw == "" || len(username) > 256 || len(pw) > password.MaxLen {
 		return store.User{}, badCredentials()
 	}
-	user, err := p.store.GetUserByUsername(ctx, ep.Tenant.ID, username)
+	// Usernames are stored in their PRECIS form (see internal/username), so
+	// "ＡＬＩＣＥ" finds alice. A name PRECIS refuses cannot exist: it is
+	// looked up as "", which no user has, so it gets the same answer after
+	// the same work (one read, one hash) as any unknown name.
+	lookup, nerr := usernames.Normalize(username)
+	if nerr != nil {
+		lookup = ""
+	}
+	user, err := p.store.GetUserByUsername(ctx, ep.Tenant.ID, lookup)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return store.User{}, ServerError(err)
 	}

@@ -43,7 +43,9 @@ func (p *Provider) onBehalfOf(ctx context.Context, tc *tokenContext) (*TokenResp
 	if e != nil {
 		return nil, e
 	}
-	var refresh string
+	// The new token stands on the subject's grant, or on the family it
+	// starts (which ends with the same session).
+	refresh, familyID := "", subject.FamilyID
 	if slices.Contains(grant.OIDCScopes, ScopeOfflineAccess) {
 		now := p.now()
 		absolute, idle := p.refreshLifetimes(tc.client)
@@ -55,10 +57,12 @@ func (p *Provider) onBehalfOf(ctx context.Context, tc *tokenContext) (*TokenResp
 		if err := p.store.CreateRefreshFamily(ctx, fam, first); err != nil {
 			return nil, ServerError(err)
 		}
+		familyID = fam.ID
 	}
 	return p.mint(ctx, issuance{
 		ep: tc.ep, client: tc.client, user: &user, resource: sr.resource, grant: grant,
 		authTime: authTimeOf(subject), sessionID: subject.SessionID, refreshToken: refresh, clientInfo: tc.wantsClientInfo(),
+		familyID: familyID,
 	})
 }
 

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-
-	"github.com/tessera-id/tessera/store"
 )
 
 // UserInfo answers the OpenID Connect UserInfo endpoint (Core §5.3) for a
@@ -38,13 +36,16 @@ func (p *Provider) UserInfo(ctx context.Context, ep Endpoint, bearer string) (ma
 	if v.Audience != v.AuthorizedParty || slices.ContainsFunc(scopes, func(s string) bool { return !isOIDCScope(s) }) {
 		return nil, bearerError(ErrInvalidToken, http.StatusUnauthorized, CodeInvalidToken, "The token is for another resource; userinfo takes a token granted only OpenID Connect scopes (openid profile email).")
 	}
-	user, err := p.store.GetUser(ctx, ep.Tenant.ID, v.Subject)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && user.Disabled) {
-		return nil, bearerError(ErrInvalidToken, http.StatusUnauthorized, CodeUserDisabled, "The token's user is disabled or was removed.")
-	}
+	// The same question introspection asks: does the token's grant still
+	// stand (user enabled, consent, refresh family or session)?
+	st, err := p.tokenGrant(ctx, ep, v)
 	if err != nil {
 		return nil, ServerError(err)
 	}
+	if st.ended != "" {
+		return nil, bearerError(ErrInvalidToken, http.StatusUnauthorized, st.number, st.ended)
+	}
+	user := st.user
 	claims := map[string]any{"sub": user.ID, "oid": user.ID, "tid": ep.Tenant.ID}
 	if slices.Contains(scopes, ScopeProfile) {
 		claims["preferred_username"] = user.Username

@@ -98,7 +98,7 @@ type ClientSecret struct {
 type User struct {
 	ID           string
 	TenantID     string
-	Username     string // unique per tenant, compared case-insensitively
+	Username     string // unique per tenant, compared case-insensitively; admin stores the PRECIS form (internal/username)
 	Email        string
 	Name         string
 	PasswordHash string // argon2id, PHC string format
@@ -386,6 +386,9 @@ type Store interface {
 	CreateRefreshFamily(ctx context.Context, f RefreshFamily, first RefreshToken) error
 	// GetRefreshToken returns a token and its family.
 	GetRefreshToken(ctx context.Context, tenantID string, hash []byte) (RefreshToken, RefreshFamily, error)
+	// GetRefreshFamily finds a family by id, revoked or not, for the access
+	// tokens that name it: they live no longer than it does.
+	GetRefreshFamily(ctx context.Context, tenantID, familyID string) (RefreshFamily, error)
 	// RotateRefreshToken marks the parent used and inserts the successor in
 	// one transaction, only if the parent is unused, unexpired at now and its
 	// family is not revoked; otherwise it returns ErrNotLive and changes

@@ -190,6 +190,20 @@ func (s *Store) GetRefreshToken(ctx context.Context, tenantID string, hash []byt
 	return v.t, v.f, wrap("get refresh token", err)
 }
 
+func scanFamily(row scanner) (store.RefreshFamily, error) {
+	var f store.RefreshFamily
+	err := row.Scan(&f.ID, &f.TenantID, &f.ClientID, &f.UserID, &f.SessionID, timeCol{&f.AuthTime},
+		timeCol{&f.CreatedAt}, timeCol{&f.ExpiresAt}, timeCol{&f.RevokedAt})
+	return f, err
+}
+
+// GetRefreshFamily implements store.Store.
+func (s *Store) GetRefreshFamily(ctx context.Context, tenantID, familyID string) (store.RefreshFamily, error) {
+	f, err := get(ctx, s, scanFamily,
+		`SELECT `+familyCols+` FROM refresh_families WHERE tenant_id = ? AND id = ?`, tenantID, familyID)
+	return f, wrap("get refresh family", err)
+}
+
 // RevokeRefreshFamily implements store.Store. Revoking again keeps the time
 // of the first revocation.
 func (s *Store) RevokeRefreshFamily(ctx context.Context, tenantID, familyID string, now time.Time) error {

@@ -150,6 +150,9 @@ func testRefreshTokens(t *testing.T, s store.Store) {
 		ok(t, err)
 		same(t, got, want)
 		same(t, gotFamily, wantFamily)
+		gotFamily, err = s.GetRefreshFamily(ctx, t1, wantFamily.ID)
+		ok(t, err)
+		same(t, gotFamily, wantFamily)
 	}
 	check(rt0, fam)
 	_, _, err := s.GetRefreshToken(ctx, t1, hash("nope"))
@@ -198,6 +201,10 @@ func testRefreshTokens(t *testing.T, s store.Store) {
 	ok(t, s.RevokeRefreshFamily(ctx, t1, fam.ID, revokedAt.Add(time.Hour)))
 	check(rt2, fam)
 	isErr(t, s.RevokeRefreshFamily(ctx, t1, "nope", now), store.ErrNotFound)
+	_, err = s.GetRefreshFamily(ctx, t1, "nope")
+	isErr(t, err, store.ErrNotFound)
+	_, err = s.GetRefreshFamily(ctx, t2, fam.ID)
+	isErr(t, err, store.ErrNotFound)
 
 	// An expired family's tokens cannot rotate, even one that would still
 	// be live by itself.
