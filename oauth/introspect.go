@@ -12,25 +12,25 @@ import (
 // Introspection is an RFC 7662 §2.2 response. Inactive tokens answer with
 // active=false alone.
 type Introspection struct {
-	Active            bool     `json:"active"`
-	Scope             string   `json:"scope,omitempty"`
-	ClientID          string   `json:"client_id,omitempty"`
-	Username          string   `json:"username,omitempty"`
-	TokenType         string   `json:"token_type,omitempty"`
-	Expiry            int64    `json:"exp,omitempty"`
-	IssuedAt          int64    `json:"iat,omitempty"`
-	NotBefore         int64    `json:"nbf,omitempty"`
-	Subject           string   `json:"sub,omitempty"`
-	Audience          string   `json:"aud,omitempty"`
-	Issuer            string   `json:"iss,omitempty"`
-	ID                string   `json:"jti,omitempty"`
-	TenantID          string   `json:"tid,omitempty"`
-	ObjectID          string   `json:"oid,omitempty"`
-	Roles             []string `json:"roles,omitempty"`
-	AuthorizedParty   string   `json:"azp,omitempty"`
-	Act               any      `json:"act,omitempty"`
-	IdentityType      string   `json:"idtyp,omitempty"`
-	PreferredUsername string   `json:"preferred_username,omitempty"`
+	Active            bool           `json:"active"`
+	Scope             string         `json:"scope,omitempty"`
+	ClientID          string         `json:"client_id,omitempty"`
+	Username          string         `json:"username,omitempty"`
+	TokenType         string         `json:"token_type,omitempty"`
+	Expiry            int64          `json:"exp,omitempty"`
+	IssuedAt          int64          `json:"iat,omitempty"`
+	NotBefore         int64          `json:"nbf,omitempty"`
+	Subject           string         `json:"sub,omitempty"`
+	Audience          string         `json:"aud,omitempty"`
+	Issuer            string         `json:"iss,omitempty"`
+	ID                string         `json:"jti,omitempty"`
+	TenantID          string         `json:"tid,omitempty"`
+	ObjectID          string         `json:"oid,omitempty"`
+	Roles             []string       `json:"roles,omitempty"`
+	AuthorizedParty   string         `json:"azp,omitempty"`
+	Act               map[string]any `json:"act,omitempty"`
+	IdentityType      string         `json:"idtyp,omitempty"`
+	PreferredUsername string         `json:"preferred_username,omitempty"`
 }
 
 // Introspect answers RFC 7662 introspection for confidential clients. A

@@ -547,6 +547,10 @@ func TestRevocationAndIntrospection(t *testing.T) {
 	if status != 200 || in["active"] != true || in["sub"] != e.user.ID || in["aud"] != e.api.ClientID || in["scope"] != "Files.Read" || in["client_id"] != e.native.ClientID {
 		t.Fatalf("introspection by the audience: %d %v", status, in)
 	}
+	// A token nobody acted for has no act member, not "act": null.
+	if _, present := in["act"]; present {
+		t.Errorf("introspection of a token without an actor has act: %v", in["act"])
+	}
 	// A client that is neither audience nor holder learns nothing.
 	if status, in := e.introspectToken(e.daemon.ClientID, e.daemonPW, at); status != 200 || in["active"] != false || len(in) != 1 {
 		t.Errorf("introspection by a stranger: %d %v", status, in)
