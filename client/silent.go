@@ -5,10 +5,10 @@ import (
 	"errors"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/tessera-id/tessera/client/cache"
 )
@@ -16,37 +16,12 @@ import (
 func asError(err error, target **Error) bool { return errors.As(err, target) }
 
 // flightGroup makes concurrent identical requests share one network call.
-type flightGroup struct {
-	mu    sync.Mutex
-	calls map[string]*flight
-}
+type flightGroup struct{ g singleflight.Group }
 
-type flight struct {
-	done chan struct{}
-	res  Result
-	err  error
-}
-
-func (g *flightGroup) do(key string, fn func() (Result, error)) (Result, error) {
-	g.mu.Lock()
-	if g.calls == nil {
-		g.calls = map[string]*flight{}
-	}
-	if f, ok := g.calls[key]; ok {
-		g.mu.Unlock()
-		<-f.done
-		return f.res, f.err
-	}
-	f := &flight{done: make(chan struct{})}
-	g.calls[key] = f
-	g.mu.Unlock()
-
-	f.res, f.err = fn()
-	g.mu.Lock()
-	delete(g.calls, key)
-	g.mu.Unlock()
-	close(f.done)
-	return f.res, f.err
+func (f *flightGroup) do(key string, fn func() (Result, error)) (Result, error) {
+	v, err, _ := f.g.Do(key, func() (any, error) { return fn() })
+	res, _ := v.(Result)
+	return res, err
 }
 
 // AcquireTokenSilent returns a token for account from the cache, or
