@@ -37,6 +37,15 @@ func TestHostileRequestsBeyondTheFoundation(t *testing.T) {
 			"assertion": {assertion()}, "scope": {scope}, "requested_token_use": {"on_behalf_of"}}
 	}
 	literal := func(s string) func() string { return func() string { return s } }
+	// exchangeForm is a token exchange by the middle tier of a user's token
+	// for the files API, naming actor as the actor.
+	exchangeForm := func(e *env, actor string) url.Values {
+		f := oboForm(e, literal(""), "")
+		return url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "client_id": f["client_id"],
+			"client_secret": f["client_secret"], "subject_token": {e.userTokenFor("api://middle/user_impersonation openid")},
+			"subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}, "audience": {"api://files"},
+			"actor_token": {actor}, "actor_token_type": {"urn:ietf:params:oauth:token-type:access_token"}}
+	}
 	middleToken := func(e *env) func() string {
 		return func() string { return e.userTokenFor("api://middle/user_impersonation openid") }
 	}
@@ -157,6 +166,35 @@ func TestHostileRequestsBeyondTheFoundation(t *testing.T) {
 				return url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "client_id": f["client_id"],
 					"client_secret": f["client_secret"], "subject_token": {tok}, "audience": {"api://files"},
 					"subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}}
+			}},
+		{name: "exchange with another app's token as actor", status: 400, code: "invalid_request",
+			form: func(e *env) url.Values {
+				_, cc, _ := e.post(e.tokenURL(), url.Values{"grant_type": {"client_credentials"}, "client_id": {e.daemon.ClientID},
+					"client_secret": {e.daemonPW}, "scope": {"api://files/.default"}})
+				return exchangeForm(e, cc["access_token"].(string))
+			}},
+		{name: "exchange with another user's token as actor", status: 400, code: "invalid_request",
+			form: func(e *env) url.Values { return exchangeForm(e, e.userTokenFor("api://files/Files.Read")) }},
+		{name: "exchange with an ID token as actor", status: 400, code: "invalid_request",
+			form: func(e *env) url.Values { return exchangeForm(e, webTokens(e, "openid")["id_token"].(string)) }},
+		{name: "exchange with an actor token of another tenant", status: 400, code: "invalid_request",
+			form: func(e *env) url.Values {
+				ctx := e.t.Context()
+				other, err := e.admin.CreateTenant(ctx, "fabrikam", "RS256")
+				if err != nil {
+					e.t.Fatal(err)
+				}
+				x, err := e.admin.RegisterApp(ctx, other, admin.RegisterOptions{Name: "X"})
+				if err != nil {
+					e.t.Fatal(err)
+				}
+				secret, _, err := e.admin.AddSecret(ctx, x, "x", e.clock.Now().AddDate(0, 1, 0))
+				if err != nil {
+					e.t.Fatal(err)
+				}
+				_, cc, _ := e.post(e.url("/fabrikam/oauth2/v2.0/token"), url.Values{"grant_type": {"client_credentials"},
+					"client_id": {x.ClientID}, "client_secret": {secret}, "scope": {x.ClientID + "/.default"}})
+				return exchangeForm(e, cc["access_token"].(string))
 			}},
 		// Client assertions.
 		{name: "assertion with an unknown type", status: 401, code: "invalid_client",
