@@ -1,11 +1,13 @@
 // openid-client v6 against Tessera: discovery from the issuer URL, auth
 // code + PKCE + nonce with ID token signature checks, refresh, userinfo,
-// client credentials (client_secret_basic and private_key_jwt), device
-// authorization, and RFC 8693 token exchange.
+// client credentials (client_secret_basic, and private_key_jwt with an
+// ES256 key and with an Ed25519 key), device authorization, and RFC 8693
+// token exchange.
 //
 // Configuration: ISSUER, WEB_CLIENT_ID, WEB_CLIENT_SECRET, WEB_SCOPE,
 // NATIVE_CLIENT_ID, DAEMON_CLIENT_ID, DAEMON_CLIENT_SECRET, KEY_CLIENT_ID,
-// PRIVATE_JWK, KID, FILES_SCOPE, DOWNSTREAM_AUDIENCE.
+// PRIVATE_JWK, KID, ED25519_CLIENT_ID, ED25519_PRIVATE_JWK, ED25519_KID,
+// FILES_SCOPE, DOWNSTREAM_AUDIENCE.
 import assert from "node:assert/strict";
 import * as client from "openid-client";
 import { approveDevice, browse, claims, env, steps } from "./lib/driver.mjs";
@@ -83,6 +85,37 @@ await steps([
     const daemon = await client.discovery(issuer, env("KEY_CLIENT_ID"), undefined, client.PrivateKeyJwt({ key, kid: env("KID") }));
     const res = await client.clientCredentialsGrant(daemon, { scope: env("FILES_SCOPE") });
     return { access: claims(res.access_token), scope: res.scope };
+  }],
+
+  ["client credentials private_key_jwt Ed25519", async () => {
+    // oauth4webapi's own signing: PrivateKeyJwt names the algorithm from
+    // the CryptoKey (keyToJws), which for a WebCrypto Ed25519 key is RFC
+    // 9864's "Ed25519", not RFC 8037's "EdDSA". The assertion is read off
+    // the token request as sent, to report which name it really carried.
+    const jwk = JSON.parse(env("ED25519_PRIVATE_JWK"));
+    const key = await crypto.subtle.importKey("jwk", jwk, { name: "Ed25519" }, false, ["sign"]);
+    const daemon = await client.discovery(issuer, env("ED25519_CLIENT_ID"), undefined, client.PrivateKeyJwt({ key, kid: env("ED25519_KID") }));
+    const assertions = [];
+    daemon[client.customFetch] = (url, options) => {
+      const sent = new URLSearchParams(options.body).get("client_assertion");
+      if (sent) assertions.push(sent);
+      return fetch(url, options);
+    };
+    const res = await client.clientCredentialsGrant(daemon, { scope: env("FILES_SCOPE") }).catch(async (err) => {
+      // A refused assertion is a 401 with a WWW-Authenticate challenge, which
+      // openid-client throws before reading the body that says why.
+      const body = await err.response?.text().catch(() => "");
+      throw new Error(`${err.message}: ${err.response?.status} ${body}`, { cause: err });
+    });
+    assert.equal(assertions.length, 1, "one token request with a client assertion");
+    const header = JSON.parse(Buffer.from(assertions[0].split(".")[0], "base64url").toString("utf8"));
+    return {
+      access: claims(res.access_token),
+      scope: res.scope,
+      assertionHeader: header,
+      assertion: claims(assertions[0]),
+      signingAlgs: daemon.serverMetadata().token_endpoint_auth_signing_alg_values_supported,
+    };
   }],
 
   ["device authorization", async () => {

@@ -30,6 +30,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -393,8 +394,8 @@ func newCertificate(t *testing.T, dir, cn string) certificate {
 	return c
 }
 
-// jwkKey is an EC P-256 key pair: the public JWK (a file, to register
-// with Tessera) and the private JWK the clients sign assertions with.
+// jwkKey is a key pair: the public JWK (a file, to register with Tessera)
+// and the private JWK the clients sign assertions with.
 type jwkKey struct {
 	PublicFile, PrivateJWK, Kid string
 }
@@ -416,6 +417,28 @@ func newJWKKey(t *testing.T, dir, kid string) jwkKey {
 	b64 := base64.RawURLEncoding.EncodeToString
 	public := map[string]string{"kty": "EC", "crv": "P-256", "x": b64(raw[1:33]), "y": b64(raw[33:]), "kid": kid, "use": "sig", "alg": "ES256"}
 	private := map[string]string{"d": b64(d)}
+	for k, v := range public {
+		private[k] = v
+	}
+	k := jwkKey{PublicFile: filepath.Join(dir, kid+".jwk"), Kid: kid}
+	writeJSON(t, k.PublicFile, public)
+	pj, _ := json.Marshal(private)
+	k.PrivateJWK = string(pj)
+	return k
+}
+
+// newEd25519JWKKey makes an Ed25519 (OKP, RFC 8037) key pair. Neither JWK
+// has an alg: the key signs under either name of its algorithm, "EdDSA"
+// (RFC 8037) or "Ed25519" (RFC 9864), and the client picks one.
+func newEd25519JWKKey(t *testing.T, dir, kid string) jwkKey {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b64 := base64.RawURLEncoding.EncodeToString
+	public := map[string]string{"kty": "OKP", "crv": "Ed25519", "x": b64(pub), "kid": kid, "use": "sig"}
+	private := map[string]string{"d": b64(priv.Seed())}
 	for k, v := range public {
 		private[k] = v
 	}

@@ -1,18 +1,24 @@
 package nodetest
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tessera-id/tessera/test/harness"
 )
 
 // TestOpenIDClient runs openid-client v6 and v5 (the npm alias
 // openid-client-v5) through the same flows, each against its own server.
 func TestOpenIDClient(t *testing.T) {
 	t.Parallel()
-	for _, v := range []struct{ name, script string }{
-		{"v6", "openid-client-v6.mjs"},
-		{"v5", "openid-client-v5.mjs"},
+	for _, v := range []struct {
+		name, script string
+		ed25519      bool // the script signs an assertion with an Ed25519 key too
+	}{
+		{"v6", "openid-client-v6.mjs", true},
+		{"v5", "openid-client-v5.mjs", false},
 	} {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
@@ -28,7 +34,19 @@ func TestOpenIDClient(t *testing.T) {
 			keyed := srv.RegisterApp(t, "Keyed daemon", false)
 			key := newJWKKey(t, dir, "interop-key-1")
 			srv.CLI(t, "app", "certificate", "add", "--tenant", srv.Tenant, "--app", keyed.ClientID, "--file", key.PublicFile)
-			for _, d := range []string{daemon.ClientID, keyed.ClientID} {
+			daemons := []string{daemon.ClientID, keyed.ClientID}
+			env := map[string]string{}
+			// v6 only: a third daemon whose only key is Ed25519, which
+			// oauth4webapi signs with alg "Ed25519" (RFC 9864).
+			var edKeyed harness.App
+			if v.ed25519 {
+				edKeyed = srv.RegisterApp(t, "Ed25519 daemon", false)
+				edKey := newEd25519JWKKey(t, dir, "interop-ed25519-1")
+				srv.CLI(t, "app", "certificate", "add", "--tenant", srv.Tenant, "--app", edKeyed.ClientID, "--file", edKey.PublicFile)
+				daemons = append(daemons, edKeyed.ClientID)
+				env["ED25519_CLIENT_ID"], env["ED25519_PRIVATE_JWK"], env["ED25519_KID"] = edKeyed.ClientID, edKey.PrivateJWK, edKey.Kid
+			}
+			for _, d := range daemons {
 				srv.CLI(t, "app", "permission", "add", "--tenant", srv.Tenant, "--app", d, "--resource", "api://files", "--role", "Files.ReadAll")
 				srv.AdminConsent(t, d)
 			}
@@ -39,7 +57,7 @@ func TestOpenIDClient(t *testing.T) {
 			srv.AdminConsent(t, srv.Demo.WebClientID)
 
 			issuer := srv.Authority() + "/v2.0"
-			rs, check := mustRun(t, srv, script{name: v.script, env: map[string]string{
+			maps.Copy(env, map[string]string{
 				"ISSUER":        issuer,
 				"WEB_CLIENT_ID": srv.Demo.WebClientID, "WEB_CLIENT_SECRET": srv.Demo.WebSecret,
 				"WEB_SCOPE":        "api://" + srv.Demo.WebClientID + "/access_as_user",
@@ -47,7 +65,8 @@ func TestOpenIDClient(t *testing.T) {
 				"DAEMON_CLIENT_ID": daemon.ClientID, "DAEMON_CLIENT_SECRET": daemon.Secret,
 				"KEY_CLIENT_ID": keyed.ClientID, "PRIVATE_JWK": key.PrivateJWK, "KID": key.Kid,
 				"FILES_SCOPE": "api://files/.default", "DOWNSTREAM_AUDIENCE": "api://downstream",
-			}})
+			})
+			rs, check := mustRun(t, srv, script{name: v.script, env: env})
 			defer check()
 
 			t.Run("Discovery", func(t *testing.T) {
@@ -113,6 +132,24 @@ func TestOpenIDClient(t *testing.T) {
 			t.Run("ClientCredentialsPrivateKeyJWT", func(t *testing.T) {
 				appToken(t, rs.step(t, "client credentials private_key_jwt"), keyed.ClientID)
 			})
+			if v.ed25519 {
+				t.Run("ClientCredentialsPrivateKeyJWTEd25519", func(t *testing.T) {
+					r := rs.step(t, "client credentials private_key_jwt Ed25519")
+					// The assertion oauth4webapi signed and sent: the name under
+					// test is RFC 9864's "Ed25519", which a server knowing only
+					// "EdDSA" refuses.
+					if h := r.obj("assertionHeader"); h.str("alg") != "Ed25519" || h.str("kid") != "interop-ed25519-1" {
+						t.Errorf("client assertion header %v, want alg Ed25519 and kid interop-ed25519-1", h)
+					}
+					if a := r.obj("assertion"); a.str("iss") != edKeyed.ClientID || a.str("sub") != edKeyed.ClientID {
+						t.Errorf("client assertion iss %q sub %q", a.str("iss"), a.str("sub"))
+					}
+					if algs := r.strs("signingAlgs"); !slices.Contains(algs, "Ed25519") || !slices.Contains(algs, "EdDSA") {
+						t.Errorf("token_endpoint_auth_signing_alg_values_supported %v, want Ed25519 and EdDSA", algs)
+					}
+					appToken(t, r, edKeyed.ClientID)
+				})
+			}
 			t.Run("DeviceAuthorization", func(t *testing.T) {
 				r := rs.step(t, "device authorization")
 				idToken(t, r.obj("idToken"), srv.Demo.NativeClientID)
