@@ -31,7 +31,49 @@ type Tenant struct {
 	ID         string
 	Name       string // unique, lower case, used in URLs
 	SigningAlg string // RS256, ES256 or EdDSA
-	CreatedAt  time.Time
+	// Lockout holds the tenant's own sign-in throttling settings.
+	Lockout   LockoutSettings
+	CreatedAt time.Time
+}
+
+// LockoutSettings bound password guessing on a tenant's sign-in page. A
+// zero field means the server's default, so a tenant that never set one
+// follows the defaults as they change.
+type LockoutSettings struct {
+	// Threshold is how many failed sign-ins lock an account.
+	Threshold int
+	// Duration is how long the first lockout lasts; each further lockout
+	// doubles it, up to MaxDuration.
+	Duration    time.Duration
+	MaxDuration time.Duration
+	// ResetAfter is the quiet period (no failure) after which an account's
+	// or address's failures and lockouts are forgotten.
+	ResetAfter time.Duration
+	// AddressThreshold is how many failed sign-ins, whatever the
+	// usernames, lock a source address.
+	AddressThreshold int
+	// RequestAttempts is how many failed tries end one pending sign-in
+	// request.
+	RequestAttempts int
+}
+
+// Throttle is the failure history of one key of a tenant: an account, a
+// source address or a pending sign-in request. What the numbers mean is
+// the sign-in policy's business (package oauth); the store only keeps them
+// and settles concurrent writers with Version.
+type Throttle struct {
+	TenantID    string
+	Key         string
+	Failures    int // since the last lockout, or since the history began
+	Lockouts    int // lockouts so far, which set the next one's length
+	LockedUntil time.Time
+	LastFailure time.Time
+	// ExpiresAt is when nothing in the row matters any more, so it may be
+	// collected.
+	ExpiresAt time.Time
+	// Version is the row's compare-and-swap counter: 0 for a key with no
+	// row yet, then 1, 2, … with every write.
+	Version int64
 }
 
 // PermissionKind tells delegated scopes from application roles.
@@ -295,6 +337,8 @@ type Store interface {
 	// GetTenant finds a tenant by id or by name.
 	GetTenant(ctx context.Context, idOrName string) (Tenant, error)
 	ListTenants(ctx context.Context) ([]Tenant, error)
+	// SetTenantLockout replaces a tenant's lockout settings.
+	SetTenantLockout(ctx context.Context, tenantID string, l LockoutSettings) error
 
 	CreateApp(ctx context.Context, a App) error
 	GetApp(ctx context.Context, tenantID, clientID string) (App, error)
@@ -382,6 +426,19 @@ type Store interface {
 	// (this event included).
 	Hit(ctx context.Context, key string, window time.Duration, now time.Time) (int, error)
 
+	// GetThrottle returns a key's failure history, ErrNotFound when it has
+	// none.
+	GetThrottle(ctx context.Context, tenantID, key string) (Throttle, error)
+	// PutThrottle stores t, as version t.Version+1, only if the stored
+	// row is still at t.Version (has no row, for 0); otherwise it returns
+	// ErrNotLive and changes nothing. Of concurrent writers that read the
+	// same version exactly one wins; the others read again and retry, so
+	// no failure is lost whichever instance counts it.
+	PutThrottle(ctx context.Context, t Throttle) error
+	// DeleteThrottle forgets a key's history; a key without one is not an
+	// error.
+	DeleteThrottle(ctx context.Context, tenantID, key string) error
+
 	// CreateRefreshFamily starts a family outside the code flow.
 	CreateRefreshFamily(ctx context.Context, f RefreshFamily, first RefreshToken) error
 	// GetRefreshToken returns a token and its family.
@@ -407,7 +464,8 @@ type Store interface {
 	// DeleteExpired removes at most limit expired rows of each kind (codes,
 	// auth requests stored before pending requests were sealed, sessions,
 	// refresh tokens, families, device codes, assertion ids, revoked access
-	// token ids, rate-limit windows) and returns how many it removed in all.
+	// token ids, rate-limit windows, throttles) and returns how many it
+	// removed in all.
 	DeleteExpired(ctx context.Context, now time.Time, limit int) (int64, error)
 
 	Close() error

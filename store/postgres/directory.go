@@ -13,19 +13,34 @@ import (
 
 // Tenants.
 
-const tenantCols = `id, name, signing_alg, created_at`
+const tenantCols = `id, name, signing_alg, created_at, lockout_threshold, lockout_duration_ms,
+	lockout_max_duration_ms, lockout_reset_after_ms, lockout_address_threshold, lockout_request_attempts`
 
 func scanTenant(row scanner) (store.Tenant, error) {
 	var t store.Tenant
-	err := row.Scan(&t.ID, &t.Name, &t.SigningAlg, timeCol{&t.CreatedAt})
+	l := &t.Lockout
+	err := row.Scan(&t.ID, &t.Name, &t.SigningAlg, timeCol{&t.CreatedAt}, &l.Threshold, durationCol{&l.Duration},
+		durationCol{&l.MaxDuration}, durationCol{&l.ResetAfter}, &l.AddressThreshold, &l.RequestAttempts)
 	return t, err
 }
 
 // CreateTenant implements store.Store.
 func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
-	_, err := s.exec(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES ($1, $2, $3, $4)`,
-		t.ID, t.Name, t.SigningAlg, ts(t.CreatedAt))
+	l := t.Lockout
+	_, err := s.exec(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		t.ID, t.Name, t.SigningAlg, ts(t.CreatedAt), l.Threshold, millis(l.Duration),
+		millis(l.MaxDuration), millis(l.ResetAfter), l.AddressThreshold, l.RequestAttempts)
 	return wrap("create tenant", err)
+}
+
+// SetTenantLockout implements store.Store.
+func (s *Store) SetTenantLockout(ctx context.Context, tenantID string, l store.LockoutSettings) error {
+	err := s.execOne(ctx, `UPDATE tenants SET lockout_threshold = $1, lockout_duration_ms = $2,
+		lockout_max_duration_ms = $3, lockout_reset_after_ms = $4, lockout_address_threshold = $5,
+		lockout_request_attempts = $6 WHERE id = $7`,
+		l.Threshold, millis(l.Duration), millis(l.MaxDuration), millis(l.ResetAfter),
+		l.AddressThreshold, l.RequestAttempts, tenantID)
+	return wrap("set tenant lockout", err)
 }
 
 // GetTenant implements store.Store. An id wins over a name, should another

@@ -321,6 +321,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 		{"assertion_ids", "tenant_id, client_id, jti"},
 		{"revoked_access_tokens", "tenant_id, jti"},
 		{"rate_limits", "key"},
+		{"throttles", "tenant_id, key"},
 	}
 	var total int64
 	for _, c := range collected {

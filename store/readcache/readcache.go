@@ -5,8 +5,8 @@
 // TTL and are all dropped at once when the store reports a change (see
 // postgres.Store.Changes), so a change made by any instance or the admin
 // CLI is seen everywhere at once; the TTL bounds staleness should a
-// notification be lost. Token state (codes, refresh tokens, sessions) is
-// never cached.
+// notification be lost. Token state (codes, refresh tokens, sessions) and
+// sign-in throttles are never cached.
 package readcache
 
 import (
@@ -249,6 +249,13 @@ func (s *Store) RotateSigningKeys(ctx context.Context, tenantID string, next sto
 func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
 	defer s.changed()
 	return s.Store.CreateTenant(ctx, t)
+}
+
+// SetTenantLockout implements store.Store. The settings travel in the
+// cached tenant, so the sign-in page reads them at no cost.
+func (s *Store) SetTenantLockout(ctx context.Context, tenantID string, l store.LockoutSettings) error {
+	defer s.changed()
+	return s.Store.SetTenantLockout(ctx, tenantID, l)
 }
 
 // CreateApp implements store.Store.

@@ -10,19 +10,34 @@ import (
 
 // Tenants.
 
-const tenantCols = `id, name, signing_alg, created_at`
+const tenantCols = `id, name, signing_alg, created_at, lockout_threshold, lockout_duration_ms,
+	lockout_max_duration_ms, lockout_reset_after_ms, lockout_address_threshold, lockout_request_attempts`
 
 func scanTenant(row scanner) (store.Tenant, error) {
 	var t store.Tenant
-	err := row.Scan(&t.ID, &t.Name, &t.SigningAlg, timeCol{&t.CreatedAt})
+	l := &t.Lockout
+	err := row.Scan(&t.ID, &t.Name, &t.SigningAlg, timeCol{&t.CreatedAt}, &l.Threshold, durationCol{&l.Duration},
+		durationCol{&l.MaxDuration}, durationCol{&l.ResetAfter}, &l.AddressThreshold, &l.RequestAttempts)
 	return t, err
 }
 
 // CreateTenant implements store.Store.
 func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
-	_, err := s.exec(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES (?, ?, ?, ?)`,
-		t.ID, t.Name, t.SigningAlg, millis(t.CreatedAt))
+	l := t.Lockout
+	_, err := s.exec(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.Name, t.SigningAlg, millis(t.CreatedAt), l.Threshold, l.Duration.Milliseconds(),
+		l.MaxDuration.Milliseconds(), l.ResetAfter.Milliseconds(), l.AddressThreshold, l.RequestAttempts)
 	return wrap("create tenant", err)
+}
+
+// SetTenantLockout implements store.Store.
+func (s *Store) SetTenantLockout(ctx context.Context, tenantID string, l store.LockoutSettings) error {
+	err := s.execOne(ctx, `UPDATE tenants SET lockout_threshold = ?, lockout_duration_ms = ?,
+		lockout_max_duration_ms = ?, lockout_reset_after_ms = ?, lockout_address_threshold = ?,
+		lockout_request_attempts = ? WHERE id = ?`,
+		l.Threshold, l.Duration.Milliseconds(), l.MaxDuration.Milliseconds(), l.ResetAfter.Milliseconds(),
+		l.AddressThreshold, l.RequestAttempts, tenantID)
+	return wrap("set tenant lockout", err)
 }
 
 // GetTenant implements store.Store. An id wins over a name, should another

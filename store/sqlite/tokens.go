@@ -255,7 +255,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 	}
 	var total int64
 	for _, table := range []string{"auth_codes", "auth_requests", "sessions", "refresh_tokens", "refresh_families",
-		"device_codes", "assertion_ids", "revoked_access_tokens", "rate_limits"} {
+		"device_codes", "assertion_ids", "revoked_access_tokens", "rate_limits", "throttles"} {
 		n, err := s.exec(ctx, `DELETE FROM `+table+` WHERE rowid IN
 			(SELECT rowid FROM `+table+` WHERE expires_at <= ? LIMIT ?)`, now.UnixMilli(), limit)
 		total += n

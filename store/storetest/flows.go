@@ -500,10 +500,14 @@ func testDeleteExpired(t *testing.T, s store.Store) {
 	}
 	hit("rate-past", now.Add(-2*time.Minute))
 	hit("rate-live", now)
+	throttles := map[string]time.Time{"throttle-past": past, "throttle-now": now, "throttle-live": future}
+	for key, exp := range throttles {
+		ok(t, s.PutThrottle(ctx, store.Throttle{TenantID: t1, Key: key, Failures: 1, LastFailure: past, ExpiresAt: exp}))
+	}
 
 	n, err := s.DeleteExpired(ctx, now, 100)
 	ok(t, err)
-	if want := int64(2 + 1 + 1 + 1 + 2 + 1 + 1 + 1); n != want {
+	if want := int64(2 + 1 + 1 + 1 + 2 + 1 + 1 + 1 + 2); n != want {
 		t.Errorf("DeleteExpired: removed %d rows, want %d", n, want)
 	}
 
@@ -525,6 +529,10 @@ func testDeleteExpired(t *testing.T, s store.Store) {
 	for name, exp := range devices {
 		_, err := s.GetDeviceCode(ctx, t1, hash(name))
 		expectGone(t, name, err, !exp.After(now))
+	}
+	for key, exp := range throttles {
+		_, err := s.GetThrottle(ctx, t1, key)
+		expectGone(t, key, err, !exp.After(now))
 	}
 	for jti, exp := range revoked {
 		got, err := s.IsAccessTokenRevoked(ctx, t1, jti)
