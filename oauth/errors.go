@@ -39,26 +39,30 @@ const (
 // same condition Tessera reuses it, so people searching for it find the
 // right explanation.
 const (
-	CodeMissingParameter    = 900144
-	CodeMalformedRequest    = 9002313
-	CodeTenantNotFound      = 90002
-	CodeAppNotFound         = 700016
-	CodeInvalidSecret       = 7000215
-	CodeSecretExpired       = 7000222
-	CodeClientAuthRequired  = 7000218
-	CodePublicClientSecret  = 700025
-	CodeRedirectMismatch    = 50011
-	CodeUnsupportedGrant    = 70003
-	CodeUnauthorizedClient  = 700015
-	CodeInvalidScope        = 70011
-	CodeCodeExpired         = 70008
-	CodeCodeRedeemed        = 54005
-	CodePKCEMismatch        = 501481
-	CodeGrantInvalid        = 70000
-	CodeRefreshExpired      = 700082
-	CodeRefreshRevoked      = 700084
-	CodeConsentRequired     = 65001
-	CodeUserDisabled        = 50057
+	CodeMissingParameter   = 900144
+	CodeMalformedRequest   = 9002313
+	CodeTenantNotFound     = 90002
+	CodeAppNotFound        = 700016
+	CodeInvalidSecret      = 7000215
+	CodeSecretExpired      = 7000222
+	CodeClientAuthRequired = 7000218
+	CodePublicClientSecret = 700025
+	CodeRedirectMismatch   = 50011
+	CodeUnsupportedGrant   = 70003
+	CodeUnauthorizedClient = 700015
+	CodeInvalidScope       = 70011
+	CodeCodeExpired        = 70008
+	CodeCodeRedeemed       = 54005
+	CodePKCEMismatch       = 501481
+	CodeGrantInvalid       = 70000
+	CodeRefreshExpired     = 700082
+	CodeRefreshRevoked     = 700084
+	CodeConsentRequired    = 65001
+	CodeUserDisabled       = 50057
+	CodeBadCredentials     = 50126
+	// CodeLocked is Entra's IdsLocked: too many failed attempts, at an
+	// account, from an address, or by a client.
+	CodeLocked              = 50053
 	CodeLoginRequired       = 50058
 	CodeSessionEnded        = 50133
 	CodeUserCancelled       = 65004
@@ -84,7 +88,15 @@ type Error struct {
 	SubError    string
 	Number      int
 	Cause       error
+
+	// endsSignIn marks a sign-in refusal after which the pending request
+	// cannot be tried again.
+	endsSignIn bool
 }
+
+// EndsSignIn reports whether a sign-in refusal ended the pending request:
+// the page then shows the message instead of the form.
+func (e *Error) EndsSignIn() bool { return e != nil && e.endsSignIn }
 
 func (e *Error) Error() string {
 	if e.Cause != nil {

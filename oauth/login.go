@@ -3,11 +3,14 @@ package oauth
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/tessera-id/tessera/internal/ids"
@@ -118,20 +121,99 @@ func (p *Provider) LoadPending(ctx context.Context, ep Endpoint, ref, browser, c
 // badCredentials is the one answer to any failed sign-in, so the page
 // never tells whether a username exists or is disabled.
 func badCredentials() *Error {
-	return newError(ErrAccessDenied, http.StatusUnauthorized, 50126, "Incorrect username or password.")
+	return newError(ErrAccessDenied, http.StatusUnauthorized, CodeBadCredentials, "Incorrect username or password.")
 }
 
-// AuthenticateUser checks a username and password. Unknown and disabled
-// users cost the same argon2id work as a wrong password.
-func (p *Provider) AuthenticateUser(ctx context.Context, ep Endpoint, username, pw string) (store.User, *Error) {
-	if username == "" || pw == "" || len(username) > 256 || len(pw) > password.MaxLen {
-		return store.User{}, badCredentials()
+// accountLocked is the answer for a locked account, whether the password
+// was right or not (it is not checked), and for an unknown username locked
+// the same way: it says nothing about the account but that it is locked.
+func accountLocked() *Error {
+	return newError(ErrAccessDenied, http.StatusTooManyRequests, CodeLocked,
+		"Your account is temporarily locked to prevent unauthorized use. Try again later.")
+}
+
+func addressThrottled() *Error {
+	return newError(ErrAccessDenied, http.StatusTooManyRequests, CodeLocked,
+		"Too many failed sign-ins came from your network. Try again later.")
+}
+
+// signInStopped ends a pending request: the page must not offer the form
+// again, since every further try would be refused.
+func signInStopped() *Error {
+	e := newError(ErrAccessDenied, http.StatusTooManyRequests, CodeLocked,
+		"The sign-in was stopped after too many attempts. Go back to the application and sign in again.")
+	e.endsSignIn = true
+	return e
+}
+
+// Reasons a sign-in is refused, as logged.
+const (
+	reasonBadCredentials  = "bad_credentials"
+	reasonAccountLocked   = "account_locked"
+	reasonAddressLocked   = "address_throttled"
+	reasonRequestExceeded = "request_attempts_exceeded"
+)
+
+// SignIn is one submission of the sign-in form.
+type SignIn struct {
+	// Pending is the id of the pending request the form belongs to: its
+	// tries are counted by it, whatever stores the request itself.
+	Pending  string
+	Username string
+	Password string
+	Address  string // the client's IP address
+}
+
+// Throttle keys, per tenant. The account key is the username as typed, in
+// the PRECIS form the store compares usernames in (lookup), so that every
+// spelling of one account counts against it and an unknown username is
+// counted, locked and answered exactly like a known one. A name PRECIS
+// refuses (no account can have it) is keyed on its lower-cased self rather
+// than on one bucket shared by all such names, which one guesser could
+// lock for everyone who mistypes. The key is hashed, so that what people
+// type into the username field (now and then a password) is not kept in
+// the clear.
+func accountKey(typed, lookup string) string {
+	if lookup == "" {
+		lookup = "\x00" + strings.ToLower(typed)
+	}
+	return "user:" + base64.RawURLEncoding.EncodeToString(token.Hash(lookup))
+}
+
+func addressKey(address string) string { return "addr:" + address }
+
+func requestKey(pendingID string) string { return "req:" + pendingID }
+
+// AuthenticateUser checks a username and password, under the tenant's
+// lockout policy: a pending request that has used up its tries, a locked
+// source address and a locked account are refused without checking the
+// password, so the right password gives nothing during a lockout. Unknown
+// and disabled users cost the same argon2id work as a wrong password and
+// are counted like one. Every refusal is logged once ("sign-in refused").
+func (p *Provider) AuthenticateUser(ctx context.Context, ep Endpoint, in SignIn) (store.User, *Error) {
+	refuse := func(user store.User, reason string, e *Error, locked string) (store.User, *Error) {
+		attrs := []slog.Attr{slog.String("tenant", ep.Tenant.ID), slog.String("address", in.Address), slog.String("reason", reason)}
+		if user.ID != "" {
+			attrs = append(attrs, slog.String("user", user.ID))
+		}
+		level := slog.LevelInfo
+		if locked != "" {
+			attrs = append(attrs, slog.String("locked", locked))
+		}
+		if reason != reasonBadCredentials || locked != "" {
+			level = slog.LevelWarn
+		}
+		p.log.LogAttrs(ctx, level, "sign-in refused", attrs...)
+		return store.User{}, e
+	}
+	if in.Username == "" || in.Password == "" || len(in.Username) > 256 || len(in.Password) > password.MaxLen {
+		return refuse(store.User{}, reasonBadCredentials, badCredentials(), "")
 	}
 	// Usernames are stored in their PRECIS form (see internal/username), so
 	// "ＡＬＩＣＥ" finds alice. A name PRECIS refuses cannot exist: it is
 	// looked up as "", which no user has, so it gets the same answer after
 	// the same work (one read, one hash) as any unknown name.
-	lookup, nerr := usernames.Normalize(username)
+	lookup, nerr := usernames.Normalize(in.Username)
 	if nerr != nil {
 		lookup = ""
 	}
@@ -139,8 +221,46 @@ func (p *Provider) AuthenticateUser(ctx context.Context, ep Endpoint, username, 
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return store.User{}, ServerError(err)
 	}
+	known := err == nil
+
+	pol := p.signInPolicies(ep.Tenant)
+	now := p.now()
+	req, e := p.throttle(ctx, ep, requestKey(in.Pending))
+	if e != nil {
+		return store.User{}, e
+	}
+	if _, locked := pol.request.Locked(req, now); locked {
+		return refuse(user, reasonRequestExceeded, signInStopped(), "")
+	}
+	addr, e := p.throttle(ctx, ep, addressKey(in.Address))
+	if e != nil {
+		return store.User{}, e
+	}
+	acct, e := p.throttle(ctx, ep, accountKey(in.Username, lookup))
+	if e != nil {
+		return store.User{}, e
+	}
+	// A refusal without a password check still uses up one of the
+	// request's tries, so one request cannot hammer a locked account.
+	refuseLocked := func(reason string, locked *Error) (store.User, *Error) {
+		req, e := p.fail(ctx, pol.request, req, now)
+		if e != nil {
+			return store.User{}, e
+		}
+		if _, over := pol.request.Locked(req, now); over {
+			return refuse(user, reason, signInStopped(), "request")
+		}
+		return refuse(user, reason, locked, "")
+	}
+	if _, locked := pol.address.Locked(addr, now); locked {
+		return refuseLocked(reasonAddressLocked, addressThrottled())
+	}
+	if _, locked := pol.account.Locked(acct, now); locked {
+		return refuseLocked(reasonAccountLocked, accountLocked())
+	}
+
 	hash := user.PasswordHash
-	if err != nil || hash == "" {
+	if !known || hash == "" {
 		hash = p.dummyHash
 	}
 	select {
@@ -148,7 +268,7 @@ func (p *Provider) AuthenticateUser(ctx context.Context, ep Endpoint, username, 
 	case <-ctx.Done():
 		return store.User{}, ServerError(ctx.Err())
 	}
-	ok, verr := password.Verify(pw, hash)
+	ok, verr := password.Verify(in.Password, hash)
 	// Each check's 7 MiB of argon2 memory is garbage the moment it returns,
 	// but the collector, paced by a heap of a few MiB, lets several such
 	// blocks pile up in a burst of sign-ins: the server's memory would be
@@ -160,10 +280,100 @@ func (p *Provider) AuthenticateUser(ctx context.Context, ep Endpoint, username, 
 	if verr != nil {
 		p.log.WarnContext(ctx, "unreadable password hash", "tenant", ep.Tenant.ID, "user", user.ID, "err", verr)
 	}
-	if err != nil || !ok || verr != nil || user.Disabled {
-		return store.User{}, badCredentials()
+	if known && ok && verr == nil && !user.Disabled {
+		// Success forgets the account's failures. Not the address's: one
+		// account the guesser owns must not reset a spray's count.
+		if acct.Version != 0 {
+			if err := p.store.DeleteThrottle(ctx, ep.Tenant.ID, acct.Key); err != nil {
+				return store.User{}, ServerError(err)
+			}
+		}
+		return user, nil
 	}
-	return user, nil
+
+	// Counted on all three keys; the answer says the worst of what this
+	// failure brought about.
+	if acct, e = p.fail(ctx, pol.account, acct, now); e != nil {
+		return store.User{}, e
+	}
+	if addr, e = p.fail(ctx, pol.address, addr, now); e != nil {
+		return store.User{}, e
+	}
+	if req, e = p.fail(ctx, pol.request, req, now); e != nil {
+		return store.User{}, e
+	}
+	switch {
+	case now.Before(req.LockedUntil):
+		return refuse(user, reasonBadCredentials, signInStopped(), "request")
+	case now.Before(acct.LockedUntil):
+		return refuse(user, reasonBadCredentials, accountLocked(), "account")
+	case now.Before(addr.LockedUntil):
+		return refuse(user, reasonBadCredentials, addressThrottled(), "address")
+	}
+	return refuse(user, reasonBadCredentials, badCredentials(), "")
+}
+
+// SignInStopped returns the answer for a pending request that has used up
+// its tries, or nil while it may still be tried: the sign-in page asks
+// before showing the form.
+func (p *Provider) SignInStopped(ctx context.Context, ep Endpoint, pendingID string) *Error {
+	req, e := p.throttle(ctx, ep, requestKey(pendingID))
+	if e != nil {
+		return e
+	}
+	if _, locked := p.signInPolicies(ep.Tenant).request.Locked(req, p.now()); locked {
+		return signInStopped()
+	}
+	return nil
+}
+
+// throttle reads a key's history; a key without one has the zero history,
+// version 0.
+func (p *Provider) throttle(ctx context.Context, ep Endpoint, key string) (store.Throttle, *Error) {
+	t, err := p.store.GetThrottle(ctx, ep.Tenant.ID, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Throttle{TenantID: ep.Tenant.ID, Key: key}, nil
+	}
+	if err != nil {
+		return store.Throttle{}, ServerError(err)
+	}
+	return t, nil
+}
+
+// throttleTries bounds the compare-and-swap loop of fail. Each round one
+// of the writers racing on a key wins, and the password check's slots
+// keep the number of writers small, so this is far more than is needed.
+const throttleTries = 100
+
+// fail counts one failure against t under pol and returns the stored
+// state. The write is a compare-and-swap: a writer that lost to another
+// instance or request reads the row again and counts on top of it, so no
+// failure is lost.
+func (p *Provider) fail(ctx context.Context, pol LockoutPolicy, t store.Throttle, now time.Time) (store.Throttle, *Error) {
+	for range throttleTries {
+		next, counted := pol.Fail(t, now)
+		if !counted {
+			return t, nil
+		}
+		err := p.store.PutThrottle(ctx, next)
+		if err == nil {
+			next.Version++
+			return next, nil
+		}
+		if !errors.Is(err, store.ErrNotLive) {
+			return store.Throttle{}, ServerError(fmt.Errorf("count sign-in failure: %w", err))
+		}
+		cur, err := p.store.GetThrottle(ctx, t.TenantID, t.Key)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			t = store.Throttle{TenantID: t.TenantID, Key: t.Key}
+		case err != nil:
+			return store.Throttle{}, ServerError(fmt.Errorf("count sign-in failure: %w", err))
+		default:
+			t = cur
+		}
+	}
+	return store.Throttle{}, ServerError(fmt.Errorf("count sign-in failure: lost %d races in a row on %s", throttleTries, t.Key))
 }
 
 // StartSession creates an SSO session for user and returns the cookie

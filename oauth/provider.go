@@ -36,6 +36,9 @@ type Config struct {
 	// argon2id check holds 19 MiB for tens of milliseconds, so a burst of
 	// sign-ins would otherwise set the server's memory.
 	PasswordChecks int
+	// Lockout is the sign-in throttling of tenants, for each setting a
+	// tenant leaves at zero.
+	Lockout store.LockoutSettings
 }
 
 // DefaultConfig returns the lifetimes Tessera ships with.
@@ -53,6 +56,7 @@ func DefaultConfig() Config {
 		DevicePollInterval:       5 * time.Second,
 		UserCodeLimits:           DefaultUserCodeLimits(),
 		PasswordChecks:           1,
+		Lockout:                  DefaultLockout(),
 	}
 }
 
@@ -100,6 +104,7 @@ func New(cfg Config, d Deps) *Provider {
 		log = slog.Default()
 	}
 	cfg.UserCodeLimits = cfg.UserCodeLimits.orDefault()
+	cfg.Lockout = EffectiveLockout(cfg.Lockout, DefaultLockout())
 	slots := cfg.PasswordChecks
 	if slots <= 0 {
 		slots = 1

@@ -48,12 +48,20 @@ type envOption func(*oauth.Config)
 
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
-	ctx := context.Background()
-	ts := testserver.Start(t, "contoso", func(c *oauth.Config) {
+	return newEnvWith(t, testserver.Options{Config: func(c *oauth.Config) {
 		for _, o := range opts {
 			o(c)
 		}
-	})
+	}})
+}
+
+// newEnvWith is newEnv on a server started as o says (its tenant is
+// always contoso).
+func newEnvWith(t testing.TB, o testserver.Options) *env {
+	t.Helper()
+	ctx := context.Background()
+	o.Tenant = "contoso"
+	ts := testserver.StartWith(t, o)
 	e := &env{t: t, srv: ts.HTTP, store: ts.Store, admin: ts.Admin, clock: ts.Clock, tenant: ts.Tenant, dataDir: ts.DataDir}
 	must := func(err error) {
 		t.Helper()

@@ -17,6 +17,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint
 	browser := cookieValue(r, browserCookie)
 	if r.Method == http.MethodGet {
 		pending, e := s.provider.LoadPending(ctx, ep, r.URL.Query().Get("request"), browser, "", false)
+		if e == nil {
+			// A request that used up its tries is over: a form would
+			// only collect a password to refuse.
+			e = s.provider.SignInStopped(ctx, ep, pending.ID)
+		}
 		if e != nil {
 			s.errorPage(w, r, e)
 			return
@@ -34,9 +39,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint
 		s.errorPage(w, r, e)
 		return
 	}
-	user, e := s.provider.AuthenticateUser(ctx, ep, form.Get("username"), form.Get("password"))
+	user, e := s.provider.AuthenticateUser(ctx, ep, oauth.SignIn{Pending: pending.ID,
+		Username: form.Get("username"), Password: form.Get("password"), Address: s.clientAddress(r)})
 	if e != nil {
-		if e.Code == oauth.ErrServerError {
+		if e.Code == oauth.ErrServerError || e.EndsSignIn() {
 			s.errorPage(w, r, e)
 			return
 		}

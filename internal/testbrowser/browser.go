@@ -20,6 +20,9 @@ import (
 type Browser struct {
 	t testing.TB
 	c *http.Client
+	// Header is sent with every request, e.g. an X-Forwarded-For with
+	// which a test poses as a client behind a trusted proxy.
+	Header http.Header
 }
 
 // New returns a browser using base's transport (for its TLS trust).
@@ -73,6 +76,9 @@ func (b *Browser) do(req *http.Request) Outcome {
 	b.t.Helper()
 	for hops := 0; hops < 10; hops++ {
 		req.Header.Set("Accept", "text/html,application/xhtml+xml")
+		for k, vs := range b.Header {
+			req.Header[k] = vs
+		}
 		resp, err := b.c.Do(req)
 		if err != nil {
 			b.t.Fatal(err)

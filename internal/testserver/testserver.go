@@ -60,8 +60,30 @@ type Server struct {
 // Start runs a server with a tenant named tenant.
 func Start(t testing.TB, tenant string, cfg func(*oauth.Config)) *Server {
 	t.Helper()
+	return StartWith(t, Options{Tenant: tenant, Config: cfg})
+}
+
+// Options are what StartWith may vary.
+type Options struct {
+	Tenant string
+	Config func(*oauth.Config)
+	// Logger receives the server's log; nil discards it.
+	Logger *slog.Logger
+	// Engine is "sqlite" or "postgres"; empty follows TESSERA_TEST_STORE.
+	// A test that names "postgres" is skipped without
+	// TESSERA_TEST_POSTGRES.
+	Engine string
+	// TrustedProxies, as serve's --trusted-proxies: a test behind them
+	// may pose as any client address with X-Forwarded-For.
+	TrustedProxies string
+}
+
+// StartWith runs a server as o says.
+func StartWith(t testing.TB, o Options) *Server {
+	t.Helper()
+	tenant, cfg := o.Tenant, o.Config
 	ctx := context.Background()
-	st, dataDir := openStore(t)
+	st, dataDir := openStore(t, o.Engine)
 	clock := &Clock{t: time.Now().UTC().Truncate(time.Second)}
 	mk := token.NewMasterKey()
 	cheap := password.Params{Memory: 64, Time: 1, Threads: 1}
@@ -78,12 +100,20 @@ func Start(t testing.TB, tenant string, cfg func(*oauth.Config)) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	quiet := slog.New(slog.DiscardHandler)
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	p := oauth.New(c, oauth.Deps{Store: st, Keys: token.NewKeyring(st, mk, clock.Now), Successor: token.NewSuccessors(mk).Derive,
 		State: token.NewStateSealer(mk),
-		Now:   clock.Now, DummyPasswordHash: dummy, Logger: quiet})
+		Now:   clock.Now, DummyPasswordHash: dummy, Logger: log})
+	proxies, err := server.ParseTrustedProxies(o.TrustedProxies)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewUnstartedServer(nil)
-	h, err := server.New(server.Config{PublicURL: "https://" + srv.Listener.Addr().String(), DefaultTenant: tenant, Logger: quiet}, p)
+	h, err := server.New(server.Config{PublicURL: "https://" + srv.Listener.Addr().String(), DefaultTenant: tenant,
+		TrustedProxies: proxies, Logger: log}, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,13 +129,18 @@ func (s *Server) Authority() string { return s.HTTP.URL + "/" + s.Tenant.Name }
 // Client is an HTTP client that trusts the server.
 func (s *Server) Client() *http.Client { return s.HTTP.Client() }
 
-// openStore opens SQLite in a temp dir or, when TESSERA_TEST_STORE is
-// "postgres", a fresh schema of TESSERA_TEST_POSTGRES behind the read
-// cache serve uses with PostgreSQL, so the same suites run on both.
-func openStore(t testing.TB) (store.Store, string) {
+// openStore opens SQLite in a temp dir or, when engine (or, without one,
+// TESSERA_TEST_STORE) is "postgres", a fresh schema of
+// TESSERA_TEST_POSTGRES behind the read cache serve uses with PostgreSQL,
+// so the same suites run on both. It returns the SQLite database's
+// directory, "" for PostgreSQL.
+func openStore(t testing.TB, engine string) (store.Store, string) {
 	t.Helper()
 	ctx := context.Background()
-	if os.Getenv("TESSERA_TEST_STORE") != "postgres" {
+	if engine == "" {
+		engine = os.Getenv("TESSERA_TEST_STORE")
+	}
+	if engine != "postgres" {
 		dir := t.TempDir()
 		st, err := sqlite.Open(ctx, filepath.Join(dir, "tessera.db"))
 		if err != nil {
@@ -117,8 +152,11 @@ func openStore(t testing.TB) (store.Store, string) {
 		return readcache.NewVersioned(st, st, 30*time.Second, 0), dir
 	}
 	dsn := os.Getenv("TESSERA_TEST_POSTGRES")
-	if dsn == "" {
+	if dsn == "" && os.Getenv("TESSERA_TEST_STORE") == "postgres" {
 		t.Fatal("TESSERA_TEST_STORE=postgres needs TESSERA_TEST_POSTGRES")
+	}
+	if dsn == "" {
+		t.Skip("TESSERA_TEST_POSTGRES is not set: skipping the PostgreSQL run")
 	}
 	schema := pgtest.Name("tessera_srv_")
 	pgtest.DropOnCleanup(t, dsn, schema)
