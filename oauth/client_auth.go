@@ -32,18 +32,31 @@ type authenticatedClient struct {
 // authenticateClient identifies and authenticates the client of a token
 // request. Public clients identify themselves by client_id alone and must
 // not present a secret; confidential clients must prove one of their
-// unexpired secrets.
-func (p *Provider) authenticateClient(ctx context.Context, ep Endpoint, params Params, creds ClientCredentials) (authenticatedClient, *Error) {
+// unexpired secrets. A caller (tenant, client id, address) that failed too
+// often recently is refused before anything else is looked at; checking
+// that costs no I/O, and failures are counted only when they happen.
+func (p *Provider) authenticateClient(ctx context.Context, ep Endpoint, req TokenRequest) (authenticatedClient, *Error) {
+	clientID, client, e := p.identifyClient(ctx, ep, req)
+	if e == nil || clientID == "" || !isClientAuthFailure(e) {
+		return client, e
+	}
+	return authenticatedClient{}, p.clientAuthFailed(ctx, callerOf(ep, clientID, req), e)
+}
+
+// identifyClient is authenticateClient without the limit; it returns the
+// client id the request named, if any, even when it fails.
+func (p *Provider) identifyClient(ctx context.Context, ep Endpoint, req TokenRequest) (string, authenticatedClient, *Error) {
+	params, creds := req.Params, req.Client
 	clientID, secret := params.Get("client_id"), params.Get("client_secret")
 	assertion, assertionType := params.Get("client_assertion"), params.Get("client_assertion_type")
 	method := AuthNone
 	switch {
 	case creds.HasBasic:
 		if secret != "" || assertion != "" {
-			return authenticatedClient{}, invalidRequest(CodeMalformedRequest, "The client presented credentials in both the Authorization header and the body; use one method.")
+			return clientID, authenticatedClient{}, invalidRequest(CodeMalformedRequest, "The client presented credentials in both the Authorization header and the body; use one method.")
 		}
 		if clientID != "" && clientID != creds.BasicID {
-			return authenticatedClient{}, invalidRequest(CodeMalformedRequest, "The client_id in the body differs from the one in the Authorization header.")
+			return clientID, authenticatedClient{}, invalidRequest(CodeMalformedRequest, "The client_id in the body differs from the one in the Authorization header.")
 		}
 		clientID, secret, method = creds.BasicID, creds.BasicSecret, AuthSecretBasic
 		if secret == "" {
@@ -55,13 +68,13 @@ func (p *Provider) authenticateClient(ctx context.Context, ep Endpoint, params P
 		}
 	case assertion != "" || assertionType != "":
 		if secret != "" {
-			return authenticatedClient{}, invalidRequest(CodeMalformedRequest, "The client presented both a client_secret and a client_assertion; use one method.")
+			return clientID, authenticatedClient{}, invalidRequest(CodeMalformedRequest, "The client presented both a client_secret and a client_assertion; use one method.")
 		}
 		if assertionType != ClientAssertionType {
-			return authenticatedClient{}, invalidClient(CodeClientAuthRequired, "client_assertion_type must be '%s'.", ClientAssertionType)
+			return clientID, authenticatedClient{}, invalidClient(CodeClientAuthRequired, "client_assertion_type must be '%s'.", ClientAssertionType)
 		}
 		if assertion == "" {
-			return authenticatedClient{}, MissingParameter("client_assertion")
+			return clientID, authenticatedClient{}, MissingParameter("client_assertion")
 		}
 		if clientID == "" {
 			clientID = assertionSubject(assertion)
@@ -71,34 +84,38 @@ func (p *Provider) authenticateClient(ctx context.Context, ep Endpoint, params P
 		method = AuthSecretPost
 	}
 	if clientID == "" {
-		return authenticatedClient{}, MissingParameter("client_id")
+		return clientID, authenticatedClient{}, MissingParameter("client_id")
+	}
+	if e := p.clientBlocked(callerOf(ep, clientID, req)); e != nil {
+		// Not counted again: a blocked caller costs no store write.
+		return "", authenticatedClient{}, e
 	}
 	app, err := p.store.GetApp(ctx, ep.Tenant.ID, clientID)
 	if errors.Is(err, store.ErrNotFound) {
-		return authenticatedClient{}, invalidClient(CodeAppNotFound, "Application with identifier '%s' was not found in the tenant '%s'.", truncate(clientID, 64), ep.Tenant.Name)
+		return clientID, authenticatedClient{}, invalidClient(CodeAppNotFound, "Application with identifier '%s' was not found in the tenant '%s'.", truncate(clientID, 64), ep.Tenant.Name)
 	}
 	if err != nil {
-		return authenticatedClient{}, ServerError(err)
+		return clientID, authenticatedClient{}, ServerError(err)
 	}
 	if app.Public {
 		if method != AuthNone {
-			return authenticatedClient{}, invalidClient(CodePublicClientSecret, "The client is public, so it must not present a client_secret or client_assertion.")
+			return clientID, authenticatedClient{}, invalidClient(CodePublicClientSecret, "The client is public, so it must not present a client_secret or client_assertion.")
 		}
-		return authenticatedClient{app: app, method: AuthNone}, nil
+		return clientID, authenticatedClient{app: app, method: AuthNone}, nil
 	}
 	switch method {
 	case AuthNone:
-		return authenticatedClient{}, invalidClient(CodeClientAuthRequired, "The request body must contain 'client_secret' or 'client_assertion' (or an HTTP Basic Authorization header) for a confidential client.")
+		return clientID, authenticatedClient{}, invalidClient(CodeClientAuthRequired, "The request body must contain 'client_secret' or 'client_assertion' (or an HTTP Basic Authorization header) for a confidential client.")
 	case AuthPrivateKeyJWT:
 		if e := p.verifyClientAssertion(ctx, ep, app, assertion); e != nil {
-			return authenticatedClient{}, e
+			return clientID, authenticatedClient{}, e
 		}
 	default:
 		if e := p.verifySecret(ctx, app, secret); e != nil {
-			return authenticatedClient{}, e
+			return clientID, authenticatedClient{}, e
 		}
 	}
-	return authenticatedClient{app: app, method: method}, nil
+	return clientID, authenticatedClient{app: app, method: method}, nil
 }
 
 // verifySecret compares the secret's SHA-256 with every stored hash of the

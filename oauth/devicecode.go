@@ -114,7 +114,7 @@ type DeviceAuthorization struct {
 
 // DeviceAuthorize starts a device authorization for the client.
 func (p *Provider) DeviceAuthorize(ctx context.Context, ep Endpoint, req TokenRequest) (*DeviceAuthorization, *Error) {
-	client, e := p.authenticateClient(ctx, ep, req.Params, req.Client)
+	client, e := p.authenticateClient(ctx, ep, req)
 	if e != nil {
 		return nil, e
 	}

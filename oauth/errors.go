@@ -3,6 +3,7 @@ package oauth
 import (
 	"fmt"
 	"net/http"
+	"time"
 	"unicode/utf8"
 )
 
@@ -88,6 +89,9 @@ type Error struct {
 	SubError    string
 	Number      int
 	Cause       error
+	// RetryAfter, when set, tells the caller how long to wait before
+	// trying again (the Retry-After header).
+	RetryAfter time.Duration
 
 	// endsSignIn marks a sign-in refusal after which the pending request
 	// cannot be tried again.

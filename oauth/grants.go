@@ -19,6 +19,9 @@ const (
 type TokenRequest struct {
 	Params Params
 	Client ClientCredentials
+	// Address is the client's IP address: failed client authentications
+	// are limited per client id and address.
+	Address string
 }
 
 // tokenContext is what every grant receives once the shared phases passed.
@@ -73,7 +76,7 @@ func (p *Provider) Token(ctx context.Context, ep Endpoint, req TokenRequest) (*T
 		return nil, newError(ErrUnsupportedGrantType, http.StatusBadRequest, CodeUnsupportedGrant,
 			"The grant type '%s' is not supported. Supported: %s.", truncate(grantType, 100), strings.Join(GrantTypes(), ", "))
 	}
-	client, e := p.authenticateClient(ctx, ep, req.Params, req.Client)
+	client, e := p.authenticateClient(ctx, ep, req)
 	if e != nil {
 		return nil, e
 	}

@@ -39,6 +39,9 @@ type Config struct {
 	// Lockout is the sign-in throttling of tenants, for each setting a
 	// tenant leaves at zero.
 	Lockout store.LockoutSettings
+	// ClientAuthLimit bounds failed client authentications per tenant,
+	// client id and source address.
+	ClientAuthLimit ClientAuthLimit
 }
 
 // DefaultConfig returns the lifetimes Tessera ships with.
@@ -57,6 +60,7 @@ func DefaultConfig() Config {
 		UserCodeLimits:           DefaultUserCodeLimits(),
 		PasswordChecks:           1,
 		Lockout:                  DefaultLockout(),
+		ClientAuthLimit:          DefaultClientAuthLimit(),
 	}
 }
 
@@ -74,6 +78,9 @@ type Provider struct {
 	dummyHash string
 	// passwordSlots holds one token per password check allowed at once.
 	passwordSlots chan struct{}
+	// clientBlocks are the token endpoint's callers blocked for failing
+	// client authentication too often.
+	clientBlocks *clientBlocks
 }
 
 // Deps are the Provider's collaborators.
@@ -105,6 +112,7 @@ func New(cfg Config, d Deps) *Provider {
 	}
 	cfg.UserCodeLimits = cfg.UserCodeLimits.orDefault()
 	cfg.Lockout = EffectiveLockout(cfg.Lockout, DefaultLockout())
+	cfg.ClientAuthLimit = cfg.ClientAuthLimit.orDefault()
 	slots := cfg.PasswordChecks
 	if slots <= 0 {
 		slots = 1
@@ -119,6 +127,7 @@ func New(cfg Config, d Deps) *Provider {
 		log:           log,
 		dummyHash:     d.DummyPasswordHash,
 		passwordSlots: make(chan struct{}, slots),
+		clientBlocks:  newClientBlocks(cfg.ClientAuthLimit.MaxBlocked),
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -304,6 +305,9 @@ func (s *Server) writeErrorChallenge(w http.ResponseWriter, r *http.Request, e *
 	h.Set("Pragma", "no-cache")
 	if status == http.StatusUnauthorized || (status == http.StatusForbidden && strings.HasPrefix(challenge, "Bearer")) {
 		h.Set("WWW-Authenticate", challenge)
+	}
+	if e.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
 	}
 	writeJSON(w, status, body)
 }

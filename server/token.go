@@ -28,7 +28,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint
 		s.writeError(w, r, e)
 		return
 	}
-	resp, e := s.provider.Token(r.Context(), ep, oauth.TokenRequest{Params: params, Client: creds})
+	resp, e := s.provider.Token(r.Context(), ep, oauth.TokenRequest{Params: params, Client: creds, Address: s.clientAddress(r)})
 	if e != nil {
 		s.writeError(w, r, e)
 		return
