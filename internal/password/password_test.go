@@ -81,3 +81,38 @@ func TestDummyHashHasDefaultCost(t *testing.T) {
 		t.Fatalf("Verify = %v, %v", ok, err)
 	}
 }
+
+func TestCommonList(t *testing.T) {
+	set := common()
+	if len(set) != 30000 {
+		t.Errorf("the list holds %d passwords, want zxcvbn's 30000", len(set))
+	}
+	for _, pw := range []string{"123456", "password", "qwerty", "trustno1", "password1", "iloveyou", "geekboy"} {
+		if _, ok := set[pw]; !ok {
+			t.Errorf("%q is not on the list", pw)
+		}
+	}
+}
+
+func TestCheck(t *testing.T) {
+	for _, tc := range []struct {
+		pw, username string
+		want         error
+	}{
+		{"password", "alice", ErrCommon},
+		{"PassWord1", "alice", ErrCommon}, // any case
+		{"QWERTY123", "alice", ErrCommon},
+		{"baseball", "alice", ErrCommon},
+		{"alice@contoso.test", "alice@contoso.test", ErrUsername},
+		{"ALICE@Contoso.TEST", "alice@contoso.test", ErrUsername},
+		{"Alexandria", "alexandria@contoso.test", ErrUsername}, // the part before the @
+		{"Alexandria", "alexandria", ErrUsername},
+		{"correct horse battery", "alice", nil},
+		{"alice@contoso.test!", "alice@contoso.test", nil},
+		{"Zq8#vLm2!pRt", "", nil},
+	} {
+		if got := Check(tc.pw, tc.username); got != tc.want {
+			t.Errorf("Check(%q, %q) = %v, want %v", tc.pw, tc.username, got, tc.want)
+		}
+	}
+}
