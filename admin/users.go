@@ -50,8 +50,8 @@ func (a *Admin) CreateUser(ctx context.Context, t store.Tenant, o UserOptions) (
 	if pw == "" {
 		pw = GeneratePassword()
 	}
-	if len(pw) < 8 || len(pw) > password.MaxLen {
-		return store.User{}, "", invalid("password: use 8 to %d characters", password.MaxLen)
+	if err := checkPassword(pw, o.Username); err != nil {
+		return store.User{}, "", err
 	}
 	hash, err := password.Hash(pw, a.pwParams)
 	if err != nil {
@@ -121,10 +121,26 @@ func (a *Admin) SetDisabled(ctx context.Context, u store.User, disabled bool) (s
 	return u, nil
 }
 
-// SetPassword replaces a user's password.
-func (a *Admin) SetPassword(ctx context.Context, u store.User, pw string) (store.User, error) {
+// checkPassword is the rule for every password a user is given: 8 to
+// MaxLen characters, not on the list of common passwords and not the
+// username (NIST SP 800-63B §5.1.1.2). The error says which, in words for
+// the person choosing, and wraps both ErrInvalid and the password
+// package's reason.
+func checkPassword(pw, username string) error {
 	if len(pw) < 8 || len(pw) > password.MaxLen {
-		return store.User{}, invalid("password: use 8 to %d characters", password.MaxLen)
+		return invalid("password: use 8 to %d characters", password.MaxLen)
+	}
+	if err := password.Check(pw, username); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return nil
+}
+
+// SetPassword replaces a user's password, under the same rule as a new
+// user's.
+func (a *Admin) SetPassword(ctx context.Context, u store.User, pw string) (store.User, error) {
+	if err := checkPassword(pw, u.Username); err != nil {
+		return store.User{}, err
 	}
 	hash, err := password.Hash(pw, a.pwParams)
 	if err != nil {

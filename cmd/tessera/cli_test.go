@@ -240,3 +240,28 @@ func TestConfigFile(t *testing.T) {
 		t.Error("an unknown setting was accepted")
 	}
 }
+
+// user create refuses a password on the list of common passwords, or the
+// username itself, in any case, and says why (NIST SP 800-63B §5.1.1.2).
+func TestCLIUserCreateRefusesWeakPasswords(t *testing.T) {
+	dir := t.TempDir()
+	runJSON(t, dir, "", "tenant", "create", "contoso")
+	for _, tc := range []struct{ username, password, says string }{
+		{"alice", "password123", "This password is too common; choose another."},
+		{"alice", "IloveYou", "This password is too common; choose another."},
+		{"alice", "BASEBALL", "This password is too common; choose another."},
+		{"alexandria", "Alexandria", "The password must not be the username."},
+		{"bob@contoso.test", "BOB@contoso.test", "The password must not be the username."},
+	} {
+		_, err := run(t, dir, tc.password+"\n", "user", "create", "--tenant", "contoso", "--username", tc.username, "--password-stdin")
+		if err == nil || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("user %s with password %q: %v, want it refused saying %q", tc.username, tc.password, err, tc.says)
+		}
+	}
+	if out, err := run(t, dir, "", "user", "list", "--tenant", "contoso"); err != nil || strings.Contains(out, "alice") || strings.Contains(out, "alexandria") {
+		t.Errorf("a refused user was created (%v):\n%s", err, out)
+	}
+	// Neither rule stops an uncommon password, nor a generated one.
+	runJSON(t, dir, "password for alice\n", "user", "create", "--tenant", "contoso", "--username", "alice", "--password-stdin")
+	runJSON(t, dir, "", "user", "create", "--tenant", "contoso", "--username", "alexandria")
+}
