@@ -56,14 +56,15 @@ type clientKey struct {
 	tenant, client, address string
 }
 
-// callerOf names the caller of req. A client id is anything up to
+// callerOf names the caller of req: its IPv6 address by its /64, as
+// sign-in limits count it. A client id is anything up to
 // MaxValueLen bytes that the caller chose; a long one is kept as its hash,
 // so that the blocked set's memory and the store's keys stay small.
 func callerOf(ep Endpoint, clientID string, req TokenRequest) clientKey {
 	if len(clientID) > 64 {
 		clientID = "sha256:" + hex.EncodeToString(token.Hash(clientID))
 	}
-	return clientKey{tenant: ep.Tenant.ID, client: clientID, address: req.Address}
+	return clientKey{tenant: ep.Tenant.ID, client: clientID, address: addressBucket(req.Address)}
 }
 
 // clientBlocks is the set of callers blocked until some time, held by one

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/tessera-id/tessera/store"
@@ -125,4 +126,24 @@ func (p *Provider) signInPolicies(t store.Tenant) signInPolicies {
 		// is its last.
 		request: LockoutPolicy{Threshold: l.RequestAttempts, Duration: life, MaxDuration: life, ResetAfter: life},
 	}
+}
+
+// addressBucket is what limits by source address count under: an IPv4
+// address whole, an IPv6 address by its /64, since one subscriber
+// commonly holds a whole /64 and could take a fresh address from it for
+// every guess. Anything that does not parse is its own bucket.
+func addressBucket(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return addr
+	}
+	return p.String()
 }

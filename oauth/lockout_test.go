@@ -127,3 +127,20 @@ func TestEffectiveLockout(t *testing.T) {
 		t.Errorf("some settings: %+v, want %+v", got, want)
 	}
 }
+
+func TestAddressBucket(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.7":            "192.0.2.7",
+		"::ffff:192.0.2.7":     "192.0.2.7",
+		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff::1": "2001:db8:1:2::/64",
+		"2001:db8:1:3::1":      "2001:db8:1:3::/64",
+		"fe80::1%eth0":         "fe80::/64",
+		"not an address":       "not an address",
+		"":                     "",
+	} {
+		if got := addressBucket(in); got != want {
+			t.Errorf("addressBucket(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

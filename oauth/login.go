@@ -180,7 +180,7 @@ func accountKey(typed, lookup string) string {
 	return "user:" + base64.RawURLEncoding.EncodeToString(token.Hash(lookup))
 }
 
-func addressKey(address string) string { return "addr:" + address }
+func addressKey(address string) string { return "addr:" + addressBucket(address) }
 
 func requestKey(pendingID string) string { return "req:" + pendingID }
 

@@ -206,6 +206,26 @@ func TestLockoutPerAddress(t *testing.T) {
 	expectRefused(t, "the sprayer's next guess locks again", e.attempt(sprayer, "user98@contoso.test", "Winter2024!"), msgAddressLocked)
 }
 
+// IPv6 addresses count by their /64: a sprayer taking a fresh address
+// from its prefix for every guess is still one address.
+func TestLockoutPerAddressIPv6Prefix(t *testing.T) {
+	e := newEnvWith(t, testserver.Options{TrustedProxies: "127.0.0.1, ::1"})
+	if err := e.store.SetTenantLockout(t.Context(), e.tenant.ID, store.LockoutSettings{AddressThreshold: 5}); err != nil {
+		t.Fatal(err)
+	}
+	from := func(addr string) *browser {
+		b := e.browser()
+		b.Header = http.Header{"X-Forwarded-For": {addr}}
+		return b
+	}
+	for i := 1; i <= 4; i++ {
+		expectRefused(t, fmt.Sprintf("guess %d", i), e.attempt(from(fmt.Sprintf("2001:db8:1:2::%x", i)), fmt.Sprintf("user%d", i), "Winter2024!"), msgBadCredentials)
+	}
+	expectRefused(t, "guess 5", e.attempt(from("2001:db8:1:2:ffff::5"), "user5", "Winter2024!"), msgAddressLocked)
+	expectRefused(t, "alice from the same /64", e.attempt(from("2001:db8:1:2::abcd"), "alice@contoso.test", e.password), msgAddressLocked)
+	expectSignedIn(t, "alice from the next /64", e.attempt(from("2001:db8:1:3::1"), "alice@contoso.test", e.password))
+}
+
 // Failures that arrive at once, on separate requests, are all counted and
 // lock exactly as the policy says, with the counters in SQLite or shared
 // in PostgreSQL: ten at once lock the account for one minute (not more:
