@@ -50,7 +50,7 @@ func (a *Admin) CreateUser(ctx context.Context, t store.Tenant, o UserOptions) (
 	if pw == "" {
 		pw = GeneratePassword()
 	}
-	if err := checkPassword(pw, o.Username); err != nil {
+	if err := checkPassword(pw, typed, name); err != nil {
 		return store.User{}, "", err
 	}
 	hash, err := password.Hash(pw, a.pwParams)
@@ -126,12 +126,16 @@ func (a *Admin) SetDisabled(ctx context.Context, u store.User, disabled bool) (s
 // username (NIST SP 800-63B §5.1.1.2). The error says which, in words for
 // the person choosing, and wraps both ErrInvalid and the password
 // package's reason.
-func checkPassword(pw, username string) error {
+//
+// names are the username's forms to compare with: as typed and as stored.
+func checkPassword(pw string, names ...string) error {
 	if len(pw) < 8 || len(pw) > password.MaxLen {
 		return invalid("password: use 8 to %d characters", password.MaxLen)
 	}
-	if err := password.Check(pw, username); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	for _, name := range names {
+		if err := password.Check(pw, name); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
 	}
 	return nil
 }
