@@ -86,7 +86,7 @@ func (p *Provider) identifyClient(ctx context.Context, ep Endpoint, req TokenReq
 	if clientID == "" {
 		return clientID, authenticatedClient{}, MissingParameter("client_id")
 	}
-	if e := p.clientBlocked(callerOf(ep, clientID, req)); e != nil {
+	if e := p.clientBlocked(ep, clientID, req); e != nil {
 		// Not counted again: a blocked caller costs no store write.
 		return "", authenticatedClient{}, e
 	}

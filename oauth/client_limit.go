@@ -89,9 +89,6 @@ func newClientBlocks(max int) *clientBlocks {
 
 // blocked returns when k's block ends, if it is blocked at now.
 func (b *clientBlocks) blocked(k clientKey, now time.Time) (time.Time, bool) {
-	if b.n.Load() == 0 {
-		return time.Time{}, false
-	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	until, ok := b.until[k]
@@ -127,11 +124,15 @@ func (b *clientBlocks) block(k clientKey, until, now time.Time) {
 	b.n.Store(int64(len(b.until)))
 }
 
-// clientBlocked answers a caller that is blocked, before any work is done
-// for it.
-func (p *Provider) clientBlocked(k clientKey) *Error {
+// clientBlocked answers the caller of req for clientID if it is blocked,
+// before any work is done for it. While nobody is blocked it costs one
+// atomic load: not even the caller's key is built.
+func (p *Provider) clientBlocked(ep Endpoint, clientID string, req TokenRequest) *Error {
+	if p.clientBlocks.n.Load() == 0 {
+		return nil
+	}
 	now := p.now()
-	until, blocked := p.clientBlocks.blocked(k, now)
+	until, blocked := p.clientBlocks.blocked(callerOf(ep, clientID, req), now)
 	if !blocked {
 		return nil
 	}
