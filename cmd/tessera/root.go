@@ -78,10 +78,11 @@ func newRootCommand(s streams) *cobra.Command {
 	root.PersistentFlags().StringVar(&g.pgSchema, "pg-schema", pgSchema, "PostgreSQL schema holding Tessera's tables (env TESSERA_PG_SCHEMA)")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json")
 	root.AddCommand(newServeCommand(g), newMigrateCommand(g), newTenantCommand(g), newAppCommand(g), newUserCommand(g), newKeysCommand(g),
-		newLoginCommand(g), newTokenCommand(g), newAccountsCommand(g), newLogoutCommand(g), newBenchCommand(g), newVersionCommand(g))
+		newLoginCommand(g), newTokenCommand(g), newAccountsCommand(g), newLogoutCommand(g), newVersionCommand(g))
 	root.Version = version()
 	root.SetVersionTemplate("tessera {{.Version}}\n")
 	refuseUnknownSubcommands(root)
+	addMovedCommands(root)
 	return root
 }
 

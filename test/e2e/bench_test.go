@@ -12,7 +12,7 @@ import (
 	"github.com/tessera-id/tessera/test/harness"
 )
 
-// TestBenchAgainstServer runs `tessera bench` as a user would, briefly,
+// TestBenchAgainstServer runs tessera-bench as a user would, briefly,
 // against a server with its debug listener: the load runs in half-second
 // slices with a floor sample around each, and the result says what the
 // report needs (rate, floor, % of it, CPU per response, no errors).
@@ -27,7 +27,7 @@ func TestBenchAgainstServer(t *testing.T) {
 
 	run := func(t *testing.T, args ...string) bench.Result {
 		t.Helper()
-		cmd := exec.Command(harness.Binary(t), append([]string{"bench", "--json", "--ca-file", s.CAFile, "--authority", s.Authority(),
+		cmd := exec.Command(harness.BenchBinary(t), append([]string{"--json", "--ca-file", s.CAFile, "--authority", s.Authority(),
 			"--server-debug", "http://" + debug, "--duration", "1500ms", "--floor-time", "400ms"}, args...)...)
 		cmd.Env = append(os.Environ(), "TESSERA_BENCH_SECRET="+s.Demo.WebSecret, "TESSERA_BENCH_PASSWORD="+s.Demo.Password)
 		out, err := cmd.Output()
@@ -36,7 +36,7 @@ func TestBenchAgainstServer(t *testing.T) {
 			if ee, ok := err.(*exec.ExitError); ok {
 				stderr = string(ee.Stderr)
 			}
-			t.Fatalf("tessera bench: %v\n%s", err, stderr)
+			t.Fatalf("tessera-bench: %v\n%s", err, stderr)
 		}
 		var r bench.Result
 		if err := json.Unmarshal(out, &r); err != nil {
