@@ -63,8 +63,8 @@ type Config struct {
 	RefreshTokens []string // used instead of signing in, when given
 
 	// ServerDebug is the server's loopback debug listener (serve
-	// --pprof-addr); when set, the store's round trips per request are
-	// read from it.
+	// --pprof-addr); when set, the server's CPU time per request is read
+	// from it.
 	ServerDebug string
 	// Rate caps requests per second over all workers (0: as fast as the
 	// closed loop goes), to measure latency below saturation.
@@ -122,6 +122,12 @@ type Endpoints struct {
 }
 
 // Result is what a run measured.
+//
+// RoundTrips (PostgreSQL statements per request) is in the saved results
+// of runs made while the server counted statements for the generator; it
+// no longer does, and a run leaves it out. What a token response costs in
+// statements is asserted by a test instead (cmd/tessera's
+// TestTokenResponseRoundTripsPostgres).
 type Result struct {
 	Scenario         string         `json:"scenario"`
 	Target           string         `json:"target"`
@@ -136,8 +142,8 @@ type Result struct {
 	SignaturesPerReq int            `json:"signatures_per_response"`
 	Floor            *Floor         `json:"floor,omitempty"`
 	Rate             float64        `json:"rate_limit,omitempty"`
-	RoundTrips       float64        `json:"store_round_trips_per_request,omitempty"`
-	TransportError   string         `json:"transport_error,omitempty"` // the first, as an example
+	RoundTrips       float64        `json:"store_round_trips_per_request,omitempty"` // saved results only: see above
+	TransportError   string         `json:"transport_error,omitempty"`               // the first, as an example
 	ServerCPUus      float64        `json:"server_cpu_us_per_request,omitempty"`
 	GeneratorCPUus   float64        `json:"generator_cpu_us_per_request,omitempty"`
 	CPUShare         float64        `json:"cpu_busy_percent,omitempty"` // server and generator, of all cores
@@ -327,10 +333,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			t.generatorCPU += genAfter - genBefore
 			t.generatorCPUKnown = true
 		}
-		if before.RoundTrips != nil && after.RoundTrips != nil {
-			t.roundTrips += *after.RoundTrips - *before.RoundTrips
-			t.roundTripsKnown = true
-		}
 		if before.CPUSeconds != nil && after.CPUSeconds != nil {
 			t.serverCPU += *after.CPUSeconds - *before.CPUSeconds
 			t.serverCPUKnown = true
@@ -339,9 +341,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	stopProgress()
 	if err := t.result(res); err != nil {
 		return nil, err
-	}
-	if t.roundTripsKnown {
-		res.RoundTrips = float64(t.roundTrips) / float64(res.Requests)
 	}
 	// Where the cores went: the server's CPU and the generator's own per
 	// response, and the share of all cores the two took together.
@@ -367,10 +366,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
-// serverStats reads the server's store round trips and CPU time from its
-// debug listener; either may be missing.
+// serverStats is what the server's debug listener tells of the process:
+// its CPU time so far, missing where it cannot be read.
 type serverStats struct {
-	RoundTrips *int64   `json:"round_trips"`
 	CPUSeconds *float64 `json:"cpu_seconds"`
 }
 
@@ -379,7 +377,7 @@ func readServerStats(ctx context.Context, cfg Config) serverStats {
 	if cfg.ServerDebug == "" {
 		return v
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(cfg.ServerDebug, "/")+"/debug/store", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(cfg.ServerDebug, "/")+"/debug/process", nil)
 	if err != nil {
 		return v
 	}
@@ -408,8 +406,6 @@ type tally struct {
 	generatorCPUKnown bool
 	serverCPU         float64 // seconds
 	serverCPUKnown    bool
-	roundTrips        int64
-	roundTripsKnown   bool
 }
 
 func newTally() *tally {

@@ -47,7 +47,10 @@ for alg in ("ES256", "EdDSA"):
 rt = r("refresh_token-RS256")
 if rt: row("refresh_token RS256 (durable rotation): ≥ 80 % of the floor", "%.1f %%" % rt["percent_of_floor"], rt["percent_of_floor"] >= 80)
 pg = r("refresh_token-RS256-postgres")
-if pg: row("refresh_token on PostgreSQL: one write transaction per request", "%.2f round trips/request: one read, then one write transaction (a single statement)" % pg.get("store_round_trips_per_request", 0), pg.get("store_round_trips_per_request", 9) <= 2.05)
+# Only runs made while the server counted statements for the generator
+# have the figure; since then the count is a test's assertion
+# (TestTokenResponseRoundTripsPostgres), not a measurement of this run.
+if pg and "store_round_trips_per_request" in pg: row("refresh_token on PostgreSQL: one write transaction per request", "%.2f round trips/request: one read, then one write transaction (a single statement)" % pg.get("store_round_trips_per_request", 0), pg.get("store_round_trips_per_request", 9) <= 2.05)
 for alg in ("RS256", "ES256"):
     h = r("client_credentials-%s-half-rate" % alg)
     if h:

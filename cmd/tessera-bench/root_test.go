@@ -33,6 +33,20 @@ func TestReportRendersSavedResults(t *testing.T) {
 	if !strings.Contains(out, "| client_credentials | sqlite | ES256 | 16 |") || !strings.Contains(out, "Machine: 2 cores") {
 		t.Errorf("report:\n%s", out)
 	}
+	// Store round trips come only from results saved while the server
+	// counted them: without any, no column for them.
+	if strings.Contains(out, "round trips") {
+		t.Errorf("a round-trip column without round trips:\n%s", out)
+	}
+	var cells []int
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "|") {
+			cells = append(cells, strings.Count(line, "|"))
+		}
+	}
+	if len(cells) != 3 || cells[0] != cells[1] || cells[1] != cells[2] {
+		t.Errorf("header, rule and row have %v cell borders:\n%s", cells, out)
+	}
 }
 
 // A mistyped subcommand fails with a suggestion instead of starting a
