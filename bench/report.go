@@ -50,6 +50,14 @@ func Report(w io.Writer, results []Result) {
 		rate, trips := "–", ""
 		if r.Rate > 0 {
 			rate = fmt.Sprintf("%.0f/s", r.Rate)
+			switch {
+			case r.RateShortfall:
+				rate += fmt.Sprintf(" (sent %.0f/s: short)", r.RateAchieved)
+			case r.RateAchieved == 0 && r.PerSecond < (1-rateTolerance)*r.Rate:
+				// Saved before the generator measured what it sent:
+				// the answered rate is the nearest sign of a shortfall.
+				rate += fmt.Sprintf(" (answered %.0f/s)", r.PerSecond)
+			}
 		}
 		if withTrips {
 			trips = " – |"
@@ -107,7 +115,12 @@ func Summary(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "requests     %d in %.1fs with %d workers: %.0f/s\n", r.Requests, r.Seconds, r.Concurrency, r.PerSecond)
 	fmt.Fprintf(w, "latency ms   p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", r.LatencyMS.P50, r.LatencyMS.P90, r.LatencyMS.P99, r.LatencyMS.Max)
 	if r.Rate > 0 {
-		fmt.Fprintf(w, "rate cap     %.0f requests/s\n", r.Rate)
+		fmt.Fprintf(w, "rate cap     %.0f requests/s, sent at %.0f/s\n", r.Rate, r.RateAchieved)
+		if r.RateShortfall {
+			fmt.Fprintf(w, "WARNING      the generator sent %.0f requests/s, %.1f %% short of the %.0f asked: requests fell due with all %d workers busy.\n"+
+				"             Raise --concurrency, or the server cannot keep this rate; the latencies above are not those of the asked load.\n",
+				r.RateAchieved, 100*(1-r.RateAchieved/r.Rate), r.Rate, r.Concurrency)
+		}
 	}
 	if r.RoundTrips > 0 {
 		fmt.Fprintf(w, "store        %.2f round trips per request\n", r.RoundTrips)

@@ -59,7 +59,16 @@ for alg in ("RS256", "ES256"):
         if sp:
             v += " (p99 %.2f ms in the %d slices with floor samples at or above the run's mean on both sides, %.2f ms in the %d others)" % (
                 sp["fast_ms"]["p99"], sp["fast_slices"], sp["slow_ms"]["p99"], sp["slow_slices"])
-        row("p99 at half of the maximum throughput, client_credentials %s: ≤ 5 ms" % alg, v, h["latency_ms"]["p99"] <= 5)
+        # The latency is the half load's only if the generator sent at
+        # the asked rate: rate_achieved says what it sent since it measures
+        # that; for older results the answered rate is the nearest sign.
+        asked = h.get("rate_limit", 0)
+        sent = h.get("rate_achieved", h["requests_per_second"])
+        short = h.get("rate_shortfall", "rate_achieved" not in h and sent < 0.98 * asked)
+        status = "met" if h["latency_ms"]["p99"] <= 5 else "missed"
+        if short:
+            status += " at %.0f %% of the asked %.0f/s" % (100 * sent / asked, asked)
+        rows.append(("p99 at half of the maximum throughput, client_credentials %s: ≤ 5 ms" % alg, v, status))
 row("server RSS under load: ≤ 50 MB", "%d MiB peak (VmHWM)" % (rss_kb // 1024), rss_kb <= 50 * 1024)
 row("start-up with an existing data directory: ≤ 150 ms", "%d ms worst of %d" % (max(startups), len(startups)), max(startups) <= 150)
 # Both shapes count: one account asked again and again, and a different
