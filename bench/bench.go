@@ -1,8 +1,9 @@
-// Package bench is a closed-loop load generator for OAuth 2.0 token
-// endpoints: Tessera's or any other server's, given a client and the
-// endpoints. It reports throughput, latency percentiles and errors, and
-// measures in the same run the signing floor that bounds a token
-// endpoint, so results read as a percentage of what the machine can do.
+// Package bench is a load generator for OAuth 2.0 token endpoints, a
+// closed loop or an open one at a fixed rate: Tessera's or any other
+// server's, given a client and the endpoints. It reports throughput,
+// latency percentiles and errors, and measures in the same run the
+// signing floor that bounds a token endpoint, so results read as a
+// percentage of what the machine can do.
 package bench
 
 import (
@@ -63,11 +64,12 @@ type Config struct {
 	RefreshTokens []string // used instead of signing in, when given
 
 	// ServerDebug is the server's loopback debug listener (serve
-	// --pprof-addr); when set, the store's round trips per request are
-	// read from it.
+	// --pprof-addr); when set, the server's CPU time per request is read
+	// from it.
 	ServerDebug string
-	// Rate caps requests per second over all workers (0: as fast as the
-	// closed loop goes), to measure latency below saturation.
+	// Rate is the requests per second of an open loop over all workers
+	// (0: a closed loop, as fast as it goes), to measure latency below
+	// saturation; see pace.
 	Rate float64
 	// YieldToServer puts the generator's threads (the whole process's:
 	// set it only where the process is the generator) in the batch
@@ -122,6 +124,19 @@ type Endpoints struct {
 }
 
 // Result is what a run measured.
+//
+// RoundTrips (PostgreSQL statements per request) is in the saved results
+// of runs made while the server counted statements for the generator; it
+// no longer does, and a run leaves it out. What a token response costs in
+// statements is asserted by a test instead (cmd/tessera's
+// TestTokenResponseRoundTripsPostgres).
+//
+// With a Rate, RateAchieved is the rate at which requests were sent, on
+// the schedule's time (requests_per_second also counts the time the last
+// ones took to answer), and RateShortfall says it fell more than
+// rateTolerance short of Rate: the generator could not keep the schedule
+// (too few workers, or a saturated server), and the latencies are not
+// those of the asked load.
 type Result struct {
 	Scenario         string         `json:"scenario"`
 	Target           string         `json:"target"`
@@ -136,8 +151,10 @@ type Result struct {
 	SignaturesPerReq int            `json:"signatures_per_response"`
 	Floor            *Floor         `json:"floor,omitempty"`
 	Rate             float64        `json:"rate_limit,omitempty"`
-	RoundTrips       float64        `json:"store_round_trips_per_request,omitempty"`
-	TransportError   string         `json:"transport_error,omitempty"` // the first, as an example
+	RateAchieved     float64        `json:"rate_achieved,omitempty"`                 // with a Rate: see above
+	RateShortfall    bool           `json:"rate_shortfall,omitempty"`                // with a Rate: see above
+	RoundTrips       float64        `json:"store_round_trips_per_request,omitempty"` // saved results only: see above
+	TransportError   string         `json:"transport_error,omitempty"`               // the first, as an example
 	ServerCPUus      float64        `json:"server_cpu_us_per_request,omitempty"`
 	GeneratorCPUus   float64        `json:"generator_cpu_us_per_request,omitempty"`
 	CPUShare         float64        `json:"cpu_busy_percent,omitempty"` // server and generator, of all cores
@@ -327,10 +344,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			t.generatorCPU += genAfter - genBefore
 			t.generatorCPUKnown = true
 		}
-		if before.RoundTrips != nil && after.RoundTrips != nil {
-			t.roundTrips += *after.RoundTrips - *before.RoundTrips
-			t.roundTripsKnown = true
-		}
 		if before.CPUSeconds != nil && after.CPUSeconds != nil {
 			t.serverCPU += *after.CPUSeconds - *before.CPUSeconds
 			t.serverCPUKnown = true
@@ -339,9 +352,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	stopProgress()
 	if err := t.result(res); err != nil {
 		return nil, err
-	}
-	if t.roundTripsKnown {
-		res.RoundTrips = float64(t.roundTrips) / float64(res.Requests)
 	}
 	// Where the cores went: the server's CPU and the generator's own per
 	// response, and the share of all cores the two took together.
@@ -356,6 +366,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	res.Rate = cfg.Rate
+	if cfg.Rate > 0 && t.paceSpan > 0 {
+		res.RateAchieved = float64(t.paced) / t.paceSpan.Seconds()
+		res.RateShortfall = res.RateAchieved < (1-rateTolerance)*cfg.Rate
+	}
 	if err := measure(); err != nil {
 		return nil, err
 	}
@@ -367,10 +381,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
-// serverStats reads the server's store round trips and CPU time from its
-// debug listener; either may be missing.
+// serverStats is what the server's debug listener tells of the process:
+// its CPU time so far, missing where it cannot be read.
 type serverStats struct {
-	RoundTrips *int64   `json:"round_trips"`
 	CPUSeconds *float64 `json:"cpu_seconds"`
 }
 
@@ -379,7 +392,7 @@ func readServerStats(ctx context.Context, cfg Config) serverStats {
 	if cfg.ServerDebug == "" {
 		return v
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(cfg.ServerDebug, "/")+"/debug/store", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(cfg.ServerDebug, "/")+"/debug/process", nil)
 	if err != nil {
 		return v
 	}
@@ -408,25 +421,32 @@ type tally struct {
 	generatorCPUKnown bool
 	serverCPU         float64 // seconds
 	serverCPUKnown    bool
-	roundTrips        int64
-	roundTripsKnown   bool
+
+	// With a rate: the requests the pacer handed out, and the time its
+	// schedules covered.
+	paced    int64
+	paceSpan time.Duration
 }
 
 func newTally() *tally {
 	return &tally{errs: map[string]int{}}
 }
 
-// drive runs the closed loop for one slice and adds to t.
+// drive runs the load for one slice, a closed loop or, with a rate, an
+// open one, and adds to t.
 func drive(ctx context.Context, cfg Config, work request, t *tally) error {
 	// The duration bounds when requests start, not the requests: one in
 	// flight when the slice ends is finished and counted. Cutting it
 	// would throw away server work the elapsed time already includes
 	// (with 16 workers and half-second slices, 2 to 4 % of a run) and
 	// make a refresh worker present its parent again.
+	start := time.Now()
+	var end time.Time
 	issuing, stopIssuing := context.WithCancel(ctx)
 	defer stopIssuing()
 	if cfg.Duration > 0 {
-		issuing, stopIssuing = context.WithTimeout(ctx, cfg.Duration)
+		end = start.Add(cfg.Duration)
+		issuing, stopIssuing = context.WithDeadline(ctx, end)
 		defer stopIssuing()
 	}
 	var mu sync.Mutex
@@ -434,27 +454,34 @@ func drive(ctx context.Context, cfg Config, work request, t *tally) error {
 	var wg sync.WaitGroup
 	// Each worker records its own latencies, merged when the slice ends.
 	perWorker := make([][]time.Duration, cfg.Concurrency)
-	start := time.Now()
-	// With a rate, workers take turns from a ticker: an open loop at a
-	// fixed pace, so latency is measured below saturation.
-	var pace <-chan time.Time
+	// With a rate, workers send when pace hands them a ticket: an open
+	// loop on a fixed schedule, so latency is measured below saturation.
+	var tickets chan struct{}
+	var sent int64
+	var paced time.Time
+	paceDone := make(chan struct{})
 	if cfg.Rate > 0 {
-		ticker := time.NewTicker(time.Duration(float64(time.Second) / cfg.Rate))
-		defer ticker.Stop()
-		pace = ticker.C
+		tickets = make(chan struct{})
+		go func() {
+			defer close(paceDone)
+			sent = pace(issuing, tickets, start, end, cfg.Rate, int64(cfg.Requests))
+			paced = time.Now()
+		}()
+	} else {
+		close(paceDone)
 	}
 	for w := 0; w < cfg.Concurrency; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
 			lat := make([]time.Duration, 0, 1024)
-			for issuing.Err() == nil {
-				if pace != nil {
-					select {
-					case <-pace:
-					case <-issuing.Done():
-						continue
+			for {
+				if tickets != nil {
+					if _, ok := <-tickets; !ok {
+						break
 					}
+				} else if issuing.Err() != nil {
+					break
 				}
 				if cfg.Requests > 0 && t.issued.Add(1) > int64(cfg.Requests) {
 					break
@@ -482,6 +509,20 @@ func drive(ctx context.Context, cfg Config, work request, t *tally) error {
 	}
 	wg.Wait()
 	t.elapsed += time.Since(start)
+	// Workers that stopped early (--requests reached, the run
+	// cancelled) leave the pacer waiting for a taker.
+	stopIssuing()
+	<-paceDone
+	if cfg.Rate > 0 {
+		t.paced += sent
+		if end.IsZero() {
+			// Bounded by --requests: the schedule ran until its last
+			// request, and one interval more for that request's share.
+			t.paceSpan += paced.Sub(start) + time.Duration(float64(time.Second)/cfg.Rate)
+		} else {
+			t.paceSpan += end.Sub(start)
+		}
+	}
 	t.perSlice = append(t.perSlice, slices.Concat(perWorker...))
 	if err, _ := transportErr.Load().(error); err != nil && t.lastErr == nil {
 		t.lastErr = err

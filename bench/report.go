@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -20,8 +21,15 @@ func Report(w io.Writer, results []Result) {
 		m := results[0].Machine
 		fmt.Fprintf(w, "Machine: %d cores, %s, %s, %s.\n\n", m.Cores, m.CPU, m.OS, m.GoVersion)
 	}
-	fmt.Fprintln(w, "| scenario | store | alg | workers (generator policy) | rate cap | requests/s | signatures/response | floor sig/s (spread) | % of floor | p50 ms | p90 ms | p99 ms | max ms | store round trips/request | CPU µs/request: signatures at the floor / server / generator | cores busy | errors |")
-	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	// Store round trips are only in results saved while the server
+	// counted them (see Result): their column shows only for those.
+	withTrips := slices.ContainsFunc(results, func(r Result) bool { return r.RoundTrips > 0 })
+	tripsHead, tripsRule := "", ""
+	if withTrips {
+		tripsHead, tripsRule = " store round trips/request |", "---:|"
+	}
+	fmt.Fprintln(w, "| scenario | store | alg | workers (generator policy) | rate cap | requests/s | signatures/response | floor sig/s (spread) | % of floor | p50 ms | p90 ms | p99 ms | max ms |"+tripsHead+" CPU µs/request: signatures at the floor / server / generator | cores busy | errors |")
+	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"+tripsRule+"---:|---:|---|")
 	for _, r := range results {
 		floor, pct := "–", "–"
 		if r.Floor != nil {
@@ -39,18 +47,29 @@ func Report(w io.Writer, results []Result) {
 		if len(errs) == 0 {
 			errs = []string{"none"}
 		}
-		rate, trips := "–", "–"
+		rate, trips := "–", ""
 		if r.Rate > 0 {
 			rate = fmt.Sprintf("%.0f/s", r.Rate)
+			switch {
+			case r.RateShortfall:
+				rate += fmt.Sprintf(" (sent %.0f/s: short)", r.RateAchieved)
+			case r.RateAchieved == 0 && r.PerSecond < (1-rateTolerance)*r.Rate:
+				// Saved before the generator measured what it sent:
+				// the answered rate is the nearest sign of a shortfall.
+				rate += fmt.Sprintf(" (answered %.0f/s)", r.PerSecond)
+			}
 		}
-		if r.RoundTrips > 0 {
-			trips = fmt.Sprintf("%.2f", r.RoundTrips)
+		if withTrips {
+			trips = " – |"
+			if r.RoundTrips > 0 {
+				trips = fmt.Sprintf(" %.2f |", r.RoundTrips)
+			}
 		}
 		workers := fmt.Sprint(r.Concurrency)
 		if r.GeneratorSched != "" {
 			workers += " (" + r.GeneratorSched + ")"
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %.0f | %d | %s | %s | %.2f | %.2f | %.2f | %.2f | %s | %s | %s | %s |\n",
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %.0f | %d | %s | %s | %.2f | %.2f | %.2f | %.2f |%s %s | %s | %s |\n",
 			r.Scenario, orDash(r.Store), orDash(r.Alg), workers, rate, r.PerSecond, r.SignaturesPerReq, floor, pct,
 			r.LatencyMS.P50, r.LatencyMS.P90, r.LatencyMS.P99, r.LatencyMS.Max, trips, cpuSplit(&r), busy(&r), strings.Join(errs, ", "))
 	}
@@ -96,7 +115,12 @@ func Summary(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "requests     %d in %.1fs with %d workers: %.0f/s\n", r.Requests, r.Seconds, r.Concurrency, r.PerSecond)
 	fmt.Fprintf(w, "latency ms   p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", r.LatencyMS.P50, r.LatencyMS.P90, r.LatencyMS.P99, r.LatencyMS.Max)
 	if r.Rate > 0 {
-		fmt.Fprintf(w, "rate cap     %.0f requests/s\n", r.Rate)
+		fmt.Fprintf(w, "rate cap     %.0f requests/s, sent at %.0f/s\n", r.Rate, r.RateAchieved)
+		if r.RateShortfall {
+			fmt.Fprintf(w, "WARNING      the generator sent %.0f requests/s, %.1f %% short of the %.0f asked: requests fell due with all %d workers busy.\n"+
+				"             Raise --concurrency, or the server cannot keep this rate; the latencies above are not those of the asked load.\n",
+				r.RateAchieved, 100*(1-r.RateAchieved/r.Rate), r.Rate, r.Concurrency)
+		}
 	}
 	if r.RoundTrips > 0 {
 		fmt.Fprintf(w, "store        %.2f round trips per request\n", r.RoundTrips)

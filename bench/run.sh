@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs every benchmark scenario against a fresh `tessera serve` on this
-# machine (SQLite, then PostgreSQL if TESSERA_TEST_POSTGRES is set), keeps
-# each result as JSON under bench/results/, and regenerates
-# docs/benchmarks.md from them: nothing in the tables is typed by hand.
+# Runs every benchmark scenario with the load generator (tessera-bench)
+# against a fresh `tessera serve` on this machine (SQLite, then PostgreSQL
+# if TESSERA_TEST_POSTGRES is set), keeps each result as JSON under
+# bench/results/, and regenerates docs/benchmarks.md from them: nothing in
+# the tables is typed by hand.
 #
 #   ./bench/run.sh            # about 6 minutes on 2 cores
 #   DURATION=20s ./bench/run.sh
@@ -15,7 +16,9 @@ rm -rf "$out"; mkdir -p "$out"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 go build -o "$work/tessera" ./cmd/tessera
+go build -o "$work/tessera-bench" ./cmd/tessera-bench
 T="$work/tessera"
+B="$work/tessera-bench"
 data="$work/data"
 port=18500; dbg=18501
 
@@ -44,7 +47,7 @@ bench() { # name store args...
     curl -sf -o "$work/allocs1" "http://127.0.0.1:$dbg/debug/pprof/allocs" || true
   ) &
   local profiler=$!
-  "$T" bench --json --ca-file "$data/ca.pem" --duration "$DURATION" --store "$store" --server-debug "http://127.0.0.1:$dbg" "$@" >"$out/$name.json"
+  "$B" --json --ca-file "$data/ca.pem" --duration "$DURATION" --store "$store" --server-debug "http://127.0.0.1:$dbg" "$@" >"$out/$name.json"
   wait "$profiler" || true
   {
     echo "CPU, ${psecs}s under load, by own time:"
@@ -161,4 +164,4 @@ printf '%s\n' "$cachebench" >"$out/cachebench.txt"
 # the same scenarios move from one run to the next on this machine.
 run_dir="bench/runs/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$run_dir" && cp -r "$out"/* "$run_dir"/
-TESSERA="$T" ./bench/report.sh
+TESSERA_BENCH="$B" ./bench/report.sh

@@ -379,3 +379,24 @@ func TestLoginRemembersCAFile(t *testing.T) {
 		t.Errorf("tessera accounts after logout: %v %s", err, accounts)
 	}
 }
+
+// `tessera bench`, from before the load generator became a binary of its
+// own, fails as an unknown command does, whatever follows it, and says
+// where the generator went.
+func TestBenchIsNotAServerCommand(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{{"bench"}, {"bench", "--json", "--scenario", "jwks"}, {"bench", "report", "x.json"}} {
+		out, _, err := runErr(t, 30*time.Second, dir, args...)
+		if err == nil || !strings.Contains(err.Error(), `unknown command "bench" for "tessera"`) || !strings.Contains(err.Error(), "tessera-bench") {
+			t.Errorf("tessera %s: %v; want an unknown command that names tessera-bench", strings.Join(args, " "), err)
+		}
+		if out != "" {
+			t.Errorf("tessera %s printed %q", strings.Join(args, " "), out)
+		}
+	}
+	// Nor does the help list it.
+	out, _, err := runErr(t, 30*time.Second, dir, "--help")
+	if err != nil || strings.Contains(out, "bench") {
+		t.Errorf("tessera --help: %v\n%s", err, out)
+	}
+}

@@ -40,6 +40,10 @@ type globals struct {
 	pgSchema string
 	output   string
 	streams  streams
+
+	// pgOptions are further options for a PostgreSQL store: a test's
+	// statement tracer, which the binary has no flag for.
+	pgOptions []postgres.Option
 }
 
 const (
@@ -48,7 +52,12 @@ const (
 )
 
 func newRootCommand(s streams) *cobra.Command {
-	g := &globals{streams: s}
+	return newRoot(&globals{streams: s})
+}
+
+// newRoot is the command tree over g, whose flag fields it sets.
+func newRoot(g *globals) *cobra.Command {
+	s := g.streams
 	root := &cobra.Command{
 		Use:           "tessera",
 		Short:         "Tessera: an OAuth 2.0 / OpenID Connect identity platform",
@@ -78,10 +87,11 @@ func newRootCommand(s streams) *cobra.Command {
 	root.PersistentFlags().StringVar(&g.pgSchema, "pg-schema", pgSchema, "PostgreSQL schema holding Tessera's tables (env TESSERA_PG_SCHEMA)")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json")
 	root.AddCommand(newServeCommand(g), newMigrateCommand(g), newTenantCommand(g), newAppCommand(g), newUserCommand(g), newKeysCommand(g),
-		newLoginCommand(g), newTokenCommand(g), newAccountsCommand(g), newLogoutCommand(g), newBenchCommand(g), newVersionCommand(g))
+		newLoginCommand(g), newTokenCommand(g), newAccountsCommand(g), newLogoutCommand(g), newVersionCommand(g))
 	root.Version = version()
 	root.SetVersionTemplate("tessera {{.Version}}\n")
 	refuseUnknownSubcommands(root)
+	addMovedCommands(root)
 	return root
 }
 
@@ -278,7 +288,7 @@ func (g *globals) openStore(ctx context.Context, o openOptions) (store.Store, er
 		}
 		return sqlite.Open(ctx, filepath.Join(g.dataDir, databaseFile), opts...)
 	case g.isPostgres():
-		return postgres.Open(ctx, g.storeURL, postgres.WithSchema(g.pgSchema))
+		return postgres.Open(ctx, g.storeURL, append([]postgres.Option{postgres.WithSchema(g.pgSchema)}, g.pgOptions...)...)
 	}
 	return nil, fmt.Errorf("--store %q: use empty (SQLite in the data directory) or a postgres:// URL", redactURL(g.storeURL))
 }

@@ -200,11 +200,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 
 	go collectGarbage(ctx, e.store, provider, logger)
 	if o.pprofAddr != "" {
-		var trips func() int64
-		if pg, ok := e.store.(*postgres.Store); ok {
-			trips = pg.RoundTrips
-		}
-		if err := servePprof(ctx, o.pprofAddr, trips, logger); err != nil {
+		if err := servePprof(ctx, o.pprofAddr, logger); err != nil {
 			return err
 		}
 	}
@@ -325,10 +321,11 @@ machine: import it into the system or browser trust store (README, "Trust the CA
 }
 
 // servePprof exposes the Go profiler on a separate listener that only
-// accepts loopback addresses: profiles reveal internals. /debug/store
-// reports the store's round trips so far (PostgreSQL) and the process's
-// CPU time, for benchmarks.
-func servePprof(ctx context.Context, addr string, roundTrips func() int64, log *slog.Logger) error {
+// accepts loopback addresses: profiles reveal internals. /debug/process
+// reports the process's CPU time so far, which a load generator on the
+// same machine reads around its load to tell the server's CPU per request
+// from its own.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("--pprof-addr %q: %w", addr, err)
@@ -346,12 +343,9 @@ func servePprof(ctx context.Context, addr string, roundTrips func() int64, log *
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	mux.HandleFunc("/debug/store", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/debug/process", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		v := map[string]any{}
-		if roundTrips != nil {
-			v["round_trips"] = roundTrips()
-		}
 		if cpu, ok := proccpu.Used(); ok {
 			v["cpu_seconds"] = cpu.Seconds()
 		}

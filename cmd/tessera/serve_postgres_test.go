@@ -1,57 +1,81 @@
 package main
 
 import (
-	"encoding/json"
-	"net/http"
+	"context"
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/tessera-id/tessera/internal/testbrowser"
+	"github.com/tessera-id/tessera/store/postgres"
 )
 
-var pprofAddr = regexp.MustCompile(`msg="pprof listening" addr=(127\.0\.0\.1:\d+)`)
+// statements counts what a store sends PostgreSQL: a pgx tracer the test
+// installs, since the server keeps no such counter.
+type statements struct{ n atomic.Int64 }
+
+func (c *statements) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (c *statements) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// serveInProcess runs `tessera serve --dev` as the binary would, but in
+// this process, so that its PostgreSQL store carries the test's options.
+func serveInProcess(t *testing.T, dataDir string, pgOptions []postgres.Option, args ...string) *serverProcess {
+	t.Helper()
+	p := &serverProcess{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	root := newRoot(&globals{streams: streams{in: strings.NewReader(""), out: p.stdout, err: p.stderr}, pgOptions: pgOptions})
+	root.SetArgs(append([]string{"serve", "--dev", "--data-dir", dataDir, "--addr", "127.0.0.1:0"}, args...))
+	ctx, stop := context.WithCancel(context.Background())
+	go func() { p.done <- root.ExecuteContext(ctx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-p.done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	for start := time.Now(); time.Since(start) < 30*time.Second; {
+		if m := listeningAddr.FindStringSubmatch(p.stderr.String()); m != nil {
+			p.base = "https://localhost:" + m[1]
+			return p
+		}
+		select {
+		case err := <-p.done:
+			p.done <- err // for the cleanup
+			t.Fatalf("serve returned: %v\nstdout:\n%s\nstderr:\n%s", err, p.stdout, p.stderr)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("server did not start:\n%s", p.stderr)
+	return nil
+}
 
 // What a token response costs in PostgreSQL round trips, as serve runs it
 // (directory reads from the read cache, flushed by NOTIFY): a refresh is
 // one read (the presented token with its family) and one write (the
 // rotation, a single statement and so its own transaction); a client
 // credentials response needs nothing from the database at all. The
-// counter is the store's statement count, read from the pprof listener's
-// /debug/store; this asserts counts, not times.
+// counter is a statement tracer the test gives the store; this asserts
+// counts, not times.
 func TestTokenResponseRoundTripsPostgres(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and runs the binary")
+		t.Skip("runs a server against PostgreSQL")
 	}
 	dsn, schema := pgSchema(t)
 	t.Setenv("TESSERA_MASTER_KEY", newMasterKey())
 	dataDir := filepath.Join(t.TempDir(), "tessera-data")
-	srv := startServer(t, dataDir, "--store", dsn, "--pg-schema", schema, "--pprof-addr", "127.0.0.1:0")
-	m := pprofAddr.FindStringSubmatch(srv.stderr.String())
-	if m == nil {
-		t.Fatalf("no pprof listener in the log:\n%s", srv.stderr)
-	}
-	debug := "http://" + m[1] + "/debug/store"
-	trips := func() int64 {
-		t.Helper()
-		resp, err := http.Get(debug)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var v struct {
-			RoundTrips *int64 `json:"round_trips"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || v.RoundTrips == nil {
-			t.Fatalf("%s: %v %v", debug, v, err)
-		}
-		return *v.RoundTrips
-	}
+	var sent statements
+	srv := serveInProcess(t, dataDir, []postgres.Option{postgres.WithTracer(&sent)}, "--store", dsn, "--pg-schema", schema)
+	trips := sent.n.Load
 
 	out := srv.stdout.String()
 	ids, secrets, passwords := banner(out, "Application (client) ID"), banner(out, "Client secret"), banner(out, "Password")

@@ -90,3 +90,32 @@ func refuseUnknownSubcommands(cmd *cobra.Command) {
 		cmd.RunE = func(c *cobra.Command, args []string) error { return c.Help() }
 	}
 }
+
+// movedCommands are subcommands of the root that this binary no longer
+// has, with where they went.
+func movedCommands() map[string]string {
+	return map[string]string{
+		"bench": "The load generator is a binary of its own, so that the server carries none of it:\n" +
+			"\ttessera-bench (go build ./cmd/tessera-bench; see docs/benchmarks.md)",
+	}
+}
+
+// addMovedCommands gives each moved command a hidden stand-in that fails
+// as an unknown command would, and says where the command went: someone
+// following an old script or document learns more than that it is gone.
+// The stand-in takes whatever arguments and flags follow it, so that it
+// is the answer whatever the old command line was, and it skips the
+// root's settings file, which the old command did not need.
+func addMovedCommands(root *cobra.Command) {
+	for name, where := range movedCommands() {
+		root.AddCommand(&cobra.Command{
+			Use:                name,
+			Hidden:             true,
+			DisableFlagParsing: true,
+			PersistentPreRunE:  func(*cobra.Command, []string) error { return nil },
+			RunE: func(c *cobra.Command, args []string) error {
+				return fmt.Errorf("unknown command %q for %q\n\n%s", name, root.CommandPath(), where)
+			},
+		})
+	}
+}

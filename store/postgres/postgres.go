@@ -27,7 +27,6 @@ import (
 	"hash/crc32"
 	"io/fs"
 	"math/rand/v2"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -63,22 +62,7 @@ const (
 type Store struct {
 	pool   *pgxpool.Pool
 	schema string
-	trips  *roundTrips
 }
-
-// roundTrips counts the statements sent to the server, so a benchmark can
-// report what one token response costs in round trips.
-type roundTrips struct{ n atomic.Int64 }
-
-func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	r.n.Add(1)
-	return ctx
-}
-
-func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-// RoundTrips is how many statements the store has sent so far.
-func (s *Store) RoundTrips() int64 { return s.trips.n.Load() }
 
 var _ store.Store = (*Store)(nil)
 
@@ -88,6 +72,7 @@ type Option func(*options) error
 type options struct {
 	schema   string
 	poolSize int32
+	tracer   pgx.QueryTracer
 }
 
 // WithSchema puts every object of the store in the named schema, created if
@@ -133,6 +118,16 @@ func validSchema(name string) bool {
 	return true
 }
 
+// WithTracer has every statement the store sends, its migrations'
+// included, reported to t: pgx's hook for logging, tracing, or counting
+// what an operation costs in statements.
+func WithTracer(t pgx.QueryTracer) Option {
+	return func(o *options) error {
+		o.tracer = t
+		return nil
+	}
+}
+
 // config parses the DSN and applies the options: the pool's connections
 // use the schema and READ COMMITTED, whatever the DSN or the database's
 // defaults say, because the concurrency argument above depends on both.
@@ -155,6 +150,9 @@ func config(dsn string, opts []Option) (*pgxpool.Config, string, error) {
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{o.schema}.Sanitize()
 	cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "read committed"
+	if o.tracer != nil {
+		cfg.ConnConfig.Tracer = o.tracer
+	}
 	return cfg, o.schema, nil
 }
 
@@ -171,8 +169,6 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err := migrate(ctx, cfg, schema); err != nil {
 		return nil, err
 	}
-	trips := &roundTrips{}
-	cfg.ConnConfig.Tracer = trips
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open pool: %w", err)
@@ -181,7 +177,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open pool: %w", err)
 	}
-	return &Store{pool: pool, schema: schema, trips: trips}, nil
+	return &Store{pool: pool, schema: schema}, nil
 }
 
 // Migrate brings the schema up to date and returns, for `tessera migrate`.

@@ -12,7 +12,7 @@ import (
 	"github.com/tessera-id/tessera/test/harness"
 )
 
-// TestBenchAgainstServer runs `tessera bench` as a user would, briefly,
+// TestBenchAgainstServer runs tessera-bench as a user would, briefly,
 // against a server with its debug listener: the load runs in half-second
 // slices with a floor sample around each, and the result says what the
 // report needs (rate, floor, % of it, CPU per response, no errors).
@@ -27,7 +27,7 @@ func TestBenchAgainstServer(t *testing.T) {
 
 	run := func(t *testing.T, args ...string) bench.Result {
 		t.Helper()
-		cmd := exec.Command(harness.Binary(t), append([]string{"bench", "--json", "--ca-file", s.CAFile, "--authority", s.Authority(),
+		cmd := exec.Command(harness.BenchBinary(t), append([]string{"--json", "--ca-file", s.CAFile, "--authority", s.Authority(),
 			"--server-debug", "http://" + debug, "--duration", "1500ms", "--floor-time", "400ms"}, args...)...)
 		cmd.Env = append(os.Environ(), "TESSERA_BENCH_SECRET="+s.Demo.WebSecret, "TESSERA_BENCH_PASSWORD="+s.Demo.Password)
 		out, err := cmd.Output()
@@ -36,7 +36,7 @@ func TestBenchAgainstServer(t *testing.T) {
 			if ee, ok := err.(*exec.ExitError); ok {
 				stderr = string(ee.Stderr)
 			}
-			t.Fatalf("tessera bench: %v\n%s", err, stderr)
+			t.Fatalf("tessera-bench: %v\n%s", err, stderr)
 		}
 		var r bench.Result
 		if err := json.Unmarshal(out, &r); err != nil {
@@ -85,6 +85,13 @@ func TestBenchAgainstServer(t *testing.T) {
 		r := run(t, "--scenario", "client_credentials", "--client-id", s.Demo.WebClientID, "--rate", "50")
 		if r.Requests == 0 || len(r.Errors) != 0 || r.GeneratorSched != "" || r.Rate != 50 {
 			t.Fatalf("requests %d, errors %v, scheduling %q, rate %v", r.Requests, r.Errors, r.GeneratorSched, r.Rate)
+		}
+		// The result says at what rate requests went out, and whether
+		// that fell short of the asked one (bench's own tests hold it to
+		// 2 %; here the machine is shared with the server).
+		t.Logf("asked %.0f/s: sent at %.1f/s, answered %.1f/s", r.Rate, r.RateAchieved, r.PerSecond)
+		if r.RateAchieved <= 0 || r.RateShortfall != (r.RateAchieved < 0.98*r.Rate) {
+			t.Errorf("sent at %.1f/s of %.0f asked, shortfall %v", r.RateAchieved, r.Rate, r.RateShortfall)
 		}
 	})
 }

@@ -45,36 +45,56 @@ func RepoRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
+// A binary built from the checkout, once per test process.
+type built struct {
+	once sync.Once
+	path string
+	err  error
+}
+
 var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
+	server    built
+	generator built
 )
+
+// build returns $env when set, else pkg (./cmd/NAME) built from the
+// checkout into a temporary directory, once per test process.
+func (b *built) build(t testing.TB, env, pkg string) string {
+	t.Helper()
+	if p := os.Getenv(env); p != "" {
+		return p
+	}
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", "tessera-bin")
+		if err != nil {
+			b.err = err
+			return
+		}
+		b.path = filepath.Join(dir, filepath.Base(pkg))
+		cmd := exec.Command("go", "build", "-o", b.path, pkg)
+		cmd.Dir = RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.path
+}
 
 // Binary returns the tessera binary: $TESSERA_BIN, or one built from the
 // checkout once per test process.
 func Binary(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("TESSERA_BIN"); p != "" {
-		return p
-	}
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "tessera-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "tessera")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/tessera")
-		cmd.Dir = RepoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/tessera: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
+	return server.build(t, "TESSERA_BIN", "./cmd/tessera")
+}
+
+// BenchBinary returns the load generator, tessera-bench: $TESSERA_BENCH_BIN,
+// or one built from the checkout once per test process.
+func BenchBinary(t testing.TB) string {
+	t.Helper()
+	return generator.build(t, "TESSERA_BENCH_BIN", "./cmd/tessera-bench")
 }
 
 // Demo is the directory a suite signs in to: what `serve --dev` printed on

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"runtime"
@@ -17,19 +18,34 @@ import (
 	"github.com/tessera-id/tessera/bench"
 )
 
-func newBenchCommand(g *globals) *cobra.Command {
+// streams are the command's output streams, injectable for tests.
+type streams struct {
+	out, err io.Writer
+}
+
+// newRootCommand is the load run itself, with report as a subcommand: the
+// flags and the JSON are those `tessera bench` had, so scripts and saved
+// results carry over.
+func newRootCommand(s streams) *cobra.Command {
 	var c bench.Config
-	var secretEnv, passwordEnv, caFile, tokensFile, sched string
+	var secretEnv, passwordEnv, caFile, tokensFile, sched, output string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "bench",
+		Use:   "tessera-bench",
 		Short: "Load-test a token endpoint (Tessera's or any OAuth server's) and compare it with the signing floor",
-		Long: `Load-test a token endpoint with a closed loop of workers, and measure on the same
-machine the signing floor: how many signatures of the tenant's algorithm all cores
-make per second. Scenarios: ` + strings.Join(bench.Scenarios(), ", ") + `.`,
-		Args: cobra.NoArgs,
+		Long: `Load-test a token endpoint with a closed loop of workers (or an open loop at
+--rate), and measure on the same machine the signing floor: how many
+signatures of the tenant's algorithm all cores make per second. Scenarios: ` + strings.Join(bench.Scenarios(), ", ") + `.`,
+		Args:          unknownSubcommand,
+		SilenceUsage:  true,
+		SilenceErrors: true,
 	}
+	cmd.SetOut(s.out)
+	cmd.SetErr(s.err)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if output != "text" && output != "json" {
+			return fmt.Errorf("--output %q: use text or json", output)
+		}
 		if secretEnv != "" {
 			c.Secret = os.Getenv(secretEnv)
 			if c.Secret == "" && c.ClientID != "" {
@@ -42,7 +58,7 @@ make per second. Scenarios: ` + strings.Join(bench.Scenarios(), ", ") + `.`,
 		if tokensFile != "" {
 			b, err := os.ReadFile(tokensFile)
 			if err != nil {
-				return err
+				return fmt.Errorf("--refresh-tokens-file: %w", err)
 			}
 			c.RefreshTokens = strings.Fields(string(b))
 		}
@@ -55,24 +71,24 @@ make per second. Scenarios: ` + strings.Join(bench.Scenarios(), ", ") + `.`,
 		default:
 			return fmt.Errorf("--sched: want auto, batch or normal, not %q", sched)
 		}
-		hc, err := benchClient(caFile, c.Concurrency)
+		hc, err := newHTTPClient(caFile, c.Concurrency)
 		if err != nil {
 			return err
 		}
 		c.HTTP = hc
 		if !asJSON {
-			c.Progress = g.streams.err
+			c.Progress = s.err
 		}
 		res, err := bench.Run(cmd.Context(), c)
 		if err != nil {
 			return err
 		}
-		if asJSON || g.output == "json" {
-			enc := json.NewEncoder(g.streams.out)
+		if asJSON || output == "json" {
+			enc := json.NewEncoder(s.out)
 			enc.SetIndent("", "  ")
 			return enc.Encode(res)
 		}
-		bench.Summary(g.streams.out, res)
+		bench.Summary(s.out, res)
 		return nil
 	}
 	f := cmd.Flags()
@@ -97,10 +113,16 @@ make per second. Scenarios: ` + strings.Join(bench.Scenarios(), ", ") + `.`,
 	f.StringVar(&c.Store, "store", "", "label for the server's store in the results (sqlite, postgres)")
 	f.StringVar(&caFile, "ca-file", "", "CA certificate to trust (PEM), e.g. tessera-data/ca.pem")
 	f.StringVar(&c.ServerDebug, "server-debug", "", "the server's --pprof-addr as a URL (http://127.0.0.1:6060), to report store round trips per request")
-	f.Float64Var(&c.Rate, "rate", 0, "cap requests per second (open loop), to measure latency below saturation")
+	f.Float64Var(&c.Rate, "rate", 0, "send this many requests per second (open loop), to measure latency below saturation; the result says if the generator fell more than 2 % short")
 	f.StringVar(&sched, "sched", "auto", "the generator's scheduling: batch (Linux: its wake-ups do not preempt a server on the same cores), normal, or auto (batch at full load, normal with --rate)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
-	report := &cobra.Command{
+	f.StringVarP(&output, "output", "o", "text", "output format: text or json (as --json)")
+	cmd.AddCommand(newReportCommand(s))
+	return cmd
+}
+
+func newReportCommand(s streams) *cobra.Command {
+	return &cobra.Command{
 		Use:   "report FILE...",
 		Short: "Render --json results as the Markdown table of docs/benchmarks.md",
 		Args:  cobra.MinimumNArgs(1),
@@ -117,17 +139,15 @@ make per second. Scenarios: ` + strings.Join(bench.Scenarios(), ", ") + `.`,
 				}
 				results = append(results, r)
 			}
-			bench.Report(g.streams.out, results)
+			bench.Report(s.out, results)
 			return nil
 		},
 	}
-	cmd.AddCommand(report)
-	return cmd
 }
 
-// benchClient keeps one connection per worker alive, as a real client
+// newHTTPClient keeps one connection per worker alive, as a real client
 // fleet would, and trusts the given CA.
-func benchClient(caFile string, workers int) (*http.Client, error) {
+func newHTTPClient(caFile string, workers int) (*http.Client, error) {
 	if workers <= 0 {
 		workers = 64
 	}
@@ -136,7 +156,7 @@ func benchClient(caFile string, workers int) (*http.Client, error) {
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("--ca-file: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
@@ -145,4 +165,21 @@ func benchClient(caFile string, workers int) (*http.Client, error) {
 		tr.TLSClientConfig.RootCAs = pool
 	}
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, nil
+}
+
+// unknownSubcommand refuses arguments with cobra's suggestions: the root
+// runs the load, so cobra would otherwise not check for a mistyped
+// subcommand (`tessera-bench reprot`) at all.
+func unknownSubcommand(c *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2
+	}
+	if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+	}
+	return fmt.Errorf("%s\n\nRun '%s --help' for usage", msg, c.CommandPath())
 }
