@@ -225,38 +225,43 @@ func (p *Provider) AuthenticateUser(ctx context.Context, ep Endpoint, in SignIn)
 
 	pol := p.signInPolicies(ep.Tenant)
 	now := p.now()
-	req, e := p.throttle(ctx, ep, requestKey(in.Pending))
-	if e != nil {
-		return store.User{}, e
+	// The three keys an attempt counts under, in the order their locks are
+	// reported: a stopped request first (the page then offers no form),
+	// then the account, then the address.
+	const request, account, address = 0, 1, 2
+	keys := []counted{
+		request: {pol: pol.request, key: requestKey(in.Pending), reason: reasonRequestExceeded, locked: signInStopped, what: "request"},
+		account: {pol: pol.account, key: accountKey(in.Username, lookup), reason: reasonAccountLocked, locked: accountLocked, what: "account"},
+		address: {pol: pol.address, key: addressKey(in.Address), reason: reasonAddressLocked, locked: addressThrottled, what: "address"},
 	}
-	if _, locked := pol.request.Locked(req, now); locked {
-		return refuse(user, reasonRequestExceeded, signInStopped(), "")
-	}
-	addr, e := p.throttle(ctx, ep, addressKey(in.Address))
-	if e != nil {
-		return store.User{}, e
-	}
-	acct, e := p.throttle(ctx, ep, accountKey(in.Username, lookup))
-	if e != nil {
-		return store.User{}, e
-	}
-	// A refusal without a password check still uses up one of the
-	// request's tries, so one request cannot hammer a locked account.
-	refuseLocked := func(reason string, locked *Error) (store.User, *Error) {
-		req, e := p.fail(ctx, pol.request, req, now)
+	// A key already locked is refused on a read alone: a flood against a
+	// locked account or from a locked address writes nothing.
+	for i := range keys {
+		t, e := p.throttle(ctx, ep.Tenant.ID, keys[i].key)
 		if e != nil {
 			return store.User{}, e
 		}
-		if _, over := pol.request.Locked(req, now); over {
-			return refuse(user, reason, signInStopped(), "request")
+		if _, locked := keys[i].pol.Locked(t, now); locked {
+			return refuse(user, keys[i].reason, keys[i].locked(), "")
 		}
-		return refuse(user, reason, locked, "")
+		keys[i].prev = t
 	}
-	if _, locked := pol.address.Locked(addr, now); locked {
-		return refuseLocked(reasonAddressLocked, addressThrottled())
-	}
-	if _, locked := pol.account.Locked(acct, now); locked {
-		return refuseLocked(reasonAccountLocked, accountLocked())
+	// The attempt is counted as a failure on every key before its password
+	// is checked, and the count taken back if it was right. Counting after
+	// the check let any number of attempts sent at once pass the lock
+	// checks together, each before the others' failures were stored: of
+	// attempts sent at once, now no more are checked than the limits allow.
+	for i := range keys {
+		prev, next, locked, e := p.reserve(ctx, keys[i].pol, keys[i].prev, now)
+		if e != nil {
+			p.release(ctx, keys[:i])
+			return store.User{}, e
+		}
+		if locked {
+			p.release(ctx, keys[:i])
+			return refuse(user, keys[i].reason, keys[i].locked(), "")
+		}
+		keys[i].prev, keys[i].next = prev, next
 	}
 
 	hash := user.PasswordHash
@@ -266,6 +271,7 @@ func (p *Provider) AuthenticateUser(ctx context.Context, ep Endpoint, in SignIn)
 	select {
 	case p.passwordSlots <- struct{}{}:
 	case <-ctx.Done():
+		p.release(ctx, keys)
 		return store.User{}, ServerError(ctx.Err())
 	}
 	ok, verr := password.Verify(in.Password, hash)
@@ -282,42 +288,40 @@ func (p *Provider) AuthenticateUser(ctx context.Context, ep Endpoint, in SignIn)
 	}
 	if known && ok && verr == nil && !user.Disabled {
 		// Success forgets the account's failures. Not the address's: one
-		// account the guesser owns must not reset a spray's count.
-		if acct.Version != 0 {
-			if err := p.store.DeleteThrottle(ctx, ep.Tenant.ID, acct.Key); err != nil {
-				return store.User{}, ServerError(err)
-			}
+		// account the guesser owns must not reset a spray's count; only
+		// this attempt's own count is taken back there. The request is
+		// signed in and asks for no more passwords.
+		if err := p.store.DeleteThrottle(ctx, ep.Tenant.ID, keys[account].key); err != nil {
+			return store.User{}, ServerError(err)
 		}
+		p.release(ctx, keys[address:])
 		return user, nil
 	}
-
-	// Counted on all three keys; the answer says the worst of what this
-	// failure brought about.
-	if acct, e = p.fail(ctx, pol.account, acct, now); e != nil {
-		return store.User{}, e
-	}
-	if addr, e = p.fail(ctx, pol.address, addr, now); e != nil {
-		return store.User{}, e
-	}
-	if req, e = p.fail(ctx, pol.request, req, now); e != nil {
-		return store.User{}, e
-	}
-	switch {
-	case now.Before(req.LockedUntil):
-		return refuse(user, reasonBadCredentials, signInStopped(), "request")
-	case now.Before(acct.LockedUntil):
-		return refuse(user, reasonBadCredentials, accountLocked(), "account")
-	case now.Before(addr.LockedUntil):
-		return refuse(user, reasonBadCredentials, addressThrottled(), "address")
+	// The answer says the worst of what this failure brought about.
+	for _, k := range keys {
+		if _, locked := k.pol.Locked(k.next, now); locked {
+			return refuse(user, reasonBadCredentials, k.locked(), k.what)
+		}
 	}
 	return refuse(user, reasonBadCredentials, badCredentials(), "")
+}
+
+// counted is one key a sign-in attempt is counted under, with its state
+// before and after this attempt's failure was counted.
+type counted struct {
+	pol        LockoutPolicy
+	key        string
+	reason     string        // logged when the key refuses an attempt
+	locked     func() *Error // the answer while it is locked
+	what       string        // logged as what a failure locked
+	prev, next store.Throttle
 }
 
 // SignInStopped returns the answer for a pending request that has used up
 // its tries, or nil while it may still be tried: the sign-in page asks
 // before showing the form.
 func (p *Provider) SignInStopped(ctx context.Context, ep Endpoint, pendingID string) *Error {
-	req, e := p.throttle(ctx, ep, requestKey(pendingID))
+	req, e := p.throttle(ctx, ep.Tenant.ID, requestKey(pendingID))
 	if e != nil {
 		return e
 	}
@@ -329,10 +333,10 @@ func (p *Provider) SignInStopped(ctx context.Context, ep Endpoint, pendingID str
 
 // throttle reads a key's history; a key without one has the zero history,
 // version 0.
-func (p *Provider) throttle(ctx context.Context, ep Endpoint, key string) (store.Throttle, *Error) {
-	t, err := p.store.GetThrottle(ctx, ep.Tenant.ID, key)
+func (p *Provider) throttle(ctx context.Context, tenantID, key string) (store.Throttle, *Error) {
+	t, err := p.store.GetThrottle(ctx, tenantID, key)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Throttle{TenantID: ep.Tenant.ID, Key: key}, nil
+		return store.Throttle{TenantID: tenantID, Key: key}, nil
 	}
 	if err != nil {
 		return store.Throttle{}, ServerError(err)
@@ -340,40 +344,68 @@ func (p *Provider) throttle(ctx context.Context, ep Endpoint, key string) (store
 	return t, nil
 }
 
-// throttleTries bounds the compare-and-swap loop of fail. Each round one
-// of the writers racing on a key wins, and the password check's slots
-// keep the number of writers small, so this is far more than is needed.
+// throttleTries bounds the compare-and-swap loops of reserve and release.
+// Each round one of the writers racing on a key wins, so this is far more
+// than is needed.
 const throttleTries = 100
 
-// fail counts one failure against t under pol and returns the stored
-// state. The write is a compare-and-swap: a writer that lost to another
+// reserve counts one failure against t's key under pol, unless the key is
+// locked by the time the write lands, and returns the states before and
+// after. The write is a compare-and-swap: a writer that lost to another
 // instance or request reads the row again and counts on top of it, so no
-// failure is lost.
-func (p *Provider) fail(ctx context.Context, pol LockoutPolicy, t store.Throttle, now time.Time) (store.Throttle, *Error) {
+// failure is lost and no lock is missed.
+func (p *Provider) reserve(ctx context.Context, pol LockoutPolicy, t store.Throttle, now time.Time) (prev, next store.Throttle, locked bool, e *Error) {
 	for range throttleTries {
-		next, counted := pol.Fail(t, now)
-		if !counted {
-			return t, nil
+		if _, locked := pol.Locked(t, now); locked {
+			return t, t, true, nil
 		}
+		next, _ := pol.Fail(t, now)
 		err := p.store.PutThrottle(ctx, next)
 		if err == nil {
 			next.Version++
-			return next, nil
+			return t, next, false, nil
 		}
 		if !errors.Is(err, store.ErrNotLive) {
-			return store.Throttle{}, ServerError(fmt.Errorf("count sign-in failure: %w", err))
+			return t, t, false, ServerError(fmt.Errorf("count sign-in attempt: %w", err))
 		}
-		cur, err := p.store.GetThrottle(ctx, t.TenantID, t.Key)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			t = store.Throttle{TenantID: t.TenantID, Key: t.Key}
-		case err != nil:
-			return store.Throttle{}, ServerError(fmt.Errorf("count sign-in failure: %w", err))
-		default:
+		if t, e = p.throttle(ctx, t.TenantID, t.Key); e != nil {
+			return t, t, false, e
+		}
+	}
+	return t, t, false, ServerError(fmt.Errorf("count sign-in attempt: lost %d races in a row on %s", throttleTries, t.Key))
+}
+
+// release takes back the failures reserve counted for an attempt that did
+// not fail: it was right, or it was refused on another key, or the server
+// could not finish it. Where the attempt's own count locked the key and
+// nothing locked it again since, the lock goes with it. Release is best
+// effort: a count it could not take back only errs on the strict side.
+func (p *Provider) release(ctx context.Context, keys []counted) {
+	for _, k := range keys {
+		t := k.next
+		for range throttleTries {
+			u := t
+			if k.next.Lockouts > k.prev.Lockouts && t.LockedUntil.Equal(k.next.LockedUntil) {
+				u.Lockouts, u.LockedUntil, u.Failures = k.prev.Lockouts, k.prev.LockedUntil, k.prev.Failures
+			} else if u.Failures > 0 {
+				u.Failures--
+			} else {
+				break
+			}
+			err := p.store.PutThrottle(ctx, u)
+			if err == nil || !errors.Is(err, store.ErrNotLive) {
+				if err != nil {
+					p.log.WarnContext(ctx, "take back a sign-in attempt's count", "key", k.key, "err", err)
+				}
+				break
+			}
+			cur, err := p.store.GetThrottle(ctx, t.TenantID, t.Key)
+			if err != nil {
+				break
+			}
 			t = cur
 		}
 	}
-	return store.Throttle{}, ServerError(fmt.Errorf("count sign-in failure: lost %d races in a row on %s", throttleTries, t.Key))
 }
 
 // StartSession creates an SSO session for user and returns the cookie
