@@ -15,29 +15,37 @@ import (
 
 // ClientAuthLimit bounds failed client authentications at the token,
 // device authorization, revocation and introspection endpoints, per
-// tenant, client id and source address. Zero fields mean the defaults.
+// tenant, client id and source address, and per tenant and source address
+// whatever the client id. Zero fields mean the defaults.
 type ClientAuthLimit struct {
 	// Failures in one Window block the caller for Block.
 	Failures int
-	Window   time.Duration
-	Block    time.Duration
+	// AddressFailures in one Window, under any client ids, block the
+	// address for Block: one address naming a new client id each time
+	// would otherwise never reach Failures, and cost a counter row each.
+	AddressFailures int
+	Window          time.Duration
+	Block           time.Duration
 	// MaxBlocked bounds the in-memory set of blocked callers.
 	MaxBlocked int
 }
 
-// DefaultClientAuthLimit allows 20 failures in 5 minutes, then blocks the
-// caller for 5 minutes. A client secret is 256 random bits, so this is not
+// DefaultClientAuthLimit allows 20 failures in 5 minutes per client id and
+// address, 100 per address, then blocks the caller for 5 minutes. A client secret is 256 random bits, so this is not
 // what keeps it from being guessed; it keeps a misconfigured or hostile
 // caller from costing a store write per request forever, and makes its
 // noise stop.
 func DefaultClientAuthLimit() ClientAuthLimit {
-	return ClientAuthLimit{Failures: 20, Window: 5 * time.Minute, Block: 5 * time.Minute, MaxBlocked: 10_000}
+	return ClientAuthLimit{Failures: 20, AddressFailures: 100, Window: 5 * time.Minute, Block: 5 * time.Minute, MaxBlocked: 10_000}
 }
 
 func (l ClientAuthLimit) orDefault() ClientAuthLimit {
 	d := DefaultClientAuthLimit()
 	if l.Failures <= 0 {
 		l.Failures = d.Failures
+	}
+	if l.AddressFailures <= 0 {
+		l.AddressFailures = d.AddressFailures
 	}
 	if l.Window <= 0 {
 		l.Window = d.Window
@@ -51,9 +59,19 @@ func (l ClientAuthLimit) orDefault() ClientAuthLimit {
 	return l
 }
 
-// clientKey is one caller of the token endpoint.
+// clientKey is one caller of the token endpoint; with client anyClient,
+// every client id from that address.
 type clientKey struct {
 	tenant, client, address string
+}
+
+// anyClient stands for every client id in an address-wide clientKey. A
+// caller that names "*" as its client id only shares its own address's
+// count.
+const anyClient = "*"
+
+func (k clientKey) anyClient() clientKey {
+	return clientKey{tenant: k.tenant, client: anyClient, address: k.address}
 }
 
 // callerOf names the caller of req: its IPv6 address by its /64, as
@@ -132,9 +150,12 @@ func (p *Provider) clientBlocked(ep Endpoint, clientID string, req TokenRequest)
 		return nil
 	}
 	now := p.now()
-	until, blocked := p.clientBlocks.blocked(callerOf(ep, clientID, req), now)
+	k := callerOf(ep, clientID, req)
+	until, blocked := p.clientBlocks.blocked(k, now)
 	if !blocked {
-		return nil
+		if until, blocked = p.clientBlocks.blocked(k.anyClient(), now); !blocked {
+			return nil
+		}
 	}
 	return tooManyClientFailures(until.Sub(now))
 }
@@ -158,6 +179,19 @@ func seconds(d time.Duration) int {
 func (p *Provider) clientAuthFailed(ctx context.Context, k clientKey, e *Error) *Error {
 	l := p.cfg.ClientAuthLimit
 	now := p.now()
+	// The address's count first: once it is over, the caller is blocked
+	// before its own pair is counted, so an address spraying client ids
+	// stops costing a row per id.
+	if e := p.countClientFailure(ctx, k.anyClient(), l.AddressFailures, now, e); e != nil && e.RetryAfter > 0 {
+		return e
+	}
+	return p.countClientFailure(ctx, k, l.Failures, now, e)
+}
+
+// countClientFailure counts one failure of k in the store, and blocks k
+// here once the count reaches limit.
+func (p *Provider) countClientFailure(ctx context.Context, k clientKey, limit int, now time.Time, e *Error) *Error {
+	l := p.cfg.ClientAuthLimit
 	n, err := p.store.Hit(ctx, fmt.Sprintf("clientauth:%s:%s:%s", k.tenant, k.client, k.address), l.Window, now)
 	if err != nil {
 		// The caller failed anyway; a store that cannot count must not
@@ -165,15 +199,15 @@ func (p *Provider) clientAuthFailed(ctx context.Context, k clientKey, e *Error) 
 		p.log.WarnContext(ctx, "count failed client authentication", "tenant", k.tenant, "client", k.client, "err", err)
 		return e
 	}
-	if n < l.Failures {
+	if n < limit {
 		return e
 	}
 	p.clientBlocks.block(k, now.Add(l.Block), now)
-	if n == l.Failures { // once per window, however long the failing goes on
+	if n == limit { // once per window, however long the failing goes on
 		p.log.WarnContext(ctx, "client authentication blocked", "tenant", k.tenant, "client", k.client,
 			"address", k.address, "failures", n, "until", now.Add(l.Block))
 	}
-	if n > l.Failures {
+	if n > limit {
 		// Over the limit before this failure: blocked elsewhere (another
 		// instance), or here and since expired. Either way it is refused
 		// as blocked, like the ones the set catches.

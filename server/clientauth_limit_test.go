@@ -56,3 +56,37 @@ func TestClientAuthFailuresLimited(t *testing.T) {
 		t.Errorf("after the block: %d %v", status, resp)
 	}
 }
+
+// TestClientAuthFailuresLimitedPerAddress: an address that names a new
+// client id with every failure never reaches one client's limit, but is
+// blocked as an address, and stops costing a counter row per id; other
+// addresses are not.
+func TestClientAuthFailuresLimitedPerAddress(t *testing.T) {
+	e := newEnvWith(t, testserver.Options{TrustedProxies: "127.0.0.1, ::1"})
+	token := func(clientID, secret, from string) (int, map[string]any) {
+		t.Helper()
+		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {secret},
+			"scope": {"api://files/.default"}}
+		status, resp, _ := e.postRaw(e.tokenURL(), "application/x-www-form-urlencoded", form.Encode(),
+			http.Header{"X-Forwarded-For": {from}})
+		return status, resp
+	}
+	const sprayer, other = "198.51.100.8", "203.0.113.10"
+	for i := 1; i <= 101; i++ {
+		status, resp := token(fmt.Sprintf("00000000-0000-4000-8000-%012d", i), "guess", sprayer)
+		blocked := strings.Contains(fmt.Sprint(resp["error_description"]), "Too many")
+		if status != 401 || resp["error"] != "invalid_client" || blocked != (i == 101) {
+			t.Fatalf("failure %d: %d %v", i, status, resp)
+		}
+	}
+	if status, resp := token(e.daemon.ClientID, e.daemonPW, sprayer); status != 401 || !strings.Contains(fmt.Sprint(resp["error_description"]), "Too many") {
+		t.Fatalf("a real client from the blocked address: %d %v", status, resp)
+	}
+	if status, resp := token(e.daemon.ClientID, e.daemonPW, other); status != 200 {
+		t.Fatalf("another address: %d %v", status, resp)
+	}
+	e.clock.Advance(5 * time.Minute)
+	if status, resp := token(e.daemon.ClientID, e.daemonPW, sprayer); status != 200 {
+		t.Fatalf("after the block: %d %v", status, resp)
+	}
+}
