@@ -105,7 +105,10 @@ func (p *Provider) ParseLogout(ctx context.Context, ep Endpoint, params Params, 
 		return lr, nil
 	}
 	lr.Session = sess
-	lr.Confirmed = hinted != nil && hinted.Subject == sess.UserID
+	// The hint must be of this very session: an ID token of an earlier one,
+	// even the same user's, proves only that the application took part in
+	// that one.
+	lr.Confirmed = hinted != nil && hinted.Subject == sess.UserID && (hinted.SessionID == "" || hinted.SessionID == sess.ID)
 	if user, err := p.store.GetUser(ctx, ep.Tenant.ID, sess.UserID); err == nil {
 		lr.Username = user.Username
 	} else if !errors.Is(err, store.ErrNotFound) {

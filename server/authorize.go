@@ -26,7 +26,7 @@ const (
 // authorize is the authorization endpoint (RFC 6749 §3.1, OpenID Connect
 // Core §3.1.2). GET and POST are both allowed, as OIDC requires.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
-	params, ok := s.browserParams(w, r)
+	params, ok := s.browserParams(w, r, s.errorPage)
 	if !ok {
 		return
 	}
@@ -63,7 +63,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, ep oauth.Endp
 
 // browserParams reads the parameters of an endpoint a browser reaches by
 // GET (query) or POST (form), showing an error page when it cannot.
-func (s *Server) browserParams(w http.ResponseWriter, r *http.Request) (oauth.Params, bool) {
+func (s *Server) browserParams(w http.ResponseWriter, r *http.Request, errorPage func(http.ResponseWriter, *http.Request, *oauth.Error)) (oauth.Params, bool) {
 	if !s.allowMethods(w, r, http.MethodGet, http.MethodPost) {
 		return nil, false
 	}
@@ -75,7 +75,7 @@ func (s *Server) browserParams(w http.ResponseWriter, r *http.Request) (oauth.Pa
 		params, e = oauth.ParseForm(r.URL.RawQuery)
 	}
 	if e != nil {
-		s.errorPage(w, r, e)
+		errorPage(w, r, e)
 		return nil, false
 	}
 	return params, true

@@ -114,7 +114,7 @@ func (s *Server) writeBearerError(w http.ResponseWriter, r *http.Request, e *oau
 // once; any other asks the user first, on a form that only a page this
 // server showed to this browser can submit.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
-	params, ok := s.browserParams(w, r)
+	params, ok := s.browserParams(w, r, s.logoutErrorPage)
 	if !ok {
 		return
 	}

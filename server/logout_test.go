@@ -134,3 +134,23 @@ func TestLogoutWithoutSession(t *testing.T) {
 		t.Errorf("plain logout without a session: %d %q", o.Status, o.Page)
 	}
 }
+
+// A hint of the same user from an earlier session is no proof for this
+// one: the user is asked. A logout request that cannot be read is refused
+// on a page headed as a failed sign-out.
+func TestLogoutHintOfAnotherSessionAndMalformedRequest(t *testing.T) {
+	e := newEnv(t)
+	b, tokens := signedInWithTokens(t, e)
+	// Sign out (with the hint), then sign in again: a new session.
+	if o := b.Get(e.authority() + "/oauth2/v2.0/logout?" + url.Values{"id_token_hint": {tokens["id_token"].(string)}}.Encode()); !strings.Contains(o.Body, "You signed out") {
+		t.Fatalf("first logout: %d %q", o.Status, o.Page)
+	}
+	codeFor(e, b, e.web.ClientID, webRedirect, "openid", nil)
+	if o := b.Get(e.authority() + "/oauth2/v2.0/logout?" + url.Values{"id_token_hint": {tokens["id_token"].(string)}}.Encode()); o.Page != "logout" {
+		t.Fatalf("a hint of an earlier session signed out without asking: %d %q", o.Status, o.Page)
+	}
+	o := b.Get(e.authority() + "/oauth2/v2.0/logout?state=a&state=b")
+	if o.Status != http.StatusBadRequest || !strings.Contains(o.Body, "We couldn't sign you out") {
+		t.Fatalf("a malformed logout request: %d %q\n%s", o.Status, o.Page, o.Body)
+	}
+}
