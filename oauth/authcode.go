@@ -75,6 +75,9 @@ func (p *Provider) authorizationCode(ctx context.Context, tc *tokenContext) (*To
 	if err != nil {
 		return nil, ServerError(err)
 	}
+	if e := p.sessionEndedMeanwhile(ctx, tc.ep, c.SessionID, red, now); e != nil {
+		return nil, e
+	}
 	var resource *store.App
 	if grant.ResourceID != "" {
 		r, err := p.store.GetApp(ctx, tc.ep.Tenant.ID, grant.ResourceID)
@@ -106,6 +109,26 @@ func (p *Provider) sessionLive(ctx context.Context, ep Endpoint, sessionID strin
 		return ServerError(err)
 	}
 	return nil
+}
+
+// sessionEndedMeanwhile looks at the session again once a redemption is
+// written: a sign-out between the first look and the write revoked the
+// session's families before this one existed, so it would outlive the
+// sign-out. A sign-out after this look finds the family and revokes it.
+func (p *Provider) sessionEndedMeanwhile(ctx context.Context, ep Endpoint, sessionID string, red store.Redemption, now time.Time) *Error {
+	e := p.sessionLive(ctx, ep, sessionID, now)
+	if e == nil || e.Code == ErrServerError {
+		return e
+	}
+	if red.Family != nil {
+		if err := p.store.RevokeRefreshFamily(ctx, ep.Tenant.ID, red.Family.ID, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return ServerError(err)
+		}
+	}
+	if err := p.store.RevokeAccessToken(ctx, ep.Tenant.ID, red.AccessTokenID, red.AccessTokenExpiresAt); err != nil {
+		return ServerError(err)
+	}
+	return e
 }
 
 // newRedemption prepares what spending a code issues: the access token's

@@ -298,6 +298,9 @@ func (p *Provider) deviceCode(ctx context.Context, tc *tokenContext) (*TokenResp
 	if err != nil {
 		return nil, ServerError(err)
 	}
+	if e := p.sessionEndedMeanwhile(ctx, tc.ep, d.SessionID, red, now); e != nil {
+		return nil, e
+	}
 	resource, e := p.grantResource(ctx, tc.ep, d.Grant)
 	if e != nil {
 		return nil, e
