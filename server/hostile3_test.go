@@ -196,6 +196,26 @@ func TestHostileRequestsBeyondTheFoundation(t *testing.T) {
 					"client_id": {x.ClientID}, "client_secret": {secret}, "scope": {x.ClientID + "/.default"}})
 				return exchangeForm(e, cc["access_token"].(string))
 			}},
+		{name: "code of a sign-in session that has ended", status: 400, code: "invalid_grant",
+			form: func(e *env) url.Values {
+				b := e.browser()
+				code := codeFor(e, b, e.web.ClientID, webRedirect, "openid offline_access", nil)
+				// The same browser signs out (confirming), then the code comes in.
+				o := b.Get(e.authority() + "/oauth2/v2.0/logout")
+				b.Submit(o, map[string]string{"logout": "confirm"})
+				return redeemWeb(e, code)
+			}},
+		{name: "a client blocked after repeated failures, with its right secret", status: 401, code: "invalid_client",
+			form: func(e *env) url.Values {
+				wrong := url.Values{"grant_type": {"client_credentials"}, "client_id": {e.daemon.ClientID},
+					"client_secret": {"not-the-secret"}, "scope": {"api://files/.default"}}
+				for range 20 {
+					e.post(e.tokenURL(), wrong)
+				}
+				right := url.Values{"grant_type": {"client_credentials"}, "client_id": {e.daemon.ClientID},
+					"client_secret": {e.daemonPW}, "scope": {"api://files/.default"}}
+				return right
+			}},
 		// Client assertions.
 		{name: "assertion with an unknown type", status: 401, code: "invalid_client",
 			form: func(e *env) url.Values {
