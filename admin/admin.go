@@ -62,9 +62,6 @@ func reservedTenantName(name string) bool {
 	return false
 }
 
-// Signing algorithms a tenant may use.
-func supportedAlg(alg string) bool { return alg == "RS256" || alg == "ES256" || alg == "EdDSA" }
-
 // CreateTenant creates a tenant with an active signing key and the next
 // one already published, so the first rotation needs no waiting.
 func (a *Admin) CreateTenant(ctx context.Context, name, alg string) (store.Tenant, error) {
@@ -79,10 +76,10 @@ func (a *Admin) CreateTenant(ctx context.Context, name, alg string) (store.Tenan
 		return store.Tenant{}, invalid("tenant name %q: must not contain \"token\" (MSAL derives endpoints by replacing that word)", name)
 	}
 	if alg == "" {
-		alg = "RS256"
+		alg = token.RS256
 	}
-	if !supportedAlg(alg) {
-		return store.Tenant{}, invalid("signing algorithm %q: use RS256, ES256 or EdDSA", alg)
+	if !token.IsSigningAlg(alg) {
+		return store.Tenant{}, invalid("signing algorithm %q: use %s", alg, token.SigningAlgChoices())
 	}
 	now := a.now()
 	t := store.Tenant{ID: ids.New(), Name: name, SigningAlg: alg, CreatedAt: now}
