@@ -3,7 +3,6 @@ package oauth
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tessera-id/tessera/internal/redirecturi"
 	"github.com/tessera-id/tessera/store"
 	"github.com/tessera-id/tessera/token"
 )
@@ -155,7 +155,7 @@ func (p *Provider) ParseAuthorize(ctx context.Context, ep Endpoint, params Param
 			return nil, pageFailure(e)
 		}
 		return nil, pageFailure(MissingParameter("redirect_uri"))
-	case !MatchRedirectURI(client.RedirectURIs, redirectURI, client.Public):
+	case !redirecturi.Match(client.RedirectURIs, redirectURI, client.Public):
 		return nil, pageFailure(invalidRequest(CodeRedirectMismatch,
 			"The redirect URI '%s' specified in the request does not match the redirect URIs configured for the application '%s'.", truncate(redirectURI, 300), client.ClientID))
 	}
@@ -333,53 +333,6 @@ func isPKCEChars(s string) bool {
 		}
 	}
 	return true
-}
-
-// MatchRedirectURI reports whether given is one of the registered redirect
-// URIs: an exact match, or, for a public client and http loopback
-// addresses, a match in all but the port, because native apps listen on
-// whatever port is free (RFC 8252 §7.3; MSAL's interactive flow does
-// this). A confidential client is a web server with a fixed address, so
-// its redirect URIs match exactly: anything listening on another port of
-// the same machine is not that client, and must not receive its codes.
-func MatchRedirectURI(registered []string, given string, public bool) bool {
-	if slices.Contains(registered, given) {
-		return true
-	}
-	if !public {
-		return false
-	}
-	g, err := url.Parse(given)
-	if err != nil || g.Scheme != "http" || !isLoopbackHost(g.Hostname()) || g.Fragment != "" || g.User != nil {
-		return false
-	}
-	for _, r := range registered {
-		u, err := url.Parse(r)
-		if err != nil || u.Scheme != "http" || u.Hostname() != g.Hostname() {
-			continue
-		}
-		if rootPath(u.EscapedPath()) == rootPath(g.EscapedPath()) && u.RawQuery == g.RawQuery {
-			return true
-		}
-	}
-	return false
-}
-
-// rootPath treats "http://localhost:1234" and "http://localhost:1234/" as
-// the same address, as a browser does.
-func rootPath(p string) string {
-	if p == "" {
-		return "/"
-	}
-	return p
-}
-
-func isLoopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Step is what an authorization request needs next.
