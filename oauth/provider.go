@@ -81,6 +81,8 @@ type Provider struct {
 	// clientBlocks are the token endpoint's callers blocked for failing
 	// client authentication too often.
 	clientBlocks *clientBlocks
+	// grants is the token endpoint's table of grant types (grantTable).
+	grants []grantType
 }
 
 // Deps are the Provider's collaborators.
@@ -117,7 +119,7 @@ func New(cfg Config, d Deps) *Provider {
 	if slots <= 0 {
 		slots = 1
 	}
-	return &Provider{
+	p := &Provider{
 		cfg:           cfg,
 		store:         d.Store,
 		keys:          d.Keys,
@@ -129,6 +131,8 @@ func New(cfg Config, d Deps) *Provider {
 		passwordSlots: make(chan struct{}, slots),
 		clientBlocks:  newClientBlocks(cfg.ClientAuthLimit.MaxBlocked),
 	}
+	p.grants = p.grantTable()
+	return p
 }
 
 // Config returns the provider's settings.
