@@ -1,7 +1,9 @@
 // Package oauth is the protocol core of the authorization server: request
-// validation, client authentication, scope and consent resolution, and one
-// file per grant. It knows nothing of net/http; package server decodes HTTP
-// into these types and encodes what comes back.
+// validation, client authentication, scope and consent resolution, the
+// sign-in interaction as one state machine (interaction.go), and one file
+// per grant (grants.go holds their table). It knows nothing of net/http;
+// package server decodes HTTP into these types and encodes what comes
+// back.
 package oauth
 
 import (
