@@ -171,3 +171,12 @@ func openStore(t testing.TB, engine string) (store.Store, string) {
 	})
 	return readcache.New(pg, 30*time.Second, pg.Changes(cctx)), ""
 }
+
+// OpenStore opens a store as StartWith does (SQLite in a temp dir, or
+// PostgreSQL when TESSERA_TEST_STORE says so), for tests of the protocol
+// core that need a real store but no HTTP server.
+func OpenStore(t testing.TB) store.Store {
+	t.Helper()
+	st, _ := openStore(t, "")
+	return st
+}
