@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,24 +23,6 @@ import (
 // users see. Everything reaches the provider through the entry points
 // package server calls, with cookies carried as a browser carries them.
 
-// clock is the provider's and the test's time, moved by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 const (
 	webRedirect = "https://web.example/cb"
 	alicePW     = "correct horse battery"
@@ -56,7 +37,7 @@ type fx struct {
 	p      *oauth.Provider
 	store  store.Store
 	admin  *admin.Admin
-	clock  *clock
+	clock  *testserver.Clock
 	ep     oauth.Endpoint
 	web    store.App
 	native store.App
@@ -68,7 +49,7 @@ func newFx(t *testing.T) *fx {
 	t.Helper()
 	ctx := context.Background()
 	st := testserver.OpenStore(t)
-	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	c := testserver.NewClock(time.Now().UTC().Truncate(time.Second))
 	mk := token.NewMasterKey()
 	cheap := password.Params{Memory: 64, Time: 1, Threads: 1}
 	adm := admin.New(st, mk, c.Now, cheap)
@@ -311,12 +292,41 @@ func TestInteraction(t *testing.T) {
 			}
 		}
 	}
-	setLockout := func(f *fx, o admin.LockoutOptions) {
+	// failAlice fails n times on alice's account, four to a sign-in (the
+	// fifth would stop it).
+	failAlice := func(f *fx, a *agent, n int) {
+		for ; n > 0; n -= 4 {
+			wrongTimes(f, a, atLogin(f, a), min(n, 4))
+		}
+	}
+	// lockAddress lowers the tenant's address threshold to three and has
+	// a's address fail on three accounts.
+	lockAddress := func(f *fx, a *agent) {
 		f.t.Helper()
-		if _, err := f.admin.SetLockout(context.Background(), f.ep.Tenant, o); err != nil {
+		three := 3
+		if _, err := f.admin.SetLockout(context.Background(), f.ep.Tenant, admin.LockoutOptions{AddressThreshold: &three}); err != nil {
 			f.t.Fatal(err)
 		}
 		f.resolve()
+		for _, name := range []string{"x@contoso.test", "y@contoso.test", "z@contoso.test"} {
+			f.login(a, atLogin(f, a), name, "guess")
+		}
+	}
+	// reauth is a browser with alice's session that extra sends to sign
+	// in again.
+	reauth := func(extra oauth.Params) func(f *fx, a *agent, d *device) oauth.Step {
+		return func(f *fx, a *agent, d *device) oauth.Step {
+			signedIn(f, a)
+			return f.expect(f.authorize(a, extra), oauth.StateLogin, oauth.PageLogin)
+		}
+	}
+	// consentedElsewhere is a browser without a session asking for what
+	// alice consented to in another.
+	consentedElsewhere := func(extra oauth.Params) func(f *fx, a *agent, d *device) oauth.Step {
+		return func(f *fx, a *agent, d *device) oauth.Step {
+			signedIn(f, newAgent())
+			return f.expect(f.authorize(a, extra), oauth.StateLogin, oauth.PageLogin)
+		}
 	}
 	disable := func(f *fx, u store.User) {
 		f.t.Helper()
@@ -460,32 +470,17 @@ func TestInteraction(t *testing.T) {
 		{name: "right password, any spelling of the username", from: fromLogin, fromState: oauth.StateLogin,
 			input: submit("ＡＬＩＣＥ@Contoso.Test", alicePW),
 			want:  want{state: oauth.StateConsent, goTo: oauth.PageConsent, session: true}},
-		{name: "right password, consent given: answered", fromState: oauth.StateLogin,
-			from: func(f *fx, a *agent, d *device) oauth.Step {
-				signedIn(f, newAgent())
-				return atLogin(f, a)
-			},
+		{name: "right password, consent given: answered", fromState: oauth.StateLogin, from: consentedElsewhere(nil),
 			input: submit("alice@contoso.test", alicePW),
 			want:  want{state: oauth.StateDone, response: "code", session: true}},
-		{name: "signing in satisfies prompt=login", fromState: oauth.StateLogin,
-			from: func(f *fx, a *agent, d *device) oauth.Step {
-				signedIn(f, a)
-				return f.expect(f.authorize(a, oauth.Params{"prompt": "login"}), oauth.StateLogin, oauth.PageLogin)
-			},
+		{name: "signing in satisfies prompt=login", fromState: oauth.StateLogin, from: reauth(oauth.Params{"prompt": "login"}),
 			input: submit("alice@contoso.test", alicePW),
 			want:  want{state: oauth.StateDone, response: "code", session: true}},
-		{name: "signing in satisfies max_age=0", fromState: oauth.StateLogin,
-			from: func(f *fx, a *agent, d *device) oauth.Step {
-				signedIn(f, a)
-				return f.expect(f.authorize(a, oauth.Params{"max_age": "0"}), oauth.StateLogin, oauth.PageLogin)
-			},
+		{name: "signing in satisfies max_age=0", fromState: oauth.StateLogin, from: reauth(oauth.Params{"max_age": "0"}),
 			input: submit("alice@contoso.test", alicePW),
 			want:  want{state: oauth.StateDone, response: "code", session: true}},
 		{name: "signing in still asks the consent prompt=consent wants", fromState: oauth.StateLogin,
-			from: func(f *fx, a *agent, d *device) oauth.Step {
-				signedIn(f, newAgent())
-				return f.expect(f.authorize(a, oauth.Params{"prompt": "consent"}), oauth.StateLogin, oauth.PageLogin)
-			},
+			from:  consentedElsewhere(oauth.Params{"prompt": "consent"}),
 			input: submit("alice@contoso.test", alicePW),
 			want:  want{state: oauth.StateConsent, goTo: oauth.PageConsent, session: true}},
 		{name: "wrong password: the form again", from: fromLogin, fromState: oauth.StateLogin,
@@ -537,49 +532,32 @@ func TestInteraction(t *testing.T) {
 			want: want{state: oauth.StateFailed, page: oauth.PageError, err: "access_denied", errState: http.StatusTooManyRequests, text: msgStopped}},
 		{name: "the tenth failure locks the account", from: fromLogin, fromState: oauth.StateLogin,
 			input: func(f *fx, a *agent, d *device, at oauth.Step) oauth.Step {
-				for range 2 {
-					wrongTimes(f, a, atLogin(f, a), 4)
-				}
-				wrongTimes(f, a, at, 1)
+				failAlice(f, a, 9)
 				return f.login(a, at, "alice@contoso.test", "wrong password")
 			},
 			want: want{state: oauth.StateLogin, page: oauth.PageLogin, status: http.StatusOK, text: msgAccountLocked, username: "alice@contoso.test"}},
 		{name: "a locked account refuses the right password", from: fromLogin, fromState: oauth.StateLogin,
 			input: func(f *fx, a *agent, d *device, at oauth.Step) oauth.Step {
-				for range 2 {
-					wrongTimes(f, a, atLogin(f, a), 4)
-				}
-				wrongTimes(f, a, atLogin(f, a), 2)
+				failAlice(f, a, 10)
 				return f.login(a, at, "alice@contoso.test", alicePW)
 			},
 			want: want{state: oauth.StateLogin, page: oauth.PageLogin, status: http.StatusOK, text: msgAccountLocked, username: "alice@contoso.test"}},
 		{name: "the lockout ends", from: fromLogin, fromState: oauth.StateLogin,
 			input: func(f *fx, a *agent, d *device, at oauth.Step) oauth.Step {
-				for range 2 {
-					wrongTimes(f, a, atLogin(f, a), 4)
-				}
-				wrongTimes(f, a, atLogin(f, a), 2)
+				failAlice(f, a, 10)
 				f.clock.Advance(time.Minute)
 				return f.login(a, at, "alice@contoso.test", alicePW)
 			},
 			want: want{state: oauth.StateConsent, goTo: oauth.PageConsent, session: true}},
 		{name: "a locked address refuses every account", from: fromLogin, fromState: oauth.StateLogin,
 			input: func(f *fx, a *agent, d *device, at oauth.Step) oauth.Step {
-				three := 3
-				setLockout(f, admin.LockoutOptions{AddressThreshold: &three})
-				for _, name := range []string{"x@contoso.test", "y@contoso.test", "z@contoso.test"} {
-					f.login(a, atLogin(f, a), name, "guess")
-				}
+				lockAddress(f, a)
 				return f.login(a, at, "bob@contoso.test", bobPW)
 			},
 			want: want{state: oauth.StateLogin, page: oauth.PageLogin, status: http.StatusOK, text: msgAddressLocked, username: "bob@contoso.test"}},
 		{name: "another address is not locked with it", from: fromLogin, fromState: oauth.StateLogin,
 			input: func(f *fx, a *agent, d *device, at oauth.Step) oauth.Step {
-				three := 3
-				setLockout(f, admin.LockoutOptions{AddressThreshold: &three})
-				for _, name := range []string{"x@contoso.test", "y@contoso.test", "z@contoso.test"} {
-					f.login(a, atLogin(f, a), name, "guess")
-				}
+				lockAddress(f, a)
 				a.address = "198.51.100.7"
 				return f.login(a, at, "bob@contoso.test", bobPW)
 			},

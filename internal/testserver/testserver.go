@@ -32,6 +32,9 @@ type Clock struct {
 	t  time.Time
 }
 
+// NewClock returns a clock that reads t until moved.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
 // Now returns the clock's time.
 func (c *Clock) Now() time.Time {
 	c.mu.Lock()
@@ -84,7 +87,7 @@ func StartWith(t testing.TB, o Options) *Server {
 	tenant, cfg := o.Tenant, o.Config
 	ctx := context.Background()
 	st, dataDir := openStore(t, o.Engine)
-	clock := &Clock{t: time.Now().UTC().Truncate(time.Second)}
+	clock := NewClock(time.Now().UTC().Truncate(time.Second))
 	mk := token.NewMasterKey()
 	cheap := password.Params{Memory: 64, Time: 1, Threads: 1}
 	adm := admin.New(st, mk, clock.Now, cheap)
