@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/tessera-id/tessera/internal/ids"
 	"github.com/tessera-id/tessera/internal/password"
+	"github.com/tessera-id/tessera/internal/redirecturi"
 	"github.com/tessera-id/tessera/store"
 	"github.com/tessera-id/tessera/token"
 )
@@ -62,9 +62,6 @@ func reservedTenantName(name string) bool {
 	return false
 }
 
-// Signing algorithms a tenant may use.
-func supportedAlg(alg string) bool { return alg == "RS256" || alg == "ES256" || alg == "EdDSA" }
-
 // CreateTenant creates a tenant with an active signing key and the next
 // one already published, so the first rotation needs no waiting.
 func (a *Admin) CreateTenant(ctx context.Context, name, alg string) (store.Tenant, error) {
@@ -79,10 +76,10 @@ func (a *Admin) CreateTenant(ctx context.Context, name, alg string) (store.Tenan
 		return store.Tenant{}, invalid("tenant name %q: must not contain \"token\" (MSAL derives endpoints by replacing that word)", name)
 	}
 	if alg == "" {
-		alg = "RS256"
+		alg = token.RS256
 	}
-	if !supportedAlg(alg) {
-		return store.Tenant{}, invalid("signing algorithm %q: use RS256, ES256 or EdDSA", alg)
+	if !token.IsSigningAlg(alg) {
+		return store.Tenant{}, invalid("signing algorithm %q: use %s", alg, token.SigningAlgChoices())
 	}
 	now := a.now()
 	t := store.Tenant{ID: ids.New(), Name: name, SigningAlg: alg, CreatedAt: now}
@@ -175,42 +172,12 @@ func ParseExpiry(s string, now time.Time) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// validRedirectURI accepts https URIs, http only on loopback hosts (a
-// local development server or a native app's listener), and private-use
-// schemes for native apps (RFC 8252 §7.1), never with a fragment.
+// validRedirectURI applies the rules of what may be registered (package
+// redirecturi, which the authorization endpoint's matching shares) as an
+// input error.
 func validRedirectURI(raw string, public bool) error {
-	if len(raw) > 2048 {
-		return invalid("redirect URI longer than 2048 characters")
-	}
-	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() {
-		return invalid("redirect URI %q is not an absolute URI", raw)
-	}
-	if u.Fragment != "" || strings.Contains(raw, "#") {
-		return invalid("redirect URI %q must not contain a fragment", raw)
-	}
-	if u.User != nil {
-		return invalid("redirect URI %q must not contain user information", raw)
-	}
-	switch u.Scheme {
-	case "https":
-		if u.Host == "" {
-			return invalid("redirect URI %q has no host", raw)
-		}
-	case "http":
-		host := u.Hostname()
-		if host != "localhost" && host != "127.0.0.1" && host != "::1" {
-			return invalid("redirect URI %q: http is allowed only for localhost, 127.0.0.1 and [::1]; use https", raw)
-		}
-	case "javascript", "data", "file", "vbscript":
-		return invalid("redirect URI %q uses a forbidden scheme", raw)
-	default:
-		if !public {
-			return invalid("redirect URI %q: custom schemes are for public (native) apps", raw)
-		}
-		if !strings.Contains(u.Scheme, ".") && !strings.HasPrefix(u.Scheme, "msal") {
-			return invalid("redirect URI %q: a custom scheme must be a reverse domain name such as com.example.app", raw)
-		}
+	if err := redirecturi.Validate(raw, public); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return nil
 }

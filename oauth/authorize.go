@@ -3,14 +3,13 @@ package oauth
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/tessera-id/tessera/internal/redirecturi"
 	"github.com/tessera-id/tessera/store"
 	"github.com/tessera-id/tessera/token"
 )
@@ -45,9 +44,6 @@ type AuthorizeRequest struct {
 	LoginHint           string      `json:"login_hint,omitempty"`
 	MaxAge              int         `json:"max_age"` // -1: not given
 	Grant               store.Grant `json:"grant"`
-	// DeviceCode references the device authorization this request
-	// approves (base64url of its hash), for the device flow.
-	DeviceCode string `json:"device_code,omitempty"`
 }
 
 func (ar *AuthorizeRequest) hasPrompt(v string) bool { return slices.Contains(ar.Prompt, v) }
@@ -80,16 +76,16 @@ func (r *AuthorizeResponse) Location() string {
 	return u.String()
 }
 
-// AuthorizeFailure is a failed authorization request. With Redirect set,
+// authorizeFailure is a failed authorization request. With redirect set,
 // the error goes back to the client's registered redirect URI; without, the
 // client or redirect URI could not be trusted and the user sees an error
 // page (RFC 6749 §4.1.2.1: never redirect to an unverified URI).
-type AuthorizeFailure struct {
-	Err      *Error
-	Redirect *AuthorizeResponse
+type authorizeFailure struct {
+	err      *Error
+	redirect *AuthorizeResponse
 }
 
-func pageFailure(e *Error) *AuthorizeFailure { return &AuthorizeFailure{Err: e} }
+func pageFailure(e *Error) *authorizeFailure { return &authorizeFailure{err: e} }
 
 // responseParams starts the parameters of an authorization response to
 // the client, error or success: state echoed, and iss, the issuer of the
@@ -106,31 +102,19 @@ func responseParams(ep Endpoint, state string) url.Values {
 	return v
 }
 
-// redirectFailure sends e to the client, with the request's state.
-func redirectFailure(ep Endpoint, redirectURI, mode, state string, e *Error) *AuthorizeFailure {
+// redirectFailure is the response that sends e to the client, with the
+// request's state.
+func redirectFailure(ep Endpoint, redirectURI, mode, state string, e *Error) *AuthorizeResponse {
 	v := responseParams(ep, state)
 	v.Set("error", e.Code)
 	v.Set("error_description", e.Description)
-	return &AuthorizeFailure{Err: e, Redirect: &AuthorizeResponse{RedirectURI: redirectURI, Mode: mode, Params: v}}
+	return &AuthorizeResponse{RedirectURI: redirectURI, Mode: mode, Params: v}
 }
 
-// FailureFor turns an error met after validation (login, consent, code
-// issuance) into the client redirect for ar; server errors included, as
-// the redirect URI is known to be the client's. ep is the tenant as the
-// request addressed it, whose issuer the response names.
-func FailureFor(ep Endpoint, ar *AuthorizeRequest, e *Error) *AuthorizeFailure {
-	if ar.ResponseMode == ModeDevice {
-		// Shown to the user on Tessera's own page: no client reads it.
-		v := url.Values{"status": {"failed"}, "error": {e.Code}, "error_description": {e.Description}}
-		return &AuthorizeFailure{Err: e, Redirect: &AuthorizeResponse{Mode: ModeDevice, Params: v}}
-	}
-	return redirectFailure(ep, ar.RedirectURI, ar.ResponseMode, ar.State, e)
-}
-
-// ParseAuthorize validates an authorization request. The client and
+// parseAuthorize validates an authorization request. The client and
 // redirect URI are checked first: until both are known good, errors are
 // shown to the user; after, they are redirected to the client.
-func (p *Provider) ParseAuthorize(ctx context.Context, ep Endpoint, params Params) (*AuthorizeRequest, *AuthorizeFailure) {
+func (p *Provider) parseAuthorize(ctx context.Context, ep Endpoint, params Params) (*AuthorizeRequest, *authorizeFailure) {
 	clientID := params.Get("client_id")
 	if clientID == "" {
 		return nil, pageFailure(MissingParameter("client_id"))
@@ -155,14 +139,14 @@ func (p *Provider) ParseAuthorize(ctx context.Context, ep Endpoint, params Param
 			return nil, pageFailure(e)
 		}
 		return nil, pageFailure(MissingParameter("redirect_uri"))
-	case !MatchRedirectURI(client.RedirectURIs, redirectURI, client.Public):
+	case !redirecturi.Match(client.RedirectURIs, redirectURI, client.Public):
 		return nil, pageFailure(invalidRequest(CodeRedirectMismatch,
 			"The redirect URI '%s' specified in the request does not match the redirect URIs configured for the application '%s'.", truncate(redirectURI, 300), client.ClientID))
 	}
 
 	ar := &AuthorizeRequest{ClientID: client.ClientID, RedirectURI: redirectURI, State: params.Get("state"), MaxAge: -1}
-	fail := func(mode string, e *Error) (*AuthorizeRequest, *AuthorizeFailure) {
-		return nil, redirectFailure(ep, redirectURI, mode, ar.State, e)
+	fail := func(mode string, e *Error) (*AuthorizeRequest, *authorizeFailure) {
+		return nil, &authorizeFailure{err: e, redirect: redirectFailure(ep, redirectURI, mode, ar.State, e)}
 	}
 
 	responseType := strings.Fields(params.Get("response_type"))
@@ -335,107 +319,6 @@ func isPKCEChars(s string) bool {
 	return true
 }
 
-// MatchRedirectURI reports whether given is one of the registered redirect
-// URIs: an exact match, or, for a public client and http loopback
-// addresses, a match in all but the port, because native apps listen on
-// whatever port is free (RFC 8252 §7.3; MSAL's interactive flow does
-// this). A confidential client is a web server with a fixed address, so
-// its redirect URIs match exactly: anything listening on another port of
-// the same machine is not that client, and must not receive its codes.
-func MatchRedirectURI(registered []string, given string, public bool) bool {
-	if slices.Contains(registered, given) {
-		return true
-	}
-	if !public {
-		return false
-	}
-	g, err := url.Parse(given)
-	if err != nil || g.Scheme != "http" || !isLoopbackHost(g.Hostname()) || g.Fragment != "" || g.User != nil {
-		return false
-	}
-	for _, r := range registered {
-		u, err := url.Parse(r)
-		if err != nil || u.Scheme != "http" || u.Hostname() != g.Hostname() {
-			continue
-		}
-		if rootPath(u.EscapedPath()) == rootPath(g.EscapedPath()) && u.RawQuery == g.RawQuery {
-			return true
-		}
-	}
-	return false
-}
-
-// rootPath treats "http://localhost:1234" and "http://localhost:1234/" as
-// the same address, as a browser does.
-func rootPath(p string) string {
-	if p == "" {
-		return "/"
-	}
-	return p
-}
-
-func isLoopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// Step is what an authorization request needs next.
-type Step int
-
-const (
-	StepLogin Step = iota
-	StepConsent
-	StepDone
-)
-
-// Decide tells what ar needs given the browser's session: a login, a
-// consent, or nothing more (then the response is ready). authenticated
-// says the user signed in during this very request, which satisfies
-// prompt=login and max_age.
-func (p *Provider) Decide(ctx context.Context, ep Endpoint, ar *AuthorizeRequest, sess *store.Session, authenticated bool) (Step, *AuthorizeResponse, *AuthorizeFailure) {
-	var user *store.User
-	if sess != nil {
-		u, err := p.store.GetUser(ctx, ep.Tenant.ID, sess.UserID)
-		switch {
-		case err == nil && !u.Disabled:
-			user = &u
-		case err != nil && !errors.Is(err, store.ErrNotFound):
-			return 0, nil, FailureFor(ep, ar, ServerError(err))
-		}
-	}
-	fresh := authenticated
-	if user != nil && !fresh {
-		fresh = !ar.hasPrompt("login") && !ar.hasPrompt("select_account")
-		if ar.MaxAge >= 0 && p.now().Sub(sess.AuthTime) >= time.Duration(ar.MaxAge)*time.Second {
-			fresh = false
-		}
-	}
-	if user == nil || !fresh {
-		if ar.hasPrompt("none") {
-			return 0, nil, FailureFor(ep, ar, newError(ErrLoginRequired, http.StatusBadRequest, CodeLoginRequired, "The user is not signed in and prompt=none forbids asking."))
-		}
-		return StepLogin, nil, nil
-	}
-	missing, err := p.missingConsent(ctx, ep, ar, user.ID)
-	if err != nil {
-		return 0, nil, FailureFor(ep, ar, ServerError(err))
-	}
-	if len(missing) > 0 || ar.hasPrompt("consent") {
-		if ar.hasPrompt("none") {
-			return 0, nil, FailureFor(ep, ar, newError(ErrConsentRequired, http.StatusBadRequest, CodeConsentRequired, "The user has not consented to the requested permissions and prompt=none forbids asking."))
-		}
-		return StepConsent, nil, nil
-	}
-	resp, e := p.Complete(ctx, ep, ar, *user, *sess)
-	if e != nil {
-		return 0, nil, FailureFor(ep, ar, e)
-	}
-	return StepDone, resp, nil
-}
-
 // missingConsent lists the permissions of ar the user (or an admin for
 // everyone) has not granted the client yet.
 func (p *Provider) missingConsent(ctx context.Context, ep Endpoint, ar *AuthorizeRequest, userID string) ([]store.Permission, error) {
@@ -457,14 +340,9 @@ func (p *Provider) missingConsent(ctx context.Context, ep Endpoint, ar *Authoriz
 	return missing, nil
 }
 
-// Complete issues the authorization code for a signed-in, consenting user
-// and builds the response to the client.
-func (p *Provider) Complete(ctx context.Context, ep Endpoint, ar *AuthorizeRequest, user store.User, sess store.Session) (*AuthorizeResponse, *Error) {
-	if ar.DeviceCode != "" {
-		return p.decideDevice(ctx, ep, ar, store.DeviceDecision{
-			Status: store.DeviceApproved, UserID: user.ID, SessionID: sess.ID, AuthTime: sess.AuthTime, Grant: ar.Grant,
-		})
-	}
+// issueCode issues the authorization code for a signed-in, consenting
+// user and builds the response to the client.
+func (p *Provider) issueCode(ctx context.Context, ep Endpoint, ar *AuthorizeRequest, user store.User, sess store.Session) (*AuthorizeResponse, *Error) {
 	now := p.now()
 	code := token.NewOpaque()
 	err := p.store.CreateAuthCode(ctx, store.AuthCode{

@@ -30,10 +30,6 @@ const (
 	// 8628 §6.1): 20 letters, 8 of them make 34 bits.
 	userCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ"
 	userCodeLen      = 8
-
-	// ModeDevice marks an authorization that answers a device, not a
-	// redirect: the browser gets a result page.
-	ModeDevice = "device"
 )
 
 // Limits on flooding the code space, and the device flow's error numbers.
@@ -329,17 +325,16 @@ func (p *Provider) grantResource(ctx context.Context, ep Endpoint, g store.Grant
 	return &app, nil
 }
 
-// DeviceSource identifies who is typing user codes, for rate limiting.
-type DeviceSource struct {
-	Address string // client IP address
-	Browser string // browser-binding cookie secret
+// deviceSource identifies who is typing user codes, for rate limiting.
+type deviceSource struct {
+	address string // client IP address
+	browser string // browser-binding cookie secret
 }
 
-// StartDeviceSignIn checks a user code typed on the verification page and
-// turns it into an authorization request that ends by approving the device
-// instead of redirecting. Consent is always asked, so a user tricked into
-// typing someone else's code sees which app they would let in.
-func (p *Provider) StartDeviceSignIn(ctx context.Context, ep Endpoint, typed string, src DeviceSource) (*AuthorizeRequest, *Error) {
+// checkUserCode checks a user code typed on the verification page, under
+// the limits on typing them, and returns the live device authorization it
+// names.
+func (p *Provider) checkUserCode(ctx context.Context, ep Endpoint, typed string, src deviceSource) (store.DeviceCode, *Error) {
 	now := p.now()
 	// In this order, so that a source already over its own limit does not
 	// use up the tenant's.
@@ -349,59 +344,52 @@ func (p *Provider) StartDeviceSignIn(ctx context.Context, ep Endpoint, typed str
 		max       int
 		message   string
 	}{
-		{"address", "usercode:addr:" + ep.Tenant.ID + ":" + src.Address, limits.PerAddress, "Too many codes were tried from here. Wait a few minutes and try again."},
-		{"browser", "usercode:browser:" + ep.Tenant.ID + ":" + hex.EncodeToString(token.Hash(src.Browser)), limits.PerBrowser, "Too many codes were tried from this browser. Wait a few minutes and try again."},
+		{"address", "usercode:addr:" + ep.Tenant.ID + ":" + src.address, limits.PerAddress, "Too many codes were tried from here. Wait a few minutes and try again."},
+		{"browser", "usercode:browser:" + ep.Tenant.ID + ":" + hex.EncodeToString(token.Hash(src.browser)), limits.PerBrowser, "Too many codes were tried from this browser. Wait a few minutes and try again."},
 		{"tenant", "usercode:tenant:" + ep.Tenant.ID, limits.PerTenant, "Too many codes were tried on this page recently. Wait a few minutes and try again."},
 	} {
 		n, err := p.store.Hit(ctx, l.key, limits.Window, now)
 		if err != nil {
-			return nil, ServerError(err)
+			return store.DeviceCode{}, ServerError(err)
 		}
 		if n > l.max {
 			if n == l.max+1 { // once per window, however long the guessing goes on
-				p.log.WarnContext(ctx, "user code attempts limited", "tenant", ep.Tenant.ID, "limit", l.name, "address", src.Address)
+				p.log.WarnContext(ctx, "user code attempts limited", "tenant", ep.Tenant.ID, "limit", l.name, "address", src.address)
 			}
-			return nil, newError(ErrSlowDown, http.StatusTooManyRequests, CodeUserCodeLimited, "%s", l.message)
+			return store.DeviceCode{}, newError(ErrSlowDown, http.StatusTooManyRequests, CodeUserCodeLimited, "%s", l.message)
 		}
 	}
 	invalid := newError(ErrInvalidRequest, http.StatusBadRequest, CodeDeviceCodeExpired, "That code is not valid or has expired. Check the code shown on your device.")
 	code := NormalizeUserCode(typed)
 	if code == "" {
-		return nil, invalid
+		return store.DeviceCode{}, invalid
 	}
 	d, err := p.store.GetDeviceCodeByUserCode(ctx, ep.Tenant.ID, code)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, invalid
+		return store.DeviceCode{}, invalid
 	}
 	if err != nil {
-		return nil, ServerError(err)
+		return store.DeviceCode{}, ServerError(err)
 	}
 	if d.Status != store.DevicePending || !now.Before(d.ExpiresAt) {
-		return nil, invalid
+		return store.DeviceCode{}, invalid
 	}
-	return &AuthorizeRequest{
-		ClientID:     d.ClientID,
-		ResponseType: "device",
-		ResponseMode: ModeDevice,
-		Prompt:       []string{"consent"},
-		MaxAge:       -1,
-		Grant:        d.Grant,
-		DeviceCode:   base64.RawURLEncoding.EncodeToString(d.Hash),
-	}, nil
+	return d, nil
 }
 
-// decideDevice records the user's answer for the device behind ar.
-func (p *Provider) decideDevice(ctx context.Context, ep Endpoint, ar *AuthorizeRequest, decision store.DeviceDecision) (*AuthorizeResponse, *Error) {
-	hash, err := base64.RawURLEncoding.DecodeString(ar.DeviceCode)
+// decideDevice records the user's answer for the device authorization a
+// device approval names (base64url of its code's hash).
+func (p *Provider) decideDevice(ctx context.Context, ep Endpoint, device string, decision store.DeviceDecision) *Error {
+	hash, err := base64.RawURLEncoding.DecodeString(device)
 	if err != nil {
-		return nil, ServerError(fmt.Errorf("device code reference: %w", err))
+		return ServerError(fmt.Errorf("device code reference: %w", err))
 	}
 	err = p.store.DecideDeviceCode(ctx, ep.Tenant.ID, hash, decision, p.now())
 	if errors.Is(err, store.ErrNotLive) || errors.Is(err, store.ErrNotFound) {
-		return nil, newError(ErrExpiredToken, http.StatusBadRequest, CodeDeviceCodeExpired, "The code expired or was already used. Start the sign-in on your device again.")
+		return newError(ErrExpiredToken, http.StatusBadRequest, CodeDeviceCodeExpired, "The code expired or was already used. Start the sign-in on your device again.")
 	}
 	if err != nil {
-		return nil, ServerError(err)
+		return ServerError(err)
 	}
-	return &AuthorizeResponse{Mode: ModeDevice, Params: map[string][]string{"status": {string(decision.Status)}}}, nil
+	return nil
 }

@@ -74,7 +74,7 @@ func (p *Provider) Discovery(ep Endpoint) Discovery {
 		IntrospectionEndpoint:             ep.Base + "/oauth2/v2.0/introspect",
 		ResponseTypesSupported:            []string{"code", "code id_token"},
 		ResponseModesSupported:            []string{ModeQuery, ModeFragment, ModeFormPost},
-		GrantTypesSupported:               GrantTypes(),
+		GrantTypesSupported:               p.grantTypesSupported(),
 		SubjectTypesSupported:             []string{"public"},
 		IDTokenSigningAlgValuesSupported:  []string{ep.Tenant.SigningAlg},
 		TokenEndpointAuthMethodsSupported: []string{AuthSecretPost, AuthSecretBasic, AuthPrivateKeyJWT, AuthNone},

@@ -93,14 +93,10 @@ type Error struct {
 	// trying again (the Retry-After header).
 	RetryAfter time.Duration
 
-	// endsSignIn marks a sign-in refusal after which the pending request
-	// cannot be tried again.
+	// endsSignIn marks a sign-in refusal after which the interaction
+	// cannot be tried again: the page shows the message, not the form.
 	endsSignIn bool
 }
-
-// EndsSignIn reports whether a sign-in refusal ended the pending request:
-// the page then shows the message instead of the form.
-func (e *Error) EndsSignIn() bool { return e != nil && e.endsSignIn }
 
 func (e *Error) Error() string {
 	if e.Cause != nil {

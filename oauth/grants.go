@@ -34,35 +34,56 @@ type tokenContext struct {
 // wantsClientInfo reports MSAL's client_info=1 request parameter.
 func (tc *tokenContext) wantsClientInfo() bool { return tc.params.Get("client_info") == "1" }
 
-// grant is one grant type: who may use it and what is unique to it. The
-// shared phases (parse, authenticate the client, authorize the grant type)
-// run once in Token, so no grant can forget one.
-type grant struct {
+// grantType is one row of the token endpoint's table: a grant type, who
+// may use it and what is unique to it. The shared phases (parse,
+// authenticate the client, authorize the grant type) run once in Token, so
+// no grant can forget one. The same table says what discovery advertises,
+// so the two cannot disagree.
+type grantType struct {
+	name          string
 	publicAllowed bool
-	handle        func(ctx context.Context, tc *tokenContext) (*TokenResponse, *Error)
+	// advertised puts the grant type in discovery's grant_types_supported.
+	// Only aliases are left out: one name per grant is enough to find it.
+	advertised bool
+	handle     func(ctx context.Context, tc *tokenContext) (*TokenResponse, *Error)
 }
 
-func (p *Provider) grants(grantType string) (grant, bool) {
-	switch grantType {
-	case GrantAuthorizationCode:
-		return grant{publicAllowed: true, handle: p.authorizationCode}, true
-	case GrantRefreshToken:
-		return grant{publicAllowed: true, handle: p.refreshToken}, true
-	case GrantClientCredentials:
-		return grant{publicAllowed: false, handle: p.clientCredentials}, true
-	case GrantDeviceCode, grantDeviceCodeMSAL:
-		return grant{publicAllowed: true, handle: p.deviceCode}, true
-	case GrantJWTBearer:
-		return grant{publicAllowed: false, handle: p.onBehalfOf}, true
-	case GrantTokenExchange:
-		return grant{publicAllowed: false, handle: p.tokenExchange}, true
+// grantTable builds the table, in the order discovery lists the grant
+// types. It is built once per Provider (the handlers are its methods) and
+// never changed.
+func (p *Provider) grantTable() []grantType {
+	return []grantType{
+		{name: GrantAuthorizationCode, publicAllowed: true, advertised: true, handle: p.authorizationCode},
+		{name: GrantRefreshToken, publicAllowed: true, advertised: true, handle: p.refreshToken},
+		{name: GrantClientCredentials, publicAllowed: false, advertised: true, handle: p.clientCredentials},
+		{name: GrantDeviceCode, publicAllowed: true, advertised: true, handle: p.deviceCode},
+		// MSAL's short name for the device code grant.
+		{name: grantDeviceCodeMSAL, publicAllowed: true, advertised: false, handle: p.deviceCode},
+		{name: GrantJWTBearer, publicAllowed: false, advertised: true, handle: p.onBehalfOf},
+		{name: GrantTokenExchange, publicAllowed: false, advertised: true, handle: p.tokenExchange},
 	}
-	return grant{}, false
 }
 
-// GrantTypes lists the grant types the token endpoint accepts, for discovery.
-func GrantTypes() []string {
-	return []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode, GrantJWTBearer, GrantTokenExchange}
+// grantType finds a grant type by the name a request gives.
+func (p *Provider) grantType(name string) (grantType, bool) {
+	for _, g := range p.grants {
+		if g.name == name {
+			return g, true
+		}
+	}
+	return grantType{}, false
+}
+
+// grantTypesSupported lists the advertised grant types, for discovery and
+// for the error that names them.
+func (p *Provider) grantTypesSupported() []string {
+	var names []string
+	for _, g := range p.grants {
+		if g.advertised {
+			names = append(names, g.name)
+		}
+	}
+	return names
 }
 
 // Token answers a token endpoint request.
@@ -71,10 +92,10 @@ func (p *Provider) Token(ctx context.Context, ep Endpoint, req TokenRequest) (*T
 	if grantType == "" {
 		return nil, MissingParameter("grant_type")
 	}
-	g, ok := p.grants(grantType)
+	g, ok := p.grantType(grantType)
 	if !ok {
 		return nil, newError(ErrUnsupportedGrantType, http.StatusBadRequest, CodeUnsupportedGrant,
-			"The grant type '%s' is not supported. Supported: %s.", truncate(grantType, 100), strings.Join(GrantTypes(), ", "))
+			"The grant type '%s' is not supported. Supported: %s.", truncate(grantType, 100), strings.Join(p.grantTypesSupported(), ", "))
 	}
 	client, e := p.authenticateClient(ctx, ep, req)
 	if e != nil {

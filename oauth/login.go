@@ -2,9 +2,7 @@ package oauth
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,104 +17,6 @@ import (
 	"github.com/tessera-id/tessera/store"
 	"github.com/tessera-id/tessera/token"
 )
-
-// Pending is an authorization request waiting for the user. It is kept by
-// the browser, not the server: sealed (encrypted and authenticated) into
-// the sign-in and consent pages' URLs and forms, bound to the browser that
-// started it. Storing it would let anyone grow the database with anonymous
-// authorization requests; sealed, a request costs a row only when a user
-// signs in.
-type Pending struct {
-	// ID names this sign-in request, unique and unguessable, for what
-	// counts attempts per request.
-	ID string
-	// Ref is the sealed request, to put in the pages' URLs and forms.
-	Ref       string
-	CSRF      string
-	Request   AuthorizeRequest
-	UserID    string
-	SessionID string
-}
-
-// sealedPending is what Pending.Ref carries. The browser binding (a hash
-// of the binding cookie's secret) and the CSRF token make a forged form
-// submission fail: the cookie is HttpOnly, and a page of another site can
-// read neither the cookie nor this page.
-type sealedPending struct {
-	ID        string           `json:"id"`
-	Browser   []byte           `json:"b"`
-	CSRF      string           `json:"c"`
-	Expires   int64            `json:"e"` // Unix seconds
-	UserID    string           `json:"u,omitempty"`
-	SessionID string           `json:"s,omitempty"`
-	Request   AuthorizeRequest `json:"r"`
-}
-
-// maxPendingRef bounds a sealed request presented to the pages before it is
-// decoded: the largest authorization request Tessera accepts seals to far
-// less.
-const maxPendingRef = 48 << 10
-
-// pendingLabel binds a sealed request to its purpose and tenant, so it does
-// not open under another tenant's pages.
-func pendingLabel(ep Endpoint) string { return "tessera pending sign-in v1\x00" + ep.Tenant.ID }
-
-// pendingGone is shown when a sign-in page is used after its request
-// expired, was finished, or from another browser.
-func pendingGone() *Error {
-	return newError(ErrInvalidRequest, http.StatusBadRequest, CodeMalformedRequest,
-		"This sign-in request has expired or was started in another browser. Go back to the application and sign in again.")
-}
-
-// StartPending seals ar while the user signs in or consents. browser is
-// the secret of the browser-binding cookie. sess is set when the user is
-// already signed in and only consent is missing.
-func (p *Provider) StartPending(ctx context.Context, ep Endpoint, ar *AuthorizeRequest, browser string, sess *store.Session) (Pending, error) {
-	sp := sealedPending{
-		ID:      token.NewOpaque(),
-		Browser: token.Hash(browser),
-		CSRF:    token.NewOpaque(),
-		Expires: p.now().Add(p.cfg.AuthRequestLifetime).Unix(),
-		Request: *ar,
-	}
-	if sess != nil {
-		sp.UserID, sp.SessionID = sess.UserID, sess.ID
-	}
-	return p.sealPending(ep, sp)
-}
-
-func (p *Provider) sealPending(ep Endpoint, sp sealedPending) (Pending, error) {
-	raw, err := json.Marshal(sp)
-	if err != nil {
-		return Pending{}, fmt.Errorf("encode authorization request: %w", err)
-	}
-	return Pending{ID: sp.ID, Ref: p.state.Seal(pendingLabel(ep), raw), CSRF: sp.CSRF, Request: sp.Request,
-		UserID: sp.UserID, SessionID: sp.SessionID}, nil
-}
-
-// LoadPending opens a sealed pending request if it is live and belongs to
-// the browser. When checkCSRF is set (a form submission) csrf must match.
-func (p *Provider) LoadPending(ctx context.Context, ep Endpoint, ref, browser, csrf string, checkCSRF bool) (Pending, *Error) {
-	if ref == "" || browser == "" || len(ref) > maxPendingRef {
-		return Pending{}, pendingGone()
-	}
-	raw, err := p.state.Open(pendingLabel(ep), ref)
-	if err != nil {
-		return Pending{}, pendingGone()
-	}
-	var sp sealedPending
-	if err := json.Unmarshal(raw, &sp); err != nil {
-		return Pending{}, ServerError(fmt.Errorf("decode sealed authorization request: %w", err))
-	}
-	if !p.now().Before(time.Unix(sp.Expires, 0)) || !token.Equal(token.Hash(browser), sp.Browser) {
-		return Pending{}, pendingGone()
-	}
-	if checkCSRF && subtle.ConstantTimeCompare([]byte(csrf), []byte(sp.CSRF)) != 1 {
-		return Pending{}, newError(ErrInvalidRequest, http.StatusForbidden, CodeMalformedRequest,
-			"The form could not be verified. Reload the page and try again.")
-	}
-	return Pending{ID: sp.ID, Ref: ref, CSRF: sp.CSRF, Request: sp.Request, UserID: sp.UserID, SessionID: sp.SessionID}, nil
-}
 
 // badCredentials is the one answer to any failed sign-in, so the page
 // never tells whether a username exists or is disabled.
@@ -137,8 +37,8 @@ func addressThrottled() *Error {
 		"Too many failed sign-ins came from your network. Try again later.")
 }
 
-// signInStopped ends a pending request: the page must not offer the form
-// again, since every further try would be refused.
+// signInStopped ends a sign-in interaction: the page must not offer the
+// form again, since every further try would be refused.
 func signInStopped() *Error {
 	e := newError(ErrAccessDenied, http.StatusTooManyRequests, CodeLocked,
 		"The sign-in was stopped after too many attempts. Go back to the application and sign in again.")
@@ -154,14 +54,14 @@ const (
 	reasonRequestExceeded = "request_attempts_exceeded"
 )
 
-// SignIn is one submission of the sign-in form.
-type SignIn struct {
-	// Pending is the id of the pending request the form belongs to: its
-	// tries are counted by it, whatever stores the request itself.
-	Pending  string
-	Username string
-	Password string
-	Address  string // the client's IP address
+// signIn is one submission of the sign-in form.
+type signIn struct {
+	// interaction is the id of the interaction the form belongs to: its
+	// tries are counted by it, whatever keeps the interaction itself.
+	interaction string
+	username    string
+	password    string
+	address     string // the client's IP address
 }
 
 // Throttle keys, per tenant. The account key is the username as typed, in
@@ -182,17 +82,17 @@ func accountKey(typed, lookup string) string {
 
 func addressKey(address string) string { return "addr:" + addressBucket(address) }
 
-func requestKey(pendingID string) string { return "req:" + pendingID }
+func requestKey(interactionID string) string { return "req:" + interactionID }
 
-// AuthenticateUser checks a username and password, under the tenant's
-// lockout policy: a pending request that has used up its tries, a locked
+// authenticate checks a username and password, under the tenant's
+// lockout policy: a sign-in that has used up its tries, a locked
 // source address and a locked account are refused without checking the
 // password, so the right password gives nothing during a lockout. Unknown
 // and disabled users cost the same argon2id work as a wrong password and
 // are counted like one. Every refusal is logged once ("sign-in refused").
-func (p *Provider) AuthenticateUser(ctx context.Context, ep Endpoint, in SignIn) (store.User, *Error) {
+func (p *Provider) authenticate(ctx context.Context, ep Endpoint, in signIn) (store.User, *Error) {
 	refuse := func(user store.User, reason string, e *Error, locked string) (store.User, *Error) {
-		attrs := []slog.Attr{slog.String("tenant", ep.Tenant.ID), slog.String("address", in.Address), slog.String("reason", reason)}
+		attrs := []slog.Attr{slog.String("tenant", ep.Tenant.ID), slog.String("address", in.address), slog.String("reason", reason)}
 		if user.ID != "" {
 			attrs = append(attrs, slog.String("user", user.ID))
 		}
@@ -206,14 +106,14 @@ func (p *Provider) AuthenticateUser(ctx context.Context, ep Endpoint, in SignIn)
 		p.log.LogAttrs(ctx, level, "sign-in refused", attrs...)
 		return store.User{}, e
 	}
-	if in.Username == "" || in.Password == "" || len(in.Username) > 256 || len(in.Password) > password.MaxLen {
+	if in.username == "" || in.password == "" || len(in.username) > 256 || len(in.password) > password.MaxLen {
 		return refuse(store.User{}, reasonBadCredentials, badCredentials(), "")
 	}
 	// Usernames are stored in their PRECIS form (see internal/username), so
 	// "ＡＬＩＣＥ" finds alice. A name PRECIS refuses cannot exist: it is
 	// looked up as "", which no user has, so it gets the same answer after
 	// the same work (one read, one hash) as any unknown name.
-	lookup, nerr := usernames.Normalize(in.Username)
+	lookup, nerr := usernames.Normalize(in.username)
 	if nerr != nil {
 		lookup = ""
 	}
@@ -230,9 +130,9 @@ func (p *Provider) AuthenticateUser(ctx context.Context, ep Endpoint, in SignIn)
 	// then the account, then the address.
 	const request, account, address = 0, 1, 2
 	keys := []counted{
-		request: {pol: pol.request, key: requestKey(in.Pending), reason: reasonRequestExceeded, locked: signInStopped, what: "request"},
-		account: {pol: pol.account, key: accountKey(in.Username, lookup), reason: reasonAccountLocked, locked: accountLocked, what: "account"},
-		address: {pol: pol.address, key: addressKey(in.Address), reason: reasonAddressLocked, locked: addressThrottled, what: "address"},
+		request: {pol: pol.request, key: requestKey(in.interaction), reason: reasonRequestExceeded, locked: signInStopped, what: "request"},
+		account: {pol: pol.account, key: accountKey(in.username, lookup), reason: reasonAccountLocked, locked: accountLocked, what: "account"},
+		address: {pol: pol.address, key: addressKey(in.address), reason: reasonAddressLocked, locked: addressThrottled, what: "address"},
 	}
 	// A key already locked is refused on a read alone: a flood against a
 	// locked account or from a locked address writes nothing.
@@ -274,7 +174,7 @@ func (p *Provider) AuthenticateUser(ctx context.Context, ep Endpoint, in SignIn)
 		p.release(ctx, keys)
 		return store.User{}, ServerError(ctx.Err())
 	}
-	ok, verr := password.Verify(in.Password, hash)
+	ok, verr := password.Verify(in.password, hash)
 	// Each check's 7 MiB of argon2 memory is garbage the moment it returns,
 	// but the collector, paced by a heap of a few MiB, lets several such
 	// blocks pile up in a burst of sign-ins: the server's memory would be
@@ -317,11 +217,11 @@ type counted struct {
 	prev, next store.Throttle
 }
 
-// SignInStopped returns the answer for a pending request that has used up
-// its tries, or nil while it may still be tried: the sign-in page asks
-// before showing the form.
-func (p *Provider) SignInStopped(ctx context.Context, ep Endpoint, pendingID string) *Error {
-	req, e := p.throttle(ctx, ep.Tenant.ID, requestKey(pendingID))
+// stopped returns the answer for a sign-in that has used up its tries, or
+// nil while it may still be tried: the sign-in page asks before showing
+// the form.
+func (p *Provider) stopped(ctx context.Context, ep Endpoint, interactionID string) *Error {
+	req, e := p.throttle(ctx, ep.Tenant.ID, requestKey(interactionID))
 	if e != nil {
 		return e
 	}
@@ -408,9 +308,9 @@ func (p *Provider) release(ctx context.Context, keys []counted) {
 	}
 }
 
-// StartSession creates an SSO session for user and returns the cookie
+// startSession creates an SSO session for user and returns the cookie
 // secret (only its hash is stored) with the session.
-func (p *Provider) StartSession(ctx context.Context, ep Endpoint, user store.User) (string, store.Session, error) {
+func (p *Provider) startSession(ctx context.Context, ep Endpoint, user store.User) (string, store.Session, error) {
 	now := p.now()
 	secret := token.NewOpaque()
 	s := store.Session{
@@ -428,8 +328,8 @@ func (p *Provider) StartSession(ctx context.Context, ep Endpoint, user store.Use
 	return secret, s, nil
 }
 
-// Session returns the live session behind a cookie secret, or nil.
-func (p *Provider) Session(ctx context.Context, ep Endpoint, secret string) (*store.Session, error) {
+// session returns the live session behind a cookie secret, or nil.
+func (p *Provider) session(ctx context.Context, ep Endpoint, secret string) (*store.Session, error) {
 	if secret == "" || len(secret) > 128 {
 		return nil, nil
 	}
@@ -446,50 +346,27 @@ func (p *Provider) Session(ctx context.Context, ep Endpoint, secret string) (*st
 	return &s, nil
 }
 
-// SignedIn records in pending that its user signed in with sess: the
-// request is sealed again with them, for the consent page that follows.
-func (p *Provider) SignedIn(ctx context.Context, ep Endpoint, pending *Pending, sess store.Session, browser string) error {
-	next, err := p.sealPending(ep, sealedPending{
-		ID: pending.ID, Browser: token.Hash(browser), CSRF: pending.CSRF,
-		Expires: p.now().Add(p.cfg.AuthRequestLifetime).Unix(),
-		UserID:  sess.UserID, SessionID: sess.ID, Request: pending.Request,
-	})
-	if err != nil {
-		return err
-	}
-	*pending = next
-	return nil
-}
-
-// Consent records the user's consent to everything pending asks for and
-// issues the code.
-func (p *Provider) Consent(ctx context.Context, ep Endpoint, pending Pending, sess store.Session) (*AuthorizeResponse, *Error) {
-	user, e := p.pendingUser(ctx, ep, pending, sess)
-	if e != nil {
-		return nil, e
-	}
-	ar := &pending.Request
+// addConsents records the user's consent to everything ar asks for.
+func (p *Provider) addConsents(ctx context.Context, ep Endpoint, ar *AuthorizeRequest, userID string) error {
 	now := p.now()
 	var rows []store.Consent
 	for _, s := range ar.Grant.OIDCScopes {
-		rows = append(rows, store.Consent{TenantID: ep.Tenant.ID, ClientID: ar.ClientID, PrincipalID: user.ID, Kind: store.KindScope, Value: s, CreatedAt: now})
+		rows = append(rows, store.Consent{TenantID: ep.Tenant.ID, ClientID: ar.ClientID, PrincipalID: userID, Kind: store.KindScope, Value: s, CreatedAt: now})
 	}
 	for _, s := range ar.Grant.Scopes {
-		rows = append(rows, store.Consent{TenantID: ep.Tenant.ID, ClientID: ar.ClientID, PrincipalID: user.ID, ResourceID: ar.Grant.ResourceID, Kind: store.KindScope, Value: s, CreatedAt: now})
+		rows = append(rows, store.Consent{TenantID: ep.Tenant.ID, ClientID: ar.ClientID, PrincipalID: userID, ResourceID: ar.Grant.ResourceID, Kind: store.KindScope, Value: s, CreatedAt: now})
 	}
-	if len(rows) > 0 {
-		if err := p.store.AddConsents(ctx, rows); err != nil {
-			return nil, ServerError(err)
-		}
+	if len(rows) == 0 {
+		return nil
 	}
-	return p.Complete(ctx, ep, ar, user, sess)
+	return p.store.AddConsents(ctx, rows)
 }
 
-// pendingUser checks that the session is the one that signed in for the
-// pending request and that its user may still sign in.
-func (p *Provider) pendingUser(ctx context.Context, ep Endpoint, pending Pending, sess store.Session) (store.User, *Error) {
-	if pending.UserID == "" || pending.UserID != sess.UserID {
-		return store.User{}, pendingGone()
+// signedInUser checks that the session is the one that signed in for the
+// interaction and that its user may still sign in.
+func (p *Provider) signedInUser(ctx context.Context, ep Endpoint, in Interaction, sess store.Session) (store.User, *Error) {
+	if in.userID == "" || in.userID != sess.UserID {
+		return store.User{}, interactionGone()
 	}
 	user, err := p.store.GetUser(ctx, ep.Tenant.ID, sess.UserID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && user.Disabled) {
@@ -501,51 +378,23 @@ func (p *Provider) pendingUser(ctx context.Context, ep Endpoint, pending Pending
 	return user, nil
 }
 
-// Deny answers a pending request whose user cancelled consent: the client
-// gets access_denied, and a waiting device is told so when it polls.
-func (p *Provider) Deny(ctx context.Context, ep Endpoint, pending Pending) *AuthorizeFailure {
-	ar := &pending.Request
-	denied := newError(ErrAccessDenied, http.StatusBadRequest, CodeUserCancelled, "The user declined to consent to the requested permissions.")
-	if ar.DeviceCode != "" {
-		resp, e := p.decideDevice(ctx, ep, ar, store.DeviceDecision{Status: store.DeviceDenied})
-		if e != nil {
-			return FailureFor(ep, ar, e)
-		}
-		return &AuthorizeFailure{Err: denied, Redirect: resp}
-	}
-	return FailureFor(ep, ar, denied)
-}
-
-// PermissionView is one line of the consent page.
-type PermissionView struct {
-	Scope       string
-	Description string
-}
-
-// ConsentInfo is what the consent page shows.
-type ConsentInfo struct {
-	ClientName  string
-	Username    string
-	Permissions []PermissionView
-}
-
-// ConsentView describes what the pending request asks for: the client's
-// name and each permission by name.
-func (p *Provider) ConsentView(ctx context.Context, ep Endpoint, pending Pending) (ConsentInfo, *Error) {
-	ar := pending.Request
+// consentView describes what in asks for: the client's name and each
+// permission by name.
+func (p *Provider) consentView(ctx context.Context, ep Endpoint, in Interaction) (ConsentView, *Error) {
+	ar := in.request
 	client, err := p.store.GetApp(ctx, ep.Tenant.ID, ar.ClientID)
 	if err != nil {
-		return ConsentInfo{}, ServerError(err)
+		return ConsentView{}, ServerError(err)
 	}
-	user, err := p.store.GetUser(ctx, ep.Tenant.ID, pending.UserID)
+	user, err := p.store.GetUser(ctx, ep.Tenant.ID, in.userID)
 	if err != nil {
-		return ConsentInfo{}, ServerError(err)
+		return ConsentView{}, ServerError(err)
 	}
-	info := ConsentInfo{ClientName: client.Name, Username: user.Username}
+	info := ConsentView{ClientName: client.Name, Username: user.Username}
 	if ar.Grant.ResourceID != "" {
 		resource, err := p.store.GetApp(ctx, ep.Tenant.ID, ar.Grant.ResourceID)
 		if err != nil {
-			return ConsentInfo{}, ServerError(err)
+			return ConsentView{}, ServerError(err)
 		}
 		for _, s := range ar.Grant.Scopes {
 			info.Permissions = append(info.Permissions, PermissionView{Scope: s, Description: fmt.Sprintf("Access %s as you (%s)", resource.Name, s)})
@@ -560,8 +409,8 @@ func (p *Provider) ConsentView(ctx context.Context, ep Endpoint, pending Pending
 	return info, nil
 }
 
-// ClientName is the display name of a client, for the sign-in page.
-func (p *Provider) ClientName(ctx context.Context, ep Endpoint, clientID string) string {
+// clientName is the display name of a client, for the sign-in page.
+func (p *Provider) clientName(ctx context.Context, ep Endpoint, clientID string) string {
 	app, err := p.store.GetApp(ctx, ep.Tenant.ID, clientID)
 	if err != nil {
 		return clientID

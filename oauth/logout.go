@@ -97,7 +97,7 @@ func (p *Provider) ParseLogout(ctx context.Context, ep Endpoint, params Params, 
 		}
 		lr.Redirect = u.String()
 	}
-	sess, err := p.Session(ctx, ep, sessionSecret)
+	sess, err := p.session(ctx, ep, sessionSecret)
 	if err != nil {
 		return nil, ServerError(err)
 	}

@@ -1,7 +1,9 @@
 // Package oauth is the protocol core of the authorization server: request
-// validation, client authentication, scope and consent resolution, and one
-// file per grant. It knows nothing of net/http; package server decodes HTTP
-// into these types and encodes what comes back.
+// validation, client authentication, scope and consent resolution, the
+// sign-in interaction as one state machine (interaction.go), and one file
+// per grant (grants.go holds their table). It knows nothing of net/http;
+// package server decodes HTTP into these types and encodes what comes
+// back.
 package oauth
 
 import (
@@ -81,6 +83,8 @@ type Provider struct {
 	// clientBlocks are the token endpoint's callers blocked for failing
 	// client authentication too often.
 	clientBlocks *clientBlocks
+	// grants is the token endpoint's table of grant types (grantTable).
+	grants []grantType
 }
 
 // Deps are the Provider's collaborators.
@@ -117,7 +121,7 @@ func New(cfg Config, d Deps) *Provider {
 	if slots <= 0 {
 		slots = 1
 	}
-	return &Provider{
+	p := &Provider{
 		cfg:           cfg,
 		store:         d.Store,
 		keys:          d.Keys,
@@ -129,6 +133,8 @@ func New(cfg Config, d Deps) *Provider {
 		passwordSlots: make(chan struct{}, slots),
 		clientBlocks:  newClientBlocks(cfg.ClientAuthLimit.MaxBlocked),
 	}
+	p.grants = p.grantTable()
+	return p
 }
 
 // Config returns the provider's settings.

@@ -11,8 +11,6 @@ import (
 
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/server/ui"
-	"github.com/tessera-id/tessera/store"
-	"github.com/tessera-id/tessera/token"
 )
 
 const (
@@ -30,35 +28,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, ep oauth.Endp
 	if !ok {
 		return
 	}
-	ar, fail := s.provider.ParseAuthorize(r.Context(), ep, params)
-	if fail != nil {
-		s.authorizeFailed(w, r, fail)
-		return
-	}
-	sess, err := s.provider.Session(r.Context(), ep, cookieValue(r, ssoCookiePrefix+ep.Tenant.ID))
-	if err != nil {
-		s.authorizeFailed(w, r, oauth.FailureFor(ep, ar, oauth.ServerError(err)))
-		return
-	}
-	step, resp, fail := s.provider.Decide(r.Context(), ep, ar, sess, false)
-	switch {
-	case fail != nil:
-		s.authorizeFailed(w, r, fail)
-	case step == oauth.StepDone:
-		s.respond(w, r, resp)
-	default:
-		var pendingSession *store.Session
-		page := "/login"
-		if step == oauth.StepConsent {
-			pendingSession, page = sess, "/consent"
-		}
-		pending, err := s.provider.StartPending(r.Context(), ep, ar, s.browserID(w, r), pendingSession)
-		if err != nil {
-			s.authorizeFailed(w, r, oauth.FailureFor(ep, ar, oauth.ServerError(err)))
-			return
-		}
-		http.Redirect(w, r, s.pagePath(ep, page, pending.Ref), http.StatusFound)
-	}
+	s.step(w, r, ep, s.provider.BeginAuthorize(r.Context(), ep, params, s.browser(r, ep)), http.StatusFound)
 }
 
 // browserParams reads the parameters of an endpoint a browser reaches by
@@ -81,27 +51,16 @@ func (s *Server) browserParams(w http.ResponseWriter, r *http.Request, errorPage
 	return params, true
 }
 
-// pagePath is a sign-in page URL for a pending request (sealed), relative
-// to the server root.
-func (s *Server) pagePath(ep oauth.Endpoint, page, pendingRef string) string {
-	return tenantPath(ep, page) + "?request=" + url.QueryEscape(pendingRef)
+// pagePath is a sign-in page URL for a sealed interaction, relative to
+// the server root.
+func (s *Server) pagePath(ep oauth.Endpoint, page, ref string) string {
+	return tenantPath(ep, page) + "?request=" + url.QueryEscape(ref)
 }
 
 // tenantPath is a path under the tenant, relative to the server root.
 func tenantPath(ep oauth.Endpoint, page string) string {
 	base, _ := url.Parse(ep.Base)
 	return base.Path + page
-}
-
-// browserID returns the browser-binding secret, setting the cookie the
-// first time a browser arrives.
-func (s *Server) browserID(w http.ResponseWriter, r *http.Request) string {
-	if v := cookieValue(r, browserCookie); len(v) >= 32 && len(v) <= 64 {
-		return v
-	}
-	v := token.NewOpaque()
-	http.SetCookie(w, &http.Cookie{Name: browserCookie, Value: v, Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
-	return v
 }
 
 func cookieValue(r *http.Request, name string) string {
@@ -112,25 +71,10 @@ func cookieValue(r *http.Request, name string) string {
 	return c.Value
 }
 
-// authorizeFailed sends an error to the client when its redirect URI is
-// trusted, and shows it to the user otherwise.
-func (s *Server) authorizeFailed(w http.ResponseWriter, r *http.Request, fail *oauth.AuthorizeFailure) {
-	if fail.Redirect == nil {
-		s.errorPage(w, r, fail.Err)
-		return
-	}
-	s.logError(r, fail.Err)
-	s.respond(w, r, fail.Redirect)
-}
-
 // respond delivers an authorization response in its response mode.
 func (s *Server) respond(w http.ResponseWriter, r *http.Request, resp *oauth.AuthorizeResponse) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	if resp.Mode == oauth.ModeDevice {
-		s.deviceResult(w, r, resp)
-		return
-	}
 	if resp.Mode != oauth.ModeFormPost {
 		status := http.StatusFound
 		if r.Method == http.MethodPost {
@@ -151,18 +95,6 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, resp *oauth.Aut
 	}
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; style-src 'self'; base-uri 'none'; frame-ancestors 'none'")
 	s.render(w, r, http.StatusOK, "form_post", data)
-}
-
-// deviceResult tells the user what became of the device they signed in.
-func (s *Server) deviceResult(w http.ResponseWriter, r *http.Request, resp *oauth.AuthorizeResponse) {
-	switch resp.Params.Get("status") {
-	case "approved":
-		s.render(w, r, http.StatusOK, "message", ui.Message{Title: "You're signed in", Text: "You have signed in to the application on your device. You can close this window."})
-	case "denied":
-		s.render(w, r, http.StatusOK, "message", ui.Message{Title: "Sign-in cancelled", Text: "You declined the sign-in. The application on your device will not get access.", Error: true})
-	default:
-		s.render(w, r, http.StatusBadRequest, "message", ui.Message{Title: "Sign-in failed", Text: resp.Params.Get("error_description"), Error: true})
-	}
 }
 
 func scriptNonce() string {

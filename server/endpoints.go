@@ -167,65 +167,6 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, ep oauth.Endpoin
 	s.render(w, r, http.StatusOK, "message", ui.Message{Title: "You signed out", Text: "You have signed out of " + ep.Tenant.Name + ". You can close this window."})
 }
 
-// device is the verification page of the device flow: the user types the
-// code, then signs in and consents on the usual pages.
-func (s *Server) device(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
-	if !s.allowMethods(w, r, http.MethodGet, http.MethodPost) {
-		return
-	}
-	page := ui.Device{Action: tenantPath(ep, "/device"), TenantName: ep.Tenant.Name}
-	if r.Method == http.MethodGet {
-		page.UserCode = r.URL.Query().Get("user_code")
-		if len(page.UserCode) > 32 {
-			page.UserCode = ""
-		}
-		s.render(w, r, http.StatusOK, "device", page)
-		return
-	}
-	form, e := readForm(w, r)
-	if e != nil {
-		s.errorPage(w, r, e)
-		return
-	}
-	browser := s.browserID(w, r)
-	ar, e := s.provider.StartDeviceSignIn(r.Context(), ep, form.Get("user_code"), oauth.DeviceSource{Address: s.clientAddress(r), Browser: browser})
-	if e != nil {
-		if e.Code == oauth.ErrServerError {
-			s.errorPage(w, r, e)
-			return
-		}
-		page.Error = e.Description
-		page.UserCode = form.Get("user_code")
-		if len(page.UserCode) > 32 {
-			page.UserCode = ""
-		}
-		s.render(w, r, e.Status, "device", page)
-		return
-	}
-	sess, err := s.provider.Session(r.Context(), ep, cookieValue(r, ssoCookiePrefix+ep.Tenant.ID))
-	if err != nil {
-		s.errorPage(w, r, oauth.ServerError(err))
-		return
-	}
-	step, _, fail := s.provider.Decide(r.Context(), ep, ar, sess, false)
-	if fail != nil {
-		s.authorizeFailed(w, r, fail)
-		return
-	}
-	next := "/login"
-	if step == oauth.StepConsent {
-		next = "/consent"
-	} else {
-		sess = nil
-	}
-	pending, err := s.provider.StartPending(r.Context(), ep, ar, browser, sess)
-	if err != nil {
-		s.errorPage(w, r, oauth.ServerError(err))
-		return
-	}
-	http.Redirect(w, r, s.pagePath(ep, next, pending.Ref), http.StatusSeeOther)
-}
-
 // clientAddress is the client's IP address: behind the configured
 // trusted proxies, the one they forwarded; else the peer's. X-Forwarded-For
 // from anyone else is ignored: a client could write any address there, and

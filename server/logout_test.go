@@ -154,3 +154,57 @@ func TestLogoutHintOfAnotherSessionAndMalformedRequest(t *testing.T) {
 		t.Fatalf("a malformed logout request: %d %q\n%s", o.Status, o.Page, o.Body)
 	}
 }
+
+func TestLogout(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		t.Run(map[bool]string{false: "refresh ends", true: "refresh kept"}[keep], func(t *testing.T) {
+			e := newEnv(t)
+			var err error
+			e.web, err = e.admin.Set(t.Context(), e.web, admin.AppSettings{PostLogoutRedirectURIs: []string{"http://localhost:8080/bye"}, LogoutKeepsRefreshTokens: &keep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := e.browser()
+			code := codeFor(e, b, e.web.ClientID, webRedirect, "openid offline_access", nil)
+			_, tokens, _ := e.post(e.tokenURL(), redeemWeb(e, code))
+			o := b.Get(e.authority() + "/oauth2/v2.0/logout?" + url.Values{"id_token_hint": {tokens["id_token"].(string)},
+				"post_logout_redirect_uri": {"http://localhost:8080/bye"}, "state": {"bye-state"}}.Encode())
+			if o.Callback == nil || o.Callback.Path != "/bye" || o.Params.Get("state") != "bye-state" {
+				t.Fatalf("logout redirect: %+v", o)
+			}
+			// The session is gone: authorize asks for a login again.
+			if o := b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil)); o.Page != "login" {
+				t.Errorf("after logout: page %q", o.Page)
+			}
+			status, resp := e.refresh(tokens["refresh_token"].(string), nil)
+			if keep && status != 200 {
+				t.Errorf("refresh after logout with keep: %d %v", status, resp)
+			}
+			if !keep {
+				wantDead(t, status, resp)
+			}
+		})
+	}
+}
+
+func TestLogoutRefusesUnregisteredRedirect(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.SignIn(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil), "alice@contoso.test", e.password)
+	o := b.Get(e.authority() + "/oauth2/v2.0/logout?" + url.Values{"client_id": {e.web.ClientID}, "post_logout_redirect_uri": {"https://evil.example/"}}.Encode())
+	if o.Callback != nil || o.Page != "error" || !strings.Contains(o.Body, "We couldn't sign you out") || !strings.Contains(o.Body, "<title>Sign-out error") {
+		t.Fatalf("unregistered post_logout_redirect_uri: %+v", o)
+	}
+	// The session survives a refused logout.
+	if o := b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil)); o.Callback == nil {
+		t.Errorf("session ended by a refused logout: page %q", o.Page)
+	}
+	// Logout without parameters asks, then shows the signed-out page.
+	o = b.Get(e.authority() + "/oauth2/v2.0/logout")
+	if o.Page != "logout" {
+		t.Fatalf("plain logout does not ask: %d %q\n%s", o.Status, o.Page, o.Body)
+	}
+	if o := b.Submit(o, map[string]string{"logout": "confirm"}); !strings.Contains(o.Body, "You signed out") {
+		t.Errorf("plain logout page:\n%s", o.Body)
+	}
+}

@@ -1,32 +1,25 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/server/ui"
-	"github.com/tessera-id/tessera/store"
 )
 
-// login is the sign-in page of a pending authorization request.
+// The sign-in pages. Each request is decoded into one call of the
+// provider's interaction (oauth.Provider.BeginAuthorize and the rest),
+// whose Step says what to answer: this file only reads forms and cookies
+// and renders.
+
+// login is the sign-in page of an interaction.
 func (s *Server) login(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
 	if !s.allowMethods(w, r, http.MethodGet, http.MethodPost) {
 		return
 	}
-	ctx := r.Context()
-	browser := cookieValue(r, browserCookie)
 	if r.Method == http.MethodGet {
-		pending, e := s.provider.LoadPending(ctx, ep, r.URL.Query().Get("request"), browser, "", false)
-		if e == nil {
-			// A request that used up its tries is over: a form would
-			// only collect a password to refuse.
-			e = s.provider.SignInStopped(ctx, ep, pending.ID)
-		}
-		if e != nil {
-			s.errorPage(w, r, e)
-			return
-		}
-		s.loginPage(w, r, ep, pending, pending.Request.LoginHint, "", http.StatusOK)
+		s.step(w, r, ep, s.provider.LoginPage(r.Context(), ep, r.URL.Query().Get("request"), s.browser(r, ep)), http.StatusSeeOther)
 		return
 	}
 	form, e := readForm(w, r)
@@ -34,124 +27,118 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint
 		s.errorPage(w, r, e)
 		return
 	}
-	pending, e := s.provider.LoadPending(ctx, ep, form.Get("request"), browser, form.Get("csrf"), true)
-	if e != nil {
-		s.errorPage(w, r, e)
-		return
-	}
-	user, e := s.provider.AuthenticateUser(ctx, ep, oauth.SignIn{Pending: pending.ID,
-		Username: form.Get("username"), Password: form.Get("password"), Address: s.clientAddress(r)})
-	if e != nil {
-		if e.Code == oauth.ErrServerError || e.EndsSignIn() {
-			s.errorPage(w, r, e)
-			return
-		}
-		// The form again, with the message: 200, as Entra answers. A 401
-		// would need a WWW-Authenticate challenge (RFC 9110 §15.5.2), and
-		// there is no HTTP authentication scheme to name for a form.
-		s.loginPage(w, r, ep, pending, form.Get("username"), e.Description, http.StatusOK)
-		return
-	}
-	secret, sess, err := s.provider.StartSession(ctx, ep, user)
-	if err == nil {
-		err = s.provider.SignedIn(ctx, ep, &pending, sess, browser)
-	}
-	if err != nil {
-		s.errorPage(w, r, oauth.ServerError(err))
-		return
-	}
-	http.SetCookie(w, &http.Cookie{
-		Name: ssoCookiePrefix + ep.Tenant.ID, Value: secret, Path: "/",
-		MaxAge:   int(s.provider.Config().SessionLifetime.Seconds()),
-		HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode,
-	})
-	step, resp, fail := s.provider.Decide(ctx, ep, &pending.Request, &sess, true)
-	switch {
-	case fail != nil:
-		s.authorizeFailed(w, r, fail)
-	case step == oauth.StepDone:
-		s.respond(w, r, resp)
-	default:
-		http.Redirect(w, r, s.pagePath(ep, "/consent", pending.Ref), http.StatusSeeOther)
-	}
+	f := oauth.LoginForm{Ref: form.Get("request"), CSRF: form.Get("csrf"), Username: form.Get("username"), Password: form.Get("password")}
+	s.step(w, r, ep, s.provider.SubmitLogin(r.Context(), ep, f, s.browser(r, ep)), http.StatusSeeOther)
 }
 
-func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint, pending oauth.Pending, username, errMsg string, status int) {
-	s.render(w, r, status, "login", ui.Login{
-		Action:     tenantPath(ep, "/login"),
-		RequestID:  pending.Ref,
-		CSRF:       pending.CSRF,
-		ClientName: s.provider.ClientName(r.Context(), ep, pending.Request.ClientID),
-		TenantName: ep.Tenant.Name,
-		Username:   username,
-		Error:      errMsg,
-	})
-}
-
-// consent is the consent page of a pending request whose user signed in.
+// consent is the consent page of an interaction whose user signed in.
 func (s *Server) consent(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
 	if !s.allowMethods(w, r, http.MethodGet, http.MethodPost) {
 		return
 	}
-	ctx := r.Context()
-	browser := cookieValue(r, browserCookie)
-	var form oauth.Params
-	var pending oauth.Pending
-	var e *oauth.Error
 	if r.Method == http.MethodGet {
-		pending, e = s.provider.LoadPending(ctx, ep, r.URL.Query().Get("request"), browser, "", false)
-	} else if form, e = readForm(w, r); e == nil {
-		pending, e = s.provider.LoadPending(ctx, ep, form.Get("request"), browser, form.Get("csrf"), true)
+		s.step(w, r, ep, s.provider.ConsentPage(r.Context(), ep, r.URL.Query().Get("request"), s.browser(r, ep)), http.StatusSeeOther)
+		return
 	}
+	form, e := readForm(w, r)
 	if e != nil {
 		s.errorPage(w, r, e)
 		return
 	}
-	sess, ok := s.pendingSession(w, r, ep, pending)
-	if !ok {
+	f := oauth.ConsentForm{Ref: form.Get("request"), CSRF: form.Get("csrf"), Answer: form.Get("consent")}
+	s.step(w, r, ep, s.provider.SubmitConsent(r.Context(), ep, f, s.browser(r, ep)), http.StatusSeeOther)
+}
+
+// device is the verification page of the device flow: the user types the
+// code, then signs in and consents on the usual pages.
+func (s *Server) device(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
+	if !s.allowMethods(w, r, http.MethodGet, http.MethodPost) {
 		return
 	}
 	if r.Method == http.MethodGet {
-		info, e := s.provider.ConsentView(ctx, ep, pending)
-		if e != nil {
-			s.errorPage(w, r, e)
-			return
-		}
-		data := ui.Consent{Action: tenantPath(ep, "/consent"), RequestID: pending.Ref, CSRF: pending.CSRF,
-			ClientName: info.ClientName, Username: info.Username}
-		for _, p := range info.Permissions {
-			data.Permissions = append(data.Permissions, ui.Permission{Scope: p.Scope, Description: p.Description})
-		}
-		s.render(w, r, http.StatusOK, "consent", data)
+		s.step(w, r, ep, s.provider.DevicePage(r.URL.Query().Get("user_code")), http.StatusSeeOther)
 		return
 	}
-	switch form.Get("consent") {
-	case "accept":
-		resp, e := s.provider.Consent(ctx, ep, pending, *sess)
-		if e != nil {
-			s.authorizeFailed(w, r, oauth.FailureFor(ep, &pending.Request, e))
-			return
-		}
-		s.respond(w, r, resp)
-	case "cancel":
-		s.authorizeFailed(w, r, s.provider.Deny(ctx, ep, pending))
-	default:
-		s.errorPage(w, r, oauth.MalformedRequest("The consent form must be answered with 'accept' or 'cancel'."))
+	form, e := readForm(w, r)
+	if e != nil {
+		s.errorPage(w, r, e)
+		return
+	}
+	s.step(w, r, ep, s.provider.SubmitUserCode(r.Context(), ep, form.Get("user_code"), s.browser(r, ep)), http.StatusSeeOther)
+}
+
+// browser reads what the interaction needs to know of the browser.
+func (s *Server) browser(r *http.Request, ep oauth.Endpoint) oauth.Browser {
+	return oauth.Browser{
+		Binding: cookieValue(r, browserCookie),
+		Session: cookieValue(r, ssoCookiePrefix+ep.Tenant.ID),
+		Address: s.clientAddress(r),
 	}
 }
 
-// pendingSession returns the SSO session that signed in for pending. When
-// there is none (the user never signed in, or the session ended since),
-// the browser is sent back to the sign-in page.
-func (s *Server) pendingSession(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint, pending oauth.Pending) (*store.Session, bool) {
-	sess, err := s.provider.Session(r.Context(), ep, cookieValue(r, ssoCookiePrefix+ep.Tenant.ID))
-	if err != nil {
-		s.errorPage(w, r, oauth.ServerError(err))
-		return nil, false
+// step answers as st says. gotoStatus is the redirect status for moving
+// between the interaction's pages: 302 from the authorization endpoint,
+// as clients expect of it, 303 after the pages' own forms.
+func (s *Server) step(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint, st oauth.Step, gotoStatus int) {
+	if st.SetBinding != "" {
+		http.SetCookie(w, &http.Cookie{Name: browserCookie, Value: st.SetBinding, Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
 	}
-	if sess == nil || pending.SessionID == "" || sess.ID != pending.SessionID {
-		http.Redirect(w, r, s.pagePath(ep, "/login", pending.Ref), http.StatusSeeOther)
-		return nil, false
+	if st.SetSession != "" {
+		http.SetCookie(w, &http.Cookie{
+			Name: ssoCookiePrefix + ep.Tenant.ID, Value: st.SetSession, Path: "/",
+			MaxAge:   int(st.SessionMaxAge.Seconds()),
+			HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode,
+		})
 	}
-	return sess, true
+	in := st.Interaction
+	switch {
+	case st.Response != nil:
+		if st.Err != nil {
+			s.logError(r, st.Err)
+		}
+		s.respond(w, r, st.Response)
+	case st.Goto != "":
+		http.Redirect(w, r, s.pagePath(ep, "/"+string(st.Goto), in.Ref), gotoStatus)
+	case st.Page == oauth.PageLogin:
+		s.render(w, r, st.Status, "login", ui.Login{
+			Action:     tenantPath(ep, "/login"),
+			RequestID:  in.Ref,
+			CSRF:       in.CSRF,
+			ClientName: st.Login.ClientName,
+			TenantName: ep.Tenant.Name,
+			Username:   st.Login.Username,
+			Error:      st.Login.Error,
+		})
+	case st.Page == oauth.PageConsent:
+		data := ui.Consent{Action: tenantPath(ep, "/consent"), RequestID: in.Ref, CSRF: in.CSRF,
+			ClientName: st.Consent.ClientName, Username: st.Consent.Username}
+		for _, p := range st.Consent.Permissions {
+			data.Permissions = append(data.Permissions, ui.Permission{Scope: p.Scope, Description: p.Description})
+		}
+		s.render(w, r, st.Status, "consent", data)
+	case st.Page == oauth.PageDevice:
+		s.render(w, r, st.Status, "device", ui.Device{Action: tenantPath(ep, "/device"), TenantName: ep.Tenant.Name,
+			UserCode: st.Device.UserCode, Error: st.Device.Error})
+	case st.Page == oauth.PageDeviceResult:
+		if st.Err != nil {
+			s.logError(r, st.Err)
+		}
+		s.render(w, r, st.Status, "message", deviceMessage(st))
+	case st.Page == oauth.PageError && st.Err != nil:
+		s.errorPage(w, r, st.Err)
+	default:
+		// A step that asks for nothing is a bug: a 500, not a blank page.
+		s.errorPage(w, r, oauth.ServerError(fmt.Errorf("sign-in step in state %q answers nothing", in.State)))
+	}
+}
+
+// deviceMessage tells the user what became of the device they signed in.
+func deviceMessage(st oauth.Step) ui.Message {
+	switch st.Result {
+	case oauth.DeviceApproved:
+		return ui.Message{Title: "You're signed in", Text: "You have signed in to the application on your device. You can close this window."}
+	case oauth.DeviceDenied:
+		return ui.Message{Title: "Sign-in cancelled", Text: "You declined the sign-in. The application on your device will not get access.", Error: true}
+	}
+	return ui.Message{Title: "Sign-in failed", Text: st.Err.Description, Error: true}
 }

@@ -3,6 +3,7 @@ package server_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -89,5 +90,22 @@ func TestDefaultOfUnlistedResourceIsRefused(t *testing.T) {
 	}
 	if _, claims := e.verifyJWT(resp["access_token"].(string), "at+jwt", e.api.ClientID); claims["scp"] != "Files.Read" {
 		t.Errorf("named scope: scp = %v", claims["scp"])
+	}
+}
+
+// TestReservedScopeNames: an app cannot expose the OpenID Connect scope
+// names, in any case, as scopes or app roles.
+func TestReservedScopeNames(t *testing.T) {
+	e := newEnv(t)
+	for _, name := range []string{"openid", "profile", "email", "offline_access", "OpenID", "Offline_Access"} {
+		if _, err := e.admin.Expose(t.Context(), e.api, "", []string{name}, nil); err == nil || !strings.Contains(err.Error(), "reserved") {
+			t.Errorf("expose scope %q: %v, want refused as reserved", name, err)
+		}
+		if _, err := e.admin.Expose(t.Context(), e.api, "", nil, []string{name}); err == nil || !strings.Contains(err.Error(), "reserved") {
+			t.Errorf("expose role %q: %v, want refused as reserved", name, err)
+		}
+	}
+	if _, err := e.admin.Expose(t.Context(), e.api, "", []string{"openid.read"}, nil); err != nil {
+		t.Errorf("a scope that only starts like a reserved name: %v", err)
 	}
 }

@@ -101,3 +101,25 @@ func TestUserCodeLimitsFireOnTheirOwn(t *testing.T) {
 		}
 	})
 }
+
+func TestDeviceUserCodeGuessingIsLimited(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	page := b.Get(e.authority() + "/device")
+	var last int
+	for i := 0; i < 25; i++ {
+		o := b.Submit(page, map[string]string{"user_code": "BCDF-GHJK"})
+		last = o.Status
+		if i < 20 && o.Status != http.StatusBadRequest {
+			t.Fatalf("attempt %d: status %d", i, o.Status)
+		}
+	}
+	if last != http.StatusTooManyRequests {
+		t.Fatalf("after 25 wrong codes: status %d, want 429", last)
+	}
+	// Even the right code is refused while limited.
+	da := e.deviceAuthorize(e.native.ClientID, "openid")
+	if o := b.Submit(page, map[string]string{"user_code": da["user_code"].(string)}); o.Status != http.StatusTooManyRequests {
+		t.Errorf("right code while limited: %d", o.Status)
+	}
+}

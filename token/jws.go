@@ -59,13 +59,13 @@ func compactJWS(key crypto.Signer, alg, header string, payload []byte) (string, 
 func signJWS(key crypto.Signer, alg string, input []byte) ([]byte, error) {
 	switch k := key.(type) {
 	case *rsa.PrivateKey:
-		if alg != "RS256" {
+		if alg != RS256 {
 			break
 		}
 		d := sha256.Sum256(input)
 		return rsa.SignPKCS1v15(nil, k, crypto.SHA256, d[:])
 	case *ecdsa.PrivateKey:
-		if alg != "ES256" || k.Curve.Params().BitSize != 256 {
+		if alg != ES256 || k.Curve.Params().BitSize != 256 {
 			break
 		}
 		d := sha256.Sum256(input)
@@ -75,7 +75,7 @@ func signJWS(key crypto.Signer, alg string, input []byte) ([]byte, error) {
 		}
 		return ecdsaRaw(der, 32)
 	case ed25519.PrivateKey:
-		if alg != "EdDSA" {
+		if alg != EdDSA {
 			break
 		}
 		return ed25519.Sign(k, input), nil

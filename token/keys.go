@@ -1,12 +1,7 @@
 package token
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
@@ -17,19 +12,8 @@ import (
 	"github.com/tessera-id/tessera/store"
 )
 
-// Signing algorithms a tenant may use.
-const (
-	RS256 = "RS256"
-	ES256 = "ES256"
-	EdDSA = "EdDSA"
-)
-
-// rsaBits is the modulus size of generated RSA keys: the floor that every
-// relying party accepts, and the cheapest to sign with.
-const rsaBits = 2048
-
 // GenerateSigningKey makes a new signing key for a tenant, its private half
-// sealed under mk and bound to (tenantID, kid). alg is RS256, ES256 or EdDSA.
+// sealed under mk and bound to (tenantID, kid). alg is one of SigningAlgs.
 // The caller stores the result (AddSigningKey or RotateSigningKeys).
 func GenerateSigningKey(tenantID, alg string, mk MasterKey, now time.Time, status store.KeyStatus) (store.SigningKey, error) {
 	switch status {
@@ -41,20 +25,11 @@ func GenerateSigningKey(tenantID, alg string, mk MasterKey, now time.Time, statu
 		return store.SigningKey{}, fmt.Errorf("token: generate signing key: empty tenant id")
 	}
 
-	var (
-		priv crypto.Signer
-		err  error
-	)
-	switch alg {
-	case RS256:
-		priv, err = rsa.GenerateKey(rand.Reader, rsaBits)
-	case ES256:
-		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case EdDSA:
-		_, priv, err = ed25519.GenerateKey(rand.Reader)
-	default:
+	a, ok := lookupSigningAlg(alg)
+	if !ok {
 		return store.SigningKey{}, fmt.Errorf("token: generate signing key: unsupported alg %q", alg)
 	}
+	priv, err := a.generate()
 	if err != nil {
 		return store.SigningKey{}, fmt.Errorf("token: generate %s key: %w", alg, err)
 	}
@@ -92,19 +67,4 @@ func newKeyID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-// algMatchesKey reports whether a key of this type can sign or verify alg.
-func algMatchesKey(alg string, key any) bool {
-	switch k := key.(type) {
-	case *rsa.PrivateKey, *rsa.PublicKey:
-		return alg == RS256
-	case *ecdsa.PrivateKey:
-		return alg == ES256 && k.Curve == elliptic.P256()
-	case *ecdsa.PublicKey:
-		return alg == ES256 && k.Curve == elliptic.P256()
-	case ed25519.PrivateKey, ed25519.PublicKey:
-		return alg == EdDSA
-	}
-	return false
 }

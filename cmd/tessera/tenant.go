@@ -14,6 +14,7 @@ import (
 	"github.com/tessera-id/tessera/admin"
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/store"
+	"github.com/tessera-id/tessera/token"
 )
 
 type tenantJSON struct {
@@ -131,7 +132,7 @@ func newTenantCommand(g *globals) *cobra.Command {
 			})
 		})(cmd, args)
 	}
-	create.Flags().StringVar(&alg, "signing-alg", "RS256", "token signing algorithm: RS256, ES256 or EdDSA")
+	create.Flags().StringVar(&alg, "signing-alg", token.RS256, "token signing algorithm: "+token.SigningAlgChoices())
 	list := &cobra.Command{Use: "list", Short: "List tenants", Args: cobra.NoArgs}
 	list.RunE = g.withEnv(func(ctx context.Context, e *env) error {
 		ts, err := e.admin.Tenants(ctx)

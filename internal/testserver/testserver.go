@@ -32,6 +32,9 @@ type Clock struct {
 	t  time.Time
 }
 
+// NewClock returns a clock that reads t until moved.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
 // Now returns the clock's time.
 func (c *Clock) Now() time.Time {
 	c.mu.Lock()
@@ -84,7 +87,7 @@ func StartWith(t testing.TB, o Options) *Server {
 	tenant, cfg := o.Tenant, o.Config
 	ctx := context.Background()
 	st, dataDir := openStore(t, o.Engine)
-	clock := &Clock{t: time.Now().UTC().Truncate(time.Second)}
+	clock := NewClock(time.Now().UTC().Truncate(time.Second))
 	mk := token.NewMasterKey()
 	cheap := password.Params{Memory: 64, Time: 1, Threads: 1}
 	adm := admin.New(st, mk, clock.Now, cheap)
@@ -170,4 +173,13 @@ func openStore(t testing.TB, engine string) (store.Store, string) {
 		pg.Close()
 	})
 	return readcache.New(pg, 30*time.Second, pg.Changes(cctx)), ""
+}
+
+// OpenStore opens a store as StartWith does (SQLite in a temp dir, or
+// PostgreSQL when TESSERA_TEST_STORE says so), for tests of the protocol
+// core that need a real store but no HTTP server.
+func OpenStore(t testing.TB) store.Store {
+	t.Helper()
+	st, _ := openStore(t, "")
+	return st
 }

@@ -14,10 +14,12 @@ import (
 	"github.com/tessera-id/tessera/admin"
 )
 
-// TestHostileRequestsBeyondTheFoundation covers the device, on-behalf-of,
-// token exchange, assertion, revocation, introspection and userinfo
-// endpoints: each case asserts the exact error and that no token came out.
-func TestHostileRequestsBeyondTheFoundation(t *testing.T) {
+// TestHostileGrantAndEndpointRequests covers what lies beyond the code
+// flow (TestHostileTokenRequests): the device authorization endpoint and
+// grant, on-behalf-of, token exchange, client assertions, revocation and
+// introspection. Each case asserts the exact error and that no token came
+// out.
+func TestHostileGrantAndEndpointRequests(t *testing.T) {
 	type hostile struct {
 		name   string
 		target func(e *env) string // default: the token endpoint
