@@ -175,14 +175,8 @@ func (p *Provider) authenticate(ctx context.Context, ep Endpoint, in signIn) (st
 		return store.User{}, ServerError(ctx.Err())
 	}
 	ok, verr := password.Verify(in.password, hash)
-	// Each check's 7 MiB of argon2 memory is garbage the moment it returns,
-	// but the collector, paced by a heap of a few MiB, lets several such
-	// blocks pile up in a burst of sign-ins: the server's memory would be
-	// set by sign-ins rather than by its live state. Collecting before the
-	// next check may start costs about a millisecond against tens for the
-	// hash, and keeps the peak at one block.
-	runtime.GC()
 	<-p.passwordSlots
+	p.collectPasswordGarbage(hash)
 	if verr != nil {
 		p.log.WarnContext(ctx, "unreadable password hash", "tenant", ep.Tenant.ID, "user", user.ID, "err", verr)
 	}
@@ -204,6 +198,25 @@ func (p *Provider) authenticate(ctx context.Context, ep Endpoint, in signIn) (st
 		}
 	}
 	return refuse(user, reasonBadCredentials, badCredentials(), "")
+}
+
+// collectPasswordGarbage counts the argon2 memory a check of hash left
+// behind, and collects once the checks since the last collection have left
+// the budget's worth. Each check's block (7 MiB by default) is garbage the
+// moment it returns, but the collector, paced by a live heap of a few MiB,
+// would let blocks pile up in a burst of sign-ins, setting the server's
+// memory by sign-ins rather than by its live state. Collecting after every
+// check held it to one block but cost a collection per sign-in; once per
+// budget holds it to the budget.
+func (p *Provider) collectPasswordGarbage(hash string) {
+	used := password.MemoryOf(hash)
+	if p.passwordGarbage.Add(used) < p.cfg.PasswordMemory {
+		return
+	}
+	// One of the checks that crossed the budget collects; the others go on.
+	if p.passwordGarbage.Swap(0) >= p.cfg.PasswordMemory {
+		runtime.GC()
+	}
 }
 
 // counted is one key a sign-in attempt is counted under, with its state

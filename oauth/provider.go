@@ -9,8 +9,11 @@ package oauth
 import (
 	"context"
 	"log/slog"
+	"runtime"
+	"sync/atomic"
 	"time"
 
+	"github.com/tessera-id/tessera/internal/password"
 	"github.com/tessera-id/tessera/store"
 	"github.com/tessera-id/tessera/token"
 )
@@ -34,10 +37,13 @@ type Config struct {
 	// UserCodeLimits bound the user codes typed on the verification page;
 	// zero fields mean the defaults.
 	UserCodeLimits UserCodeLimits
-	// PasswordChecks bounds concurrent password verifications: each
-	// argon2id check holds 19 MiB for tens of milliseconds, so a burst of
-	// sign-ins would otherwise set the server's memory.
-	PasswordChecks int
+	// PasswordMemory is the memory budget of password verification, in
+	// bytes: as many argon2id checks run at once as it holds (each holds
+	// its hash's memory cost, 7 MiB by default, for tens of milliseconds),
+	// up to one per core, and the garbage they leave is collected once it
+	// reaches the budget. A burst of sign-ins then uses every core without
+	// setting the server's memory. 0 means 64 MiB.
+	PasswordMemory int64
 	// Lockout is the sign-in throttling of tenants, for each setting a
 	// tenant leaves at zero.
 	Lockout store.LockoutSettings
@@ -60,7 +66,6 @@ func DefaultConfig() Config {
 		DeviceCodeLifetime:       15 * time.Minute,
 		DevicePollInterval:       5 * time.Second,
 		UserCodeLimits:           DefaultUserCodeLimits(),
-		PasswordChecks:           1,
 		Lockout:                  DefaultLockout(),
 		ClientAuthLimit:          DefaultClientAuthLimit(),
 	}
@@ -80,6 +85,9 @@ type Provider struct {
 	dummyHash string
 	// passwordSlots holds one token per password check allowed at once.
 	passwordSlots chan struct{}
+	// passwordGarbage is the argon2 memory checks have left since the last
+	// collection they asked for (see collectPasswordGarbage).
+	passwordGarbage atomic.Int64
 	// clientBlocks are the token endpoint's callers blocked for failing
 	// client authentication too often.
 	clientBlocks *clientBlocks
@@ -117,10 +125,12 @@ func New(cfg Config, d Deps) *Provider {
 	cfg.UserCodeLimits = cfg.UserCodeLimits.orDefault()
 	cfg.Lockout = EffectiveLockout(cfg.Lockout, DefaultLockout())
 	cfg.ClientAuthLimit = cfg.ClientAuthLimit.orDefault()
-	slots := cfg.PasswordChecks
-	if slots <= 0 {
-		slots = 1
+	if cfg.PasswordMemory <= 0 {
+		cfg.PasswordMemory = 64 << 20
 	}
+	perCheck := int64(password.Default().Memory) << 10
+	slots := int(min(cfg.PasswordMemory/perCheck, int64(runtime.GOMAXPROCS(0))))
+	slots = max(slots, 1)
 	p := &Provider{
 		cfg:           cfg,
 		store:         d.Store,

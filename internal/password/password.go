@@ -70,6 +70,17 @@ func Verify(password, encoded string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, key) == 1, nil
 }
 
+// MemoryOf is the memory, in bytes, that verifying against encoded takes:
+// its argon2 memory cost; 0 for a hash that does not parse (its check
+// fails before any is taken).
+func MemoryOf(encoded string) int64 {
+	p, _, _, err := parse(encoded)
+	if err != nil {
+		return 0
+	}
+	return int64(p.Memory) << 10
+}
+
 func parse(encoded string) (Params, []byte, []byte, error) {
 	parts := strings.Split(encoded, "$")
 	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {

@@ -116,3 +116,19 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestMemoryOf(t *testing.T) {
+	if got := MemoryOf(Dummy()); got != 7<<20 {
+		t.Errorf("MemoryOf(Dummy()) = %d, want 7 MiB", got)
+	}
+	h, err := Hash("a long passphrase", Params{Memory: 64, Time: 1, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := MemoryOf(h); got != 64<<10 {
+		t.Errorf("MemoryOf(64 KiB hash) = %d", got)
+	}
+	if got := MemoryOf("not a hash"); got != 0 {
+		t.Errorf("MemoryOf(garbage) = %d", got)
+	}
+}
