@@ -81,9 +81,7 @@ func (p LockoutPolicy) Fail(s store.Throttle, now time.Time) (store.Throttle, bo
 	if _, locked := p.Locked(s, now); locked {
 		return s, false
 	}
-	if !s.LastFailure.IsZero() && !now.Before(s.LastFailure.Add(p.ResetAfter)) {
-		s = store.Throttle{TenantID: s.TenantID, Key: s.Key, Version: s.Version}
-	}
+	s = p.forgetQuiet(s, now)
 	s.Failures++
 	s.LastFailure = now
 	if s.Lockouts > 0 || s.Failures >= max(p.Threshold, 1) {
@@ -96,6 +94,55 @@ func (p LockoutPolicy) Fail(s store.Throttle, now time.Time) (store.Throttle, bo
 		s.ExpiresAt = s.LockedUntil
 	}
 	return s, true
+}
+
+// Reserve admits one more attempt in flight against s until Settle, and
+// returns s with it; or it refuses (false) when
+// s is locked or the attempts in flight already fill what is left before a
+// lock: Threshold less the failures, or one at a time while a history of
+// lockouts is remembered (then any failure locks again). Attempts sent all
+// at once thus get no more checks than failures would be allowed one by
+// one. Nothing in flight locks the key: only a settled failure does.
+func (p LockoutPolicy) Reserve(s store.Throttle, now time.Time) (store.Throttle, bool) {
+	if _, locked := p.Locked(s, now); locked {
+		return s, false
+	}
+	s = p.forgetQuiet(s, now)
+	room := max(p.Threshold, 1) - s.Failures - s.InFlight
+	if s.Lockouts > 0 {
+		room = 1 - s.InFlight
+	}
+	if room <= 0 {
+		return s, false
+	}
+	s.InFlight++
+	// Kept at least while the attempt is in flight, and as long as a
+	// failure would keep it.
+	if exp := now.Add(p.ResetAfter); s.ExpiresAt.Before(exp) {
+		s.ExpiresAt = exp
+	}
+	return s, true
+}
+
+// Settle ends an attempt Reserve admitted: it is no longer in flight, and
+// when it failed it is counted as Fail counts a failure.
+func (p LockoutPolicy) Settle(s store.Throttle, now time.Time, failed bool) store.Throttle {
+	if s.InFlight > 0 {
+		s.InFlight--
+	}
+	if failed {
+		s, _ = p.Fail(s, now)
+	}
+	return s
+}
+
+// forgetQuiet returns s without its history once ResetAfter has passed
+// since its last failure.
+func (p LockoutPolicy) forgetQuiet(s store.Throttle, now time.Time) store.Throttle {
+	if !s.LastFailure.IsZero() && !now.Before(s.LastFailure.Add(p.ResetAfter)) {
+		return store.Throttle{TenantID: s.TenantID, Key: s.Key, InFlight: s.InFlight, Version: s.Version}
+	}
+	return s
 }
 
 // lockoutLength is the length of the nth lockout: Duration doubled n-1

@@ -144,3 +144,58 @@ func TestAddressBucket(t *testing.T) {
 		}
 	}
 }
+
+// Attempts in flight: Reserve admits no more at once than failures are
+// left before a lock (one at a time while lockouts are remembered), locks
+// nothing itself, and Settle takes an attempt back or counts its failure.
+func TestLockoutReserveSettle(t *testing.T) {
+	t0 := time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)
+	pol := LockoutPolicy{Threshold: 3, Duration: time.Minute, MaxDuration: 15 * time.Minute, ResetAfter: time.Hour}
+	reserve := func(s store.Throttle, n int) (store.Throttle, int) {
+		admitted := 0
+		for range n {
+			next, ok := pol.Reserve(s, t0)
+			if ok {
+				s, admitted = next, admitted+1
+			}
+		}
+		return s, admitted
+	}
+	for _, tc := range []struct {
+		name         string
+		start        store.Throttle
+		burst        int
+		wantAdmitted int
+		failed       int // of the admitted, how many fail (the rest are taken back)
+		wantLocked   bool
+		wantFailures int
+	}{
+		{name: "a fresh key admits the threshold at once", burst: 10, wantAdmitted: 3, failed: 0, wantFailures: 0},
+		{name: "in flight locks nothing", burst: 3, wantAdmitted: 3, failed: 0, wantFailures: 0},
+		{name: "two failures leave room for one", start: store.Throttle{Failures: 2, LastFailure: t0}, burst: 5, wantAdmitted: 1, failed: 1, wantLocked: true},
+		{name: "three admitted, all fail: locked", burst: 3, wantAdmitted: 3, failed: 3, wantLocked: true},
+		{name: "three admitted, two fail: not yet", burst: 3, wantAdmitted: 3, failed: 2, wantFailures: 2},
+		{name: "a remembered lockout admits one at a time", start: store.Throttle{Lockouts: 1, LastFailure: t0.Add(-2 * time.Minute)}, burst: 4, wantAdmitted: 1, failed: 1, wantLocked: true},
+		{name: "a locked key admits none", start: store.Throttle{Lockouts: 1, LockedUntil: t0.Add(time.Minute), LastFailure: t0}, burst: 4, wantAdmitted: 0, wantLocked: true},
+		{name: "a quiet hour forgets before admitting", start: store.Throttle{Failures: 2, LastFailure: t0.Add(-time.Hour)}, burst: 5, wantAdmitted: 3, failed: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, admitted := reserve(tc.start, tc.burst)
+			if admitted != tc.wantAdmitted {
+				t.Fatalf("admitted %d of %d, want %d", admitted, tc.burst, tc.wantAdmitted)
+			}
+			if !s.LockedUntil.Equal(tc.start.LockedUntil) {
+				t.Fatalf("reserving changed the lock: %v", s.LockedUntil)
+			}
+			for i := range admitted {
+				s = pol.Settle(s, t0, i < tc.failed)
+			}
+			if _, locked := pol.Locked(s, t0); locked != tc.wantLocked {
+				t.Fatalf("locked = %v, want %v (%+v)", locked, tc.wantLocked, s)
+			}
+			if !tc.wantLocked && s.Failures != tc.wantFailures {
+				t.Errorf("failures = %d, want %d", s.Failures, tc.wantFailures)
+			}
+		})
+	}
+}

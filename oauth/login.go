@@ -37,6 +37,15 @@ func addressThrottled() *Error {
 		"Too many failed sign-ins came from your network. Try again later.")
 }
 
+// signInBusy answers an attempt that came while as many others of the
+// same key were being checked as the key has failures left: a burst of
+// guesses, or, rarely, one person signing in from several places at once.
+// Nothing is locked; the next attempt after those may go ahead.
+func signInBusy() *Error {
+	return newError(ErrAccessDenied, http.StatusTooManyRequests, CodeLocked,
+		"Too many sign-ins are in progress for this account or from your network. Wait a moment and try again.")
+}
+
 // signInStopped ends a sign-in interaction: the page must not offer the
 // form again, since every further try would be refused.
 func signInStopped() *Error {
@@ -52,6 +61,7 @@ const (
 	reasonAccountLocked   = "account_locked"
 	reasonAddressLocked   = "address_throttled"
 	reasonRequestExceeded = "request_attempts_exceeded"
+	reasonBusy            = "too_many_at_once"
 )
 
 // signIn is one submission of the sign-in form.
@@ -130,9 +140,9 @@ func (p *Provider) authenticate(ctx context.Context, ep Endpoint, in signIn) (st
 	// then the account, then the address.
 	const request, account, address = 0, 1, 2
 	keys := []counted{
-		request: {pol: pol.request, key: requestKey(in.interaction), reason: reasonRequestExceeded, locked: signInStopped, what: "request"},
-		account: {pol: pol.account, key: accountKey(in.username, lookup), reason: reasonAccountLocked, locked: accountLocked, what: "account"},
-		address: {pol: pol.address, key: addressKey(in.address), reason: reasonAddressLocked, locked: addressThrottled, what: "address"},
+		request: {pol: pol.request, key: requestKey(in.interaction), reason: reasonRequestExceeded, locked: signInStopped, busy: signInBusy, what: "request"},
+		account: {pol: pol.account, key: accountKey(in.username, lookup), reason: reasonAccountLocked, locked: accountLocked, busy: signInBusy, what: "account"},
+		address: {pol: pol.address, key: addressKey(in.address), reason: reasonAddressLocked, locked: addressThrottled, busy: signInBusy, what: "address"},
 	}
 	// A key already locked is refused on a read alone: a flood against a
 	// locked account or from a locked address writes nothing.
@@ -146,22 +156,26 @@ func (p *Provider) authenticate(ctx context.Context, ep Endpoint, in signIn) (st
 		}
 		keys[i].prev = t
 	}
-	// The attempt is counted as a failure on every key before its password
-	// is checked, and the count taken back if it was right. Counting after
-	// the check let any number of attempts sent at once pass the lock
-	// checks together, each before the others' failures were stored: of
-	// attempts sent at once, now no more are checked than the limits allow.
+	// The attempt is counted in flight on every key before its password is
+	// checked, and settled after: a failure then counts as one, anything
+	// else is taken back. Counting only after the check let any number of
+	// attempts sent at once pass the lock checks together, each before the
+	// others' failures were stored; now a key admits no more attempts at
+	// once than its policy has failures left before it locks.
 	for i := range keys {
-		prev, next, locked, e := p.reserve(ctx, keys[i].pol, keys[i].prev, now)
+		t, admitted, e := p.reserve(ctx, keys[i].pol, keys[i].prev, now)
 		if e != nil {
-			p.release(ctx, keys[:i])
+			p.settle(ctx, keys[:i], false, now)
 			return store.User{}, e
 		}
-		if locked {
-			p.release(ctx, keys[:i])
-			return refuse(user, keys[i].reason, keys[i].locked(), "")
+		keys[i].prev = t
+		if !admitted {
+			p.settle(ctx, keys[:i], false, now)
+			if _, locked := keys[i].pol.Locked(t, now); locked {
+				return refuse(user, keys[i].reason, keys[i].locked(), "")
+			}
+			return refuse(user, reasonBusy, keys[i].busy(), "")
 		}
-		keys[i].prev, keys[i].next = prev, next
 	}
 
 	hash := user.PasswordHash
@@ -171,7 +185,7 @@ func (p *Provider) authenticate(ctx context.Context, ep Endpoint, in signIn) (st
 	select {
 	case p.passwordSlots <- struct{}{}:
 	case <-ctx.Done():
-		p.release(ctx, keys)
+		p.settle(ctx, keys, false, now)
 		return store.User{}, ServerError(ctx.Err())
 	}
 	ok, verr := password.Verify(in.password, hash)
@@ -183,21 +197,33 @@ func (p *Provider) authenticate(ctx context.Context, ep Endpoint, in signIn) (st
 	if known && ok && verr == nil && !user.Disabled {
 		// Success forgets the account's failures. Not the address's: one
 		// account the guesser owns must not reset a spray's count; only
-		// this attempt's own count is taken back there. The request is
-		// signed in and asks for no more passwords.
+		// this attempt is taken back there. The request is signed in and
+		// asks for no more passwords, so its count can stay.
 		if err := p.store.DeleteThrottle(ctx, ep.Tenant.ID, keys[account].key); err != nil {
 			return store.User{}, ServerError(err)
 		}
-		p.release(ctx, keys[address:])
+		p.settle(ctx, keys[address:], false, now)
 		return user, nil
 	}
+	settled := p.settle(ctx, keys, true, now)
 	// The answer says the worst of what this failure brought about.
-	for _, k := range keys {
-		if _, locked := k.pol.Locked(k.next, now); locked {
+	for i, k := range keys {
+		if _, locked := k.pol.Locked(settled[i], now); locked {
 			return refuse(user, reasonBadCredentials, k.locked(), k.what)
 		}
 	}
 	return refuse(user, reasonBadCredentials, badCredentials(), "")
+}
+
+// counted is one key a sign-in attempt is counted under.
+type counted struct {
+	pol    LockoutPolicy
+	key    string
+	reason string        // logged when the key refuses an attempt
+	locked func() *Error // the answer while it is locked
+	busy   func() *Error // the answer while it has no room for one more attempt at once
+	what   string        // logged as what a failure locked
+	prev   store.Throttle
 }
 
 // collectPasswordGarbage counts the argon2 memory a check of hash left
@@ -217,17 +243,6 @@ func (p *Provider) collectPasswordGarbage(hash string) {
 	if p.passwordGarbage.Swap(0) >= p.cfg.PasswordMemory {
 		runtime.GC()
 	}
-}
-
-// counted is one key a sign-in attempt is counted under, with its state
-// before and after this attempt's failure was counted.
-type counted struct {
-	pol        LockoutPolicy
-	key        string
-	reason     string        // logged when the key refuses an attempt
-	locked     func() *Error // the answer while it is locked
-	what       string        // logged as what a failure locked
-	prev, next store.Throttle
 }
 
 // stopped returns the answer for a sign-in that has used up its tries, or
@@ -257,68 +272,68 @@ func (p *Provider) throttle(ctx context.Context, tenantID, key string) (store.Th
 	return t, nil
 }
 
-// throttleTries bounds the compare-and-swap loops of reserve and release.
+// throttleTries bounds the compare-and-swap loops of reserve and settle.
 // Each round one of the writers racing on a key wins, so this is far more
 // than is needed.
 const throttleTries = 100
 
-// reserve counts one failure against t's key under pol, unless the key is
-// locked by the time the write lands, and returns the states before and
-// after. The write is a compare-and-swap: a writer that lost to another
-// instance or request reads the row again and counts on top of it, so no
-// failure is lost and no lock is missed.
-func (p *Provider) reserve(ctx context.Context, pol LockoutPolicy, t store.Throttle, now time.Time) (prev, next store.Throttle, locked bool, e *Error) {
+// reserve counts an attempt in flight against t's key under pol, unless
+// pol has no room for it (the key is locked, or as many attempts are in
+// flight as failures are left before a lock), and returns the key's state.
+// The write is a compare-and-swap: a writer that lost to another instance
+// or request reads the row again and counts on top of it.
+func (p *Provider) reserve(ctx context.Context, pol LockoutPolicy, t store.Throttle, now time.Time) (store.Throttle, bool, *Error) {
 	for range throttleTries {
-		if _, locked := pol.Locked(t, now); locked {
-			return t, t, true, nil
+		next, admitted := pol.Reserve(t, now)
+		if !admitted {
+			return t, false, nil
 		}
-		next, _ := pol.Fail(t, now)
 		err := p.store.PutThrottle(ctx, next)
 		if err == nil {
 			next.Version++
-			return t, next, false, nil
+			return next, true, nil
 		}
 		if !errors.Is(err, store.ErrNotLive) {
-			return t, t, false, ServerError(fmt.Errorf("count sign-in attempt: %w", err))
+			return t, false, ServerError(fmt.Errorf("count sign-in attempt: %w", err))
 		}
+		var e *Error
 		if t, e = p.throttle(ctx, t.TenantID, t.Key); e != nil {
-			return t, t, false, e
+			return t, false, e
 		}
 	}
-	return t, t, false, ServerError(fmt.Errorf("count sign-in attempt: lost %d races in a row on %s", throttleTries, t.Key))
+	return t, false, ServerError(fmt.Errorf("count sign-in attempt: lost %d races in a row on %s", throttleTries, t.Key))
 }
 
-// release takes back the failures reserve counted for an attempt that did
-// not fail: it was right, or it was refused on another key, or the server
-// could not finish it. Where the attempt's own count locked the key and
-// nothing locked it again since, the lock goes with it. Release is best
-// effort: a count it could not take back only errs on the strict side.
-func (p *Provider) release(ctx context.Context, keys []counted) {
-	for _, k := range keys {
-		t := k.next
+// settle ends an attempt reserve admitted on each of keys: failed counts
+// it as a failure (which may lock the key), else it is taken back. It
+// returns each key's state after. Taking back is best effort: a count it
+// could not take back only errs on the strict side; a failure it could
+// not count is logged.
+func (p *Provider) settle(ctx context.Context, keys []counted, failed bool, now time.Time) []store.Throttle {
+	out := make([]store.Throttle, len(keys))
+	for i, k := range keys {
+		t := k.prev
+		out[i] = t
 		for range throttleTries {
-			u := t
-			if k.next.Lockouts > k.prev.Lockouts && t.LockedUntil.Equal(k.next.LockedUntil) {
-				u.Lockouts, u.LockedUntil, u.Failures = k.prev.Lockouts, k.prev.LockedUntil, k.prev.Failures
-			} else if u.Failures > 0 {
-				u.Failures--
-			} else {
+			next := k.pol.Settle(t, now, failed)
+			err := p.store.PutThrottle(ctx, next)
+			if err == nil {
+				next.Version++
+				out[i] = next
 				break
 			}
-			err := p.store.PutThrottle(ctx, u)
-			if err == nil || !errors.Is(err, store.ErrNotLive) {
-				if err != nil {
-					p.log.WarnContext(ctx, "take back a sign-in attempt's count", "key", k.key, "err", err)
-				}
+			if !errors.Is(err, store.ErrNotLive) {
+				p.log.WarnContext(ctx, "settle a sign-in attempt's count", "key", k.key, "failed", failed, "err", err)
 				break
 			}
-			cur, err := p.store.GetThrottle(ctx, t.TenantID, t.Key)
-			if err != nil {
+			cur, e := p.throttle(ctx, t.TenantID, t.Key)
+			if e != nil {
 				break
 			}
 			t = cur
 		}
 	}
+	return out
 }
 
 // startSession creates an SSO session for user and returns the cookie

@@ -99,3 +99,44 @@ func TestLockoutBurst(t *testing.T) {
 		})
 	}
 }
+
+// TestSignInsAtOnceDoNotLock: attempts in flight hold room under the
+// account's limit but are not failures. Many right passwords at once for
+// one account (a shared account, or a load test) sign in or are told to
+// wait a moment; none is told the account is locked, and the account is
+// not locked after them.
+func TestSignInsAtOnceDoNotLock(t *testing.T) {
+	e := newEnv(t)
+	const user, n = "alice@contoso.test", 24
+	pages := make([]testbrowser.Outcome, n)
+	browsers := make([]*browser, n)
+	for i := range n {
+		browsers[i] = e.browser()
+		pages[i] = browsers[i].Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil))
+	}
+	outcomes := make([]testbrowser.Outcome, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			outcomes[i] = browsers[i].Login(pages[i], user, e.password)
+		})
+	}
+	close(start)
+	wg.Wait()
+	signedIn := 0
+	for i, o := range outcomes {
+		switch {
+		case o.Page == "consent" || o.Params.Get("code") != "":
+			signedIn++
+		case strings.Contains(alert(o), "Wait a moment"):
+		default:
+			t.Fatalf("sign-in %d of %d at once: page %q status %d message %q", i, n, o.Page, o.Status, alert(o))
+		}
+	}
+	if signedIn == 0 {
+		t.Fatal("none of the sign-ins at once went through")
+	}
+	expectSignedIn(t, "after them", e.attempt(e.browser(), user, e.password))
+}

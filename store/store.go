@@ -65,6 +65,7 @@ type Throttle struct {
 	TenantID    string
 	Key         string
 	Failures    int // since the last lockout, or since the history began
+	InFlight    int // attempts admitted and not yet settled
 	Lockouts    int // lockouts so far, which set the next one's length
 	LockedUntil time.Time
 	LastFailure time.Time

@@ -14,11 +14,11 @@ import (
 // Either way exactly one writer per version wins, with no
 // serialization failure to retry.
 
-const throttleCols = `tenant_id, key, failures, lockouts, locked_until, last_failure, expires_at, version`
+const throttleCols = `tenant_id, key, failures, in_flight, lockouts, locked_until, last_failure, expires_at, version`
 
 func scanThrottle(row scanner) (store.Throttle, error) {
 	var t store.Throttle
-	err := row.Scan(&t.TenantID, &t.Key, &t.Failures, &t.Lockouts, timeCol{&t.LockedUntil},
+	err := row.Scan(&t.TenantID, &t.Key, &t.Failures, &t.InFlight, &t.Lockouts, timeCol{&t.LockedUntil},
 		timeCol{&t.LastFailure}, timeCol{&t.ExpiresAt}, &t.Version)
 	return t, err
 }
@@ -35,13 +35,13 @@ func (s *Store) PutThrottle(ctx context.Context, t store.Throttle) error {
 	var n int64
 	var err error
 	if t.Version == 0 {
-		n, err = s.exec(ctx, `INSERT INTO throttles (`+throttleCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, 1)
+		n, err = s.exec(ctx, `INSERT INTO throttles (`+throttleCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)
 			ON CONFLICT (tenant_id, key) DO NOTHING`,
-			t.TenantID, t.Key, t.Failures, t.Lockouts, ts(t.LockedUntil), ts(t.LastFailure), ts(t.ExpiresAt))
+			t.TenantID, t.Key, t.Failures, t.InFlight, t.Lockouts, ts(t.LockedUntil), ts(t.LastFailure), ts(t.ExpiresAt))
 	} else {
-		n, err = s.exec(ctx, `UPDATE throttles SET failures = $1, lockouts = $2, locked_until = $3, last_failure = $4,
-			expires_at = $5, version = version + 1 WHERE tenant_id = $6 AND key = $7 AND version = $8`,
-			t.Failures, t.Lockouts, ts(t.LockedUntil), ts(t.LastFailure), ts(t.ExpiresAt),
+		n, err = s.exec(ctx, `UPDATE throttles SET failures = $1, in_flight = $2, lockouts = $3, locked_until = $4, last_failure = $5,
+			expires_at = $6, version = version + 1 WHERE tenant_id = $7 AND key = $8 AND version = $9`,
+			t.Failures, t.InFlight, t.Lockouts, ts(t.LockedUntil), ts(t.LastFailure), ts(t.ExpiresAt),
 			t.TenantID, t.Key, t.Version)
 	}
 	if err == nil && n == 0 {

@@ -12,11 +12,11 @@ import (
 // another process on the same file, nor against a read that a concurrent
 // write made stale; the version check covers both.
 
-const throttleCols = `tenant_id, key, failures, lockouts, locked_until, last_failure, expires_at, version`
+const throttleCols = `tenant_id, key, failures, in_flight, lockouts, locked_until, last_failure, expires_at, version`
 
 func scanThrottle(row scanner) (store.Throttle, error) {
 	var t store.Throttle
-	err := row.Scan(&t.TenantID, &t.Key, &t.Failures, &t.Lockouts, timeCol{&t.LockedUntil},
+	err := row.Scan(&t.TenantID, &t.Key, &t.Failures, &t.InFlight, &t.Lockouts, timeCol{&t.LockedUntil},
 		timeCol{&t.LastFailure}, timeCol{&t.ExpiresAt}, &t.Version)
 	return t, err
 }
@@ -34,13 +34,13 @@ func (s *Store) PutThrottle(ctx context.Context, t store.Throttle) error {
 	var n int64
 	var err error
 	if t.Version == 0 {
-		n, err = s.exec(ctx, `INSERT INTO throttles (`+throttleCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, 1)
+		n, err = s.exec(ctx, `INSERT INTO throttles (`+throttleCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)
 			ON CONFLICT (tenant_id, key) DO NOTHING`,
-			t.TenantID, t.Key, t.Failures, t.Lockouts, millis(t.LockedUntil), millis(t.LastFailure), t.ExpiresAt.UnixMilli())
+			t.TenantID, t.Key, t.Failures, t.InFlight, t.Lockouts, millis(t.LockedUntil), millis(t.LastFailure), t.ExpiresAt.UnixMilli())
 	} else {
-		n, err = s.exec(ctx, `UPDATE throttles SET failures = ?, lockouts = ?, locked_until = ?, last_failure = ?,
+		n, err = s.exec(ctx, `UPDATE throttles SET failures = ?, in_flight = ?, lockouts = ?, locked_until = ?, last_failure = ?,
 			expires_at = ?, version = version + 1 WHERE tenant_id = ? AND key = ? AND version = ?`,
-			t.Failures, t.Lockouts, millis(t.LockedUntil), millis(t.LastFailure), t.ExpiresAt.UnixMilli(),
+			t.Failures, t.InFlight, t.Lockouts, millis(t.LockedUntil), millis(t.LastFailure), t.ExpiresAt.UnixMilli(),
 			t.TenantID, t.Key, t.Version)
 	}
 	if err == nil && n == 0 {

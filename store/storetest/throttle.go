@@ -55,7 +55,7 @@ func testThrottles(t *testing.T, s store.Store) {
 	_, err := s.GetThrottle(ctx, t1, "user:alice")
 	isErr(t, err, store.ErrNotFound)
 
-	first := store.Throttle{TenantID: t1, Key: "user:alice", Failures: 1, LastFailure: now,
+	first := store.Throttle{TenantID: t1, Key: "user:alice", Failures: 1, InFlight: 2, LastFailure: now,
 		ExpiresAt: now.Add(12 * time.Hour)}
 	ok(t, s.PutThrottle(ctx, first))
 	got, err := s.GetThrottle(ctx, t1, "user:alice")
@@ -66,7 +66,7 @@ func testThrottles(t *testing.T, s store.Store) {
 	isErr(t, s.PutThrottle(ctx, store.Throttle{TenantID: t1, Key: "user:alice", Failures: 1, ExpiresAt: now}), store.ErrNotLive)
 
 	locked := got
-	locked.Failures, locked.Lockouts = 0, 1
+	locked.Failures, locked.InFlight, locked.Lockouts = 0, 1, 1
 	locked.LockedUntil, locked.LastFailure = now.Add(time.Minute), now.Add(time.Second)
 	ok(t, s.PutThrottle(ctx, locked))
 	// The same version again: another writer read it too, and lost.

@@ -21,6 +21,7 @@ CREATE TABLE throttles (
     tenant_id    text        NOT NULL,
     key          text        NOT NULL,
     failures     integer     NOT NULL,
+    in_flight    integer     NOT NULL,
     lockouts     integer     NOT NULL,
     locked_until timestamptz,
     last_failure timestamptz,

@@ -21,6 +21,7 @@ CREATE TABLE throttles (
     tenant_id    TEXT    NOT NULL,
     key          TEXT    NOT NULL,
     failures     INTEGER NOT NULL,
+    in_flight    INTEGER NOT NULL,
     lockouts     INTEGER NOT NULL,
     locked_until INTEGER,
     last_failure INTEGER,
