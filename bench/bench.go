@@ -35,11 +35,15 @@ const (
 	Introspect        = "introspect"
 	JWKS              = "jwks"
 	Discovery         = "discovery"
+	// Login is a whole interactive sign-in: authorize, the sign-in form's
+	// POST, the code and its redemption, in a fresh browser session each
+	// time. Its floor is the password hash (argon2id), not the signature.
+	Login = "login"
 )
 
 // Scenarios lists every scenario name.
 func Scenarios() []string {
-	return []string{ClientCredentials, RefreshToken, AuthorizationCode, DeviceCodePoll, Introspect, JWKS, Discovery}
+	return []string{ClientCredentials, RefreshToken, AuthorizationCode, Login, DeviceCodePoll, Introspect, JWKS, Discovery}
 }
 
 // Config is one run.
@@ -138,28 +142,30 @@ type Endpoints struct {
 // (too few workers, or a saturated server), and the latencies are not
 // those of the asked load.
 type Result struct {
-	Scenario         string         `json:"scenario"`
-	Target           string         `json:"target"`
-	Store            string         `json:"store,omitempty"`
-	Alg              string         `json:"alg"`
-	Concurrency      int            `json:"concurrency"`
-	Requests         int64          `json:"requests"`
-	Errors           map[string]int `json:"errors"`
-	Seconds          float64        `json:"seconds"`
-	PerSecond        float64        `json:"requests_per_second"`
-	LatencyMS        Latency        `json:"latency_ms"`
-	SignaturesPerReq int            `json:"signatures_per_response"`
-	Floor            *Floor         `json:"floor,omitempty"`
-	Rate             float64        `json:"rate_limit,omitempty"`
-	RateAchieved     float64        `json:"rate_achieved,omitempty"`                 // with a Rate: see above
-	RateShortfall    bool           `json:"rate_shortfall,omitempty"`                // with a Rate: see above
-	RoundTrips       float64        `json:"store_round_trips_per_request,omitempty"` // saved results only: see above
-	TransportError   string         `json:"transport_error,omitempty"`               // the first, as an example
-	ServerCPUus      float64        `json:"server_cpu_us_per_request,omitempty"`
-	GeneratorCPUus   float64        `json:"generator_cpu_us_per_request,omitempty"`
-	CPUShare         float64        `json:"cpu_busy_percent,omitempty"` // server and generator, of all cores
-	PercentOfFloor   float64        `json:"percent_of_floor,omitempty"`
-	GeneratorSched   string         `json:"generator_sched,omitempty"` // "batch" when it yielded to the server
+	Scenario    string         `json:"scenario"`
+	Target      string         `json:"target"`
+	Store       string         `json:"store,omitempty"`
+	Alg         string         `json:"alg"`
+	Concurrency int            `json:"concurrency"`
+	Requests    int64          `json:"requests"`
+	Errors      map[string]int `json:"errors"`
+	Seconds     float64        `json:"seconds"`
+	PerSecond   float64        `json:"requests_per_second"`
+	LatencyMS   Latency        `json:"latency_ms"`
+	// SignaturesPerReq is how many floor operations a response takes:
+	// signatures, or for the login scenario password hashes.
+	SignaturesPerReq int     `json:"signatures_per_response"`
+	Floor            *Floor  `json:"floor,omitempty"`
+	Rate             float64 `json:"rate_limit,omitempty"`
+	RateAchieved     float64 `json:"rate_achieved,omitempty"`                 // with a Rate: see above
+	RateShortfall    bool    `json:"rate_shortfall,omitempty"`                // with a Rate: see above
+	RoundTrips       float64 `json:"store_round_trips_per_request,omitempty"` // saved results only: see above
+	TransportError   string  `json:"transport_error,omitempty"`               // the first, as an example
+	ServerCPUus      float64 `json:"server_cpu_us_per_request,omitempty"`
+	GeneratorCPUus   float64 `json:"generator_cpu_us_per_request,omitempty"`
+	CPUShare         float64 `json:"cpu_busy_percent,omitempty"` // server and generator, of all cores
+	PercentOfFloor   float64 `json:"percent_of_floor,omitempty"`
+	GeneratorSched   string  `json:"generator_sched,omitempty"` // "batch" when it yielded to the server
 	// BySpeed splits the latencies by how fast the machine signed around
 	// each slice of the load, when the floor was sampled between slices.
 	BySpeed   *SpeedSplit `json:"latency_by_machine_speed,omitempty"`
@@ -275,7 +281,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: prepare %s: %w", cfg.Scenario, err)
 	}
-	res := &Result{Scenario: cfg.Scenario, Target: cfg.Authority, Store: cfg.Store, Alg: cfg.Alg, Concurrency: cfg.Concurrency,
+	// A sign-in's floor is its password hash: one per response, however
+	// many signatures the tokens after it take.
+	floorAlg := cfg.Alg
+	if cfg.Scenario == Login {
+		floorAlg, sigs = Argon2id, 1
+	}
+	res := &Result{Scenario: cfg.Scenario, Target: cfg.Authority, Store: cfg.Store, Alg: floorAlg, Concurrency: cfg.Concurrency,
 		Errors: map[string]int{}, SignaturesPerReq: sigs, Machine: machine(), StartedAt: time.Now().UTC()}
 	// The load runs in short slices with a floor sample before, between
 	// and after them, and the floor is the mean of the samples: on a
@@ -283,14 +295,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	// next, and only slices shorter than those swings let the load and the
 	// floor see the same machine.
 	sliceCount := 1
-	measureFloor := sigs > 0 && cfg.Alg != ""
+	measureFloor := sigs > 0 && floorAlg != ""
 	if measureFloor && cfg.Duration >= 2*floorSlice && cfg.Requests <= 0 {
 		sliceCount = min(int(cfg.Duration/floorSlice), maxSlices)
 	}
 	floorEach := max(cfg.FloorTime/time.Duration(sliceCount+1), minFloorSample)
 	var meter *floorMeter
 	if measureFloor {
-		if meter, err = newFloorMeter(cfg.Alg); err != nil {
+		if meter, err = newFloorMeter(floorAlg); err != nil {
 			return nil, err
 		}
 	}
@@ -374,7 +386,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	if len(samples) > 0 {
-		res.Floor = summarizeFloor(cfg.Alg, samples)
+		res.Floor = summarizeFloor(floorAlg, samples)
 		res.PercentOfFloor = 100 * res.PerSecond * float64(sigs) / res.Floor.SignaturesSec
 		res.BySpeed = t.splitBySpeed(samples, res.Floor.SignaturesSec)
 	}

@@ -14,6 +14,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/crypto/argon2"
+
+	"github.com/tessera-id/tessera/internal/password"
 )
 
 // Floor is the signing floor: how many JWS signatures of one algorithm
@@ -50,7 +54,20 @@ type floorMeter struct {
 	sign func() error
 }
 
+// Argon2id names the password-hash floor of the login scenario: hashes of
+// the server's default cost per second on all cores.
+const Argon2id = "argon2id"
+
 func newFloorMeter(alg string) (*floorMeter, error) {
+	if alg == Argon2id {
+		salt := make([]byte, 16)
+		_, _ = rand.Read(salt)
+		p := password.Default()
+		return &floorMeter{sign: func() error {
+			_ = argon2.IDKey([]byte("a password of a usual length"), salt, p.Time, p.Memory, p.Threads, 32)
+			return nil
+		}}, nil
+	}
 	var key crypto.Signer
 	var err error
 	switch alg {

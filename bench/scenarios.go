@@ -104,6 +104,9 @@ func prepare(ctx context.Context, cfg *Config) (request, int, error) {
 
 	case AuthorizationCode:
 		return prepareAuthCode(ctx, cfg)
+
+	case Login:
+		return prepareLogin(ctx, cfg)
 	}
 	return nil, 0, fmt.Errorf("unknown scenario %q (known: %s)", cfg.Scenario, strings.Join(Scenarios(), ", "))
 }
@@ -219,6 +222,38 @@ func prepareAuthCode(ctx context.Context, cfg *Config) (request, int, error) {
 	}
 	return func(ctx context.Context, w int) (string, error) {
 		if _, err := sessions[w].codeGrant(ctx); err != nil {
+			if pe, ok := err.(protocolError); ok {
+				return string(pe), nil
+			}
+			return "", err
+		}
+		return "", nil
+	}, sigs, nil
+}
+
+// prepareLogin makes each request a whole sign-in in a new browser: the
+// authorize request, the sign-in form, its POST (a password check), the
+// code and its redemption. Consent is given once beforehand, as a user
+// would have given it on an earlier sign-in.
+func prepareLogin(ctx context.Context, cfg *Config) (request, int, error) {
+	first, err := newSession(ctx, cfg)
+	if err != nil {
+		return nil, 0, err
+	}
+	body, err := first.codeGrant(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("first sign-in: %w", err)
+	}
+	sigs := 1
+	if _, ok := body["id_token"]; ok {
+		sigs = 2
+	}
+	return func(ctx context.Context, w int) (string, error) {
+		s, err := newSession(ctx, cfg)
+		if err != nil {
+			return "", err
+		}
+		if _, err := s.codeGrant(ctx); err != nil {
 			if pe, ok := err.(protocolError); ok {
 				return string(pe), nil
 			}

@@ -101,7 +101,7 @@ signatures of the tenant's algorithm all cores make per second. Scenarios: ` + s
 	f.IntVar(&c.Concurrency, "concurrency", 0, "closed-loop workers (default 8 per core)")
 	f.DurationVar(&c.Duration, "duration", 10*time.Second, "how long to run")
 	f.IntVar(&c.Requests, "requests", 0, "stop after this many requests instead")
-	f.StringVar(&c.UserClientID, "user-client-id", "", "public client for the user scenarios (refresh_token, authorization_code, device_code)")
+	f.StringVar(&c.UserClientID, "user-client-id", "", "public client for the user scenarios (refresh_token, authorization_code, login, device_code)")
 	f.StringVar(&c.RedirectURI, "redirect-uri", "", "registered redirect URI of the user client, e.g. http://localhost:3000/redirect")
 	f.StringVar(&c.Username, "username", "", "user who signs in for the user scenarios")
 	f.StringVar(&passwordEnv, "password-env", "TESSERA_BENCH_PASSWORD", "variable holding that user's password")

@@ -79,6 +79,20 @@ func TestBenchAgainstServer(t *testing.T) {
 			"--username", s.Demo.Username, "--scope", "openid offline_access")
 		check(t, r, 2)
 	})
+	t.Run("login", func(t *testing.T) {
+		// Whole sign-ins in fresh browsers; the floor is the password hash.
+		r := run(t, "--scenario", "login", "--concurrency", "4", "--user-client-id", s.Demo.NativeClientID,
+			"--redirect-uri", "http://localhost:3000/redirect", "--username", s.Demo.Username, "--scope", "openid offline_access")
+		if r.Requests == 0 || len(r.Errors) != 0 || r.TransportError != "" {
+			t.Fatalf("requests %d, errors %v %s", r.Requests, r.Errors, r.TransportError)
+		}
+		if r.Alg != bench.Argon2id || r.SignaturesPerReq != 1 || r.Floor == nil || r.Floor.Alg != bench.Argon2id || r.Floor.SignaturesSec <= 0 {
+			t.Fatalf("alg %q, per response %d, floor %+v: want one argon2id hash per sign-in", r.Alg, r.SignaturesPerReq, r.Floor)
+		}
+		if r.PercentOfFloor <= 0 || r.PercentOfFloor > 200 {
+			t.Errorf("%.1f %% of the floor", r.PercentOfFloor)
+		}
+	})
 	t.Run("rate", func(t *testing.T) {
 		// A latency run keeps the default policy: a batch generator could
 		// read a response late and count the wait as the server's.
