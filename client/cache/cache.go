@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -55,7 +54,6 @@ func WithWarnings(fn func(error)) Option { return func(o *options) { o.warn = fn
 // concurrent use, and with a Persistence for use by several processes.
 type Cache struct {
 	opts options
-	seed uint64        // of the index hashes
 	tick atomic.Uint64 // LRU clock
 
 	mu sync.RWMutex // guards st; lookups hold it shared
@@ -82,8 +80,8 @@ func New(opts ...Option) *Cache {
 	if o.warn == nil {
 		o.warn = func(error) {}
 	}
-	c := &Cache{opts: o, seed: rand.Uint64()}
-	c.st = newState(c.seed)
+	c := &Cache{opts: o}
+	c.st = newState()
 	return c
 }
 
@@ -179,14 +177,12 @@ func (c *Cache) Accounts(ctx context.Context, environment, clientID string) ([]A
 	}
 	c.mu.RLock()
 	var out []Account
-	for _, b := range c.st.users {
-		for _, u := range b {
-			if len(u.accounts) == 0 || (environment != "" && !eqLower(u.env, environment)) || !u.hasClient(clientID) {
-				continue
-			}
-			for _, a := range u.accounts {
-				out = append(out, a.v)
-			}
+	for _, u := range c.st.users {
+		if len(u.accounts) == 0 || (environment != "" && !strings.EqualFold(u.env, environment)) || !u.hasClient(clientID) {
+			continue
+		}
+		for _, a := range u.accounts {
+			out = append(out, a.v)
 		}
 	}
 	c.mu.RUnlock()
@@ -265,14 +261,12 @@ func (c *Cache) RemoveAccount(ctx context.Context, environment, homeAccountID st
 // another process has meanwhile saved a fresh token, that one stays.
 func (c *Cache) RemoveRefreshToken(ctx context.Context, rt RefreshToken) error {
 	return c.mutate(ctx, func(s *state) bool {
-		for _, e := range s.rts[hash4(s.seed, rt.Environment, rt.ClientID, rt.HomeAccountID, rt.UserAssertionHash)] {
-			if eqLower(e.env, rt.Environment) && eqLower(e.client, rt.ClientID) && eqLower(e.home, rt.HomeAccountID) &&
-				eqLower(e.uah, rt.UserAssertionHash) && (rt.Secret == "" || e.v.Secret == rt.Secret) {
-				s.remove(secRefreshToken, e)
-				return true
-			}
+		e := s.rts[idKey(rt.Environment, rt.ClientID, rt.HomeAccountID, rt.UserAssertionHash)]
+		if e == nil || (rt.Secret != "" && e.v.Secret != rt.Secret) {
+			return false
 		}
-		return false
+		s.remove(secRefreshToken, e)
+		return true
 	})
 }
 
@@ -293,7 +287,7 @@ func (c *Cache) Unmarshal(data []byte) error {
 	if c.opts.persistence != nil {
 		return errors.New("cache: Unmarshal on a cache with persistence: write the data through the Persistence instead")
 	}
-	st, err := decode(c.seed, data)
+	st, err := decode(data)
 	if err != nil {
 		return fmt.Errorf("cache: unmarshal: %w", err)
 	}
@@ -367,7 +361,7 @@ func (c *Cache) load(ctx context.Context, locked bool) (*state, string, error) {
 			return nil, v, nil
 		}
 		var st *state
-		if st, err = decode(c.seed, data); err == nil {
+		if st, err = decode(data); err == nil {
 			return st, v, nil
 		}
 		err = fmt.Errorf("cache: %s: %w", describe(p), err)
@@ -395,7 +389,7 @@ func (c *Cache) load(ctx context.Context, locked bool) (*state, string, error) {
 	if v, err = p.Version(ctx); err != nil {
 		return nil, "", fmt.Errorf("cache: checking the store: %w", err)
 	}
-	return newState(c.seed), v, nil
+	return newState(), v, nil
 }
 
 func describe(p Persistence) string {
@@ -455,7 +449,7 @@ func (c *Cache) mutate(ctx context.Context, fn func(*state) bool) (err error) {
 	nv, err := p.Write(ctx, encode(c.st))
 	if err != nil {
 		// Memory is ahead of the store: drop it and reload on next use.
-		c.st = newState(c.seed)
+		c.st = newState()
 		c.loaded.Store(nil)
 		return fmt.Errorf("cache: saving: %w", err)
 	}
@@ -479,11 +473,9 @@ func (c *Cache) install(st *state) {
 			}
 		}
 	}
-	for _, b := range st.users {
-		for _, u := range b {
-			if o := old.findUser(u.env, u.home); o != nil {
-				u.used.Store(o.used.Load())
-			}
+	for k, u := range st.users {
+		if o := old.users[k]; o != nil {
+			u.used.Store(o.used.Load())
 		}
 	}
 	st.lastSweep = old.lastSweep
@@ -572,18 +564,18 @@ func (s *state) apply(u *Update, now time.Time, tick uint64, maxEntries int) {
 		touch(e.user)
 	}
 	if u.IDToken != nil {
-		e := newIDTEntry(s.seed, *u.IDToken)
+		e := newIDTEntry(*u.IDToken)
 		s.addIDT(e, true)
 		touch(e.user)
 	}
 	if u.RefreshToken != nil {
-		e := newRTEntry(s.seed, *u.RefreshToken)
+		e := newRTEntry(*u.RefreshToken)
 		s.addRT(e, true)
 		e.used.Store(tick)
 		touch(e.user)
 	}
 	if u.AppMetadata != nil {
-		s.addApp(newAppEntry(s.seed, *u.AppMetadata), true)
+		s.addApp(newAppEntry(*u.AppMetadata), true)
 	}
 	if u.AccessToken != nil {
 		e := s.newATEntry(*u.AccessToken)

@@ -134,6 +134,29 @@ func TestLookupThroughCache(t *testing.T) {
 	}
 }
 
+// Identifiers longer than a lookup's key buffer are found all the same.
+func TestLookupLongIdentifiers(t *testing.T) {
+	c := New(WithClock(fixedClock()))
+	h := strings.Repeat("Uid-", 80) + "." + tRealm
+	u := signIn(1, "User.Read")
+	u.Account.HomeAccountID, u.IDToken.HomeAccountID, u.RefreshToken.HomeAccountID, u.AccessToken.HomeAccountID = h, h, h, h
+	mustApply(t, c, u)
+	ctx := context.Background()
+	q := AccessTokenQuery{Environment: tEnv, ClientID: tClient, HomeAccountID: strings.ToUpper(h), Realm: tRealm, Scopes: []string{"user.read"}}
+	if _, ok, err := c.AccessToken(ctx, q); err != nil || !ok {
+		t.Errorf("AccessToken: %v, %v", ok, err)
+	}
+	if _, ok, err := c.RefreshToken(ctx, tEnv, tClient, h, ""); err != nil || !ok {
+		t.Errorf("RefreshToken: %v, %v", ok, err)
+	}
+	if _, ok, err := c.IDToken(ctx, tEnv, tClient, h, tRealm); err != nil || !ok {
+		t.Errorf("IDToken: %v, %v", ok, err)
+	}
+	if _, ok, err := c.Account(ctx, tEnv, strings.ToLower(h)); err != nil || !ok {
+		t.Errorf("Account: %v, %v", ok, err)
+	}
+}
+
 func TestAssertionHashSeparatesOBOTokens(t *testing.T) {
 	c := New(WithClock(fixedClock()))
 	obo := func(user int, hash, secret string) Update {

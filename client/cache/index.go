@@ -66,15 +66,13 @@ func (m *meta) base() *meta { return m }
 type entry interface{ base() *meta }
 
 type atEntry struct {
-	// What a hit reads besides v fills the first two cache lines: with
-	// many accounts a lookup is bound by cache misses. env, client, realm
-	// and target are interned (see state.intern), so their bytes are
-	// shared by all entries and stay in the CPU's caches; only home and
-	// uah are the entry's own.
+	// env, client, realm and target are interned (see state.intern), so
+	// their bytes are shared by all entries; home and uah are the entry's
+	// own. All are lower-cased.
 	env, client, home, realm, uah string
 	target                        string        // lower-cased scopes, single spaces, no duplicates
 	used                          atomic.Uint64 // LRU tick; written under the read lock
-	next                          *atEntry      // same hash
+	next                          *atEntry      // same idx
 	// idt is the ID token of the same environment, client, home account
 	// and realm, kept up to date by addIDT and remove, so that a hit finds
 	// it without a second lookup. Only for entries with a user: the links
@@ -82,7 +80,7 @@ type atEntry struct {
 	idt    *idtEntry
 	user   *user
 	scopes []string // target split, for saving
-	hash   uint64
+	idx    string   // idKey(env, client, home, realm, uah)
 	v      AccessToken
 	meta
 }
@@ -91,7 +89,7 @@ type rtEntry struct {
 	meta
 	v                              RefreshToken
 	env, client, home, uah, family string
-	hash, familyHash               uint64 // familyHash is 0 without a family
+	idx, familyIdx                 string // idKey(env, client, home, uah) and idKey(env, family, home, uah); familyIdx is "" without a family
 	user                           *user
 	used                           atomic.Uint64 // LRU tick of saves and lookups; see evict
 }
@@ -100,7 +98,7 @@ type idtEntry struct {
 	meta
 	v                        IDToken
 	env, client, home, realm string
-	hash                     uint64
+	idx                      string // idKey(env, client, home, realm)
 	user                     *user
 }
 
@@ -115,7 +113,7 @@ type appEntry struct {
 	meta
 	v           AppMetadata
 	env, client string
-	hash        uint64
+	idx         string // idKey(env, client)
 }
 
 // opaqueEntry is a credential we keep and write back but never serve: a PoP
@@ -133,7 +131,7 @@ type opaqueEntry struct {
 // it is the unit of account eviction and of RemoveAccount.
 type user struct {
 	env, home string
-	hash      uint64
+	idx       string // idKey(env, home)
 	accounts  []*accEntry
 	creds     []entry
 	used      atomic.Uint64 // LRU tick of saves and non-AT lookups; see lastUsed
@@ -142,26 +140,29 @@ type user struct {
 // state is the whole cache contents: the sections as they will be
 // serialized, plus the indexes that make lookups O(1). It is replaced
 // wholesale when the store changes under us.
+//
+// The indexes are Go maps keyed by idKey of the identifiers that name an
+// entry (see key.go). An index other than frts holds one entry per key:
+// adding an entry removes the one it replaces.
 type state struct {
-	seed    uint64
 	sec     [numSections]map[string]entry
 	unknown []member // top-level sections we do not know, in file order
 	seq     uint64
 
-	ats   atTable                // hash5(env, client, home, realm, uah), chained by next
-	rts   map[uint64][]*rtEntry  // hash4(env, client, home, uah)
-	frts  map[uint64][]*rtEntry  // hash4(env, family, home, uah)
-	idts  map[uint64][]*idtEntry // hash4(env, client, home, realm)
-	users map[uint64][]*user     // hash2(env, home)
-	apps  map[uint64][]*appEntry // hash2(env, client)
+	ats   map[string]*atEntry   // idKey(env, client, home, realm, uah): the newest, chained by next
+	rts   map[string]*rtEntry   // idKey(env, client, home, uah)
+	frts  map[string][]*rtEntry // idKey(env, family, home, uah)
+	idts  map[string]*idtEntry  // idKey(env, client, home, realm)
+	users map[string]*user      // idKey(env, home)
+	apps  map[string]*appEntry  // idKey(env, client)
 
 	nAT, nRT, nIDT, nAcc int
 	lastSweep            time.Time
 
 	// strs interns identifiers most entries share (environments, client
 	// ids, realms, targets; not home account ids or assertion hashes): it
-	// saves their memory, and it keeps their bytes hot for lookups, which
-	// then touch only the bytes of the account they look for.
+	// saves their memory, and the target a lookup checks scopes against
+	// stays in the CPU's caches.
 	strs map[string]string
 }
 
@@ -179,14 +180,14 @@ func (s *state) intern(v string) string {
 	return v
 }
 
-func newState(seed uint64) *state {
+func newState() *state {
 	s := &state{
-		seed:  seed,
-		rts:   map[uint64][]*rtEntry{},
-		frts:  map[uint64][]*rtEntry{},
-		idts:  map[uint64][]*idtEntry{},
-		users: map[uint64][]*user{},
-		apps:  map[uint64][]*appEntry{},
+		ats:   map[string]*atEntry{},
+		rts:   map[string]*rtEntry{},
+		frts:  map[string][]*rtEntry{},
+		idts:  map[string]*idtEntry{},
+		users: map[string]*user{},
+		apps:  map[string]*appEntry{},
 		strs:  map[string]string{},
 	}
 	for i := range s.sec {
@@ -197,8 +198,15 @@ func newState(seed uint64) *state {
 
 func (s *state) len() int { return s.nAT + s.nRT + s.nIDT + s.nAcc }
 
-func removeFromBucket[T comparable](m map[uint64][]T, h uint64, v T) {
-	b := m[h]
+// removeFromIndex deletes k from m if it maps to v.
+func removeFromIndex[T comparable](m map[string]T, k string, v T) {
+	if m[k] == v {
+		delete(m, k)
+	}
+}
+
+func removeFromBucket[T comparable](m map[string][]T, k string, v T) {
+	b := m[k]
 	for i, x := range b {
 		if x == v {
 			b = append(b[:i], b[i+1:]...)
@@ -206,9 +214,9 @@ func removeFromBucket[T comparable](m map[uint64][]T, h uint64, v T) {
 		}
 	}
 	if len(b) == 0 {
-		delete(m, h)
+		delete(m, k)
 	} else {
-		m[h] = b
+		m[k] = b
 	}
 }
 
@@ -243,14 +251,14 @@ func (s *state) remove(sec section, e entry) {
 		s.nAT--
 		s.detach(e.user, e)
 	case *rtEntry:
-		removeFromBucket(s.rts, e.hash, e)
-		if e.familyHash != 0 {
-			removeFromBucket(s.frts, e.familyHash, e)
+		removeFromIndex(s.rts, e.idx, e)
+		if e.familyIdx != "" {
+			removeFromBucket(s.frts, e.familyIdx, e)
 		}
 		s.nRT--
 		s.detach(e.user, e)
 	case *idtEntry:
-		removeFromBucket(s.idts, e.hash, e)
+		removeFromIndex(s.idts, e.idx, e)
 		s.nIDT--
 		if u := e.user; u != nil {
 			for _, c := range u.creds {
@@ -272,16 +280,20 @@ func (s *state) remove(sec section, e entry) {
 			s.dropIfEmpty(u)
 		}
 	case *appEntry:
-		removeFromBucket(s.apps, e.hash, e)
+		removeFromIndex(s.apps, e.idx, e)
 	case *opaqueEntry:
 		s.detach(e.user, e)
 	}
 }
 
 func (s *state) unchainAT(e *atEntry) {
-	p := s.ats.get(e.hash)
+	p := s.ats[e.idx]
 	if p == e {
-		s.ats.set(e.hash, e.next)
+		if e.next == nil {
+			delete(s.ats, e.idx)
+		} else {
+			s.ats[e.idx] = e.next
+		}
 		e.next = nil
 		return
 	}
@@ -295,11 +307,11 @@ func (s *state) unchainAT(e *atEntry) {
 
 // eachAT calls fn for every indexed access token; fn must not remove any.
 func (s *state) eachAT(fn func(*atEntry)) {
-	s.ats.each(func(e *atEntry) {
+	for _, e := range s.ats {
 		for ; e != nil; e = e.next {
 			fn(e)
 		}
-	})
+	}
 }
 
 func (s *state) detach(u *user, e entry) {
@@ -317,7 +329,7 @@ func (s *state) detach(u *user, e entry) {
 
 func (s *state) dropIfEmpty(u *user) {
 	if len(u.accounts) == 0 && len(u.creds) == 0 {
-		removeFromBucket(s.users, u.hash, u)
+		removeFromIndex(s.users, u.idx, u)
 	}
 }
 
@@ -329,18 +341,14 @@ func (s *state) userOf(env, home string) *user {
 	if u := s.findUser(env, home); u != nil {
 		return u
 	}
-	u := &user{env: env, home: home, hash: hash2(s.seed, env, home)}
-	s.users[u.hash] = append(s.users[u.hash], u)
+	u := &user{env: env, home: home, idx: idKey(env, home)}
+	s.users[u.idx] = u
 	return u
 }
 
 func (s *state) findUser(env, home string) *user {
-	for _, u := range s.users[hash2(s.seed, env, home)] {
-		if eqLower(u.env, env) && eqLower(u.home, home) {
-			return u
-		}
-	}
-	return nil
+	var buf keyBuf
+	return s.users[string(appendKey(buf[:0], env, home))]
 }
 
 // removeUser removes an account and every credential stored for it.
@@ -393,11 +401,11 @@ func (s *state) newATEntry(v AccessToken) *atEntry {
 		target: target,
 		scopes: scopes,
 	}
-	e.hash = hash5(s.seed, e.env, e.client, e.home, e.realm, e.uah)
+	e.idx = idKey(e.env, e.client, e.home, e.realm, e.uah)
 	return e
 }
 
-func newRTEntry(seed uint64, v RefreshToken) *rtEntry {
+func newRTEntry(v RefreshToken) *rtEntry {
 	e := &rtEntry{
 		v:      v,
 		env:    strings.ToLower(v.Environment),
@@ -406,14 +414,14 @@ func newRTEntry(seed uint64, v RefreshToken) *rtEntry {
 		uah:    strings.ToLower(v.UserAssertionHash),
 		family: strings.ToLower(v.FamilyID),
 	}
-	e.hash = hash4(seed, e.env, e.client, e.home, e.uah)
+	e.idx = idKey(e.env, e.client, e.home, e.uah)
 	if e.family != "" {
-		e.familyHash = hash4(seed, e.env, e.family, e.home, e.uah) | 1 // never 0
+		e.familyIdx = idKey(e.env, e.family, e.home, e.uah)
 	}
 	return e
 }
 
-func newIDTEntry(seed uint64, v IDToken) *idtEntry {
+func newIDTEntry(v IDToken) *idtEntry {
 	e := &idtEntry{
 		v:      v,
 		env:    strings.ToLower(v.Environment),
@@ -421,7 +429,7 @@ func newIDTEntry(seed uint64, v IDToken) *idtEntry {
 		home:   strings.ToLower(v.HomeAccountID),
 		realm:  strings.ToLower(v.Realm),
 	}
-	e.hash = hash4(seed, e.env, e.client, e.home, e.realm)
+	e.idx = idKey(e.env, e.client, e.home, e.realm)
 	return e
 }
 
@@ -434,13 +442,13 @@ func newAccEntry(v Account) *accEntry {
 	}
 }
 
-func newAppEntry(seed uint64, v AppMetadata) *appEntry {
+func newAppEntry(v AppMetadata) *appEntry {
 	e := &appEntry{
 		v:      v,
 		env:    strings.ToLower(v.Environment),
 		client: strings.ToLower(v.ClientID),
 	}
-	e.hash = hash2(seed, e.env, e.client)
+	e.idx = idKey(e.env, e.client)
 	return e
 }
 
@@ -456,10 +464,7 @@ func newAppEntry(seed uint64, v AppMetadata) *appEntry {
 func (s *state) addAT(e *atEntry, reuseKey bool, now time.Time) {
 	stale := now.Add(-staleAfter)
 	var victims []*atEntry
-	for o := s.ats.get(e.hash); o != nil; o = o.next {
-		if !o.sameKey(e) {
-			continue
-		}
+	for o := s.ats[e.idx]; o != nil; o = o.next {
 		if intersectScopes(o.scopes, e.scopes) || (!now.IsZero() && o.v.ExpiresOn.Before(stale)) {
 			victims = append(victims, o)
 		}
@@ -474,8 +479,8 @@ func (s *state) addAT(e *atEntry, reuseKey bool, now time.Time) {
 		e.key = accessTokenKey(&e.v)
 	}
 	s.put(secAccessToken, e)
-	e.next = s.ats.get(e.hash)
-	s.ats.set(e.hash, e)
+	e.next = s.ats[e.idx]
+	s.ats[e.idx] = e
 	s.nAT++
 	e.user = s.userOf(e.env, e.home)
 	if e.user != nil {
@@ -484,31 +489,24 @@ func (s *state) addAT(e *atEntry, reuseKey bool, now time.Time) {
 	}
 }
 
-func (o *atEntry) sameKey(e *atEntry) bool {
-	return o.env == e.env && o.client == e.client && o.home == e.home && o.realm == e.realm && o.uah == e.uah
-}
-
 // addRT stores a refresh token, replacing the account's previous one for
 // the client (MSAL keeps one). The predecessor's key is reused only if it
 // has the same family-ness, since the key names the family when there is
 // one.
 func (s *state) addRT(e *rtEntry, reuseKey bool) {
-	for _, o := range s.rts[e.hash] {
-		if o.env == e.env && o.client == e.client && o.home == e.home && o.uah == e.uah {
-			if reuseKey && e.key == "" && o.family == e.family {
-				e.key, e.seq = o.key, o.seq
-			}
-			s.remove(secRefreshToken, o)
-			break
+	if o := s.rts[e.idx]; o != nil {
+		if reuseKey && e.key == "" && o.family == e.family {
+			e.key, e.seq = o.key, o.seq
 		}
+		s.remove(secRefreshToken, o)
 	}
 	if e.key == "" {
 		e.key = refreshTokenKey(&e.v)
 	}
 	s.put(secRefreshToken, e)
-	s.rts[e.hash] = append(s.rts[e.hash], e)
-	if e.familyHash != 0 {
-		s.frts[e.familyHash] = append(s.frts[e.familyHash], e)
+	s.rts[e.idx] = e
+	if e.familyIdx != "" {
+		s.frts[e.familyIdx] = append(s.frts[e.familyIdx], e)
 	}
 	s.nRT++
 	e.user = s.userOf(e.env, e.home)
@@ -518,20 +516,17 @@ func (s *state) addRT(e *rtEntry, reuseKey bool) {
 }
 
 func (s *state) addIDT(e *idtEntry, reuseKey bool) {
-	for _, o := range s.idts[e.hash] {
-		if o.env == e.env && o.client == e.client && o.home == e.home && o.realm == e.realm {
-			if reuseKey && e.key == "" {
-				e.key, e.seq = o.key, o.seq
-			}
-			s.remove(secIDToken, o)
-			break
+	if o := s.idts[e.idx]; o != nil {
+		if reuseKey && e.key == "" {
+			e.key, e.seq = o.key, o.seq
 		}
+		s.remove(secIDToken, o)
 	}
 	if e.key == "" {
 		e.key = idTokenKey(&e.v)
 	}
 	s.put(secIDToken, e)
-	s.idts[e.hash] = append(s.idts[e.hash], e)
+	s.idts[e.idx] = e
 	s.nIDT++
 	e.user = s.userOf(e.env, e.home)
 	if e.user != nil {
@@ -578,20 +573,17 @@ func (s *state) addAccount(e *accEntry, merge bool) {
 }
 
 func (s *state) addApp(e *appEntry, merge bool) {
-	for _, o := range s.apps[e.hash] {
-		if o.env == e.env && o.client == e.client {
-			if merge && e.key == "" {
-				e.meta = o.meta
-			}
-			s.remove(secAppMetadata, o)
-			break
+	if o := s.apps[e.idx]; o != nil {
+		if merge && e.key == "" {
+			e.meta = o.meta
 		}
+		s.remove(secAppMetadata, o)
 	}
 	if e.key == "" {
 		e.key = appMetadataKey(&e.v)
 	}
 	s.put(secAppMetadata, e)
-	s.apps[e.hash] = append(s.apps[e.hash], e)
+	s.apps[e.idx] = e
 }
 
 func (s *state) addOpaque(e *opaqueEntry, env, home string) {
@@ -609,39 +601,10 @@ func (s *state) addOpaque(e *opaqueEntry, env, home string) {
 
 // findAT returns q's token entry and a copy of its token, or nil.
 func (s *state) findAT(q *AccessTokenQuery) (*atEntry, AccessToken) {
-	slot := s.ats.find(hash5(s.seed, q.Environment, q.ClientID, q.HomeAccountID, q.Realm, q.UserAssertionHash))
-	if slot == nil {
-		return nil, AccessToken{}
-	}
-	// The head of the chain is almost always the token asked for. Copying
-	// it before checking starts the loads of the token together with those
-	// of the identity it is checked on; with many accounts both miss the
-	// CPU's caches, and one after the other they would take twice as long.
-	v := slot.head.v
-	e := slot.match(q)
-	if e == nil {
-		return nil, AccessToken{}
-	}
-	if e != slot.head {
-		v = e.v
-	}
-	return e, v
-}
-
-// match finds q's token in the slot's chain.
-func (slot *atSlot) match(q *AccessTokenQuery) *atEntry {
+	var buf keyBuf
+	k := appendKey(buf[:0], q.Environment, q.ClientID, q.HomeAccountID, q.Realm, q.UserAssertionHash)
 	var best *atEntry
-	// The head's home account id comes from the slot, so its bytes load
-	// while the entry does, not after it.
-	home := slot.home
-	for e := slot.head; e != nil; e = e.next {
-		if e != slot.head {
-			home = e.home
-		}
-		if !eqLower(home, q.HomeAccountID) || !eqLower(e.env, q.Environment) || !eqLower(e.client, q.ClientID) ||
-			!eqLower(e.realm, q.Realm) || !eqLower(e.uah, q.UserAssertionHash) {
-			continue
-		}
+	for e := s.ats[string(k)]; e != nil; e = e.next {
 		if !coversScopes(e.target, q.Scopes) {
 			continue
 		}
@@ -651,14 +614,16 @@ func (slot *atSlot) match(q *AccessTokenQuery) *atEntry {
 			best = e
 		}
 	}
-	return best
+	if best == nil {
+		return nil, AccessToken{}
+	}
+	return best, best.v
 }
 
 func (s *state) findRT(env, client, home, uah string) *rtEntry {
-	for _, e := range s.rts[hash4(s.seed, env, client, home, uah)] {
-		if eqLower(e.env, env) && eqLower(e.client, client) && eqLower(e.home, home) && eqLower(e.uah, uah) {
-			return e
-		}
+	var buf keyBuf
+	if e := s.rts[string(appendKey(buf[:0], env, client, home, uah))]; e != nil {
+		return e
 	}
 	// An app in a family of client ids may redeem the family's refresh
 	// token, which another member may have obtained (MSAL's FOCI).
@@ -666,30 +631,20 @@ func (s *state) findRT(env, client, home, uah string) *rtEntry {
 	if app == nil || app.v.FamilyID == "" {
 		return nil
 	}
-	for _, e := range s.frts[hash4(s.seed, env, app.v.FamilyID, home, uah)|1] {
-		if eqLower(e.env, env) && eqLower(e.family, app.v.FamilyID) && eqLower(e.home, home) && eqLower(e.uah, uah) {
-			return e
-		}
+	if b := s.frts[string(appendKey(buf[:0], env, app.v.FamilyID, home, uah))]; len(b) > 0 {
+		return b[0]
 	}
 	return nil
 }
 
 func (s *state) findIDT(env, client, home, realm string) *idtEntry {
-	for _, e := range s.idts[hash4(s.seed, env, client, home, realm)] {
-		if eqLower(e.env, env) && eqLower(e.client, client) && eqLower(e.home, home) && eqLower(e.realm, realm) {
-			return e
-		}
-	}
-	return nil
+	var buf keyBuf
+	return s.idts[string(appendKey(buf[:0], env, client, home, realm))]
 }
 
 func (s *state) findApp(env, client string) *appEntry {
-	for _, e := range s.apps[hash2(s.seed, env, client)] {
-		if eqLower(e.env, env) && eqLower(e.client, client) {
-			return e
-		}
-	}
-	return nil
+	var buf keyBuf
+	return s.apps[string(appendKey(buf[:0], env, client))]
 }
 
 // account picks the user's account in its home tenant when there are
@@ -724,7 +679,7 @@ func (u *user) hasClient(client string) bool {
 		default:
 			continue
 		}
-		if client == "" || eqLower(cl, client) {
+		if client == "" || strings.EqualFold(cl, client) {
 			return true
 		}
 	}

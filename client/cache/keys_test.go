@@ -100,76 +100,48 @@ func TestHomeTenantID(t *testing.T) {
 	}
 }
 
-func TestFoldHashAgreesWithLower(t *testing.T) {
-	seed := uint64(12345)
+// Index keys fold case as strings.ToLower does, whichever side built them,
+// and keep identifiers apart.
+func TestIndexKeyFoldsCase(t *testing.T) {
 	pairs := [][2]string{
 		{"Login.Example.COM", "login.example.com"},
 		{"ÄBC-Ünïcode", "äbc-ünïcode"},
 		{"MiXeD.ÉTÉ.x", "mixed.été.x"},
+		{strings.Repeat("Ab-Ç", 80), strings.Repeat("ab-ç", 80)},
 	}
 	for _, p := range pairs {
-		if hash2(seed, p[0], "x") != hash2(seed, p[1], "x") {
-			t.Errorf("hash of %q differs from hash of %q", p[0], p[1])
-		}
-		if !eqLower(p[1], p[0]) {
-			t.Errorf("eqLower(%q, %q) = false", p[1], p[0])
+		var buf keyBuf
+		if got, want := string(appendKey(buf[:0], "Ab", p[0], "X")), idKey("ab", p[1], "x"); got != want {
+			t.Errorf("key of %q = %q, want %q", p[0], got, want)
 		}
 	}
-	long := strings.Repeat("Ab-Ç", 40)
-	if hash2(seed, long, "x") != hash2(seed, strings.ToLower(long), "x") {
-		t.Error("hash of a long mixed-case string differs from its lower-case form")
+	if idKey("ab", "c") == idKey("a", "bc") || idKey("a", "") == idKey("", "a") {
+		t.Error("part boundaries do not affect the key")
 	}
-	if hash2(seed, "ab", "c") == hash2(seed, "a", "bc") {
-		t.Error("part boundaries do not affect the hash")
-	}
-	if eqLower("abc", "abd") || eqLower("abc", "ab") || eqLower("äb", "ÄC") {
-		t.Error("eqLower matched different strings")
+	if idKey("abc") == idKey("abd") || idKey("äb") == idKey("äc") {
+		t.Error("different identifiers share a key")
 	}
 }
 
-func TestSWARLowerMatchesToLower(t *testing.T) {
-	for c := 0; c < 128; c++ {
-		for pos := 0; pos < 8; pos++ {
-			b := []byte("aZ@[`{09")
-			b[pos] = byte(c)
-			want := strings.ToLower(string(b))
-			if got := lowerWord(load64(string(b), 0)); got != load64(want, 0) {
-				t.Fatalf("lowerWord(%q) = %x, want %q", b, got, want)
-			}
-			if !eqLower(want, string(b)) {
-				t.Fatalf("eqLower(%q, %q) = false", want, b)
-			}
-			if partHash(1, string(b)) != partHash(1, want) {
-				t.Fatalf("partHash(%q) differs from partHash(%q)", b, want)
-			}
-		}
-	}
-}
-
-// eqLower must agree with comparing lower-cased strings at every length,
-// where words overlap at the end and where they do not.
-func TestEqLowerAgreesWithToLower(t *testing.T) {
+// appendLower must be strings.ToLower, for ASCII, other scripts and
+// invalid UTF-8 alike.
+func TestAppendLowerMatchesToLower(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	const alphabet = "aAbBzZ.-/:é"
+	alphabet := []string{"a", "A", "z", "Z", "@", "[", "`", "{", ".", "-", "é", "É", "İ", "Σ", "ς", "K", "\xff", "\xc3", "\x00"}
 	for range 20000 {
-		n := r.IntN(24)
-		var a, b strings.Builder
-		for range n {
-			c := alphabet[r.IntN(len(alphabet)-2)]
-			a.WriteByte(c)
-			if r.IntN(8) == 0 {
-				c = alphabet[r.IntN(len(alphabet)-2)]
-			}
-			b.WriteByte(c)
+		var b strings.Builder
+		for range r.IntN(24) {
+			b.WriteString(alphabet[r.IntN(len(alphabet))])
 		}
-		x, y := a.String(), b.String()
-		if r.IntN(16) == 0 {
-			y += "É"
-			x += "é"
+		s := b.String()
+		if got, want := string(appendLower(nil, s)), strings.ToLower(s); got != want {
+			t.Fatalf("appendLower(%q) = %q, want %q", s, got, want)
 		}
-		lower := strings.ToLower(x)
-		if got, want := eqLower(lower, y), lower == strings.ToLower(y); got != want {
-			t.Fatalf("eqLower(%q, %q) = %v, want %v", lower, y, got, want)
+	}
+	for c := range 256 {
+		s := string([]byte{byte(c)})
+		if got, want := string(appendLower(nil, s)), strings.ToLower(s); got != want {
+			t.Fatalf("appendLower(%q) = %q, want %q", s, got, want)
 		}
 	}
 }

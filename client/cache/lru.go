@@ -63,11 +63,9 @@ func (s *state) evict(maxEntries int) {
 	target := maxEntries - maxEntries/evictSlackDiv
 	if s.nAcc > maxEntries {
 		var us []*user
-		for _, b := range s.users {
-			for _, u := range b {
-				if len(u.accounts) > 0 {
-					us = append(us, u)
-				}
+		for _, u := range s.users {
+			if len(u.accounts) > 0 {
+				us = append(us, u)
 			}
 		}
 		last := make(map[*user]uint64, len(us))
@@ -129,21 +127,19 @@ func (s *state) evictRTs(target int) {
 	}
 	rts := make([]ranked, 0, s.nRT)
 	lastUsed := map[*user]uint64{}
-	for _, b := range s.rts {
-		for _, e := range b {
-			used := e.used.Load()
-			if u := e.user; u != nil {
-				last, ok := lastUsed[u]
-				if !ok {
-					last = u.lastUsed()
-					lastUsed[u] = last
-				}
-				used = max(used, last)
-			} else if e.uah != "" {
-				used = max(used, obo[oboKey{e.env, e.client, e.uah}])
+	for _, e := range s.rts {
+		used := e.used.Load()
+		if u := e.user; u != nil {
+			last, ok := lastUsed[u]
+			if !ok {
+				last = u.lastUsed()
+				lastUsed[u] = last
 			}
-			rts = append(rts, ranked{e, used})
+			used = max(used, last)
+		} else if e.uah != "" {
+			used = max(used, obo[oboKey{e.env, e.client, e.uah}])
 		}
+		rts = append(rts, ranked{e, used})
 	}
 	slices.SortFunc(rts, func(a, b ranked) int {
 		if c := cmp.Compare(a.used, b.used); c != 0 {

@@ -3,22 +3,23 @@ package cache
 import "strings"
 
 // Scope rules follow msal-common's ScopeSet: scopes compare
-// case-insensitively; a search ignores the OpenID Connect scopes unless it
-// asks for nothing else (then only offline_access is ignored, since no access
-// token carries it); and when a new token is saved, the OIDC scopes of a
-// cached token do not count towards "intersecting", or every token would
-// replace every other.
+// case-insensitively (with strings.EqualFold: RFC 6749 scopes are ASCII);
+// a search ignores the OpenID Connect scopes unless it asks for nothing
+// else (then only offline_access is ignored, since no access token carries
+// it); and when a new token is saved, the OIDC scopes of a cached token do
+// not count towards "intersecting", or every token would replace every
+// other.
 
 func isOIDCScope(s string) bool {
 	switch len(s) {
 	case len("openid"):
-		return eqLower("openid", s)
+		return strings.EqualFold("openid", s)
 	case len("profile"):
-		return eqLower("profile", s)
+		return strings.EqualFold("profile", s)
 	case len("email"):
-		return eqLower("email", s)
+		return strings.EqualFold("email", s)
 	case len("offline_access"):
-		return eqLower("offline_access", s)
+		return strings.EqualFold("offline_access", s)
 	}
 	return false
 }
@@ -28,16 +29,16 @@ func parseScopes(target string) []string {
 	fields := strings.Split(strings.ToLower(target), " ")
 	out := fields[:0]
 	for _, f := range fields {
-		if f != "" && !containsLower(out, f) {
+		if f != "" && !containsFold(out, f) {
 			out = append(out, f)
 		}
 	}
 	return out
 }
 
-func containsLower(have []string, q string) bool {
+func containsFold(have []string, q string) bool {
 	for _, h := range have {
-		if eqLower(h, q) {
+		if strings.EqualFold(h, q) {
 			return true
 		}
 	}
@@ -54,7 +55,7 @@ func hasScope(target, q string) bool {
 		} else {
 			target = ""
 		}
-		if eqLower(s, q) {
+		if strings.EqualFold(s, q) {
 			return true
 		}
 	}
@@ -111,7 +112,7 @@ func coversScopes(target string, query []string) bool {
 	oidc := 0
 	it = scopeIter{scopes: query}
 	for s, ok := it.next(); ok; s, ok = it.next() {
-		if eqLower("offline_access", s) {
+		if strings.EqualFold("offline_access", s) {
 			continue
 		}
 		if !hasScope(target, s) {
@@ -136,7 +137,7 @@ func intersectScopes(cached, fresh []string) bool {
 		if !onlyOIDC && isOIDCScope(s) {
 			continue
 		}
-		if containsLower(fresh, s) {
+		if containsFold(fresh, s) {
 			return true
 		}
 	}

@@ -39,8 +39,8 @@ var ErrCorrupt = errors.New("corrupt cache data")
 
 // decode parses a serialized cache into a new state. Empty input is an
 // empty cache (MSAL Node's plugin may create an empty file).
-func decode(seed uint64, data []byte) (*state, error) {
-	s := newState(seed)
+func decode(data []byte) (*state, error) {
+	s := newState()
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if len(bytes.TrimSpace(data)) == 0 {
 		return s, nil
@@ -339,7 +339,7 @@ func (s *state) load(sec section, key string, raw json.RawMessage) {
 			opaque()
 			return
 		}
-		e := newRTEntry(s.seed, v)
+		e := newRTEntry(v)
 		e.meta = meta{key: key, extra: f.extra(), credType: canonical(ct, credTypeRefreshToken)}
 		s.addRT(e, false)
 	case secIDToken:
@@ -355,7 +355,7 @@ func (s *state) load(sec section, key string, raw json.RawMessage) {
 			opaque()
 			return
 		}
-		e := newIDTEntry(s.seed, v)
+		e := newIDTEntry(v)
 		e.meta = meta{key: key, extra: f.extra(), credType: canonical(ct, credTypeIDToken)}
 		s.addIDT(e, false)
 	case secAccount:
@@ -386,7 +386,7 @@ func (s *state) load(sec section, key string, raw json.RawMessage) {
 			opaque()
 			return
 		}
-		e := newAppEntry(s.seed, v)
+		e := newAppEntry(v)
 		e.meta = meta{key: key, extra: f.extra()}
 		s.addApp(e, false)
 	}

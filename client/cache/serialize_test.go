@@ -319,13 +319,13 @@ func TestApplyKeepsForeignKeyAndAccountFields(t *testing.T) {
 
 func TestDecodeRejectsGarbage(t *testing.T) {
 	for _, in := range []string{`[1,2]`, `{"AccessToken":[]}`, `{"AccessToken":{}} trailing`, `{"a":`, "\x00\x01"} {
-		_, err := decode(1, []byte(in))
+		_, err := decode([]byte(in))
 		if !errors.Is(err, ErrCorrupt) {
 			t.Errorf("decode(%q) = %v, want ErrCorrupt", in, err)
 		}
 	}
 	for _, in := range []string{"", "  \n", "\xef\xbb\xbf{}", `{"AccessToken":null}`} {
-		if _, err := decode(1, []byte(in)); err != nil {
+		if _, err := decode([]byte(in)); err != nil {
 			t.Errorf("decode(%q) = %v, want an empty cache", in, err)
 		}
 	}
