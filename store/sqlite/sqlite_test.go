@@ -3,7 +3,6 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"os"
 	"path/filepath"
 	"sync"
@@ -93,96 +92,6 @@ func TestConcurrentOpen(t *testing.T) {
 	ts, err := stores[0].ListTenants(t.Context())
 	if err != nil || len(ts) != n {
 		t.Fatalf("ListTenants: %d tenants, %v; want %d", len(ts), err, n)
-	}
-}
-
-// Times come back in UTC whatever zone they went in with, at millisecond
-// precision; the zero time stays zero.
-func TestTimesUTC(t *testing.T) {
-	ctx := t.Context()
-	s := open(t, filepath.Join(t.TempDir(), "tessera.db"))
-	zone := time.FixedZone("UTC+5", 5*3600)
-	in := time.Date(2031, 1, 2, 3, 4, 5, 6_789_000, zone)
-	if err := s.CreateTenant(ctx, store.Tenant{ID: "t1", Name: "t1", SigningAlg: "RS256", CreatedAt: in}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CreateTenant(ctx, store.Tenant{ID: "t2", Name: "t2", SigningAlg: "RS256"}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.GetTenant(ctx, "t1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := in.Truncate(time.Millisecond).UTC(); got.CreatedAt != want {
-		t.Errorf("got %v, want %v", got.CreatedAt, want)
-	}
-	got, err = s.GetTenant(ctx, "t2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !got.CreatedAt.IsZero() {
-		t.Errorf("zero time came back as %v", got.CreatedAt)
-	}
-}
-
-// SQLite's lower() folds ASCII only; usernames are folded in Go instead.
-func TestUsernameUnicodeCase(t *testing.T) {
-	ctx := t.Context()
-	s := open(t, filepath.Join(t.TempDir(), "tessera.db"))
-	if err := s.CreateTenant(ctx, store.Tenant{ID: "t1", Name: "t1", SigningAlg: "RS256"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CreateUser(ctx, store.User{ID: "u1", TenantID: "t1", Username: "Ölaf"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.GetUserByUsername(ctx, "t1", "ölaf"); err != nil {
-		t.Errorf("lookup with other case: %v", err)
-	}
-	err := s.CreateUser(ctx, store.User{ID: "u2", TenantID: "t1", Username: "ÖLAF"})
-	if !errors.Is(err, store.ErrConflict) {
-		t.Errorf("second Ölaf: got %v, want ErrConflict", err)
-	}
-}
-
-// A tenant has one active and one next key; a second is refused rather
-// than left for the signer to choose between.
-func TestOneActiveKey(t *testing.T) {
-	ctx := t.Context()
-	s := open(t, filepath.Join(t.TempDir(), "tessera.db"))
-	if err := s.CreateTenant(ctx, store.Tenant{ID: "t1", Name: "t1", SigningAlg: "RS256"}); err != nil {
-		t.Fatal(err)
-	}
-	key := func(id string, status store.KeyStatus) store.SigningKey {
-		return store.SigningKey{TenantID: "t1", ID: id, Alg: "RS256", Status: status, PrivateKey: []byte("x"), PublicJWK: []byte("{}")}
-	}
-	for _, k := range []store.SigningKey{key("a", store.KeyActive), key("n", store.KeyNext)} {
-		if err := s.AddSigningKey(ctx, k); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, k := range []store.SigningKey{key("a2", store.KeyActive), key("n2", store.KeyNext)} {
-		if err := s.AddSigningKey(ctx, k); !errors.Is(err, store.ErrConflict) {
-			t.Errorf("second %s key: got %v, want ErrConflict", k.Status, err)
-		}
-	}
-}
-
-// Rows that belong to a missing tenant or app are refused as ErrNotFound.
-func TestMissingParent(t *testing.T) {
-	ctx := t.Context()
-	s := open(t, filepath.Join(t.TempDir(), "tessera.db"))
-	err := s.CreateApp(ctx, store.App{TenantID: "nope", ClientID: "web"})
-	if !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("app in a missing tenant: got %v, want ErrNotFound", err)
-	}
-	err = s.AddClientSecret(ctx, store.ClientSecret{ID: "s", TenantID: "nope", ClientID: "web", Hash: []byte{1}})
-	if !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("secret of a missing app: got %v, want ErrNotFound", err)
-	}
-	err = s.AddAppCredential(ctx, store.AppCredential{ID: "c", TenantID: "nope", ClientID: "web",
-		Kind: store.CredentialJWK, PublicKey: []byte("{}")})
-	if !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("credential of a missing app: got %v, want ErrNotFound", err)
 	}
 }
 
@@ -283,56 +192,6 @@ func TestMigrateDown(t *testing.T) {
 	}
 	migrateTo(t, path, 0)
 	open(t, path)
-}
-
-// CreateDeviceCode stores the code pending whatever its Status says, so
-// that only DecideDeviceCode can approve one.
-func TestDeviceCodeCreatedPending(t *testing.T) {
-	ctx := t.Context()
-	s := open(t, filepath.Join(t.TempDir(), "tessera.db"))
-	now := time.UnixMilli(1_900_000_000_000).UTC()
-	d := store.DeviceCode{Hash: []byte{1}, TenantID: "t1", ClientID: "tv", UserCode: "ABCDEFGH",
-		Status: store.DeviceApproved, UserID: "u1", CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
-	if err := s.CreateDeviceCode(ctx, d); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.GetDeviceCode(ctx, "t1", d.Hash)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Status != store.DevicePending {
-		t.Errorf("status %q, want pending", got.Status)
-	}
-	if err := s.RedeemDeviceCode(ctx, "t1", d.Hash, now, store.Redemption{}); !errors.Is(err, store.ErrNotLive) {
-		t.Errorf("redeem: got %v, want ErrNotLive", err)
-	}
-}
-
-// A hit stamped in an older window than the stored one (another server's
-// clock a little behind) counts in the stored window instead of resetting
-// it, so that skewed clocks cannot keep a counter near zero.
-func TestHitClockSkew(t *testing.T) {
-	ctx := t.Context()
-	s := open(t, filepath.Join(t.TempDir(), "tessera.db"))
-	boundary := time.UnixMilli(1_900_000_020_000).UTC() // a multiple of 10s
-	for i, tc := range []struct {
-		at   time.Time
-		want int
-	}{
-		{boundary.Add(-time.Second), 1},
-		{boundary, 1},
-		{boundary.Add(-time.Millisecond), 2}, // behind: counted in the newer window
-		{boundary.Add(time.Second), 3},
-		{boundary.Add(10 * time.Second), 1},
-	} {
-		n, err := s.Hit(ctx, "k", 10*time.Second, tc.at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n != tc.want {
-			t.Errorf("hit %d at %v: count %d, want %d", i, tc.at, n, tc.want)
-		}
-	}
 }
 
 // BenchmarkRotateRefreshToken: one durable rotation (synchronous=FULL, WAL).

@@ -64,6 +64,16 @@ func Run(t *testing.T, newBackend Backend) {
 		{"RedeemDeviceRace", testRedeemDeviceRace},
 		{"HitRace", testHitRace},
 		{"HandlesShareWrites", testHandlesShareWrites},
+		{"TimesUTC", simple(testTimesUTC)},
+		{"UsernameUnicodeCase", simple(testUsernameUnicodeCase)},
+		{"OneActiveKey", simple(testOneActiveKey)},
+		{"MissingParent", simple(testMissingParent)},
+		{"DeviceCodeCreatedPending", simple(testDeviceCodeCreatedPending)},
+		{"HitClockSkew", simple(testHitClockSkew)},
+		{"UnrepresentableLookups", simple(testUnrepresentableLookups)},
+		{"KeyRotationRace", testKeyRotationRace},
+		{"PollRace", testPollRace},
+		{"AssertionReplayRace", testAssertionReplayRace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
