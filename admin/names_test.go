@@ -9,13 +9,13 @@ import (
 	"github.com/tessera-id/tessera/admin"
 	"github.com/tessera-id/tessera/internal/password"
 	"github.com/tessera-id/tessera/store"
-	"github.com/tessera-id/tessera/store/sqlite"
+	"github.com/tessera-id/tessera/store/sqlstore"
 	"github.com/tessera-id/tessera/token"
 )
 
 func newAdmin(t *testing.T) (*admin.Admin, store.Tenant) {
 	t.Helper()
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "tessera.db"))
+	st, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "tessera.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

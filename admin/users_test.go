@@ -7,7 +7,7 @@ import (
 
 	"github.com/tessera-id/tessera/admin"
 	"github.com/tessera-id/tessera/internal/password"
-	"github.com/tessera-id/tessera/store/sqlite"
+	"github.com/tessera-id/tessera/store/sqlstore"
 	"github.com/tessera-id/tessera/token"
 )
 
@@ -15,7 +15,7 @@ import (
 // refuses common passwords and the username, whatever the case.
 func TestPasswordRules(t *testing.T) {
 	ctx := t.Context()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tessera.db"))
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "tessera.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/tessera-id/tessera/internal/password"
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/store/readcache"
-	"github.com/tessera-id/tessera/store/sqlite"
+	"github.com/tessera-id/tessera/store/sqlstore"
 	"github.com/tessera-id/tessera/token"
 )
 
@@ -25,7 +25,7 @@ func BenchmarkClientCredentials(b *testing.B) {
 	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
 		b.Run(alg, func(b *testing.B) {
 			ctx := context.Background()
-			raw, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
+			raw, err := sqlstore.OpenSQLite(ctx, filepath.Join(b.TempDir(), "bench.db"))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/server"
-	"github.com/tessera-id/tessera/store/sqlite"
+	"github.com/tessera-id/tessera/store/sqlstore"
 	"github.com/tessera-id/tessera/token"
 )
 
@@ -19,7 +19,7 @@ import (
 // server's own configuration.
 func bareProvider(t *testing.T) *oauth.Provider {
 	t.Helper()
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "tessera.db"))
+	st, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "tessera.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,7 @@
 // Package store defines the persistence contract of the authorization server:
 // the domain types it speaks in and the Store interface every backend
-// implements. Backends live in subpackages (sqlite, postgres) and all pass the
-// conformance suite in storetest.
+// implements. The implementation is sqlstore, one per SQL engine through a
+// dialect each, and every engine passes the conformance suite in storetest.
 //
 // Secrets never reach this package in clear: codes, refresh tokens, session
 // cookies and client secrets arrive as SHA-256 hashes, signing keys arrive

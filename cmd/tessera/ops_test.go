@@ -22,7 +22,7 @@ import (
 	"github.com/tessera-id/tessera/admin"
 	"github.com/tessera-id/tessera/internal/testbrowser"
 	"github.com/tessera-id/tessera/store"
-	"github.com/tessera-id/tessera/store/sqlite"
+	"github.com/tessera-id/tessera/store/sqlstore"
 )
 
 // runErr executes the CLI in-process like run, with its own time bound,
@@ -101,7 +101,7 @@ func corruptDatabase(t *testing.T, dataDir string) string {
 	t.Helper()
 	ctx := t.Context()
 	path := filepath.Join(dataDir, databaseFile)
-	s, err := sqlite.Open(ctx, path)
+	s, err := sqlstore.OpenSQLite(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,8 +153,8 @@ func TestServeRefusesCorruptDatabase(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "corrupt") || !strings.Contains(err.Error(), "backup") {
 		t.Fatalf("serve on a corrupt database returned after %s: %v; want a refusal naming %s and a backup", time.Since(start).Round(time.Millisecond), err, path)
 	}
-	if !errors.Is(err, sqlite.ErrCorrupt) {
-		t.Errorf("error %v is not sqlite.ErrCorrupt", err)
+	if !errors.Is(err, sqlstore.ErrCorrupt) {
+		t.Errorf("error %v is not sqlstore.ErrCorrupt", err)
 	}
 }
 

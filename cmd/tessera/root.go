@@ -21,8 +21,7 @@ import (
 	"github.com/tessera-id/tessera/internal/dotenv"
 	"github.com/tessera-id/tessera/internal/password"
 	"github.com/tessera-id/tessera/store"
-	"github.com/tessera-id/tessera/store/postgres"
-	"github.com/tessera-id/tessera/store/sqlite"
+	"github.com/tessera-id/tessera/store/sqlstore"
 	"github.com/tessera-id/tessera/token"
 )
 
@@ -41,9 +40,9 @@ type globals struct {
 	output   string
 	streams  streams
 
-	// pgOptions are further options for a PostgreSQL store: a test's
-	// statement tracer, which the binary has no flag for.
-	pgOptions []postgres.Option
+	// storeOptions are further options for the store: a test's
+	// PostgreSQL statement tracer, which the binary has no flag for.
+	storeOptions []sqlstore.Option
 }
 
 const (
@@ -201,8 +200,8 @@ func (g *globals) open(ctx context.Context, o openOptions) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	if pg, ok := st.(*postgres.Store); ok {
-		if err := checkMasterKey(ctx, pg, mk, src); err != nil {
+	if shared, ok := st.(keyChecker); ok {
+		if err := checkMasterKey(ctx, shared, mk, src); err != nil {
 			return nil, errors.Join(err, st.Close())
 		}
 	}
@@ -236,7 +235,7 @@ func masterKeyCheck(mk token.MasterKey) []byte {
 // that predates the check, or that a first start left without one, has its
 // first tenant's active signing key opened before the check is recorded,
 // so that the recorded key is the one the keys are sealed with.
-func checkMasterKey(ctx context.Context, st *postgres.Store, mk token.MasterKey, src keySource) error {
+func checkMasterKey(ctx context.Context, st keyChecker, mk token.MasterKey, src keySource) error {
 	want := masterKeyCheck(mk)
 	got, err := st.MasterKeyCheck(ctx)
 	if errors.Is(err, store.ErrNotFound) {
@@ -254,6 +253,14 @@ func checkMasterKey(ctx context.Context, st *postgres.Store, mk token.MasterKey,
 			"every instance and admin command sharing a store must use the same TESSERA_MASTER_KEY", src)
 	}
 	return nil
+}
+
+// keyChecker is a store several instances share, which records the check
+// value of the master key it was set up with (PostgreSQL).
+type keyChecker interface {
+	store.Store
+	MasterKeyCheck(ctx context.Context) ([]byte, error)
+	RecordMasterKeyCheck(ctx context.Context, check []byte) ([]byte, error)
 }
 
 // opensSigningKeys unseals the active signing key of the store's first
@@ -282,13 +289,13 @@ func (g *globals) isSQLite() bool { return g.storeURL == "" || g.storeURL == "sq
 func (g *globals) openStore(ctx context.Context, o openOptions) (store.Store, error) {
 	switch {
 	case g.isSQLite():
-		var opts []sqlite.Option
+		opts := g.storeOptions
 		if o.integrityCheck > 0 {
-			opts = append(opts, sqlite.WithIntegrityCheck(o.integrityCheck, o.log))
+			opts = append(opts, sqlstore.WithIntegrityCheck(o.integrityCheck, o.log))
 		}
-		return sqlite.Open(ctx, filepath.Join(g.dataDir, databaseFile), opts...)
+		return sqlstore.OpenSQLite(ctx, filepath.Join(g.dataDir, databaseFile), opts...)
 	case g.isPostgres():
-		return postgres.Open(ctx, g.storeURL, append([]postgres.Option{postgres.WithSchema(g.pgSchema)}, g.pgOptions...)...)
+		return sqlstore.OpenPostgres(ctx, g.storeURL, append([]sqlstore.Option{sqlstore.WithSchema(g.pgSchema)}, g.storeOptions...)...)
 	}
 	return nil, fmt.Errorf("--store %q: use empty (SQLite in the data directory) or a postgres:// URL", redactURL(g.storeURL))
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tessera-id/tessera/internal/pgtest"
-	"github.com/tessera-id/tessera/store/sqlite"
+	"github.com/tessera-id/tessera/store/sqlstore"
 	"github.com/tessera-id/tessera/token"
 )
 
@@ -163,7 +163,7 @@ func TestMigrateSQLite(t *testing.T) {
 	if m := runJSON(t, dir, "", "migrate"); m["status"] != "ok" {
 		t.Errorf("migrate --output json: %v", m)
 	}
-	st, err := sqlite.Open(t.Context(), filepath.Join(dir, databaseFile))
+	st, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(dir, databaseFile))
 	if err != nil {
 		t.Fatalf("the migrated database does not open: %v", err)
 	}
@@ -185,7 +185,7 @@ func TestMigratePostgres(t *testing.T) {
 	if err != nil || !strings.Contains(out, "up to date") {
 		t.Fatalf("migrate: %v\n%s", err, out)
 	}
-	files, err := filepath.Glob(filepath.Join("..", "..", "store", "postgres", "migrations", "*.sql"))
+	files, err := filepath.Glob(filepath.Join("..", "..", "store", "sqlstore", "migrations", "postgres", "*.sql"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("migration files: %v %v", files, err)
 	}

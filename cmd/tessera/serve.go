@@ -26,9 +26,7 @@ import (
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/server"
 	"github.com/tessera-id/tessera/store"
-	"github.com/tessera-id/tessera/store/postgres"
 	"github.com/tessera-id/tessera/store/readcache"
-	"github.com/tessera-id/tessera/store/sqlite"
 	"github.com/tessera-id/tessera/token"
 )
 
@@ -111,7 +109,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		return err
 	}
 	defer e.Close()
-	if _, shared := e.store.(*postgres.Store); shared && e.keySource.file != "" {
+	if _, shared := e.store.(keyChecker); shared && e.keySource.file != "" {
 		// The store refuses another key (checkMasterKey), but a key that
 		// lives in one instance's data directory is easily lost or missing
 		// on the next instance.
@@ -162,18 +160,12 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	cfg := oauth.DefaultConfig()
 	cfg.RefreshGrace = o.refreshGrace
 	// Directory reads (tenant, app, secrets, consents, user, keys) come
-	// from memory: with PostgreSQL flushed when any process notifies a
-	// change, so a token response costs one write transaction; with SQLite
-	// checked against the directory version every 10 ms, so a change the
-	// admin CLI makes from another process is seen at once while a token
-	// request costs no directory read at all.
-	st := e.store
-	switch s := e.store.(type) {
-	case *postgres.Store:
-		st = readcache.New(s, 30*time.Second, s.Changes(ctx))
-	case *sqlite.Store:
-		st = readcache.NewVersioned(s, s, 30*time.Second, 10*time.Millisecond)
-	}
+	// from memory: with a shared store flushed when its change feed says
+	// any process changed the directory, so a token response costs one
+	// write transaction; with SQLite checked against the directory version
+	// every 10 ms, so a change the admin CLI makes from another process is
+	// seen at once while a token request costs no directory read at all.
+	st := readcache.Wrap(ctx, e.store, 30*time.Second, 10*time.Millisecond)
 	keys := token.NewKeyring(st, e.masterKey, nil)
 	provider := oauth.New(cfg, oauth.Deps{
 		Store:             st,

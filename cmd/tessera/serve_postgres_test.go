@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tessera-id/tessera/internal/testbrowser"
-	"github.com/tessera-id/tessera/store/postgres"
+	"github.com/tessera-id/tessera/store/sqlstore"
 )
 
 // statements counts what a store sends PostgreSQL: a pgx tracer the test
@@ -30,10 +30,10 @@ func (c *statements) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEnd
 
 // serveInProcess runs `tessera serve --dev` as the binary would, but in
 // this process, so that its PostgreSQL store carries the test's options.
-func serveInProcess(t *testing.T, dataDir string, pgOptions []postgres.Option, args ...string) *serverProcess {
+func serveInProcess(t *testing.T, dataDir string, storeOptions []sqlstore.Option, args ...string) *serverProcess {
 	t.Helper()
 	p := &serverProcess{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
-	root := newRoot(&globals{streams: streams{in: strings.NewReader(""), out: p.stdout, err: p.stderr}, pgOptions: pgOptions})
+	root := newRoot(&globals{streams: streams{in: strings.NewReader(""), out: p.stdout, err: p.stderr}, storeOptions: storeOptions})
 	root.SetArgs(append([]string{"serve", "--dev", "--data-dir", dataDir, "--addr", "127.0.0.1:0"}, args...))
 	ctx, stop := context.WithCancel(context.Background())
 	go func() { p.done <- root.ExecuteContext(ctx) }()
@@ -74,7 +74,7 @@ func TestTokenResponseRoundTripsPostgres(t *testing.T) {
 	t.Setenv("TESSERA_MASTER_KEY", newMasterKey())
 	dataDir := filepath.Join(t.TempDir(), "tessera-data")
 	var sent statements
-	srv := serveInProcess(t, dataDir, []postgres.Option{postgres.WithTracer(&sent)}, "--store", dsn, "--pg-schema", schema)
+	srv := serveInProcess(t, dataDir, []sqlstore.Option{sqlstore.WithTracer(&sent)}, "--store", dsn, "--pg-schema", schema)
 	trips := sent.n.Load
 
 	out := srv.stdout.String()

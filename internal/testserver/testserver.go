@@ -20,9 +20,8 @@ import (
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/server"
 	"github.com/tessera-id/tessera/store"
-	"github.com/tessera-id/tessera/store/postgres"
 	"github.com/tessera-id/tessera/store/readcache"
-	"github.com/tessera-id/tessera/store/sqlite"
+	"github.com/tessera-id/tessera/store/sqlstore"
 	"github.com/tessera-id/tessera/token"
 )
 
@@ -145,14 +144,14 @@ func openStore(t testing.TB, engine string) (store.Store, string) {
 	}
 	if engine != "postgres" {
 		dir := t.TempDir()
-		st, err := sqlite.Open(ctx, filepath.Join(dir, "tessera.db"))
+		st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "tessera.db"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
 		// As serve runs it, but checking the version on every read, so
 		// tests see every change at once.
-		return readcache.NewVersioned(st, st, 30*time.Second, 0), dir
+		return readcache.Wrap(ctx, st, 30*time.Second, 0), dir
 	}
 	dsn := os.Getenv("TESSERA_TEST_POSTGRES")
 	if dsn == "" && os.Getenv("TESSERA_TEST_STORE") == "postgres" {
@@ -163,7 +162,7 @@ func openStore(t testing.TB, engine string) (store.Store, string) {
 	}
 	schema := pgtest.Name("tessera_srv_")
 	pgtest.DropOnCleanup(t, dsn, schema)
-	pg, err := postgres.Open(ctx, dsn, postgres.WithSchema(schema))
+	pg, err := sqlstore.OpenPostgres(ctx, dsn, sqlstore.WithSchema(schema))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +171,7 @@ func openStore(t testing.TB, engine string) (store.Store, string) {
 		cancel()
 		pg.Close()
 	})
-	return readcache.New(pg, 30*time.Second, pg.Changes(cctx)), ""
+	return readcache.Wrap(cctx, pg, 30*time.Second, 0), ""
 }
 
 // OpenStore opens a store as StartWith does (SQLite in a temp dir, or

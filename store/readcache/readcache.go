@@ -3,7 +3,7 @@
 // process memory, so that with PostgreSQL a token response costs one write
 // transaction instead of a round trip per read. Entries live for a short
 // TTL and are all dropped at once when the store reports a change (see
-// postgres.Store.Changes), so a change made by any instance or the admin
+// sqlstore.Postgres.Changes), so a change made by any instance or the admin
 // CLI is seen everywhere at once; the TTL bounds staleness should a
 // notification be lost. Token state (codes, refresh tokens, sessions) and
 // sign-in throttles are never cached.
@@ -43,9 +43,31 @@ type Store struct {
 }
 
 // Versioned is a store that counts changes to its directory (see
-// sqlite.Store.DirectoryVersion).
+// sqlstore.SQLite.DirectoryVersion).
 type Versioned interface {
 	DirectoryVersion(ctx context.Context) (int64, error)
+}
+
+// Notifier is a store that reports changes to its directory made by any
+// process (see sqlstore.Postgres.Changes). The channel closes when ctx
+// ends.
+type Notifier interface {
+	Changes(ctx context.Context) <-chan struct{}
+}
+
+// Wrap wraps inner, kept in step with other processes the way inner
+// allows: flushed on every change its feed reports (Notifier), or checked
+// against its directory version at most every interval (Versioned);
+// otherwise only its own writes and the TTL bound what it serves. The feed
+// lives as long as ctx.
+func Wrap(ctx context.Context, inner store.Store, ttl, interval time.Duration) *Store {
+	if n, ok := inner.(Notifier); ok {
+		return New(inner, ttl, n.Changes(ctx))
+	}
+	if v, ok := inner.(Versioned); ok {
+		return NewVersioned(inner, v, ttl, interval)
+	}
+	return New(inner, ttl, nil)
 }
 
 // NewVersioned wraps a store that is shared with other processes but

@@ -9,13 +9,13 @@ import (
 
 	"github.com/tessera-id/tessera/store"
 	"github.com/tessera-id/tessera/store/readcache"
-	"github.com/tessera-id/tessera/store/sqlite"
+	"github.com/tessera-id/tessera/store/sqlstore"
 	"github.com/tessera-id/tessera/store/storetest"
 )
 
 func openSQLite(t *testing.T, path string) store.Store {
 	t.Helper()
-	s, err := sqlite.Open(context.Background(), path)
+	s, err := sqlstore.OpenSQLite(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestVersionedSeesOtherProcessesWrites(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "tessera.db")
 	other := openSQLite(t, path) // the admin CLI, in another process
-	inner := openSQLite(t, path).(*sqlite.Store)
+	inner := openSQLite(t, path).(*sqlstore.SQLite)
 	c := readcache.NewVersioned(inner, inner, time.Hour, 0)
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	_ = other.CreateTenant(ctx, store.Tenant{ID: "t1", Name: "one", SigningAlg: "RS256", CreatedAt: now})

@@ -115,7 +115,7 @@ func newCluster(t *testing.T, n int) *cluster {
 			t.Errorf("instance %d made a master key file of its own despite TESSERA_MASTER_KEY", i)
 		}
 	}
-	migrations, err := filepath.Glob(filepath.Join(harness.RepoRoot(), "store", "postgres", "migrations", "*.sql"))
+	migrations, err := filepath.Glob(filepath.Join(harness.RepoRoot(), "store", "sqlstore", "migrations", "postgres", "*.sql"))
 	if err != nil || len(migrations) == 0 {
 		t.Fatalf("migration files: %v %v", migrations, err)
 	}

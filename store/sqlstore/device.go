@@ -1,11 +1,9 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/tessera-id/tessera/store"
 )
@@ -30,16 +28,15 @@ func (s *Store) CreateDeviceCode(ctx context.Context, d store.DeviceCode) error 
 	_, err := s.exec(ctx, `INSERT INTO device_codes (`+deviceCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		d.Hash, d.TenantID, d.ClientID, d.UserCode, grantValue(d.Grant), string(store.DevicePending),
-		d.UserID, d.SessionID, ts(d.AuthTime), millis(d.Interval), ts(d.CreatedAt),
-		ts(d.ExpiresAt), ts(d.LastPollAt), ts(d.UsedAt))
-	return wrap("create device code", err)
+		d.UserID, d.SessionID, d.AuthTime, d.Interval, d.CreatedAt, d.ExpiresAt, d.LastPollAt, d.UsedAt)
+	return s.wrap("create device code", err)
 }
 
 // GetDeviceCode implements store.Store.
 func (s *Store) GetDeviceCode(ctx context.Context, tenantID string, hash []byte) (store.DeviceCode, error) {
 	d, err := get(ctx, s, scanDevice,
 		`SELECT `+deviceCols+` FROM device_codes WHERE tenant_id = $1 AND hash = $2`, tenantID, hash)
-	return d, wrap("get device code", err)
+	return d, s.wrap("get device code", err)
 }
 
 // GetDeviceCodeByUserCode implements store.Store. userCode is compared as
@@ -49,28 +46,29 @@ func (s *Store) GetDeviceCode(ctx context.Context, tenantID string, hash []byte)
 func (s *Store) GetDeviceCodeByUserCode(ctx context.Context, tenantID, userCode string) (store.DeviceCode, error) {
 	d, err := get(ctx, s, scanDevice,
 		`SELECT `+deviceCols+` FROM device_codes WHERE tenant_id = $1 AND user_code = $2`, tenantID, userCode)
-	return d, wrap("get device code by user code", err)
+	return d, s.wrap("get device code by user code", err)
 }
 
-// PollDeviceCode implements store.Store. The read locks the row (FOR
-// UPDATE) before the update, so two polls at once, from two instances,
-// cannot both see the same previous poll and both pass the slow_down
-// check: the second waits, then reads the poll the first recorded.
+// PollDeviceCode implements store.Store. The read locks the row (where the
+// engine needs it: SQLite's write transaction is already exclusive) before
+// the update, so two polls at once, from two instances, cannot both see
+// the same previous poll and both pass the slow_down check: the second
+// waits, then reads the poll the first recorded.
 func (s *Store) PollDeviceCode(ctx context.Context, tenantID string, hash []byte, now time.Time) (store.DeviceCode, error) {
 	var d store.DeviceCode
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := s.tx(ctx, func(c conn) error {
 		var err error
-		d, err = scanDevice(tx.QueryRow(ctx,
-			`SELECT `+deviceCols+` FROM device_codes WHERE tenant_id = $1 AND hash = $2 FOR UPDATE`, tenantID, hash))
+		d, err = scanDevice(c.queryRow(ctx,
+			`SELECT `+deviceCols+` FROM device_codes WHERE tenant_id = $1 AND hash = $2`+s.d.forUpdate(), tenantID, hash))
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE device_codes SET last_poll_at = $1 WHERE tenant_id = $2 AND hash = $3`,
-			ts(now), tenantID, hash)
+		_, err = c.exec(ctx, `UPDATE device_codes SET last_poll_at = $1 WHERE tenant_id = $2 AND hash = $3`,
+			now, tenantID, hash)
 		return err
 	})
 	if err != nil {
-		return store.DeviceCode{}, wrap("poll device code", err)
+		return store.DeviceCode{}, s.wrap("poll device code", err)
 	}
 	return d, nil
 }
@@ -82,20 +80,19 @@ func (s *Store) PollDeviceCode(ctx context.Context, tenantID string, hash []byte
 // "status = 'pending'" against the decided row and changes nothing.
 func (s *Store) DecideDeviceCode(ctx context.Context, tenantID string, hash []byte, d store.DeviceDecision, now time.Time) error {
 	if d.Status != store.DeviceApproved && d.Status != store.DeviceDenied {
-		return wrap("decide device code", fmt.Errorf("decision %q is neither approved nor denied", d.Status))
+		return s.wrap("decide device code", fmt.Errorf("decision %q is neither approved nor denied", d.Status))
 	}
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE device_codes
+	err := s.tx(ctx, func(c conn) error {
+		n, err := rowsAffected(c.exec(ctx, `UPDATE device_codes
 			SET status = $1, user_id = $2, session_id = $3, auth_time = $4, grant_json = $5
 			WHERE tenant_id = $6 AND hash = $7 AND status = 'pending' AND expires_at > $8`,
-			string(d.Status), d.UserID, d.SessionID, ts(d.AuthTime), grantValue(d.Grant),
-			tenantID, hash, ts(now))
+			string(d.Status), d.UserID, d.SessionID, d.AuthTime, grantValue(d.Grant), tenantID, hash, now))
 		if err != nil {
 			return err
 		}
-		return updated(ctx, tx, tag, "device_codes", tenantID, hash)
+		return updated(ctx, c, n, "device_codes", tenantID, hash)
 	})
-	return wrap("decide device code", err)
+	return s.wrap("decide device code", err)
 }
 
 // RedeemDeviceCode implements store.Store. It returns ErrNotFound for a
@@ -105,19 +102,19 @@ func (s *Store) DecideDeviceCode(ctx context.Context, tenantID string, hash []by
 // it. Concurrent redemptions are settled as in RedeemAuthCode.
 func (s *Store) RedeemDeviceCode(ctx context.Context, tenantID string, hash []byte, now time.Time, r store.Redemption) error {
 	if err := checkRedemption(r); err != nil {
-		return wrap("redeem device code", err)
+		return s.wrap("redeem device code", err)
 	}
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE device_codes SET used_at = $1
+	err := s.tx(ctx, func(c conn) error {
+		n, err := rowsAffected(c.exec(ctx, `UPDATE device_codes SET used_at = $1
 			WHERE tenant_id = $2 AND hash = $3 AND status = 'approved' AND used_at IS NULL AND expires_at > $1`,
-			ts(now), tenantID, hash)
+			now, tenantID, hash))
 		if err != nil {
 			return err
 		}
-		if err := updated(ctx, tx, tag, "device_codes", tenantID, hash); err != nil {
+		if err := updated(ctx, c, n, "device_codes", tenantID, hash); err != nil {
 			return err
 		}
-		return insertRedemption(ctx, tx, tenantID, r)
+		return insertRedemption(ctx, c, tenantID, r)
 	})
-	return wrap("redeem device code", err)
+	return s.wrap("redeem device code", err)
 }

@@ -1,12 +1,11 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/tessera-id/tessera/store"
 )
@@ -16,8 +15,7 @@ const keyCols = `tenant_id, id, alg, status, private_key, public_jwk, created_at
 const insertKey = `INSERT INTO signing_keys (` + keyCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 
 func keyArgs(k store.SigningKey) []any {
-	return []any{k.TenantID, k.ID, k.Alg, string(k.Status), k.PrivateKey, k.PublicJWK,
-		ts(k.CreatedAt), ts(k.ExpiresAt)}
+	return []any{k.TenantID, k.ID, k.Alg, string(k.Status), k.PrivateKey, k.PublicJWK, k.CreatedAt, k.ExpiresAt}
 }
 
 func scanKey(row scanner) (store.SigningKey, error) {
@@ -31,15 +29,15 @@ func scanKey(row scanner) (store.SigningKey, error) {
 // one active key; adding a second is ErrConflict.
 func (s *Store) AddSigningKey(ctx context.Context, k store.SigningKey) error {
 	_, err := s.exec(ctx, insertKey, keyArgs(k)...)
-	return wrap("add signing key", err)
+	return s.wrap("add signing key", err)
 }
 
 // ListSigningKeys implements store.Store.
 func (s *Store) ListSigningKeys(ctx context.Context, tenantID string, now time.Time) ([]store.SigningKey, error) {
 	ks, err := list(ctx, s, scanKey, `SELECT `+keyCols+` FROM signing_keys
 		WHERE tenant_id = $1 AND (status <> 'retired' OR expires_at > $2)
-		ORDER BY created_at DESC, id`, tenantID, ts(now))
-	return ks, wrap("list signing keys", err)
+		ORDER BY created_at DESC, id`, tenantID, now)
+	return ks, s.wrap("list signing keys", err)
 }
 
 // RotateSigningKeys implements store.Store. newNext is stored as the next
@@ -47,14 +45,15 @@ func (s *Store) ListSigningKeys(ctx context.Context, tenantID string, now time.T
 //
 // The next key is locked first: a rotation running at the same time on
 // another instance waits for this one, then finds no next key (the one it
-// would have activated is active now) and fails with ErrNotFound, rather
-// than rotating twice.
+// would have activated is active now) and fails with ErrNotFound, or finds
+// the next key this one added and rotates again; either way no tenant ends
+// with two active or two next keys.
 func (s *Store) RotateSigningKeys(ctx context.Context, tenantID string, newNext store.SigningKey, retiredExpiresAt time.Time) error {
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := s.tx(ctx, func(c conn) error {
 		var nextID string
-		err := tx.QueryRow(ctx, `SELECT id FROM signing_keys WHERE tenant_id = $1 AND status = 'next' FOR UPDATE`,
+		err := c.queryRow(ctx, `SELECT id FROM signing_keys WHERE tenant_id = $1 AND status = 'next'`+s.d.forUpdate(),
 			tenantID).Scan(&nextID)
-		if errors.Is(err, pgx.ErrNoRows) {
+		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("no next key to activate: %w", store.ErrNotFound)
 		}
 		if err != nil {
@@ -62,18 +61,18 @@ func (s *Store) RotateSigningKeys(ctx context.Context, tenantID string, newNext 
 		}
 		// In this order, so that no statement sees two active or two next
 		// keys.
-		if _, err := tx.Exec(ctx, `UPDATE signing_keys SET status = 'retired', expires_at = $1
-			WHERE tenant_id = $2 AND status = 'active'`, ts(retiredExpiresAt), tenantID); err != nil {
+		if _, err := c.exec(ctx, `UPDATE signing_keys SET status = 'retired', expires_at = $1
+			WHERE tenant_id = $2 AND status = 'active'`, retiredExpiresAt, tenantID); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE signing_keys SET status = 'active'
+		if _, err := c.exec(ctx, `UPDATE signing_keys SET status = 'active'
 			WHERE tenant_id = $1 AND id = $2`, tenantID, nextID); err != nil {
 			return err
 		}
 		k := newNext
 		k.TenantID, k.Status = tenantID, store.KeyNext
-		_, err = tx.Exec(ctx, insertKey, keyArgs(k)...)
+		_, err = c.exec(ctx, insertKey, keyArgs(k)...)
 		return err
 	})
-	return wrap("rotate signing keys", err)
+	return s.wrap("rotate signing keys", err)
 }

@@ -1,6 +1,6 @@
 //go:build unix
 
-package sqlite_test
+package sqlstore_test
 
 import (
 	"os"
@@ -8,13 +8,13 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/tessera-id/tessera/store/sqlite"
+	"github.com/tessera-id/tessera/store/sqlstore"
 )
 
 // The database and its WAL and shared-memory files are 0600 whatever the
 // umask, and a wider file left by an older release is narrowed on open.
 // Not parallel: the umask is the process's.
-func TestFileModes(t *testing.T) {
+func TestSQLiteFileModes(t *testing.T) {
 	old := syscall.Umask(0)
 	defer syscall.Umask(old)
 
@@ -31,7 +31,7 @@ func TestFileModes(t *testing.T) {
 			}
 		}
 	}
-	s, err := sqlite.Open(t.Context(), path)
+	s, err := sqlstore.OpenSQLite(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +51,6 @@ func TestFileModes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	open(t, path)
+	openSQLite(t, path)
 	check("reopened after the files were made 0644")
 }

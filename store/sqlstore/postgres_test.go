@@ -1,4 +1,4 @@
-package postgres_test
+package sqlstore_test
 
 import (
 	"context"
@@ -13,15 +13,9 @@ import (
 
 	"github.com/tessera-id/tessera/internal/pgtest"
 	"github.com/tessera-id/tessera/store"
-	"github.com/tessera-id/tessera/store/postgres"
+	"github.com/tessera-id/tessera/store/sqlstore"
 	"github.com/tessera-id/tessera/store/storetest"
 )
-
-// dsn returns the test database, or skips the test without one.
-func dsn(t *testing.T) string {
-	t.Helper()
-	return pgtest.DSN(t, "PostgreSQL tests skipped")
-}
 
 // freshName returns a schema name no other test uses.
 func freshName() string { return pgtest.Name("tessera_test_") }
@@ -32,14 +26,14 @@ func freshName() string { return pgtest.Name("tessera_test_") }
 func freshSchema(t *testing.T) string {
 	t.Helper()
 	schema := freshName()
-	pgtest.DropOnCleanup(t, dsn(t), schema)
+	pgtest.DropOnCleanup(t, pgDSN(t), schema)
 	return schema
 }
 
-// open opens a store on schema, closed when the test ends.
-func open(t *testing.T, schema string, opts ...postgres.Option) *postgres.Store {
+// openPostgres opens a store on schema, closed when the test ends.
+func openPostgres(t *testing.T, schema string, opts ...sqlstore.Option) *sqlstore.Postgres {
 	t.Helper()
-	s, err := postgres.Open(t.Context(), dsn(t), append([]postgres.Option{postgres.WithSchema(schema)}, opts...)...)
+	s, err := sqlstore.OpenPostgres(t.Context(), pgDSN(t), append([]sqlstore.Option{sqlstore.WithSchema(schema)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,10 +45,10 @@ func open(t *testing.T, schema string, opts ...postgres.Option) *postgres.Store 
 	return s
 }
 
-// query runs a query outside the store, on a connection of its own.
-func query[T any](t *testing.T, schema, q string, args ...any) T {
+// pgQuery runs a query outside the store, on a connection of its own.
+func pgQuery[T any](t *testing.T, schema, q string, args ...any) T {
 	t.Helper()
-	conn, err := pgx.Connect(t.Context(), dsn(t))
+	conn, err := pgx.Connect(t.Context(), pgDSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,33 +63,21 @@ func query[T any](t *testing.T, schema, q string, args ...any) T {
 	return v
 }
 
-func TestConformance(t *testing.T) {
-	dsn(t)
-	storetest.Run(t, func(t *testing.T) (store.Store, func() store.Store) {
-		schema := freshSchema(t)
-		// Small pools, so that the races queue on the pools and hold
-		// several connections' worth of contention on one row.
-		return open(t, schema, postgres.WithPoolSize(8)), func() store.Store {
-			return open(t, schema, postgres.WithPoolSize(8))
-		}
-	})
-}
-
 // Instances starting at once on a fresh schema all succeed, and the
 // migrations ran once: the advisory lock made the others wait, then find
 // nothing to do. Without the lock, the losers would fail on tables that
 // already exist.
-func TestConcurrentOpen(t *testing.T) {
+func TestPostgresConcurrentOpen(t *testing.T) {
 	schema := freshSchema(t)
 	const n = 4
-	stores := make([]*postgres.Store, n)
+	stores := make([]*sqlstore.Postgres, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			stores[i], errs[i] = postgres.Open(t.Context(), dsn(t), postgres.WithSchema(schema))
+			stores[i], errs[i] = sqlstore.OpenPostgres(t.Context(), pgDSN(t), sqlstore.WithSchema(schema))
 		})
 	}
 	close(start)
@@ -107,13 +89,13 @@ func TestConcurrentOpen(t *testing.T) {
 		t.Cleanup(func() { stores[i].Close() })
 	}
 
-	migrations, err := os.ReadDir("migrations")
+	migrations, err := os.ReadDir("migrations/postgres")
 	if err != nil {
 		t.Fatal(err)
 	}
 	// goose records version 0 when it creates its table, then one row per
 	// migration applied.
-	applied := query[int](t, schema, `SELECT count(*) FROM goose_db_version WHERE is_applied`)
+	applied := pgQuery[int](t, schema, `SELECT count(*) FROM goose_db_version WHERE is_applied`)
 	if want := len(migrations) + 1; applied != want {
 		t.Errorf("goose_db_version has %d rows, want %d: migrations ran more than once", applied, want)
 	}
@@ -130,31 +112,40 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 }
 
-// Migrate creates the schema, and running it again, or opening afterwards,
-// changes nothing and keeps the data.
-func TestMigrateIdempotent(t *testing.T) {
+// migrateOnly opens a store on schema, which runs the migrations, and
+// closes it, as `tessera migrate` does.
+func migrateOnly(t *testing.T, schema string) {
+	t.Helper()
+	s, err := sqlstore.OpenPostgres(t.Context(), pgDSN(t), sqlstore.WithSchema(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Opening creates the schema, and opening again changes nothing and keeps
+// the data.
+func TestPostgresMigrateIdempotent(t *testing.T) {
 	ctx := t.Context()
 	schema := freshSchema(t)
 	for range 2 {
-		if err := postgres.Migrate(ctx, dsn(t), postgres.WithSchema(schema)); err != nil {
-			t.Fatal(err)
-		}
+		migrateOnly(t, schema)
 	}
-	versions := func() int { return query[int](t, schema, `SELECT count(*) FROM goose_db_version`) }
+	versions := func() int { return pgQuery[int](t, schema, `SELECT count(*) FROM goose_db_version`) }
 	before := versions()
 
-	s := open(t, schema)
+	s := openPostgres(t, schema)
 	tn := store.Tenant{ID: "t1", Name: "contoso", SigningAlg: "RS256", CreatedAt: time.UnixMilli(1_900_000_000_123).UTC()}
 	if err := s.CreateTenant(ctx, tn); err != nil {
 		t.Fatal(err)
 	}
-	if err := postgres.Migrate(ctx, dsn(t), postgres.WithSchema(schema)); err != nil {
-		t.Fatal(err)
-	}
+	migrateOnly(t, schema)
 	if after := versions(); after != before {
 		t.Errorf("goose_db_version went from %d to %d rows", before, after)
 	}
-	got, err := open(t, schema).GetTenant(ctx, "contoso")
+	got, err := openPostgres(t, schema).GetTenant(ctx, "contoso")
 	if err != nil || got != tn {
 		t.Errorf("tenant after migrating again: %+v, %v", got, err)
 	}
@@ -162,9 +153,9 @@ func TestMigrateIdempotent(t *testing.T) {
 
 // Two schemas of one database are two stores that share nothing, which is
 // what lets the conformance tests run side by side.
-func TestSchemaIsolation(t *testing.T) {
+func TestPostgresSchemaIsolation(t *testing.T) {
 	ctx := t.Context()
-	a, b := open(t, freshSchema(t)), open(t, freshSchema(t))
+	a, b := openPostgres(t, freshSchema(t)), openPostgres(t, freshSchema(t))
 	tn := store.Tenant{ID: "t1", Name: "contoso", SigningAlg: "RS256"}
 	if err := a.CreateTenant(ctx, tn); err != nil {
 		t.Fatal(err)
@@ -177,31 +168,31 @@ func TestSchemaIsolation(t *testing.T) {
 	}
 }
 
-func TestOptions(t *testing.T) {
+func TestPostgresOptions(t *testing.T) {
 	for _, name := range []string{"", "Tessera", "1tessera", "tes-sera", "tessera;drop", `te"ssera`,
 		"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl"} {
-		if err := postgres.Migrate(t.Context(), "postgres://127.0.0.1:1/none", postgres.WithSchema(name)); err == nil {
+		if _, err := sqlstore.OpenPostgres(t.Context(), "postgres://127.0.0.1:1/none", sqlstore.WithSchema(name)); err == nil {
 			t.Errorf("WithSchema(%q): got nil error", name)
 		}
 	}
 	for _, n := range []int{0, -1} {
-		if _, err := postgres.Open(t.Context(), "postgres://127.0.0.1:1/none", postgres.WithPoolSize(n)); err == nil {
+		if _, err := sqlstore.OpenPostgres(t.Context(), "postgres://127.0.0.1:1/none", sqlstore.WithPoolSize(n)); err == nil {
 			t.Errorf("WithPoolSize(%d): got nil error", n)
 		}
 	}
-	if _, err := postgres.Open(t.Context(), "not a dsn ::"); err == nil {
+	if _, err := sqlstore.OpenPostgres(t.Context(), "not a dsn ::"); err == nil {
 		t.Error("Open with a malformed DSN: got nil error")
 	}
 }
 
 // A reserved word is a valid schema name: it is quoted everywhere.
-func TestReservedSchemaName(t *testing.T) {
-	dsn(t)
+func TestPostgresReservedSchemaName(t *testing.T) {
+	pgDSN(t)
 	// The drop is registered for the same name, so that a failed run
 	// leaves nothing behind either.
 	schema := "select"
 	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), dsn(t))
+		conn, err := pgx.Connect(context.Background(), pgDSN(t))
 		if err != nil {
 			t.Error(err)
 			return
@@ -211,22 +202,22 @@ func TestReservedSchemaName(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	s := open(t, schema)
+	s := openPostgres(t, schema)
 	id := strings.TrimPrefix(freshName(), "tessera_test_")
 	if err := s.CreateTenant(t.Context(), store.Tenant{ID: id, Name: id, SigningAlg: "RS256"}); err != nil {
 		t.Fatal(err)
 	}
-	if n := query[int](t, schema, `SELECT count(*) FROM tenants WHERE id = $1`, id); n != 1 {
+	if n := pgQuery[int](t, schema, `SELECT count(*) FROM tenants WHERE id = $1`, id); n != 1 {
 		t.Errorf("%d tenants %s in schema %q, want 1", n, id, schema)
 	}
 }
 
 // Collection skips rows another transaction holds, instead of waiting for
 // it, and takes them on a later run.
-func TestDeleteExpiredSkipsLockedRows(t *testing.T) {
+func TestPostgresDeleteExpiredSkipsLockedRows(t *testing.T) {
 	ctx := t.Context()
 	schema := freshSchema(t)
-	s := open(t, schema)
+	s := openPostgres(t, schema)
 	now := time.UnixMilli(1_900_000_000_000).UTC()
 	for _, id := range []string{"a", "b"} {
 		err := s.CreateSession(ctx, store.Session{ID: id, Hash: []byte(id), TenantID: "t1", UserID: "u1",
@@ -236,7 +227,7 @@ func TestDeleteExpiredSkipsLockedRows(t *testing.T) {
 		}
 	}
 
-	conn, err := pgx.Connect(ctx, dsn(t))
+	conn, err := pgx.Connect(ctx, pgDSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,11 +260,11 @@ func TestDeleteExpiredSkipsLockedRows(t *testing.T) {
 
 // tenantWriteNotifies opens two stores on schema, creates a tenant named
 // name through the second and fails unless the first is told of it.
-func tenantWriteNotifies(t *testing.T, schema, name string) (a, b *postgres.Store) {
+func tenantWriteNotifies(t *testing.T, schema, name string) (a, b *sqlstore.Postgres) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	a, b = open(t, schema), open(t, schema)
+	a, b = openPostgres(t, schema), openPostgres(t, schema)
 	changes := a.Changes(ctx)
 	select { // the initial signal after subscribing
 	case <-changes:
@@ -291,7 +282,7 @@ func tenantWriteNotifies(t *testing.T, schema, name string) (a, b *postgres.Stor
 	return a, b
 }
 
-func TestChangesNotifyAcrossStores(t *testing.T) {
+func TestPostgresChangesNotifyAcrossStores(t *testing.T) {
 	a, b := tenantWriteNotifies(t, freshSchema(t), "notify")
 	ctx := t.Context()
 
@@ -310,11 +301,11 @@ func TestChangesNotifyAcrossStores(t *testing.T) {
 	}
 }
 
-// benchStore opens a store on a fresh schema dropped after the benchmark.
-func benchStore(b *testing.B) *postgres.Store {
+// benchPostgres opens a store on a fresh schema dropped after the benchmark.
+func benchPostgres(b *testing.B) *sqlstore.Postgres {
 	b.Helper()
 	dsn, schema := pgtest.Schema(b, "tessera_test_")
-	s, err := postgres.Open(context.Background(), dsn, postgres.WithSchema(schema))
+	s, err := sqlstore.OpenPostgres(context.Background(), dsn, sqlstore.WithSchema(schema))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -323,27 +314,27 @@ func benchStore(b *testing.B) *postgres.Store {
 }
 
 // BenchmarkRotateRefreshToken: one durable rotation, one statement.
-func BenchmarkRotateRefreshToken(b *testing.B) {
-	s := benchStore(b)
+func BenchmarkPostgresRotateRefreshToken(b *testing.B) {
+	s := benchPostgres(b)
 	storetest.BenchRotate(b, s)
 }
 
 // BenchmarkRotateRefreshTokenParallel: concurrent rotations over the pool.
-func BenchmarkRotateRefreshTokenParallel(b *testing.B) {
-	s := benchStore(b)
+func BenchmarkPostgresRotateRefreshTokenParallel(b *testing.B) {
+	s := benchPostgres(b)
 	b.SetParallelism(8)
 	storetest.BenchRotateParallel(b, s)
 }
 
 // The zero time is stored as NULL (the conformance suite checks that it
 // reads back as zero; this is the on-disk form other tools see).
-func TestZeroTimeIsNull(t *testing.T) {
+func TestPostgresZeroTimeIsNull(t *testing.T) {
 	schema := freshSchema(t)
-	s := open(t, schema)
+	s := openPostgres(t, schema)
 	if err := s.CreateTenant(t.Context(), store.Tenant{ID: "t2", Name: "t2", SigningAlg: "RS256"}); err != nil {
 		t.Fatal(err)
 	}
-	if null := query[bool](t, schema, `SELECT created_at IS NULL FROM tenants WHERE id = 't2'`); !null {
+	if null := pgQuery[bool](t, schema, `SELECT created_at IS NULL FROM tenants WHERE id = 't2'`); !null {
 		t.Error("zero time not stored as NULL")
 	}
 }

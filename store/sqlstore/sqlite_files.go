@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -14,25 +14,9 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// ErrCorrupt is the error of Open for a database file SQLite finds damaged.
+// ErrCorrupt is the error of OpenSQLite for a database file SQLite finds
+// damaged.
 var ErrCorrupt = errors.New("database file is corrupt")
-
-// Option configures Open.
-type Option func(*options)
-
-type options struct {
-	checkWithin time.Duration // 0: no integrity check
-	log         *slog.Logger
-}
-
-// WithIntegrityCheck makes Open run SQLite's quick_check on the file
-// before anything else reads it, and refuse a damaged file with ErrCorrupt
-// rather than serve until a request reaches a bad page. The check reads the
-// whole file, so it stops after within: a check that did not finish is
-// logged to log and the database is opened anyway.
-func WithIntegrityCheck(within time.Duration, log *slog.Logger) Option {
-	return func(o *options) { o.checkWithin, o.log = within, log }
-}
 
 // maxCheckErrors bounds what quick_check collects: a few problems are
 // enough to refuse the file and to show what is wrong.
@@ -55,7 +39,7 @@ func quickCheck(ctx context.Context, db *sql.DB, path string, within time.Durati
 		}
 		return nil
 	case err != nil:
-		return classify(path, "integrity check", fmt.Errorf("sqlite: integrity check of %s: %w", path, err))
+		return classifyFile(path, "integrity check", fmt.Errorf("sqlite: integrity check of %s: %w", path, err))
 	case len(problems) == 1 && problems[0] == "ok":
 		return nil
 	}
@@ -106,10 +90,10 @@ func corrupt(path, detail string) error {
 		"or move it aside to start with an empty database", path, ErrCorrupt, detail)
 }
 
-// classify turns the driver's answers for a damaged file, or one that is
+// classifyFile turns the driver's answers for a damaged file, or one that is
 // not a database at all, met during op into the error naming the file;
 // other errors are returned as they are.
-func classify(path, op string, err error) error {
+func classifyFile(path, op string, err error) error {
 	var e *sqlite.Error
 	if errors.As(err, &e) {
 		switch e.Code() & 0xff {

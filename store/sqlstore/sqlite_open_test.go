@@ -1,4 +1,4 @@
-package sqlite_test
+package sqlstore_test
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/store"
-	"github.com/tessera-id/tessera/store/sqlite"
+	"github.com/tessera-id/tessera/store/sqlstore"
 )
 
 // fillAndCorrupt writes a tenant and enough users to fill a few dozen
@@ -23,7 +23,7 @@ import (
 func fillAndCorrupt(t *testing.T, path string) {
 	t.Helper()
 	ctx := t.Context()
-	s, err := sqlite.Open(ctx, path)
+	s, err := sqlstore.OpenSQLite(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,15 +78,15 @@ func fillAndCorrupt(t *testing.T, path string) {
 
 // Open with the integrity check refuses a file with damaged pages, naming
 // it and saying to restore a backup, before the migrations touch it.
-func TestIntegrityCheckRefusesCorruptFile(t *testing.T) {
+func TestSQLiteIntegrityCheckRefusesCorruptFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tessera.db")
 	fillAndCorrupt(t, path)
-	s, err := sqlite.Open(t.Context(), path, sqlite.WithIntegrityCheck(5*time.Second, nil))
+	s, err := sqlstore.OpenSQLite(t.Context(), path, sqlstore.WithIntegrityCheck(5*time.Second, nil))
 	if err == nil {
 		s.Close()
 		t.Fatal("a corrupt database was opened")
 	}
-	if !errors.Is(err, sqlite.ErrCorrupt) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "backup") {
+	if !errors.Is(err, sqlstore.ErrCorrupt) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "backup") {
 		t.Fatalf("error %q: want ErrCorrupt naming %s and a backup", err, path)
 	}
 	if !strings.Contains(err.Error(), "quick_check") {
@@ -97,21 +97,21 @@ func TestIntegrityCheckRefusesCorruptFile(t *testing.T) {
 // A sound file passes the check; a check that cannot finish in time is
 // logged and the database opened anyway, so a huge file does not stop a
 // start.
-func TestIntegrityCheckBounded(t *testing.T) {
+func TestSQLiteIntegrityCheckBounded(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tessera.db")
-	s, err := sqlite.Open(t.Context(), path)
+	s, err := sqlstore.OpenSQLite(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
-	s, err = sqlite.Open(t.Context(), path, sqlite.WithIntegrityCheck(5*time.Second, nil))
+	s, err = sqlstore.OpenSQLite(t.Context(), path, sqlstore.WithIntegrityCheck(5*time.Second, nil))
 	if err != nil {
 		t.Fatalf("a sound database: %v", err)
 	}
 	s.Close()
 
 	var logs bytes.Buffer
-	s, err = sqlite.Open(t.Context(), path, sqlite.WithIntegrityCheck(time.Nanosecond, slog.New(slog.NewTextHandler(&logs, nil))))
+	s, err = sqlstore.OpenSQLite(t.Context(), path, sqlstore.WithIntegrityCheck(time.Nanosecond, slog.New(slog.NewTextHandler(&logs, nil))))
 	if err != nil {
 		t.Fatalf("a check out of time refused the database: %v", err)
 	}
@@ -123,18 +123,18 @@ func TestIntegrityCheckBounded(t *testing.T) {
 
 // A file that is not a database at all is refused as corrupt too, with or
 // without the check.
-func TestOpenRefusesNotADatabase(t *testing.T) {
+func TestSQLiteOpenRefusesNotADatabase(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tessera.db")
 	if err := os.WriteFile(path, bytes.Repeat([]byte("not a database "), 1000), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, opts := range [][]sqlite.Option{nil, {sqlite.WithIntegrityCheck(5*time.Second, nil)}} {
-		s, err := sqlite.Open(t.Context(), path, opts...)
+	for _, opts := range [][]sqlstore.Option{nil, {sqlstore.WithIntegrityCheck(5*time.Second, nil)}} {
+		s, err := sqlstore.OpenSQLite(t.Context(), path, opts...)
 		if err == nil {
 			s.Close()
 			t.Fatal("a file that is not a database was opened")
 		}
-		if !errors.Is(err, sqlite.ErrCorrupt) || !strings.Contains(err.Error(), path) {
+		if !errors.Is(err, sqlstore.ErrCorrupt) || !strings.Contains(err.Error(), path) {
 			t.Errorf("error %q: want ErrCorrupt naming the file", err)
 		}
 	}

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -19,27 +19,27 @@ func scanSession(row scanner) (store.Session, error) {
 
 // CreateSession implements store.Store.
 func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
-	_, err := s.exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		ss.ID, ss.Hash, ss.TenantID, ss.UserID, millis(ss.AuthTime), millis(ss.CreatedAt), millis(ss.ExpiresAt))
-	return wrap("create session", err)
+	_, err := s.exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		ss.ID, ss.Hash, ss.TenantID, ss.UserID, ss.AuthTime, ss.CreatedAt, ss.ExpiresAt)
+	return s.wrap("create session", err)
 }
 
 // GetSession implements store.Store.
 func (s *Store) GetSession(ctx context.Context, tenantID string, hash []byte) (store.Session, error) {
 	ss, err := get(ctx, s, scanSession,
-		`SELECT `+sessionCols+` FROM sessions WHERE tenant_id = ? AND hash = ?`, tenantID, hash)
-	return ss, wrap("get session", err)
+		`SELECT `+sessionCols+` FROM sessions WHERE tenant_id = $1 AND hash = $2`, tenantID, hash)
+	return ss, s.wrap("get session", err)
 }
 
 // GetSessionByID implements store.Store.
 func (s *Store) GetSessionByID(ctx context.Context, tenantID, id string) (store.Session, error) {
 	ss, err := get(ctx, s, scanSession,
-		`SELECT `+sessionCols+` FROM sessions WHERE tenant_id = ? AND id = ?`, tenantID, id)
-	return ss, wrap("get session by id", err)
+		`SELECT `+sessionCols+` FROM sessions WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+	return ss, s.wrap("get session by id", err)
 }
 
 // DeleteSession implements store.Store.
 func (s *Store) DeleteSession(ctx context.Context, tenantID string, hash []byte) error {
-	err := s.execOne(ctx, `DELETE FROM sessions WHERE tenant_id = ? AND hash = ?`, tenantID, hash)
-	return wrap("delete session", err)
+	err := s.execOne(ctx, `DELETE FROM sessions WHERE tenant_id = $1 AND hash = $2`, tenantID, hash)
+	return s.wrap("delete session", err)
 }

@@ -1,12 +1,10 @@
-package postgres
+package sqlstore
 
 import (
 	"cmp"
 	"context"
 	"slices"
 	"strings"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/tessera-id/tessera/store"
 )
@@ -28,9 +26,9 @@ func scanTenant(row scanner) (store.Tenant, error) {
 func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
 	l := t.Lockout
 	_, err := s.exec(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		t.ID, t.Name, t.SigningAlg, ts(t.CreatedAt), l.Threshold, millis(l.Duration),
-		millis(l.MaxDuration), millis(l.ResetAfter), l.AddressThreshold, l.RequestAttempts)
-	return wrap("create tenant", err)
+		t.ID, t.Name, t.SigningAlg, t.CreatedAt, l.Threshold, l.Duration, l.MaxDuration, l.ResetAfter,
+		l.AddressThreshold, l.RequestAttempts)
+	return s.wrap("create tenant", err)
 }
 
 // SetTenantLockout implements store.Store.
@@ -38,9 +36,8 @@ func (s *Store) SetTenantLockout(ctx context.Context, tenantID string, l store.L
 	err := s.execOne(ctx, `UPDATE tenants SET lockout_threshold = $1, lockout_duration_ms = $2,
 		lockout_max_duration_ms = $3, lockout_reset_after_ms = $4, lockout_address_threshold = $5,
 		lockout_request_attempts = $6 WHERE id = $7`,
-		l.Threshold, millis(l.Duration), millis(l.MaxDuration), millis(l.ResetAfter),
-		l.AddressThreshold, l.RequestAttempts, tenantID)
-	return wrap("set tenant lockout", err)
+		l.Threshold, l.Duration, l.MaxDuration, l.ResetAfter, l.AddressThreshold, l.RequestAttempts, tenantID)
+	return s.wrap("set tenant lockout", err)
 }
 
 // GetTenant implements store.Store. An id wins over a name, should another
@@ -48,69 +45,75 @@ func (s *Store) SetTenantLockout(ctx context.Context, tenantID string, l store.L
 func (s *Store) GetTenant(ctx context.Context, idOrName string) (store.Tenant, error) {
 	t, err := get(ctx, s, scanTenant,
 		`SELECT `+tenantCols+` FROM tenants WHERE id = $1 OR name = $1 ORDER BY id = $1 DESC LIMIT 1`, idOrName)
-	return t, wrap("get tenant", err)
+	return t, s.wrap("get tenant", err)
 }
 
 // ListTenants implements store.Store.
 func (s *Store) ListTenants(ctx context.Context) ([]store.Tenant, error) {
-	tenants, err := list(ctx, s, scanTenant, `SELECT `+tenantCols+` FROM tenants ORDER BY name`)
-	return tenants, wrap("list tenants", err)
+	ts, err := list(ctx, s, scanTenant, `SELECT `+tenantCols+` FROM tenants ORDER BY name`)
+	return ts, s.wrap("list tenants", err)
 }
 
 // Apps.
 
-const appCols = `tenant_id, client_id, name, public, redirect_uris, identifier_uri, scopes, roles,
-	permissions, service_principal_id, allow_plain_pkce, access_token_lifetime_ms,
-	refresh_token_lifetime_ms, refresh_token_idle_lifetime_ms, created_at, updated_at,
-	post_logout_redirect_uris, logout_keeps_refresh_tokens`
+// appColumns is the apps table's select list: its lists read through the
+// dialect (see dialect.listColumn).
+func appColumns(d dialect) string {
+	return `tenant_id, client_id, name, public, ` + d.listColumn("redirect_uris") + `, identifier_uri, ` +
+		d.listColumn("scopes") + `, ` + d.listColumn("roles") + `, permissions, service_principal_id,
+		allow_plain_pkce, access_token_lifetime_ms, refresh_token_lifetime_ms, refresh_token_idle_lifetime_ms,
+		created_at, updated_at, ` + d.listColumn("post_logout_redirect_uris") + `, logout_keeps_refresh_tokens`
+}
 
 func scanApp(row scanner) (store.App, error) {
 	var a store.App
-	err := row.Scan(&a.TenantID, &a.ClientID, &a.Name, &a.Public, &a.RedirectURIs,
-		&a.IdentifierURI, &a.Scopes, &a.Roles, permissionsCol{&a.Permissions},
+	err := row.Scan(&a.TenantID, &a.ClientID, &a.Name, &a.Public, listCol(&a.RedirectURIs),
+		&a.IdentifierURI, listCol(&a.Scopes), listCol(&a.Roles), permissionsCol{&a.Permissions},
 		&a.ServicePrincipalID, &a.AllowPlainPKCE, durationCol{&a.AccessTokenLifetime},
 		durationCol{&a.RefreshTokenLifetime}, durationCol{&a.RefreshTokenIdleLifetime},
 		timeCol{&a.CreatedAt}, timeCol{&a.UpdatedAt},
-		&a.PostLogoutRedirectURIs, &a.LogoutKeepsRefreshTokens)
+		listCol(&a.PostLogoutRedirectURIs), &a.LogoutKeepsRefreshTokens)
 	return a, err
 }
 
 // CreateApp implements store.Store.
 func (s *Store) CreateApp(ctx context.Context, a store.App) error {
-	_, err := s.exec(ctx, `INSERT INTO apps (`+appCols+`)
+	_, err := s.exec(ctx, `INSERT INTO apps (tenant_id, client_id, name, public, redirect_uris, identifier_uri,
+			scopes, roles, permissions, service_principal_id, allow_plain_pkce, access_token_lifetime_ms,
+			refresh_token_lifetime_ms, refresh_token_idle_lifetime_ms, created_at, updated_at,
+			post_logout_redirect_uris, logout_keeps_refresh_tokens)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-		a.TenantID, a.ClientID, a.Name, a.Public, strs(a.RedirectURIs), a.IdentifierURI,
-		strs(a.Scopes), strs(a.Roles), permissionsValue(a.Permissions), a.ServicePrincipalID,
-		a.AllowPlainPKCE, millis(a.AccessTokenLifetime), millis(a.RefreshTokenLifetime),
-		millis(a.RefreshTokenIdleLifetime), ts(a.CreatedAt), ts(a.UpdatedAt),
-		strs(a.PostLogoutRedirectURIs), a.LogoutKeepsRefreshTokens)
-	return wrap("create app", err)
+		a.TenantID, a.ClientID, a.Name, a.Public, a.RedirectURIs, a.IdentifierURI, a.Scopes, a.Roles,
+		permissionsValue(a.Permissions), a.ServicePrincipalID, a.AllowPlainPKCE, a.AccessTokenLifetime,
+		a.RefreshTokenLifetime, a.RefreshTokenIdleLifetime, a.CreatedAt, a.UpdatedAt,
+		a.PostLogoutRedirectURIs, a.LogoutKeepsRefreshTokens)
+	return s.wrap("create app", err)
 }
 
 // GetApp implements store.Store.
 func (s *Store) GetApp(ctx context.Context, tenantID, clientID string) (store.App, error) {
 	a, err := get(ctx, s, scanApp,
-		`SELECT `+appCols+` FROM apps WHERE tenant_id = $1 AND client_id = $2`, tenantID, clientID)
-	return a, wrap("get app", err)
+		`SELECT `+s.appCols+` FROM apps WHERE tenant_id = $1 AND client_id = $2`, tenantID, clientID)
+	return a, s.wrap("get app", err)
 }
 
 // GetAppByIdentifier implements store.Store. A client id wins over an
 // identifier URI, should another app use it as one.
 func (s *Store) GetAppByIdentifier(ctx context.Context, tenantID, identifier string) (store.App, error) {
 	if identifier == "" {
-		return store.App{}, wrap("get app by identifier", store.ErrNotFound)
+		return store.App{}, s.wrap("get app by identifier", store.ErrNotFound)
 	}
-	a, err := get(ctx, s, scanApp, `SELECT `+appCols+` FROM apps
+	a, err := get(ctx, s, scanApp, `SELECT `+s.appCols+` FROM apps
 		WHERE tenant_id = $1 AND (client_id = $2 OR (identifier_uri = $2 AND identifier_uri <> ''))
 		ORDER BY client_id = $2 DESC LIMIT 1`, tenantID, identifier)
-	return a, wrap("get app by identifier", err)
+	return a, s.wrap("get app by identifier", err)
 }
 
 // ListApps implements store.Store.
 func (s *Store) ListApps(ctx context.Context, tenantID string) ([]store.App, error) {
 	as, err := list(ctx, s, scanApp,
-		`SELECT `+appCols+` FROM apps WHERE tenant_id = $1 ORDER BY name, client_id`, tenantID)
-	return as, wrap("list apps", err)
+		`SELECT `+s.appCols+` FROM apps WHERE tenant_id = $1 ORDER BY name, client_id`, tenantID)
+	return as, s.wrap("list apps", err)
 }
 
 // UpdateApp implements store.Store. The service principal id stays as
@@ -121,12 +124,10 @@ func (s *Store) UpdateApp(ctx context.Context, a store.App) error {
 		refresh_token_lifetime_ms = $10, refresh_token_idle_lifetime_ms = $11, updated_at = $12,
 		post_logout_redirect_uris = $13, logout_keeps_refresh_tokens = $14
 		WHERE tenant_id = $15 AND client_id = $16`,
-		a.Name, a.Public, strs(a.RedirectURIs), a.IdentifierURI, strs(a.Scopes), strs(a.Roles),
-		permissionsValue(a.Permissions), a.AllowPlainPKCE, millis(a.AccessTokenLifetime),
-		millis(a.RefreshTokenLifetime), millis(a.RefreshTokenIdleLifetime),
-		ts(a.UpdatedAt), strs(a.PostLogoutRedirectURIs), a.LogoutKeepsRefreshTokens,
-		a.TenantID, a.ClientID)
-	return wrap("update app", err)
+		a.Name, a.Public, a.RedirectURIs, a.IdentifierURI, a.Scopes, a.Roles, permissionsValue(a.Permissions),
+		a.AllowPlainPKCE, a.AccessTokenLifetime, a.RefreshTokenLifetime, a.RefreshTokenIdleLifetime,
+		a.UpdatedAt, a.PostLogoutRedirectURIs, a.LogoutKeepsRefreshTokens, a.TenantID, a.ClientID)
+	return s.wrap("update app", err)
 }
 
 // Client secrets.
@@ -143,22 +144,22 @@ func scanSecret(row scanner) (store.ClientSecret, error) {
 // AddClientSecret implements store.Store.
 func (s *Store) AddClientSecret(ctx context.Context, c store.ClientSecret) error {
 	_, err := s.exec(ctx, `INSERT INTO client_secrets (`+secretCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		c.ID, c.TenantID, c.ClientID, c.Description, c.Hint, c.Hash, ts(c.ExpiresAt), ts(c.CreatedAt))
-	return wrap("add client secret", err)
+		c.ID, c.TenantID, c.ClientID, c.Description, c.Hint, c.Hash, c.ExpiresAt, c.CreatedAt)
+	return s.wrap("add client secret", err)
 }
 
 // ListClientSecrets implements store.Store.
 func (s *Store) ListClientSecrets(ctx context.Context, tenantID, clientID string) ([]store.ClientSecret, error) {
 	cs, err := list(ctx, s, scanSecret, `SELECT `+secretCols+` FROM client_secrets
 		WHERE tenant_id = $1 AND client_id = $2 ORDER BY created_at, id`, tenantID, clientID)
-	return cs, wrap("list client secrets", err)
+	return cs, s.wrap("list client secrets", err)
 }
 
 // RemoveClientSecret implements store.Store.
 func (s *Store) RemoveClientSecret(ctx context.Context, tenantID, clientID, secretID string) error {
 	err := s.execOne(ctx, `DELETE FROM client_secrets WHERE tenant_id = $1 AND client_id = $2 AND id = $3`,
 		tenantID, clientID, secretID)
-	return wrap("remove client secret", err)
+	return s.wrap("remove client secret", err)
 }
 
 // App credentials.
@@ -179,8 +180,8 @@ func (s *Store) AddAppCredential(ctx context.Context, c store.AppCredential) err
 	_, err := s.exec(ctx, `INSERT INTO app_credentials (`+credentialCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		c.ID, c.TenantID, c.ClientID, string(c.Kind), c.Description, c.PublicKey, c.SHA1Thumbprint,
-		c.SHA256Thumbprint, ts(c.ExpiresAt), ts(c.CreatedAt))
-	return wrap("add app credential", err)
+		c.SHA256Thumbprint, c.ExpiresAt, c.CreatedAt)
+	return s.wrap("add app credential", err)
 }
 
 // ListAppCredentials implements store.Store. Expired credentials are listed
@@ -189,14 +190,14 @@ func (s *Store) AddAppCredential(ctx context.Context, c store.AppCredential) err
 func (s *Store) ListAppCredentials(ctx context.Context, tenantID, clientID string) ([]store.AppCredential, error) {
 	cs, err := list(ctx, s, scanCredential, `SELECT `+credentialCols+` FROM app_credentials
 		WHERE tenant_id = $1 AND client_id = $2 ORDER BY created_at, id`, tenantID, clientID)
-	return cs, wrap("list app credentials", err)
+	return cs, s.wrap("list app credentials", err)
 }
 
 // RemoveAppCredential implements store.Store.
 func (s *Store) RemoveAppCredential(ctx context.Context, tenantID, clientID, id string) error {
 	err := s.execOne(ctx, `DELETE FROM app_credentials WHERE tenant_id = $1 AND client_id = $2 AND id = $3`,
 		tenantID, clientID, id)
-	return wrap("remove app credential", err)
+	return s.wrap("remove app credential", err)
 }
 
 // Users.
@@ -211,48 +212,48 @@ func scanUser(row scanner) (store.User, error) {
 }
 
 // usernameKey is what makes usernames unique and found case-insensitively.
-// The same folding as the SQLite backend's, so that both agree on which
-// usernames are one.
+// Folded in Go, the same on every engine: SQLite's lower() folds ASCII
+// only, which would let "Ölaf" and "ölaf" become two accounts, and
+// PostgreSQL's and MySQL's depend on a collation.
 func usernameKey(username string) string {
 	return strings.ToLower(username)
 }
 
 // CreateUser implements store.Store.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	_, err := s.exec(ctx, `INSERT INTO users (`+userCols+`, username_key)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+	_, err := s.exec(ctx, `INSERT INTO users (`+userCols+`, username_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		u.ID, u.TenantID, u.Username, u.Email, u.Name, u.PasswordHash, u.Disabled,
-		ts(u.CreatedAt), ts(u.UpdatedAt), usernameKey(u.Username))
-	return wrap("create user", err)
+		u.CreatedAt, u.UpdatedAt, usernameKey(u.Username))
+	return s.wrap("create user", err)
 }
 
 // GetUser implements store.Store.
 func (s *Store) GetUser(ctx context.Context, tenantID, userID string) (store.User, error) {
 	u, err := get(ctx, s, scanUser,
 		`SELECT `+userCols+` FROM users WHERE tenant_id = $1 AND id = $2`, tenantID, userID)
-	return u, wrap("get user", err)
+	return u, s.wrap("get user", err)
 }
 
 // GetUserByUsername implements store.Store.
 func (s *Store) GetUserByUsername(ctx context.Context, tenantID, username string) (store.User, error) {
 	u, err := get(ctx, s, scanUser,
 		`SELECT `+userCols+` FROM users WHERE tenant_id = $1 AND username_key = $2`, tenantID, usernameKey(username))
-	return u, wrap("get user by username", err)
+	return u, s.wrap("get user by username", err)
 }
 
 // ListUsers implements store.Store.
 func (s *Store) ListUsers(ctx context.Context, tenantID string) ([]store.User, error) {
 	us, err := list(ctx, s, scanUser,
 		`SELECT `+userCols+` FROM users WHERE tenant_id = $1 ORDER BY username_key`, tenantID)
-	return us, wrap("list users", err)
+	return us, s.wrap("list users", err)
 }
 
 // UpdateUser implements store.Store. UpdatedAt travels with the change.
 func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
 	err := s.execOne(ctx, `UPDATE users SET email = $1, name = $2, password_hash = $3, disabled = $4, updated_at = $5
 		WHERE tenant_id = $6 AND id = $7`,
-		u.Email, u.Name, u.PasswordHash, u.Disabled, ts(u.UpdatedAt), u.TenantID, u.ID)
-	return wrap("update user", err)
+		u.Email, u.Name, u.PasswordHash, u.Disabled, u.UpdatedAt, u.TenantID, u.ID)
+	return s.wrap("update user", err)
 }
 
 // Consents.
@@ -266,10 +267,14 @@ func scanConsent(row scanner) (store.Consent, error) {
 	return c, err
 }
 
+// consentBatch bounds the rows of one INSERT, well below every engine's
+// limit on the number of arguments of a statement.
+const consentBatch = 100
+
 // AddConsents implements store.Store. A grant given again keeps the time it
 // was first given. The rows go in primary-key order, so that two instances
 // granting overlapping sets at once wait on each other instead of
-// deadlocking; they go as one batch, one round trip.
+// deadlocking, and as one statement (one round trip) per batch.
 func (s *Store) AddConsents(ctx context.Context, cs []store.Consent) error {
 	if len(cs) == 0 {
 		return nil
@@ -280,16 +285,26 @@ func (s *Store) AddConsents(ctx context.Context, cs []store.Consent) error {
 			cmp.Compare(x.PrincipalID, y.PrincipalID), cmp.Compare(x.ResourceID, y.ResourceID),
 			cmp.Compare(x.Kind, y.Kind), cmp.Compare(x.Value, y.Value))
 	})
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		var b pgx.Batch
-		for _, c := range cs {
-			b.Queue(`INSERT INTO consents (`+consentCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
-				ON CONFLICT DO NOTHING`,
-				c.TenantID, c.ClientID, c.PrincipalID, c.ResourceID, string(c.Kind), c.Value, ts(c.CreatedAt))
+	insert := func(c conn, batch []store.Consent) error {
+		rows := make([]string, len(batch))
+		args := make([]any, 0, 7*len(batch))
+		for i, c := range batch {
+			rows[i] = "(" + placeholders(len(args)+1, 7) + ")"
+			args = append(args, c.TenantID, c.ClientID, c.PrincipalID, c.ResourceID, string(c.Kind), c.Value, c.CreatedAt)
 		}
-		return tx.SendBatch(ctx, &b).Close()
+		_, err := c.exec(ctx, `INSERT INTO consents (`+consentCols+`) VALUES `+strings.Join(rows, ", ")+` `+
+			s.d.insertIgnore("tenant_id, client_id, principal_id, resource_id, kind, value"), args...)
+		return err
+	}
+	err := s.tx(ctx, func(c conn) error {
+		for batch := range slices.Chunk(cs, consentBatch) {
+			if err := insert(c, batch); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
-	return wrap("add consents", err)
+	return s.wrap("add consents", err)
 }
 
 // ListConsents implements store.Store.
@@ -297,7 +312,7 @@ func (s *Store) ListConsents(ctx context.Context, tenantID, clientID, principalI
 	cs, err := list(ctx, s, scanConsent, `SELECT `+consentCols+` FROM consents
 		WHERE tenant_id = $1 AND client_id = $2 AND principal_id IN ($3, '')
 		ORDER BY principal_id, resource_id, kind, value`, tenantID, clientID, principalID)
-	return cs, wrap("list consents", err)
+	return cs, s.wrap("list consents", err)
 }
 
 // RemoveConsents implements store.Store. Removing nothing is not an error:
@@ -305,5 +320,5 @@ func (s *Store) ListConsents(ctx context.Context, tenantID, clientID, principalI
 func (s *Store) RemoveConsents(ctx context.Context, tenantID, clientID, principalID string) error {
 	_, err := s.exec(ctx, `DELETE FROM consents WHERE tenant_id = $1 AND client_id = $2 AND principal_id = $3`,
 		tenantID, clientID, principalID)
-	return wrap("remove consents", err)
+	return s.wrap("remove consents", err)
 }

@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -8,24 +8,26 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/tessera-id/tessera/internal/pgtest"
 )
 
-// testStore opens a store on a fresh schema, dropped when the test ends.
-func testStore(t *testing.T) *Store {
+// testPostgres opens a store on a fresh schema, dropped when the test
+// ends, with a table of two counters.
+func testPostgres(t *testing.T) *Postgres {
 	t.Helper()
 	dsn, schema := pgtest.Schema(t, "tessera_test_")
-	s, err := Open(t.Context(), dsn, WithSchema(schema))
+	s, err := OpenPostgres(t.Context(), dsn, WithSchema(schema))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	_, err = s.exec(t.Context(), `CREATE TABLE counters (id int PRIMARY KEY, n int NOT NULL);
-		INSERT INTO counters VALUES (1, 0), (2, 0)`)
-	if err != nil {
-		t.Fatal(err)
+	for _, q := range []string{`CREATE TABLE counters (id int PRIMARY KEY, n int NOT NULL)`,
+		`INSERT INTO counters VALUES (1, 0), (2, 0)`} {
+		if _, err := s.exec(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return s
 }
@@ -38,28 +40,37 @@ func pgCode(err error) string {
 	return ""
 }
 
+func (s *Store) counter(t *testing.T, id int) int {
+	t.Helper()
+	var n int
+	if err := s.reader().queryRow(t.Context(), `SELECT n FROM counters WHERE id = $1`, id).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // A real deadlock: two transactions update the same two rows in opposite
 // orders. PostgreSQL aborts one with 40P01; tx runs it again, and both end
 // up committed, each having added its increments exactly once.
-func TestTxRetriesDeadlock(t *testing.T) {
+func TestPostgresTxRetriesDeadlock(t *testing.T) {
 	ctx := t.Context()
-	s := testStore(t)
+	s := testPostgres(t)
 
 	var runs, deadlocks atomic.Int32
 	var holding sync.WaitGroup // both hold their first row
 	holding.Add(2)
-	transfer := func(first, second int) func(pgx.Tx) error {
+	transfer := func(first, second int) func(conn) error {
 		var once sync.Once
-		return func(tx pgx.Tx) error {
+		return func(c conn) error {
 			runs.Add(1)
-			if _, err := tx.Exec(ctx, `UPDATE counters SET n = n + 1 WHERE id = $1`, first); err != nil {
+			if _, err := c.exec(ctx, `UPDATE counters SET n = n + 1 WHERE id = $1`, first); err != nil {
 				return err
 			}
 			// Only the first attempt waits for the other side: the retry
 			// must run straight through.
 			once.Do(func() { holding.Done(); holding.Wait() })
-			_, err := tx.Exec(ctx, `UPDATE counters SET n = n + 1 WHERE id = $1`, second)
-			if pgCode(err) == codeDeadlockDetected {
+			_, err := c.exec(ctx, `UPDATE counters SET n = n + 1 WHERE id = $1`, second)
+			if pgCode(err) == pgDeadlockDetected {
 				deadlocks.Add(1)
 			}
 			return err
@@ -79,11 +90,7 @@ func TestTxRetriesDeadlock(t *testing.T) {
 		t.Errorf("%d deadlocks in %d runs, want 1 in 3", deadlocks.Load(), runs.Load())
 	}
 	for _, id := range []int{1, 2} {
-		var n int
-		if err := s.pool.QueryRow(ctx, `SELECT n FROM counters WHERE id = $1`, id).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n != 2 {
+		if n := s.counter(t, id); n != 2 {
 			t.Errorf("counter %d = %d, want 2", id, n)
 		}
 	}
@@ -92,25 +99,25 @@ func TestTxRetriesDeadlock(t *testing.T) {
 // A real serialization failure: two SERIALIZABLE transactions each read
 // both rows and write one (write skew). PostgreSQL fails one with 40001 at
 // its commit; tx runs it again, and it goes through on the other's result.
-func TestTxRetriesSerializationFailure(t *testing.T) {
+func TestPostgresTxRetriesSerializationFailure(t *testing.T) {
 	ctx := t.Context()
-	s := testStore(t)
+	s := testPostgres(t)
 
 	var runs atomic.Int32
 	var wrote sync.WaitGroup // both have written, neither has committed
 	wrote.Add(2)
-	writeSkew := func(id int) func(pgx.Tx) error {
+	writeSkew := func(id int) func(conn) error {
 		var once sync.Once
-		return func(tx pgx.Tx) error {
+		return func(c conn) error {
 			runs.Add(1)
-			if _, err := tx.Exec(ctx, `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE`); err != nil {
+			if _, err := c.exec(ctx, `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE`); err != nil {
 				return err
 			}
 			var sum int
-			if err := tx.QueryRow(ctx, `SELECT sum(n) FROM counters`).Scan(&sum); err != nil {
+			if err := c.queryRow(ctx, `SELECT sum(n) FROM counters`).Scan(&sum); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `UPDATE counters SET n = $1 + 1 WHERE id = $2`, sum, id); err != nil {
+			if _, err := c.exec(ctx, `UPDATE counters SET n = $1 + 1 WHERE id = $2`, sum, id); err != nil {
 				return err
 			}
 			once.Do(func() { wrote.Done(); wrote.Wait() })
@@ -119,40 +126,35 @@ func TestTxRetriesSerializationFailure(t *testing.T) {
 	}
 	// The failure surfaces at the commit, which tx runs: check that it is
 	// the error retry is there for, by committing by hand once.
-	first, err := s.pool.Begin(ctx)
+	first, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := s.pool.Begin(ctx)
+	other, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, step := range []struct {
-		tx pgx.Tx
-		id int
-	}{{first, 1}, {other, 2}} {
-		if _, err := step.tx.Exec(ctx, `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE`); err != nil {
+	for _, q := range []string{`SET TRANSACTION ISOLATION LEVEL SERIALIZABLE`, `SELECT sum(n) FROM counters`} {
+		if _, err := first.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := step.tx.Exec(ctx, `SELECT sum(n) FROM counters`); err != nil {
+		if _, err := other.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, step := range []struct {
-		tx pgx.Tx
-		id int
-	}{{first, 1}, {other, 2}} {
-		if _, err := step.tx.Exec(ctx, `UPDATE counters SET n = 1 WHERE id = $1`, step.id); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := first.Commit(ctx); err != nil {
+	if _, err := first.ExecContext(ctx, `UPDATE counters SET n = 1 WHERE id = $1`, 1); err != nil {
 		t.Fatal(err)
 	}
-	if err := other.Commit(ctx); !retryable(err) {
+	if _, err := other.ExecContext(ctx, `UPDATE counters SET n = 1 WHERE id = $1`, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Commit(); s.d.classify(err) != errRetry {
 		t.Fatalf("write skew committed: got %v, want a serialization failure", err)
 	}
-	if _, err := s.pool.Exec(ctx, `UPDATE counters SET n = 0`); err != nil {
+	if _, err := s.exec(ctx, `UPDATE counters SET n = 0`); err != nil {
 		t.Fatal(err)
 	}
 
@@ -172,36 +174,33 @@ func TestTxRetriesSerializationFailure(t *testing.T) {
 	}
 	// Serially: one saw (0, 0) and wrote 1, the other then saw a sum of 1
 	// and wrote 2.
-	var sum int
-	if err := s.pool.QueryRow(ctx, `SELECT sum(n) FROM counters`).Scan(&sum); err != nil {
-		t.Fatal(err)
-	}
-	if sum != 3 {
+	if sum := s.counter(t, 1) + s.counter(t, 2); sum != 3 {
 		t.Errorf("sum %d, want 3", sum)
 	}
 }
 
-// retry gives up after a bounded number of attempts, and at once on an
+// retryOn gives up after a bounded number of attempts, and at once on an
 // error that is not a conflict or on a cancelled context.
-func TestRetryBounds(t *testing.T) {
-	conflict := &pgconn.PgError{Code: codeSerializationFailure}
+func TestPostgresRetryBounds(t *testing.T) {
+	s := &Store{d: postgresDialect{}, retry: retryPolicy{attempts: 6, backoff: jittered(5 * time.Millisecond)}}
+	conflict := &pgconn.PgError{Code: pgSerializationFailure}
 	calls := 0
-	err := retry(t.Context(), func() error { calls++; return conflict })
-	if !errors.Is(err, conflict) || calls != attempts {
-		t.Errorf("persistent conflict: %v after %d calls, want it after %d", err, calls, attempts)
+	err := s.retryOn(t.Context(), func() error { calls++; return conflict })
+	if !errors.Is(err, conflict) || calls != s.retry.attempts {
+		t.Errorf("persistent conflict: %v after %d calls, want it after %d", err, calls, s.retry.attempts)
 	}
 
 	calls = 0
-	other := &pgconn.PgError{Code: codeUniqueViolation}
-	if err := retry(t.Context(), func() error { calls++; return other }); !errors.Is(err, other) || calls != 1 {
+	other := &pgconn.PgError{Code: pgUniqueViolation}
+	if err := s.retryOn(t.Context(), func() error { calls++; return other }); !errors.Is(err, other) || calls != 1 {
 		t.Errorf("unique violation: %v after %d calls, want it after 1", err, calls)
 	}
 
 	calls = 0
-	if err := retry(t.Context(), func() error {
+	if err := s.retryOn(t.Context(), func() error {
 		calls++
 		if calls < 3 {
-			return &pgconn.PgError{Code: codeDeadlockDetected}
+			return &pgconn.PgError{Code: pgDeadlockDetected}
 		}
 		return nil
 	}); err != nil || calls != 3 {
@@ -212,7 +211,7 @@ func TestRetryBounds(t *testing.T) {
 	cancel()
 	calls = 0
 	start := time.Now()
-	err = retry(ctx, func() error { calls++; return conflict })
+	err = s.retryOn(ctx, func() error { calls++; return conflict })
 	if !errors.Is(err, context.Canceled) || calls != 1 || time.Since(start) > time.Second {
 		t.Errorf("cancelled: %v after %d calls", err, calls)
 	}

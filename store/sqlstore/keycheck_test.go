@@ -1,25 +1,32 @@
-package postgres_test
+package sqlstore_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"sync"
 	"testing"
 
 	"github.com/tessera-id/tessera/store"
-	"github.com/tessera-id/tessera/store/postgres"
+	"github.com/tessera-id/tessera/store/sqlstore"
 )
 
-// Processes opening a new store at once with different check values agree
-// on one: every RecordMasterKeyCheck returns the value that won, so all but
-// the winner see a mismatch.
-func TestMasterKeyCheckRace(t *testing.T) {
-	schema := freshSchema(t)
+// keyChecker is an engine that records the master key check (PostgreSQL,
+// MySQL).
+type keyChecker interface {
+	MasterKeyCheck(ctx context.Context) ([]byte, error)
+	RecordMasterKeyCheck(ctx context.Context, check []byte) ([]byte, error)
+}
+
+// testMasterKeyCheckRace: processes opening a new store at once with
+// different check values agree on one: every RecordMasterKeyCheck returns
+// the value that won, so all but the winner see a mismatch.
+func testMasterKeyCheckRace(t *testing.T, open func() keyChecker) {
 	const n = 6
-	stores := make([]*postgres.Store, n)
+	stores := make([]keyChecker, n)
 	for i := range stores {
-		stores[i] = open(t, schema, postgres.WithPoolSize(2))
+		stores[i] = open()
 	}
 	if _, err := stores[0].MasterKeyCheck(t.Context()); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("check of a new store: %v, want ErrNotFound", err)
@@ -57,4 +64,9 @@ func TestMasterKeyCheckRace(t *testing.T) {
 	if _, err := stores[0].RecordMasterKeyCheck(t.Context(), nil); err == nil {
 		t.Error("an empty check value was accepted")
 	}
+}
+
+func TestPostgresMasterKeyCheckRace(t *testing.T) {
+	schema := freshSchema(t)
+	testMasterKeyCheckRace(t, func() keyChecker { return openPostgres(t, schema, sqlstore.WithPoolSize(2)) })
 }

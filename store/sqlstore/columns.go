@@ -1,24 +1,28 @@
-package sqlite
+package sqlstore
 
 import (
 	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/tessera-id/tessera/store"
 )
 
-// millis is the stored form of a time: unix milliseconds, NULL for the zero
-// time.
-func millis(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UnixMilli()
-}
+// How the store's values are stored. Arguments are passed as Go values and
+// converted by Store.args: a time goes in as the dialect's stored form
+// (SQLite: unix milliseconds; PostgreSQL: timestamptz; MySQL: DATETIME(3),
+// both cut to the millisecond so that "expired at" means the same on every
+// engine), the zero time as NULL; a duration as bigint milliseconds; a list
+// of strings as the dialect's list (JSON text, or PostgreSQL's text[]).
+// The scanners below read all of those back.
 
-// timeCol scans what millis stored back into a UTC time.
+// timeCol scans a stored time back into a UTC time: unix milliseconds
+// (SQLite) or a timestamp (PostgreSQL, MySQL); NULL is the zero time. A
+// value type with a pointer inside, so that a scan list can say
+// timeCol{&x.CreatedAt}.
 type timeCol struct{ t *time.Time }
 
 func (c timeCol) Scan(src any) error {
@@ -27,6 +31,8 @@ func (c timeCol) Scan(src any) error {
 		*c.t = time.Time{}
 	case int64:
 		*c.t = time.UnixMilli(v).UTC()
+	case time.Time:
+		*c.t = v.UTC()
 	default:
 		return fmt.Errorf("time column holds %T", src)
 	}
@@ -37,11 +43,20 @@ func (c timeCol) Scan(src any) error {
 type durationCol struct{ d *time.Duration }
 
 func (c durationCol) Scan(src any) error {
-	v, ok := src.(int64)
-	if !ok {
+	var ms int64
+	switch v := src.(type) {
+	case int64:
+		ms = v
+	case []byte: // a driver that leaves numbers as text
+		n, err := strconv.ParseInt(string(v), 10, 64)
+		if err != nil {
+			return fmt.Errorf("duration column: %w", err)
+		}
+		ms = n
+	default:
 		return fmt.Errorf("duration column holds %T", src)
 	}
-	*c.d = time.Duration(v) * time.Millisecond
+	*c.d = time.Duration(ms) * time.Millisecond
 	return nil
 }
 
@@ -63,12 +78,19 @@ func (c jsonCol) Scan(src any) error {
 		return json.Unmarshal([]byte(v), c.v)
 	case []byte:
 		return json.Unmarshal(v, c.v)
+	case nil:
+		return errors.New("NULL where JSON was expected")
 	}
 	return fmt.Errorf("JSON column holds %T", src)
 }
 
+// listCol scans a list of strings, which every engine reads as JSON text
+// (see dialect.listColumn).
+func listCol(v *[]string) jsonCol { return jsonCol{v} }
+
 // The JSON written to disk has its own field names, so that renaming a Go
-// field cannot silently orphan data already stored.
+// field cannot silently orphan data already stored. They are the same on
+// every engine, so that data can move between them.
 
 type permissionJSON struct {
 	ResourceID string `json:"resource"`
@@ -89,7 +111,7 @@ type permissionsCol struct{ ps *[]store.Permission }
 func (c permissionsCol) Scan(src any) error {
 	var in []permissionJSON
 	if err := (jsonCol{&in}).Scan(src); err != nil {
-		return err
+		return fmt.Errorf("permissions column: %w", err)
 	}
 	*c.ps = nil
 	for _, p := range in {
@@ -115,7 +137,7 @@ type grantCol struct{ g *store.Grant }
 func (c grantCol) Scan(src any) error {
 	var in grantJSON
 	if err := (jsonCol{&in}).Scan(src); err != nil {
-		return err
+		return fmt.Errorf("grant column: %w", err)
 	}
 	*c.g = store.Grant{ResourceID: in.ResourceID, Scopes: in.Scopes, OIDCScopes: in.OIDCScopes, Default: in.Default, ResourceName: in.Name}
 	return nil

@@ -1,4 +1,4 @@
-package sqlite_test
+package sqlstore_test
 
 import (
 	"context"
@@ -12,13 +12,13 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/tessera-id/tessera/store"
-	"github.com/tessera-id/tessera/store/sqlite"
+	"github.com/tessera-id/tessera/store/sqlstore"
 	"github.com/tessera-id/tessera/store/storetest"
 )
 
-func open(t *testing.T, path string) *sqlite.Store {
+func openSQLite(t *testing.T, path string) *sqlstore.SQLite {
 	t.Helper()
-	s, err := sqlite.Open(context.Background(), path)
+	s, err := sqlstore.OpenSQLite(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,19 +30,12 @@ func open(t *testing.T, path string) *sqlite.Store {
 	return s
 }
 
-func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) (store.Store, func() store.Store) {
-		path := filepath.Join(t.TempDir(), "tessera.db")
-		return open(t, path), func() store.Store { return open(t, path) }
-	})
-}
-
 // Reopening runs the migrations again, which must find nothing to do and
 // keep the data.
-func TestReopen(t *testing.T) {
+func TestSQLiteReopen(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "tessera.db")
-	s, err := sqlite.Open(ctx, path)
+	s, err := sqlstore.OpenSQLite(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +47,7 @@ func TestReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 {
-		s := open(t, path)
+		s := openSQLite(t, path)
 		got, err := s.GetTenant(ctx, "contoso")
 		if err != nil {
 			t.Fatal(err)
@@ -67,14 +60,14 @@ func TestReopen(t *testing.T) {
 
 // Several processes may start on a fresh file at once (a server and an admin
 // command); all of them must end up with the schema.
-func TestConcurrentOpen(t *testing.T) {
+func TestSQLiteConcurrentOpen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tessera.db")
 	const n = 4
-	stores := make([]*sqlite.Store, n)
+	stores := make([]*sqlstore.SQLite, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { stores[i], errs[i] = sqlite.Open(t.Context(), path) })
+		wg.Go(func() { stores[i], errs[i] = sqlstore.OpenSQLite(t.Context(), path) })
 	}
 	wg.Wait()
 	for i := range n {
@@ -95,9 +88,9 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 }
 
-func TestOpenRejectsMemory(t *testing.T) {
+func TestSQLiteOpenRejectsMemory(t *testing.T) {
 	for _, path := range []string{"", ":memory:", "file:x.db?mode=memory"} {
-		if s, err := sqlite.Open(t.Context(), path); err == nil {
+		if s, err := sqlstore.OpenSQLite(t.Context(), path); err == nil {
 			s.Close()
 			t.Errorf("Open(%q): got nil error", path)
 		}
@@ -113,7 +106,7 @@ func migrateTo(t *testing.T, path string, version int64) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, os.DirFS("migrations"), goose.WithDisableGlobalRegistry(true))
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, os.DirFS("migrations/sqlite"), goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +126,7 @@ func migrateTo(t *testing.T, path string, version int64) {
 
 // A database created before migration 2 keeps its rows, which read back
 // with the zero values of the fields added since.
-func TestUpgradeFromVersion1(t *testing.T) {
+func TestSQLiteUpgradeFromVersion1(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "tessera.db")
 	migrateTo(t, path, 1)
@@ -156,7 +149,7 @@ func TestUpgradeFromVersion1(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s := open(t, path)
+	s := openSQLite(t, path)
 	app, err := s.GetApp(ctx, "t1", "web")
 	if err != nil {
 		t.Fatal(err)
@@ -181,9 +174,9 @@ func TestUpgradeFromVersion1(t *testing.T) {
 }
 
 // The down migrations undo the up ones cleanly, and the schema comes back.
-func TestMigrateDown(t *testing.T) {
+func TestSQLiteMigrateDown(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tessera.db")
-	s, err := sqlite.Open(t.Context(), path)
+	s, err := sqlstore.OpenSQLite(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,12 +184,12 @@ func TestMigrateDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	migrateTo(t, path, 0)
-	open(t, path)
+	openSQLite(t, path)
 }
 
 // BenchmarkRotateRefreshToken: one durable rotation (synchronous=FULL, WAL).
-func BenchmarkRotateRefreshToken(b *testing.B) {
-	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+func BenchmarkSQLiteRotateRefreshToken(b *testing.B) {
+	s, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -205,8 +198,8 @@ func BenchmarkRotateRefreshToken(b *testing.B) {
 }
 
 // BenchmarkRotateRefreshTokenParallel: concurrent rotations, group-committed.
-func BenchmarkRotateRefreshTokenParallel(b *testing.B) {
-	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+func BenchmarkSQLiteRotateRefreshTokenParallel(b *testing.B) {
+	s, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -218,8 +211,8 @@ func BenchmarkRotateRefreshTokenParallel(b *testing.B) {
 // BenchmarkDirectoryVersion: the check the directory cache makes at most
 // every 10 ms, on the request that happens to come due, with a request's
 // cancellable context.
-func BenchmarkDirectoryVersion(b *testing.B) {
-	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+func BenchmarkSQLiteDirectoryVersion(b *testing.B) {
+	s, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
 	if err != nil {
 		b.Fatal(err)
 	}

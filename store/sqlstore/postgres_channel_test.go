@@ -1,4 +1,4 @@
-package postgres_test
+package sqlstore_test
 
 import (
 	"strings"
@@ -11,8 +11,8 @@ import (
 // directory writes, and the change still reaches a listener: the channel
 // name is derived from a digest of the schema, not the schema itself,
 // because PostgreSQL rejects channel names of 64 bytes or more.
-func TestLongSchemaNotifies(t *testing.T) {
-	d := dsn(t)
+func TestPostgresLongSchemaNotifies(t *testing.T) {
+	d := pgDSN(t)
 	schema := freshName() // tessera_test_ + 16 hex digits
 	schema += strings.Repeat("x", 63-len(schema))
 	if len(schema) != 63 {
