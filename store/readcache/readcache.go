@@ -1,16 +1,19 @@
 // Package readcache serves the directory reads every token request makes
 // (tenant, app, secrets, credentials, consents, user, signing keys) from
-// process memory, so that with PostgreSQL a token response costs one write
-// transaction instead of a round trip per read. Entries live for a short
-// TTL and are all dropped at once when the store reports a change (see
-// sqlstore.Postgres.Changes), so a change made by any instance or the admin
-// CLI is seen everywhere at once; the TTL bounds staleness should a
+// process memory, so that with a shared store a token response costs one
+// write transaction instead of a round trip per read. Entries live for a
+// short TTL and are all dropped at once when the store reports a change
+// (a Notifier, such as sqlstore.Postgres, or a Versioned store such as
+// sqlstore.SQLite, see Wrap), so a change made by any instance or the
+// admin CLI is seen everywhere at once; the TTL bounds staleness should a
 // notification be lost. Token state (codes, refresh tokens, sessions) and
 // sign-in throttles are never cached.
 package readcache
 
 import (
+	"bytes"
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,12 +24,18 @@ import (
 // maxEntries bounds memory under hostile lookups; reaching it flushes.
 const maxEntries = 100_000
 
-// Store wraps a store.Store; every method not overridden here passes
-// through untouched.
+// Store wraps a store.Store. It writes out every method of the contract
+// rather than embedding the store it wraps, so that a method added to
+// store.Store does not compile here until someone decides whether it
+// reads the cache, flushes it, or passes through: a write that silently
+// skipped the flush would serve stale rows for the TTL.
+//
+// What it hands out is a copy: a caller that changes a returned app's
+// redirect URIs or a secret's hash changes nothing in the cache.
 type Store struct {
-	store.Store
-	ttl time.Duration
-	now func() time.Time
+	inner store.Store
+	ttl   time.Duration
+	now   func() time.Time
 
 	mu      sync.RWMutex
 	gen     uint64
@@ -42,6 +51,8 @@ type Store struct {
 	knownVersion atomic.Int64
 }
 
+var _ store.Store = (*Store)(nil)
+
 // Versioned is a store that counts changes to its directory (see
 // sqlstore.SQLite.DirectoryVersion).
 type Versioned interface {
@@ -49,8 +60,8 @@ type Versioned interface {
 }
 
 // Notifier is a store that reports changes to its directory made by any
-// process (see sqlstore.Postgres.Changes). The channel closes when ctx
-// ends.
+// process (see sqlstore.Postgres.Changes and sqlstore.MySQL.Changes). The
+// channel closes when ctx ends.
 type Notifier interface {
 	Changes(ctx context.Context) <-chan struct{}
 }
@@ -78,6 +89,20 @@ func NewVersioned(inner store.Store, v Versioned, ttl, interval time.Duration) *
 	s := New(inner, ttl, nil)
 	s.version, s.interval = v.DirectoryVersion, interval
 	s.knownVersion.Store(-1)
+	return s
+}
+
+// New wraps inner. changes signals that the directory changed somewhere;
+// the wrapper flushes on every signal until the channel closes.
+func New(inner store.Store, ttl time.Duration, changes <-chan struct{}) *Store {
+	s := &Store{inner: inner, ttl: ttl, now: time.Now, entries: map[key]entry{}}
+	if changes != nil {
+		go func() {
+			for range changes {
+				s.Flush()
+			}
+		}()
+	}
 	return s
 }
 
@@ -113,20 +138,6 @@ type entry struct {
 	expires time.Time
 }
 
-// New wraps inner. changes signals that the directory changed somewhere;
-// the wrapper flushes on every signal until the channel closes.
-func New(inner store.Store, ttl time.Duration, changes <-chan struct{}) *Store {
-	s := &Store{Store: inner, ttl: ttl, now: time.Now, entries: map[key]entry{}}
-	if changes != nil {
-		go func() {
-			for range changes {
-				s.Flush()
-			}
-		}()
-	}
-	return s
-}
-
 // OnWrite registers fn to run after every write made through this
 // wrapper, e.g. to flush a sibling cache in the same process.
 func (s *Store) OnWrite(fn func()) {
@@ -154,16 +165,17 @@ func (s *Store) Flush() {
 	s.mu.Unlock()
 }
 
-// get returns a cached value or loads it. A load that raced with a flush
-// is returned but not kept, so a flush is never undone by a stale read.
-func get[T any](ctx context.Context, s *Store, k key, load func() (T, error)) (T, error) {
+// get returns a copy (clone) of a cached value, or loads it. A load that
+// raced with a flush is returned but not kept, so a flush is never undone
+// by a stale read.
+func get[T any](ctx context.Context, s *Store, k key, clone func(T) T, load func() (T, error)) (T, error) {
 	s.revalidate(ctx)
 	s.mu.RLock()
 	e, ok := s.entries[k]
 	gen := s.gen
 	s.mu.RUnlock()
 	if ok && s.now().Before(e.expires) {
-		return e.val.(T), nil
+		return clone(e.val.(T)), nil
 	}
 	v, err := load()
 	if err != nil {
@@ -177,147 +189,364 @@ func get[T any](ctx context.Context, s *Store, k key, load func() (T, error)) (T
 		s.entries[k] = entry{val: v, expires: s.now().Add(s.ttl)}
 	}
 	s.mu.Unlock()
-	return v, nil
+	return clone(v), nil
 }
+
+// Copies of what the cache holds, for callers to keep or change: every
+// slice and byte slice is new. Values without any (Tenant, User, Consent)
+// are copies already.
+
+func same[T any](v T) T { return v }
+
+func cloneApp(a store.App) store.App {
+	a.RedirectURIs = slices.Clone(a.RedirectURIs)
+	a.Scopes = slices.Clone(a.Scopes)
+	a.Roles = slices.Clone(a.Roles)
+	a.Permissions = slices.Clone(a.Permissions)
+	a.PostLogoutRedirectURIs = slices.Clone(a.PostLogoutRedirectURIs)
+	return a
+}
+
+func cloneSecrets(cs []store.ClientSecret) []store.ClientSecret {
+	cs = slices.Clone(cs)
+	for i := range cs {
+		cs[i].Hash = bytes.Clone(cs[i].Hash)
+	}
+	return cs
+}
+
+func cloneCredentials(cs []store.AppCredential) []store.AppCredential {
+	cs = slices.Clone(cs)
+	for i := range cs {
+		c := &cs[i]
+		c.PublicKey, c.SHA1Thumbprint, c.SHA256Thumbprint = bytes.Clone(c.PublicKey), bytes.Clone(c.SHA1Thumbprint), bytes.Clone(c.SHA256Thumbprint)
+	}
+	return cs
+}
+
+// Cached reads.
 
 // GetTenant implements store.Store.
 func (s *Store) GetTenant(ctx context.Context, idOrName string) (store.Tenant, error) {
-	return get(ctx, s, key{"tenant", idOrName, ""}, func() (store.Tenant, error) { return s.Store.GetTenant(ctx, idOrName) })
+	return get(ctx, s, key{"tenant", idOrName, ""}, same, func() (store.Tenant, error) { return s.inner.GetTenant(ctx, idOrName) })
 }
 
 // GetApp implements store.Store.
 func (s *Store) GetApp(ctx context.Context, tenantID, clientID string) (store.App, error) {
-	return get(ctx, s, key{"app", tenantID, clientID}, func() (store.App, error) { return s.Store.GetApp(ctx, tenantID, clientID) })
+	return get(ctx, s, key{"app", tenantID, clientID}, cloneApp, func() (store.App, error) { return s.inner.GetApp(ctx, tenantID, clientID) })
 }
 
 // GetAppByIdentifier implements store.Store.
 func (s *Store) GetAppByIdentifier(ctx context.Context, tenantID, identifier string) (store.App, error) {
-	return get(ctx, s, key{"appid", tenantID, identifier}, func() (store.App, error) { return s.Store.GetAppByIdentifier(ctx, tenantID, identifier) })
+	return get(ctx, s, key{"appid", tenantID, identifier}, cloneApp, func() (store.App, error) {
+		return s.inner.GetAppByIdentifier(ctx, tenantID, identifier)
+	})
 }
 
 // ListClientSecrets implements store.Store.
 func (s *Store) ListClientSecrets(ctx context.Context, tenantID, clientID string) ([]store.ClientSecret, error) {
-	return get(ctx, s, key{"secrets", tenantID, clientID}, func() ([]store.ClientSecret, error) { return s.Store.ListClientSecrets(ctx, tenantID, clientID) })
+	return get(ctx, s, key{"secrets", tenantID, clientID}, cloneSecrets, func() ([]store.ClientSecret, error) {
+		return s.inner.ListClientSecrets(ctx, tenantID, clientID)
+	})
 }
 
 // ListAppCredentials implements store.Store.
 func (s *Store) ListAppCredentials(ctx context.Context, tenantID, clientID string) ([]store.AppCredential, error) {
-	return get(ctx, s, key{"creds", tenantID, clientID}, func() ([]store.AppCredential, error) { return s.Store.ListAppCredentials(ctx, tenantID, clientID) })
+	return get(ctx, s, key{"creds", tenantID, clientID}, cloneCredentials, func() ([]store.AppCredential, error) {
+		return s.inner.ListAppCredentials(ctx, tenantID, clientID)
+	})
 }
 
 // GetUser implements store.Store.
 func (s *Store) GetUser(ctx context.Context, tenantID, userID string) (store.User, error) {
-	return get(ctx, s, key{"user", tenantID, userID}, func() (store.User, error) { return s.Store.GetUser(ctx, tenantID, userID) })
+	return get(ctx, s, key{"user", tenantID, userID}, same, func() (store.User, error) { return s.inner.GetUser(ctx, tenantID, userID) })
 }
 
 // ListConsents implements store.Store.
 func (s *Store) ListConsents(ctx context.Context, tenantID, clientID, principalID string) ([]store.Consent, error) {
-	return get(ctx, s, key{"consents", tenantID, clientID + "\x00" + principalID}, func() ([]store.Consent, error) {
-		return s.Store.ListConsents(ctx, tenantID, clientID, principalID)
+	return get(ctx, s, key{"consents", tenantID, clientID + "\x00" + principalID}, slices.Clone, func() ([]store.Consent, error) {
+		return s.inner.ListConsents(ctx, tenantID, clientID, principalID)
 	})
 }
 
 // ListSigningKeys implements store.Store. The cached list is filtered by
 // each caller's now, so a retired key leaves the answer the moment it
-// expires, cached or not.
+// expires, cached or not; what is left is copied.
 func (s *Store) ListSigningKeys(ctx context.Context, tenantID string, now time.Time) ([]store.SigningKey, error) {
-	all, err := get(ctx, s, key{"keys", tenantID, ""}, func() ([]store.SigningKey, error) { return s.Store.ListSigningKeys(ctx, tenantID, now) })
+	all, err := get(ctx, s, key{"keys", tenantID, ""}, same, func() ([]store.SigningKey, error) {
+		return s.inner.ListSigningKeys(ctx, tenantID, now)
+	})
 	if err != nil {
 		return nil, err
 	}
 	out := make([]store.SigningKey, 0, len(all))
 	for _, k := range all {
 		if k.Status != store.KeyRetired || k.ExpiresAt.After(now) {
+			k.PrivateKey, k.PublicJWK = bytes.Clone(k.PrivateKey), bytes.Clone(k.PublicJWK)
 			out = append(out, k)
 		}
 	}
 	return out, nil
 }
 
-// The writes below change cached data: they flush locally at once (the
-// store's notification does the same for every other process).
-
-// AddConsents implements store.Store.
-func (s *Store) AddConsents(ctx context.Context, cs []store.Consent) error {
-	defer s.changed()
-	return s.Store.AddConsents(ctx, cs)
-}
-
-// RemoveConsents implements store.Store.
-func (s *Store) RemoveConsents(ctx context.Context, tenantID, clientID, principalID string) error {
-	defer s.changed()
-	return s.Store.RemoveConsents(ctx, tenantID, clientID, principalID)
-}
-
-// UpdateApp implements store.Store.
-func (s *Store) UpdateApp(ctx context.Context, a store.App) error {
-	defer s.changed()
-	return s.Store.UpdateApp(ctx, a)
-}
-
-// UpdateUser implements store.Store.
-func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
-	defer s.changed()
-	return s.Store.UpdateUser(ctx, u)
-}
-
-// RotateSigningKeys implements store.Store.
-func (s *Store) RotateSigningKeys(ctx context.Context, tenantID string, next store.SigningKey, retiredExpiresAt time.Time) error {
-	defer s.changed()
-	return s.Store.RotateSigningKeys(ctx, tenantID, next, retiredExpiresAt)
-}
+// Writes to what is cached: they flush locally at once (the store's
+// notification, or its directory version, does the same for every other
+// process), also when they fail, since a failure may come after the
+// change.
 
 // CreateTenant implements store.Store.
 func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
 	defer s.changed()
-	return s.Store.CreateTenant(ctx, t)
+	return s.inner.CreateTenant(ctx, t)
 }
 
 // SetTenantLockout implements store.Store. The settings travel in the
 // cached tenant, so the sign-in page reads them at no cost.
 func (s *Store) SetTenantLockout(ctx context.Context, tenantID string, l store.LockoutSettings) error {
 	defer s.changed()
-	return s.Store.SetTenantLockout(ctx, tenantID, l)
+	return s.inner.SetTenantLockout(ctx, tenantID, l)
 }
 
 // CreateApp implements store.Store.
 func (s *Store) CreateApp(ctx context.Context, a store.App) error {
 	defer s.changed()
-	return s.Store.CreateApp(ctx, a)
+	return s.inner.CreateApp(ctx, a)
+}
+
+// UpdateApp implements store.Store.
+func (s *Store) UpdateApp(ctx context.Context, a store.App) error {
+	defer s.changed()
+	return s.inner.UpdateApp(ctx, a)
 }
 
 // AddClientSecret implements store.Store.
 func (s *Store) AddClientSecret(ctx context.Context, cs store.ClientSecret) error {
 	defer s.changed()
-	return s.Store.AddClientSecret(ctx, cs)
+	return s.inner.AddClientSecret(ctx, cs)
 }
 
 // RemoveClientSecret implements store.Store.
 func (s *Store) RemoveClientSecret(ctx context.Context, tenantID, clientID, secretID string) error {
 	defer s.changed()
-	return s.Store.RemoveClientSecret(ctx, tenantID, clientID, secretID)
+	return s.inner.RemoveClientSecret(ctx, tenantID, clientID, secretID)
 }
 
 // AddAppCredential implements store.Store.
 func (s *Store) AddAppCredential(ctx context.Context, c store.AppCredential) error {
 	defer s.changed()
-	return s.Store.AddAppCredential(ctx, c)
+	return s.inner.AddAppCredential(ctx, c)
 }
 
 // RemoveAppCredential implements store.Store.
 func (s *Store) RemoveAppCredential(ctx context.Context, tenantID, clientID, id string) error {
 	defer s.changed()
-	return s.Store.RemoveAppCredential(ctx, tenantID, clientID, id)
+	return s.inner.RemoveAppCredential(ctx, tenantID, clientID, id)
 }
 
 // CreateUser implements store.Store.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	defer s.changed()
-	return s.Store.CreateUser(ctx, u)
+	return s.inner.CreateUser(ctx, u)
+}
+
+// UpdateUser implements store.Store.
+func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
+	defer s.changed()
+	return s.inner.UpdateUser(ctx, u)
+}
+
+// AddConsents implements store.Store.
+func (s *Store) AddConsents(ctx context.Context, cs []store.Consent) error {
+	defer s.changed()
+	return s.inner.AddConsents(ctx, cs)
+}
+
+// RemoveConsents implements store.Store.
+func (s *Store) RemoveConsents(ctx context.Context, tenantID, clientID, principalID string) error {
+	defer s.changed()
+	return s.inner.RemoveConsents(ctx, tenantID, clientID, principalID)
 }
 
 // AddSigningKey implements store.Store.
 func (s *Store) AddSigningKey(ctx context.Context, k store.SigningKey) error {
 	defer s.changed()
-	return s.Store.AddSigningKey(ctx, k)
+	return s.inner.AddSigningKey(ctx, k)
+}
+
+// RotateSigningKeys implements store.Store.
+func (s *Store) RotateSigningKeys(ctx context.Context, tenantID string, next store.SigningKey, retiredExpiresAt time.Time) error {
+	defer s.changed()
+	return s.inner.RotateSigningKeys(ctx, tenantID, next, retiredExpiresAt)
+}
+
+// Reads that are not cached: lists for administration, which must show
+// the store as it is, and the sign-in lookup by username.
+
+// ListTenants implements store.Store.
+func (s *Store) ListTenants(ctx context.Context) ([]store.Tenant, error) {
+	return s.inner.ListTenants(ctx)
+}
+
+// ListApps implements store.Store.
+func (s *Store) ListApps(ctx context.Context, tenantID string) ([]store.App, error) {
+	return s.inner.ListApps(ctx, tenantID)
+}
+
+// GetUserByUsername implements store.Store.
+func (s *Store) GetUserByUsername(ctx context.Context, tenantID, username string) (store.User, error) {
+	return s.inner.GetUserByUsername(ctx, tenantID, username)
+}
+
+// ListUsers implements store.Store.
+func (s *Store) ListUsers(ctx context.Context, tenantID string) ([]store.User, error) {
+	return s.inner.ListUsers(ctx, tenantID)
+}
+
+// Token state, replay and rate checks and throttles: never cached, so
+// they pass through, and writing them changes nothing cached.
+
+// CreateSession implements store.Store.
+func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
+	return s.inner.CreateSession(ctx, ss)
+}
+
+// GetSession implements store.Store.
+func (s *Store) GetSession(ctx context.Context, tenantID string, hash []byte) (store.Session, error) {
+	return s.inner.GetSession(ctx, tenantID, hash)
+}
+
+// GetSessionByID implements store.Store.
+func (s *Store) GetSessionByID(ctx context.Context, tenantID, id string) (store.Session, error) {
+	return s.inner.GetSessionByID(ctx, tenantID, id)
+}
+
+// DeleteSession implements store.Store.
+func (s *Store) DeleteSession(ctx context.Context, tenantID string, hash []byte) error {
+	return s.inner.DeleteSession(ctx, tenantID, hash)
+}
+
+// CreateAuthCode implements store.Store.
+func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
+	return s.inner.CreateAuthCode(ctx, c)
+}
+
+// GetAuthCode implements store.Store.
+func (s *Store) GetAuthCode(ctx context.Context, tenantID string, hash []byte) (store.AuthCode, error) {
+	return s.inner.GetAuthCode(ctx, tenantID, hash)
+}
+
+// RedeemAuthCode implements store.Store.
+func (s *Store) RedeemAuthCode(ctx context.Context, tenantID string, hash []byte, now time.Time, r store.Redemption) error {
+	return s.inner.RedeemAuthCode(ctx, tenantID, hash, now, r)
+}
+
+// CreateDeviceCode implements store.Store.
+func (s *Store) CreateDeviceCode(ctx context.Context, d store.DeviceCode) error {
+	return s.inner.CreateDeviceCode(ctx, d)
+}
+
+// GetDeviceCode implements store.Store.
+func (s *Store) GetDeviceCode(ctx context.Context, tenantID string, hash []byte) (store.DeviceCode, error) {
+	return s.inner.GetDeviceCode(ctx, tenantID, hash)
+}
+
+// GetDeviceCodeByUserCode implements store.Store.
+func (s *Store) GetDeviceCodeByUserCode(ctx context.Context, tenantID, userCode string) (store.DeviceCode, error) {
+	return s.inner.GetDeviceCodeByUserCode(ctx, tenantID, userCode)
+}
+
+// PollDeviceCode implements store.Store.
+func (s *Store) PollDeviceCode(ctx context.Context, tenantID string, hash []byte, now time.Time) (store.DeviceCode, error) {
+	return s.inner.PollDeviceCode(ctx, tenantID, hash, now)
+}
+
+// DecideDeviceCode implements store.Store.
+func (s *Store) DecideDeviceCode(ctx context.Context, tenantID string, hash []byte, d store.DeviceDecision, now time.Time) error {
+	return s.inner.DecideDeviceCode(ctx, tenantID, hash, d, now)
+}
+
+// RedeemDeviceCode implements store.Store.
+func (s *Store) RedeemDeviceCode(ctx context.Context, tenantID string, hash []byte, now time.Time, r store.Redemption) error {
+	return s.inner.RedeemDeviceCode(ctx, tenantID, hash, now, r)
+}
+
+// UseAssertionID implements store.Store.
+func (s *Store) UseAssertionID(ctx context.Context, tenantID, clientID, jti string, expiresAt time.Time) error {
+	return s.inner.UseAssertionID(ctx, tenantID, clientID, jti, expiresAt)
+}
+
+// RevokeAccessToken implements store.Store.
+func (s *Store) RevokeAccessToken(ctx context.Context, tenantID, jti string, expiresAt time.Time) error {
+	return s.inner.RevokeAccessToken(ctx, tenantID, jti, expiresAt)
+}
+
+// IsAccessTokenRevoked implements store.Store.
+func (s *Store) IsAccessTokenRevoked(ctx context.Context, tenantID, jti string) (bool, error) {
+	return s.inner.IsAccessTokenRevoked(ctx, tenantID, jti)
+}
+
+// Hit implements store.Store.
+func (s *Store) Hit(ctx context.Context, key string, window time.Duration, now time.Time) (int, error) {
+	return s.inner.Hit(ctx, key, window, now)
+}
+
+// GetThrottle implements store.Store.
+func (s *Store) GetThrottle(ctx context.Context, tenantID, key string) (store.Throttle, error) {
+	return s.inner.GetThrottle(ctx, tenantID, key)
+}
+
+// PutThrottle implements store.Store.
+func (s *Store) PutThrottle(ctx context.Context, t store.Throttle) error {
+	return s.inner.PutThrottle(ctx, t)
+}
+
+// DeleteThrottle implements store.Store.
+func (s *Store) DeleteThrottle(ctx context.Context, tenantID, key string) error {
+	return s.inner.DeleteThrottle(ctx, tenantID, key)
+}
+
+// CreateRefreshFamily implements store.Store.
+func (s *Store) CreateRefreshFamily(ctx context.Context, f store.RefreshFamily, first store.RefreshToken) error {
+	return s.inner.CreateRefreshFamily(ctx, f, first)
+}
+
+// GetRefreshToken implements store.Store.
+func (s *Store) GetRefreshToken(ctx context.Context, tenantID string, hash []byte) (store.RefreshToken, store.RefreshFamily, error) {
+	return s.inner.GetRefreshToken(ctx, tenantID, hash)
+}
+
+// GetRefreshFamily implements store.Store.
+func (s *Store) GetRefreshFamily(ctx context.Context, tenantID, familyID string) (store.RefreshFamily, error) {
+	return s.inner.GetRefreshFamily(ctx, tenantID, familyID)
+}
+
+// RotateRefreshToken implements store.Store.
+func (s *Store) RotateRefreshToken(ctx context.Context, tenantID string, parentHash []byte, successor store.RefreshToken, now time.Time) error {
+	return s.inner.RotateRefreshToken(ctx, tenantID, parentHash, successor, now)
+}
+
+// RevokeRefreshFamily implements store.Store.
+func (s *Store) RevokeRefreshFamily(ctx context.Context, tenantID, familyID string, now time.Time) error {
+	return s.inner.RevokeRefreshFamily(ctx, tenantID, familyID, now)
+}
+
+// RevokeUserRefreshFamilies implements store.Store.
+func (s *Store) RevokeUserRefreshFamilies(ctx context.Context, tenantID, userID, clientID string, now time.Time) error {
+	return s.inner.RevokeUserRefreshFamilies(ctx, tenantID, userID, clientID, now)
+}
+
+// RevokeSessionRefreshFamilies implements store.Store.
+func (s *Store) RevokeSessionRefreshFamilies(ctx context.Context, tenantID, sessionID string, keep []string, now time.Time) error {
+	return s.inner.RevokeSessionRefreshFamilies(ctx, tenantID, sessionID, keep, now)
+}
+
+// DeleteExpired implements store.Store. Collection deletes only token
+// state, never a cached row.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (int64, error) {
+	return s.inner.DeleteExpired(ctx, now, limit)
+}
+
+// Close implements store.Store: it closes the wrapped store.
+func (s *Store) Close() error {
+	return s.inner.Close()
 }

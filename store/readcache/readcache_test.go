@@ -135,3 +135,95 @@ func TestVersionedSeesOtherProcessesWrites(t *testing.T) {
 		t.Errorf("a session write moved the directory version %d -> %d", before, after)
 	}
 }
+
+// What the cache hands out is the caller's to change: changing a returned
+// app's slices, a secret's hash or a key's bytes, then reading again,
+// gives the stored values back, not the changed ones.
+func TestHandedOutValuesAreCopies(t *testing.T) {
+	ctx := t.Context()
+	c := readcache.New(openSQLite(t, filepath.Join(t.TempDir(), "tessera.db")), time.Hour, nil)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	if err := c.CreateTenant(ctx, store.Tenant{ID: "t1", Name: "one", SigningAlg: "RS256", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	app := store.App{TenantID: "t1", ClientID: "c1", Name: "a", IdentifierURI: "api://c1", ServicePrincipalID: "sp",
+		RedirectURIs: []string{"https://a.example/cb"}, Scopes: []string{"read"}, Roles: []string{"admin"},
+		Permissions:            []store.Permission{{ResourceID: "c1", Kind: store.KindScope, Value: "read"}},
+		PostLogoutRedirectURIs: []string{"https://a.example/bye"}, CreatedAt: now, UpdatedAt: now}
+	if err := c.CreateApp(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddClientSecret(ctx, store.ClientSecret{ID: "s1", TenantID: "t1", ClientID: "c1", Hash: []byte("hash"), CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddSigningKey(ctx, store.SigningKey{TenantID: "t1", ID: "k1", Alg: "RS256", Status: store.KeyActive,
+		PrivateKey: []byte("sealed"), PublicJWK: []byte("{}"), CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	for _, get := range []func() (store.App, error){
+		func() (store.App, error) { return c.GetApp(ctx, "t1", "c1") },
+		func() (store.App, error) { return c.GetAppByIdentifier(ctx, "t1", "api://c1") },
+	} {
+		for range 2 { // a miss, then a hit
+			got, err := get()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got.RedirectURIs[0], got.Scopes[0], got.Roles[0] = "https://evil.example/cb", "write", "root"
+			got.Permissions[0].Value = "write"
+			got.PostLogoutRedirectURIs[0] = "https://evil.example/bye"
+			_ = append(got.RedirectURIs[:0], "https://evil.example/other")
+		}
+		got, err := get()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.RedirectURIs[0] != app.RedirectURIs[0] || got.Scopes[0] != "read" || got.Roles[0] != "admin" ||
+			got.Permissions[0].Value != "read" || got.PostLogoutRedirectURIs[0] != app.PostLogoutRedirectURIs[0] {
+			t.Errorf("a caller's change reached the cache: %+v", got)
+		}
+	}
+	for range 2 {
+		secrets, err := c.ListClientSecrets(ctx, "t1", "c1")
+		if err != nil || len(secrets) != 1 {
+			t.Fatalf("%v %v", secrets, err)
+		}
+		secrets[0].Hash[0] = 'X'
+		secrets[0].ID = "changed"
+	}
+	if secrets, _ := c.ListClientSecrets(ctx, "t1", "c1"); string(secrets[0].Hash) != "hash" || secrets[0].ID != "s1" {
+		t.Errorf("a caller's change reached the cached secrets: %+v", secrets[0])
+	}
+	for range 2 {
+		keys, err := c.ListSigningKeys(ctx, "t1", now)
+		if err != nil || len(keys) != 1 {
+			t.Fatalf("%v %v", keys, err)
+		}
+		keys[0].PrivateKey[0], keys[0].PublicJWK[0] = 'X', 'X'
+	}
+	if keys, _ := c.ListSigningKeys(ctx, "t1", now); string(keys[0].PrivateKey) != "sealed" || string(keys[0].PublicJWK) != "{}" {
+		t.Errorf("a caller's change reached the cached keys: %+v", keys[0])
+	}
+}
+
+// Wrap finds how a store tells of other processes' changes: SQLite's
+// directory version here, checked on every read with a zero interval.
+func TestWrapDiscoversTheDirectoryVersion(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "tessera.db")
+	other := openSQLite(t, path)
+	c := readcache.Wrap(ctx, openSQLite(t, path), time.Hour, 0)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	if err := other.CreateTenant(ctx, store.Tenant{ID: "t1", Name: "before", SigningAlg: "RS256", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.GetTenant(ctx, "t1"); err != nil || got.Name != "before" {
+		t.Fatalf("%v %v", got, err)
+	}
+	if err := other.SetTenantLockout(ctx, "t1", store.LockoutSettings{Threshold: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.GetTenant(ctx, "t1"); got.Lockout.Threshold != 3 {
+		t.Errorf("a change by another process was hidden: %+v", got.Lockout)
+	}
+}
