@@ -54,14 +54,14 @@ type Store struct {
 var _ store.Store = (*Store)(nil)
 
 // Versioned is a store that counts changes to its directory (see
-// sqlstore.SQLite.DirectoryVersion).
+// sqlstore.SQLite.DirectoryVersion and sqlstore.MySQL.DirectoryVersion).
 type Versioned interface {
 	DirectoryVersion(ctx context.Context) (int64, error)
 }
 
 // Notifier is a store that reports changes to its directory made by any
-// process (see sqlstore.Postgres.Changes and sqlstore.MySQL.Changes). The
-// channel closes when ctx ends.
+// process (see sqlstore.Postgres.Changes). The channel closes when ctx
+// ends.
 type Notifier interface {
 	Changes(ctx context.Context) <-chan struct{}
 }
@@ -82,9 +82,10 @@ func Wrap(ctx context.Context, inner store.Store, ttl, interval time.Duration) *
 }
 
 // NewVersioned wraps a store that is shared with other processes but
-// cannot notify them (SQLite): every interval at most, one read of the
-// store's directory version tells whether anything changed. A change made
-// by the admin CLI is thus seen within interval plus one request.
+// cannot notify them (SQLite, MySQL): every interval at most, one read of
+// the store's directory version tells whether anything changed. A change
+// made by another instance or the admin CLI is thus seen within interval
+// plus one request.
 func NewVersioned(inner store.Store, v Versioned, ttl, interval time.Duration) *Store {
 	s := New(inner, ttl, nil)
 	s.version, s.interval = v.DirectoryVersion, interval

@@ -21,8 +21,6 @@ type config struct {
 	schema   string          // PostgreSQL
 	poolSize int             // PostgreSQL, MySQL: 0 for the default
 	tracer   pgx.QueryTracer // PostgreSQL
-
-	pollInterval time.Duration // MySQL: how often Changes reads the directory version
 }
 
 func options(opts []Option, engine string) (config, error) {
@@ -93,18 +91,6 @@ func WithTracer(t pgx.QueryTracer) Option {
 	return func(c *config) error {
 		c.tracer = t
 		return c.only("WithTracer", "postgres")
-	}
-}
-
-// WithPollInterval (MySQL) sets how often the change feed (MySQL.Changes)
-// reads the directory version; 100 ms without it.
-func WithPollInterval(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return fmt.Errorf("invalid poll interval %v", d)
-		}
-		c.pollInterval = d
-		return c.only("WithPollInterval", "mysql")
 	}
 }
 

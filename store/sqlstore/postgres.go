@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io/fs"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -53,7 +52,7 @@ const (
 // failure. Deadlocks (and serialization failures, should a statement ever
 // run at a stricter level) are still retried a few times.
 type Postgres struct {
-	*Store
+	shared
 	schema string
 	// conn is the configuration of the pool's connections, for the
 	// listener, which has a connection of its own.
@@ -100,97 +99,46 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (*Postgres, e
 	db.SetConnMaxLifetime(cfg.MaxConnLifetime)
 	db.SetConnMaxIdleTime(cfg.MaxConnIdleTime)
 
-	p := &Postgres{Store: newStore(postgresDialect{}, db, db), schema: o.schema, conn: cc.Copy()}
-	if err := p.migrate(ctx); err != nil {
-		return nil, errors.Join(err, db.Close())
-	}
-	if err := db.PingContext(ctx); err != nil {
-		return nil, errors.Join(fmt.Errorf("postgres: open pool: %w", err), db.Close())
+	p := &Postgres{schema: o.schema, conn: cc.Copy()}
+	p.shared = shared{Store: newStore(postgresDialect{}, db, db), lock: p.lockKey,
+		tryLock: `SELECT pg_try_advisory_lock($1)`, unlock: `SELECT pg_advisory_unlock($1)`}
+	// Under a session advisory lock keyed by the schema, which is created
+	// first if missing.
+	err = p.ready(ctx, stdlib.OpenDB(*cc), migration{dialect: goose.DialectPostgres,
+		fsys: postgresMigrations, dir: "migrations/postgres",
+		lock: `SELECT true FROM pg_advisory_lock($1, $2)`, unlock: `SELECT pg_advisory_unlock($1, $2)`,
+		args:   []any{migrationLockClass, int32(crc32.ChecksumIEEE([]byte(o.schema)))},
+		before: func(ctx context.Context, db *sql.DB) error { return createSchema(ctx, db, o.schema) },
+		where:  "schema " + o.schema})
+	if err != nil {
+		return nil, err
 	}
 	return p, nil
-}
-
-// migrate creates the schema if missing and applies the embedded
-// migrations, all under a session advisory lock keyed by the schema:
-// instances starting at once queue on the lock, the first applies what is
-// pending, and the others find nothing left. The lock is held on a
-// connection of its own, while goose works through the others of the pool.
-func (p *Postgres) migrate(ctx context.Context) (err error) {
-	fsys, err := fs.Sub(postgresMigrations, "migrations/postgres")
-	if err != nil {
-		return fmt.Errorf("postgres: migrate: %w", err)
-	}
-	key := int32(crc32.ChecksumIEEE([]byte(p.schema)))
-	unlock, err := lockSession(ctx, p.w, `SELECT true FROM pg_advisory_lock($1, $2)`, `SELECT pg_advisory_unlock($1, $2)`,
-		migrationLockClass, key)
-	if err != nil {
-		return fmt.Errorf("postgres: migrate: lock schema %s: %w", p.schema, err)
-	}
-	defer func() {
-		if uerr := unlock(); uerr != nil {
-			err = errors.Join(err, fmt.Errorf("postgres: migrate: unlock schema %s: %w", p.schema, uerr))
-		}
-	}()
-	if err := p.createSchema(ctx); err != nil {
-		return err
-	}
-	gp, err := goose.NewProvider(goose.DialectPostgres, p.w, fsys, goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		return fmt.Errorf("postgres: migrate: %w", err)
-	}
-	if _, err := gp.Up(ctx); err != nil {
-		return fmt.Errorf("postgres: migrate schema %s: %w", p.schema, err)
-	}
-	return nil
 }
 
 // createSchema creates the schema unless it exists. It looks first because
 // CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege on the database
 // even when there is nothing to create, which a deployment that created the
 // schema beforehand may rightly not grant.
-func (p *Postgres) createSchema(ctx context.Context) error {
+func createSchema(ctx context.Context, db *sql.DB, schema string) error {
 	var exists bool
-	err := p.w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`,
-		p.schema).Scan(&exists)
+	err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`,
+		schema).Scan(&exists)
 	if err != nil {
-		return fmt.Errorf("postgres: migrate: look up schema %s: %w", p.schema, err)
+		return fmt.Errorf("postgres: migrate: look up schema %s: %w", schema, err)
 	}
 	if exists {
 		return nil
 	}
-	if _, err := p.w.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{p.schema}.Sanitize()); err != nil {
-		return fmt.Errorf("postgres: migrate: create schema %s: %w", p.schema, err)
+	if _, err := db.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{schema}.Sanitize()); err != nil {
+		return fmt.Errorf("postgres: migrate: create schema %s: %w", schema, err)
 	}
 	return nil
 }
 
-// Exclusive runs fn only if no other process holds the advisory lock
-// named name in this schema, holding it meanwhile; it reports whether fn
-// ran. Background work that one instance at a time should do (collecting
-// expired rows) goes through it.
-func (p *Postgres) Exclusive(ctx context.Context, name string, fn func(context.Context) error) (bool, error) {
-	key := int64(crc32.ChecksumIEEE([]byte(p.schema)))<<32 | int64(crc32.ChecksumIEEE([]byte(name)))
-	ran, err := exclusive(ctx, p.w, `SELECT pg_try_advisory_lock($1)`, `SELECT pg_advisory_unlock($1)`, fn, key)
-	if err != nil {
-		return ran, fmt.Errorf("postgres: exclusive %s: %w", name, err)
-	}
-	return ran, nil
-}
-
-// MasterKeyCheck returns the master key check value recorded in the store,
-// or store.ErrNotFound if none is recorded yet (a new store, or one created
-// before the check existed). The caller derives the value from its key and
-// compares: see RecordMasterKeyCheck.
-func (p *Postgres) MasterKeyCheck(ctx context.Context) ([]byte, error) {
-	return p.masterKeyCheck(ctx)
-}
-
-// RecordMasterKeyCheck records check as the store's master key check value
-// unless one is recorded already, and returns the value recorded: check
-// itself if this call or a concurrent one with the same value won, another
-// value if the store was set up with another key.
-func (p *Postgres) RecordMasterKeyCheck(ctx context.Context, check []byte) ([]byte, error) {
-	return p.recordMasterKeyCheck(ctx, check)
+// lockKey is the advisory lock of name in this schema, for Exclusive.
+func (p *Postgres) lockKey(name string) any {
+	return int64(crc32.ChecksumIEEE([]byte(p.schema)))<<32 | int64(crc32.ChecksumIEEE([]byte(name)))
 }
 
 // postgresDialect is PostgreSQL's, the spelling queries are written in:

@@ -6,12 +6,123 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io/fs"
+
+	"github.com/pressly/goose/v3"
 
 	"github.com/tessera-id/tessera/store"
 )
 
-// What the engines that several instances share (PostgreSQL, MySQL) have
-// in common beyond store.Store: session locks and the master key check.
+// shared is what the engines that several instances share (PostgreSQL,
+// MySQL) have beyond store.Store: a lock per name for work one instance at
+// a time should do, and the master key check.
+type shared struct {
+	*Store
+	// tryLock takes a session lock without waiting and unlock gives it
+	// back, both of the one argument lock makes of a name.
+	tryLock, unlock string
+	lock            func(name string) any
+}
+
+// Exclusive runs fn only if no other process holds the lock named name in
+// this store (a PostgreSQL advisory lock in the schema, a MySQL named lock
+// for the database), holding it meanwhile; it reports whether fn ran.
+// Background work that one instance at a time should do (collecting
+// expired rows) goes through it.
+func (s shared) Exclusive(ctx context.Context, name string, fn func(context.Context) error) (bool, error) {
+	ran, err := exclusive(ctx, s.w, s.tryLock, s.unlock, fn, s.lock(name))
+	if err != nil {
+		return ran, fmt.Errorf("%s: exclusive %s: %w", s.d.name(), name, err)
+	}
+	return ran, nil
+}
+
+// MasterKeyCheck returns the master key check value recorded in the store,
+// or store.ErrNotFound if none is recorded yet (a new store, or one created
+// before the check existed). The caller derives the value from its key and
+// compares: see RecordMasterKeyCheck.
+func (s shared) MasterKeyCheck(ctx context.Context) ([]byte, error) {
+	return s.masterKeyCheck(ctx)
+}
+
+// RecordMasterKeyCheck records check as the store's master key check value
+// unless one is recorded already, and returns the value recorded: check
+// itself if this call or a concurrent one with the same value won, another
+// value if the store was set up with another key.
+func (s shared) RecordMasterKeyCheck(ctx context.Context, check []byte) ([]byte, error) {
+	return s.recordMasterKeyCheck(ctx, check)
+}
+
+// migration is how a shared engine applies its embedded migrations.
+type migration struct {
+	dialect goose.Dialect
+	fsys    fs.FS
+	dir     string
+	// lock and unlock take and give back the session lock that
+	// serializes migrations of the store, both of args; lock waits for it.
+	lock, unlock string
+	args         []any
+	// before runs under the lock, before goose (PostgreSQL: create the
+	// schema).
+	before func(ctx context.Context, db *sql.DB) error
+	// where names the store in errors ("schema x", "database y").
+	where string
+}
+
+// ready brings a shared engine's store to use: it applies its migrations
+// (see migrateShared) and checks that the pool connects, and closes the
+// pool if either fails.
+func (s *Store) ready(ctx context.Context, migrations *sql.DB, m migration) error {
+	err := s.migrateShared(ctx, migrations, m)
+	if err == nil {
+		if err = s.w.PingContext(ctx); err != nil {
+			err = fmt.Errorf("%s: open pool: %w", s.d.name(), err)
+		}
+	}
+	if err != nil {
+		return errors.Join(err, s.w.Close())
+	}
+	return nil
+}
+
+// migrateShared applies m under its session lock, on db, a pool of its own
+// closed afterwards: the lock holds one connection while goose works
+// through others, more than a small pool may have. Instances starting at
+// once queue on the lock, the first applies what is pending, and the
+// others find nothing left.
+func (s *Store) migrateShared(ctx context.Context, db *sql.DB, m migration) (err error) {
+	defer func() {
+		if cerr := db.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("%s: migrate: %w", s.d.name(), cerr))
+		}
+	}()
+	fsys, err := fs.Sub(m.fsys, m.dir)
+	if err != nil {
+		return fmt.Errorf("%s: migrate: %w", s.d.name(), err)
+	}
+	unlock, err := lockSession(ctx, db, m.lock, m.unlock, m.args...)
+	if err != nil {
+		return fmt.Errorf("%s: migrate: lock %s: %w", s.d.name(), m.where, err)
+	}
+	defer func() {
+		if uerr := unlock(); uerr != nil {
+			err = errors.Join(err, fmt.Errorf("%s: migrate: unlock %s: %w", s.d.name(), m.where, uerr))
+		}
+	}()
+	if m.before != nil {
+		if err := m.before(ctx, db); err != nil {
+			return err
+		}
+	}
+	gp, err := goose.NewProvider(m.dialect, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("%s: migrate: %w", s.d.name(), err)
+	}
+	if _, err := gp.Up(ctx); err != nil {
+		return fmt.Errorf("%s: migrate %s: %w", s.d.name(), m.where, err)
+	}
+	return nil
+}
 
 // lockSession takes a session lock (PostgreSQL's advisory lock, MySQL's
 // GET_LOCK) on a connection of its own, and returns what releases it. The

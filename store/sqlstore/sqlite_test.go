@@ -5,87 +5,17 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/pressly/goose/v3"
 
-	"github.com/tessera-id/tessera/store"
 	"github.com/tessera-id/tessera/store/sqlstore"
-	"github.com/tessera-id/tessera/store/storetest"
 )
 
 func openSQLite(t *testing.T, path string) *sqlstore.SQLite {
 	t.Helper()
 	s, err := sqlstore.OpenSQLite(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return s
-}
-
-// Reopening runs the migrations again, which must find nothing to do and
-// keep the data.
-func TestSQLiteReopen(t *testing.T) {
-	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "tessera.db")
-	s, err := sqlstore.OpenSQLite(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tn := store.Tenant{ID: "t1", Name: "contoso", SigningAlg: "RS256", CreatedAt: time.UnixMilli(1_900_000_000_123)}
-	if err := s.CreateTenant(ctx, tn); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	for range 2 {
-		s := openSQLite(t, path)
-		got, err := s.GetTenant(ctx, "contoso")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got != (store.Tenant{ID: "t1", Name: "contoso", SigningAlg: "RS256", CreatedAt: tn.CreatedAt.UTC()}) {
-			t.Fatalf("got %+v", got)
-		}
-	}
-}
-
-// Several processes may start on a fresh file at once (a server and an admin
-// command); all of them must end up with the schema.
-func TestSQLiteConcurrentOpen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "tessera.db")
-	const n = 4
-	stores := make([]*sqlstore.SQLite, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { stores[i], errs[i] = sqlstore.OpenSQLite(t.Context(), path) })
-	}
-	wg.Wait()
-	for i := range n {
-		if errs[i] != nil {
-			t.Fatalf("open %d: %v", i, errs[i])
-		}
-		t.Cleanup(func() { stores[i].Close() })
-	}
-	for i, s := range stores {
-		tn := store.Tenant{ID: string(rune('a' + i)), Name: string(rune('a' + i)), SigningAlg: "RS256"}
-		if err := s.CreateTenant(t.Context(), tn); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ts, err := stores[0].ListTenants(t.Context())
-	if err != nil || len(ts) != n {
-		t.Fatalf("ListTenants: %d tenants, %v; want %d", len(ts), err, n)
-	}
+	return closed(t, s, err)
 }
 
 func TestSQLiteOpenRejectsMemory(t *testing.T) {
@@ -185,44 +115,4 @@ func TestSQLiteMigrateDown(t *testing.T) {
 	}
 	migrateTo(t, path, 0)
 	openSQLite(t, path)
-}
-
-// BenchmarkRotateRefreshToken: one durable rotation (synchronous=FULL, WAL).
-func BenchmarkSQLiteRotateRefreshToken(b *testing.B) {
-	s, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	storetest.BenchRotate(b, s)
-}
-
-// BenchmarkRotateRefreshTokenParallel: concurrent rotations, group-committed.
-func BenchmarkSQLiteRotateRefreshTokenParallel(b *testing.B) {
-	s, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	b.SetParallelism(8)
-	storetest.BenchRotateParallel(b, s)
-}
-
-// BenchmarkDirectoryVersion: the check the directory cache makes at most
-// every 10 ms, on the request that happens to come due, with a request's
-// cancellable context.
-func BenchmarkSQLiteDirectoryVersion(b *testing.B) {
-	s, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := s.DirectoryVersion(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
 }

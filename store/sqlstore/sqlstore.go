@@ -197,57 +197,82 @@ func (c conn) stmt(ctx context.Context, query string) (*stmt, error) {
 	return &stmt{text: text, order: order}, nil
 }
 
-func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+// runner runs one statement with its arguments: a *sql.Stmt, or a
+// query's text on a pool or transaction (text).
+type runner interface {
+	ExecContext(ctx context.Context, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, args ...any) *sql.Row
+	QueryContext(ctx context.Context, args ...any) (*sql.Rows, error)
+}
+
+// queryer is a pool or a transaction.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// text is a query that runs as text on q.
+type text struct {
+	q    queryer
+	text string
+}
+
+func (t text) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	return t.q.ExecContext(ctx, t.text, args...)
+}
+
+func (t text) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	return t.q.QueryRowContext(ctx, t.text, args...)
+}
+
+func (t text) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
+	return t.q.QueryContext(ctx, t.text, args...)
+}
+
+// run returns what runs query on c, and its arguments converted and in
+// order: the prepared statement (in c's transaction, if any) or the text.
+func (c conn) run(ctx context.Context, query string, args []any) (runner, []any, error) {
 	st, err := c.stmt(ctx, query)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	args = c.s.args(st.order, args)
 	switch {
 	case c.tx != nil && st.prepared != nil:
-		return c.tx.StmtContext(ctx, st.prepared).ExecContext(ctx, args...)
+		return c.tx.StmtContext(ctx, st.prepared), args, nil
 	case c.tx != nil:
-		return c.tx.ExecContext(ctx, st.text, args...)
+		return text{c.tx, st.text}, args, nil
 	case st.prepared != nil:
-		return st.prepared.ExecContext(ctx, args...)
+		return st.prepared, args, nil
 	}
-	return c.db.ExecContext(ctx, st.text, args...)
+	return text{c.db, st.text}, args, nil
+}
+
+func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	r, args, err := c.run(ctx, query, args)
+	if err != nil {
+		return nil, err
+	}
+	return r.ExecContext(ctx, args...)
 }
 
 // queryRow runs a query for one row. An error preparing it is the row's
 // error, as database/sql reports every other.
 func (c conn) queryRow(ctx context.Context, query string, args ...any) scanner {
-	st, err := c.stmt(ctx, query)
+	r, args, err := c.run(ctx, query, args)
 	if err != nil {
 		return errRow{err}
 	}
-	args = c.s.args(st.order, args)
-	switch {
-	case c.tx != nil && st.prepared != nil:
-		return c.tx.StmtContext(ctx, st.prepared).QueryRowContext(ctx, args...)
-	case c.tx != nil:
-		return c.tx.QueryRowContext(ctx, st.text, args...)
-	case st.prepared != nil:
-		return st.prepared.QueryRowContext(ctx, args...)
-	}
-	return c.db.QueryRowContext(ctx, st.text, args...)
+	return r.QueryRowContext(ctx, args...)
 }
 
 func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	st, err := c.stmt(ctx, query)
+	r, args, err := c.run(ctx, query, args)
 	if err != nil {
 		return nil, err
 	}
-	args = c.s.args(st.order, args)
-	switch {
-	case c.tx != nil && st.prepared != nil:
-		return c.tx.StmtContext(ctx, st.prepared).QueryContext(ctx, args...)
-	case c.tx != nil:
-		return c.tx.QueryContext(ctx, st.text, args...)
-	case st.prepared != nil:
-		return st.prepared.QueryContext(ctx, args...)
-	}
-	return c.db.QueryContext(ctx, st.text, args...)
+	return r.QueryContext(ctx, args...)
 }
 
 // errRow is a row whose query could not even be prepared.
