@@ -78,7 +78,7 @@ func newRoot(g *globals) *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.config, "config", os.Getenv("TESSERA_CONFIG"), "settings file: KEY=VALUE lines with the environment variables' names (TESSERA_STORE=...); flags and the environment take precedence")
 	root.PersistentFlags().StringVar(&g.dataDir, "data-dir", defaultDir, "data directory: SQLite database, master key, development TLS files (env TESSERA_DATA_DIR)")
-	root.PersistentFlags().StringVar(&g.storeURL, "store", os.Getenv("TESSERA_STORE"), "where state lives: empty for SQLite in the data directory, or a postgres:// URL (env TESSERA_STORE)")
+	root.PersistentFlags().StringVar(&g.storeURL, "store", os.Getenv("TESSERA_STORE"), "where state lives: empty for SQLite in the data directory, or a postgres:// or mysql:// URL (env TESSERA_STORE)")
 	pgSchema := os.Getenv("TESSERA_PG_SCHEMA")
 	if pgSchema == "" {
 		pgSchema = "public"
@@ -154,23 +154,23 @@ func (g *globals) notices() *slog.Logger {
 
 // usesDataDir reports whether the command needs the data directory: for
 // the SQLite database, the master key file (no TESSERA_MASTER_KEY), or
-// development files. A PostgreSQL store with its key in the environment
-// needs none.
+// development files. A shared store (PostgreSQL, MySQL) with its key in
+// the environment needs none.
 func (g *globals) usesDataDir(o openOptions) bool {
-	return !g.isPostgres() || os.Getenv("TESSERA_MASTER_KEY") == "" || o.devFiles
+	return g.isSQLite() || os.Getenv("TESSERA_MASTER_KEY") == "" || o.devFiles
 }
 
 // open opens the data directory's database and master key, creating the
 // directory only if o allows. TESSERA_MASTER_KEY, when set, replaces the
 // key file, so a deployment can keep the key out of the data directory. A
-// PostgreSQL store, which several instances share, is opened only with the
+// shared store (PostgreSQL, MySQL) is opened only with the
 // key it was set up with: see checkMasterKey.
 func (g *globals) open(ctx context.Context, o openOptions) (*env, error) {
 	if o.log == nil {
 		o.log = g.notices()
 	}
-	if !g.isSQLite() && !g.isPostgres() {
-		return nil, fmt.Errorf("--store %q: use empty (SQLite in the data directory) or a postgres:// URL", redactURL(g.storeURL))
+	if !g.isSQLite() && !g.isPostgres() && !g.isMySQL() {
+		return nil, fmt.Errorf("--store %q: %s", redactURL(g.storeURL), storeForms)
 	}
 	if g.usesDataDir(o) {
 		if err := prepareDataDir(g.dataDir, o.createDir, o.log); err != nil {
@@ -256,7 +256,7 @@ func checkMasterKey(ctx context.Context, st keyChecker, mk token.MasterKey, src 
 }
 
 // keyChecker is a store several instances share, which records the check
-// value of the master key it was set up with (PostgreSQL).
+// value of the master key it was set up with (PostgreSQL, MySQL).
 type keyChecker interface {
 	store.Store
 	MasterKeyCheck(ctx context.Context) ([]byte, error)
@@ -282,6 +282,12 @@ func (g *globals) isPostgres() bool {
 	return strings.HasPrefix(g.storeURL, "postgres://") || strings.HasPrefix(g.storeURL, "postgresql://")
 }
 
+// isMySQL reports whether --store names a MySQL or MariaDB database.
+func (g *globals) isMySQL() bool { return strings.HasPrefix(g.storeURL, "mysql://") }
+
+// storeForms says what --store takes.
+const storeForms = "use empty (SQLite in the data directory), a postgres:// URL or a mysql:// URL"
+
 // isSQLite reports whether --store names the data directory's SQLite file.
 func (g *globals) isSQLite() bool { return g.storeURL == "" || g.storeURL == "sqlite" }
 
@@ -296,8 +302,10 @@ func (g *globals) openStore(ctx context.Context, o openOptions) (store.Store, er
 		return sqlstore.OpenSQLite(ctx, filepath.Join(g.dataDir, databaseFile), opts...)
 	case g.isPostgres():
 		return sqlstore.OpenPostgres(ctx, g.storeURL, append([]sqlstore.Option{sqlstore.WithSchema(g.pgSchema)}, g.storeOptions...)...)
+	case g.isMySQL():
+		return sqlstore.OpenMySQL(ctx, g.storeURL, g.storeOptions...)
 	}
-	return nil, fmt.Errorf("--store %q: use empty (SQLite in the data directory) or a postgres:// URL", redactURL(g.storeURL))
+	return nil, fmt.Errorf("--store %q: %s", redactURL(g.storeURL), storeForms)
 }
 
 // redactURL hides a password in a store URL shown in an error.

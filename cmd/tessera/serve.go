@@ -114,7 +114,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		// lives in one instance's data directory is easily lost or missing
 		// on the next instance.
 		logger.Warn("the master key comes from a file in this instance's data directory, not TESSERA_MASTER_KEY: "+
-			"every instance and admin command on this PostgreSQL store needs the same key; set TESSERA_MASTER_KEY on each",
+			"every instance and admin command on this shared store needs the same key; set TESSERA_MASTER_KEY on each",
 			"file", e.keySource.file, "created", e.keySource.created)
 	}
 
@@ -227,7 +227,8 @@ type exclusive interface {
 
 // collectGarbage deletes expired codes, sessions and tokens every minute,
 // in bounded batches, so tables track live rows rather than history. With
-// PostgreSQL one instance at a time does it.
+// a shared store (PostgreSQL, MySQL: an exclusive lock) one instance at a
+// time does it.
 func collectGarbage(ctx context.Context, st store.Store, p *oauth.Provider, log *slog.Logger) {
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/admin"
+	"github.com/tessera-id/tessera/internal/mysqltest"
 	"github.com/tessera-id/tessera/internal/password"
 	"github.com/tessera-id/tessera/internal/pgtest"
 	"github.com/tessera-id/tessera/oauth"
@@ -55,7 +56,8 @@ type Server struct {
 	Admin  *admin.Admin
 	Clock  *Clock
 	Tenant store.Tenant
-	// DataDir holds the SQLite database; "" when the store is PostgreSQL.
+	// DataDir holds the SQLite database; "" when the store is PostgreSQL or
+	// MySQL.
 	DataDir string
 }
 
@@ -71,9 +73,9 @@ type Options struct {
 	Config func(*oauth.Config)
 	// Logger receives the server's log; nil discards it.
 	Logger *slog.Logger
-	// Engine is "sqlite" or "postgres"; empty follows TESSERA_TEST_STORE.
-	// A test that names "postgres" is skipped without
-	// TESSERA_TEST_POSTGRES.
+	// Engine is "sqlite", "postgres" or "mysql"; empty follows
+	// TESSERA_TEST_STORE. A test that names "postgres" or "mysql" is
+	// skipped without TESSERA_TEST_POSTGRES or TESSERA_TEST_MYSQL.
 	Engine string
 	// TrustedProxies, as serve's --trusted-proxies: a test behind them
 	// may pose as any client address with X-Forwarded-For.
@@ -132,46 +134,66 @@ func (s *Server) Authority() string { return s.HTTP.URL + "/" + s.Tenant.Name }
 func (s *Server) Client() *http.Client { return s.HTTP.Client() }
 
 // openStore opens SQLite in a temp dir or, when engine (or, without one,
-// TESSERA_TEST_STORE) is "postgres", a fresh schema of
-// TESSERA_TEST_POSTGRES behind the read cache serve uses with PostgreSQL,
-// so the same suites run on both. It returns the SQLite database's
-// directory, "" for PostgreSQL.
+// TESSERA_TEST_STORE) is "postgres" or "mysql", a fresh schema of
+// TESSERA_TEST_POSTGRES or a fresh database on TESSERA_TEST_MYSQL, behind
+// the read cache as serve runs it (readcache.Wrap), so the same suites run
+// on every engine. It returns the SQLite database's directory, "" for the
+// others.
 func openStore(t testing.TB, engine string) (store.Store, string) {
 	t.Helper()
 	ctx := context.Background()
 	if engine == "" {
 		engine = os.Getenv("TESSERA_TEST_STORE")
 	}
-	if engine != "postgres" {
-		dir := t.TempDir()
-		st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "tessera.db"))
+	var st store.Store
+	var dir string
+	switch engine {
+	case "postgres":
+		dsn := need(t, engine, "TESSERA_TEST_POSTGRES")
+		schema := pgtest.Name("tessera_srv_")
+		pgtest.DropOnCleanup(t, dsn, schema)
+		pg, err := sqlstore.OpenPostgres(ctx, dsn, sqlstore.WithSchema(schema))
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { st.Close() })
-		// As serve runs it, but checking the version on every read, so
-		// tests see every change at once.
-		return readcache.Wrap(ctx, st, 30*time.Second, 0), dir
-	}
-	dsn := os.Getenv("TESSERA_TEST_POSTGRES")
-	if dsn == "" && os.Getenv("TESSERA_TEST_STORE") == "postgres" {
-		t.Fatal("TESSERA_TEST_STORE=postgres needs TESSERA_TEST_POSTGRES")
-	}
-	if dsn == "" {
-		t.Skip("TESSERA_TEST_POSTGRES is not set: skipping the PostgreSQL run")
-	}
-	schema := pgtest.Name("tessera_srv_")
-	pgtest.DropOnCleanup(t, dsn, schema)
-	pg, err := sqlstore.OpenPostgres(ctx, dsn, sqlstore.WithSchema(schema))
-	if err != nil {
-		t.Fatal(err)
+		st = pg
+	case "mysql":
+		url := mysqltest.Database(t, need(t, engine, "TESSERA_TEST_MYSQL"), "tessera_srv_")
+		my, err := sqlstore.OpenMySQL(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st = my
+	default:
+		dir = t.TempDir()
+		lite, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "tessera.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st = lite
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	t.Cleanup(func() {
 		cancel()
-		pg.Close()
+		st.Close()
 	})
-	return readcache.Wrap(cctx, pg, 30*time.Second, 0), ""
+	// As serve runs it, but checking SQLite's version on every read, so
+	// tests see every change at once.
+	return readcache.Wrap(cctx, st, 30*time.Second, 0), dir
+}
+
+// need returns the test database of engine from env, and skips the test
+// without one, or fails it when TESSERA_TEST_STORE asked for the engine.
+func need(t testing.TB, engine, env string) string {
+	t.Helper()
+	v := os.Getenv(env)
+	switch {
+	case v == "" && os.Getenv("TESSERA_TEST_STORE") == engine:
+		t.Fatalf("TESSERA_TEST_STORE=%s needs %s", engine, env)
+	case v == "":
+		t.Skipf("%s is not set: skipping the %s run", env, engine)
+	}
+	return v
 }
 
 // OpenStore opens a store as StartWith does (SQLite in a temp dir, or

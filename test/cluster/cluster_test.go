@@ -1,6 +1,9 @@
-// Package cluster runs several `tessera serve` processes against one
-// PostgreSQL schema behind a simulated load balancer: every request goes to
-// a random live instance, whatever the client thinks it talks to.
+// Package cluster runs several `tessera serve` processes against one shared
+// store behind a simulated load balancer: every request goes to a random
+// live instance, whatever the client thinks it talks to. Every test runs
+// once per shared store the environment provides: a PostgreSQL schema
+// (TESSERA_TEST_POSTGRES) and a MySQL or MariaDB database
+// (TESSERA_TEST_MYSQL).
 //
 // The instances are set up as docs/deploy.md tells users: each has a data
 // directory of its own, they share the store, TESSERA_MASTER_KEY, the
@@ -14,6 +17,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -24,6 +28,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,20 +36,21 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/tessera-id/tessera/internal/devtls"
+	"github.com/tessera-id/tessera/internal/mysqltest"
 	"github.com/tessera-id/tessera/internal/pgtest"
 	"github.com/tessera-id/tessera/internal/testbrowser"
 	"github.com/tessera-id/tessera/test/harness"
 	"github.com/tessera-id/tessera/token"
 )
 
-// cluster is n instances sharing a PostgreSQL schema and a master key, all
-// answering as one public URL.
+// cluster is n instances sharing a store and a master key, all answering
+// as one public URL.
 type cluster struct {
 	t         *testing.T
-	dsn       string
-	schema    string
+	store     sharedStore
 	dir       string       // holds each instance's data directory
 	tls       devtls.Files // the certificate every instance serves
 	instances []*harness.Tessera
@@ -71,22 +77,71 @@ func newMasterKey() string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
-func newCluster(t *testing.T, n int) *cluster {
-	t.Helper()
-	dsn := os.Getenv("TESSERA_TEST_POSTGRES")
-	if dsn == "" {
-		if harness.Required() {
-			t.Fatal("TESSERA_REQUIRE_INTEROP=1 but TESSERA_TEST_POSTGRES is not set")
-		}
-		t.Skip("TESSERA_TEST_POSTGRES is not set; the multi-instance tests need PostgreSQL (CI sets it)")
+// sharedStore is a store several instances share, made for one test.
+type sharedStore struct {
+	engine string   // "postgres" or "mysql"
+	env    []string // TESSERA_STORE (and TESSERA_PG_SCHEMA), as the instances get them
+	args   []string // the same as flags
+	db     *sql.DB  // for looking at what the instances wrote
+}
+
+// query runs q, written with PostgreSQL's $1, on the store.
+func (s sharedStore) query(q string, args ...any) (*sql.Rows, error) {
+	if s.engine == "mysql" {
+		q = strings.ReplaceAll(q, "$1", "?")
 	}
+	return s.db.QueryContext(context.Background(), q, args...)
+}
+
+// each runs test as a subtest on a cluster of n instances per shared store
+// the environment provides. Without any, it skips, or fails under
+// TESSERA_REQUIRE_INTEROP=1 (CI), which wants both.
+func each(t *testing.T, n int, test func(t *testing.T, c *cluster)) {
+	for _, engine := range []struct{ name, env string }{{"postgres", "TESSERA_TEST_POSTGRES"}, {"mysql", "TESSERA_TEST_MYSQL"}} {
+		t.Run(engine.name, func(t *testing.T) {
+			if os.Getenv(engine.env) == "" {
+				if harness.Required() {
+					t.Fatalf("TESSERA_REQUIRE_INTEROP=1 but %s is not set", engine.env)
+				}
+				t.Skipf("%s is not set; the multi-instance tests on %s need it (CI sets it)", engine.env, engine.name)
+			}
+			test(t, newCluster(t, newSharedStore(t, engine.name), n))
+		})
+	}
+}
+
+// newSharedStore makes a fresh PostgreSQL schema or MySQL database,
+// dropped when the test ends.
+func newSharedStore(t *testing.T, engine string) sharedStore {
+	t.Helper()
+	if engine == "mysql" {
+		url := mysqltest.Database(t, os.Getenv("TESSERA_TEST_MYSQL"), "tessera_cluster_")
+		return sharedStore{engine: engine, env: []string{"TESSERA_STORE=" + url}, args: []string{"--store", url},
+			db: mysqltest.Open(t, url)}
+	}
+	dsn := os.Getenv("TESSERA_TEST_POSTGRES")
 	schema := pgtest.Name("tessera_cluster_")
 	pgtest.DropOnCleanup(t, dsn, schema)
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RuntimeParams["search_path"] = pgx.Identifier{schema}.Sanitize()
+	db := stdlib.OpenDB(*cfg)
+	t.Cleanup(func() { db.Close() })
+	return sharedStore{engine: engine, env: []string{"TESSERA_STORE=" + dsn, "TESSERA_PG_SCHEMA=" + schema},
+		args: []string{"--store", dsn, "--pg-schema", schema}, db: db}
+}
+
+func newCluster(t *testing.T, store sharedStore, n int) *cluster {
+	t.Helper()
 	// The instances and the admin CLI of the harness share the store and
 	// the master key through the environment, as deploy/tessera.service
 	// gives them.
-	t.Setenv("TESSERA_STORE", dsn)
-	t.Setenv("TESSERA_PG_SCHEMA", schema)
+	for _, kv := range store.env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
 	t.Setenv("TESSERA_MASTER_KEY", newMasterKey())
 	dir := t.TempDir()
 	files, err := devtls.Ensure(filepath.Join(dir, "tls"), devtls.DefaultHosts(), time.Now())
@@ -97,9 +152,9 @@ func newCluster(t *testing.T, n int) *cluster {
 	for i := range ports {
 		ports[i] = freePort(t)
 	}
-	c := &cluster{t: t, dsn: dsn, schema: schema, dir: dir, tls: files, public: "https://localhost:" + ports[0],
+	c := &cluster{t: t, store: store, dir: dir, tls: files, public: "https://localhost:" + ports[0],
 		dead: make([]atomic.Bool, n), hits: make([]atomic.Int64, n)}
-	// All at once: the migrations race (under the advisory lock), and so
+	// All at once: the migrations race (under the store's lock), and so
 	// do the master key checks. Only the first bootstraps the demo tenant
 	// (--dev), after its migrations; the others serve what it made.
 	starting := make([]*harness.Starting, n)
@@ -115,7 +170,7 @@ func newCluster(t *testing.T, n int) *cluster {
 			t.Errorf("instance %d made a master key file of its own despite TESSERA_MASTER_KEY", i)
 		}
 	}
-	migrations, err := filepath.Glob(filepath.Join(harness.RepoRoot(), "store", "sqlstore", "migrations", "postgres", "*.sql"))
+	migrations, err := filepath.Glob(filepath.Join(harness.RepoRoot(), "store", "sqlstore", "migrations", store.engine, "*.sql"))
 	if err != nil || len(migrations) == 0 {
 		t.Fatalf("migration files: %v %v", migrations, err)
 	}
@@ -140,25 +195,16 @@ func (c *cluster) options(i int, port string) harness.Options {
 		DataDir: filepath.Join(c.dir, fmt.Sprintf("instance-%d", i)),
 		Dev:     i == 0,
 		CAFile:  c.tls.CACert,
-		Args: []string{"--store", c.dsn, "--pg-schema", c.schema, "--addr", "127.0.0.1:" + port,
+		Args: append(slices.Clone(c.store.args), "--addr", "127.0.0.1:"+port,
 			"--public-url", c.public, "--refresh-grace", "2s", "--tls-cert", c.tls.Cert, "--tls-key", c.tls.Key,
-			"--trusted-proxies", "127.0.0.1/32,::1"},
+			"--trusted-proxies", "127.0.0.1/32,::1"),
 	}
 }
 
-// query runs a query in the cluster's schema, outside every instance.
-func (c *cluster) query(q string, args ...any) pgx.Rows {
+// query runs a query in the cluster's store, outside every instance.
+func (c *cluster) query(q string, args ...any) *sql.Rows {
 	c.t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, c.dsn)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	c.t.Cleanup(func() { conn.Close(ctx) })
-	if _, err := conn.Exec(ctx, "SET search_path TO "+pgx.Identifier{c.schema}.Sanitize()); err != nil {
-		c.t.Fatal(err)
-	}
-	rows, err := conn.Query(ctx, q, args...)
+	rows, err := c.store.query(q, args...)
 	if err != nil {
 		c.t.Fatalf("%s: %v", q, err)
 	}
@@ -404,100 +450,101 @@ func (c *cluster) refresh(rt string) (int, map[string]any) {
 // TestEveryGrantAcrossInstances runs each grant with every request sent to
 // a random instance.
 func TestEveryGrantAcrossInstances(t *testing.T) {
-	c := newCluster(t, 3)
-	b := testbrowser.New(t, c.client)
-	scope := "api://" + c.demo.WebClientID + "/access_as_user openid offline_access"
+	each(t, 3, func(t *testing.T, c *cluster) {
+		b := testbrowser.New(t, c.client)
+		scope := "api://" + c.demo.WebClientID + "/access_as_user openid offline_access"
 
-	// Confidential client: client credentials.
-	status, cc := c.token(url.Values{"grant_type": {"client_credentials"}, "client_id": {c.demo.WebClientID},
-		"client_secret": {c.demo.WebSecret}, "scope": {c.demo.WebClientID + "/.default"}})
-	if status != 200 {
-		t.Fatalf("client credentials: %d %v", status, cc)
-	}
-	// Public client: authorization code + PKCE, then refresh, each leg on
-	// whichever instance the balancer picks.
-	tokens := c.signIn(b, scope)
-	rt := tokens["refresh_token"].(string)
-	for i := 0; i < 6; i++ {
-		status, r := c.refresh(rt)
+		// Confidential client: client credentials.
+		status, cc := c.token(url.Values{"grant_type": {"client_credentials"}, "client_id": {c.demo.WebClientID},
+			"client_secret": {c.demo.WebSecret}, "scope": {c.demo.WebClientID + "/.default"}})
 		if status != 200 {
-			t.Fatalf("refresh %d: %d %v", i, status, r)
+			t.Fatalf("client credentials: %d %v", status, cc)
 		}
-		rt = r["refresh_token"].(string)
-	}
-	confidentialCodeFlow(t, c, b)
-	// Device code: authorization, verification page and polling spread
-	// over the instances.
-	status, da := c.post("/oauth2/v2.0/devicecode", url.Values{"client_id": {c.demo.NativeClientID}, "scope": {scope}})
-	if status != 200 {
-		t.Fatalf("devicecode: %d %v", status, da)
-	}
-	o := b.Submit(b.Get(da["verification_uri_complete"].(string)), nil)
-	if o.Page == "login" {
-		o = b.Login(o, c.demo.Username, c.demo.Password)
-	}
-	o = b.Consent(o, "accept")
-	if !strings.Contains(o.Body, "signed in") {
-		t.Fatalf("device approval:\n%s", o.Body)
-	}
-	status, dt := c.token(url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "client_id": {c.demo.NativeClientID},
-		"device_code": {da["device_code"].(string)}})
-	if status != 200 {
-		t.Fatalf("device token: %d %v", status, dt)
-	}
-	// Revocation on one instance holds on all: introspection (by the web
-	// app, the token's audience) and refresh both see it.
-	at := tokens["access_token"].(string)
-	if status, r := c.post("/oauth2/v2.0/revoke", url.Values{"client_id": {c.demo.NativeClientID}, "token": {at}}); status != 200 {
-		t.Fatalf("revoke: %d %v", status, r)
-	}
-	for i := 0; i < 6; i++ {
-		status, in := c.post("/oauth2/v2.0/introspect", url.Values{"client_id": {c.demo.WebClientID}, "client_secret": {c.demo.WebSecret}, "token": {at}})
-		if status != 200 || in["active"] != false {
-			t.Fatalf("introspection after revocation: %d %v", status, in)
+		// Public client: authorization code + PKCE, then refresh, each leg on
+		// whichever instance the balancer picks.
+		tokens := c.signIn(b, scope)
+		rt := tokens["refresh_token"].(string)
+		for i := 0; i < 6; i++ {
+			status, r := c.refresh(rt)
+			if status != 200 {
+				t.Fatalf("refresh %d: %d %v", i, status, r)
+			}
+			rt = r["refresh_token"].(string)
 		}
-	}
-	// On-behalf-of and token exchange: the native app's user token for
-	// the web app's API, exchanged by the web app for a downstream API.
-	admin := c.instances[0]
-	down := admin.RegisterApp(t, "downstream", false)
-	admin.Expose(t, down.ClientID, "api://downstream", "read")
-	admin.Permission(t, c.demo.WebClientID, "api://downstream", "read")
-	admin.AdminConsent(t, c.demo.WebClientID)
-	user := c.signIn(b, "api://"+c.demo.WebClientID+"/access_as_user")["access_token"].(string)
-	status, obo := c.token(url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "client_id": {c.demo.WebClientID},
-		"client_secret": {c.demo.WebSecret}, "assertion": {user}, "scope": {"api://downstream/read"}, "requested_token_use": {"on_behalf_of"}})
-	if status != 200 {
-		t.Fatalf("on-behalf-of: %d %v", status, obo)
-	}
-	status, tx := c.token(url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "client_id": {c.demo.WebClientID},
-		"client_secret": {c.demo.WebSecret}, "subject_token": {user}, "subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"},
-		"audience": {"api://downstream"}})
-	if status != 200 {
-		t.Fatalf("token exchange: %d %v", status, tx)
-	}
+		confidentialCodeFlow(t, c, b)
+		// Device code: authorization, verification page and polling spread
+		// over the instances.
+		status, da := c.post("/oauth2/v2.0/devicecode", url.Values{"client_id": {c.demo.NativeClientID}, "scope": {scope}})
+		if status != 200 {
+			t.Fatalf("devicecode: %d %v", status, da)
+		}
+		o := b.Submit(b.Get(da["verification_uri_complete"].(string)), nil)
+		if o.Page == "login" {
+			o = b.Login(o, c.demo.Username, c.demo.Password)
+		}
+		o = b.Consent(o, "accept")
+		if !strings.Contains(o.Body, "signed in") {
+			t.Fatalf("device approval:\n%s", o.Body)
+		}
+		status, dt := c.token(url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "client_id": {c.demo.NativeClientID},
+			"device_code": {da["device_code"].(string)}})
+		if status != 200 {
+			t.Fatalf("device token: %d %v", status, dt)
+		}
+		// Revocation on one instance holds on all: introspection (by the web
+		// app, the token's audience) and refresh both see it.
+		at := tokens["access_token"].(string)
+		if status, r := c.post("/oauth2/v2.0/revoke", url.Values{"client_id": {c.demo.NativeClientID}, "token": {at}}); status != 200 {
+			t.Fatalf("revoke: %d %v", status, r)
+		}
+		for i := 0; i < 6; i++ {
+			status, in := c.post("/oauth2/v2.0/introspect", url.Values{"client_id": {c.demo.WebClientID}, "client_secret": {c.demo.WebSecret}, "token": {at}})
+			if status != 200 || in["active"] != false {
+				t.Fatalf("introspection after revocation: %d %v", status, in)
+			}
+		}
+		// On-behalf-of and token exchange: the native app's user token for
+		// the web app's API, exchanged by the web app for a downstream API.
+		admin := c.instances[0]
+		down := admin.RegisterApp(t, "downstream", false)
+		admin.Expose(t, down.ClientID, "api://downstream", "read")
+		admin.Permission(t, c.demo.WebClientID, "api://downstream", "read")
+		admin.AdminConsent(t, c.demo.WebClientID)
+		user := c.signIn(b, "api://"+c.demo.WebClientID+"/access_as_user")["access_token"].(string)
+		status, obo := c.token(url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "client_id": {c.demo.WebClientID},
+			"client_secret": {c.demo.WebSecret}, "assertion": {user}, "scope": {"api://downstream/read"}, "requested_token_use": {"on_behalf_of"}})
+		if status != 200 {
+			t.Fatalf("on-behalf-of: %d %v", status, obo)
+		}
+		status, tx := c.token(url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "client_id": {c.demo.WebClientID},
+			"client_secret": {c.demo.WebSecret}, "subject_token": {user}, "subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"},
+			"audience": {"api://downstream"}})
+		if status != 200 {
+			t.Fatalf("token exchange: %d %v", status, tx)
+		}
 
-	// An app registered through the CLI on the shared store is served by
-	// every instance at once (the change notification flushes caches).
-	app := c.instances[0].RegisterApp(t, "late app", false)
-	for i := range c.instances {
-		resp, err := c.instances[i].HTTP.PostForm(c.instances[i].Base+"/demo/oauth2/v2.0/token", url.Values{"grant_type": {"client_credentials"},
-			"client_id": {app.ClientID}, "client_secret": {app.Secret}, "scope": {app.ClientID + "/.default"}})
-		if err != nil {
-			t.Fatal(err)
+		// An app registered through the CLI on the shared store is served by
+		// every instance at once (the change notification flushes caches).
+		app := c.instances[0].RegisterApp(t, "late app", false)
+		for i := range c.instances {
+			resp, err := c.instances[i].HTTP.PostForm(c.instances[i].Base+"/demo/oauth2/v2.0/token", url.Values{"grant_type": {"client_credentials"},
+				"client_id": {app.ClientID}, "client_secret": {app.Secret}, "scope": {app.ClientID + "/.default"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Errorf("instance %d does not know the new app: %d", i, resp.StatusCode)
+			}
 		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Errorf("instance %d does not know the new app: %d", i, resp.StatusCode)
+		privateKeyJWT(t, c)
+		keyRotation(t, c)
+		for i := range c.hits {
+			if c.hits[i].Load() == 0 {
+				t.Errorf("instance %d got no request; the balancer did not spread the load", i)
+			}
 		}
-	}
-	privateKeyJWT(t, c)
-	keyRotation(t, c)
-	for i := range c.hits {
-		if c.hits[i].Load() == 0 {
-			t.Errorf("instance %d got no request; the balancer did not spread the load", i)
-		}
-	}
+	})
 }
 
 // TestConcurrentRefreshAcrossInstances: 20 goroutines present the same
@@ -506,67 +553,68 @@ func TestEveryGrantAcrossInstances(t *testing.T) {
 // rows show one child per parent), and a stale token presented after the
 // grace window revokes the family everywhere.
 func TestConcurrentRefreshAcrossInstances(t *testing.T) {
-	c := newCluster(t, 3)
-	b := testbrowser.New(t, c.client)
-	first := c.signIn(b, "openid offline_access")["refresh_token"].(string)
-	rt := first
-	chain := []string{first}
-	const steps = 10
-	for step := 0; step < steps; step++ {
-		results := make([]string, 20)
-		var wg sync.WaitGroup
-		for g := range results {
-			wg.Add(1)
-			go func(g int) {
-				defer wg.Done()
-				status, r := c.refresh(rt)
-				if status != 200 {
-					results[g] = fmt.Sprintf("status %d %v", status, r)
-					return
+	each(t, 3, func(t *testing.T, c *cluster) {
+		b := testbrowser.New(t, c.client)
+		first := c.signIn(b, "openid offline_access")["refresh_token"].(string)
+		rt := first
+		chain := []string{first}
+		const steps = 10
+		for step := 0; step < steps; step++ {
+			results := make([]string, 20)
+			var wg sync.WaitGroup
+			for g := range results {
+				wg.Add(1)
+				go func(g int) {
+					defer wg.Done()
+					status, r := c.refresh(rt)
+					if status != 200 {
+						results[g] = fmt.Sprintf("status %d %v", status, r)
+						return
+					}
+					results[g] = r["refresh_token"].(string)
+				}(g)
+			}
+			wg.Wait()
+			for g, r := range results {
+				if r != results[0] {
+					t.Fatalf("step %d: caller %d got %q, caller 0 %q: a parent rotated twice or a retry failed", step, g, r, results[0])
 				}
-				results[g] = r["refresh_token"].(string)
-			}(g)
+			}
+			rt = results[0]
+			chain = append(chain, rt)
 		}
-		wg.Wait()
-		for g, r := range results {
-			if r != results[0] {
-				t.Fatalf("step %d: caller %d got %q, caller 0 %q: a parent rotated twice or a retry failed", step, g, r, results[0])
+		// Each of the 10 steps stored exactly one successor, whatever the 20
+		// callers on three instances did.
+		c.checkFamily("the contended family", chain)
+		if n := c.count(`SELECT count(*) FROM refresh_tokens WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE hash = $1)`,
+			token.Hash(first)); n != steps+1 {
+			t.Errorf("the family has %d tokens after %d steps, want %d", n, steps, steps+1)
+		}
+		// The first token of the chain, long used, after the grace window.
+		time.Sleep(2500 * time.Millisecond)
+		if status, r := c.refresh(first); status != 400 || r["suberror"] != "bad_token" {
+			t.Fatalf("stale token: %d %v", status, r)
+		}
+		// The family is revoked on every instance.
+		for i, s := range c.instances {
+			resp, err := s.HTTP.PostForm(s.Base+"/demo/oauth2/v2.0/token", refreshForm(c.demo.NativeClientID, rt))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]any
+			_ = json.NewDecoder(resp.Body).Decode(&m)
+			resp.Body.Close()
+			if resp.StatusCode != 400 || m["suberror"] != "bad_token" {
+				t.Errorf("instance %d still honours the revoked family: %d %v", i, resp.StatusCode, m)
 			}
 		}
-		rt = results[0]
-		chain = append(chain, rt)
-	}
-	// Each of the 10 steps stored exactly one successor, whatever the 20
-	// callers on three instances did.
-	c.checkFamily("the contended family", chain)
-	if n := c.count(`SELECT count(*) FROM refresh_tokens WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE hash = $1)`,
-		token.Hash(first)); n != steps+1 {
-		t.Errorf("the family has %d tokens after %d steps, want %d", n, steps, steps+1)
-	}
-	// The first token of the chain, long used, after the grace window.
-	time.Sleep(2500 * time.Millisecond)
-	if status, r := c.refresh(first); status != 400 || r["suberror"] != "bad_token" {
-		t.Fatalf("stale token: %d %v", status, r)
-	}
-	// The family is revoked on every instance.
-	for i, s := range c.instances {
-		resp, err := s.HTTP.PostForm(s.Base+"/demo/oauth2/v2.0/token", refreshForm(c.demo.NativeClientID, rt))
-		if err != nil {
-			t.Fatal(err)
+		// Neither the reuse nor the refused refreshes stored a token.
+		c.checkFamily("the revoked family", chain)
+		if n := c.count(`SELECT count(*) FROM refresh_families WHERE revoked_at IS NOT NULL AND id = (SELECT family_id FROM refresh_tokens WHERE hash = $1)`,
+			token.Hash(first)); n != 1 {
+			t.Error("the family is not marked revoked")
 		}
-		var m map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&m)
-		resp.Body.Close()
-		if resp.StatusCode != 400 || m["suberror"] != "bad_token" {
-			t.Errorf("instance %d still honours the revoked family: %d %v", i, resp.StatusCode, m)
-		}
-	}
-	// Neither the reuse nor the refused refreshes stored a token.
-	c.checkFamily("the revoked family", chain)
-	if n := c.count(`SELECT count(*) FROM refresh_families WHERE revoked_at IS NOT NULL AND id = (SELECT family_id FROM refresh_tokens WHERE hash = $1)`,
-		token.Hash(first)); n != 1 {
-		t.Error("the family is not marked revoked")
-	}
+	})
 }
 
 // TestKillOneInstanceUnderLoad: workers rotate their own refresh families
@@ -576,92 +624,93 @@ func TestConcurrentRefreshAcrossInstances(t *testing.T) {
 // still refresh afterwards, as does every worker's latest pair, and every
 // family holds exactly the tokens its client received.
 func TestKillOneInstanceUnderLoad(t *testing.T) {
-	c := newCluster(t, 3)
-	b := testbrowser.New(t, c.client)
-	const victim = 2
+	each(t, 3, func(t *testing.T, c *cluster) {
+		b := testbrowser.New(t, c.client)
+		const victim = 2
 
-	// Idle pairs: two issued by each instance (a refresh pinned to it),
-	// then left alone until after the kill.
-	type idle struct {
-		issuer int
-		chain  []string
-	}
-	var idles []idle
-	for i := range c.instances {
-		for k := 0; k < 2; k++ {
-			first := c.signIn(b, "openid offline_access")["refresh_token"].(string)
-			status, r := c.tokenOn(i, refreshForm(c.demo.NativeClientID, first), nil)
-			if status != 200 {
-				t.Fatalf("refresh on instance %d: %d %v", i, status, r)
-			}
-			idles = append(idles, idle{issuer: i, chain: []string{first, r["refresh_token"].(string)}})
+		// Idle pairs: two issued by each instance (a refresh pinned to it),
+		// then left alone until after the kill.
+		type idle struct {
+			issuer int
+			chain  []string
 		}
-	}
+		var idles []idle
+		for i := range c.instances {
+			for k := 0; k < 2; k++ {
+				first := c.signIn(b, "openid offline_access")["refresh_token"].(string)
+				status, r := c.tokenOn(i, refreshForm(c.demo.NativeClientID, first), nil)
+				if status != 200 {
+					t.Fatalf("refresh on instance %d: %d %v", i, status, r)
+				}
+				idles = append(idles, idle{issuer: i, chain: []string{first, r["refresh_token"].(string)}})
+			}
+		}
 
-	const workers = 8
-	chains := make([][]string, workers)
-	for w := range chains {
-		chains[w] = []string{c.signIn(b, "openid offline_access")["refresh_token"].(string)}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
-	defer cancel()
-	var failures atomic.Int64
-	var requests atomic.Int64
-	var firstFailure atomic.Value
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				if w%2 == 0 {
-					status, r := c.token(url.Values{"grant_type": {"client_credentials"}, "client_id": {c.demo.WebClientID},
-						"client_secret": {c.demo.WebSecret}, "scope": {c.demo.WebClientID + "/.default"}})
+		const workers = 8
+		chains := make([][]string, workers)
+		for w := range chains {
+			chains[w] = []string{c.signIn(b, "openid offline_access")["refresh_token"].(string)}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+		defer cancel()
+		var failures atomic.Int64
+		var requests atomic.Int64
+		var firstFailure atomic.Value
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for ctx.Err() == nil {
+					if w%2 == 0 {
+						status, r := c.token(url.Values{"grant_type": {"client_credentials"}, "client_id": {c.demo.WebClientID},
+							"client_secret": {c.demo.WebSecret}, "scope": {c.demo.WebClientID + "/.default"}})
+						requests.Add(1)
+						if status != 200 {
+							failures.Add(1)
+							firstFailure.CompareAndSwap(nil, fmt.Sprintf("worker %d client credentials: %d %v", w, status, r))
+						}
+					}
+					status, r := c.refresh(chains[w][len(chains[w])-1])
 					requests.Add(1)
 					if status != 200 {
 						failures.Add(1)
-						firstFailure.CompareAndSwap(nil, fmt.Sprintf("worker %d client credentials: %d %v", w, status, r))
+						firstFailure.CompareAndSwap(nil, fmt.Sprintf("worker %d: %d %v", w, status, r))
+						continue
 					}
+					chains[w] = append(chains[w], r["refresh_token"].(string))
 				}
-				status, r := c.refresh(chains[w][len(chains[w])-1])
-				requests.Add(1)
-				if status != 200 {
-					failures.Add(1)
-					firstFailure.CompareAndSwap(nil, fmt.Sprintf("worker %d: %d %v", w, status, r))
-					continue
-				}
-				chains[w] = append(chains[w], r["refresh_token"].(string))
+			}(w)
+		}
+		time.Sleep(1500 * time.Millisecond)
+		c.kill(victim)
+		wg.Wait()
+		t.Logf("%d requests during the run, one instance killed after 1.5 s", requests.Load())
+		if n := failures.Load(); n > 0 {
+			t.Fatalf("%d of %d requests failed around the kill; first: %v", n, requests.Load(), firstFailure.Load())
+		}
+		for w, chain := range chains {
+			status, r := c.refresh(chain[len(chain)-1])
+			if status != 200 {
+				t.Errorf("worker %d's token pair does not refresh after the kill: %d %v", w, status, r)
+				continue
 			}
-		}(w)
-	}
-	time.Sleep(1500 * time.Millisecond)
-	c.kill(victim)
-	wg.Wait()
-	t.Logf("%d requests during the run, one instance killed after 1.5 s", requests.Load())
-	if n := failures.Load(); n > 0 {
-		t.Fatalf("%d of %d requests failed around the kill; first: %v", n, requests.Load(), firstFailure.Load())
-	}
-	for w, chain := range chains {
-		status, r := c.refresh(chain[len(chain)-1])
-		if status != 200 {
-			t.Errorf("worker %d's token pair does not refresh after the kill: %d %v", w, status, r)
-			continue
+			c.checkFamily(fmt.Sprintf("worker %d", w), append(chain, r["refresh_token"].(string)))
 		}
-		c.checkFamily(fmt.Sprintf("worker %d", w), append(chain, r["refresh_token"].(string)))
-	}
-	fromVictim := 0
-	for k, p := range idles {
-		status, r := c.refresh(p.chain[len(p.chain)-1])
-		if status != 200 {
-			t.Errorf("idle pair %d (issued by instance %d) does not refresh after the kill: %d %v", k, p.issuer, status, r)
-			continue
+		fromVictim := 0
+		for k, p := range idles {
+			status, r := c.refresh(p.chain[len(p.chain)-1])
+			if status != 200 {
+				t.Errorf("idle pair %d (issued by instance %d) does not refresh after the kill: %d %v", k, p.issuer, status, r)
+				continue
+			}
+			if p.issuer == victim {
+				fromVictim++
+			}
+			c.checkFamily(fmt.Sprintf("idle pair %d (issued by instance %d)", k, p.issuer), append(p.chain, r["refresh_token"].(string)))
 		}
-		if p.issuer == victim {
-			fromVictim++
+		if fromVictim == 0 {
+			t.Error("no idle pair issued by the killed instance was refreshed")
 		}
-		c.checkFamily(fmt.Sprintf("idle pair %d (issued by instance %d)", k, p.issuer), append(p.chain, r["refresh_token"].(string)))
-	}
-	if fromVictim == 0 {
-		t.Error("no idle pair issued by the killed instance was refreshed")
-	}
+	})
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite" // the driver tessera's own store uses
 
+	"github.com/tessera-id/tessera/internal/mysqltest"
 	"github.com/tessera-id/tessera/test/harness"
 )
 
@@ -240,7 +241,15 @@ func expireDeviceCode(t *testing.T, s *harness.Tessera, userCode string) {
 	defer cancel()
 	code := strings.ReplaceAll(userCode, "-", "")
 	var n int64
-	if s.PostgresDSN != "" {
+	switch {
+	case s.MySQLURL != "":
+		res, err := mysqltest.Open(t, s.MySQLURL).ExecContext(ctx, `UPDATE device_codes SET expires_at = ? WHERE user_code = ?`,
+			time.Now().Add(-time.Second).UTC(), code)
+		if err != nil {
+			t.Fatalf("expire device code: %v", err)
+		}
+		n, _ = res.RowsAffected()
+	case s.PostgresDSN != "":
 		conn, err := pgx.Connect(ctx, s.PostgresDSN)
 		if err != nil {
 			t.Fatal(err)
@@ -252,7 +261,7 @@ func expireDeviceCode(t *testing.T, s *harness.Tessera, userCode string) {
 			t.Fatalf("expire device code: %v", err)
 		}
 		n = tag.RowsAffected()
-	} else {
+	default:
 		db, err := sql.Open("sqlite", "file:"+filepath.Join(s.DataDir, "tessera.db")+"?_pragma=busy_timeout(5000)")
 		if err != nil {
 			t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-id/tessera/internal/mysqltest"
 	"github.com/tessera-id/tessera/internal/pgtest"
 )
 
@@ -123,9 +124,11 @@ type Tessera struct {
 	HTTP    *http.Client // trusts the development CA
 
 	// PostgresDSN and PostgresSchema name the server's store when the
-	// suite runs on PostgreSQL (TESSERA_TEST_STORE=postgres); empty on
-	// SQLite, the data directory's database.
+	// suite runs on PostgreSQL (TESSERA_TEST_STORE=postgres), MySQLURL when
+	// it runs on MySQL or MariaDB (TESSERA_TEST_STORE=mysql); all are empty
+	// on SQLite, the data directory's database.
 	PostgresDSN, PostgresSchema string
+	MySQLURL                    string
 
 	env    []string // for the server and the admin CLI
 	cmd    *exec.Cmd
@@ -215,13 +218,15 @@ var listening = regexp.MustCompile(`msg="tessera listening" addr=127\.0\.0\.1:(\
 // Start runs `tessera serve --dev` on a free loopback port with a fresh
 // data directory and extra flags. With TESSERA_TEST_STORE=postgres the
 // server and the admin CLI keep their state in a fresh schema of the
-// TESSERA_TEST_POSTGRES database instead, so the browser and interop
-// suites run on both stores.
+// TESSERA_TEST_POSTGRES database instead, with TESSERA_TEST_STORE=mysql in
+// a fresh database on the TESSERA_TEST_MYSQL server, so the browser and
+// interop suites run on every store.
 func Start(t testing.TB, flags ...string) *Tessera {
 	t.Helper()
 	var env []string
-	var dsn, schema string
-	if os.Getenv("TESSERA_TEST_STORE") == "postgres" {
+	var dsn, schema, mysqlURL string
+	switch engine := os.Getenv("TESSERA_TEST_STORE"); engine {
+	case "postgres":
 		dsn = os.Getenv("TESSERA_TEST_POSTGRES")
 		if dsn == "" {
 			t.Fatal("TESSERA_TEST_STORE=postgres needs TESSERA_TEST_POSTGRES")
@@ -229,9 +234,19 @@ func Start(t testing.TB, flags ...string) *Tessera {
 		schema = pgtest.Name("tessera_h_")
 		pgtest.DropOnCleanup(t, dsn, schema)
 		env = []string{"TESSERA_STORE=" + dsn, "TESSERA_PG_SCHEMA=" + schema}
+	case "mysql":
+		base := os.Getenv("TESSERA_TEST_MYSQL")
+		if base == "" {
+			t.Fatal("TESSERA_TEST_STORE=mysql needs TESSERA_TEST_MYSQL")
+		}
+		mysqlURL = mysqltest.Database(t, base, "tessera_h_")
+		env = []string{"TESSERA_STORE=" + mysqlURL}
+	case "", "sqlite":
+	default:
+		t.Fatalf("TESSERA_TEST_STORE=%s: use sqlite, postgres or mysql", engine)
 	}
 	s := startIn(t, filepath.Join(t.TempDir(), "tessera-data"), env, flags...)
-	s.PostgresDSN, s.PostgresSchema = dsn, schema
+	s.PostgresDSN, s.PostgresSchema, s.MySQLURL = dsn, schema, mysqlURL
 	return s
 }
 
