@@ -145,8 +145,8 @@ func OpenMySQL(ctx context.Context, rawURL string, opts ...Option) (*MySQL, erro
 	// Under a named lock. GET_LOCK waits at most its timeout: a day stands
 	// for "until ctx ends", which closes the connection and so ends the
 	// wait. MySQL commits each DDL statement on its own, so a migration
-	// that fails halfway leaves what it did: each is written to be safe to
-	// see half done.
+	// that fails halfway (a missing privilege) leaves what it did, for the
+	// operator to drop before trying again.
 	err = m.ready(ctx, sql.OpenDB(connector), migration{dialect: goose.DialectMySQL,
 		fsys: mysqlMigrations, dir: "migrations/mysql",
 		lock: `SELECT GET_LOCK(?, 86400)`, unlock: `SELECT RELEASE_LOCK(?)`, args: []any{m.lockName("migrate")},

@@ -4,14 +4,16 @@
 // (github.com/go-sql-driver/mysql), the last two shared by several server
 // instances.
 //
-// Each query is written once. A dialect (dialect.go, one file per engine)
-// covers what differs: placeholders, the stored form of times and lists,
-// upserts, GREATEST, row locks, error codes, and the few operations whose
-// best form differs in kind (the refresh rotation, the rate-limit hit,
-// expiry collection). What an engine offers beyond store.Store (a change
-// feed, advisory locks, a master key check, SQLite's directory version) is
-// a method of the engine's own type (SQLite, Postgres, MySQL), which
-// callers discover by type assertion on small interfaces of their own.
+// Each query is written once. A dialect (the interface in dialect.go, one
+// implementation in each engine's file) covers what differs: placeholders,
+// the stored form of times and lists, upserts, GREATEST, row locks, error
+// codes, and the few operations whose best form differs in kind (the
+// refresh rotation, the rate-limit hit, expiry collection). What an engine
+// offers beyond store.Store (PostgreSQL's change feed, SQLite's and MySQL's
+// directory version, the shared engines' locks between processes and
+// master key check) is a method of the engine's own type (SQLite, Postgres,
+// MySQL), which callers discover by type assertion on small interfaces of
+// their own.
 //
 // Secrets never reach this package in clear: see package store.
 package sqlstore
@@ -288,7 +290,7 @@ type scanner interface {
 func (s *Store) writer() conn { return conn{s: s, db: s.w} }
 func (s *Store) reader() conn { return conn{s: s, db: s.r} }
 
-// retry runs fn again while it fails with a transient conflict (see
+// retryOn runs fn again while it fails with a transient conflict (see
 // errRetry). fn must be safe to run again: a failed transaction has been
 // rolled back, and a failed statement outside one changed nothing.
 func (s *Store) retryOn(ctx context.Context, fn func() error) error {

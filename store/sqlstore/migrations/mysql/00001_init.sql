@@ -304,9 +304,9 @@ CREATE TABLE master_key_check (
 
 -- A counter that every change to the directory (what a server caches:
 -- tenants, apps, secrets, credentials, users, consents, signing keys)
--- increments, whichever process makes it. Each instance reads it every
--- tenth of a second (MySQL.Changes) and drops its in-process cache when it
--- moved. Triggers fire for each row; rows deleted by a foreign key's
+-- increments, whichever process makes it. Each instance reads it at most
+-- every 10 ms, on the request that comes due (MySQL.DirectoryVersion), and
+-- drops its in-process cache when it moved. Triggers fire for each row; rows deleted by a foreign key's
 -- cascade fire none, and the store deletes no app or tenant.
 CREATE TABLE directory_version (
     id      TINYINT NOT NULL PRIMARY KEY CHECK (id = 1),
