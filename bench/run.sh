@@ -147,9 +147,9 @@ fi
 
 # ---- Go benchmarks of the hot units --------------------------------------
 gobench=$(go test -run '^$' -bench . -benchtime 2s -benchmem ./token/ ./oauth/ ./client/ 2>&1 | grep -E '^(Benchmark|goos|goarch|cpu|pkg)' || true)
-gobench+=$'\n'$(go test -run '^$' -bench 'SQLite' -benchtime 2s -benchmem ./store/sqlstore/ 2>&1 | grep -E '^(Benchmark|pkg)' || true)
+gobench+=$'\n'$(go test -run '^$' -bench '/sqlite' -benchtime 2s -benchmem ./store/sqlstore/ 2>&1 | grep -E '^(Benchmark|pkg)' || true)
 if [ -n "${TESSERA_TEST_POSTGRES:-}" ]; then
-  gobench+=$'\n'$(go test -run '^$' -bench 'Postgres' -benchtime 2000x -benchmem ./store/sqlstore/ 2>&1 | grep -E '^(Benchmark|pkg)' || true)
+  gobench+=$'\n'$(go test -run '^$' -bench '/postgres' -benchtime 2000x -benchmem ./store/sqlstore/ 2>&1 | grep -E '^(Benchmark|pkg)' || true)
 fi
 cachebench=$(go test -run '^$' -bench 'SilentLookup' -benchtime 200000x -benchmem ./client/cache/ 2>&1 | grep -E '^(Benchmark|pkg)' || true)
 
