@@ -37,7 +37,7 @@ func checkedAttempts(t *testing.T, log string) (checked, refused int) {
 // stored: 40 guesses on one sign-in request were all checked against a cap
 // of 5, and a right password among them signed in.
 func TestLockoutBurst(t *testing.T) {
-	for _, engine := range []string{"sqlite", "postgres"} {
+	for _, engine := range []string{"sqlite", "postgres", "mysql"} {
 		t.Run(engine, func(t *testing.T) {
 			const burst = 40
 			const user = "alice@contoso.test"

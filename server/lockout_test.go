@@ -231,7 +231,7 @@ func TestLockoutPerAddressIPv6Prefix(t *testing.T) {
 // in PostgreSQL: ten at once lock the account for one minute (not more:
 // the ones that find it locked do not count), nine at once do not lock it.
 func TestLockoutConcurrentFailures(t *testing.T) {
-	for _, engine := range []string{"sqlite", "postgres"} {
+	for _, engine := range []string{"sqlite", "postgres", "mysql"} {
 		t.Run(engine, func(t *testing.T) {
 			for _, tc := range []struct {
 				n      int
