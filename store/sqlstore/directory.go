@@ -24,11 +24,14 @@ func scanTenant(row scanner) (store.Tenant, error) {
 
 // CreateTenant implements store.Store.
 func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
-	l := t.Lockout
-	_, err := s.exec(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		t.ID, t.Name, t.SigningAlg, t.CreatedAt, l.Threshold, l.Duration, l.MaxDuration, l.ResetAfter,
-		l.AddressThreshold, l.RequestAttempts)
+	_, err := s.exec(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, tenantArgs(t)...)
 	return s.wrap("create tenant", err)
+}
+
+func tenantArgs(t store.Tenant) []any {
+	l := t.Lockout
+	return []any{t.ID, t.Name, t.SigningAlg, t.CreatedAt, l.Threshold, l.Duration, l.MaxDuration, l.ResetAfter,
+		l.AddressThreshold, l.RequestAttempts}
 }
 
 // SetTenantLockout implements store.Store.
@@ -78,16 +81,21 @@ func scanApp(row scanner) (store.App, error) {
 
 // CreateApp implements store.Store.
 func (s *Store) CreateApp(ctx context.Context, a store.App) error {
-	_, err := s.exec(ctx, `INSERT INTO apps (tenant_id, client_id, name, public, redirect_uris, identifier_uri,
-			scopes, roles, permissions, service_principal_id, allow_plain_pkce, access_token_lifetime_ms,
-			refresh_token_lifetime_ms, refresh_token_idle_lifetime_ms, created_at, updated_at,
-			post_logout_redirect_uris, logout_keeps_refresh_tokens)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-		a.TenantID, a.ClientID, a.Name, a.Public, a.RedirectURIs, a.IdentifierURI, a.Scopes, a.Roles,
+	_, err := s.exec(ctx, `INSERT INTO apps (`+appInsertCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`, appArgs(a)...)
+	return s.wrap("create app", err)
+}
+
+const appInsertCols = `tenant_id, client_id, name, public, redirect_uris, identifier_uri,
+	scopes, roles, permissions, service_principal_id, allow_plain_pkce, access_token_lifetime_ms,
+	refresh_token_lifetime_ms, refresh_token_idle_lifetime_ms, created_at, updated_at,
+	post_logout_redirect_uris, logout_keeps_refresh_tokens`
+
+func appArgs(a store.App) []any {
+	return []any{a.TenantID, a.ClientID, a.Name, a.Public, a.RedirectURIs, a.IdentifierURI, a.Scopes, a.Roles,
 		permissionsValue(a.Permissions), a.ServicePrincipalID, a.AllowPlainPKCE, a.AccessTokenLifetime,
 		a.RefreshTokenLifetime, a.RefreshTokenIdleLifetime, a.CreatedAt, a.UpdatedAt,
-		a.PostLogoutRedirectURIs, a.LogoutKeepsRefreshTokens)
-	return s.wrap("create app", err)
+		a.PostLogoutRedirectURIs, a.LogoutKeepsRefreshTokens}
 }
 
 // GetApp implements store.Store.
@@ -221,10 +229,13 @@ func usernameKey(username string) string {
 
 // CreateUser implements store.Store.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	_, err := s.exec(ctx, `INSERT INTO users (`+userCols+`, username_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		u.ID, u.TenantID, u.Username, u.Email, u.Name, u.PasswordHash, u.Disabled,
-		u.CreatedAt, u.UpdatedAt, usernameKey(u.Username))
+	_, err := s.exec(ctx, `INSERT INTO users (`+userCols+`, username_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, userArgs(u)...)
 	return s.wrap("create user", err)
+}
+
+func userArgs(u store.User) []any {
+	return []any{u.ID, u.TenantID, u.Username, u.Email, u.Name, u.PasswordHash, u.Disabled,
+		u.CreatedAt, u.UpdatedAt, usernameKey(u.Username)}
 }
 
 // GetUser implements store.Store.
