@@ -117,7 +117,7 @@ signatures of the tenant's algorithm all cores make per second. Scenarios: ` + s
 	f.StringVar(&sched, "sched", "auto", "the generator's scheduling: batch (Linux: its wake-ups do not preempt a server on the same cores), normal, or auto (batch at full load, normal with --rate)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	f.StringVarP(&output, "output", "o", "text", "output format: text or json (as --json)")
-	cmd.AddCommand(newReportCommand(s))
+	cmd.AddCommand(newReportCommand(s), newSeedCommand(s))
 	return cmd
 }
 

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tessera-id/tessera/internal/password"
+	"github.com/tessera-id/tessera/store/sqlstore"
+	"github.com/tessera-id/tessera/token"
+)
+
+// seed fills a SQLite data directory: every tenant has a working signing
+// key under the directory's master key, users sign in with the given
+// password, live families are live and the expired ones are what the
+// collector removes.
+func TestSeed(t *testing.T) {
+	dir := t.TempDir()
+	mk, _, err := token.LoadOrCreateMasterKey(filepath.Join(dir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TESSERA_MASTER_KEY", "")
+	t.Setenv("TESSERA_BENCH_PASSWORD", "seeded users' passphrase")
+	out, err := execute(t, "seed", "--data-dir", dir, "--tenants", "3", "--apps", "7", "--users", "60001", "--families", "50", "--expired", "9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "seeded 3 tenants, 7 apps, 60001 users, 50 live and 9 expired refresh families") {
+		t.Errorf("seed said %q", out)
+	}
+
+	ctx := context.Background()
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "tessera.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	tenants, err := st.ListTenants(ctx)
+	if err != nil || len(tenants) != 3 {
+		t.Fatalf("%d tenants (%v)", len(tenants), err)
+	}
+	keys := token.NewKeyring(st, mk, nil)
+	users := 0
+	for _, ten := range tenants {
+		if _, err := keys.Signer(ctx, ten.ID); err != nil {
+			t.Errorf("tenant %s signs with no key: %v", ten.Name, err)
+		}
+		us, err := st.ListUsers(ctx, ten.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		users += len(us)
+	}
+	if users != 60001 {
+		t.Errorf("%d users, want 60001", users)
+	}
+	u, err := st.GetUserByUsername(ctx, tenants[0].ID, "user-0000000@seed.test")
+	if err != nil {
+		u, err = st.GetUserByUsername(ctx, tenants[1].ID, "user-0000000@seed.test")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := password.Verify("seeded users' passphrase", u.PasswordHash); !ok || err != nil {
+		t.Errorf("a seeded user's password does not verify: %v", err)
+	}
+	// Only the expired families (and their tokens) are collected.
+	n, err := st.DeleteExpired(ctx, time.Now(), 1000)
+	if err != nil || n != 2*9 {
+		t.Errorf("collected %d rows (%v), want the 9 expired families and their 9 tokens", n, err)
+	}
+}
