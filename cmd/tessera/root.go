@@ -131,6 +131,10 @@ type openOptions struct {
 	// integrityCheck bounds SQLite's quick_check of the database before
 	// it is used; 0 skips it.
 	integrityCheck time.Duration
+	// deferIntegrity puts the check off until the store asks for it
+	// (serve, which starts at once and checks while it serves), unless a
+	// migration is due.
+	deferIntegrity bool
 	// log receives what the opening changed or could not check.
 	log *slog.Logger
 }
@@ -296,7 +300,10 @@ func (g *globals) openStore(ctx context.Context, o openOptions) (store.Store, er
 	switch {
 	case g.isSQLite():
 		opts := g.storeOptions
-		if o.integrityCheck > 0 {
+		switch {
+		case o.integrityCheck > 0 && o.deferIntegrity:
+			opts = append(opts, sqlstore.WithDeferredIntegrityCheck(o.integrityCheck, o.log))
+		case o.integrityCheck > 0:
 			opts = append(opts, sqlstore.WithIntegrityCheck(o.integrityCheck, o.log))
 		}
 		return sqlstore.OpenSQLite(ctx, filepath.Join(g.dataDir, databaseFile), opts...)

@@ -74,7 +74,7 @@ printing everything needed to get a first token.`,
 	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060); off by default")
 	f.StringVar(&o.trustedProxies, "trusted-proxies", envOr("TESSERA_TRUSTED_PROXIES", ""), "load balancers or proxies whose X-Forwarded-For is believed: CIDR prefixes or addresses, comma-separated (env TESSERA_TRUSTED_PROXIES); the client is the rightmost address that is not one of them")
 	f.BoolVar(&o.skipIntegrity, "skip-integrity-check", false, "start without SQLite's quick_check of the database")
-	f.DurationVar(&o.integrityWithin, "integrity-check-timeout", defaultIntegrityCheck, "how long SQLite's start-up quick_check may take before the server starts without it (it reads the whole file; 0 skips it)")
+	f.DurationVar(&o.integrityWithin, "integrity-check-timeout", defaultIntegrityCheck, "how long SQLite's quick_check of the database may run (it reads the whole file, while the server serves; 0 skips it)")
 	return cmd
 }
 
@@ -100,7 +100,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	if err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
-	opening := openOptions{createDir: o.dev, devFiles: o.dev, integrityCheck: o.integrityWithin, log: logger}
+	opening := openOptions{createDir: o.dev, devFiles: o.dev, integrityCheck: o.integrityWithin, deferIntegrity: true, log: logger}
 	if o.skipIntegrity {
 		opening.integrityCheck = 0
 	}
@@ -202,12 +202,35 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	}
 	logger.Info("tessera listening", "addr", ln.Addr().String(), "public_url", o.publicURL, "data_dir", g.dataDir,
 		"trusted_proxies", proxies.String())
-	return server.Run(ctx, srv, func() error {
+	// SQLite's integrity check reads the whole file (seconds for a store of
+	// a million users), so the server does not wait for it: it serves
+	// meanwhile, and stops with the check's error if the file is damaged.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	if c, ok := e.store.(integrityChecker); ok {
+		go func() {
+			if err := c.CheckIntegrity(ctx); err != nil && ctx.Err() == nil {
+				logger.Error("the database failed its integrity check; stopping", "err", err)
+				stop(err)
+			}
+		}()
+	}
+	err = server.Run(ctx, srv, func() error {
 		if o.plainHTTP {
 			return srv.Serve(ln)
 		}
 		return srv.ServeTLS(ln, o.tlsCert, o.tlsKey)
 	})
+	if cause := context.Cause(ctx); err == nil && cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return err
+}
+
+// integrityChecker is a store whose integrity check was put off until
+// asked for (SQLite's, opened with a deferred check).
+type integrityChecker interface {
+	CheckIntegrity(ctx context.Context) error
 }
 
 // defaultPublicURL names a loopback listener https://localhost:PORT, the
@@ -235,7 +258,9 @@ func collectGarbage(ctx context.Context, st store.Store, p *oauth.Provider, log 
 	for {
 		var n int64
 		run := func(ctx context.Context) (err error) {
-			n, err = p.CollectGarbage(ctx, 1000)
+			// Small batches: each holds the store's writer (SQLite's only
+			// one) for a few milliseconds at most.
+			n, err = p.CollectGarbage(ctx, 200)
 			return err
 		}
 		var err error

@@ -16,6 +16,7 @@ type config struct {
 	engine string // the engine being opened: "sqlite", "postgres", "mysql"
 
 	checkWithin time.Duration // SQLite: 0 skips the integrity check
+	checkLater  bool          // SQLite: the check waits for CheckIntegrity unless a migration is due
 	log         *slog.Logger
 
 	schema   string          // PostgreSQL
@@ -52,6 +53,19 @@ func WithIntegrityCheck(within time.Duration, log *slog.Logger) Option {
 	return func(c *config) error {
 		c.checkWithin, c.log = within, log
 		return c.only("WithIntegrityCheck", "sqlite")
+	}
+}
+
+// WithDeferredIntegrityCheck (SQLite) is WithIntegrityCheck for a server
+// that should start at once: the check runs when the caller asks
+// (CheckIntegrity), on a reader while the store serves, since it reads the
+// whole file (seconds for a store of a million users). When a migration is
+// due, the file is checked at open all the same, before the migration
+// writes into it.
+func WithDeferredIntegrityCheck(within time.Duration, log *slog.Logger) Option {
+	return func(c *config) error {
+		c.checkWithin, c.checkLater, c.log = within, true, log
+		return c.only("WithDeferredIntegrityCheck", "sqlite")
 	}
 }
 

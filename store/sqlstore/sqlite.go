@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +40,11 @@ const (
 // the process, so a write by one is seen by the next read of the other.
 type SQLite struct {
 	*Store
+	path string
+	// check is the integrity check CheckIntegrity still owes (its bound),
+	// 0 when none is owed.
+	check time.Duration
+	log   *slog.Logger
 }
 
 // OpenSQLite opens or creates the database at path and brings its schema
@@ -74,9 +80,16 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*SQLite, erro
 	}
 	w.SetMaxOpenConns(1)
 	// Before the migrations, which would otherwise write into a damaged
-	// file.
+	// file; later only if none is due.
+	later := time.Duration(0)
 	if o.checkWithin > 0 {
-		if err := quickCheck(ctx, w, path, o.checkWithin, o.log); err != nil {
+		due, err := sqliteMigrationDue(ctx, w)
+		if err != nil {
+			return nil, errors.Join(classifyFile(path, "migrate", err), w.Close())
+		}
+		if o.checkLater && !due {
+			later = o.checkWithin
+		} else if err := quickCheck(ctx, w, path, o.checkWithin, o.log); err != nil {
 			return nil, errors.Join(err, w.Close())
 		}
 	}
@@ -103,7 +116,32 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*SQLite, erro
 	s.prepare = true
 	s.retry = retryPolicy{attempts: 4, backoff: func(try int) time.Duration { return time.Duration(try) * 20 * time.Millisecond }}
 	d.startRotations(s)
-	return &SQLite{s}, nil
+	return &SQLite{Store: s, path: path, check: later, log: o.log}, nil
+}
+
+// CheckIntegrity runs the integrity check WithDeferredIntegrityCheck put
+// off, on a reader connection so that the store keeps serving meanwhile,
+// and returns ErrCorrupt for a damaged file. Without a check owed it
+// returns nil at once.
+func (s *SQLite) CheckIntegrity(ctx context.Context) error {
+	if s.check <= 0 {
+		return nil
+	}
+	return quickCheck(ctx, s.r, s.path, s.check, s.log)
+}
+
+// sqliteMigrationDue reports whether the embedded migrations hold one the
+// database has not applied.
+func sqliteMigrationDue(ctx context.Context, db *sql.DB) (bool, error) {
+	fsys, err := fs.Sub(sqliteMigrations, "migrations/sqlite")
+	if err != nil {
+		return false, err
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return false, err
+	}
+	return p.HasPending(ctx)
 }
 
 // migrateSQLite applies the embedded migrations. Two processes opening a
