@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/tessera-id/tessera/store"
@@ -287,27 +286,13 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 	if limit <= 0 {
 		return 0, nil
 	}
-	// One transaction for every table: on SQLite a commit is a sync of the
-	// log, and the token endpoint's writes wait behind each; one per batch
-	// instead of one per table keeps a sweep's share of them small.
 	var total int64
-	err := s.tx(ctx, func(c conn) error {
-		total = 0
-		for _, t := range s.collected {
-			res, err := c.exec(ctx, s.d.deleteExpired(t.table, t.key), now, limit)
-			if err != nil {
-				return fmt.Errorf("delete expired %s: %w", t.table, err)
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			total += n
+	for _, c := range s.collected {
+		n, err := s.exec(ctx, s.d.deleteExpired(c.table, c.key), now, limit)
+		total += n
+		if err != nil {
+			return total, s.wrap("delete expired "+c.table, err)
 		}
-		return nil
-	})
-	if err != nil {
-		return 0, s.wrap("delete expired", err)
 	}
 	return total, nil
 }
