@@ -12,6 +12,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/tessera-id/tessera/admin"
+	"github.com/tessera-id/tessera/store"
 )
 
 // TestHostileGrantAndEndpointRequests covers what lies beyond the code
@@ -117,19 +118,7 @@ func TestHostileGrantAndEndpointRequests(t *testing.T) {
 		{name: "OBO with a token of another tenant", status: 400, code: "invalid_grant",
 			target: func(e *env) string { return e.url("/fabrikam/oauth2/v2.0/token") },
 			form: func(e *env) url.Values {
-				ctx := e.t.Context()
-				other, err := e.admin.CreateTenant(ctx, "fabrikam", "RS256")
-				if err != nil {
-					e.t.Fatal(err)
-				}
-				x, err := e.admin.RegisterApp(ctx, other, admin.RegisterOptions{Name: "X"})
-				if err != nil {
-					e.t.Fatal(err)
-				}
-				secret, _, err := e.admin.AddSecret(ctx, x, "x", e.clock.Now().AddDate(0, 1, 0))
-				if err != nil {
-					e.t.Fatal(err)
-				}
+				x, secret := otherTenantApp(e)
 				f := oboForm(e, middleToken(e), "api://files/Files.Read")
 				f.Set("client_id", x.ClientID)
 				f.Set("client_secret", secret)
@@ -181,19 +170,7 @@ func TestHostileGrantAndEndpointRequests(t *testing.T) {
 			form: func(e *env) url.Values { return exchangeForm(e, webTokens(e, "openid")["id_token"].(string)) }},
 		{name: "exchange with an actor token of another tenant", status: 400, code: "invalid_request",
 			form: func(e *env) url.Values {
-				ctx := e.t.Context()
-				other, err := e.admin.CreateTenant(ctx, "fabrikam", "RS256")
-				if err != nil {
-					e.t.Fatal(err)
-				}
-				x, err := e.admin.RegisterApp(ctx, other, admin.RegisterOptions{Name: "X"})
-				if err != nil {
-					e.t.Fatal(err)
-				}
-				secret, _, err := e.admin.AddSecret(ctx, x, "x", e.clock.Now().AddDate(0, 1, 0))
-				if err != nil {
-					e.t.Fatal(err)
-				}
+				x, secret := otherTenantApp(e)
 				_, cc, _ := e.post(e.url("/fabrikam/oauth2/v2.0/token"), url.Values{"grant_type": {"client_credentials"},
 					"client_id": {x.ClientID}, "client_secret": {secret}, "scope": {x.ClientID + "/.default"}})
 				return exchangeForm(e, cc["access_token"].(string))
@@ -310,4 +287,24 @@ func TestHostileGrantAndEndpointRequests(t *testing.T) {
 			assertProtocolError(t, status, resp, h, tc.status, tc.code)
 		})
 	}
+}
+
+// otherTenantApp registers an app with a secret in a second tenant,
+// fabrikam, for requests that cross tenants.
+func otherTenantApp(e *env) (store.App, string) {
+	e.t.Helper()
+	ctx := e.t.Context()
+	other, err := e.admin.CreateTenant(ctx, "fabrikam", "RS256")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	x, err := e.admin.RegisterApp(ctx, other, admin.RegisterOptions{Name: "X"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	secret, _, err := e.admin.AddSecret(ctx, x, "x", e.clock.Now().AddDate(0, 1, 0))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return x, secret
 }
