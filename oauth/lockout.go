@@ -107,7 +107,7 @@ func (p LockoutPolicy) Reserve(s store.Throttle, now time.Time) (store.Throttle,
 	if _, locked := p.Locked(s, now); locked {
 		return s, false
 	}
-	s = p.forgetQuiet(s, now)
+	s = forgetDeadAttempts(p.forgetQuiet(s, now), now)
 	room := max(p.Threshold, 1) - s.Failures - s.InFlight
 	if s.Lockouts > 0 {
 		room = 1 - s.InFlight
@@ -116,6 +116,7 @@ func (p LockoutPolicy) Reserve(s store.Throttle, now time.Time) (store.Throttle,
 		return s, false
 	}
 	s.InFlight++
+	s.InFlightUntil = now.Add(inFlightBound)
 	// Kept at least while the attempt is in flight, and as long as a
 	// failure would keep it.
 	if exp := now.Add(p.ResetAfter); s.ExpiresAt.Before(exp) {
@@ -127,7 +128,7 @@ func (p LockoutPolicy) Reserve(s store.Throttle, now time.Time) (store.Throttle,
 // Settle ends an attempt Reserve admitted: it is no longer in flight, and
 // when it failed it is counted as Fail counts a failure.
 func (p LockoutPolicy) Settle(s store.Throttle, now time.Time, failed bool) store.Throttle {
-	if s.InFlight > 0 {
+	if s = forgetDeadAttempts(s, now); s.InFlight > 0 {
 		s.InFlight--
 	}
 	if failed {
@@ -140,7 +141,23 @@ func (p LockoutPolicy) Settle(s store.Throttle, now time.Time, failed bool) stor
 // since its last failure.
 func (p LockoutPolicy) forgetQuiet(s store.Throttle, now time.Time) store.Throttle {
 	if !s.LastFailure.IsZero() && !now.Before(s.LastFailure.Add(p.ResetAfter)) {
-		return store.Throttle{TenantID: s.TenantID, Key: s.Key, InFlight: s.InFlight, Version: s.Version}
+		return store.Throttle{TenantID: s.TenantID, Key: s.Key, InFlight: s.InFlight, InFlightUntil: s.InFlightUntil, Version: s.Version}
+	}
+	return s
+}
+
+// inFlightBound is how long an attempt may stay in flight: far longer than
+// a password check and the request around it (the server's write timeout
+// is 30 s), so only an attempt whose request died before it settled (a
+// cancelled request, a crashed instance) outlives it.
+const inFlightBound = time.Minute
+
+// forgetDeadAttempts drops the attempts in flight once the last one
+// admitted has outlived inFlightBound: they can only be dead, and must not
+// hold the key's room for the rest of its history.
+func forgetDeadAttempts(s store.Throttle, now time.Time) store.Throttle {
+	if s.InFlight > 0 && !now.Before(s.InFlightUntil) {
+		s.InFlight, s.InFlightUntil = 0, time.Time{}
 	}
 	return s
 }

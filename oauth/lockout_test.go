@@ -177,6 +177,8 @@ func TestLockoutReserveSettle(t *testing.T) {
 		{name: "three admitted, two fail: not yet", burst: 3, wantAdmitted: 3, failed: 2, wantFailures: 2},
 		{name: "a remembered lockout admits one at a time", start: store.Throttle{Lockouts: 1, LastFailure: t0.Add(-2 * time.Minute)}, burst: 4, wantAdmitted: 1, failed: 1, wantLocked: true},
 		{name: "a locked key admits none", start: store.Throttle{Lockouts: 1, LockedUntil: t0.Add(time.Minute), LastFailure: t0}, burst: 4, wantAdmitted: 0, wantLocked: true},
+		{name: "attempts in flight past their bound are dead", start: store.Throttle{InFlight: 3, InFlightUntil: t0.Add(-time.Second)}, burst: 5, wantAdmitted: 3},
+		{name: "attempts in flight within their bound hold the room", start: store.Throttle{InFlight: 3, InFlightUntil: t0.Add(time.Second)}, burst: 5, wantAdmitted: 0},
 		{name: "a quiet hour forgets before admitting", start: store.Throttle{Failures: 2, LastFailure: t0.Add(-time.Hour)}, burst: 5, wantAdmitted: 3, failed: 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

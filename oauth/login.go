@@ -310,6 +310,11 @@ func (p *Provider) reserve(ctx context.Context, pol LockoutPolicy, t store.Throt
 // could not take back only errs on the strict side; a failure it could
 // not count is logged.
 func (p *Provider) settle(ctx context.Context, keys []counted, failed bool, now time.Time) []store.Throttle {
+	// The attempt has ended whatever became of its request: a settle
+	// skipped because the client went away would hold the keys' room until
+	// inFlightBound, and lose a failure.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
 	out := make([]store.Throttle, len(keys))
 	for i, k := range keys {
 		t := k.prev

@@ -62,13 +62,17 @@ type LockoutSettings struct {
 // the sign-in policy's business (package oauth); the store only keeps them
 // and settles concurrent writers with Version.
 type Throttle struct {
-	TenantID    string
-	Key         string
-	Failures    int // since the last lockout, or since the history began
-	InFlight    int // attempts admitted and not yet settled
-	Lockouts    int // lockouts so far, which set the next one's length
-	LockedUntil time.Time
-	LastFailure time.Time
+	TenantID string
+	Key      string
+	Failures int // since the last lockout, or since the history began
+	InFlight int // attempts admitted and not yet settled
+	// InFlightUntil bounds InFlight: past it the attempts counted there
+	// are taken as dead (their request ended without settling) and no
+	// longer count.
+	InFlightUntil time.Time
+	Lockouts      int // lockouts so far, which set the next one's length
+	LockedUntil   time.Time
+	LastFailure   time.Time
 	// ExpiresAt is when nothing in the row matters any more, so it may be
 	// collected.
 	ExpiresAt time.Time

@@ -14,11 +14,11 @@ import (
 // and then fails. Either way exactly one writer per version wins, with no
 // serialization failure to retry.
 
-const throttleCols = `tenant_id, "key", failures, in_flight, lockouts, locked_until, last_failure, expires_at, version`
+const throttleCols = `tenant_id, "key", failures, in_flight, in_flight_until, lockouts, locked_until, last_failure, expires_at, version`
 
 func scanThrottle(row scanner) (store.Throttle, error) {
 	var t store.Throttle
-	err := row.Scan(&t.TenantID, &t.Key, &t.Failures, &t.InFlight, &t.Lockouts, timeCol{&t.LockedUntil},
+	err := row.Scan(&t.TenantID, &t.Key, &t.Failures, &t.InFlight, timeCol{&t.InFlightUntil}, &t.Lockouts, timeCol{&t.LockedUntil},
 		timeCol{&t.LastFailure}, timeCol{&t.ExpiresAt}, &t.Version)
 	return t, err
 }
@@ -38,16 +38,16 @@ func (s *Store) PutThrottle(ctx context.Context, t store.Throttle) error {
 	var n int64
 	var err error
 	if t.Version == 0 {
-		n, err = s.exec(ctx, `INSERT INTO throttles (`+throttleCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)`,
-			t.TenantID, t.Key, t.Failures, t.InFlight, t.Lockouts, t.LockedUntil, t.LastFailure, t.ExpiresAt)
+		n, err = s.exec(ctx, `INSERT INTO throttles (`+throttleCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)`,
+			t.TenantID, t.Key, t.Failures, t.InFlight, t.InFlightUntil, t.Lockouts, t.LockedUntil, t.LastFailure, t.ExpiresAt)
 		if s.d.classify(err) == errConflict {
 			n, err = 0, nil
 		}
 	} else {
-		n, err = s.exec(ctx, `UPDATE throttles SET failures = $1, in_flight = $2, lockouts = $3, locked_until = $4,
-			last_failure = $5, expires_at = $6, version = version + 1
-			WHERE tenant_id = $7 AND "key" = $8 AND version = $9`,
-			t.Failures, t.InFlight, t.Lockouts, t.LockedUntil, t.LastFailure, t.ExpiresAt, t.TenantID, t.Key, t.Version)
+		n, err = s.exec(ctx, `UPDATE throttles SET failures = $1, in_flight = $2, in_flight_until = $3, lockouts = $4,
+			locked_until = $5, last_failure = $6, expires_at = $7, version = version + 1
+			WHERE tenant_id = $8 AND "key" = $9 AND version = $10`,
+			t.Failures, t.InFlight, t.InFlightUntil, t.Lockouts, t.LockedUntil, t.LastFailure, t.ExpiresAt, t.TenantID, t.Key, t.Version)
 	}
 	if err == nil && n == 0 {
 		err = store.ErrNotLive

@@ -55,7 +55,7 @@ func testThrottles(t *testing.T, s store.Store) {
 	_, err := s.GetThrottle(ctx, t1, "user:alice")
 	isErr(t, err, store.ErrNotFound)
 
-	first := store.Throttle{TenantID: t1, Key: "user:alice", Failures: 1, InFlight: 2, LastFailure: now,
+	first := store.Throttle{TenantID: t1, Key: "user:alice", Failures: 1, InFlight: 2, InFlightUntil: now.Add(time.Minute), LastFailure: now,
 		ExpiresAt: now.Add(12 * time.Hour)}
 	ok(t, s.PutThrottle(ctx, first))
 	got, err := s.GetThrottle(ctx, t1, "user:alice")
