@@ -4,7 +4,8 @@
 # million users and a million live refresh families, start-up on the seeded
 # store, and the token endpoint's latency while the collector sweeps a
 # million expired families. Results are kept as JSON under
-# bench/results/scale/<store>/ and docs/scale.md is generated from them.
+# bench/results/scale/<store>/ and docs/scale-<store>.md is generated from
+# them.
 #
 #   ./bench/scale.sh                  # SQLite; about 15 minutes on 2 cores
 #   STORE=postgres ./bench/scale.sh   # PostgreSQL (TESSERA_TEST_POSTGRES)
@@ -37,10 +38,8 @@ if [ "$STORE" = postgres ]; then
   # One master key for serve and seed, as several instances share one.
   export TESSERA_MASTER_KEY
   TESSERA_MASTER_KEY=$(head -c 32 /dev/urandom | base64)
-  sep='?'; case "$TESSERA_TEST_POSTGRES" in *\?*) sep='&';; esac
-  url="$TESSERA_TEST_POSTGRES${sep}search_path=$schema"
   store_flags=(--store "$TESSERA_TEST_POSTGRES" --pg-schema "$schema")
-  seed_flags=(--store "$url")
+  seed_flags=(--store "$TESSERA_TEST_POSTGRES" --pg-schema "$schema")
   trap 'kill $(jobs -p) 2>/dev/null || true; psql "$TESSERA_TEST_POSTGRES" -qc "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 fi
 
@@ -115,7 +114,7 @@ start_server
 scenarios "$STORE, seeded" "-seeded"
 stop_server
 
-# ---- docs/scale.md, from the results above ---------------------------------
+# ---- docs/scale-<store>.md, from the results above ---------------------------------
 python3 - "$out" "$STORE" "$TENANTS" "$APPS" "$USERS" "$FAMILIES" "$EXPIRED" "$DURATION" <<'PY' >"docs/scale-$STORE.md"
 import json, os, sys, datetime
 out, store, tenants, apps, users, families, expired, duration = sys.argv[1:]

@@ -3,6 +3,7 @@ package token
 import (
 	"bytes"
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -41,6 +42,24 @@ func (k MasterKey) Derive(purpose string) []byte {
 		panic("token: hkdf: " + err.Error())
 	}
 	return out
+}
+
+// storeCheckPurpose names the key, derived from the master key, that
+// authenticates storeCheckLabel into the check value a store records. Both
+// are part of the stored format: changing either makes every recorded check
+// mismatch.
+const (
+	storeCheckPurpose = "master-key-check"
+	storeCheckLabel   = "tessera: this store's master key"
+)
+
+// StoreCheck is the value that identifies k in a store several processes
+// share, without revealing it or anything derived for another purpose: an
+// HMAC of a fixed label under a key derived for this use alone.
+func (k MasterKey) StoreCheck() []byte {
+	m := hmac.New(sha256.New, k.Derive(storeCheckPurpose))
+	m.Write([]byte(storeCheckLabel))
+	return m.Sum(nil)
 }
 
 // NewMasterKey returns a fresh random master key.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
@@ -30,7 +31,7 @@ const seedChunk = 50_000
 
 func newSeedCommand(s streams) *cobra.Command {
 	var n seedCounts
-	var dataDir, storeURL, passwordEnv string
+	var dataDir, storeURL, pgSchema, passwordEnv string
 	cmd := &cobra.Command{
 		Use:   "seed",
 		Short: "Fill a Tessera store with tenants, apps, users and refresh families, in bulk, to measure at scale",
@@ -41,7 +42,7 @@ store's master key (the data directory's master.key, or TESSERA_MASTER_KEY),
 user up to --families, plus --expired families already past their end (for
 measuring the expiry sweep). Every user's password is the one in --password-env,
 hashed once. Rows are written many to a statement; a million users and a
-million families take a minute or two on SQLite. The tokens of seeded families
+million families take about six minutes on SQLite on 2 cores. The tokens of seeded families
 are random and not kept: they are weight, not credentials for the load.`,
 		Args: cobra.NoArgs,
 	}
@@ -51,7 +52,7 @@ are random and not kept: they are weight, not credentials for the load.`,
 			return fmt.Errorf("--password-env: %s is not set", passwordEnv)
 		}
 		ctx := cmd.Context()
-		st, mk, err := openSeedStore(ctx, dataDir, storeURL)
+		st, mk, err := openSeedStore(ctx, dataDir, storeURL, pgSchema)
 		if err != nil {
 			return err
 		}
@@ -69,6 +70,7 @@ are random and not kept: they are weight, not credentials for the load.`,
 	f := cmd.Flags()
 	f.StringVar(&dataDir, "data-dir", "", "data directory of a SQLite store (its tessera.db and master.key)")
 	f.StringVar(&storeURL, "store", "", "a postgres:// or mysql:// store instead; the master key comes from TESSERA_MASTER_KEY")
+	f.StringVar(&pgSchema, "pg-schema", "public", "PostgreSQL schema holding Tessera's tables, as tessera serve --pg-schema")
 	f.IntVar(&n.tenants, "tenants", 1000, "tenants")
 	f.IntVar(&n.apps, "apps", 10_000, "apps, spread over the tenants")
 	f.IntVar(&n.users, "users", 1_000_000, "users, spread over the tenants")
@@ -84,7 +86,7 @@ type bulkStore interface {
 	Seed() sqlstore.Seed
 }
 
-func openSeedStore(ctx context.Context, dataDir, storeURL string) (bulkStore, token.MasterKey, error) {
+func openSeedStore(ctx context.Context, dataDir, storeURL, pgSchema string) (bulkStore, token.MasterKey, error) {
 	var mk token.MasterKey
 	var err error
 	if env := os.Getenv("TESSERA_MASTER_KEY"); env != "" {
@@ -105,7 +107,7 @@ func openSeedStore(ctx context.Context, dataDir, storeURL string) (bulkStore, to
 	var st bulkStore
 	switch {
 	case strings.HasPrefix(storeURL, "postgres://"), strings.HasPrefix(storeURL, "postgresql://"):
-		st, err = sqlstore.OpenPostgres(ctx, storeURL)
+		st, err = sqlstore.OpenPostgres(ctx, storeURL, sqlstore.WithSchema(pgSchema))
 	case strings.HasPrefix(storeURL, "mysql://"):
 		st, err = sqlstore.OpenMySQL(ctx, storeURL)
 	case storeURL == "" && dataDir != "":
@@ -116,7 +118,40 @@ func openSeedStore(ctx context.Context, dataDir, storeURL string) (bulkStore, to
 	if err != nil {
 		return nil, mk, err
 	}
+	if err := sameMasterKey(ctx, st, mk); err != nil {
+		return nil, mk, errors.Join(err, st.Close())
+	}
 	return st, mk, nil
+}
+
+// keyChecker is a store several instances share, which records the check
+// value of the master key it was set up with (PostgreSQL, MySQL).
+type keyChecker interface {
+	MasterKeyCheck(ctx context.Context) ([]byte, error)
+	RecordMasterKeyCheck(ctx context.Context, check []byte) ([]byte, error)
+}
+
+// sameMasterKey refuses to seed a shared store under a master key other
+// than the one its servers use: the seeded tenants' signing keys would be
+// sealed with a key no server can open. A store no server has opened yet
+// records this key, as a server's first start would.
+func sameMasterKey(ctx context.Context, st store.Store, mk token.MasterKey) error {
+	shared, ok := st.(keyChecker)
+	if !ok {
+		return nil
+	}
+	want := mk.StoreCheck()
+	got, err := shared.MasterKeyCheck(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		got, err = shared.RecordMasterKeyCheck(ctx, want)
+	}
+	if err != nil {
+		return fmt.Errorf("check the master key against the store: %w", err)
+	}
+	if !hmac.Equal(got, want) {
+		return errors.New("TESSERA_MASTER_KEY is not the key this store's servers use: seeded signing keys would not open")
+	}
+	return nil
 }
 
 // seedStore writes n's rows, telling progress what it has done.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -212,24 +211,6 @@ func (g *globals) open(ctx context.Context, o openOptions) (*env, error) {
 	return &env{store: st, masterKey: mk, keySource: src, admin: admin.New(st, mk, nil, password.Default())}, nil
 }
 
-// masterKeyCheckPurpose names the key, derived from the master key, that
-// authenticates masterKeyCheckLabel into the check value a store records.
-// Both are part of the stored format: changing either makes every recorded
-// check mismatch.
-const (
-	masterKeyCheckPurpose = "master-key-check"
-	masterKeyCheckLabel   = "tessera: this store's master key"
-)
-
-// masterKeyCheck is the value that identifies mk in a store without
-// revealing it or anything derived for another purpose: an HMAC of a fixed
-// label under a key derived for this use alone.
-func masterKeyCheck(mk token.MasterKey) []byte {
-	m := hmac.New(sha256.New, mk.Derive(masterKeyCheckPurpose))
-	m.Write([]byte(masterKeyCheckLabel))
-	return m.Sum(nil)
-}
-
 // checkMasterKey refuses a master key other than the one the store was set
 // up with. Instances sharing a store must share the key: it seals the
 // signing keys and derives refresh-token successors, so an instance with
@@ -240,7 +221,7 @@ func masterKeyCheck(mk token.MasterKey) []byte {
 // first tenant's active signing key opened before the check is recorded,
 // so that the recorded key is the one the keys are sealed with.
 func checkMasterKey(ctx context.Context, st keyChecker, mk token.MasterKey, src keySource) error {
-	want := masterKeyCheck(mk)
+	want := mk.StoreCheck()
 	got, err := st.MasterKeyCheck(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		if err := opensSigningKeys(ctx, st, mk); err != nil {

@@ -78,7 +78,7 @@ func TestMasterKeyCheckPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := masterKeyCheck(mk); string(recorded) != string(want) {
+	if want := mk.StoreCheck(); string(recorded) != string(want) {
 		t.Fatal("the recorded check value is not the master key's")
 	}
 	if strings.Contains(string(recorded), key) {
