@@ -101,12 +101,12 @@ func (p *Provider) sessionLive(ctx context.Context, ep Endpoint, sessionID strin
 	if sessionID == "" {
 		return nil
 	}
-	s, err := p.store.GetSessionByID(ctx, ep.Tenant.ID, sessionID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !now.Before(s.ExpiresAt)) {
-		return deadGrant(CodeSessionEnded, "The sign-in session this grant was issued in has ended (the user signed out). Sign in again.")
-	}
+	ended, err := p.sessionEnded(ctx, ep, sessionID, now)
 	if err != nil {
 		return ServerError(err)
+	}
+	if ended {
+		return deadGrant(CodeSessionEnded, "The sign-in session this grant was issued in has ended (the user signed out). Sign in again.")
 	}
 	return nil
 }

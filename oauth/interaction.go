@@ -25,7 +25,8 @@ import (
 // sealed (encrypted and authenticated) into the pages' URLs and forms,
 // bound to the browser that started it. Storing it would let anyone grow
 // the database with anonymous authorization requests; sealed, a request
-// costs a row only when a user signs in.
+// costs no row until a password is checked (the sign-in's throttles) and a
+// user signs in (the session).
 //
 // Transitions, one per HTTP request:
 //
@@ -622,8 +623,7 @@ func (p *Provider) open(ep Endpoint, ref, browser, csrf string, checkCSRF bool) 
 		return Interaction{}, interactionGone()
 	}
 	if checkCSRF && subtle.ConstantTimeCompare([]byte(csrf), []byte(si.CSRF)) != 1 {
-		return Interaction{}, newError(ErrInvalidRequest, http.StatusForbidden, CodeMalformedRequest,
-			"The form could not be verified. Reload the page and try again.")
+		return Interaction{}, FormForgery("The form could not be verified. Reload the page and try again.")
 	}
 	return Interaction{Kind: si.Kind, State: si.State, Ref: ref, CSRF: si.CSRF, id: si.ID, request: si.Request,
 		device: si.Device, userID: si.UserID, sessionID: si.SessionID}, nil

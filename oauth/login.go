@@ -116,7 +116,7 @@ func (p *Provider) authenticate(ctx context.Context, ep Endpoint, in signIn) (st
 		p.log.LogAttrs(ctx, level, "sign-in refused", attrs...)
 		return store.User{}, e
 	}
-	if in.username == "" || in.password == "" || len(in.username) > 256 || len(in.password) > password.MaxLen {
+	if in.username == "" || in.password == "" || len(in.username) > usernames.MaxLen || len(in.password) > password.MaxLen {
 		return refuse(store.User{}, reasonBadCredentials, badCredentials(), "")
 	}
 	// Usernames are stored in their PRECIS form (see internal/username), so
@@ -140,9 +140,9 @@ func (p *Provider) authenticate(ctx context.Context, ep Endpoint, in signIn) (st
 	// then the account, then the address.
 	const request, account, address = 0, 1, 2
 	keys := []counted{
-		request: {pol: pol.request, key: requestKey(in.interaction), reason: reasonRequestExceeded, locked: signInStopped, busy: signInBusy, what: "request"},
-		account: {pol: pol.account, key: accountKey(in.username, lookup), reason: reasonAccountLocked, locked: accountLocked, busy: signInBusy, what: "account"},
-		address: {pol: pol.address, key: addressKey(in.address), reason: reasonAddressLocked, locked: addressThrottled, busy: signInBusy, what: "address"},
+		request: {pol: pol.request, key: requestKey(in.interaction), reason: reasonRequestExceeded, locked: signInStopped, what: "request"},
+		account: {pol: pol.account, key: accountKey(in.username, lookup), reason: reasonAccountLocked, locked: accountLocked, what: "account"},
+		address: {pol: pol.address, key: addressKey(in.address), reason: reasonAddressLocked, locked: addressThrottled, what: "address"},
 	}
 	// A key already locked is refused on a read alone: a flood against a
 	// locked account or from a locked address writes nothing.
@@ -174,7 +174,7 @@ func (p *Provider) authenticate(ctx context.Context, ep Endpoint, in signIn) (st
 			if _, locked := keys[i].pol.Locked(t, now); locked {
 				return refuse(user, keys[i].reason, keys[i].locked(), "")
 			}
-			return refuse(user, reasonBusy, keys[i].busy(), "")
+			return refuse(user, reasonBusy, signInBusy(), "")
 		}
 	}
 
@@ -221,7 +221,6 @@ type counted struct {
 	key    string
 	reason string        // logged when the key refuses an attempt
 	locked func() *Error // the answer while it is locked
-	busy   func() *Error // the answer while it has no room for one more attempt at once
 	what   string        // logged as what a failure locked
 	prev   store.Throttle
 }

@@ -15,26 +15,16 @@ import (
 // token is the token endpoint (RFC 6749 §3.2). Parameters are read from
 // the body only; a query string some clients append is ignored.
 func (s *Server) token(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
-	if !s.allowMethods(w, r, http.MethodPost) {
+	req, ok := s.tokenRequest(w, r)
+	if !ok {
 		return
 	}
-	params, e := readForm(w, r)
+	resp, e := s.provider.Token(r.Context(), ep, req)
 	if e != nil {
 		s.writeError(w, r, e)
 		return
 	}
-	creds, e := basicCredentials(r)
-	if e != nil {
-		s.writeError(w, r, e)
-		return
-	}
-	resp, e := s.provider.Token(r.Context(), ep, oauth.TokenRequest{Params: params, Client: creds, Address: s.clientAddress(r)})
-	if e != nil {
-		s.writeError(w, r, e)
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Pragma", "no-cache")
+	noStore(w)
 	writeJSON(w, http.StatusOK, resp)
 }
 
