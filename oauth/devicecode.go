@@ -344,7 +344,7 @@ func (p *Provider) checkUserCode(ctx context.Context, ep Endpoint, typed string,
 		max       int
 		message   string
 	}{
-		{"address", "usercode:addr:" + ep.Tenant.ID + ":" + src.address, limits.PerAddress, "Too many codes were tried from here. Wait a few minutes and try again."},
+		{"address", "usercode:addr:" + ep.Tenant.ID + ":" + addressBucket(src.address), limits.PerAddress, "Too many codes were tried from here. Wait a few minutes and try again."},
 		{"browser", "usercode:browser:" + ep.Tenant.ID + ":" + hex.EncodeToString(token.Hash(src.browser)), limits.PerBrowser, "Too many codes were tried from this browser. Wait a few minutes and try again."},
 		{"tenant", "usercode:tenant:" + ep.Tenant.ID, limits.PerTenant, "Too many codes were tried on this page recently. Wait a few minutes and try again."},
 	} {

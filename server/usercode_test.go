@@ -1,12 +1,14 @@
 package server_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/tessera-id/tessera/internal/testserver"
 	"github.com/tessera-id/tessera/oauth"
 )
 
@@ -100,6 +102,38 @@ func TestUserCodeLimitsFireOnTheirOwn(t *testing.T) {
 			t.Errorf("another tenant: %d\n%s", status, body)
 		}
 	})
+}
+
+// Guesses from every address of one IPv6 /64, which one subscriber
+// commonly holds whole, count as guesses from one address; another /64
+// keeps its own count.
+func TestUserCodeLimitPerAddressGroupsIPv6Subnets(t *testing.T) {
+	const wrong = "BCDF-GHJK"
+	e := newEnvWith(t, testserver.Options{TrustedProxies: "127.0.0.1, ::1", Config: userCodeLimits(3, 100, 100)})
+	from := func(addr string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, e.url("/contoso/device"), strings.NewReader(url.Values{"user_code": {wrong}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "text/html")
+		req.Header.Set("X-Forwarded-For", addr)
+		resp, err := e.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	for i := 1; i <= 3; i++ {
+		if status, body := from(fmt.Sprintf("2001:db8:1:2::%x", i)); status != http.StatusBadRequest {
+			t.Fatalf("guess %d: %d\n%s", i, status, body)
+		}
+	}
+	status, body := from("2001:db8:1:2:ffff::1")
+	wantLimited(t, status, body, "tried from here")
+	if status, body := from("2001:db8:1:3::1"); status != http.StatusBadRequest {
+		t.Errorf("another /64: %d\n%s", status, body)
+	}
 }
 
 func TestDeviceUserCodeGuessingIsLimited(t *testing.T) {
