@@ -31,12 +31,20 @@ func TestCodeOfEndedSessionIsRefused(t *testing.T) {
 		t.Errorf("error_codes = %v", resp["error_codes"])
 	}
 
-	// The same holds for a session that expired on its own.
+	// The same holds for a session that expired on its own: a code issued
+	// a minute before the session's 12 hours are up, redeemed two minutes
+	// later (while the code itself is still good).
 	b2 := e.browser()
+	codeFor(e, b2, e.web.ClientID, webRedirect, "openid", nil)
+	e.clock.Advance(12*time.Hour - time.Minute)
 	code := codeFor(e, b2, e.web.ClientID, webRedirect, "openid", nil)
-	e.clock.Advance(12*time.Hour + time.Second)
-	if status, resp, _ := e.post(e.tokenURL(), redeemWeb(e, code)); status != http.StatusBadRequest || resp["error"] != "invalid_grant" {
+	e.clock.Advance(2 * time.Minute)
+	status, resp, _ = e.post(e.tokenURL(), redeemWeb(e, code))
+	if status != http.StatusBadRequest || resp["error"] != "invalid_grant" {
 		t.Fatalf("code redeemed after its session expired: %d %v", status, resp)
+	}
+	if codes, _ := resp["error_codes"].([]any); len(codes) != 1 || codes[0] != float64(50133) {
+		t.Errorf("code of an expired session: error_codes = %v, want the ended session's 50133 (not an expired code's)", resp["error_codes"])
 	}
 }
 

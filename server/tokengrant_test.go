@@ -3,6 +3,7 @@ package server_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,7 +188,9 @@ func TestTokensOutliveSessionByFamily(t *testing.T) {
 	}
 	b := e.browser()
 	kept := webTokensIn(e, b, "openid offline_access")
-	b.Get(e.authority() + "/oauth2/v2.0/logout?" + url.Values{"id_token_hint": {kept["id_token"].(string)}}.Encode())
+	if o := b.Get(e.authority() + "/oauth2/v2.0/logout?" + url.Values{"id_token_hint": {kept["id_token"].(string)}}.Encode()); !strings.Contains(o.Body, "signed out") {
+		t.Fatalf("logout: %d %s", o.Status, o.Body)
+	}
 	if !e.active(kept["access_token"].(string)) {
 		t.Error("logout ended a token of an app that keeps its refresh tokens over sign-out")
 	}

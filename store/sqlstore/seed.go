@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/tessera-id/tessera/store"
@@ -102,23 +101,9 @@ func (sd Seed) bulk(ctx context.Context, table, cols string, n int, args func(i 
 // insertRows is an INSERT of rows rows of width values each, with $n
 // placeholders as every query here is written (the dialect rebinds them).
 func insertRows(table, cols string, width, rows int) string {
-	var b strings.Builder
-	b.WriteString("INSERT INTO " + table + " (" + cols + ") VALUES ")
-	p := 1
-	for r := range rows {
-		if r > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('(')
-		for c := range width {
-			if c > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(p))
-			p++
-		}
-		b.WriteByte(')')
+	tuples := make([]string, rows)
+	for r := range tuples {
+		tuples[r] = "(" + placeholders(1+r*width, width) + ")"
 	}
-	return b.String()
+	return "INSERT INTO " + table + " (" + cols + ") VALUES " + strings.Join(tuples, ",")
 }
