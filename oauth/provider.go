@@ -190,21 +190,38 @@ func (p *Provider) refreshLifetimes(client store.App) (absolute, idle time.Durat
 	return absolute, idle
 }
 
-// CollectGarbage deletes expired rows in bounded batches until none are
-// left or ctx ends, and returns how many it deleted. Between batches it
-// rests as long as the batch took: a backlog (a million expired families
-// after a long stop) then takes at most half of the store's writes, which
-// on SQLite's single writer the token endpoint's own wait behind.
-func (p *Provider) CollectGarbage(ctx context.Context, batch int) (int64, error) {
+// CollectGarbage deletes expired rows in batches of at most maxBatch
+// until none are left or ctx ends, and returns how many it deleted.
+//
+// A batch holds the store's writer (SQLite's only one, which the token
+// endpoint's rotations queue behind) for as long as it runs, and how long
+// that is depends on where the rows lie: rows long expired are scattered
+// over cold pages of three indexes, and a hundred seeded refresh families
+// took 50 to 80 ms to delete on SQLite. So the batch is sized by time: it
+// halves while a pass takes longer than collectPassBudget and doubles back
+// while one takes under a quarter of it. Between passes the collector
+// rests twice as long as the pass took, so a backlog takes at most a third
+// of the writer's time.
+func (p *Provider) CollectGarbage(ctx context.Context, maxBatch int) (int64, error) {
 	var total int64
+	batch := max(min(maxBatch, collectFirstBatch), 1)
 	for {
 		start := time.Now()
 		n, err := p.store.DeleteExpired(ctx, p.now(), batch)
+		took := time.Since(start)
 		total += n
-		if err != nil || n == 0 || ctx.Err() != nil {
+		// Fewer rows than a batch means every table came up short: done,
+		// without a pass that finds nothing.
+		if err != nil || n < int64(batch) || ctx.Err() != nil {
 			return total, err
 		}
-		rest := time.NewTimer(time.Since(start))
+		switch {
+		case took > collectPassBudget:
+			batch = max(batch/2, 1)
+		case took < collectPassBudget/4:
+			batch = min(batch*2, maxBatch)
+		}
+		rest := time.NewTimer(2 * took)
 		select {
 		case <-ctx.Done():
 			rest.Stop()
@@ -213,3 +230,10 @@ func (p *Provider) CollectGarbage(ctx context.Context, batch int) (int64, error)
 		}
 	}
 }
+
+// collectPassBudget is how long one collection pass may hold the store's
+// writer; collectFirstBatch is the batch a collection starts with.
+const (
+	collectPassBudget = 10 * time.Millisecond
+	collectFirstBatch = 20
+)

@@ -249,18 +249,24 @@ type exclusive interface {
 }
 
 // collectGarbage deletes expired codes, sessions and tokens every minute,
-// in bounded batches, so tables track live rows rather than history. With
-// a shared store (PostgreSQL, MySQL: an exclusive lock) one instance at a
-// time does it.
+// in batches sized to hold the store's writer briefly, so tables track live
+// rows rather than history. The first pass waits a minute too: a start
+// has its own work (SQLite's integrity check, caches filling) and expired
+// rows harm nothing meanwhile. With a shared store (PostgreSQL, MySQL: an
+// exclusive lock) one instance at a time does it.
 func collectGarbage(ctx context.Context, st store.Store, p *oauth.Provider, log *slog.Logger) {
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		log.Debug("collecting expired rows")
 		var n int64
 		run := func(ctx context.Context) (err error) {
-			// Small batches: each holds the store's writer (SQLite's only
-			// one) for a few milliseconds at most.
-			n, err = p.CollectGarbage(ctx, 200)
+			n, err = p.CollectGarbage(ctx, 500)
 			return err
 		}
 		var err error
@@ -273,11 +279,6 @@ func collectGarbage(ctx context.Context, st store.Store, p *oauth.Provider, log 
 			log.Error("collect expired rows", "err", err)
 		} else if n > 0 {
 			log.Debug("collected expired rows", "rows", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
 		}
 	}
 }

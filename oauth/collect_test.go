@@ -1,0 +1,77 @@
+package oauth_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/tessera-id/tessera/oauth"
+	"github.com/tessera-id/tessera/store"
+	"github.com/tessera-id/tessera/token"
+)
+
+// backlog is a store with rows expired in every batch's reach: each
+// DeleteExpired deletes as many as it is allowed, taking perRow a row,
+// until left runs out.
+type backlog struct {
+	store.Store
+	left   int64
+	perRow time.Duration
+	limits []int
+}
+
+func (b *backlog) DeleteExpired(_ context.Context, _ time.Time, limit int) (int64, error) {
+	b.limits = append(b.limits, limit)
+	n := min(int64(limit), b.left)
+	b.left -= n
+	time.Sleep(time.Duration(n) * b.perRow)
+	return n, nil
+}
+
+// A batch that holds the writer past its budget is halved until it fits,
+// never grows past the most asked for, and the collection ends on the
+// first short batch without a pass that finds nothing.
+func TestCollectGarbageSizesBatchesByTime(t *testing.T) {
+	f := newFx(t)
+	slow := &backlog{Store: f.store, left: 200, perRow: time.Millisecond}
+	mk := token.NewMasterKey()
+	p := oauth.New(oauth.DefaultConfig(), oauth.Deps{Store: slow, Keys: token.NewKeyring(slow, mk, f.clock.Now),
+		Successor: token.NewSuccessors(mk).Derive, State: token.NewStateSealer(mk), Now: f.clock.Now,
+		Logger: slog.New(slog.DiscardHandler)})
+	n, err := p.CollectGarbage(context.Background(), 500)
+	if err != nil || n != 200 {
+		t.Fatalf("collected %d (%v), want the 200 expired rows", n, err)
+	}
+	// 1 ms a row against a 10 ms budget: 20 rows, then 10, then batches
+	// of at most 10 until the backlog is gone.
+	if slow.limits[0] != 20 || slow.limits[1] != 10 {
+		t.Errorf("batches %v, want 20 and then 10", slow.limits)
+	}
+	for i, l := range slow.limits[1:] {
+		if l > 10 {
+			t.Errorf("batch %d was %d rows, past what fits the budget: %v", i+1, l, slow.limits)
+		}
+	}
+	if last := slow.limits[len(slow.limits)-1]; slow.left != 0 || last <= 0 {
+		t.Errorf("left %d rows, batches %v", slow.left, slow.limits)
+	}
+
+	fast := &backlog{Store: f.store, left: 5000}
+	p = oauth.New(oauth.DefaultConfig(), oauth.Deps{Store: fast, Keys: token.NewKeyring(fast, mk, f.clock.Now),
+		Successor: token.NewSuccessors(mk).Derive, State: token.NewStateSealer(mk), Now: f.clock.Now,
+		Logger: slog.New(slog.DiscardHandler)})
+	if n, err := p.CollectGarbage(context.Background(), 300); err != nil || n != 5000 {
+		t.Fatalf("collected %d (%v), want 5000", n, err)
+	}
+	for _, l := range fast.limits {
+		if l > 300 {
+			t.Fatalf("a batch of %d rows, past the 300 asked for: %v", l, fast.limits)
+		}
+	}
+	// The backlog divides into whole batches only by chance; the last one
+	// came up short and ended the collection.
+	if got := fast.limits[len(fast.limits)-1]; fast.left != 0 || got == 0 {
+		t.Errorf("left %d rows, batches %v", fast.left, fast.limits)
+	}
+}
