@@ -198,8 +198,8 @@ func (p *Provider) refreshLifetimes(client store.App) (absolute, idle time.Durat
 // that is depends on where the rows lie: rows long expired are scattered
 // over cold pages of three indexes, and a hundred seeded refresh families
 // took 50 to 80 ms to delete on SQLite. So the batch is sized by time: it
-// halves while a pass takes longer than collectPassBudget and doubles back
-// while one takes under a quarter of it. Between passes the collector
+// halves while a pass takes longer than collectPassBudget (down to
+// collectMinBatch) and doubles back while one takes under a quarter of it. Between passes the collector
 // rests twice as long as the pass took, so a backlog takes at most a third
 // of the writer's time.
 func (p *Provider) CollectGarbage(ctx context.Context, maxBatch int) (int64, error) {
@@ -217,7 +217,7 @@ func (p *Provider) CollectGarbage(ctx context.Context, maxBatch int) (int64, err
 		}
 		switch {
 		case took > collectPassBudget:
-			batch = max(batch/2, 1)
+			batch = max(batch/2, collectMinBatch)
 		case took < collectPassBudget/4:
 			batch = min(batch*2, maxBatch)
 		}
@@ -232,8 +232,13 @@ func (p *Provider) CollectGarbage(ctx context.Context, maxBatch int) (int64, err
 }
 
 // collectPassBudget is how long one collection pass may hold the store's
-// writer; collectFirstBatch is the batch a collection starts with.
+// writer; collectFirstBatch is the batch a collection starts with. A pass
+// is one statement per table, and on a store across the network those
+// round trips alone can take the budget: below collectMinBatch rows a
+// smaller batch shortens nothing but the work done (on PostgreSQL the
+// batch fell to one row and the collector removed 61 rows a second).
 const (
 	collectPassBudget = 10 * time.Millisecond
 	collectFirstBatch = 20
+	collectMinBatch   = 20
 )
