@@ -82,8 +82,9 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*SQLite, erro
 	// Before the migrations, which would otherwise write into a damaged
 	// file; later only if none is due.
 	later := time.Duration(0)
+	due := true
 	if o.checkWithin > 0 {
-		due, err := sqliteMigrationDue(ctx, w)
+		due, err = sqliteMigrationDue(ctx, w)
 		if err != nil {
 			return nil, errors.Join(classifyFile(path, "migrate", err), w.Close())
 		}
@@ -93,8 +94,11 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*SQLite, erro
 			return nil, errors.Join(err, w.Close())
 		}
 	}
-	if err := migrateSQLite(ctx, w); err != nil {
-		return nil, errors.Join(classifyFile(path, "migrate", err), w.Close())
+	// Read once already when checked: nothing due, nothing to run.
+	if due {
+		if err := migrateSQLite(ctx, w); err != nil {
+			return nil, errors.Join(classifyFile(path, "migrate", err), w.Close())
+		}
 	}
 
 	// Opened after the migration so that the file is already in WAL mode.
