@@ -112,7 +112,7 @@ signatures of the tenant's algorithm all cores make per second. Scenarios: ` + s
 	f.BoolVar(&c.StdHTTP, "std-http", false, "send the load through Go's net/http client instead of one raw HTTP/1.1 connection per worker")
 	f.StringVar(&c.Store, "store", "", "label for the server's store in the results (sqlite, postgres)")
 	f.StringVar(&caFile, "ca-file", "", "CA certificate to trust (PEM), e.g. tessera-data/ca.pem")
-	f.StringVar(&c.ServerDebug, "server-debug", "", "the server's --pprof-addr as a URL (http://127.0.0.1:6060), to report store round trips per request")
+	f.StringVar(&c.ServerDebug, "server-debug", "", "the server's --pprof-addr as a URL (http://127.0.0.1:6060), to report the server's CPU time per request")
 	f.Float64Var(&c.Rate, "rate", 0, "send this many requests per second (open loop), to measure latency below saturation; the result says if the generator fell more than 2 % short")
 	f.StringVar(&sched, "sched", "auto", "the generator's scheduling: batch (Linux: its wake-ups do not preempt a server on the same cores), normal, or auto (batch at full load, normal with --rate)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")

@@ -197,8 +197,8 @@ func need(t testing.TB, engine, env string) string {
 }
 
 // OpenStore opens a store as StartWith does (SQLite in a temp dir, or
-// PostgreSQL when TESSERA_TEST_STORE says so), for tests of the protocol
-// core that need a real store but no HTTP server.
+// PostgreSQL or MySQL when TESSERA_TEST_STORE says so), for tests of the
+// protocol core that need a real store but no HTTP server.
 func OpenStore(t testing.TB) store.Store {
 	t.Helper()
 	st, _ := openStore(t, "")
