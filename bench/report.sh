@@ -81,6 +81,37 @@ if silent:
     row("silent acquisition from cache: ≤ 1 µs/op, flat from 1 to 100,000 accounts",
         "; ".join("%s account%s: %.0f–%.0f ns/op" % ("the same" if k == "one" else "a different", "" if k == "one" else " each time", min(v), max(v)) for k, v in sorted(silent.items())) + " (1 to 100,000 accounts)",
         worst <= 1000)
+# At scale (bench/scale.sh, its own runs: results under results/scale/).
+def sr(store, name):
+    p = os.path.join(out, "scale", store, name)
+    if not os.path.exists(p):
+        return None
+    return json.load(open(p)) if name.endswith(".json") else open(p).read().strip()
+if rt: row("refresh_token RS256 (durable rotation, SQLite): ≥ 85 % of the floor", "%.1f %%" % rt["percent_of_floor"], rt["percent_of_floor"] >= 85)
+for store in ("sqlite", "postgres"):
+    for sc in ("client_credentials", "refresh_token"):
+        e, d = sr(store, sc + ".json"), sr(store, sc + "-seeded.json")
+        if e and d:
+            ratio = d["requests_per_second"] / e["requests_per_second"]
+            p99 = d["latency_ms"]["p99"] / e["latency_ms"]["p99"]
+            row("%s on %s seeded with a million users and families: throughput within 10 %%, p99 within 1.5× of the empty store" % (sc, store),
+                "%.0f/s against %.0f/s (%.2f×), p99 %.1f against %.1f ms (%.2f×)" % (d["requests_per_second"], e["requests_per_second"], ratio,
+                d["latency_ms"]["p99"], e["latency_ms"]["p99"], p99), ratio >= 0.9 and p99 <= 1.5)
+    sw, before = sr(store, "refresh_token-half-rate-sweep.json"), sr(store, "refresh_token-half-rate.json")
+    if sw and before and "rate_achieved" in sw:
+        x = sw["latency_ms"]["p99"] / before["latency_ms"]["p99"]
+        row("token-endpoint p99 during the expiry sweep of a million expired families on %s: ≤ 2× without" % store,
+            "refresh at half load: %.1f ms during, %.1f ms just before (%.2f×)" % (sw["latency_ms"]["p99"], before["latency_ms"]["p99"], x), x <= 2)
+st = sr("sqlite", "startup_ms.txt")
+if st:
+    ms = [int(v) for v in st.split()]
+    row("start-up on the seeded SQLite store: ≤ 150 ms", "%d ms worst of %d" % (max(ms), len(ms)), max(ms) <= 150)
+l64, hwm = sr("sqlite", "login-64.json"), sr("sqlite", "login64_vmhwm_kib.txt")
+login = r("login") or l64
+if login:
+    row("login: ≥ 85 % of the argon2 floor on all cores", "%.1f %% (%.0f logins/s, 64 at once)" % (login["percent_of_floor"], login["requests_per_second"]), login["percent_of_floor"] >= 85)
+if hwm:
+    row("peak RSS under 64 concurrent sign-ins: ≤ 100 MB", "%.1f MiB (VmHWM, bench/scale.sh)" % (int(hwm) / 1024), int(hwm) <= 100 * 1000 * 1000 / 1024)
 print("| target | measured | |")
 print("|---|---|---|")
 for t, v, s in rows:

@@ -119,6 +119,10 @@ for alg in RS256 ES256; do
   fi
 done
 rss_kb=$(awk '/VmHWM/ {print $2}' /proc/$server/status)
+# Interactive sign-ins last, once the token scenarios' peak memory is read:
+# each password check takes argon2id's 7 MiB.
+bench login sqlite --scenario login --concurrency 64 --authority "$A" --user-client-id "$NAT" \
+  --redirect-uri http://localhost:3000/redirect --username demo --scope "openid offline_access"
 stop_server
 
 # Start-up with an existing data directory: exec to first answered request.
