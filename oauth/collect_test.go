@@ -44,14 +44,13 @@ func TestCollectGarbageSizesBatchesByTime(t *testing.T) {
 	p := oauth.New(oauth.DefaultConfig(), oauth.Deps{Store: slow, Keys: token.NewKeyring(slow, mk, f.clock.Now),
 		Successor: token.NewSuccessors(mk).Derive, State: token.NewStateSealer(mk), Now: f.clock.Now,
 		Logger: slog.New(slog.DiscardHandler)})
-	n, err := p.CollectGarbage(context.Background(), 500)
+	n, err := p.CollectGarbage(context.Background(), 20, 500)
 	if err != nil || n != 1000 {
 		t.Fatalf("collected %d (%v), want the 1000 expired rows", n, err)
 	}
 	// Three free passes grow the batch from 20 to 160 (at most: one may
 	// have taken a moment); at 1 ms a row against a 10 ms budget it then
-	// halves pass by pass down to 20, never fewer, where a pass's own
-	// round trips would be the most of its time.
+	// halves pass by pass down to the 20 asked for at the least.
 	grown := slices.Max(slow.limits[:4])
 	if grown <= 20 {
 		t.Errorf("batches %v: free passes did not grow the batch", slow.limits)
@@ -65,11 +64,24 @@ func TestCollectGarbageSizesBatchesByTime(t *testing.T) {
 		t.Errorf("left %d rows, batches %v", slow.left, slow.limits)
 	}
 
+	// Asked for a row at the least (SQLite's single writer), the batch
+	// goes below 20 while rows stay slow.
+	single := &backlog{Store: f.store, left: 100, perRow: 2 * time.Millisecond}
+	p = oauth.New(oauth.DefaultConfig(), oauth.Deps{Store: single, Keys: token.NewKeyring(single, mk, f.clock.Now),
+		Successor: token.NewSuccessors(mk).Derive, State: token.NewStateSealer(mk), Now: f.clock.Now,
+		Logger: slog.New(slog.DiscardHandler)})
+	if n, err := p.CollectGarbage(context.Background(), 1, 500); err != nil || n != 100 {
+		t.Fatalf("collected %d (%v), want 100", n, err)
+	}
+	if got := slices.Min(single.limits); got > 5 {
+		t.Errorf("batches %v: at 2 ms a row the batch stayed above 5 rows", single.limits)
+	}
+
 	fast := &backlog{Store: f.store, left: 5000}
 	p = oauth.New(oauth.DefaultConfig(), oauth.Deps{Store: fast, Keys: token.NewKeyring(fast, mk, f.clock.Now),
 		Successor: token.NewSuccessors(mk).Derive, State: token.NewStateSealer(mk), Now: f.clock.Now,
 		Logger: slog.New(slog.DiscardHandler)})
-	if n, err := p.CollectGarbage(context.Background(), 300); err != nil || n != 5000 {
+	if n, err := p.CollectGarbage(context.Background(), 1, 300); err != nil || n != 5000 {
 		t.Fatalf("collected %d (%v), want 5000", n, err)
 	}
 	for _, l := range fast.limits {

@@ -190,21 +190,25 @@ func (p *Provider) refreshLifetimes(client store.App) (absolute, idle time.Durat
 	return absolute, idle
 }
 
-// CollectGarbage deletes expired rows in batches of at most maxBatch
-// until none are left or ctx ends, and returns how many it deleted.
+// CollectGarbage deletes expired rows in batches of minBatch to maxBatch
+// rows until none are left or ctx ends, and returns how many it deleted.
 //
 // A batch holds the store's writer (SQLite's only one, which the token
 // endpoint's rotations queue behind) for as long as it runs, and how long
 // that is depends on where the rows lie: rows long expired are scattered
 // over cold pages of three indexes, and a hundred seeded refresh families
 // took 50 to 80 ms to delete on SQLite. So the batch is sized by time: it
-// halves while a pass takes longer than collectPassBudget (down to
-// collectMinBatch) and doubles back while one takes under a quarter of it. Between passes the collector
+// halves while a pass takes longer than collectPassBudget and doubles back
+// while one takes under a quarter of it. Between passes the collector
 // rests twice as long as the pass took, so a backlog takes at most a third
-// of the writer's time.
-func (p *Provider) CollectGarbage(ctx context.Context, maxBatch int) (int64, error) {
+// of the writer's time. On a store across the network a pass's round
+// trips alone can take the budget, and a batch below a few dozen rows
+// shortens nothing but the work done: there minBatch keeps it up.
+func (p *Provider) CollectGarbage(ctx context.Context, minBatch, maxBatch int) (int64, error) {
+	minBatch = max(minBatch, 1)
+	maxBatch = max(maxBatch, minBatch)
 	var total int64
-	batch := max(min(maxBatch, collectFirstBatch), 1)
+	batch := min(max(collectFirstBatch, minBatch), maxBatch)
 	for {
 		start := time.Now()
 		n, err := p.store.DeleteExpired(ctx, p.now(), batch)
@@ -217,7 +221,7 @@ func (p *Provider) CollectGarbage(ctx context.Context, maxBatch int) (int64, err
 		}
 		switch {
 		case took > collectPassBudget:
-			batch = max(batch/2, collectMinBatch)
+			batch = max(batch/2, minBatch)
 		case took < collectPassBudget/4:
 			batch = min(batch*2, maxBatch)
 		}
@@ -232,13 +236,8 @@ func (p *Provider) CollectGarbage(ctx context.Context, maxBatch int) (int64, err
 }
 
 // collectPassBudget is how long one collection pass may hold the store's
-// writer; collectFirstBatch is the batch a collection starts with. A pass
-// is one statement per table, and on a store across the network those
-// round trips alone can take the budget: below collectMinBatch rows a
-// smaller batch shortens nothing but the work done (on PostgreSQL the
-// batch fell to one row and the collector removed 61 rows a second).
+// writer; collectFirstBatch is the batch a collection starts with.
 const (
 	collectPassBudget = 10 * time.Millisecond
 	collectFirstBatch = 20
-	collectMinBatch   = 20
 )
