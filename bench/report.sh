@@ -100,18 +100,27 @@ for store in ("sqlite", "postgres"):
     sw, before = sr(store, "refresh_token-half-rate-sweep.json"), sr(store, "refresh_token-half-rate.json")
     if sw and before and "rate_achieved" in sw:
         x = sw["latency_ms"]["p99"] / before["latency_ms"]["p99"]
-        row("token-endpoint p99 during the expiry sweep of a million expired families on %s: ≤ 2× without" % store,
-            "refresh at half load: %.1f ms during, %.1f ms just before (%.2f×)" % (sw["latency_ms"]["p99"], before["latency_ms"]["p99"], x), x <= 2)
+        v = "refresh at half load: %.1f ms during, %.1f ms just before (%.2f×)" % (sw["latency_ms"]["p99"], before["latency_ms"]["p99"], x)
+        t = "token-endpoint p99 during the expiry sweep of a million expired families on %s: ≤ 2× without" % store
+        if before.get("rate_shortfall") or sw.get("rate_shortfall"):
+            # A latency measured short of its asked rate is not that
+            # load's: no verdict.
+            rows.append((t, v + "; the generator fell short of the asked rate", "not measured"))
+        else:
+            row(t, v, x <= 2)
 st = sr("sqlite", "startup_ms.txt")
 if st:
     ms = [int(v) for v in st.split()]
     row("start-up on the seeded SQLite store: ≤ 150 ms", "%d ms worst of %d" % (max(ms), len(ms)), max(ms) <= 150)
-l64, hwm = sr("sqlite", "login-64.json"), sr("sqlite", "login64_vmhwm_kib.txt")
-login = r("login") or l64
+login = r("login")
 if login:
-    row("login: ≥ 85 % of the argon2 floor on all cores", "%.1f %% (%.0f logins/s, 64 at once)" % (login["percent_of_floor"], login["requests_per_second"]), login["percent_of_floor"] >= 85)
-if hwm:
-    row("peak RSS under 64 concurrent sign-ins: ≤ 100 MB", "%.1f MiB (VmHWM, bench/scale.sh)" % (int(hwm) / 1024), int(hwm) <= 100 * 1000 * 1000 / 1024)
+    row("login: ≥ 85 % of the argon2 floor on all cores", "%.1f %% (%.0f logins/s, 64 at once, SQLite)" % (login["percent_of_floor"], login["requests_per_second"]), login["percent_of_floor"] >= 85)
+for store in ("sqlite", "postgres"):
+    l64, hwm = sr(store, "login-64.json"), sr(store, "login64_vmhwm_kib.txt")
+    if l64 and not login:
+        row("login: ≥ 85 % of the argon2 floor on all cores", "%.1f %% (%.0f logins/s, 64 at once, %s, bench/scale.sh)" % (l64["percent_of_floor"], l64["requests_per_second"], store), l64["percent_of_floor"] >= 85)
+    if hwm:
+        row("peak RSS under 64 concurrent sign-ins: ≤ 100 MB", "%.1f MiB (VmHWM, %s, bench/scale.sh)" % (int(hwm) / 1024, store), int(hwm) <= 100 * 1000 * 1000 / 1024)
 print("| target | measured | |")
 print("|---|---|---|")
 for t, v, s in rows:

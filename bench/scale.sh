@@ -72,11 +72,11 @@ start_server
 scenarios() { # label suffix
   bench "client_credentials$2" "$1" --scenario client_credentials --authority "$A" --client-id "$WEB"
   # A CPU profile of the server while refreshes run, empty against seeded.
-  (sleep 2; curl -s "http://127.0.0.1:$dbg/debug/pprof/profile?seconds=5" -o "$out/refresh_token$2.pprof") &
+  (sleep 2; curl -s "http://127.0.0.1:$dbg/debug/pprof/profile?seconds=5" -o "$work/refresh_token$2.pprof") &
   bench "refresh_token$2" "$1" --scenario refresh_token --authority "$A" --user-client-id "$NAT" \
     --redirect-uri http://localhost:3000/redirect --username demo --scope "$API openid offline_access"
   wait $!
-  go tool pprof -top -cum "$out/refresh_token$2.pprof" 2>/dev/null | head -40 >"$out/refresh_token$2-profile.txt" || true
+  go tool pprof -top -cum "$work/refresh_token$2.pprof" 2>/dev/null | head -40 >"$out/refresh_token$2-profile.txt" || true
   bench "login$2" "$1" --scenario login --concurrency 8 --authority "$A" --user-client-id "$NAT" \
     --redirect-uri http://localhost:3000/redirect --username demo --scope "openid offline_access"
 }
@@ -96,10 +96,11 @@ t0=$(date +%s)
 "$B" seed "${seed_flags[@]}" --tenants "$TENANTS" --apps "$APPS" --users "$USERS" --families "$FAMILIES" --expired "$EXPIRED" >"$out/seed.txt"
 echo "$(( $(date +%s) - t0 ))" >"$out/seed_seconds.txt"
 if [ "$STORE" = postgres ]; then
-  # A store that grew over months has been vacuumed and analysed; one
-  # bulk-loaded a moment ago has autovacuum still at work on it, which
-  # would land in the measurements below.
-  psql "$TESSERA_TEST_POSTGRES" -q -c "SET search_path = $schema" -c "VACUUM ANALYZE"
+  # A store that grew over months has been vacuumed and analysed and its
+  # pages written out; one bulk-loaded a moment ago has autovacuum and a
+  # checkpoint still at work on it, which would land in the measurements
+  # below.
+  psql "$TESSERA_TEST_POSTGRES" -q -c "SET search_path = $schema" -c "VACUUM ANALYZE" -c "CHECKPOINT"
 fi
 
 # Start-up on the seeded store, exec to first answered request. The
