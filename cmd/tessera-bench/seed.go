@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
@@ -124,32 +123,18 @@ func openSeedStore(ctx context.Context, dataDir, storeURL, pgSchema string) (bul
 	return st, mk, nil
 }
 
-// keyChecker is a store several instances share, which records the check
-// value of the master key it was set up with (PostgreSQL, MySQL).
-type keyChecker interface {
-	MasterKeyCheck(ctx context.Context) ([]byte, error)
-	RecordMasterKeyCheck(ctx context.Context, check []byte) ([]byte, error)
-}
-
 // sameMasterKey refuses to seed a shared store under a master key other
-// than the one its servers use: the seeded tenants' signing keys would be
-// sealed with a key no server can open. A store no server has opened yet
-// records this key, as a server's first start would.
+// than the one its servers use (token.MasterKey.CheckSharedStore): the
+// seeded tenants' signing keys would be sealed with a key no server can
+// open. A store no server has opened yet records this key, as a server's
+// first start would.
 func sameMasterKey(ctx context.Context, st store.Store, mk token.MasterKey) error {
-	shared, ok := st.(keyChecker)
+	shared, ok := st.(token.SharedStore)
 	if !ok {
 		return nil
 	}
-	want := mk.StoreCheck()
-	got, err := shared.MasterKeyCheck(ctx)
-	if errors.Is(err, store.ErrNotFound) {
-		got, err = shared.RecordMasterKeyCheck(ctx, want)
-	}
-	if err != nil {
-		return fmt.Errorf("check the master key against the store: %w", err)
-	}
-	if !hmac.Equal(got, want) {
-		return errors.New("TESSERA_MASTER_KEY is not the key this store's servers use: seeded signing keys would not open")
+	if err := mk.CheckSharedStore(ctx, shared); err != nil {
+		return fmt.Errorf("TESSERA_MASTER_KEY is not the key this store's servers use: seeded signing keys would not open: %w", err)
 	}
 	return nil
 }

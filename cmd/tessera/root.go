@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -203,7 +202,7 @@ func (g *globals) open(ctx context.Context, o openOptions) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	if shared, ok := st.(keyChecker); ok {
+	if shared, ok := st.(token.SharedStore); ok {
 		if err := checkMasterKey(ctx, shared, mk, src); err != nil {
 			return nil, errors.Join(err, st.Close())
 		}
@@ -212,52 +211,17 @@ func (g *globals) open(ctx context.Context, o openOptions) (*env, error) {
 }
 
 // checkMasterKey refuses a master key other than the one the store was set
-// up with. Instances sharing a store must share the key: it seals the
-// signing keys and derives refresh-token successors, so an instance with
-// another key would seal keys no other instance can open and issue
-// successors no other instance recognizes. The first process to open the
-// store records the key's check value; every later one compares. A store
-// that predates the check, or that a first start left without one, has its
-// first tenant's active signing key opened before the check is recorded,
-// so that the recorded key is the one the keys are sealed with.
-func checkMasterKey(ctx context.Context, st keyChecker, mk token.MasterKey, src keySource) error {
-	want := mk.StoreCheck()
-	got, err := st.MasterKeyCheck(ctx)
-	if errors.Is(err, store.ErrNotFound) {
-		if err := opensSigningKeys(ctx, st, mk); err != nil {
-			return fmt.Errorf("the master key from %s does not open the signing keys already in this store; "+
-				"every instance and admin command sharing a store must use the same TESSERA_MASTER_KEY: %w", src, err)
-		}
-		got, err = st.RecordMasterKeyCheck(ctx, want)
-	}
-	if err != nil {
-		return fmt.Errorf("check the master key against the store: %w", err)
-	}
-	if !hmac.Equal(got, want) {
+// up with (token.MasterKey.CheckSharedStore), saying where the key came
+// from and what every instance needs.
+func checkMasterKey(ctx context.Context, st token.SharedStore, mk token.MasterKey, src keySource) error {
+	err := mk.CheckSharedStore(ctx, st)
+	switch {
+	case errors.Is(err, token.ErrKeyOpensNoSigningKey):
+		return fmt.Errorf("the master key from %s does not open the signing keys already in this store; "+
+			"every instance and admin command sharing a store must use the same TESSERA_MASTER_KEY: %w", src, err)
+	case errors.Is(err, token.ErrOtherMasterKey):
 		return fmt.Errorf("the master key from %s is not the one this store was set up with; "+
 			"every instance and admin command sharing a store must use the same TESSERA_MASTER_KEY", src)
-	}
-	return nil
-}
-
-// keyChecker is a store several instances share, which records the check
-// value of the master key it was set up with (PostgreSQL, MySQL).
-type keyChecker interface {
-	store.Store
-	MasterKeyCheck(ctx context.Context) ([]byte, error)
-	RecordMasterKeyCheck(ctx context.Context, check []byte) ([]byte, error)
-}
-
-// opensSigningKeys unseals the active signing key of the store's first
-// tenant with mk, if there is a tenant.
-func opensSigningKeys(ctx context.Context, st store.Store, mk token.MasterKey) error {
-	tenants, err := st.ListTenants(ctx)
-	if err != nil || len(tenants) == 0 {
-		return err
-	}
-	_, err = token.NewKeyring(st, mk, nil).Signer(ctx, tenants[0].ID)
-	if errors.Is(err, token.ErrNoActiveKey) {
-		return nil // nothing sealed to try
 	}
 	return err
 }

@@ -109,7 +109,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		return err
 	}
 	defer e.Close()
-	if _, shared := e.store.(keyChecker); shared && e.keySource.file != "" {
+	if _, shared := e.store.(token.SharedStore); shared && e.keySource.file != "" {
 		// The store refuses another key (checkMasterKey), but a key that
 		// lives in one instance's data directory is easily lost or missing
 		// on the next instance.
