@@ -11,26 +11,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${DURATION:-10s}"
 out=bench/results
-work=$(mktemp -d)
-rm -rf "$out"; mkdir -p "$out"
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-
-go build -o "$work/tessera" ./cmd/tessera
-go build -o "$work/tessera-bench" ./cmd/tessera-bench
-T="$work/tessera"
-B="$work/tessera-bench"
-data="$work/data"
+# Its own results only: bench/results/scale/ is bench/scale.sh's, which
+# the report reads too.
+mkdir -p "$out"; find "$out" -maxdepth 1 -type f -delete; rm -rf "$out/profiles"
 port=18500; dbg=18501
-
-start_server() { # extra flags...
-  "$T" serve --dev --data-dir "$data" --addr 127.0.0.1:$port --pprof-addr 127.0.0.1:$dbg --log-level warn "$@" >"$work/banner" 2>"$work/log" &
-  server=$!
-  for _ in $(seq 1 500); do curl -sf --cacert "$data/ca.pem" "https://localhost:$port/healthz" >/dev/null 2>&1 && return; sleep 0.02; done
-  echo "server did not start"; cat "$work/log"; exit 1
-}
-stop_server() { kill "$server"; wait "$server" 2>/dev/null || true; }
-field() { grep "$1" "$work/banner" | sed -n "${2:-1}p" | awk '{print $NF}'; }
-json() { python3 -c "import json,sys;print(json.load(sys.stdin)['$1'])"; }
+. bench/lib.sh
 
 # Each scenario also gets a CPU and an allocation profile of the server,
 # taken from its debug listener while the load runs; their top entries are
@@ -60,11 +45,7 @@ bench() { # name store args...
     echo "Allocated bytes over the same time, by allocating function:"
     go tool pprof -sample_index=alloc_space -base "$work/allocs0" -top -nodecount=8 "$T" "$work/allocs1" 2>/dev/null | sed -n '/flat%/,$p' || true
   } >"$out/profiles/$name.txt"
-  python3 - "$out/$name.json" <<'PY' >&2
-import json,sys
-r=json.load(open(sys.argv[1]))
-print("   %.0f/s  p99 %.2f ms  %s%% of floor  errors %s" % (r["requests_per_second"], r["latency_ms"]["p99"], round(r.get("percent_of_floor",0),1), r["errors"]))
-PY
+  summarize "$out/$name.json"
 }
 
 # ---- SQLite ------------------------------------------------------------
@@ -110,7 +91,7 @@ bench discovery sqlite --scenario discovery --authority "$A"
 # Latency below saturation: each client_credentials case again at half the
 # throughput it reached above.
 for alg in RS256 ES256; do
-  half=$(python3 -c "import json;print(int(json.load(open('$out/client_credentials-$alg.json'))['requests_per_second']/2))")
+  half=$(half_of "$out/client_credentials-$alg.json")
   if [ "$alg" = RS256 ]; then
     bench "client_credentials-$alg-half-rate" sqlite --scenario client_credentials --authority "$A" --client-id "$WEB" --rate "$half"
   else

@@ -20,17 +20,9 @@ EXPIRED="${EXPIRED:-$USERS}"
 TENANTS="${TENANTS:-1000}"
 APPS="${APPS:-10000}"
 out="bench/results/scale/$STORE"
-work=$(mktemp -d)
 rm -rf "$out"; mkdir -p "$out"
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-
-go build -o "$work/tessera" ./cmd/tessera
-go build -o "$work/tessera-bench" ./cmd/tessera-bench
-T="$work/tessera"
-B="$work/tessera-bench"
-data="$work/data"
 port=18700; dbg=18701
-store_flags=()
+. bench/lib.sh
 seed_flags=(--data-dir "$data")
 if [ "$STORE" = postgres ]; then
   : "${TESSERA_TEST_POSTGRES:?STORE=postgres needs TESSERA_TEST_POSTGRES}"
@@ -43,23 +35,11 @@ if [ "$STORE" = postgres ]; then
   trap 'kill $(jobs -p) 2>/dev/null || true; psql "$TESSERA_TEST_POSTGRES" -qc "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 fi
 
-start_server() { # extra flags...
-  "$T" serve --dev --data-dir "$data" --addr 127.0.0.1:$port --pprof-addr 127.0.0.1:$dbg --log-level "${LOG_LEVEL:-warn}" "${store_flags[@]}" "$@" >"$work/banner" 2>>"$work/log" &
-  server=$!
-  for _ in $(seq 1 3000); do curl -sf --cacert "$data/ca.pem" "https://localhost:$port/healthz" >/dev/null 2>&1 && return; sleep 0.005; done
-  echo "server did not start"; cat "$work/log"; exit 1
-}
-stop_server() { kill "$server"; wait "$server" 2>/dev/null || true; }
-field() { grep "$1" "$work/banner" | sed -n "${2:-1}p" | awk '{print $NF}'; }
 bench() { # name label args...
   local name=$1 label=$2; shift 2
   echo "== $name ($label)" >&2
   "$B" --json --ca-file "$data/ca.pem" --duration "$DURATION" --store "$label" --server-debug "http://127.0.0.1:$dbg" "$@" >"$out/$name.json"
-  python3 - "$out/$name.json" <<'PY' >&2
-import json,sys
-r=json.load(open(sys.argv[1]))
-print("   %.0f/s  p99 %.2f ms  %s%% of floor  errors %s" % (r["requests_per_second"], r["latency_ms"]["p99"], round(r.get("percent_of_floor",0),1), r["errors"]))
-PY
+  summarize "$out/$name.json"
 }
 
 start_server
@@ -110,7 +90,7 @@ fi
 LOG_LEVEL=debug
 t0=$(date +%s%N); start_server; t1=$(date +%s%N)
 echo $(( (t1 - t0) / 1000000 )) >"$out/startup_ms.txt"
-half=$(python3 -c "import json;print(int(json.load(open('$out/refresh_token.json'))['requests_per_second']/2))")
+half=$(half_of "$out/refresh_token.json")
 half_rate() { # name label
   bench "$1" "$2" --scenario refresh_token --rate "$half" --authority "$A" \
     --user-client-id "$NAT" --redirect-uri http://localhost:3000/redirect --username demo --scope "$API openid offline_access"

@@ -1,0 +1,37 @@
+# Shared by bench/run.sh and bench/scale.sh (sourced, from the repository's
+# root): builds the server and the load generator into a temporary
+# directory and starts, stops and reads a development server there.
+# The sourcing script sets port, dbg (the server's debug listener) and,
+# optionally, store_flags (extra serve flags) and LOG_LEVEL.
+
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+go build -o "$work/tessera" ./cmd/tessera
+go build -o "$work/tessera-bench" ./cmd/tessera-bench
+T="$work/tessera"
+B="$work/tessera-bench"
+data="$work/data"
+store_flags=()
+
+start_server() { # extra flags...
+  "$T" serve --dev --data-dir "$data" --addr 127.0.0.1:$port --pprof-addr 127.0.0.1:$dbg --log-level "${LOG_LEVEL:-warn}" \
+    "${store_flags[@]}" "$@" >"$work/banner" 2>>"$work/log" &
+  server=$!
+  # Polled every 5 ms: start-up times are read from this loop.
+  for _ in $(seq 1 3000); do curl -sf --cacert "$data/ca.pem" "https://localhost:$port/healthz" >/dev/null 2>&1 && return; sleep 0.005; done
+  echo "server did not start"; cat "$work/log"; exit 1
+}
+stop_server() { kill "$server"; wait "$server" 2>/dev/null || true; }
+# field LABEL [N]: the value on the Nth line of the start banner naming LABEL.
+field() { grep "$1" "$work/banner" | sed -n "${2:-1}p" | awk '{print $NF}'; }
+json() { python3 -c "import json,sys;print(json.load(sys.stdin)['$1'])"; }
+# half_of RESULT.json: half the requests/s a result reached.
+half_of() { python3 -c "import json,sys;print(int(json.load(open(sys.argv[1]))['requests_per_second']/2))" "$1"; }
+# summarize RESULT.json: one line of it on stderr.
+summarize() {
+  python3 - "$1" <<'PY' >&2
+import json,sys
+r=json.load(open(sys.argv[1]))
+print("   %.0f/s  p99 %.2f ms  %s%% of floor  errors %s" % (r["requests_per_second"], r["latency_ms"]["p99"], round(r.get("percent_of_floor",0),1), r["errors"]))
+PY
+}
