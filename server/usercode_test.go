@@ -17,14 +17,23 @@ import (
 // before), and returns the status and page.
 func (e *env) typeCode(b *browser, tenant, code string) (int, string) {
 	e.t.Helper()
-	target := e.url("/" + tenant + "/device")
 	if b != nil {
-		o := b.Submit(b.Get(target), map[string]string{"user_code": code})
+		o := b.Submit(b.Get(e.url("/"+tenant+"/device")), map[string]string{"user_code": code})
 		return o.Status, o.Body
 	}
-	req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(url.Values{"user_code": {code}}.Encode()))
+	return e.typeCodeFrom("", tenant, code)
+}
+
+// typeCodeFrom submits a user code without cookies, as forwarded for addr
+// by a trusted proxy when addr is not "".
+func (e *env) typeCodeFrom(addr, tenant, code string) (int, string) {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.url("/"+tenant+"/device"), strings.NewReader(url.Values{"user_code": {code}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "text/html")
+	if addr != "" {
+		req.Header.Set("X-Forwarded-For", addr)
+	}
 	resp, err := e.srv.Client().Do(req)
 	if err != nil {
 		e.t.Fatal(err)
@@ -110,20 +119,7 @@ func TestUserCodeLimitsFireOnTheirOwn(t *testing.T) {
 func TestUserCodeLimitPerAddressGroupsIPv6Subnets(t *testing.T) {
 	const wrong = "BCDF-GHJK"
 	e := newEnvWith(t, testserver.Options{TrustedProxies: "127.0.0.1, ::1", Config: userCodeLimits(3, 100, 100)})
-	from := func(addr string) (int, string) {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, e.url("/contoso/device"), strings.NewReader(url.Values{"user_code": {wrong}}.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Accept", "text/html")
-		req.Header.Set("X-Forwarded-For", addr)
-		resp, err := e.srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body)
-	}
+	from := func(addr string) (int, string) { t.Helper(); return e.typeCodeFrom(addr, "contoso", wrong) }
 	for i := 1; i <= 3; i++ {
 		if status, body := from(fmt.Sprintf("2001:db8:1:2::%x", i)); status != http.StatusBadRequest {
 			t.Fatalf("guess %d: %d\n%s", i, status, body)

@@ -269,14 +269,17 @@ func collectGarbage(ctx context.Context, st store.Store, p *oauth.Provider, log 
 		// the one writer. A shared store's pass is round trips to a
 		// server whose other writers go on meanwhile; there measured, a
 		// batch under 20 rows only slowed the collector (61 rows/s).
+		ex, shared := st.(exclusive)
 		minBatch := 1
+		if shared {
+			minBatch = 20
+		}
 		run := func(ctx context.Context) (err error) {
 			n, err = p.CollectGarbage(ctx, minBatch, 500)
 			return err
 		}
 		var err error
-		if ex, ok := st.(exclusive); ok {
-			minBatch = 20
+		if shared {
 			_, err = ex.Exclusive(ctx, "collect-expired", run)
 		} else {
 			err = run(ctx)
