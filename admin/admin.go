@@ -29,14 +29,20 @@ type Admin struct {
 	masterKey token.MasterKey
 	now       func() time.Time
 	pwParams  password.Params
+	// actor is who the audit log names for what this Admin does (see As).
+	actor Actor
+	// retention is how long its audit entries are kept.
+	retention time.Duration
 }
 
-// New returns an Admin. now may be nil for the wall clock.
+// New returns an Admin acting as an unnamed local operator until As names
+// someone. now may be nil for the wall clock.
 func New(st store.Store, mk token.MasterKey, now func() time.Time, pw password.Params) *Admin {
 	if now == nil {
 		now = time.Now
 	}
-	return &Admin{store: st, masterKey: mk, now: func() time.Time { return now().UTC() }, pwParams: pw}
+	return &Admin{store: st, masterKey: mk, now: func() time.Time { return now().UTC() }, pwParams: pw,
+		actor: LocalOperator(""), retention: DefaultAuditRetention}
 }
 
 // ErrInvalid marks errors caused by bad input, as opposed to failures.
@@ -83,20 +89,30 @@ func (a *Admin) CreateTenant(ctx context.Context, name, alg string) (store.Tenan
 	}
 	now := a.now()
 	t := store.Tenant{ID: ids.New(), Name: name, SigningAlg: alg, CreatedAt: now}
-	if err := a.store.CreateTenant(ctx, t); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return store.Tenant{}, invalid("a tenant named %q already exists", name)
+	var c changes
+	c.text("name", "", name)
+	c.text("signingAlgorithm", "", alg)
+	e := a.entry(catDirectory, "Add tenant", target{t.ID, "tenant", t.ID, name}, c)
+	err := a.audited(ctx, e, func(ctx context.Context) error {
+		if err := a.store.CreateTenant(ctx, t); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return invalid("a tenant named %q already exists", name)
+			}
+			return fmt.Errorf("create tenant: %w", err)
 		}
-		return store.Tenant{}, fmt.Errorf("create tenant: %w", err)
-	}
-	for _, status := range []store.KeyStatus{store.KeyActive, store.KeyNext} {
-		key, err := token.GenerateSigningKey(t.ID, alg, a.masterKey, now, status)
-		if err != nil {
-			return store.Tenant{}, fmt.Errorf("create tenant %s: %w", name, err)
+		for _, status := range []store.KeyStatus{store.KeyActive, store.KeyNext} {
+			key, err := token.GenerateSigningKey(t.ID, alg, a.masterKey, now, status)
+			if err != nil {
+				return fmt.Errorf("create tenant %s: %w", name, err)
+			}
+			if err := a.store.AddSigningKey(ctx, key); err != nil {
+				return fmt.Errorf("create tenant %s: store key: %w", name, err)
+			}
 		}
-		if err := a.store.AddSigningKey(ctx, key); err != nil {
-			return store.Tenant{}, fmt.Errorf("create tenant %s: store key: %w", name, err)
-		}
+		return nil
+	})
+	if err != nil {
+		return store.Tenant{}, err
 	}
 	return t, nil
 }
@@ -124,10 +140,15 @@ func (a *Admin) RotateKeys(ctx context.Context, t store.Tenant, maxTokenLifetime
 	if err != nil {
 		return fmt.Errorf("rotate keys: %w", err)
 	}
-	if err := a.store.RotateSigningKeys(ctx, t.ID, next, now.Add(maxTokenLifetime)); err != nil {
-		return fmt.Errorf("rotate keys: %w", err)
-	}
-	return nil
+	var c changes
+	c.text("nextKey", "", next.ID)
+	e := a.entry(catKey, "Rotate signing keys", target{t.ID, "signingKeys", t.ID, t.Name}, c)
+	return a.audited(ctx, e, func(ctx context.Context) error {
+		if err := a.store.RotateSigningKeys(ctx, t.ID, next, now.Add(maxTokenLifetime)); err != nil {
+			return fmt.Errorf("rotate keys: %w", err)
+		}
+		return nil
+	})
 }
 
 // ParseLifetime reads a duration such as 90m, 1h or 90d.

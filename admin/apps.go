@@ -42,7 +42,10 @@ func (a *Admin) RegisterApp(ctx context.Context, t store.Tenant, o RegisterOptio
 		ServicePrincipalID: ids.New(), CreatedAt: now, UpdatedAt: now,
 	}
 	app.IdentifierURI = "api://" + app.ClientID
-	if err := a.store.CreateApp(ctx, app); err != nil {
+	c := changes(appChanges(store.App{}, app))
+	c.flag("isFallbackPublicClient", false, app.Public)
+	e := a.entry(catApplication, "Add application", appTarget(app), c)
+	if err := a.audited(ctx, e, func(ctx context.Context) error { return a.store.CreateApp(ctx, app) }); err != nil {
 		return store.App{}, fmt.Errorf("register app: %w", err)
 	}
 	return app, nil
@@ -94,9 +97,12 @@ func (a *Admin) Apps(ctx context.Context, t store.Tenant) ([]store.App, error) {
 	return a.store.ListApps(ctx, t.ID)
 }
 
-func (a *Admin) update(ctx context.Context, app store.App) (store.App, error) {
+// update stores app, a changed copy of old, with the audit entry of what
+// changed.
+func (a *Admin) update(ctx context.Context, old, app store.App) (store.App, error) {
 	app.UpdatedAt = a.now()
-	if err := a.store.UpdateApp(ctx, app); err != nil {
+	e := a.entry(catApplication, "Update application", appTarget(app), appChanges(old, app))
+	if err := a.audited(ctx, e, func(ctx context.Context) error { return a.store.UpdateApp(ctx, app) }); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return store.App{}, invalid("the App ID URI %q is already used by another app", app.IdentifierURI)
 		}
@@ -107,6 +113,8 @@ func (a *Admin) update(ctx context.Context, app store.App) (store.App, error) {
 
 // AddRedirectURIs registers more redirect URIs.
 func (a *Admin) AddRedirectURIs(ctx context.Context, app store.App, uris []string) (store.App, error) {
+	old := app
+	app.RedirectURIs = slices.Clone(app.RedirectURIs)
 	for _, u := range uris {
 		u = strings.TrimSpace(u)
 		if err := validRedirectURI(u, app.Public); err != nil {
@@ -114,12 +122,13 @@ func (a *Admin) AddRedirectURIs(ctx context.Context, app store.App, uris []strin
 		}
 		app.RedirectURIs = uniqueAppend(app.RedirectURIs, u)
 	}
-	return a.update(ctx, app)
+	return a.update(ctx, old, app)
 }
 
 // Expose makes app a resource: sets its App ID URI (when given) and adds
 // delegated scopes and app roles.
 func (a *Admin) Expose(ctx context.Context, app store.App, appIDURI string, scopes, roles []string) (store.App, error) {
+	old := app
 	if appIDURI = strings.TrimSpace(appIDURI); appIDURI != "" {
 		u, err := url.Parse(appIDURI)
 		if err != nil || !u.IsAbs() || u.Fragment != "" || u.RawQuery != "" || strings.HasSuffix(appIDURI, "/") || len(appIDURI) > 400 {
@@ -143,9 +152,9 @@ func (a *Admin) Expose(ctx context.Context, app store.App, appIDURI string, scop
 			return store.App{}, invalid("role name %q is reserved for OpenID Connect (openid, profile, email, offline_access); choose another name", r)
 		}
 	}
-	app.Scopes = uniqueAppend(app.Scopes, scopes...)
-	app.Roles = uniqueAppend(app.Roles, roles...)
-	return a.update(ctx, app)
+	app.Scopes = uniqueAppend(slices.Clone(app.Scopes), scopes...)
+	app.Roles = uniqueAppend(slices.Clone(app.Roles), roles...)
+	return a.update(ctx, old, app)
 }
 
 // reservedScopeName reports whether name is one of the OpenID Connect
@@ -159,15 +168,23 @@ func reservedScopeName(name string) bool {
 	return false
 }
 
-// AddPermission records that client needs scopes or roles of resource.
-func (a *Admin) AddPermission(ctx context.Context, client store.App, resourceIDOrURI string, scopes, roles []string) (store.App, error) {
+// permissionResource finds the resource app of a change to client's
+// permissions, which must name at least one scope or role.
+func (a *Admin) permissionResource(ctx context.Context, client store.App, resourceIDOrURI string, scopes, roles []string) (store.App, error) {
 	if len(scopes) == 0 && len(roles) == 0 {
 		return store.App{}, invalid("name at least one --scope or --role")
 	}
-	resource, err := a.App(ctx, store.Tenant{ID: client.TenantID, Name: client.TenantID}, resourceIDOrURI)
+	return a.App(ctx, store.Tenant{ID: client.TenantID, Name: client.TenantID}, resourceIDOrURI)
+}
+
+// AddPermission records that client needs scopes or roles of resource.
+func (a *Admin) AddPermission(ctx context.Context, client store.App, resourceIDOrURI string, scopes, roles []string) (store.App, error) {
+	resource, err := a.permissionResource(ctx, client, resourceIDOrURI, scopes, roles)
 	if err != nil {
 		return store.App{}, err
 	}
+	old := client
+	client.Permissions = slices.Clone(client.Permissions)
 	for _, s := range scopes {
 		if !slices.Contains(resource.Scopes, s) {
 			return store.App{}, invalid("app %s does not expose the scope %q (it exposes: %s)", resource.ClientID, s, strings.Join(resource.Scopes, " "))
@@ -186,7 +203,7 @@ func (a *Admin) AddPermission(ctx context.Context, client store.App, resourceIDO
 			client.Permissions = append(client.Permissions, p)
 		}
 	}
-	return a.update(ctx, client)
+	return a.update(ctx, old, client)
 }
 
 // AppSettings are the optional settings of `app set`; nil leaves a field.
@@ -230,6 +247,8 @@ func RefreshesEveryCall(d time.Duration) bool { return d > 0 && d < 2*MSALRenewa
 
 // Set changes an app's settings.
 func (a *Admin) Set(ctx context.Context, app store.App, s AppSettings) (store.App, error) {
+	old := app
+	app.PostLogoutRedirectURIs = slices.Clone(app.PostLogoutRedirectURIs)
 	if s.Name != nil {
 		name := strings.TrimSpace(*s.Name)
 		if err := validName("app name", name); err != nil {
@@ -268,7 +287,7 @@ func (a *Admin) Set(ctx context.Context, app store.App, s AppSettings) (store.Ap
 		}
 		app.PostLogoutRedirectURIs = uniqueAppend(app.PostLogoutRedirectURIs, u)
 	}
-	return a.update(ctx, app)
+	return a.update(ctx, old, app)
 }
 
 // AddSecret creates a client secret and returns its value, which is never
@@ -286,7 +305,11 @@ func (a *Admin) AddSecret(ctx context.Context, app store.App, description string
 		ID: ids.New(), TenantID: app.TenantID, ClientID: app.ClientID, Description: description,
 		Hint: value[:3], Hash: token.Hash(value), ExpiresAt: expires, CreatedAt: a.now(),
 	}
-	if err := a.store.AddClientSecret(ctx, s); err != nil {
+	// The entry names the secret by id, description and expiry; neither its
+	// value nor its hint.
+	e := a.entry(catApplication, secretsActivity, appTarget(app), []store.AuditChange{{
+		Property: "passwordCredentials", New: secretText(s)}})
+	if err := a.audited(ctx, e, func(ctx context.Context) error { return a.store.AddClientSecret(ctx, s) }); err != nil {
 		return "", store.ClientSecret{}, fmt.Errorf("add secret: %w", err)
 	}
 	return value, s, nil
@@ -299,7 +322,12 @@ func (a *Admin) Secrets(ctx context.Context, app store.App) ([]store.ClientSecre
 
 // RemoveSecret deletes a secret by id.
 func (a *Admin) RemoveSecret(ctx context.Context, app store.App, secretID string) error {
-	err := a.store.RemoveClientSecret(ctx, app.TenantID, app.ClientID, strings.TrimSpace(secretID))
+	secretID = strings.TrimSpace(secretID)
+	e := a.entry(catApplication, secretsActivity, appTarget(app), []store.AuditChange{{
+		Property: "passwordCredentials", Old: "secret " + secretID}})
+	err := a.audited(ctx, e, func(ctx context.Context) error {
+		return a.store.RemoveClientSecret(ctx, app.TenantID, app.ClientID, secretID)
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return invalid("app %s has no secret %q", app.ClientID, secretID)
 	}
@@ -325,7 +353,13 @@ func (a *Admin) GrantAdminConsent(ctx context.Context, client store.App) ([]stor
 	for _, p := range client.Permissions {
 		add(p.ResourceID, p.Kind, p.Value)
 	}
-	if err := a.store.AddConsents(ctx, rows); err != nil {
+	granted := make([]string, 0, len(rows))
+	for _, r := range rows {
+		granted = append(granted, r.ResourceID+" "+string(r.Kind)+" "+r.Value)
+	}
+	e := a.entry(catApplication, "Consent to application", appTarget(client), []store.AuditChange{{
+		Property: "permissions", New: listText(granted)}})
+	if err := a.audited(ctx, e, func(ctx context.Context) error { return a.store.AddConsents(ctx, rows) }); err != nil {
 		return nil, fmt.Errorf("grant admin consent: %w", err)
 	}
 	return rows, nil
@@ -334,13 +368,36 @@ func (a *Admin) GrantAdminConsent(ctx context.Context, client store.App) ([]stor
 // RevokeConsent removes a user's consents to client (the tenant-wide ones
 // when userID is empty) and revokes the refresh tokens that relied on them.
 func (a *Admin) RevokeConsent(ctx context.Context, client store.App, userID string) error {
-	if err := a.store.RemoveConsents(ctx, client.TenantID, client.ClientID, userID); err != nil {
-		return fmt.Errorf("revoke consent: %w", err)
-	}
+	principal := "all users (admin consent)"
 	if userID != "" {
-		if err := a.store.RevokeUserRefreshFamilies(ctx, client.TenantID, userID, client.ClientID, a.now()); err != nil {
+		principal = "user " + userID
+	}
+	e := a.entry(catApplication, "Remove delegated permission grant", appTarget(client), []store.AuditChange{{
+		Property: "principal", Old: principal}})
+	return a.audited(ctx, e, func(ctx context.Context) error {
+		if err := a.store.RemoveConsents(ctx, client.TenantID, client.ClientID, userID); err != nil {
 			return fmt.Errorf("revoke consent: %w", err)
 		}
+		if userID != "" {
+			if err := a.store.RevokeUserRefreshFamilies(ctx, client.TenantID, userID, client.ClientID, a.now()); err != nil {
+				return fmt.Errorf("revoke consent: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// secretsActivity is Entra's name for any change to an app's secrets and
+// certificates.
+const secretsActivity = "Update application – Certificates and secrets management"
+
+func secretText(s store.ClientSecret) string {
+	text := "secret " + s.ID
+	if s.Description != "" {
+		text += " (" + s.Description + ")"
 	}
-	return nil
+	if !s.ExpiresAt.IsZero() {
+		text += ", expires " + s.ExpiresAt.Format(time.RFC3339)
+	}
+	return text
 }

@@ -76,7 +76,9 @@ func (a *Admin) AddCredential(ctx context.Context, app store.App, data []byte, d
 		return store.AppCredential{}, invalid("the file is neither a PEM certificate nor a JSON Web Key")
 	}
 	c.ID = base64.RawURLEncoding.EncodeToString(c.SHA256Thumbprint)
-	if err := a.store.AddAppCredential(ctx, c); err != nil {
+	e := a.entry(catApplication, secretsActivity, appTarget(app), []store.AuditChange{{
+		Property: "keyCredentials", New: string(c.Kind) + " " + c.ID + descriptionText(c.Description)}})
+	if err := a.audited(ctx, e, func(ctx context.Context) error { return a.store.AddAppCredential(ctx, c) }); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return store.AppCredential{}, invalid("this key is already registered for app %s", app.ClientID)
 		}
@@ -123,9 +125,20 @@ func (a *Admin) Credentials(ctx context.Context, app store.App) ([]store.AppCred
 
 // RemoveCredential deletes a registered key by id (its thumbprint).
 func (a *Admin) RemoveCredential(ctx context.Context, app store.App, id string) error {
-	err := a.store.RemoveAppCredential(ctx, app.TenantID, app.ClientID, strings.TrimSpace(id))
+	id = strings.TrimSpace(id)
+	e := a.entry(catApplication, secretsActivity, appTarget(app), []store.AuditChange{{Property: "keyCredentials", Old: id}})
+	err := a.audited(ctx, e, func(ctx context.Context) error {
+		return a.store.RemoveAppCredential(ctx, app.TenantID, app.ClientID, id)
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return invalid("app %s has no credential %q", app.ClientID, id)
 	}
 	return err
+}
+
+func descriptionText(d string) string {
+	if d == "" {
+		return ""
+	}
+	return " (" + d + ")"
 }

@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/tessera-id/tessera/store"
@@ -72,7 +73,17 @@ func (a *Admin) SetLockout(ctx context.Context, t store.Tenant, o LockoutOptions
 	if l.Duration > 0 && l.MaxDuration > 0 && l.MaxDuration < l.Duration {
 		return store.Tenant{}, invalid("lockout max duration %s is shorter than the lockout duration %s", l.MaxDuration, l.Duration)
 	}
-	if err := a.store.SetTenantLockout(ctx, t.ID, l); err != nil {
+	old := t.Lockout
+	var c changes
+	c.text("threshold", strconv.Itoa(old.Threshold), strconv.Itoa(l.Threshold))
+	c.duration("duration", old.Duration, l.Duration)
+	c.duration("maxDuration", old.MaxDuration, l.MaxDuration)
+	c.duration("resetAfter", old.ResetAfter, l.ResetAfter)
+	c.text("addressThreshold", strconv.Itoa(old.AddressThreshold), strconv.Itoa(l.AddressThreshold))
+	c.text("requestAttempts", strconv.Itoa(old.RequestAttempts), strconv.Itoa(l.RequestAttempts))
+	e := a.entry(catPolicy, "Update sign-in lockout policy", target{t.ID, "tenant", t.ID, t.Name}, c)
+	err := a.audited(ctx, e, func(ctx context.Context) error { return a.store.SetTenantLockout(ctx, t.ID, l) })
+	if err != nil {
 		return store.Tenant{}, fmt.Errorf("set lockout of tenant %s: %w", t.Name, err)
 	}
 	t.Lockout = l

@@ -60,7 +60,12 @@ func (a *Admin) CreateUser(ctx context.Context, t store.Tenant, o UserOptions) (
 	now := a.now()
 	u := store.User{ID: ids.New(), TenantID: t.ID, Username: o.Username, Email: o.Email, Name: o.Name,
 		PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
-	if err := a.store.CreateUser(ctx, u); err != nil {
+	var c changes
+	c.text("userPrincipalName", "", u.Username)
+	c.text("mail", "", u.Email)
+	c.text("displayName", "", u.Name)
+	e := a.entry(catUser, "Add user", userTarget(u), c)
+	if err := a.audited(ctx, e, func(ctx context.Context) error { return a.store.CreateUser(ctx, u) }); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			if typed != name {
 				return store.User{}, "", invalid("username %q is the same as %q, and a user named %q already exists in tenant %s (usernames are compared ignoring case and width)", typed, name, name, t.Name)
@@ -108,15 +113,27 @@ func (a *Admin) Users(ctx context.Context, t store.Tenant) ([]store.User, error)
 // SetDisabled disables or enables a user. Disabling also revokes every
 // refresh token of the user at once, rather than at its next use.
 func (a *Admin) SetDisabled(ctx context.Context, u store.User, disabled bool) (store.User, error) {
+	activity := "Enable account"
+	if disabled {
+		activity = "Disable account"
+	}
+	var c changes
+	c.flag("accountEnabled", !u.Disabled, !disabled)
 	u.Disabled = disabled
 	u.UpdatedAt = a.now()
-	if err := a.store.UpdateUser(ctx, u); err != nil {
-		return store.User{}, fmt.Errorf("update user: %w", err)
-	}
-	if disabled {
-		if err := a.store.RevokeUserRefreshFamilies(ctx, u.TenantID, u.ID, "", a.now()); err != nil {
-			return store.User{}, fmt.Errorf("revoke user tokens: %w", err)
+	err := a.audited(ctx, a.entry(catUser, activity, userTarget(u), c), func(ctx context.Context) error {
+		if err := a.store.UpdateUser(ctx, u); err != nil {
+			return fmt.Errorf("update user: %w", err)
 		}
+		if disabled {
+			if err := a.store.RevokeUserRefreshFamilies(ctx, u.TenantID, u.ID, "", a.now()); err != nil {
+				return fmt.Errorf("revoke user tokens: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return store.User{}, err
 	}
 	return u, nil
 }
@@ -151,7 +168,9 @@ func (a *Admin) SetPassword(ctx context.Context, u store.User, pw string) (store
 		return store.User{}, fmt.Errorf("set password: %w", err)
 	}
 	u.PasswordHash, u.UpdatedAt = hash, a.now()
-	if err := a.store.UpdateUser(ctx, u); err != nil {
+	// The entry says that the password changed, never to what.
+	e := a.entry(catUser, "Reset user password", userTarget(u), nil)
+	if err := a.audited(ctx, e, func(ctx context.Context) error { return a.store.UpdateUser(ctx, u) }); err != nil {
 		return store.User{}, fmt.Errorf("set password: %w", err)
 	}
 	return u, nil

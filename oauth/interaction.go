@@ -321,7 +321,7 @@ func (p *Provider) SubmitLogin(ctx context.Context, ep Endpoint, f LoginForm, b 
 	if e != nil {
 		return errorStep(in, e)
 	}
-	user, e := p.authenticate(ctx, ep, signIn{interaction: in.id, username: f.Username, password: f.Password, address: b.Address})
+	user, e := p.authenticate(ctx, ep, signIn{interaction: in.id, username: f.Username, password: f.Password, address: b.Address, client: in.request.ClientID})
 	if e != nil {
 		if e.Code == ErrServerError || e.endsSignIn {
 			return errorStep(in, e)

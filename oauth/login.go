@@ -72,6 +72,7 @@ type signIn struct {
 	username    string
 	password    string
 	address     string // the client's IP address
+	client      string // the app the user signs in to
 }
 
 // Throttle keys, per tenant. The account key is the username as typed, in
@@ -101,7 +102,9 @@ func requestKey(interactionID string) string { return "req:" + interactionID }
 // and disabled users cost the same argon2id work as a wrong password and
 // are counted like one. Every refusal is logged once ("sign-in refused").
 func (p *Provider) authenticate(ctx context.Context, ep Endpoint, in signIn) (store.User, *Error) {
-	refuse := func(user store.User, reason string, e *Error, locked string) (store.User, *Error) {
+	// refuseUnrecorded logs a refusal; refuse also records it in the
+	// sign-in log.
+	refuseUnrecorded := func(user store.User, reason string, e *Error, locked string) (store.User, *Error) {
 		attrs := []slog.Attr{slog.String("tenant", ep.Tenant.ID), slog.String("address", in.address), slog.String("reason", reason)}
 		if user.ID != "" {
 			attrs = append(attrs, slog.String("user", user.ID))
@@ -116,8 +119,13 @@ func (p *Provider) authenticate(ctx context.Context, ep Endpoint, in signIn) (st
 		p.log.LogAttrs(ctx, level, "sign-in refused", attrs...)
 		return store.User{}, e
 	}
+	refuse := func(user store.User, reason string, e *Error, locked string) (store.User, *Error) {
+		p.recordSignIn(ctx, ep, in, user, reason, locked)
+		return refuseUnrecorded(user, reason, e, locked)
+	}
 	if in.username == "" || in.password == "" || len(in.username) > usernames.MaxLen || len(in.password) > password.MaxLen {
-		return refuse(store.User{}, reasonBadCredentials, badCredentials(), "")
+		// Refused before anything is counted, so nothing is written either.
+		return refuseUnrecorded(store.User{}, reasonBadCredentials, badCredentials(), "")
 	}
 	// Usernames are stored in their PRECIS form (see internal/username), so
 	// "ＡＬＩＣＥ" finds alice. A name PRECIS refuses cannot exist: it is
@@ -145,14 +153,15 @@ func (p *Provider) authenticate(ctx context.Context, ep Endpoint, in signIn) (st
 		address: {pol: pol.address, key: addressKey(in.address), reason: reasonAddressLocked, locked: addressThrottled, what: "address"},
 	}
 	// A key already locked is refused on a read alone: a flood against a
-	// locked account or from a locked address writes nothing.
+	// locked account or from a locked address writes nothing, not even to
+	// the sign-in log, which holds the failure that locked it.
 	for i := range keys {
 		t, e := p.throttle(ctx, ep.Tenant.ID, keys[i].key)
 		if e != nil {
 			return store.User{}, e
 		}
 		if _, locked := keys[i].pol.Locked(t, now); locked {
-			return refuse(user, keys[i].reason, keys[i].locked(), "")
+			return refuseUnrecorded(user, keys[i].reason, keys[i].locked(), "")
 		}
 		keys[i].prev = t
 	}
@@ -203,6 +212,7 @@ func (p *Provider) authenticate(ctx context.Context, ep Endpoint, in signIn) (st
 			return store.User{}, ServerError(err)
 		}
 		p.settle(ctx, keys[address:], false, now)
+		p.recordSignIn(ctx, ep, in, user, "", "")
 		return user, nil
 	}
 	settled := p.settle(ctx, keys, true, now)
@@ -391,7 +401,11 @@ func (p *Provider) addConsents(ctx context.Context, ep Endpoint, ar *AuthorizeRe
 	if len(rows) == 0 {
 		return nil
 	}
-	return p.store.AddConsents(ctx, rows)
+	granted := make([]string, 0, len(rows))
+	for _, r := range rows {
+		granted = append(granted, r.ResourceID+" "+string(r.Kind)+" "+r.Value)
+	}
+	return p.store.AddConsents(store.WithAudit(ctx, p.consentEntry(ctx, ep, ar, userID, granted)), rows)
 }
 
 // signedInUser checks that the session is the one that signed in for the

@@ -50,6 +50,9 @@ type Config struct {
 	// ClientAuthLimit bounds failed client authentications per tenant,
 	// client id and source address.
 	ClientAuthLimit ClientAuthLimit
+	// AuditRetention is how long sign-in events and user consents stay in
+	// a tenant's audit log; 0 means DefaultAuditRetention.
+	AuditRetention time.Duration
 }
 
 // DefaultConfig returns the lifetimes Tessera ships with.

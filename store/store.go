@@ -334,6 +334,14 @@ type AppCredential struct {
 	CreatedAt        time.Time
 }
 
+// RoleAssignment is a directory role a user holds in their tenant.
+type RoleAssignment struct {
+	TenantID  string
+	UserID    string
+	Role      string // one of the names package admin defines
+	CreatedAt time.Time
+}
+
 // Store is the persistence contract. Every method that changes state is one
 // transaction. Methods addressed by tenant return ErrNotFound for rows of
 // other tenants.
@@ -363,6 +371,30 @@ type Store interface {
 	ListUsers(ctx context.Context, tenantID string) ([]User, error)
 	// UpdateUser replaces email, name, password hash and disabled.
 	UpdateUser(ctx context.Context, u User) error
+
+	// DeleteApp removes an app registration with its secrets, credentials,
+	// the consents given to it and those other apps hold on its API, and
+	// revokes its refresh token families, in one transaction; ErrNotFound
+	// if there is no such app.
+	DeleteApp(ctx context.Context, tenantID, clientID string, now time.Time) error
+	// DeleteUser removes a user with their consents and SSO sessions and
+	// revokes their refresh token families, in one transaction; ErrNotFound
+	// if there is no such user.
+	DeleteUser(ctx context.Context, tenantID, userID string, now time.Time) error
+	// RevokeUserSessions ends every SSO session of a user and revokes their
+	// refresh token families, in one transaction (Graph's
+	// revokeSignInSessions).
+	RevokeUserSessions(ctx context.Context, tenantID, userID string, now time.Time) error
+
+	// AddDirectoryRole gives a user a role: ErrConflict if they hold it,
+	// ErrNotFound if there is no such user.
+	AddDirectoryRole(ctx context.Context, r RoleAssignment) error
+	// RemoveDirectoryRole takes a role from a user: ErrNotFound if they do
+	// not hold it.
+	RemoveDirectoryRole(ctx context.Context, tenantID, userID, role string) error
+	// ListDirectoryRoles returns the roles a user holds, or, for an empty
+	// userID, every assignment of the tenant.
+	ListDirectoryRoles(ctx context.Context, tenantID, userID string) ([]RoleAssignment, error)
 
 	// AddConsents records grants; granting one twice is not an error.
 	AddConsents(ctx context.Context, cs []Consent) error
@@ -466,10 +498,18 @@ type Store interface {
 	// session, except those of the clients listed in keep.
 	RevokeSessionRefreshFamilies(ctx context.Context, tenantID, sessionID string, keep []string, now time.Time) error
 
+	// AppendAudit records one audit entry on its own, for events that
+	// change nothing else (a sign-in). A change records its entry in its
+	// own transaction instead: see WithAudit.
+	AppendAudit(ctx context.Context, e AuditEntry) error
+	// ListAudit returns a tenant's entries of one log, newest first.
+	ListAudit(ctx context.Context, tenantID string, q AuditQuery) ([]AuditEntry, error)
+
 	// DeleteExpired removes at most limit expired rows of each kind (codes,
 	// auth requests stored before pending requests were sealed, sessions,
 	// refresh tokens, families, device codes, assertion ids, revoked access
-	// token ids, rate-limit windows, throttles) and returns how many it
+	// token ids, rate-limit windows, throttles, audit entries past their
+	// retention) and returns how many it
 	// removed in all.
 	DeleteExpired(ctx context.Context, now time.Time, limit int) (int64, error)
 

@@ -146,7 +146,7 @@ func newAppCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "app", Short: "Register and configure applications"}
 	cmd.AddCommand(newAppRegisterCommand(g), newAppListCommand(g), newAppShowCommand(g), newAppSetCommand(g),
 		newAppRedirectCommand(g), newAppExposeCommand(g), newAppPermissionCommand(g), newAppConsentCommand(g), newAppSecretCommand(g),
-		newAppCertificateCommand(g))
+		newAppCertificateCommand(g), newAppDeleteCommand(g))
 	return cmd
 }
 
@@ -311,7 +311,21 @@ func newAppRedirectCommand(g *globals) *cobra.Command {
 	target.flags(add)
 	add.Flags().StringArrayVar(&uris, "uri", nil, "redirect URI (repeatable)")
 	_ = add.MarkFlagRequired("uri")
-	cmd.AddCommand(add)
+	remove := &cobra.Command{Use: "remove", Short: "Remove redirect URIs", Args: cobra.NoArgs}
+	remove.RunE = g.withEnv(func(ctx context.Context, e *env) error {
+		a, err := target.resolve(ctx, e)
+		if err != nil {
+			return err
+		}
+		if a, err = e.admin.RemoveRedirectURIs(ctx, a, uris); err != nil {
+			return err
+		}
+		return g.print(toAppJSON(a), func(w io.Writer) { printApp(w, a) })
+	})
+	target.flags(remove)
+	remove.Flags().StringArrayVar(&uris, "uri", nil, "redirect URI (repeatable)")
+	_ = remove.MarkFlagRequired("uri")
+	cmd.AddCommand(add, remove)
 	return cmd
 }
 
@@ -353,12 +367,49 @@ func newAppPermissionCommand(g *globals) *cobra.Command {
 		}
 		return g.print(toAppJSON(a), func(w io.Writer) { printApp(w, a) })
 	})
-	target.flags(add)
-	add.Flags().StringVar(&resource, "resource", "", "resource app: client id or App ID URI")
-	add.Flags().StringArrayVar(&scopes, "scope", nil, "delegated scope (repeatable)")
-	add.Flags().StringArrayVar(&roles, "role", nil, "app role, i.e. application permission (repeatable)")
-	_ = add.MarkFlagRequired("resource")
-	cmd.AddCommand(add)
+	remove := &cobra.Command{Use: "remove", Short: "Remove delegated scopes or app roles of a resource app (consents given stay until revoked)", Args: cobra.NoArgs}
+	remove.RunE = g.withEnv(func(ctx context.Context, e *env) error {
+		a, err := target.resolve(ctx, e)
+		if err != nil {
+			return err
+		}
+		if a, err = e.admin.RemovePermission(ctx, a, resource, scopes, roles); err != nil {
+			return err
+		}
+		return g.print(toAppJSON(a), func(w io.Writer) { printApp(w, a) })
+	})
+	for _, c := range []*cobra.Command{add, remove} {
+		target.flags(c)
+		c.Flags().StringVar(&resource, "resource", "", "resource app: client id or App ID URI")
+		c.Flags().StringArrayVar(&scopes, "scope", nil, "delegated scope (repeatable)")
+		c.Flags().StringArrayVar(&roles, "role", nil, "app role, i.e. application permission (repeatable)")
+		_ = c.MarkFlagRequired("resource")
+	}
+	cmd.AddCommand(add, remove)
+	return cmd
+}
+
+func newAppDeleteCommand(g *globals) *cobra.Command {
+	var target appTarget
+	var yes bool
+	cmd := &cobra.Command{Use: "delete", Short: "Delete an application with its secrets, certificates and consents, and revoke its refresh tokens", Args: cobra.NoArgs}
+	cmd.RunE = g.withEnv(func(ctx context.Context, e *env) error {
+		a, err := target.resolve(ctx, e)
+		if err != nil {
+			return err
+		}
+		if !yes {
+			return fmt.Errorf("deleting app %s (%s) cannot be undone: add --yes", a.ClientID, a.Name)
+		}
+		if err := e.admin.DeleteApp(ctx, a, a.Name); err != nil {
+			return err
+		}
+		return g.print(map[string]string{"client_id": a.ClientID, "deleted": a.Name}, func(w io.Writer) {
+			fmt.Fprintf(w, "Application %s (%s) deleted.\n", a.Name, a.ClientID)
+		})
+	})
+	target.flags(cmd)
+	cmd.Flags().BoolVar(&yes, "yes", false, "confirm the deletion")
 	return cmd
 }
 

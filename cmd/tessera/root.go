@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"time"
@@ -84,7 +85,7 @@ func newRoot(g *globals) *cobra.Command {
 	root.PersistentFlags().StringVar(&g.pgSchema, "pg-schema", pgSchema, "PostgreSQL schema holding Tessera's tables (env TESSERA_PG_SCHEMA)")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json")
 	root.AddCommand(newServeCommand(g), newMigrateCommand(g), newTenantCommand(g), newAppCommand(g), newUserCommand(g), newKeysCommand(g),
-		newLoginCommand(g), newTokenCommand(g), newAccountsCommand(g), newLogoutCommand(g), newVersionCommand(g))
+		newAuditCommand(g), newLoginCommand(g), newTokenCommand(g), newAccountsCommand(g), newLogoutCommand(g), newVersionCommand(g))
 	root.Version = version()
 	root.SetVersionTemplate("tessera {{.Version}}\n")
 	refuseUnknownSubcommands(root)
@@ -207,7 +208,8 @@ func (g *globals) open(ctx context.Context, o openOptions) (*env, error) {
 			return nil, errors.Join(err, st.Close())
 		}
 	}
-	return &env{store: st, masterKey: mk, keySource: src, admin: admin.New(st, mk, nil, password.Default())}, nil
+	adm := admin.New(st, mk, nil, password.Default()).As(admin.LocalOperator(operatorAccount()))
+	return &env{store: st, masterKey: mk, keySource: src, admin: adm}, nil
 }
 
 // checkMasterKey refuses a master key other than the one the store was set
@@ -336,4 +338,14 @@ func applyConfig(cmd *cobra.Command, path string) error {
 		}
 	}
 	return nil
+}
+
+// operatorAccount is the account the CLI runs as, which the audit log
+// names as the actor of its changes.
+func operatorAccount() string {
+	u, err := user.Current()
+	if err != nil {
+		return os.Getenv("USER")
+	}
+	return u.Username
 }

@@ -44,6 +44,7 @@ type serveOptions struct {
 	trustedProxies     string
 	skipIntegrity      bool
 	integrityWithin    time.Duration
+	auditRetention     string
 }
 
 func newServeCommand(g *globals) *cobra.Command {
@@ -74,6 +75,7 @@ printing everything needed to get a first token.`,
 	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060); off by default")
 	f.StringVar(&o.trustedProxies, "trusted-proxies", envOr("TESSERA_TRUSTED_PROXIES", ""), "load balancers or proxies whose X-Forwarded-For is believed: CIDR prefixes or addresses, comma-separated (env TESSERA_TRUSTED_PROXIES); the client is the rightmost address that is not one of them")
 	f.BoolVar(&o.skipIntegrity, "skip-integrity-check", false, "start without SQLite's quick_check of the database")
+	f.StringVar(&o.auditRetention, "audit-retention", envOr("TESSERA_AUDIT_RETENTION", "90d"), "how long audit and sign-in log entries are kept, e.g. 30d or 365d (env TESSERA_AUDIT_RETENTION)")
 	f.DurationVar(&o.integrityWithin, "integrity-check-timeout", defaultIntegrityCheck, "how long SQLite's quick_check of the database may run (it reads the whole file, while the server serves; 0 skips it)")
 	return cmd
 }
@@ -96,6 +98,10 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	if !o.dev && !o.plainHTTP && (o.tlsCert == "" || o.tlsKey == "") {
 		return errors.New("serve needs --tls-cert and --tls-key, or --dev for a local development server, or --http behind a TLS-terminating proxy")
 	}
+	retention, err := admin.ParseLifetime(o.auditRetention)
+	if err != nil {
+		return fmt.Errorf("--audit-retention: %w", err)
+	}
 	proxies, err := server.ParseTrustedProxies(o.trustedProxies)
 	if err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
@@ -109,6 +115,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		return err
 	}
 	defer e.Close()
+	e.admin = e.admin.WithAuditRetention(retention)
 	if _, shared := e.store.(token.SharedStore); shared && e.keySource.file != "" {
 		// The store refuses another key (checkMasterKey), but a key that
 		// lives in one instance's data directory is easily lost or missing
@@ -159,6 +166,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 
 	cfg := oauth.DefaultConfig()
 	cfg.RefreshGrace = o.refreshGrace
+	cfg.AuditRetention = retention
 	// Directory reads (tenant, app, secrets, consents, user, keys) come
 	// from memory: with a shared store flushed when its change feed says
 	// any process changed the directory, so a token response costs one

@@ -105,13 +105,15 @@ func newUserCommand(g *globals) *cobra.Command {
 	list.Flags().StringVar(&listTenant, "tenant", "", "tenant name or id")
 	_ = list.MarkFlagRequired("tenant")
 
-	cmd.AddCommand(create, list, userStateCommand(g, "disable", true), userStateCommand(g, "enable", false))
+	cmd.AddCommand(create, list, userStateCommand(g, "disable", true), userStateCommand(g, "enable", false),
+		userDeleteCommand(g), userSetPasswordCommand(g), userRevokeSessionsCommand(g))
 	return cmd
 }
 
-func userStateCommand(g *globals, verb string, disabled bool) *cobra.Command {
+// userCommand is a command on one user, named by username or object id.
+func userCommand(g *globals, use, short string, run func(ctx context.Context, e *env, u store.User) error) *cobra.Command {
 	var tenant string
-	cmd := &cobra.Command{Use: verb + " USER", Short: strings.ToUpper(verb[:1]) + verb[1:] + " a user (by username or object id)", Args: cobra.ExactArgs(1)}
+	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(1)}
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		return g.withEnv(func(ctx context.Context, e *env) error {
 			t, err := e.admin.Tenant(ctx, tenant)
@@ -122,13 +124,69 @@ func userStateCommand(g *globals, verb string, disabled bool) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if u, err = e.admin.SetDisabled(ctx, u, disabled); err != nil {
-				return err
-			}
-			return g.print(toUserJSON(u), func(w io.Writer) { fmt.Fprintf(w, "User %s %sd.\n", u.Username, verb) })
+			return run(ctx, e, u)
 		})(c, args)
 	}
 	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant name or id")
 	_ = cmd.MarkFlagRequired("tenant")
 	return cmd
+}
+
+func userDeleteCommand(g *globals) *cobra.Command {
+	var yes bool
+	cmd := userCommand(g, "delete USER", "Delete a user with their consents and sessions, and revoke their refresh tokens",
+		func(ctx context.Context, e *env, u store.User) error {
+			if !yes {
+				return fmt.Errorf("deleting user %s cannot be undone: add --yes", u.Username)
+			}
+			if err := e.admin.DeleteUser(ctx, u); err != nil {
+				return err
+			}
+			return g.print(map[string]string{"id": u.ID, "deleted": u.Username}, func(w io.Writer) {
+				fmt.Fprintf(w, "User %s deleted.\n", u.Username)
+			})
+		})
+	cmd.Flags().BoolVar(&yes, "yes", false, "confirm the deletion")
+	return cmd
+}
+
+func userSetPasswordCommand(g *globals) *cobra.Command {
+	cmd := userCommand(g, "set-password USER", "Set a user's password, read from the first line of standard input",
+		func(ctx context.Context, e *env, u store.User) error {
+			line, err := bufio.NewReader(io.LimitReader(g.streams.in, 4096)).ReadString('\n')
+			if err != nil && err != io.EOF {
+				return fmt.Errorf("read password from stdin: %w", err)
+			}
+			pw := strings.TrimRight(line, "\r\n")
+			if pw == "" {
+				return fmt.Errorf("set-password: no password on standard input")
+			}
+			if u, err = e.admin.SetPassword(ctx, u, pw); err != nil {
+				return err
+			}
+			return g.print(toUserJSON(u), func(w io.Writer) { fmt.Fprintf(w, "Password of %s set.\n", u.Username) })
+		})
+	return cmd
+}
+
+func userRevokeSessionsCommand(g *globals) *cobra.Command {
+	cmd := userCommand(g, "revoke-sessions USER", "Sign a user out everywhere: end their sessions and revoke their refresh tokens",
+		func(ctx context.Context, e *env, u store.User) error {
+			if err := e.admin.RevokeSessions(ctx, u); err != nil {
+				return err
+			}
+			return g.print(toUserJSON(u), func(w io.Writer) { fmt.Fprintf(w, "Sessions of %s revoked.\n", u.Username) })
+		})
+	return cmd
+}
+
+func userStateCommand(g *globals, verb string, disabled bool) *cobra.Command {
+	return userCommand(g, verb+" USER", strings.ToUpper(verb[:1])+verb[1:]+" a user (by username or object id)",
+		func(ctx context.Context, e *env, u store.User) error {
+			u, err := e.admin.SetDisabled(ctx, u, disabled)
+			if err != nil {
+				return err
+			}
+			return g.print(toUserJSON(u), func(w io.Writer) { fmt.Fprintf(w, "User %s %sd.\n", u.Username, verb) })
+		})
 }

@@ -39,3 +39,17 @@ func TestIsUUID(t *testing.T) {
 		}
 	}
 }
+
+func TestNewOrderedSorts(t *testing.T) {
+	prev := NewOrdered()
+	for range 10000 {
+		id := NewOrdered()
+		if !IsUUID(id) || id[14] != '7' {
+			t.Fatalf("%q is not a version 7 UUID", id)
+		}
+		if id <= prev {
+			t.Fatalf("%q came after %q but sorts before it", id, prev)
+		}
+		prev = id
+	}
+}

@@ -384,6 +384,40 @@ func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
 	return s.inner.UpdateUser(ctx, u)
 }
 
+// DeleteApp implements store.Store.
+func (s *Store) DeleteApp(ctx context.Context, tenantID, clientID string, now time.Time) error {
+	defer s.changed()
+	return s.inner.DeleteApp(ctx, tenantID, clientID, now)
+}
+
+// DeleteUser implements store.Store.
+func (s *Store) DeleteUser(ctx context.Context, tenantID, userID string, now time.Time) error {
+	defer s.changed()
+	return s.inner.DeleteUser(ctx, tenantID, userID, now)
+}
+
+// RevokeUserSessions implements store.Store. Sessions and refresh
+// families are not cached.
+func (s *Store) RevokeUserSessions(ctx context.Context, tenantID, userID string, now time.Time) error {
+	return s.inner.RevokeUserSessions(ctx, tenantID, userID, now)
+}
+
+// AddDirectoryRole implements store.Store. Directory roles are read on
+// each admin call and never cached.
+func (s *Store) AddDirectoryRole(ctx context.Context, r store.RoleAssignment) error {
+	return s.inner.AddDirectoryRole(ctx, r)
+}
+
+// RemoveDirectoryRole implements store.Store.
+func (s *Store) RemoveDirectoryRole(ctx context.Context, tenantID, userID, role string) error {
+	return s.inner.RemoveDirectoryRole(ctx, tenantID, userID, role)
+}
+
+// ListDirectoryRoles implements store.Store.
+func (s *Store) ListDirectoryRoles(ctx context.Context, tenantID, userID string) ([]store.RoleAssignment, error) {
+	return s.inner.ListDirectoryRoles(ctx, tenantID, userID)
+}
+
 // AddConsents implements store.Store.
 func (s *Store) AddConsents(ctx context.Context, cs []store.Consent) error {
 	defer s.changed()
@@ -569,8 +603,18 @@ func (s *Store) RevokeSessionRefreshFamilies(ctx context.Context, tenantID, sess
 	return s.inner.RevokeSessionRefreshFamilies(ctx, tenantID, sessionID, keep, now)
 }
 
+// AppendAudit implements store.Store. The audit log is not cached.
+func (s *Store) AppendAudit(ctx context.Context, e store.AuditEntry) error {
+	return s.inner.AppendAudit(ctx, e)
+}
+
+// ListAudit implements store.Store.
+func (s *Store) ListAudit(ctx context.Context, tenantID string, q store.AuditQuery) ([]store.AuditEntry, error) {
+	return s.inner.ListAudit(ctx, tenantID, q)
+}
+
 // DeleteExpired implements store.Store. Collection deletes only token
-// state, never a cached row.
+// state and audit entries, never a cached row.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (int64, error) {
 	return s.inner.DeleteExpired(ctx, now, limit)
 }

@@ -85,6 +85,7 @@ func collectedTables() []collected {
 		{"revoked_access_tokens", "tenant_id, jti"},
 		{"rate_limits", `"key"`},
 		{"throttles", `tenant_id, "key"`},
+		{"audit_log", "tenant_id, id"},
 	}
 }
 
@@ -337,9 +338,18 @@ func (s *Store) wrap(op string, err error) error {
 }
 
 // exec runs one statement on the writer, as its own transaction, and
-// returns the number of rows it matched.
+// returns the number of rows it matched. A change that carries an audit
+// entry (store.WithAudit) runs in a transaction with it.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, error) {
 	var n int64
+	if _, _, ok := store.PendingAudit(ctx); ok {
+		err := s.tx(ctx, func(c conn) error {
+			var err error
+			n, err = rowsAffected(c.exec(ctx, query, args...))
+			return err
+		})
+		return n, err
+	}
 	err := s.retryOn(ctx, func() error {
 		res, err := s.writer().exec(ctx, query, args...)
 		if err != nil {
@@ -362,15 +372,22 @@ func (s *Store) execOne(ctx context.Context, query string, args ...any) error {
 }
 
 // tx runs fn in one write transaction, rolled back if fn fails, and runs
-// it again after a transient conflict.
+// it again after a transient conflict. The audit entry ctx carries for the
+// change, if any, is written in the same transaction.
 func (s *Store) tx(ctx context.Context, fn func(c conn) error) error {
 	var missed []string
+	var recorded func()
 	err := s.retryOn(ctx, func() error {
 		tx, err := s.w.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
-		if err := fn(conn{s: s, db: s.w, tx: tx, missed: &missed}); err != nil {
+		c := conn{s: s, db: s.w, tx: tx, missed: &missed}
+		err = fn(c)
+		if err == nil {
+			recorded, err = recordPending(ctx, c)
+		}
+		if err != nil {
 			// The rollback can only fail if the connection is gone, which
 			// ends the transaction just as well; fn's error is the story.
 			_ = tx.Rollback()
@@ -378,6 +395,9 @@ func (s *Store) tx(ctx context.Context, fn func(c conn) error) error {
 		}
 		return tx.Commit()
 	})
+	if err == nil && recorded != nil {
+		recorded()
+	}
 	// The writer's connection is free again: prepare what the transaction
 	// ran as text, for the next one. A failure here only means the next
 	// transaction runs it as text again.

@@ -74,6 +74,11 @@ func Run(t *testing.T, newBackend Backend) {
 		{"KeyRotationRace", testKeyRotationRace},
 		{"PollRace", testPollRace},
 		{"AssertionReplayRace", testAssertionReplayRace},
+		{"AuditLog", simple(testAuditLog)},
+		{"AuditWithChange", simple(testAuditWithChange)},
+		{"AuditExpiry", simple(testAuditExpiry)},
+		{"Deletes", simple(testDeletes)},
+		{"DirectoryRoles", simple(testDirectoryRoles)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,105 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/tessera-id/tessera/store"
+)
+
+// DeleteApp deletes an app registration with everything it holds, and
+// revokes its refresh tokens. confirmName must be the app's display name,
+// as the portal asks it to be typed: deleting the wrong app is not undone.
+func (a *Admin) DeleteApp(ctx context.Context, app store.App, confirmName string) error {
+	if strings.TrimSpace(confirmName) != app.Name {
+		return invalid("to delete app %s, confirm with its name %q", app.ClientID, app.Name)
+	}
+	e := a.entry(catApplication, "Delete application", appTarget(app), []store.AuditChange{{Property: "displayName", Old: app.Name}})
+	err := a.audited(ctx, e, func(ctx context.Context) error { return a.store.DeleteApp(ctx, app.TenantID, app.ClientID, a.now()) })
+	if errors.Is(err, store.ErrNotFound) {
+		return invalid("no app %q: it was deleted already", app.ClientID)
+	}
+	if err != nil {
+		return fmt.Errorf("delete app: %w", err)
+	}
+	return nil
+}
+
+// RemoveRedirectURIs unregisters redirect URIs; naming one that is not
+// registered is an error, so that a typo does not pass for a removal.
+func (a *Admin) RemoveRedirectURIs(ctx context.Context, app store.App, uris []string) (store.App, error) {
+	old := app
+	kept := slices.Clone(app.RedirectURIs)
+	for _, u := range uris {
+		u = strings.TrimSpace(u)
+		i := slices.Index(kept, u)
+		if i < 0 {
+			return store.App{}, invalid("app %s has no redirect URI %q (it has: %s)", app.ClientID, u, strings.Join(app.RedirectURIs, " "))
+		}
+		kept = slices.Delete(kept, i, i+1)
+	}
+	app.RedirectURIs = kept
+	return a.update(ctx, old, app)
+}
+
+// RemovePermission removes scopes and roles of a resource from the
+// permissions the client is configured to need. Consents already given
+// stay until revoked (RevokeConsent), as in Entra.
+func (a *Admin) RemovePermission(ctx context.Context, client store.App, resourceIDOrURI string, scopes, roles []string) (store.App, error) {
+	resource, err := a.permissionResource(ctx, client, resourceIDOrURI, scopes, roles)
+	if err != nil {
+		return store.App{}, err
+	}
+	old := client
+	perms := slices.Clone(client.Permissions)
+	remove := func(kind store.PermissionKind, value string) error {
+		p := store.Permission{ResourceID: resource.ClientID, Kind: kind, Value: value}
+		i := slices.Index(perms, p)
+		if i < 0 {
+			return invalid("app %s does not need %s %q of %s", client.ClientID, kind, value, resource.ClientID)
+		}
+		perms = slices.Delete(perms, i, i+1)
+		return nil
+	}
+	for _, s := range scopes {
+		if err := remove(store.KindScope, s); err != nil {
+			return store.App{}, err
+		}
+	}
+	for _, r := range roles {
+		if err := remove(store.KindRole, r); err != nil {
+			return store.App{}, err
+		}
+	}
+	client.Permissions = perms
+	return a.update(ctx, old, client)
+}
+
+// DeleteUser deletes a user with their consents and sessions, and revokes
+// their refresh tokens.
+func (a *Admin) DeleteUser(ctx context.Context, u store.User) error {
+	e := a.entry(catUser, "Delete user", userTarget(u), []store.AuditChange{{Property: "userPrincipalName", Old: u.Username}})
+	err := a.audited(ctx, e, func(ctx context.Context) error { return a.store.DeleteUser(ctx, u.TenantID, u.ID, a.now()) })
+	if errors.Is(err, store.ErrNotFound) {
+		return invalid("no user %q: it was deleted already", u.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	return nil
+}
+
+// RevokeSessions signs a user out everywhere: their SSO sessions end and
+// their refresh tokens are revoked (Graph's revokeSignInSessions). Access
+// tokens already issued live out their short lifetime.
+func (a *Admin) RevokeSessions(ctx context.Context, u store.User) error {
+	e := a.entry(catUser, "Revoke sign-in sessions", userTarget(u), nil)
+	err := a.audited(ctx, e, func(ctx context.Context) error { return a.store.RevokeUserSessions(ctx, u.TenantID, u.ID, a.now()) })
+	if err != nil {
+		return fmt.Errorf("revoke sessions: %w", err)
+	}
+	return nil
+}
