@@ -33,6 +33,13 @@ type Admin struct {
 	actor Actor
 	// retention is how long its audit entries are kept.
 	retention time.Duration
+	// allowed says which admin API permissions the actor holds: all of
+	// them for the local operator, what Authorize found for a caller.
+	allowed func(perm string) bool
+	// operator is set for the server's own operator (New) and cleared for
+	// a caller of the admin API (Authorize): only the operator acts across
+	// tenants.
+	operator bool
 }
 
 // New returns an Admin acting as an unnamed local operator until As names
@@ -42,14 +49,54 @@ func New(st store.Store, mk token.MasterKey, now func() time.Time, pw password.P
 		now = time.Now
 	}
 	return &Admin{store: st, masterKey: mk, now: func() time.Time { return now().UTC() }, pwParams: pw,
-		actor: LocalOperator(""), retention: DefaultAuditRetention}
+		actor: LocalOperator(""), retention: DefaultAuditRetention, allowed: func(string) bool { return true }, operator: true}
 }
 
 // ErrInvalid marks errors caused by bad input, as opposed to failures.
 var ErrInvalid = errors.New("invalid input")
 
+// ErrNotFound marks input that names an object that does not exist; it is
+// also ErrInvalid.
+var ErrNotFound = errors.New("not found")
+
+// ErrStale marks a change refused because its object changed since the
+// caller read it (another administrator was first): read it again.
+var ErrStale = errors.New("changed since it was read")
+
+// ErrForbidden marks an operation the caller may not perform.
+var ErrForbidden = errors.New("forbidden")
+
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// missingError is ErrInvalid and ErrNotFound at once, worded as ErrInvalid.
+type missingError struct{}
+
+func (missingError) Error() string        { return ErrInvalid.Error() }
+func (missingError) Is(target error) bool { return target == ErrInvalid || target == ErrNotFound }
+
+func notFound(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", missingError{}, fmt.Sprintf(format, args...))
+}
+
+func stale(what string) error {
+	return fmt.Errorf("%w: %s was changed by someone else since it was read; read it again and redo the change", ErrStale, what)
+}
+
+func forbidden(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrForbidden, fmt.Sprintf(format, args...))
+}
+
+// nextUpdate is the UpdatedAt of a change to an object last updated at
+// prev: now, but always later than prev at the store's millisecond
+// precision, so that a conditional write (UpdateAppIf) can tell the two
+// versions apart.
+func nextUpdate(now, prev time.Time) time.Time {
+	if floor := prev.Truncate(time.Millisecond).Add(time.Millisecond); now.Before(floor) {
+		return floor
+	}
+	return now
 }
 
 // Validation patterns: compiled once, read-only, and used on admin paths
@@ -71,6 +118,9 @@ func reservedTenantName(name string) bool {
 // CreateTenant creates a tenant with an active signing key and the next
 // one already published, so the first rotation needs no waiting.
 func (a *Admin) CreateTenant(ctx context.Context, name, alg string) (store.Tenant, error) {
+	if err := a.mayOperate(); err != nil {
+		return store.Tenant{}, err
+	}
 	name = strings.TrimSpace(name)
 	if !tenantNamePattern.MatchString(name) || ids.IsUUID(name) || reservedTenantName(name) {
 		return store.Tenant{}, invalid("tenant name %q: use 1-63 lower-case letters, digits and '-', starting with a letter or digit, not a reserved word", name)
@@ -109,7 +159,8 @@ func (a *Admin) CreateTenant(ctx context.Context, name, alg string) (store.Tenan
 				return fmt.Errorf("create tenant %s: store key: %w", name, err)
 			}
 		}
-		return nil
+		_, err := a.EnsureAdminAPI(ctx, t)
+		return err
 	})
 	if err != nil {
 		return store.Tenant{}, err
@@ -121,13 +172,16 @@ func (a *Admin) CreateTenant(ctx context.Context, name, alg string) (store.Tenan
 func (a *Admin) Tenant(ctx context.Context, idOrName string) (store.Tenant, error) {
 	t, err := a.store.GetTenant(ctx, strings.ToLower(strings.TrimSpace(idOrName)))
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Tenant{}, invalid("no tenant %q", idOrName)
+		return store.Tenant{}, notFound("no tenant %q", idOrName)
 	}
 	return t, err
 }
 
 // Tenants lists every tenant.
 func (a *Admin) Tenants(ctx context.Context) ([]store.Tenant, error) {
+	if err := a.mayOperate(); err != nil {
+		return nil, err
+	}
 	return a.store.ListTenants(ctx)
 }
 
@@ -135,6 +189,9 @@ func (a *Admin) Tenants(ctx context.Context) ([]store.Tenant, error) {
 // published until every token it signed has expired) and publishes a new
 // next key.
 func (a *Admin) RotateKeys(ctx context.Context, t store.Tenant, maxTokenLifetime time.Duration) error {
+	if err := a.may(PermDirectoryReadWrite); err != nil {
+		return err
+	}
 	now := a.now()
 	next, err := token.GenerateSigningKey(t.ID, t.SigningAlg, a.masterKey, now, store.KeyNext)
 	if err != nil {
@@ -149,6 +206,16 @@ func (a *Admin) RotateKeys(ctx context.Context, t store.Tenant, maxTokenLifetime
 		}
 		return nil
 	})
+}
+
+// mayOperate checks that the caller is the local operator: what spans
+// tenants (creating one, listing them) is not a tenant's administrators'
+// business.
+func (a *Admin) mayOperate() error {
+	if !a.operator {
+		return forbidden("only the server's operator (the CLI on its data) may do this")
+	}
+	return nil
 }
 
 // ParseLifetime reads a duration such as 90m, 1h or 90d.

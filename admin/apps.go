@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -24,6 +23,9 @@ type RegisterOptions struct {
 // RegisterApp registers an app. Its App ID URI is api://{client_id}, as
 // in the portal.
 func (a *Admin) RegisterApp(ctx context.Context, t store.Tenant, o RegisterOptions) (store.App, error) {
+	if err := a.may(PermApplicationReadWrite); err != nil {
+		return store.App{}, err
+	}
 	o.Name = strings.TrimSpace(o.Name)
 	if err := validName("app name", o.Name); err != nil {
 		return store.App{}, err
@@ -53,9 +55,12 @@ func (a *Admin) RegisterApp(ctx context.Context, t store.Tenant, o RegisterOptio
 
 // App finds an app by client id or identifier URI.
 func (a *Admin) App(ctx context.Context, t store.Tenant, idOrURI string) (store.App, error) {
+	if err := a.may(PermApplicationReadWrite, PermDirectoryRead); err != nil {
+		return store.App{}, err
+	}
 	app, err := a.store.GetAppByIdentifier(ctx, t.ID, strings.TrimSpace(idOrURI))
 	if errors.Is(err, store.ErrNotFound) {
-		return store.App{}, invalid("no app %q in tenant %s", idOrURI, t.Name)
+		return store.App{}, notFound("no app %q in tenant %s", idOrURI, t.Name)
 	}
 	return app, err
 }
@@ -65,6 +70,9 @@ func (a *Admin) App(ctx context.Context, t store.Tenant, idOrURI string) (store.
 // tenants; an identifier URI such as api://files may be registered in
 // several, and then the tenant must be named.
 func (a *Admin) FindApp(ctx context.Context, idOrURI string) (store.App, error) {
+	if err := a.mayOperate(); err != nil {
+		return store.App{}, err
+	}
 	idOrURI = strings.TrimSpace(idOrURI)
 	tenants, err := a.store.ListTenants(ctx)
 	if err != nil {
@@ -85,7 +93,7 @@ func (a *Admin) FindApp(ctx context.Context, idOrURI string) (store.App, error) 
 	}
 	switch len(found) {
 	case 0:
-		return store.App{}, invalid("no app %q in any tenant", idOrURI)
+		return store.App{}, notFound("no app %q in any tenant", idOrURI)
 	case 1:
 		return found[0], nil
 	}
@@ -94,15 +102,39 @@ func (a *Admin) FindApp(ctx context.Context, idOrURI string) (store.App, error) 
 
 // Apps lists a tenant's apps.
 func (a *Admin) Apps(ctx context.Context, t store.Tenant) ([]store.App, error) {
+	if err := a.may(PermApplicationReadWrite, PermDirectoryRead); err != nil {
+		return nil, err
+	}
 	return a.store.ListApps(ctx, t.ID)
 }
 
 // update stores app, a changed copy of old, with the audit entry of what
 // changed.
 func (a *Admin) update(ctx context.Context, old, app store.App) (store.App, error) {
-	app.UpdatedAt = a.now()
+	if err := a.may(PermApplicationReadWrite); err != nil {
+		return store.App{}, err
+	}
+	if err := refuseBuiltIn(old); err != nil {
+		return store.App{}, err
+	}
+	if IsBuiltIn(app) {
+		return store.App{}, invalid("the App ID URI %s is reserved for the admin API", AdminAPIIdentifier)
+	}
+	return a.writeApp(ctx, old, app)
+}
+
+// writeApp is update without the checks, for the built-in apps.
+func (a *Admin) writeApp(ctx context.Context, old, app store.App) (store.App, error) {
+	app.UpdatedAt = nextUpdate(a.now(), old.UpdatedAt)
 	e := a.entry(catApplication, "Update application", appTarget(app), appChanges(old, app))
-	if err := a.audited(ctx, e, func(ctx context.Context) error { return a.store.UpdateApp(ctx, app) }); err != nil {
+	err := a.audited(ctx, e, func(ctx context.Context) error { return a.store.UpdateAppIf(ctx, app, old.UpdatedAt) })
+	switch {
+	case errors.Is(err, store.ErrNotLive):
+		return store.App{}, stale("app " + app.ClientID)
+	case errors.Is(err, store.ErrNotFound):
+		return store.App{}, notFound("no app %q: it was deleted", app.ClientID)
+	}
+	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return store.App{}, invalid("the App ID URI %q is already used by another app", app.IdentifierURI)
 		}
@@ -113,48 +145,21 @@ func (a *Admin) update(ctx context.Context, old, app store.App) (store.App, erro
 
 // AddRedirectURIs registers more redirect URIs.
 func (a *Admin) AddRedirectURIs(ctx context.Context, app store.App, uris []string) (store.App, error) {
-	old := app
-	app.RedirectURIs = slices.Clone(app.RedirectURIs)
-	for _, u := range uris {
-		u = strings.TrimSpace(u)
-		if err := validRedirectURI(u, app.Public); err != nil {
-			return store.App{}, err
-		}
-		app.RedirectURIs = uniqueAppend(app.RedirectURIs, u)
-	}
-	return a.update(ctx, old, app)
+	all := append(slices.Clone(app.RedirectURIs), uris...)
+	return a.PatchApp(ctx, app, AppPatch{RedirectURIs: &all})
 }
 
 // Expose makes app a resource: sets its App ID URI (when given) and adds
 // delegated scopes and app roles.
 func (a *Admin) Expose(ctx context.Context, app store.App, appIDURI string, scopes, roles []string) (store.App, error) {
-	old := app
-	if appIDURI = strings.TrimSpace(appIDURI); appIDURI != "" {
-		u, err := url.Parse(appIDURI)
-		if err != nil || !u.IsAbs() || u.Fragment != "" || u.RawQuery != "" || strings.HasSuffix(appIDURI, "/") || len(appIDURI) > 400 {
-			return store.App{}, invalid("App ID URI %q: use an absolute URI without query, fragment or trailing '/', such as api://my-api", appIDURI)
-		}
-		app.IdentifierURI = appIDURI
+	p := AppPatch{}
+	if strings.TrimSpace(appIDURI) != "" {
+		p.IdentifierURI = &appIDURI
 	}
-	for _, s := range scopes {
-		if !scopeNamePattern.MatchString(s) {
-			return store.App{}, invalid("scope name %q: use letters, digits and . _ : - (at most 120)", s)
-		}
-		if reservedScopeName(s) {
-			return store.App{}, invalid("scope name %q is reserved for OpenID Connect (openid, profile, email, offline_access); choose another name", s)
-		}
-	}
-	for _, r := range roles {
-		if !scopeNamePattern.MatchString(r) {
-			return store.App{}, invalid("role name %q: use letters, digits and . _ : - (at most 120)", r)
-		}
-		if reservedScopeName(r) {
-			return store.App{}, invalid("role name %q is reserved for OpenID Connect (openid, profile, email, offline_access); choose another name", r)
-		}
-	}
-	app.Scopes = uniqueAppend(slices.Clone(app.Scopes), scopes...)
-	app.Roles = uniqueAppend(slices.Clone(app.Roles), roles...)
-	return a.update(ctx, old, app)
+	allScopes := append(slices.Clone(app.Scopes), scopes...)
+	allRoles := append(slices.Clone(app.Roles), roles...)
+	p.Scopes, p.Roles = &allScopes, &allRoles
+	return a.PatchApp(ctx, app, p)
 }
 
 // reservedScopeName reports whether name is one of the OpenID Connect
@@ -245,54 +250,29 @@ const MSALRenewalWindow = 5 * time.Minute
 // lifetimes up to twice the renewal window are mostly spent refreshing.
 func RefreshesEveryCall(d time.Duration) bool { return d > 0 && d < 2*MSALRenewalWindow }
 
-// Set changes an app's settings.
+// Set changes an app's settings (see PatchApp); post-logout redirect URIs
+// are added to the registered ones.
 func (a *Admin) Set(ctx context.Context, app store.App, s AppSettings) (store.App, error) {
-	old := app
-	app.PostLogoutRedirectURIs = slices.Clone(app.PostLogoutRedirectURIs)
-	if s.Name != nil {
-		name := strings.TrimSpace(*s.Name)
-		if err := validName("app name", name); err != nil {
-			return store.App{}, err
+	for _, d := range []*time.Duration{s.AccessTokenLifetime, s.RefreshTokenLifetime, s.RefreshTokenIdleLifetime} {
+		if d != nil && *d == 0 {
+			return store.App{}, invalid("a lifetime of 0: give a duration such as 1h or 90d")
 		}
-		app.Name = name
 	}
-	if d := s.AccessTokenLifetime; d != nil {
-		if *d < minAccessLifetime || *d > maxAccessLifetime {
-			return store.App{}, invalid("access token lifetime %s: must be between %s and %s", d, minAccessLifetime, maxAccessLifetime)
-		}
-		app.AccessTokenLifetime = *d
+	p := AppPatch{Name: s.Name, AccessTokenLifetime: s.AccessTokenLifetime, RefreshTokenLifetime: s.RefreshTokenLifetime,
+		RefreshTokenIdleLifetime: s.RefreshTokenIdleLifetime, AllowPlainPKCE: s.AllowPlainPKCE, LogoutKeepsRefreshTokens: s.LogoutKeepsRefreshTokens}
+	if len(s.PostLogoutRedirectURIs) > 0 {
+		all := append(slices.Clone(app.PostLogoutRedirectURIs), s.PostLogoutRedirectURIs...)
+		p.PostLogoutRedirectURIs = &all
 	}
-	if d := s.RefreshTokenLifetime; d != nil {
-		if *d < minRefreshLifetime || *d > maxRefreshLifetime {
-			return store.App{}, invalid("refresh token lifetime %s: must be between 1h and 365d", d)
-		}
-		app.RefreshTokenLifetime = *d
-	}
-	if d := s.RefreshTokenIdleLifetime; d != nil {
-		if *d < minRefreshLifetime || *d > maxRefreshLifetime {
-			return store.App{}, invalid("refresh token idle lifetime %s: must be between 1h and 365d", d)
-		}
-		app.RefreshTokenIdleLifetime = *d
-	}
-	if s.AllowPlainPKCE != nil {
-		app.AllowPlainPKCE = *s.AllowPlainPKCE
-	}
-	if s.LogoutKeepsRefreshTokens != nil {
-		app.LogoutKeepsRefreshTokens = *s.LogoutKeepsRefreshTokens
-	}
-	for _, u := range s.PostLogoutRedirectURIs {
-		u = strings.TrimSpace(u)
-		if err := validRedirectURI(u, app.Public); err != nil {
-			return store.App{}, err
-		}
-		app.PostLogoutRedirectURIs = uniqueAppend(app.PostLogoutRedirectURIs, u)
-	}
-	return a.update(ctx, old, app)
+	return a.PatchApp(ctx, app, p)
 }
 
 // AddSecret creates a client secret and returns its value, which is never
 // stored and cannot be shown again.
 func (a *Admin) AddSecret(ctx context.Context, app store.App, description string, expires time.Time) (string, store.ClientSecret, error) {
+	if err := a.mayChangeApp(app); err != nil {
+		return "", store.ClientSecret{}, err
+	}
 	if app.Public {
 		return "", store.ClientSecret{}, invalid("app %s is public: public clients cannot hold secrets", app.ClientID)
 	}
@@ -317,11 +297,17 @@ func (a *Admin) AddSecret(ctx context.Context, app store.App, description string
 
 // Secrets lists an app's secrets (never their values).
 func (a *Admin) Secrets(ctx context.Context, app store.App) ([]store.ClientSecret, error) {
+	if err := a.may(PermApplicationReadWrite, PermDirectoryRead); err != nil {
+		return nil, err
+	}
 	return a.store.ListClientSecrets(ctx, app.TenantID, app.ClientID)
 }
 
 // RemoveSecret deletes a secret by id.
 func (a *Admin) RemoveSecret(ctx context.Context, app store.App, secretID string) error {
+	if err := a.mayChangeApp(app); err != nil {
+		return err
+	}
 	secretID = strings.TrimSpace(secretID)
 	e := a.entry(catApplication, secretsActivity, appTarget(app), []store.AuditChange{{
 		Property: "passwordCredentials", Old: "secret " + secretID}})
@@ -329,7 +315,7 @@ func (a *Admin) RemoveSecret(ctx context.Context, app store.App, secretID string
 		return a.store.RemoveClientSecret(ctx, app.TenantID, app.ClientID, secretID)
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return invalid("app %s has no secret %q", app.ClientID, secretID)
+		return notFound("app %s has no secret %q", app.ClientID, secretID)
 	}
 	return err
 }
@@ -339,6 +325,16 @@ func (a *Admin) RemoveSecret(ctx context.Context, app store.App, secretID string
 // its own API's scopes, and its permissions on other apps), and grants the
 // client itself the app roles it needs.
 func (a *Admin) GrantAdminConsent(ctx context.Context, client store.App) ([]store.Consent, error) {
+	if err := a.may(PermApplicationReadWrite); err != nil {
+		return nil, err
+	}
+	if api, err := a.store.GetAppByIdentifier(ctx, client.TenantID, AdminAPIIdentifier); err == nil {
+		if err := a.mayGrant(client, api.ClientID); err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("grant admin consent: %w", err)
+	}
 	now := a.now()
 	var rows []store.Consent
 	add := func(resource string, kind store.PermissionKind, value string) {
@@ -368,6 +364,9 @@ func (a *Admin) GrantAdminConsent(ctx context.Context, client store.App) ([]stor
 // RevokeConsent removes a user's consents to client (the tenant-wide ones
 // when userID is empty) and revokes the refresh tokens that relied on them.
 func (a *Admin) RevokeConsent(ctx context.Context, client store.App, userID string) error {
+	if err := a.may(PermApplicationReadWrite); err != nil {
+		return err
+	}
 	principal := "all users (admin consent)"
 	if userID != "" {
 		principal = "user " + userID
@@ -400,4 +399,12 @@ func secretText(s store.ClientSecret) string {
 		text += ", expires " + s.ExpiresAt.Format(time.RFC3339)
 	}
 	return text
+}
+
+// mayChangeApp checks that the caller may change app's registration.
+func (a *Admin) mayChangeApp(app store.App) error {
+	if err := a.may(PermApplicationReadWrite); err != nil {
+		return err
+	}
+	return refuseBuiltIn(app)
 }

@@ -64,6 +64,7 @@ const (
 	catPolicy      = "Policy"
 	catKey         = "KeyManagement"
 	catDirectory   = "DirectoryManagement"
+	catRole        = "RoleManagement"
 )
 
 // target is what an operation is done to.
@@ -110,6 +111,9 @@ func (a *Admin) audited(ctx context.Context, e store.AuditEntry, change func(ctx
 
 // AuditLog lists a tenant's entries of one log, newest first.
 func (a *Admin) AuditLog(ctx context.Context, t store.Tenant, q store.AuditQuery) ([]store.AuditEntry, error) {
+	if err := a.may(PermAuditLogRead); err != nil {
+		return nil, err
+	}
 	if q.Kind == "" {
 		q.Kind = store.AuditDirectory
 	}

@@ -142,10 +142,18 @@ func TestEveryChangeIsAudited(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(entries) != i+1 {
-			t.Fatalf("after %q the log holds %d entries, want %d", step.activity, len(entries), i+1)
+		// A tenant is created with its admin API, an app registration of
+		// its own: two entries.
+		if want := i + 2; len(entries) != want {
+			t.Fatalf("after %q the log holds %d entries, want %d", step.activity, len(entries), want)
 		}
 		e := entries[0]
+		if i == 0 {
+			e = entries[1]
+			if api := entries[0]; api.Activity != "Add application" || api.TargetName != admin.AdminAPIName {
+				t.Errorf("the tenant's admin API was registered as %q %q", api.Activity, api.TargetName)
+			}
+		}
 		if e.Activity != step.activity || e.Result != store.AuditSuccess {
 			t.Errorf("entry %d: %q %s, want %q success", i, e.Activity, e.Result, step.activity)
 		}

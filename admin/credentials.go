@@ -26,6 +26,9 @@ import (
 // JWK. It returns the credential, whose ID is the certificate's x5t#S256
 // or the JWK's RFC 7638 thumbprint.
 func (a *Admin) AddCredential(ctx context.Context, app store.App, data []byte, description string) (store.AppCredential, error) {
+	if err := a.mayChangeApp(app); err != nil {
+		return store.AppCredential{}, err
+	}
 	if app.Public {
 		return store.AppCredential{}, invalid("app %s is public: public clients cannot hold credentials", app.ClientID)
 	}
@@ -120,18 +123,24 @@ func acceptableKey(key any) error {
 
 // Credentials lists an app's registered keys.
 func (a *Admin) Credentials(ctx context.Context, app store.App) ([]store.AppCredential, error) {
+	if err := a.may(PermApplicationReadWrite, PermDirectoryRead); err != nil {
+		return nil, err
+	}
 	return a.store.ListAppCredentials(ctx, app.TenantID, app.ClientID)
 }
 
 // RemoveCredential deletes a registered key by id (its thumbprint).
 func (a *Admin) RemoveCredential(ctx context.Context, app store.App, id string) error {
+	if err := a.mayChangeApp(app); err != nil {
+		return err
+	}
 	id = strings.TrimSpace(id)
 	e := a.entry(catApplication, secretsActivity, appTarget(app), []store.AuditChange{{Property: "keyCredentials", Old: id}})
 	err := a.audited(ctx, e, func(ctx context.Context) error {
 		return a.store.RemoveAppCredential(ctx, app.TenantID, app.ClientID, id)
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return invalid("app %s has no credential %q", app.ClientID, id)
+		return notFound("app %s has no credential %q", app.ClientID, id)
 	}
 	return err
 }

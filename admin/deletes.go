@@ -14,13 +14,16 @@ import (
 // revokes its refresh tokens. confirmName must be the app's display name,
 // as the portal asks it to be typed: deleting the wrong app is not undone.
 func (a *Admin) DeleteApp(ctx context.Context, app store.App, confirmName string) error {
+	if err := a.mayChangeApp(app); err != nil {
+		return err
+	}
 	if strings.TrimSpace(confirmName) != app.Name {
 		return invalid("to delete app %s, confirm with its name %q", app.ClientID, app.Name)
 	}
 	e := a.entry(catApplication, "Delete application", appTarget(app), []store.AuditChange{{Property: "displayName", Old: app.Name}})
 	err := a.audited(ctx, e, func(ctx context.Context) error { return a.store.DeleteApp(ctx, app.TenantID, app.ClientID, a.now()) })
 	if errors.Is(err, store.ErrNotFound) {
-		return invalid("no app %q: it was deleted already", app.ClientID)
+		return notFound("no app %q: it was deleted already", app.ClientID)
 	}
 	if err != nil {
 		return fmt.Errorf("delete app: %w", err)
@@ -81,10 +84,13 @@ func (a *Admin) RemovePermission(ctx context.Context, client store.App, resource
 // DeleteUser deletes a user with their consents and sessions, and revokes
 // their refresh tokens.
 func (a *Admin) DeleteUser(ctx context.Context, u store.User) error {
+	if err := a.mayChangeUser(ctx, u); err != nil {
+		return err
+	}
 	e := a.entry(catUser, "Delete user", userTarget(u), []store.AuditChange{{Property: "userPrincipalName", Old: u.Username}})
 	err := a.audited(ctx, e, func(ctx context.Context) error { return a.store.DeleteUser(ctx, u.TenantID, u.ID, a.now()) })
 	if errors.Is(err, store.ErrNotFound) {
-		return invalid("no user %q: it was deleted already", u.ID)
+		return notFound("no user %q: it was deleted already", u.ID)
 	}
 	if err != nil {
 		return fmt.Errorf("delete user: %w", err)
@@ -96,6 +102,9 @@ func (a *Admin) DeleteUser(ctx context.Context, u store.User) error {
 // their refresh tokens are revoked (Graph's revokeSignInSessions). Access
 // tokens already issued live out their short lifetime.
 func (a *Admin) RevokeSessions(ctx context.Context, u store.User) error {
+	if err := a.mayChangeUser(ctx, u); err != nil {
+		return err
+	}
 	e := a.entry(catUser, "Revoke sign-in sessions", userTarget(u), nil)
 	err := a.audited(ctx, e, func(ctx context.Context) error { return a.store.RevokeUserSessions(ctx, u.TenantID, u.ID, a.now()) })
 	if err != nil {

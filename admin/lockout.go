@@ -37,6 +37,9 @@ const (
 // applies them from its next sign-in on (the tenant is cached, and the
 // change flushes every cache).
 func (a *Admin) SetLockout(ctx context.Context, t store.Tenant, o LockoutOptions) (store.Tenant, error) {
+	if err := a.may(PermDirectoryReadWrite); err != nil {
+		return store.Tenant{}, err
+	}
 	l := t.Lockout
 	count := func(name string, v *int, limit int, dst *int) error {
 		if v == nil {

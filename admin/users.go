@@ -24,6 +24,9 @@ type UserOptions struct {
 // CreateUser creates a user and returns it with the password it was given
 // (generated when none was supplied, so it can be shown once).
 func (a *Admin) CreateUser(ctx context.Context, t store.Tenant, o UserOptions) (store.User, string, error) {
+	if err := a.may(PermUserReadWrite); err != nil {
+		return store.User{}, "", err
+	}
 	typed := strings.TrimSpace(o.Username)
 	name, err := username.Normalize(typed)
 	if err != nil {
@@ -36,9 +39,8 @@ func (a *Admin) CreateUser(ctx context.Context, t store.Tenant, o UserOptions) (
 	// in case or width from an existing one is a duplicate, not a second
 	// account, and sign-in (which normalises what is typed) finds it.
 	o.Username = name
-	o.Email = strings.TrimSpace(o.Email)
-	if o.Email != "" && (len(o.Email) > 256 || !strings.Contains(o.Email, "@") || strings.ContainsAny(o.Email, " \t\r\n")) {
-		return store.User{}, "", invalid("email %q is not an email address", o.Email)
+	if o.Email, err = validEmail(o.Email); err != nil {
+		return store.User{}, "", err
 	}
 	o.Name = strings.TrimSpace(o.Name)
 	if o.Name != "" {
@@ -85,6 +87,9 @@ func GeneratePassword() string { return token.NewOpaque()[:22] }
 // usernames were normalised may hold a form that only the latter finds,
 // and an operator must still be able to reach them (to disable them).
 func (a *Admin) User(ctx context.Context, t store.Tenant, idOrUsername string) (store.User, error) {
+	if err := a.may(PermUserReadWrite, PermDirectoryRead); err != nil {
+		return store.User{}, err
+	}
 	idOrUsername = strings.TrimSpace(idOrUsername)
 	if ids.IsUUID(idOrUsername) {
 		u, err := a.store.GetUser(ctx, t.ID, strings.ToLower(idOrUsername))
@@ -100,40 +105,49 @@ func (a *Admin) User(ctx context.Context, t store.Tenant, idOrUsername string) (
 	}
 	u, err := a.store.GetUserByUsername(ctx, t.ID, idOrUsername)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.User{}, invalid("no user %q in tenant %s", idOrUsername, t.Name)
+		return store.User{}, notFound("no user %q in tenant %s", idOrUsername, t.Name)
 	}
 	return u, err
 }
 
 // Users lists a tenant's users.
 func (a *Admin) Users(ctx context.Context, t store.Tenant) ([]store.User, error) {
+	if err := a.may(PermUserReadWrite, PermDirectoryRead); err != nil {
+		return nil, err
+	}
 	return a.store.ListUsers(ctx, t.ID)
 }
 
-// SetDisabled disables or enables a user. Disabling also revokes every
-// refresh token of the user at once, rather than at its next use.
+// SetDisabled disables or enables a user (see PatchUser).
 func (a *Admin) SetDisabled(ctx context.Context, u store.User, disabled bool) (store.User, error) {
-	activity := "Enable account"
-	if disabled {
-		activity = "Disable account"
+	enabled := !disabled
+	return a.PatchUser(ctx, u, UserPatch{Enabled: &enabled})
+}
+
+// updateUser stores u, a changed copy of old, with its audit entry, only
+// if the stored user is still old; then runs also, in the same audited
+// operation.
+func (a *Admin) updateUser(ctx context.Context, old, u store.User, e store.AuditEntry, also func(ctx context.Context) error) (store.User, error) {
+	if err := a.mayChangeUser(ctx, old); err != nil {
+		return store.User{}, err
 	}
-	var c changes
-	c.flag("accountEnabled", !u.Disabled, !disabled)
-	u.Disabled = disabled
-	u.UpdatedAt = a.now()
-	err := a.audited(ctx, a.entry(catUser, activity, userTarget(u), c), func(ctx context.Context) error {
-		if err := a.store.UpdateUser(ctx, u); err != nil {
-			return fmt.Errorf("update user: %w", err)
+	u.UpdatedAt = nextUpdate(a.now(), old.UpdatedAt)
+	err := a.audited(ctx, e, func(ctx context.Context) error {
+		if err := a.store.UpdateUserIf(ctx, u, old.UpdatedAt); err != nil {
+			return err
 		}
-		if disabled {
-			if err := a.store.RevokeUserRefreshFamilies(ctx, u.TenantID, u.ID, "", a.now()); err != nil {
-				return fmt.Errorf("revoke user tokens: %w", err)
-			}
+		if also != nil {
+			return also(ctx)
 		}
 		return nil
 	})
-	if err != nil {
-		return store.User{}, err
+	switch {
+	case errors.Is(err, store.ErrNotLive):
+		return store.User{}, stale("user " + u.Username)
+	case errors.Is(err, store.ErrNotFound):
+		return store.User{}, notFound("no user %q: it was deleted", u.ID)
+	case err != nil:
+		return store.User{}, fmt.Errorf("update user %s: %w", u.ID, err)
 	}
 	return u, nil
 }
@@ -158,20 +172,26 @@ func checkPassword(pw string, names ...string) error {
 }
 
 // SetPassword replaces a user's password, under the same rule as a new
-// user's.
+// user's (see PatchUser).
 func (a *Admin) SetPassword(ctx context.Context, u store.User, pw string) (store.User, error) {
-	if err := checkPassword(pw, u.Username); err != nil {
-		return store.User{}, err
+	return a.PatchUser(ctx, u, UserPatch{Password: &pw})
+}
+
+// validEmail trims an email address and checks that it looks like one;
+// "" (none) is allowed.
+func validEmail(email string) (string, error) {
+	email = strings.TrimSpace(email)
+	if email != "" && (len(email) > 256 || !strings.Contains(email, "@") || strings.ContainsAny(email, " \t\r\n") || invisibleIn(email)) {
+		return "", invalid("email %q is not an email address", email)
 	}
-	hash, err := password.Hash(pw, a.pwParams)
-	if err != nil {
-		return store.User{}, fmt.Errorf("set password: %w", err)
+	return email, nil
+}
+
+func invisibleIn(s string) bool {
+	for _, r := range s {
+		if invisible(r) != "" {
+			return true
+		}
 	}
-	u.PasswordHash, u.UpdatedAt = hash, a.now()
-	// The entry says that the password changed, never to what.
-	e := a.entry(catUser, "Reset user password", userTarget(u), nil)
-	if err := a.audited(ctx, e, func(ctx context.Context) error { return a.store.UpdateUser(ctx, u) }); err != nil {
-		return store.User{}, fmt.Errorf("set password: %w", err)
-	}
-	return u, nil
+	return false
 }

@@ -16,7 +16,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tessera-id/tessera/admin"
 	"github.com/tessera-id/tessera/oauth"
+	"github.com/tessera-id/tessera/server/api"
 	"github.com/tessera-id/tessera/server/ui"
 )
 
@@ -35,6 +37,8 @@ type Config struct {
 	// address; empty, the peer's address counts.
 	TrustedProxies TrustedProxies
 	Logger         *slog.Logger
+	// Admin, when set, serves the admin API at /{tenant}/api/v1/.
+	Admin *admin.Admin
 }
 
 // Server routes HTTP requests to the protocol core.
@@ -50,6 +54,8 @@ type Server struct {
 	// publicHSTS says whether responses carry HSTS when PublicURL is set
 	// (see sendsHSTS).
 	publicHSTS bool
+	// api is the admin API, nil when Config.Admin is.
+	api *api.API
 }
 
 // New builds the server's routes. It refuses a PublicURL that would break
@@ -68,6 +74,9 @@ func New(cfg Config, p *oauth.Provider) (*Server, error) {
 		log = slog.Default()
 	}
 	s := &Server{cfg: cfg, provider: p, pages: pages, log: log, publicHSTS: publicURLHSTS(cfg.PublicURL)}
+	if cfg.Admin != nil {
+		s.api = api.New(p, cfg.Admin, log)
+	}
 	s.handler = s.middleware(s.routes())
 	return s, nil
 }
@@ -97,6 +106,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("/{tenant}/login", page(s.login))
 	mux.Handle("/{tenant}/consent", page(s.consent))
 	mux.Handle("/{tenant}/device", page(s.device))
+	mux.Handle("/{tenant}/api/v1/{rest...}", tenant(s.adminAPI))
 
 	mux.Handle("/oauth2/authorize", aliasPage(s.authorize))
 	mux.Handle("/oauth2/token", alias(s.token))
@@ -116,6 +126,15 @@ func (s *Server) routes() *http.ServeMux {
 		s.writeError(w, r, oauth.NotFound("No endpoint at this path. Tenant endpoints are under /{tenant}/, e.g. /{tenant}/v2.0/.well-known/openid-configuration."))
 	})
 	return mux
+}
+
+// adminAPI hands a request below /{tenant}/api/v1/ to the admin API.
+func (s *Server) adminAPI(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
+	if s.api == nil {
+		s.writeError(w, r, oauth.NotFound("The admin API is not served by this server."))
+		return
+	}
+	s.api.Serve(w, r, ep, r.PathValue("rest"), s.clientAddress(r))
 }
 
 func staticHandler() http.Handler {

@@ -360,6 +360,10 @@ type Store interface {
 	ListApps(ctx context.Context, tenantID string) ([]App, error)
 	// UpdateApp replaces every mutable field of an existing app.
 	UpdateApp(ctx context.Context, a App) error
+	// UpdateAppIf is UpdateApp only if the stored app's UpdatedAt is still
+	// ifUpdatedAt (at millisecond precision; the zero time matches any):
+	// ErrNotLive if it changed since, ErrNotFound if it is gone.
+	UpdateAppIf(ctx context.Context, a App, ifUpdatedAt time.Time) error
 
 	AddClientSecret(ctx context.Context, s ClientSecret) error
 	ListClientSecrets(ctx context.Context, tenantID, clientID string) ([]ClientSecret, error)
@@ -371,6 +375,9 @@ type Store interface {
 	ListUsers(ctx context.Context, tenantID string) ([]User, error)
 	// UpdateUser replaces email, name, password hash and disabled.
 	UpdateUser(ctx context.Context, u User) error
+	// UpdateUserIf is UpdateUser only if the stored user's UpdatedAt is
+	// still ifUpdatedAt, as UpdateAppIf.
+	UpdateUserIf(ctx context.Context, u User, ifUpdatedAt time.Time) error
 
 	// DeleteApp removes an app registration with its secrets, credentials,
 	// the consents given to it and those other apps hold on its API, and

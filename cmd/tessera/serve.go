@@ -183,7 +183,12 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		Logger:            logger,
 		DummyPasswordHash: password.Dummy(),
 	})
-	handler, err := server.New(server.Config{PublicURL: o.publicURL, DefaultTenant: o.defaultTenant, TrustedProxies: proxies, Logger: logger}, provider)
+	// The admin API writes through the cache, so this instance sees its
+	// own changes at once.
+	apiAdmin := admin.New(st, e.masterKey, nil, password.Default()).WithAuditRetention(retention)
+	go ensureAdminAPIs(ctx, apiAdmin, logger)
+	handler, err := server.New(server.Config{PublicURL: o.publicURL, DefaultTenant: o.defaultTenant, TrustedProxies: proxies,
+		Logger: logger, Admin: apiAdmin}, provider)
 	if err != nil {
 		return err
 	}
@@ -395,4 +400,21 @@ func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
 	}()
 	log.Info("pprof listening", "addr", ln.Addr().String())
 	return nil
+}
+
+// ensureAdminAPIs registers the admin API resource of every tenant that
+// lacks one (tenants made before it existed, or by tessera-bench seed),
+// beside start-up rather than before it: a store with many tenants must
+// not delay the first answer.
+func ensureAdminAPIs(ctx context.Context, a *admin.Admin, log *slog.Logger) {
+	tenants, err := a.Tenants(ctx)
+	if err != nil {
+		log.WarnContext(ctx, "admin API: cannot list tenants", "err", err)
+		return
+	}
+	for _, t := range tenants {
+		if _, err := a.EnsureAdminAPI(ctx, t); err != nil && ctx.Err() == nil {
+			log.WarnContext(ctx, "admin API: cannot register it for a tenant", "tenant", t.Name, "err", err)
+		}
+	}
 }

@@ -117,7 +117,7 @@ func StartWith(t testing.TB, o Options) *Server {
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	h, err := server.New(server.Config{PublicURL: "https://" + srv.Listener.Addr().String(), DefaultTenant: tenant,
-		TrustedProxies: proxies, Logger: log}, p)
+		TrustedProxies: proxies, Logger: log, Admin: adm}, p)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -348,6 +348,12 @@ func (s *Store) UpdateApp(ctx context.Context, a store.App) error {
 	return s.inner.UpdateApp(ctx, a)
 }
 
+// UpdateAppIf implements store.Store.
+func (s *Store) UpdateAppIf(ctx context.Context, a store.App, ifUpdatedAt time.Time) error {
+	defer s.changed()
+	return s.inner.UpdateAppIf(ctx, a, ifUpdatedAt)
+}
+
 // AddClientSecret implements store.Store.
 func (s *Store) AddClientSecret(ctx context.Context, cs store.ClientSecret) error {
 	defer s.changed()
@@ -382,6 +388,12 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
 	defer s.changed()
 	return s.inner.UpdateUser(ctx, u)
+}
+
+// UpdateUserIf implements store.Store.
+func (s *Store) UpdateUserIf(ctx context.Context, u store.User, ifUpdatedAt time.Time) error {
+	defer s.changed()
+	return s.inner.UpdateUserIf(ctx, u, ifUpdatedAt)
 }
 
 // DeleteApp implements store.Store.

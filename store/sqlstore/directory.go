@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tessera-id/tessera/store"
 )
@@ -124,18 +125,38 @@ func (s *Store) ListApps(ctx context.Context, tenantID string) ([]store.App, err
 	return as, s.wrap("list apps", err)
 }
 
-// UpdateApp implements store.Store. The service principal id stays as
-// created: it is the subject of tokens already issued to the app.
+// UpdateApp implements store.Store.
 func (s *Store) UpdateApp(ctx context.Context, a store.App) error {
-	err := s.execOne(ctx, `UPDATE apps SET name = $1, public = $2, redirect_uris = $3, identifier_uri = $4,
+	return s.UpdateAppIf(ctx, a, time.Time{})
+}
+
+// UpdateAppIf implements store.Store. The service principal id stays as
+// created: it is the subject of tokens already issued to the app.
+func (s *Store) UpdateAppIf(ctx context.Context, a store.App, ifUpdatedAt time.Time) error {
+	n, err := s.exec(ctx, `UPDATE apps SET name = $1, public = $2, redirect_uris = $3, identifier_uri = $4,
 		scopes = $5, roles = $6, permissions = $7, allow_plain_pkce = $8, access_token_lifetime_ms = $9,
 		refresh_token_lifetime_ms = $10, refresh_token_idle_lifetime_ms = $11, updated_at = $12,
 		post_logout_redirect_uris = $13, logout_keeps_refresh_tokens = $14
-		WHERE tenant_id = $15 AND client_id = $16`,
+		WHERE tenant_id = $15 AND client_id = $16 AND (updated_at = $17 OR $17 IS NULL)`,
 		a.Name, a.Public, a.RedirectURIs, a.IdentifierURI, a.Scopes, a.Roles, permissionsValue(a.Permissions),
 		a.AllowPlainPKCE, a.AccessTokenLifetime, a.RefreshTokenLifetime, a.RefreshTokenIdleLifetime,
-		a.UpdatedAt, a.PostLogoutRedirectURIs, a.LogoutKeepsRefreshTokens, a.TenantID, a.ClientID)
+		a.UpdatedAt, a.PostLogoutRedirectURIs, a.LogoutKeepsRefreshTokens, a.TenantID, a.ClientID, ifUpdatedAt)
+	if err == nil && n == 0 {
+		err = s.missingOrChanged(ctx, ifUpdatedAt, func() error { _, err := s.GetApp(ctx, a.TenantID, a.ClientID); return err })
+	}
 	return s.wrap("update app", err)
+}
+
+// missingOrChanged tells why a conditional update changed no row: the row
+// is gone (ErrNotFound), or it changed since it was read (ErrNotLive).
+func (s *Store) missingOrChanged(ctx context.Context, ifUpdatedAt time.Time, get func() error) error {
+	if ifUpdatedAt.IsZero() {
+		return store.ErrNotFound
+	}
+	if err := get(); err != nil {
+		return err
+	}
+	return store.ErrNotLive
 }
 
 // Client secrets.
@@ -259,11 +280,19 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string) ([]store.User, e
 	return us, s.wrap("list users", err)
 }
 
-// UpdateUser implements store.Store. UpdatedAt travels with the change.
+// UpdateUser implements store.Store.
 func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
-	err := s.execOne(ctx, `UPDATE users SET email = $1, name = $2, password_hash = $3, disabled = $4, updated_at = $5
-		WHERE tenant_id = $6 AND id = $7`,
-		u.Email, u.Name, u.PasswordHash, u.Disabled, u.UpdatedAt, u.TenantID, u.ID)
+	return s.UpdateUserIf(ctx, u, time.Time{})
+}
+
+// UpdateUserIf implements store.Store. UpdatedAt travels with the change.
+func (s *Store) UpdateUserIf(ctx context.Context, u store.User, ifUpdatedAt time.Time) error {
+	n, err := s.exec(ctx, `UPDATE users SET email = $1, name = $2, password_hash = $3, disabled = $4, updated_at = $5
+		WHERE tenant_id = $6 AND id = $7 AND (updated_at = $8 OR $8 IS NULL)`,
+		u.Email, u.Name, u.PasswordHash, u.Disabled, u.UpdatedAt, u.TenantID, u.ID, ifUpdatedAt)
+	if err == nil && n == 0 {
+		err = s.missingOrChanged(ctx, ifUpdatedAt, func() error { _, err := s.GetUser(ctx, u.TenantID, u.ID); return err })
+	}
 	return s.wrap("update user", err)
 }
 

@@ -339,15 +339,24 @@ func (s *Store) wrap(op string, err error) error {
 
 // exec runs one statement on the writer, as its own transaction, and
 // returns the number of rows it matched. A change that carries an audit
-// entry (store.WithAudit) runs in a transaction with it.
+// entry (store.WithAudit) runs in a transaction with it, unless it
+// matches no row.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, error) {
 	var n int64
 	if _, _, ok := store.PendingAudit(ctx); ok {
+		// A statement that changed nothing is rolled back rather than
+		// audited: the caller decides whether that was an error.
 		err := s.tx(ctx, func(c conn) error {
 			var err error
 			n, err = rowsAffected(c.exec(ctx, query, args...))
+			if err == nil && n == 0 {
+				return errUnchanged
+			}
 			return err
 		})
+		if errors.Is(err, errUnchanged) {
+			return 0, nil
+		}
 		return n, err
 	}
 	err := s.retryOn(ctx, func() error {
@@ -360,6 +369,9 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, err
 	})
 	return n, err
 }
+
+// errUnchanged rolls back an audited statement that matched no row.
+var errUnchanged = errors.New("sqlstore: no row changed")
 
 // execOne is exec for statements addressed by primary key: changing no row
 // means the row does not exist.

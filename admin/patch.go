@@ -1,0 +1,278 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tessera-id/tessera/internal/password"
+	"github.com/tessera-id/tessera/store"
+)
+
+// Limits on what one app registration lists, so that no request can make
+// an app that every token request then has to wade through.
+const (
+	maxRedirectURIs = 256
+	maxExposed      = 200 // scopes, and roles
+	maxPermissions  = 400
+)
+
+// AppPatch replaces the fields it sets on an app registration; nil leaves
+// a field as it is. Every field is checked before anything is written,
+// and the change is one write with one audit entry.
+type AppPatch struct {
+	Name                   *string
+	RedirectURIs           *[]string
+	PostLogoutRedirectURIs *[]string
+	// IdentifierURI is the App ID URI; "" removes it.
+	IdentifierURI *string
+	Scopes        *[]string
+	Roles         *[]string
+	// Permissions name their resource by client id or App ID URI.
+	Permissions              *[]store.Permission
+	AccessTokenLifetime      *time.Duration // 0 is the server's default
+	RefreshTokenLifetime     *time.Duration
+	RefreshTokenIdleLifetime *time.Duration
+	AllowPlainPKCE           *bool
+	LogoutKeepsRefreshTokens *bool
+}
+
+// PatchApp changes an app registration.
+func (a *Admin) PatchApp(ctx context.Context, app store.App, p AppPatch) (store.App, error) {
+	if err := a.mayChangeApp(app); err != nil {
+		return store.App{}, err
+	}
+	old := app
+	if p.Name != nil {
+		name := strings.TrimSpace(*p.Name)
+		if err := validName("app name", name); err != nil {
+			return store.App{}, err
+		}
+		app.Name = name
+	}
+	var err error
+	if p.RedirectURIs != nil {
+		if app.RedirectURIs, err = redirectList("redirect URIs", *p.RedirectURIs, app.Public); err != nil {
+			return store.App{}, err
+		}
+	}
+	if p.PostLogoutRedirectURIs != nil {
+		if app.PostLogoutRedirectURIs, err = redirectList("post-logout redirect URIs", *p.PostLogoutRedirectURIs, app.Public); err != nil {
+			return store.App{}, err
+		}
+	}
+	if p.IdentifierURI != nil {
+		uri := strings.TrimSpace(*p.IdentifierURI)
+		if uri != "" {
+			if err := validAppIDURI(uri); err != nil {
+				return store.App{}, err
+			}
+		}
+		app.IdentifierURI = uri
+	}
+	if p.Scopes != nil {
+		if app.Scopes, err = exposedList("scope", *p.Scopes); err != nil {
+			return store.App{}, err
+		}
+	}
+	if p.Roles != nil {
+		if app.Roles, err = exposedList("role", *p.Roles); err != nil {
+			return store.App{}, err
+		}
+	}
+	if p.Permissions != nil {
+		if app.Permissions, err = a.permissionList(ctx, app, *p.Permissions); err != nil {
+			return store.App{}, err
+		}
+	}
+	for _, l := range []struct {
+		what   string
+		v      *time.Duration
+		lo, hi time.Duration
+		dst    *time.Duration
+	}{
+		{"access token lifetime", p.AccessTokenLifetime, minAccessLifetime, maxAccessLifetime, &app.AccessTokenLifetime},
+		{"refresh token lifetime", p.RefreshTokenLifetime, minRefreshLifetime, maxRefreshLifetime, &app.RefreshTokenLifetime},
+		{"refresh token idle lifetime", p.RefreshTokenIdleLifetime, minRefreshLifetime, maxRefreshLifetime, &app.RefreshTokenIdleLifetime},
+	} {
+		if l.v == nil {
+			continue
+		}
+		if *l.v != 0 && (*l.v < l.lo || *l.v > l.hi) {
+			return store.App{}, invalid("%s %s: must be between %s and %s (or 0 for the server's default)", l.what, *l.v, l.lo, l.hi)
+		}
+		*l.dst = *l.v
+	}
+	if p.AllowPlainPKCE != nil {
+		app.AllowPlainPKCE = *p.AllowPlainPKCE
+	}
+	if p.LogoutKeepsRefreshTokens != nil {
+		app.LogoutKeepsRefreshTokens = *p.LogoutKeepsRefreshTokens
+	}
+	return a.update(ctx, old, app)
+}
+
+// redirectList checks and de-duplicates a list of redirect URIs.
+func redirectList(what string, uris []string, public bool) ([]string, error) {
+	if len(uris) > maxRedirectURIs {
+		return nil, invalid("%d %s: at most %d", len(uris), what, maxRedirectURIs)
+	}
+	var out []string
+	for _, u := range uris {
+		u = strings.TrimSpace(u)
+		if err := validRedirectURI(u, public); err != nil {
+			return nil, err
+		}
+		out = uniqueAppend(out, u)
+	}
+	return out, nil
+}
+
+// validAppIDURI checks an Application ID URI.
+func validAppIDURI(uri string) error {
+	u, err := url.Parse(uri)
+	if err != nil || !u.IsAbs() || u.Fragment != "" || u.RawQuery != "" || strings.HasSuffix(uri, "/") || len(uri) > 400 || invisibleIn(uri) {
+		return invalid("App ID URI %q: use an absolute URI without query, fragment or trailing '/', such as api://my-api", uri)
+	}
+	if uri == AdminAPIIdentifier {
+		return invalid("the App ID URI %s is reserved for the admin API", AdminAPIIdentifier)
+	}
+	return nil
+}
+
+// validExposedName checks the name of a delegated scope or app role.
+func validExposedName(kind, name string) error {
+	if !scopeNamePattern.MatchString(name) {
+		return invalid("%s name %q: use letters, digits and . _ : - (at most 120)", kind, name)
+	}
+	if reservedScopeName(name) {
+		return invalid("%s name %q is reserved for OpenID Connect (openid, profile, email, offline_access); choose another name", kind, name)
+	}
+	return nil
+}
+
+func exposedList(kind string, names []string) ([]string, error) {
+	if len(names) > maxExposed {
+		return nil, invalid("%d %ss: at most %d", len(names), kind, maxExposed)
+	}
+	var out []string
+	for _, n := range names {
+		if err := validExposedName(kind, n); err != nil {
+			return nil, err
+		}
+		out = uniqueAppend(out, n)
+	}
+	return out, nil
+}
+
+// permissionList resolves each permission's resource (by client id or
+// App ID URI, in client's tenant) and checks that it exposes the scope or
+// defines the role.
+func (a *Admin) permissionList(ctx context.Context, client store.App, perms []store.Permission) ([]store.Permission, error) {
+	if len(perms) > maxPermissions {
+		return nil, invalid("%d permissions: at most %d", len(perms), maxPermissions)
+	}
+	resources := map[string]store.App{}
+	var out []store.Permission
+	for _, p := range perms {
+		res, ok := resources[p.ResourceID]
+		if !ok {
+			var err error
+			if res, err = a.App(ctx, store.Tenant{ID: client.TenantID, Name: client.TenantID}, p.ResourceID); err != nil {
+				return nil, err
+			}
+			resources[p.ResourceID] = res
+		}
+		switch p.Kind {
+		case store.KindScope:
+			if !slices.Contains(res.Scopes, p.Value) {
+				return nil, invalid("app %s does not expose the scope %q", res.ClientID, p.Value)
+			}
+		case store.KindRole:
+			if !slices.Contains(res.Roles, p.Value) {
+				return nil, invalid("app %s does not define the app role %q", res.ClientID, p.Value)
+			}
+		default:
+			return nil, invalid("permission kind %q: use scope or role", p.Kind)
+		}
+		p.ResourceID = res.ClientID
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// UserPatch changes the fields it sets on a user; nil leaves a field.
+type UserPatch struct {
+	Email    *string
+	Name     *string
+	Enabled  *bool
+	Password *string
+}
+
+// PatchUser changes a user in one write with one audit entry. Disabling
+// also revokes every refresh token of the user at once, rather than at
+// its next use. A password goes under the same rule as a new user's, and
+// the audit entry says only that it changed.
+func (a *Admin) PatchUser(ctx context.Context, u store.User, p UserPatch) (store.User, error) {
+	old := u
+	var c changes
+	if p.Email != nil {
+		email, err := validEmail(*p.Email)
+		if err != nil {
+			return store.User{}, err
+		}
+		u.Email = email
+		c.text("mail", old.Email, u.Email)
+	}
+	if p.Name != nil {
+		name := strings.TrimSpace(*p.Name)
+		if name != "" {
+			if err := validName("name", name); err != nil {
+				return store.User{}, err
+			}
+		}
+		u.Name = name
+		c.text("displayName", old.Name, u.Name)
+	}
+	if p.Enabled != nil {
+		u.Disabled = !*p.Enabled
+		c.flag("accountEnabled", !old.Disabled, !u.Disabled)
+	}
+	if p.Password != nil {
+		if err := checkPassword(*p.Password, u.Username); err != nil {
+			return store.User{}, err
+		}
+		hash, err := password.Hash(*p.Password, a.pwParams)
+		if err != nil {
+			return store.User{}, fmt.Errorf("set password: %w", err)
+		}
+		u.PasswordHash = hash
+	}
+	activity := "Update user"
+	switch {
+	case p.Password != nil && p.Email == nil && p.Name == nil && p.Enabled == nil:
+		activity = "Reset user password"
+	case p.Enabled != nil && p.Email == nil && p.Name == nil && p.Password == nil && *p.Enabled:
+		activity = "Enable account"
+	case p.Enabled != nil && p.Email == nil && p.Name == nil && p.Password == nil:
+		activity = "Disable account"
+	}
+	if p.Password != nil && activity == "Update user" {
+		c = append(c, store.AuditChange{Property: "passwordProfile", New: "(changed)"})
+	}
+	disabling := p.Enabled != nil && !*p.Enabled
+	return a.updateUser(ctx, old, u, a.entry(catUser, activity, userTarget(u), c), func(ctx context.Context) error {
+		if !disabling {
+			return nil
+		}
+		if err := a.store.RevokeUserRefreshFamilies(ctx, u.TenantID, u.ID, "", a.now()); err != nil {
+			return fmt.Errorf("revoke user tokens: %w", err)
+		}
+		return nil
+	})
+}
