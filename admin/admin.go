@@ -109,7 +109,7 @@ var (
 // reservedTenantNames would shadow server paths or Entra's meta-tenants.
 func reservedTenantName(name string) bool {
 	switch name {
-	case "oauth2", "assets", "healthz", "common", "organizations", "consumers", "metrics", "admin", "debug":
+	case "oauth2", "assets", "healthz", "common", "organizations", "consumers", "metrics", "admin", "debug", "portal", "api":
 		return true
 	}
 	return false

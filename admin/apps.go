@@ -118,7 +118,7 @@ func (a *Admin) update(ctx context.Context, old, app store.App) (store.App, erro
 		return store.App{}, err
 	}
 	if IsBuiltIn(app) {
-		return store.App{}, invalid("the App ID URI %s is reserved for the admin API", AdminAPIIdentifier)
+		return store.App{}, invalid("the App ID URI %s is reserved for Tessera's own apps", app.IdentifierURI)
 	}
 	return a.writeApp(ctx, old, app)
 }
@@ -351,7 +351,7 @@ func (a *Admin) GrantAdminConsent(ctx context.Context, client store.App) ([]stor
 	}
 	granted := make([]string, 0, len(rows))
 	for _, r := range rows {
-		granted = append(granted, r.ResourceID+" "+string(r.Kind)+" "+r.Value)
+		granted = append(granted, store.PermissionText(r.ResourceID, r.Kind, r.Value))
 	}
 	e := a.entry(catApplication, "Consent to application", appTarget(client), []store.AuditChange{{
 		Property: "permissions", New: listText(granted)}})

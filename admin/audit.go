@@ -49,6 +49,9 @@ func (a *Admin) As(actor Actor) *Admin {
 	return &c
 }
 
+// Actor is who this Admin acts for.
+func (a *Admin) Actor() Actor { return a.actor }
+
 // WithAuditRetention returns an Admin whose audit entries are kept for d.
 func (a *Admin) WithAuditRetention(d time.Duration) *Admin {
 	c := *a
@@ -159,7 +162,7 @@ func durationText(d time.Duration) string {
 func permissionsText(ps []store.Permission) []string {
 	out := make([]string, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, p.ResourceID+" "+string(p.Kind)+" "+p.Value)
+		out = append(out, store.PermissionText(p.ResourceID, p.Kind, p.Value))
 	}
 	return out
 }

@@ -85,9 +85,66 @@ const (
 	AdminAPIName       = "Tessera Admin API"
 )
 
+// The portal signs in as a public client of each tenant, with PKCE, and
+// is consented tenant-wide for the admin API's delegated scopes: what a
+// user may do there is what their directory roles cover.
+const (
+	PortalIdentifier = "api://tessera-portal"
+	PortalName       = "Tessera Portal"
+)
+
 // IsBuiltIn reports whether app is one Tessera maintains itself, which
 // administrators may use but not change or delete.
-func IsBuiltIn(app store.App) bool { return app.IdentifierURI == AdminAPIIdentifier }
+func IsBuiltIn(app store.App) bool {
+	return app.IdentifierURI == AdminAPIIdentifier || app.IdentifierURI == PortalIdentifier
+}
+
+// EnsurePortal returns the tenant's portal app, registering it or setting
+// its redirect URIs to the ones given (the server's public URL decides
+// them), with the admin API's delegated scopes granted tenant-wide.
+func (a *Admin) EnsurePortal(ctx context.Context, t store.Tenant, redirectURI, postLogoutURI string) (store.App, error) {
+	api, err := a.EnsureAdminAPI(ctx, t)
+	if err != nil {
+		return store.App{}, err
+	}
+	var perms []store.Permission
+	for _, p := range Permissions() {
+		perms = append(perms, store.Permission{ResourceID: api.ClientID, Kind: store.KindScope, Value: p})
+	}
+	app, err := a.store.GetAppByIdentifier(ctx, t.ID, PortalIdentifier)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		now := a.now()
+		app = store.App{
+			TenantID: t.ID, ClientID: ids.New(), Name: PortalName, Public: true, IdentifierURI: PortalIdentifier,
+			RedirectURIs: []string{redirectURI}, PostLogoutRedirectURIs: []string{postLogoutURI}, Permissions: perms,
+			ServicePrincipalID: ids.New(), CreatedAt: now, UpdatedAt: now,
+		}
+		e := a.entry(catApplication, "Add application", appTarget(app), appChanges(store.App{}, app))
+		err = a.audited(ctx, e, func(ctx context.Context) error { return a.store.CreateApp(ctx, app) })
+		if errors.Is(err, store.ErrConflict) {
+			return a.store.GetAppByIdentifier(ctx, t.ID, PortalIdentifier)
+		}
+	case err == nil && (!slices.Equal(app.RedirectURIs, []string{redirectURI}) ||
+		!slices.Equal(app.PostLogoutRedirectURIs, []string{postLogoutURI}) || !slices.Equal(app.Permissions, perms)):
+		old := app
+		app.RedirectURIs, app.PostLogoutRedirectURIs, app.Permissions = []string{redirectURI}, []string{postLogoutURI}, perms
+		app, err = a.writeApp(ctx, old, app)
+	}
+	if err != nil {
+		return store.App{}, fmt.Errorf("register the portal of %s: %w", t.Name, err)
+	}
+	granted, err := a.store.ListConsents(ctx, t.ID, app.ClientID, "")
+	if err != nil {
+		return store.App{}, fmt.Errorf("read the portal's consents: %w", err)
+	}
+	if len(granted) < len(perms)+4 {
+		if _, err := a.GrantAdminConsent(ctx, app); err != nil {
+			return store.App{}, err
+		}
+	}
+	return app, nil
+}
 
 func refuseBuiltIn(app store.App) error {
 	if IsBuiltIn(app) {
@@ -345,4 +402,14 @@ func (a *Admin) AdminAPI(ctx context.Context, t store.Tenant) (store.App, error)
 // caller in the audit log.
 func (a *Admin) AppForCaller(ctx context.Context, t store.Tenant, clientID string) (store.App, error) {
 	return a.store.GetApp(ctx, t.ID, clientID)
+}
+
+// PortalApp returns the tenant's portal app. Anyone may ask: the portal
+// needs it to sign a user in.
+func (a *Admin) PortalApp(ctx context.Context, t store.Tenant) (store.App, error) {
+	app, err := a.store.GetAppByIdentifier(ctx, t.ID, PortalIdentifier)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.App{}, notFound("tenant %s has no portal app: it is registered when the server starts with a public URL", t.Name)
+	}
+	return app, err
 }

@@ -11,10 +11,12 @@ import (
 
 // Names of what the development bootstrap creates.
 const (
-	DemoTenant     = "demo"
-	DemoWebApp     = "Demo Web App"
-	DemoNativeApp  = "Demo Native App"
-	DemoUser       = "demo"
+	DemoTenant    = "demo"
+	DemoWebApp    = "Demo Web App"
+	DemoNativeApp = "Demo Native App"
+	DemoUser      = "demo"
+	// DemoAdmin is the demo tenant's Global Administrator, for the portal.
+	DemoAdmin      = "admin"
 	DemoAPIScope   = "access_as_user"
 	demoSecretName = "dev bootstrap"
 )
@@ -30,6 +32,8 @@ type Demo struct {
 	Secret        string
 	SecretExpires time.Time
 	Password      string
+	Admin         store.User
+	AdminPassword string
 }
 
 // Bootstrap makes sure the demo tenant, a confidential web app (redirect
@@ -104,5 +108,38 @@ func (a *Admin) Bootstrap(ctx context.Context, fresh bool) (Demo, error) {
 	default:
 		d.User = u
 	}
+	if d.Admin, d.AdminPassword, err = a.bootstrapAdmin(ctx, t, fresh); err != nil {
+		return d, err
+	}
 	return d, nil
+}
+
+// bootstrapAdmin makes sure the demo tenant has a Global Administrator,
+// with a new password when it is created or fresh is set.
+func (a *Admin) bootstrapAdmin(ctx context.Context, t store.Tenant, fresh bool) (store.User, string, error) {
+	u, err := a.store.GetUserByUsername(ctx, t.ID, DemoAdmin)
+	pw := ""
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if u, pw, err = a.CreateUser(ctx, t, UserOptions{Username: DemoAdmin, Name: "Demo Administrator"}); err != nil {
+			return u, "", err
+		}
+	case err != nil:
+		return u, "", fmt.Errorf("bootstrap: %w", err)
+	case fresh:
+		pw = GeneratePassword()
+		if u, err = a.SetPassword(ctx, u, pw); err != nil {
+			return u, "", err
+		}
+	}
+	roles, err := a.store.ListDirectoryRoles(ctx, t.ID, u.ID)
+	if err != nil {
+		return u, "", fmt.Errorf("bootstrap: %w", err)
+	}
+	if len(roles) == 0 {
+		if _, err := a.AssignRole(ctx, u, RoleGlobalAdministrator); err != nil {
+			return u, "", err
+		}
+	}
+	return u, pw, nil
 }

@@ -137,8 +137,8 @@ func validAppIDURI(uri string) error {
 	if err != nil || !u.IsAbs() || u.Fragment != "" || u.RawQuery != "" || strings.HasSuffix(uri, "/") || len(uri) > 400 || invisibleIn(uri) {
 		return invalid("App ID URI %q: use an absolute URI without query, fragment or trailing '/', such as api://my-api", uri)
 	}
-	if uri == AdminAPIIdentifier {
-		return invalid("the App ID URI %s is reserved for the admin API", AdminAPIIdentifier)
+	if uri == AdminAPIIdentifier || uri == PortalIdentifier {
+		return invalid("the App ID URI %s is reserved for Tessera's own apps", uri)
 	}
 	return nil
 }

@@ -383,7 +383,7 @@ func (p *Provider) SubmitConsent(ctx context.Context, ep Endpoint, f ConsentForm
 	}
 	switch f.Answer {
 	case "accept":
-		return p.accept(ctx, ep, in, *sess)
+		return p.accept(ctx, ep, in, *sess, b.Address)
 	case "cancel":
 		return p.deny(ctx, ep, in)
 	}
@@ -454,12 +454,12 @@ func (p *Provider) decide(ctx context.Context, ep Endpoint, in Interaction, sess
 
 // accept records the user's consent to everything in asks for and
 // finishes it.
-func (p *Provider) accept(ctx context.Context, ep Endpoint, in Interaction, sess store.Session) Step {
+func (p *Provider) accept(ctx context.Context, ep Endpoint, in Interaction, sess store.Session, address string) Step {
 	user, e := p.signedInUser(ctx, ep, in, sess)
 	if e != nil {
 		return p.failed(ep, in, e)
 	}
-	if err := p.addConsents(ctx, ep, &in.request, user.ID); err != nil {
+	if err := p.addConsents(ctx, ep, &in.request, user, address); err != nil {
 		return p.failed(ep, in, ServerError(err))
 	}
 	return p.finish(ctx, ep, in, user, sess)

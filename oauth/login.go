@@ -389,7 +389,8 @@ func (p *Provider) session(ctx context.Context, ep Endpoint, secret string) (*st
 }
 
 // addConsents records the user's consent to everything ar asks for.
-func (p *Provider) addConsents(ctx context.Context, ep Endpoint, ar *AuthorizeRequest, userID string) error {
+func (p *Provider) addConsents(ctx context.Context, ep Endpoint, ar *AuthorizeRequest, user store.User, address string) error {
+	userID := user.ID
 	now := p.now()
 	var rows []store.Consent
 	for _, s := range ar.Grant.OIDCScopes {
@@ -403,9 +404,9 @@ func (p *Provider) addConsents(ctx context.Context, ep Endpoint, ar *AuthorizeRe
 	}
 	granted := make([]string, 0, len(rows))
 	for _, r := range rows {
-		granted = append(granted, r.ResourceID+" "+string(r.Kind)+" "+r.Value)
+		granted = append(granted, store.PermissionText(r.ResourceID, r.Kind, r.Value))
 	}
-	return p.store.AddConsents(store.WithAudit(ctx, p.consentEntry(ctx, ep, ar, userID, granted)), rows)
+	return p.store.AddConsents(store.WithAudit(ctx, p.consentEntry(ctx, ep, ar, user, address, granted)), rows)
 }
 
 // signedInUser checks that the session is the one that signed in for the

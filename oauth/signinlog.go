@@ -61,12 +61,12 @@ func (p *Provider) recordSignIn(ctx context.Context, ep Endpoint, in signIn, use
 }
 
 // consentEntry is the audit entry of a user's consent on the consent page.
-func (p *Provider) consentEntry(ctx context.Context, ep Endpoint, ar *AuthorizeRequest, userID string, granted []string) store.AuditEntry {
+func (p *Provider) consentEntry(ctx context.Context, ep Endpoint, ar *AuthorizeRequest, user store.User, address string, granted []string) store.AuditEntry {
 	now := p.now()
 	return store.AuditEntry{
 		TenantID: ep.Tenant.ID, ID: ids.NewOrdered(), Kind: store.AuditDirectory, Time: now,
 		Category: "ApplicationManagement", Activity: "Consent to application", Result: store.AuditSuccess,
-		ActorType: "user", ActorID: userID,
+		ActorType: "user", ActorID: user.ID, ActorName: user.Username, ActorAddress: address,
 		TargetType: "application", TargetID: ar.ClientID, TargetName: p.clientName(ctx, ep, ar.ClientID),
 		Changes:   []store.AuditChange{{Property: "permissions", New: "[" + strings.Join(granted, ", ") + "]"}},
 		ExpiresAt: now.Add(p.auditRetention()),

@@ -19,6 +19,7 @@ import (
 	"github.com/tessera-id/tessera/admin"
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/server/api"
+	"github.com/tessera-id/tessera/server/portal"
 	"github.com/tessera-id/tessera/server/ui"
 )
 
@@ -54,8 +55,10 @@ type Server struct {
 	// publicHSTS says whether responses carry HSTS when PublicURL is set
 	// (see sendsHSTS).
 	publicHSTS bool
-	// api is the admin API, nil when Config.Admin is.
-	api *api.API
+	// api is the admin API and portal the web portal, nil when
+	// Config.Admin is.
+	api    *api.API
+	portal *portal.Portal
 }
 
 // New builds the server's routes. It refuses a PublicURL that would break
@@ -76,6 +79,9 @@ func New(cfg Config, p *oauth.Provider) (*Server, error) {
 	s := &Server{cfg: cfg, provider: p, pages: pages, log: log, publicHSTS: publicURLHSTS(cfg.PublicURL)}
 	if cfg.Admin != nil {
 		s.api = api.New(p, cfg.Admin, log)
+		if s.portal, err = portal.New(p, cfg.Admin, cfg.PublicURL, cfg.DefaultTenant, log); err != nil {
+			return nil, err
+		}
 	}
 	s.handler = s.middleware(s.routes())
 	return s, nil
@@ -107,6 +113,15 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("/{tenant}/consent", page(s.consent))
 	mux.Handle("/{tenant}/device", page(s.device))
 	mux.Handle("/{tenant}/api/v1/{rest...}", tenant(s.adminAPI))
+	mux.Handle("/{tenant}/portal/{rest...}", page(s.portalPage))
+	mux.Handle("/{tenant}/portal", page(func(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
+		http.Redirect(w, r, "/"+ep.Tenant.Name+"/portal/", http.StatusMovedPermanently)
+	}))
+	toDefaultPortal := aliasPage(func(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
+		http.Redirect(w, r, "/"+ep.Tenant.Name+"/portal/", http.StatusFound)
+	})
+	mux.Handle("/portal/{$}", toDefaultPortal)
+	mux.Handle("/portal", toDefaultPortal)
 
 	mux.Handle("/oauth2/authorize", aliasPage(s.authorize))
 	mux.Handle("/oauth2/token", alias(s.token))
@@ -117,6 +132,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("/oauth2/userInfo", alias(s.userinfo))
 
 	mux.Handle("/assets/tessera.css", http.StripPrefix("/assets/", staticHandler()))
+	mux.Handle("/assets/portal.css", http.StripPrefix("/assets/", staticHandler()))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
@@ -126,6 +142,37 @@ func (s *Server) routes() *http.ServeMux {
 		s.writeError(w, r, oauth.NotFound("No endpoint at this path. Tenant endpoints are under /{tenant}/, e.g. /{tenant}/v2.0/.well-known/openid-configuration."))
 	})
 	return mux
+}
+
+// portalPage hands a request below /{tenant}/portal/ to the portal.
+func (s *Server) portalPage(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
+	if s.portal == nil {
+		s.tenantErrorPage(w, r, oauth.NotFound("The portal is not served by this server."))
+		return
+	}
+	s.portal.Serve(w, r, ep, r.PathValue("rest"), s.clientAddress(r))
+}
+
+// RegisterBuiltInApps registers, in every tenant that lacks them, the
+// admin API resource and, when the server knows its public URL (the
+// portal's redirect URIs are built from it), the portal's app.
+func (s *Server) RegisterBuiltInApps(ctx context.Context) error {
+	if s.cfg.Admin == nil {
+		return nil
+	}
+	if s.cfg.PublicURL != "" {
+		return s.portal.RegisterApps(ctx)
+	}
+	tenants, err := s.cfg.Admin.Tenants(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range tenants {
+		if _, err := s.cfg.Admin.EnsureAdminAPI(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // adminAPI hands a request below /{tenant}/api/v1/ to the admin API.

@@ -78,6 +78,15 @@ type AuditQuery struct {
 	Result   string
 }
 
+// PermissionText is how audit entries name a permission: the OpenID
+// Connect scopes by their names, others as resource, kind and value.
+func PermissionText(resourceID string, kind PermissionKind, value string) string {
+	if resourceID == "" {
+		return value
+	}
+	return resourceID + " " + string(kind) + " " + value
+}
+
 // MaxAuditPage is the most entries one ListAudit call returns.
 const MaxAuditPage = 1000
 

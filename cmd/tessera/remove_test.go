@@ -37,6 +37,13 @@ func TestCLIRemoveAndDelete(t *testing.T) {
 	if _, err := run(t, dir, "password\n", "user", "set-password", "--tenant", "contoso", "bob"); err == nil {
 		t.Error("set-password took a common password")
 	}
+	if out := runJSON(t, dir, "", "user", "role", "add", "--tenant", "contoso", "bob", "--role", "application administrator"); out["role"] != "Application Administrator" {
+		t.Errorf("user role add: %v", out)
+	}
+	if _, err := run(t, dir, "", "user", "role", "add", "--tenant", "contoso", "bob", "--role", "Emperor"); err == nil {
+		t.Error("an unknown role was assigned")
+	}
+	runJSON(t, dir, "", "user", "role", "remove", "--tenant", "contoso", "bob", "--role", "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3")
 	if _, err := run(t, dir, "", "user", "revoke-sessions", "--tenant", "contoso", "bob"); err != nil {
 		t.Errorf("revoke-sessions: %v", err)
 	}
@@ -60,7 +67,7 @@ func TestCLIRemoveAndDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, activity := range []string{"Delete application", "Delete user", "Revoke sign-in sessions", "Reset user password"} {
+	for _, activity := range []string{"Delete application", "Delete user", "Revoke sign-in sessions", "Reset user password", "Add member to role", "Remove member from role"} {
 		if !strings.Contains(log, activity) {
 			t.Errorf("the audit log lacks %q:\n%s", activity, log)
 		}

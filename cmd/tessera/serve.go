@@ -186,12 +186,18 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	// The admin API writes through the cache, so this instance sees its
 	// own changes at once.
 	apiAdmin := admin.New(st, e.masterKey, nil, password.Default()).WithAuditRetention(retention)
-	go ensureAdminAPIs(ctx, apiAdmin, logger)
 	handler, err := server.New(server.Config{PublicURL: o.publicURL, DefaultTenant: o.defaultTenant, TrustedProxies: proxies,
 		Logger: logger, Admin: apiAdmin}, provider)
 	if err != nil {
 		return err
 	}
+	// Beside start-up rather than before it: a store with many tenants
+	// must not delay the first answer.
+	go func() {
+		if err := handler.RegisterBuiltInApps(ctx); err != nil && ctx.Err() == nil {
+			logger.WarnContext(ctx, "the admin API or portal could not be registered in every tenant", "err", err)
+		}
+	}()
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -319,6 +325,10 @@ func printDemo(w io.Writer, dataDir, publicURL string, d admin.Demo) {
 	if pw == "" {
 		pw = "<shown on first start; run with --new-demo-credentials for a new one>"
 	}
+	adminPW := d.AdminPassword
+	if adminPW == "" {
+		adminPW = "<shown on first start; run with --new-demo-credentials for a new one>"
+	}
 	fmt.Fprintf(w, `
 Tessera development server
   Data directory:   %[1]s   (trust %[1]s/ca.pem: curl --cacert, NODE_EXTRA_CA_CERTS)
@@ -342,6 +352,11 @@ User
   Username:                 %[12]s
   Password:                 %[13]s
 
+Portal: App registrations and more, for %[16]s, a Global Administrator of %[3]s
+  Portal URL:               %[15]s/portal/
+  Administrator:            %[16]s
+  Administrator password:   %[17]s
+
 Get a token:
   1. Open this URL in a browser (it warns about the certificate: see below) and sign in as %[12]s:
      %[14]s
@@ -358,7 +373,8 @@ Browsers warn about the certificate until they trust %[1]s/ca.pem, a CA made on 
 machine: import it into the system or browser trust store (README, "Trust the CA").
 
 `, dataDir, authority, d.Tenant.Name, d.Tenant.ID, d.WebApp.Name, d.WebApp.ClientID, secret, redirect,
-		d.NativeApp.Name, d.NativeApp.ClientID, strings.Join(d.NativeApp.RedirectURIs, ", "), d.User.Username, pw, authorize)
+		d.NativeApp.Name, d.NativeApp.ClientID, strings.Join(d.NativeApp.RedirectURIs, ", "), d.User.Username, pw, authorize,
+		authority, d.Admin.Username, adminPW)
 }
 
 // servePprof exposes the Go profiler on a separate listener that only
@@ -400,21 +416,4 @@ func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
 	}()
 	log.Info("pprof listening", "addr", ln.Addr().String())
 	return nil
-}
-
-// ensureAdminAPIs registers the admin API resource of every tenant that
-// lacks one (tenants made before it existed, or by tessera-bench seed),
-// beside start-up rather than before it: a store with many tenants must
-// not delay the first answer.
-func ensureAdminAPIs(ctx context.Context, a *admin.Admin, log *slog.Logger) {
-	tenants, err := a.Tenants(ctx)
-	if err != nil {
-		log.WarnContext(ctx, "admin API: cannot list tenants", "err", err)
-		return
-	}
-	for _, t := range tenants {
-		if _, err := a.EnsureAdminAPI(ctx, t); err != nil && ctx.Err() == nil {
-			log.WarnContext(ctx, "admin API: cannot register it for a tenant", "tenant", t.Name, "err", err)
-		}
-	}
 }

@@ -106,8 +106,47 @@ func newUserCommand(g *globals) *cobra.Command {
 	_ = list.MarkFlagRequired("tenant")
 
 	cmd.AddCommand(create, list, userStateCommand(g, "disable", true), userStateCommand(g, "enable", false),
-		userDeleteCommand(g), userSetPasswordCommand(g), userRevokeSessionsCommand(g))
+		userDeleteCommand(g), userSetPasswordCommand(g), userRevokeSessionsCommand(g), userRoleCommand(g))
 	return cmd
+}
+
+// userRoleCommand assigns and removes directory roles, which decide what a
+// user may do in the portal and through the admin API.
+func userRoleCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "role", Short: "Assign or remove a user's directory roles (Global Administrator, Application Administrator, ...)"}
+	var role string
+	add := userCommand(g, "add USER", "Give a user a directory role", func(ctx context.Context, e *env, u store.User) error {
+		r, err := e.admin.AssignRole(ctx, u, role)
+		if err != nil {
+			return err
+		}
+		return g.print(map[string]string{"user": u.ID, "role": r.Name, "roleTemplateId": r.TemplateID}, func(w io.Writer) {
+			fmt.Fprintf(w, "%s now holds %s.\n", u.Username, r.Name)
+		})
+	})
+	remove := userCommand(g, "remove USER", "Take a directory role from a user", func(ctx context.Context, e *env, u store.User) error {
+		r, err := e.admin.UnassignRole(ctx, u, role)
+		if err != nil {
+			return err
+		}
+		return g.print(map[string]string{"user": u.ID, "removed": r.Name}, func(w io.Writer) {
+			fmt.Fprintf(w, "%s no longer holds %s.\n", u.Username, r.Name)
+		})
+	})
+	for _, c := range []*cobra.Command{add, remove} {
+		c.Flags().StringVar(&role, "role", "", "role name or id: "+roleChoices())
+		_ = c.MarkFlagRequired("role")
+	}
+	cmd.AddCommand(add, remove)
+	return cmd
+}
+
+func roleChoices() string {
+	var names []string
+	for _, r := range admin.DirectoryRoles() {
+		names = append(names, `"`+r.Name+`"`)
+	}
+	return strings.Join(names, ", ")
 }
 
 // userCommand is a command on one user, named by username or object id.

@@ -40,15 +40,19 @@ func New(t testing.TB, base *http.Client) *Browser {
 // Cookies returns the cookies the browser would send to u.
 func (b *Browser) Cookies(u *url.URL) []*http.Cookie { return b.c.Jar.Cookies(u) }
 
+// SetCookie plants a cookie for u, as another site or an attacker might.
+func (b *Browser) SetCookie(u *url.URL, c *http.Cookie) { b.c.Jar.SetCookies(u, []*http.Cookie{c}) }
+
 // Outcome is where a browser step ended: on a server page, or sent back to
 // the client with parameters.
 type Outcome struct {
 	Status   int
 	Body     string
-	URL      *url.URL   // the page's own URL
-	Page     string     // "login", "consent", "logout", "error", "form_post", or ""
-	Callback *url.URL   // set when the browser was sent to the client
-	Params   url.Values // the callback's parameters (query, fragment or posted form)
+	URL      *url.URL    // the page's own URL
+	Header   http.Header // the page's response headers
+	Page     string      // "login", "consent", "logout", "error", "form_post", or ""
+	Callback *url.URL    // set when the browser was sent to the client
+	Params   url.Values  // the callback's parameters (query, fragment or posted form)
 }
 
 // Get opens a URL.
@@ -103,7 +107,7 @@ func (b *Browser) do(req *http.Request) Outcome {
 			continue
 		}
 		body := string(raw)
-		o := Outcome{Status: resp.StatusCode, Body: body, URL: req.URL}
+		o := Outcome{Status: resp.StatusCode, Body: body, URL: req.URL, Header: resp.Header}
 		switch {
 		case strings.Contains(body, `name="password"`):
 			o.Page = "login"

@@ -121,6 +121,9 @@ func StartWith(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := h.RegisterBuiltInApps(ctx); err != nil {
+		t.Fatal(err)
+	}
 	srv.Config.Handler = h
 	srv.StartTLS()
 	t.Cleanup(srv.Close)

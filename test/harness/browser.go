@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -195,33 +194,7 @@ func (b *Browser) Fill(selector, value string) {
 // Click clicks an element and waits for the navigation it starts.
 func (b *Browser) Click(selector string) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	defer cancel()
-	err := chromedp.Run(ctx, chromedp.ActionFunc(func(ctx context.Context) error {
-		done := make(chan struct{}, 1)
-		lctx, lcancel := context.WithCancel(ctx)
-		defer lcancel()
-		chromedp.ListenTarget(lctx, func(ev any) {
-			switch ev.(type) {
-			case *page.EventLoadEventFired, *page.EventFrameStoppedLoading:
-				select {
-				case done <- struct{}{}:
-				default:
-				}
-			}
-		})
-		if err := chromedp.Click(selector, chromedp.ByQuery).Do(ctx); err != nil {
-			return err
-		}
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-		}
-		return nil
-	}))
-	if err != nil {
-		b.t.Fatalf("browser: click %s: %v (at %s)", selector, err, b.Location())
-	}
+	b.clickAndWait(selector, chromedp.ByQuery, 10*time.Second)
 }
 
 // Requested returns the first URL the browser requested that starts with

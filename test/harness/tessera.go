@@ -111,6 +111,10 @@ type Demo struct {
 	NativeClientID string
 	Username       string
 	Password       string
+	// The portal and its administrator (a Global Administrator).
+	PortalURL     string
+	AdminUsername string
+	AdminPassword string
 }
 
 // Tessera is a running `tessera serve --dev`.
@@ -303,6 +307,8 @@ func startIn(t testing.TB, dataDir string, env []string, flags ...string) *Tesse
 	s.Demo = Demo{
 		TenantID: first(bannerValues(out, "Directory (tenant) ID")), WebClientID: ids[0], NativeClientID: ids[1],
 		WebSecret: first(bannerValues(out, "Client secret")), Username: first(bannerValues(out, "Username")), Password: first(bannerValues(out, "Password")),
+		PortalURL: first(bannerValues(out, "Portal URL")), AdminUsername: first(bannerValues(out, "Administrator")),
+		AdminPassword: first(bannerValues(out, "Administrator password")),
 	}
 	s.CAFile = filepath.Join(s.DataDir, "ca.pem")
 	pem, err := os.ReadFile(s.CAFile)
