@@ -38,6 +38,11 @@ func LocalOperator(account string) Actor {
 	return Actor{Type: ActorOperator, ID: account, Name: "local operator " + account}
 }
 
+// ServerActor is the server itself, for what it does on its own at start.
+func ServerActor() Actor {
+	return Actor{Type: ActorOperator, ID: "tessera", Name: "Tessera server"}
+}
+
 // DefaultAuditRetention is how long audit entries are kept when the
 // server is not told otherwise.
 const DefaultAuditRetention = 90 * 24 * time.Hour

@@ -522,3 +522,80 @@ func TestAdminAPIKeys(t *testing.T) {
 		t.Errorf("keyCredentials after removeKey: %v", kcs)
 	}
 }
+
+// Grants and keys over the API: delegated grants for everyone and for one
+// user, app role assignments, and signing key rotation, each audited; no
+// caller hands out an admin API permission it lacks.
+func TestAdminAPIGrantsAndKeys(t *testing.T) {
+	e := newAPIEnv(t)
+	ctx := t.Context()
+	owner := e.appToken("owner", true, admin.PermApplicationReadWrite, admin.PermDirectoryReadWrite, admin.PermDirectoryRead)
+	client := e.native.ClientID
+
+	r := e.call("POST", "/oauth2PermissionGrants", e.robot, map[string]any{"clientId": client, "consentType": "AllPrincipals",
+		"resourceId": "api://files", "scope": "Files.Read Files.Write"})
+	e.expect("grant for everyone", r, http.StatusCreated, "")
+	r = e.call("POST", "/oauth2PermissionGrants", e.robot, map[string]any{"clientId": client, "consentType": "Principal",
+		"principalId": e.user.ID, "resourceId": e.api.ClientID, "scope": "Files.Read"})
+	e.expect("grant for alice", r, http.StatusCreated, "")
+	userGrant := r.json(t)["id"].(string)
+	e.expect("a scope the API does not expose", e.call("POST", "/oauth2PermissionGrants", e.robot, map[string]any{"clientId": client,
+		"consentType": "AllPrincipals", "resourceId": "api://files", "scope": "Files.Delete"}), http.StatusBadRequest, "Request_BadRequest")
+	e.expect("Principal without a principal", e.call("POST", "/oauth2PermissionGrants", e.robot, map[string]any{"clientId": client,
+		"consentType": "Principal", "resourceId": "api://files", "scope": "Files.Read"}), http.StatusBadRequest, "Request_BadRequest")
+	e.expect("an admin API scope the caller lacks", e.call("POST", "/oauth2PermissionGrants", e.robot, map[string]any{"clientId": client,
+		"consentType": "AllPrincipals", "resourceId": admin.AdminAPIIdentifier, "scope": admin.PermUserReadWrite}), http.StatusForbidden, "Authorization_RequestDenied")
+
+	list := e.call("GET", "/oauth2PermissionGrants?clientId="+client+"&principalId="+e.user.ID, e.robot, nil)
+	e.expect("list grants", list, http.StatusOK, "")
+	if grants := list.json(t)["value"].([]any); len(grants) != 2 {
+		t.Errorf("grants: %v", grants)
+	}
+	e.expect("remove alice's grant", e.call("DELETE", "/oauth2PermissionGrants/"+userGrant, e.robot, nil), http.StatusNoContent, "")
+	e.expect("remove it again", e.call("DELETE", "/oauth2PermissionGrants/"+userGrant, e.robot, nil), http.StatusNotFound, "Request_ResourceNotFound")
+	e.expect("a forged grant id", e.call("DELETE", "/oauth2PermissionGrants/not-one", e.robot, nil), http.StatusNotFound, "Request_ResourceNotFound")
+
+	daemon := e.daemon.ClientID
+	if _, err := e.admin.AddPermission(ctx, e.daemon, "api://files", nil, []string{"Files.ReadAll"}); err != nil {
+		t.Fatal(err)
+	}
+	r = e.call("POST", "/applications/"+daemon+"/appRoleAssignments", e.robot, map[string]any{"resourceId": "api://files", "appRoleId": "Files.ReadAll"})
+	e.expect("assign a role", r, http.StatusCreated, "")
+	assignments := e.call("GET", "/applications/"+daemon+"/appRoleAssignments", e.robot, nil).json(t)["value"].([]any)
+	if len(assignments) != 1 || assignments[0].(map[string]any)["appRoleId"] != "Files.ReadAll" {
+		t.Fatalf("assignments: %v", assignments)
+	}
+	id := assignments[0].(map[string]any)["id"].(string)
+	e.expect("remove the role", e.call("DELETE", "/applications/"+daemon+"/appRoleAssignments/"+id, e.robot, nil), http.StatusNoContent, "")
+	status, resp, _ := e.post(e.tokenURL(), url.Values{"grant_type": {"client_credentials"}, "client_id": {daemon},
+		"client_secret": {e.daemonPW}, "scope": {"api://files/.default"}})
+	if status == http.StatusOK {
+		if _, claims := e.verifyJWT(resp["access_token"].(string), "at+jwt", e.api.ClientID); claims["roles"] != nil {
+			t.Errorf("the removed role is still in the daemon's token: %v", claims["roles"])
+		}
+	}
+
+	keys := e.call("GET", "/signingKeys", owner, nil)
+	e.expect("list keys", keys, http.StatusOK, "")
+	before := keys.json(t)["value"].([]any)
+	e.expect("rotate without Directory.ReadWrite.All", e.call("POST", "/signingKeys/rotate", e.robot, nil), http.StatusForbidden, "Authorization_RequestDenied")
+	e.expect("rotate", e.call("POST", "/signingKeys/rotate", owner, nil), http.StatusNoContent, "")
+	after := e.call("GET", "/signingKeys", owner, nil).json(t)["value"].([]any)
+	if len(after) != len(before)+1 || strings.Contains(string(keys.body), "PRIVATE") {
+		t.Errorf("keys before %d, after %d", len(before), len(after))
+	}
+	entries, err := e.admin.AuditLog(ctx, e.tenant, store.AuditQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var activities []string
+	for _, en := range entries {
+		activities = append(activities, en.Activity)
+	}
+	for _, want := range []string{"Add delegated permission grant", "Remove delegated permission grant", "Add app role assignment to service principal",
+		"Remove app role assignment from service principal", "Rotate signing keys"} {
+		if !slices.Contains(activities, want) {
+			t.Errorf("no %q in the audit log", want)
+		}
+	}
+}

@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tessera-id/tessera/admin"
 	"github.com/tessera-id/tessera/internal/testbrowser"
@@ -198,5 +200,118 @@ func TestPortalDefences(t *testing.T) {
 	}
 	if again := u.Get(u.base + "/apps"); again.Page != "login" {
 		t.Errorf("after signing out the portal still serves: %d %q", again.Status, again.Page)
+	}
+}
+
+// The rest of an app's pages: Token configuration, API permissions (add,
+// grant admin consent, remove) and Expose an API, each change in the
+// registration and refused input shown on the page.
+func TestPortalAppConfiguration(t *testing.T) {
+	e := newEnv(t)
+	e.globalAdmin()
+	u, _ := e.signInToPortal("alice@contoso.test", e.password)
+	ctx := t.Context()
+	app := func() store.App {
+		a, err := e.store.GetApp(ctx, e.tenant.ID, e.web.ClientID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	path := "/apps/" + e.web.ClientID
+
+	page := u.Get(u.base + path + "/tokens")
+	o := u.post(page, path+"/tokens", url.Values{"access": {"30m"}, "refresh": {"60d"}, "idle": {""}})
+	if !strings.Contains(o.Body, "Saved.") || app().AccessTokenLifetime != 30*time.Minute || !strings.Contains(o.Body, `value="60d"`) {
+		t.Errorf("Token configuration: %d, access %s", o.Status, app().AccessTokenLifetime)
+	}
+	if o := u.post(page, path+"/tokens", url.Values{"access": {"1 fortnight"}}); o.Status != http.StatusBadRequest || !strings.Contains(o.Body, `role="alert"`) {
+		t.Errorf("a lifetime that is not one: %d", o.Status)
+	}
+
+	page = u.Get(u.base + path + "/permissions?add=1")
+	if !strings.Contains(page.Body, "Files API") || !strings.Contains(page.Body, admin.AdminAPIName) {
+		t.Fatalf("Request API permissions lists no APIs:\n%s", page.Body)
+	}
+	choose := u.Get(u.base + path + "/permissions?add=1&api=" + e.api.ClientID)
+	o = u.post(choose, path+"/permissions", url.Values{"action": {"add"}, "api": {e.api.ClientID}, "permission": {"scope:Files.Read", "role:Files.ReadAll"}})
+	if !strings.Contains(o.Body, "Not granted for contoso") || len(app().Permissions) != 2 {
+		t.Fatalf("Add permissions: %d, %d permissions\n%s", o.Status, len(app().Permissions), o.Body)
+	}
+	o = u.post(o, path+"/permissions", url.Values{"action": {"consent"}})
+	if !strings.Contains(o.Body, "Granted for contoso") || strings.Contains(o.Body, "Not granted for contoso") {
+		t.Errorf("Grant admin consent:\n%s", o.Body)
+	}
+	o = u.post(o, path+"/permissions", url.Values{"action": {"remove"}, "api": {e.api.ClientID}, "permission": {"role:Files.ReadAll"}})
+	if len(app().Permissions) != 1 {
+		t.Errorf("Remove permission left %v", app().Permissions)
+	}
+
+	page = u.Get(u.base + path + "/expose")
+	o = u.post(page, path+"/expose", url.Values{"action": {"uri"}, "uri": {"api://web-app"}})
+	o = u.post(o, path+"/expose", url.Values{"action": {"add-scope"}, "scope": {"Notes.Read"}})
+	o = u.post(o, path+"/expose", url.Values{"action": {"add-role"}, "role": {"Notes.ReadAll"}})
+	if a := app(); a.IdentifierURI != "api://web-app" || !slices.Contains(a.Scopes, "Notes.Read") || !slices.Contains(a.Roles, "Notes.ReadAll") {
+		t.Errorf("Expose an API: %s %v %v", a.IdentifierURI, a.Scopes, a.Roles)
+	}
+	if o := u.post(o, path+"/expose", url.Values{"action": {"add-scope"}, "scope": {"openid"}}); o.Status != http.StatusBadRequest || !strings.Contains(o.Body, "reserved") {
+		t.Errorf("a reserved scope name: %d", o.Status)
+	}
+}
+
+// Users in the portal: new user with a password shown once, disable,
+// reset password, directory roles, delete; and the logs show what
+// happened.
+func TestPortalUsersAndLogs(t *testing.T) {
+	e := newEnv(t)
+	e.globalAdmin()
+	u, _ := e.signInToPortal("alice@contoso.test", e.password)
+	ctx := t.Context()
+
+	form := u.Get(u.base + "/users/new")
+	o := u.post(form, "/users/new", url.Values{"username": {"Bob@Contoso.test"}, "name": {"Bob"}, "email": {""}})
+	pw := regexp.MustCompile(`<dt>Password</dt><dd><span class="copyable"><code class="value">([^<]+)</code>`).FindStringSubmatch(o.Body)
+	if pw == nil || !strings.Contains(o.Body, "bob@contoso.test") {
+		t.Fatalf("New user shows no password:\n%s", o.Body)
+	}
+	bob, err := e.admin.User(ctx, e.tenant, "bob@contoso.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/users/" + bob.ID
+	if got := e.browser().SignIn(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil), "bob@contoso.test", html.UnescapeString(pw[1])); got.Params.Get("code") == "" {
+		t.Error("the password the portal showed does not sign bob in")
+	}
+	o = u.post(o, path, url.Values{"action": {"disable"}})
+	if !strings.Contains(o.Body, "<dd>Disabled</dd>") {
+		t.Errorf("Disable account:\n%s", o.Body)
+	}
+	o = u.post(o, path, url.Values{"action": {"reset-password"}})
+	if again := regexp.MustCompile(`<code class="value">([^<]+)</code>`).FindAllStringSubmatch(o.Body, -1); len(again) < 2 || again[0][1] == pw[1] {
+		t.Errorf("Reset password shows no new password")
+	}
+	o = u.post(o, path, url.Values{"action": {"add-role"}, "role": {admin.RoleReportsReader}})
+	if roles, _ := e.admin.RoleAssignments(ctx, e.tenant, bob.ID); len(roles) != 1 || !strings.Contains(o.Body, admin.RoleReportsReader) {
+		t.Errorf("Add assignment: %v", roles)
+	}
+	if o := u.post(o, path, url.Values{"action": {"delete"}, "confirm": {"bob"}}); o.Status != http.StatusBadRequest {
+		t.Errorf("delete confirmed with the wrong name: %d", o.Status)
+	}
+	o = u.post(o, path, url.Values{"action": {"delete"}, "confirm": {"bob@contoso.test"}})
+	if _, err := e.admin.User(ctx, e.tenant, bob.ID); err == nil || !strings.Contains(o.Body, "<h1>Users</h1>") {
+		t.Errorf("Delete: the user is still there (%v)", err)
+	}
+
+	audit := u.Get(u.base + "/audit")
+	for _, activity := range []string{"Add user", "Disable account", "Reset user password", "Add member to role", "Delete user"} {
+		if !strings.Contains(audit.Body, activity) {
+			t.Errorf("the audit log page lacks %q", activity)
+		}
+	}
+	if failures := u.Get(u.base + "/audit?result=failure"); strings.Contains(failures.Body, "Add user") {
+		t.Error("the result filter lets successes through")
+	}
+	if signins := u.Get(u.base + "/signins"); !strings.Contains(signins.Body, "alice@contoso.test") || !strings.Contains(signins.Body, "Tessera Portal") {
+		t.Errorf("the sign-in log page lacks alice's sign-in to the portal:\n%s", signins.Body)
 	}
 }

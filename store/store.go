@@ -408,6 +408,8 @@ type Store interface {
 	// ListConsents returns the principal's grants to the client plus the
 	// tenant-wide ones. An empty principalID returns the tenant-wide ones.
 	ListConsents(ctx context.Context, tenantID, clientID, principalID string) ([]Consent, error)
+	// RemoveConsent removes one grant; ErrNotFound if it was not given.
+	RemoveConsent(ctx context.Context, c Consent) error
 	// RemoveConsents removes the principal's grants to the client (the
 	// tenant-wide ones when principalID is empty).
 	RemoveConsents(ctx context.Context, tenantID, clientID, principalID string) error

@@ -185,18 +185,27 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	})
 	// The admin API writes through the cache, so this instance sees its
 	// own changes at once.
-	apiAdmin := admin.New(st, e.masterKey, nil, password.Default()).WithAuditRetention(retention)
+	// What it does on its own (registering the built-in apps) is the
+	// server's in the audit log; callers get their own actor (Authorize).
+	apiAdmin := admin.New(st, e.masterKey, nil, password.Default()).As(admin.ServerActor()).WithAuditRetention(retention)
 	handler, err := server.New(server.Config{PublicURL: o.publicURL, DefaultTenant: o.defaultTenant, TrustedProxies: proxies,
 		Logger: logger, Admin: apiAdmin}, provider)
 	if err != nil {
 		return err
 	}
 	// Beside start-up rather than before it: a store with many tenants
-	// must not delay the first answer.
+	// must not delay the first answer. It ends before the store closes.
+	registerCtx, cancelRegister := context.WithCancel(ctx)
+	registered := make(chan struct{})
 	go func() {
-		if err := handler.RegisterBuiltInApps(ctx); err != nil && ctx.Err() == nil {
-			logger.WarnContext(ctx, "the admin API or portal could not be registered in every tenant", "err", err)
+		defer close(registered)
+		if err := handler.RegisterBuiltInApps(registerCtx); err != nil && registerCtx.Err() == nil {
+			logger.WarnContext(registerCtx, "the admin API or portal could not be registered in every tenant", "err", err)
 		}
+	}()
+	defer func() {
+		cancelRegister()
+		<-registered
 	}()
 	srv := &http.Server{
 		Handler:           handler,

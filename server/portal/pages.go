@@ -108,6 +108,16 @@ func (p *Portal) route(q *request, rest string) error {
 		return nil
 	case rest == "apps":
 		return p.appList(q)
+	case rest == "users":
+		return p.userList(q)
+	case rest == "users/new":
+		return p.newUser(q)
+	case len(parts) == 2 && parts[0] == "users":
+		return p.withUser(q, parts[1], p.userPage)
+	case rest == "audit":
+		return p.logPage(q, store.AuditDirectory, "audit", "Audit logs", "audit")
+	case rest == "signins":
+		return p.logPage(q, store.AuditSignIn, "signins", "Sign-in logs", "signins")
 	case rest == "apps/new":
 		return p.newApp(q)
 	case len(parts) == 2 && parts[0] == "apps":
@@ -120,6 +130,12 @@ func (p *Portal) route(q *request, rest string) error {
 			return p.withApp(q, parts[1], p.credentials)
 		case "delete":
 			return p.withApp(q, parts[1], p.deleteApp)
+		case "tokens":
+			return p.withApp(q, parts[1], p.tokenConfiguration)
+		case "permissions":
+			return p.withApp(q, parts[1], p.permissions)
+		case "expose":
+			return p.withApp(q, parts[1], p.exposeAPI)
 		}
 	}
 	return notFoundPage()

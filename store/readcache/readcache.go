@@ -436,6 +436,12 @@ func (s *Store) AddConsents(ctx context.Context, cs []store.Consent) error {
 	return s.inner.AddConsents(ctx, cs)
 }
 
+// RemoveConsent implements store.Store.
+func (s *Store) RemoveConsent(ctx context.Context, c store.Consent) error {
+	defer s.changed()
+	return s.inner.RemoveConsent(ctx, c)
+}
+
 // RemoveConsents implements store.Store.
 func (s *Store) RemoveConsents(ctx context.Context, tenantID, clientID, principalID string) error {
 	defer s.changed()

@@ -355,6 +355,13 @@ func (s *Store) ListConsents(ctx context.Context, tenantID, clientID, principalI
 	return cs, s.wrap("list consents", err)
 }
 
+// RemoveConsent implements store.Store.
+func (s *Store) RemoveConsent(ctx context.Context, c store.Consent) error {
+	err := s.execOne(ctx, `DELETE FROM consents WHERE tenant_id = $1 AND client_id = $2 AND principal_id = $3
+		AND resource_id = $4 AND kind = $5 AND value = $6`, c.TenantID, c.ClientID, c.PrincipalID, c.ResourceID, string(c.Kind), c.Value)
+	return s.wrap("remove consent", err)
+}
+
 // RemoveConsents implements store.Store. Removing nothing is not an error:
 // the caller wants the grants gone, and they are.
 func (s *Store) RemoveConsents(ctx context.Context, tenantID, clientID, principalID string) error {

@@ -109,4 +109,14 @@ func testDeletes(t *testing.T, s store.Store) {
 		t.Errorf("tenant 2 lost secrets (%d left) or grants (%d left)", len(secrets), len(grants))
 	}
 	revoked("tenant 2's family", t2, otherTenant, false)
+
+	// One grant at a time.
+	one := store.Consent{TenantID: t2, ClientID: "api", PrincipalID: "u2", ResourceID: "web", Kind: store.KindScope, Value: "Web.Read"}
+	ok(t, s.RemoveConsent(ctx, one))
+	isErr(t, s.RemoveConsent(ctx, one), store.ErrNotFound)
+	grants, err = s.ListConsents(ctx, t2, "api", "u2")
+	ok(t, err)
+	if len(grants) != 0 {
+		t.Errorf("RemoveConsent left %+v", grants)
+	}
 }

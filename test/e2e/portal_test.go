@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/tessera-id/tessera/test/harness"
@@ -49,4 +50,34 @@ func TestPortalAccessibility(t *testing.T) {
 	check("new-client-secret")
 	b.ClickLabel("Add")
 	check("client-secret-value")
+
+	b.ClickLabel("Token configuration")
+	check("token-configuration")
+	b.ClickLabel("API permissions")
+	b.ClickLabel("Add a permission")
+	b.ClickLabel("Demo Web App")
+	check("request-api-permissions")
+	b.CheckLabel("access_as_user")
+	b.ClickLabel("Add permissions")
+	b.ClickLabel("Grant admin consent for demo")
+	if !strings.Contains(b.Text(), "Granted for demo") {
+		t.Errorf("after Grant admin consent:\n%s", b.Text())
+	}
+	check("api-permissions")
+	b.ClickLabel("Expose an API")
+	check("expose-an-api")
+
+	b.ClickLabel("Users")
+	check("users")
+	b.ClickLabel("New user")
+	b.FillLabel("Username", "newcomer")
+	b.ClickLabel("Create")
+	if b.Field("Password") == "" {
+		t.Errorf("New user shows no password:\n%s", b.Text())
+	}
+	check("user")
+	b.ClickLabel("Audit logs")
+	check("audit-logs")
+	b.ClickLabel("Sign-in logs")
+	check("sign-in-logs")
 }

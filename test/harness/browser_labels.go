@@ -55,6 +55,23 @@ func (b *Browser) clickAndWait(sel string, by chromedp.QueryOption, wait time.Du
 	if err != nil {
 		b.t.Fatalf("browser: click %s: %v (at %s)", sel, err, b.Location())
 	}
+	b.waitReady()
+}
+
+// waitReady waits up to five seconds for the page to finish loading: a
+// load event seen after a click may be the one of the page before.
+func (b *Browser) waitReady() {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		var state string
+		ctx, cancel := context.WithTimeout(b.ctx, time.Second)
+		err := chromedp.Run(ctx, chromedp.Evaluate(`document.documentElement ? document.readyState : "loading"`, &state))
+		cancel()
+		if err == nil && state == "complete" {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // labelled is the XPath of the form control a <label> with text names.

@@ -1,0 +1,254 @@
+package portal
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tessera-id/tessera/admin"
+	"github.com/tessera-id/tessera/store"
+)
+
+// The app pages beyond sign-in configuration: Token configuration, API
+// permissions and Expose an API.
+
+// refused renders page name again with the admin core's refusal of a
+// form, or returns what is not a refusal for fail to answer.
+func (p *Portal) refused(q *request, pg *page, name string, err error) error {
+	var fe *formError
+	if !errors.Is(err, admin.ErrInvalid) && !errors.Is(err, admin.ErrStale) && !errors.As(err, &fe) {
+		return err
+	}
+	msg := err.Error()
+	for _, prefix := range []string{"invalid input: ", "changed since it was read: "} {
+		msg = strings.TrimPrefix(msg, prefix)
+	}
+	pg.Error = msg
+	p.render(q.w, http.StatusBadRequest, name, pg)
+	return nil
+}
+
+// saved sends the browser back to path with a notice, after a change.
+func (q *request) saved(path string) {
+	http.Redirect(q.w, q.r, q.base+path+"?saved=1", http.StatusSeeOther)
+}
+
+func (q *request) notice(pg *page) {
+	if q.r.URL.Query().Get("saved") == "1" {
+		pg.Notice = "Saved."
+	}
+}
+
+// lifetimeText is a lifetime as the form shows it: "" for the server's
+// default, else in the largest whole unit (90d, 12h, 45m).
+func lifetimeText(d time.Duration) string {
+	for _, u := range []struct {
+		size time.Duration
+		name string
+	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}} {
+		if d != 0 && d%u.size == 0 {
+			return strconv.FormatInt(int64(d/u.size), 10) + u.name
+		}
+	}
+	if d == 0 {
+		return ""
+	}
+	return d.String()
+}
+
+func (p *Portal) tokenConfiguration(q *request, app store.App) error {
+	pg := p.appPage(q, app, "Token configuration · "+app.Name, "tokens")
+	pg.Fields["access"], pg.Fields["refresh"], pg.Fields["idle"] = lifetimeText(app.AccessTokenLifetime),
+		lifetimeText(app.RefreshTokenLifetime), lifetimeText(app.RefreshTokenIdleLifetime)
+	if q.r.Method != http.MethodPost {
+		q.notice(pg)
+		p.render(q.w, http.StatusOK, "tokens", pg)
+		return nil
+	}
+	f := q.r.PostForm
+	var patch admin.AppPatch
+	for _, l := range []struct {
+		field string
+		dst   **time.Duration
+	}{{"access", &patch.AccessTokenLifetime}, {"refresh", &patch.RefreshTokenLifetime}, {"idle", &patch.RefreshTokenIdleLifetime}} {
+		v := strings.TrimSpace(f.Get(l.field))
+		pg.Fields[l.field] = v
+		d := time.Duration(0)
+		if v != "" {
+			var err error
+			if d, err = admin.ParseLifetime(v); err != nil {
+				return p.refused(q, pg, "tokens", err)
+			}
+		}
+		*l.dst = &d
+	}
+	if _, err := q.admin.PatchApp(q.r.Context(), app, patch); err != nil {
+		return p.refused(q, pg, "tokens", err)
+	}
+	q.saved("/apps/" + app.ClientID + "/tokens")
+	return nil
+}
+
+// permissionRow is one line of Configured permissions.
+type permissionRow struct {
+	API      string // the resource's name
+	Value    string
+	Kind     store.PermissionKind
+	Granted  bool
+	Resource string // its client id
+}
+
+// apiChoice is an API a permission can be added from, with what it
+// exposes.
+type apiChoice struct {
+	App    store.App
+	Scopes []string
+	Roles  []string
+}
+
+type permissionsData struct {
+	Rows    []permissionRow
+	Adding  bool
+	APIs    []apiChoice // the tenant's APIs, while adding
+	Chosen  *apiChoice  // the API whose permissions are offered
+	Granted bool        // every configured permission is granted
+}
+
+func (p *Portal) permissions(q *request, app store.App) error {
+	ctx := q.r.Context()
+	pg := p.appPage(q, app, "API permissions · "+app.Name, "permissions")
+	if q.r.Method == http.MethodPost {
+		f := q.r.PostForm
+		var err error
+		switch f.Get("action") {
+		case "add":
+			var scopes, roles []string
+			for _, v := range f["permission"] {
+				switch kind, value, _ := strings.Cut(v, ":"); kind {
+				case "scope":
+					scopes = append(scopes, value)
+				case "role":
+					roles = append(roles, value)
+				}
+			}
+			_, err = q.admin.AddPermission(ctx, app, f.Get("api"), scopes, roles)
+		case "remove":
+			kind, value, _ := strings.Cut(f.Get("permission"), ":")
+			if kind == "role" {
+				_, err = q.admin.RemovePermission(ctx, app, f.Get("api"), nil, []string{value})
+			} else {
+				_, err = q.admin.RemovePermission(ctx, app, f.Get("api"), []string{value}, nil)
+			}
+		case "consent":
+			_, err = q.admin.GrantAdminConsent(ctx, app)
+		case "revoke":
+			err = q.admin.RevokeConsent(ctx, app, "")
+		default:
+			err = invalidForm("The form asked for nothing this page does.")
+		}
+		if err == nil {
+			q.saved("/apps/" + app.ClientID + "/permissions")
+			return nil
+		}
+		var fe *formError
+		if !errors.Is(err, admin.ErrInvalid) && !errors.As(err, &fe) {
+			return err
+		}
+		pg.Error = strings.TrimPrefix(err.Error(), "invalid input: ")
+	}
+	q.notice(pg)
+	data, err := p.permissionsData(q, app)
+	if err != nil {
+		return err
+	}
+	pg.Data = data
+	status := http.StatusOK
+	if pg.Error != "" {
+		status = http.StatusBadRequest
+	}
+	p.render(q.w, status, "permissions", pg)
+	return nil
+}
+
+func (p *Portal) permissionsData(q *request, app store.App) (*permissionsData, error) {
+	ctx := q.r.Context()
+	apps, err := q.admin.Apps(ctx, q.ep.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]store.App{}
+	for _, a := range apps {
+		byID[a.ClientID] = a
+	}
+	granted, err := q.admin.Consents(ctx, app, "")
+	if err != nil {
+		return nil, err
+	}
+	data := &permissionsData{Adding: q.r.URL.Query().Get("add") == "1", Granted: true}
+	for _, perm := range app.Permissions {
+		res := byID[perm.ResourceID]
+		row := permissionRow{API: res.Name, Value: perm.Value, Kind: perm.Kind, Resource: perm.ResourceID}
+		row.Granted = slices.ContainsFunc(granted, func(c store.Consent) bool {
+			return c.ResourceID == perm.ResourceID && c.Kind == perm.Kind && c.Value == perm.Value
+		})
+		data.Granted = data.Granted && row.Granted
+		data.Rows = append(data.Rows, row)
+	}
+	if data.Adding {
+		for _, a := range apps {
+			if len(a.Scopes)+len(a.Roles) == 0 {
+				continue
+			}
+			choice := apiChoice{App: a, Scopes: a.Scopes, Roles: a.Roles}
+			data.APIs = append(data.APIs, choice)
+			if a.ClientID == q.r.URL.Query().Get("api") {
+				data.Chosen = &choice
+			}
+		}
+		slices.SortFunc(data.APIs, func(x, y apiChoice) int {
+			return strings.Compare(strings.ToLower(x.App.Name), strings.ToLower(y.App.Name))
+		})
+	}
+	return data, nil
+}
+
+func (p *Portal) exposeAPI(q *request, app store.App) error {
+	pg := p.appPage(q, app, "Expose an API · "+app.Name, "expose")
+	if q.r.Method != http.MethodPost {
+		q.notice(pg)
+		p.render(q.w, http.StatusOK, "expose", pg)
+		return nil
+	}
+	f := q.r.PostForm
+	var patch admin.AppPatch
+	switch f.Get("action") {
+	case "uri":
+		uri := f.Get("uri")
+		pg.Fields["uri"] = uri
+		patch.IdentifierURI = &uri
+	case "add-scope":
+		scopes := append(slices.Clone(app.Scopes), strings.TrimSpace(f.Get("scope")))
+		pg.Fields["scope"] = f.Get("scope")
+		patch.Scopes = &scopes
+	case "remove-scope":
+		scopes := slices.DeleteFunc(slices.Clone(app.Scopes), func(s string) bool { return s == f.Get("scope") })
+		patch.Scopes = &scopes
+	case "add-role":
+		roles := append(slices.Clone(app.Roles), strings.TrimSpace(f.Get("role")))
+		pg.Fields["role"] = f.Get("role")
+		patch.Roles = &roles
+	case "remove-role":
+		roles := slices.DeleteFunc(slices.Clone(app.Roles), func(s string) bool { return s == f.Get("role") })
+		patch.Roles = &roles
+	default:
+		return invalidForm("The form asked for nothing this page does.")
+	}
+	if _, err := q.admin.PatchApp(q.r.Context(), app, patch); err != nil {
+		return p.refused(q, pg, "expose", err)
+	}
+	q.saved("/apps/" + app.ClientID + "/expose")
+	return nil
+}
