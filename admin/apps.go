@@ -409,6 +409,19 @@ func (a *Admin) mayChangeApp(app store.App) error {
 	return refuseBuiltIn(app)
 }
 
+// AllConsents lists every grant to client: each user's and the
+// tenant-wide ones (PrincipalID empty).
+func (a *Admin) AllConsents(ctx context.Context, client store.App) ([]store.Consent, error) {
+	if err := a.may(PermApplicationReadWrite, PermDirectoryRead); err != nil {
+		return nil, err
+	}
+	cs, err := a.store.ListClientConsents(ctx, client.TenantID, client.ClientID)
+	if err != nil {
+		return nil, fmt.Errorf("list consents: %w", err)
+	}
+	return cs, nil
+}
+
 // Consents lists the grants to client: the user's and the tenant-wide
 // ones, or only the tenant-wide ones for an empty userID.
 func (a *Admin) Consents(ctx context.Context, client store.App, userID string) ([]store.Consent, error) {

@@ -315,3 +315,29 @@ func TestPortalUsersAndLogs(t *testing.T) {
 		t.Errorf("the sign-in log page lacks alice's sign-in to the portal:\n%s", signins.Body)
 	}
 }
+
+// The Consents page lists every user's grants and the admin's, and
+// revoking a user's ends the app's refresh tokens for them.
+func TestPortalConsents(t *testing.T) {
+	e := newEnv(t)
+	e.globalAdmin()
+	tokens := webTokens(e, "openid offline_access")
+	if _, err := e.admin.GrantAdminConsent(t.Context(), e.web); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := e.signInToPortal("alice@contoso.test", e.password)
+	path := "/apps/" + e.web.ClientID + "/consents"
+	page := u.Get(u.base + path)
+	if !strings.Contains(page.Body, "All users (admin consent)") || !strings.Contains(page.Body, "<h2>alice@contoso.test</h2>") {
+		t.Fatalf("Consents:\n%s", page.Body)
+	}
+	o := u.post(page, path, url.Values{"action": {"revoke"}, "principal": {e.user.ID}})
+	if strings.Contains(o.Body, "<h2>alice@contoso.test</h2>") || !strings.Contains(o.Body, "All users (admin consent)") {
+		t.Errorf("after revoking alice's consent:\n%s", o.Body)
+	}
+	status, resp, _ := e.post(e.tokenURL(), url.Values{"grant_type": {"refresh_token"}, "client_id": {e.web.ClientID},
+		"client_secret": {e.secret}, "refresh_token": {tokens["refresh_token"].(string)}})
+	if status != http.StatusBadRequest || resp["error"] != "invalid_grant" {
+		t.Errorf("alice's refresh token after her consent was revoked: %d %v", status, resp)
+	}
+}

@@ -408,6 +408,9 @@ type Store interface {
 	// ListConsents returns the principal's grants to the client plus the
 	// tenant-wide ones. An empty principalID returns the tenant-wide ones.
 	ListConsents(ctx context.Context, tenantID, clientID, principalID string) ([]Consent, error)
+	// ListClientConsents returns every grant to the client: each user's
+	// and the tenant-wide ones.
+	ListClientConsents(ctx context.Context, tenantID, clientID string) ([]Consent, error)
 	// RemoveConsent removes one grant; ErrNotFound if it was not given.
 	RemoveConsent(ctx context.Context, c Consent) error
 	// RemoveConsents removes the principal's grants to the client (the

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/base64"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,8 +56,8 @@ func parseGrantID(id string, n int) ([]string, bool) {
 }
 
 // listPermissionGrants lists the delegated grants of the app named by the
-// clientId query parameter: tenant-wide ones and, with principalId, that
-// user's.
+// clientId query parameter: every user's and the tenant-wide ones, or,
+// with principalId, that user's and the tenant-wide ones.
 func (api *API) listPermissionGrants(q *request) error {
 	v := q.r.URL.Query()
 	if v.Get("clientId") == "" {
@@ -66,9 +67,12 @@ func (api *API) listPermissionGrants(q *request) error {
 	if err != nil {
 		return err
 	}
-	consents, err := q.admin.Consents(q.r.Context(), app, v.Get("principalId"))
+	consents, err := q.admin.AllConsents(q.r.Context(), app)
 	if err != nil {
 		return err
+	}
+	if principal := v.Get("principalId"); principal != "" {
+		consents = slices.DeleteFunc(consents, func(c store.Consent) bool { return c.PrincipalID != "" && c.PrincipalID != principal })
 	}
 	out := listResponse[permissionGrantJSON]{Value: []permissionGrantJSON{}}
 	index := map[string]int{}

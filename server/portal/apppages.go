@@ -252,3 +252,67 @@ func (p *Portal) exposeAPI(q *request, app store.App) error {
 	q.saved("/apps/" + app.ClientID + "/expose")
 	return nil
 }
+
+// consentGroup is what one principal granted an app: a user, or every
+// user (an administrator's consent).
+type consentGroup struct {
+	PrincipalID string // "" for every user
+	Principal   string
+	Grants      []consentRow
+}
+
+type consentRow struct {
+	API     string
+	Value   string
+	Kind    store.PermissionKind
+	Granted time.Time
+}
+
+// consents lists every grant to the app, by whom, with Revoke for each
+// user's (which ends the app's refresh tokens for them) and for the
+// tenant-wide ones.
+func (p *Portal) consents(q *request, app store.App) error {
+	ctx := q.r.Context()
+	pg := p.appPage(q, app, "Consents · "+app.Name, "consents")
+	if q.r.Method == http.MethodPost {
+		if q.r.PostForm.Get("action") != "revoke" {
+			return invalidForm("The form asked for nothing this page does.")
+		}
+		if err := q.admin.RevokeConsent(ctx, app, q.r.PostForm.Get("principal")); err != nil {
+			return err
+		}
+		q.saved("/apps/" + app.ClientID + "/consents")
+		return nil
+	}
+	q.notice(pg)
+	all, err := q.admin.AllConsents(ctx, app)
+	if err != nil {
+		return err
+	}
+	apps, err := q.admin.Apps(ctx, q.ep.Tenant)
+	if err != nil {
+		return err
+	}
+	names := map[string]string{"": "OpenID Connect"}
+	for _, a := range apps {
+		names[a.ClientID] = a.Name
+	}
+	var groups []consentGroup
+	for _, c := range all {
+		if len(groups) == 0 || groups[len(groups)-1].PrincipalID != c.PrincipalID {
+			g := consentGroup{PrincipalID: c.PrincipalID, Principal: "All users (admin consent)"}
+			if c.PrincipalID != "" {
+				g.Principal = c.PrincipalID
+				if u, err := q.admin.User(ctx, q.ep.Tenant, c.PrincipalID); err == nil {
+					g.Principal = u.Username
+				}
+			}
+			groups = append(groups, g)
+		}
+		g := &groups[len(groups)-1]
+		g.Grants = append(g.Grants, consentRow{API: names[c.ResourceID], Value: c.Value, Kind: c.Kind, Granted: c.CreatedAt})
+	}
+	pg.Data = groups
+	p.render(q.w, http.StatusOK, "consents", pg)
+	return nil
+}

@@ -136,6 +136,8 @@ func (p *Portal) route(q *request, rest string) error {
 			return p.withApp(q, parts[1], p.permissions)
 		case "expose":
 			return p.withApp(q, parts[1], p.exposeAPI)
+		case "consents":
+			return p.withApp(q, parts[1], p.consents)
 		}
 	}
 	return notFoundPage()

@@ -436,6 +436,12 @@ func (s *Store) AddConsents(ctx context.Context, cs []store.Consent) error {
 	return s.inner.AddConsents(ctx, cs)
 }
 
+// ListClientConsents implements store.Store. Only administrators ask,
+// and they want what is stored now.
+func (s *Store) ListClientConsents(ctx context.Context, tenantID, clientID string) ([]store.Consent, error) {
+	return s.inner.ListClientConsents(ctx, tenantID, clientID)
+}
+
 // RemoveConsent implements store.Store.
 func (s *Store) RemoveConsent(ctx context.Context, c store.Consent) error {
 	defer s.changed()

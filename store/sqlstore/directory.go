@@ -355,6 +355,14 @@ func (s *Store) ListConsents(ctx context.Context, tenantID, clientID, principalI
 	return cs, s.wrap("list consents", err)
 }
 
+// ListClientConsents implements store.Store.
+func (s *Store) ListClientConsents(ctx context.Context, tenantID, clientID string) ([]store.Consent, error) {
+	cs, err := list(ctx, s, scanConsent, `SELECT `+consentCols+` FROM consents
+		WHERE tenant_id = $1 AND client_id = $2
+		ORDER BY principal_id, resource_id, kind, value`, tenantID, clientID)
+	return cs, s.wrap("list client consents", err)
+}
+
 // RemoveConsent implements store.Store.
 func (s *Store) RemoveConsent(ctx context.Context, c store.Consent) error {
 	err := s.execOne(ctx, `DELETE FROM consents WHERE tenant_id = $1 AND client_id = $2 AND principal_id = $3

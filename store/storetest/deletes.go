@@ -110,6 +110,11 @@ func testDeletes(t *testing.T, s store.Store) {
 	}
 	revoked("tenant 2's family", t2, otherTenant, false)
 
+	all, err := s.ListClientConsents(ctx, t2, "api")
+	ok(t, err)
+	if len(all) != 2 || all[0].PrincipalID != "u1" || all[1].PrincipalID != "u2" {
+		t.Errorf("every grant to api in tenant 2: %+v", all)
+	}
 	// One grant at a time.
 	one := store.Consent{TenantID: t2, ClientID: "api", PrincipalID: "u2", ResourceID: "web", Kind: store.KindScope, Value: "Web.Read"}
 	ok(t, s.RemoveConsent(ctx, one))

@@ -66,6 +66,11 @@ func TestPortalAccessibility(t *testing.T) {
 	check("api-permissions")
 	b.ClickLabel("Expose an API")
 	check("expose-an-api")
+	b.ClickLabel("Consents")
+	if !strings.Contains(b.Text(), "All users (admin consent)") {
+		t.Errorf("Consents after Grant admin consent:\n%s", b.Text())
+	}
+	check("consents")
 
 	b.ClickLabel("Users")
 	check("users")
