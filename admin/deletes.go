@@ -112,3 +112,27 @@ func (a *Admin) RevokeSessions(ctx context.Context, u store.User) error {
 	}
 	return nil
 }
+
+// DeleteTenant deletes a tenant and everything in it: apps, users, keys,
+// grants, sessions and tokens. Its refresh tokens and sessions end at
+// once; its access tokens no longer verify at its endpoints (its keys are
+// gone), though a resource server that cached its keys accepts them until
+// they expire. Only the server's operator may, confirming with the tenant's
+// name; the audit log keeps the record, in the deleted tenant's log.
+func (a *Admin) DeleteTenant(ctx context.Context, t store.Tenant, confirmName string) error {
+	if err := a.mayOperate(); err != nil {
+		return err
+	}
+	if strings.TrimSpace(confirmName) != t.Name {
+		return invalid("to delete tenant %s, confirm with its name", t.Name)
+	}
+	e := a.entry(catDirectory, "Delete tenant", target{t.ID, "tenant", t.ID, t.Name}, []store.AuditChange{{Property: "name", Old: t.Name}})
+	err := a.audited(ctx, e, func(ctx context.Context) error { return a.store.DeleteTenant(ctx, t.ID) })
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("no tenant %q: it was deleted already", t.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("delete tenant: %w", err)
+	}
+	return nil
+}

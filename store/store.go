@@ -350,6 +350,11 @@ type Store interface {
 	// GetTenant finds a tenant by id or by name.
 	GetTenant(ctx context.Context, idOrName string) (Tenant, error)
 	ListTenants(ctx context.Context) ([]Tenant, error)
+	// DeleteTenant removes a tenant and everything it holds (apps, users,
+	// keys, grants, sessions, tokens) in one transaction, except its audit
+	// log, which outlives it until collected; ErrNotFound if there is no
+	// such tenant.
+	DeleteTenant(ctx context.Context, tenantID string) error
 	// SetTenantLockout replaces a tenant's lockout settings.
 	SetTenantLockout(ctx context.Context, tenantID string, l LockoutSettings) error
 

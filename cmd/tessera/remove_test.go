@@ -76,3 +76,23 @@ func TestCLIRemoveAndDelete(t *testing.T) {
 		t.Error("the audit log holds a password")
 	}
 }
+
+// tenant delete needs --yes and removes everything of the tenant, and of
+// no other.
+func TestCLITenantDelete(t *testing.T) {
+	dir := t.TempDir()
+	runJSON(t, dir, "", "tenant", "create", "contoso")
+	runJSON(t, dir, "", "tenant", "create", "fabrikam")
+	runJSON(t, dir, "", "app", "register", "--tenant", "contoso", "--name", "web")
+	if _, err := run(t, dir, "", "tenant", "delete", "contoso"); err == nil || !strings.Contains(err.Error(), "--yes") {
+		t.Errorf("tenant delete without --yes: %v", err)
+	}
+	runJSON(t, dir, "", "tenant", "delete", "contoso", "--yes")
+	if _, err := run(t, dir, "", "app", "list", "--tenant", "contoso"); err == nil {
+		t.Error("the deleted tenant still lists apps")
+	}
+	out, err := run(t, dir, "", "tenant", "list")
+	if err != nil || strings.Contains(out, "contoso") || !strings.Contains(out, "fabrikam") {
+		t.Errorf("tenant list after delete (%v):\n%s", err, out)
+	}
+}

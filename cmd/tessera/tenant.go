@@ -133,6 +133,30 @@ func newTenantCommand(g *globals) *cobra.Command {
 		})(cmd, args)
 	}
 	create.Flags().StringVar(&alg, "signing-alg", token.RS256, "token signing algorithm: "+token.SigningAlgChoices())
+	var yes bool
+	del := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a tenant with all its apps, users, keys and tokens (its audit log is kept until it expires)",
+		Args:  cobra.ExactArgs(1),
+	}
+	del.RunE = func(cmd *cobra.Command, args []string) error {
+		return g.withEnv(func(ctx context.Context, e *env) error {
+			t, err := e.admin.Tenant(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if !yes {
+				return fmt.Errorf("deleting tenant %s and everything in it cannot be undone: add --yes", t.Name)
+			}
+			if err := e.admin.DeleteTenant(ctx, t, t.Name); err != nil {
+				return err
+			}
+			return g.print(map[string]string{"id": t.ID, "deleted": t.Name}, func(w io.Writer) {
+				fmt.Fprintf(w, "Tenant %s deleted: its sessions and refresh tokens are gone and its keys are no longer published.\n", t.Name)
+			})
+		})(cmd, args)
+	}
+	del.Flags().BoolVar(&yes, "yes", false, "confirm the deletion")
 	list := &cobra.Command{Use: "list", Short: "List tenants", Args: cobra.NoArgs}
 	list.RunE = g.withEnv(func(ctx context.Context, e *env) error {
 		ts, err := e.admin.Tenants(ctx)
@@ -162,7 +186,7 @@ func newTenantCommand(g *globals) *cobra.Command {
 			return g.print(toTenantJSON(t), func(w io.Writer) { printTenant(w, t) })
 		})(cmd, args)
 	}
-	cmd.AddCommand(create, list, show, newTenantSetCommand(g))
+	cmd.AddCommand(create, list, show, newTenantSetCommand(g), del)
 	return cmd
 }
 

@@ -396,6 +396,12 @@ func (s *Store) UpdateUserIf(ctx context.Context, u store.User, ifUpdatedAt time
 	return s.inner.UpdateUserIf(ctx, u, ifUpdatedAt)
 }
 
+// DeleteTenant implements store.Store.
+func (s *Store) DeleteTenant(ctx context.Context, tenantID string) error {
+	defer s.changed()
+	return s.inner.DeleteTenant(ctx, tenantID)
+}
+
 // DeleteApp implements store.Store.
 func (s *Store) DeleteApp(ctx context.Context, tenantID, clientID string, now time.Time) error {
 	defer s.changed()

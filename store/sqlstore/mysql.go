@@ -142,6 +142,7 @@ func OpenMySQL(ctx context.Context, rawURL string, opts ...Option) (*MySQL, erro
 		tryLock: `SELECT GET_LOCK(?, 0)`, unlock: `SELECT RELEASE_LOCK(?)`}
 	// auth_requests predates this engine: there are none to collect.
 	m.collected = slices.DeleteFunc(m.collected, func(c collected) bool { return c.table == "auth_requests" })
+	m.tenantTables = slices.DeleteFunc(m.tenantTables, func(t string) bool { return t == "auth_requests" })
 	// Under a named lock. GET_LOCK waits at most its timeout: a day stands
 	// for "until ctx ends", which closes the connection and so ends the
 	// wait. MySQL commits each DDL statement on its own, so a migration

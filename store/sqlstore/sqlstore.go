@@ -52,6 +52,8 @@ type Store struct {
 	retry retryPolicy
 	// collected are the tables DeleteExpired collects, with their keys.
 	collected []collected
+	// tenantTables are the tables DeleteTenant empties (see tenantTables).
+	tenantTables []string
 	// closers end what the engine runs beside the pools (SQLite's
 	// rotation loop), before the pools close.
 	closers []func() error
@@ -484,6 +486,6 @@ func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
 // newStore is the part of opening that every engine shares.
 func newStore(d dialect, w, r *sql.DB) *Store {
-	return &Store{d: d, w: w, r: r, appCols: appColumns(d), collected: collectedTables(),
+	return &Store{d: d, w: w, r: r, appCols: appColumns(d), collected: collectedTables(), tenantTables: tenantTables(),
 		retry: retryPolicy{attempts: 6, backoff: jittered(5 * time.Millisecond)}}
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -123,5 +124,53 @@ func testDeletes(t *testing.T, s store.Store) {
 	ok(t, err)
 	if len(grants) != 0 {
 		t.Errorf("RemoveConsent left %+v", grants)
+	}
+}
+
+// testDeleteTenant: deleting a tenant takes everything of it in one go
+// and nothing of another; its audit log stays until it expires.
+func testDeleteTenant(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	now := epoch()
+	seed(t, s)
+	for _, tid := range []string{t1, t2} {
+		ok(t, s.AddClientSecret(ctx, store.ClientSecret{ID: "sec", TenantID: tid, ClientID: "web", Hash: hash(tid + "sec"), CreatedAt: now}))
+		ok(t, s.AddConsents(ctx, []store.Consent{{TenantID: tid, ClientID: "web", PrincipalID: "u1", Kind: store.KindScope, Value: "openid", CreatedAt: now}}))
+		ok(t, s.AddDirectoryRole(ctx, store.RoleAssignment{TenantID: tid, UserID: "u1", Role: "Global Administrator", CreatedAt: now}))
+		k := signingKey("k-"+tid, store.KeyActive)
+		k.TenantID = tid
+		ok(t, s.AddSigningKey(ctx, k))
+		ok(t, s.CreateSession(ctx, store.Session{ID: tid, Hash: hash(tid + "session"), TenantID: tid, UserID: "u1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
+		ok(t, s.AppendAudit(ctx, auditEntry(tid, "e-"+tid, store.AuditDirectory, now)))
+	}
+	f, rt := family("fam", now)
+	ok(t, s.CreateRefreshFamily(ctx, f, rt))
+
+	ok(t, s.DeleteTenant(ctx, t1))
+	_, err := s.GetTenant(ctx, t1)
+	isErr(t, err, store.ErrNotFound)
+	apps, err := s.ListApps(ctx, t1)
+	ok(t, err)
+	users, err := s.ListUsers(ctx, t1)
+	ok(t, err)
+	_, _, err = s.GetRefreshToken(ctx, t1, rt.Hash)
+	if len(apps)+len(users) != 0 || !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("tenant 1 left %d apps, %d users, its refresh token: %v", len(apps), len(users), err)
+	}
+	if log, err := s.ListAudit(ctx, t1, store.AuditQuery{Kind: store.AuditDirectory}); err != nil || len(log) != 1 {
+		t.Errorf("the deleted tenant's audit log: %d entries (%v), want it kept", len(log), err)
+	}
+	isErr(t, s.DeleteTenant(ctx, t1), store.ErrNotFound)
+	if _, err := s.GetTenant(ctx, t2); err != nil {
+		t.Errorf("tenant 2: %v", err)
+	}
+	apps, err = s.ListApps(ctx, t2)
+	ok(t, err)
+	roles, err := s.ListDirectoryRoles(ctx, t2, "")
+	ok(t, err)
+	keys, err := s.ListSigningKeys(ctx, t2, now)
+	ok(t, err)
+	if len(apps) != 2 || len(roles) != 1 || len(keys) != 1 {
+		t.Errorf("tenant 2 lost rows: %d apps, %d roles, %d keys", len(apps), len(roles), len(keys))
 	}
 }

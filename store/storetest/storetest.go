@@ -78,6 +78,7 @@ func Run(t *testing.T, newBackend Backend) {
 		{"AuditWithChange", simple(testAuditWithChange)},
 		{"AuditExpiry", simple(testAuditExpiry)},
 		{"Deletes", simple(testDeletes)},
+		{"DeleteTenant", simple(testDeleteTenant)},
 		{"DirectoryRoles", simple(testDirectoryRoles)},
 	}
 	for _, tc := range tests {
