@@ -49,7 +49,7 @@ func New(st store.Store, mk token.MasterKey, now func() time.Time, pw password.P
 		now = time.Now
 	}
 	return &Admin{store: st, masterKey: mk, now: func() time.Time { return now().UTC() }, pwParams: pw,
-		actor: LocalOperator(""), retention: DefaultAuditRetention, allowed: func(string) bool { return true }, operator: true}
+		actor: LocalOperator(""), retention: store.DefaultAuditRetention, allowed: func(string) bool { return true }, operator: true}
 }
 
 // ErrInvalid marks errors caused by bad input, as opposed to failures.
@@ -66,26 +66,50 @@ var ErrStale = errors.New("changed since it was read")
 // ErrForbidden marks an operation the caller may not perform.
 var ErrForbidden = errors.New("forbidden")
 
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+// refusal is an operation refused for a reason the caller can act on. It
+// is each of its kinds (ErrInvalid, ErrNotFound, ErrStale, ErrForbidden)
+// and reads as the first one's words followed by the reason.
+type refusal struct {
+	kinds  []error
+	reason string
+	cause  error // what the reason came from, if anything (password.ErrCommon)
 }
 
-// missingError is ErrInvalid and ErrNotFound at once, worded as ErrInvalid.
-type missingError struct{}
+func (r *refusal) Error() string        { return r.kinds[0].Error() + ": " + r.reason }
+func (r *refusal) Is(target error) bool { return slices.Contains(r.kinds, target) }
+func (r *refusal) Unwrap() error        { return r.cause }
 
-func (missingError) Error() string        { return ErrInvalid.Error() }
-func (missingError) Is(target error) bool { return target == ErrInvalid || target == ErrNotFound }
+// Reason is what a refused operation's error says to the person who asked
+// for it, without the words of its kind; "" for an error that is not a
+// refusal (a failure, which they can do nothing about).
+func Reason(err error) string {
+	var r *refusal
+	if errors.As(err, &r) {
+		return r.reason
+	}
+	return ""
+}
+
+func invalid(format string, args ...any) error {
+	return &refusal{kinds: []error{ErrInvalid}, reason: fmt.Sprintf(format, args...)}
+}
+
+// invalidBecause is the refusal of input that cause explains.
+func invalidBecause(cause error) error {
+	return &refusal{kinds: []error{ErrInvalid}, reason: cause.Error(), cause: cause}
+}
 
 func notFound(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", missingError{}, fmt.Sprintf(format, args...))
+	return &refusal{kinds: []error{ErrInvalid, ErrNotFound}, reason: fmt.Sprintf(format, args...)}
 }
 
 func stale(what string) error {
-	return fmt.Errorf("%w: %s was changed by someone else since it was read; read it again and redo the change", ErrStale, what)
+	return &refusal{kinds: []error{ErrStale},
+		reason: what + " was changed by someone else since it was read; read it again and redo the change"}
 }
 
 func forbidden(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrForbidden, fmt.Sprintf(format, args...))
+	return &refusal{kinds: []error{ErrForbidden}, reason: fmt.Sprintf(format, args...)}
 }
 
 // nextUpdate is the UpdatedAt of a change to an object last updated at
@@ -265,7 +289,7 @@ func ParseExpiry(s string, now time.Time) (time.Time, error) {
 // input error.
 func validRedirectURI(raw string, public bool) error {
 	if err := redirecturi.Validate(raw, public); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalid, err)
+		return invalidBecause(err)
 	}
 	return nil
 }

@@ -162,6 +162,10 @@ func (a *Admin) Expose(ctx context.Context, app store.App, appIDURI string, scop
 	return a.PatchApp(ctx, app, p)
 }
 
+// oidcScopes are the OpenID Connect scopes, which every admin consent
+// grants.
+func oidcScopes() []string { return []string{"openid", "profile", "email", "offline_access"} }
+
 // reservedScopeName reports whether name is one of the OpenID Connect
 // scopes, in any case: a resource scope of that name would reach the token
 // as scp "openid", which userinfo and clients read as the sign-in scope.
@@ -328,19 +332,15 @@ func (a *Admin) GrantAdminConsent(ctx context.Context, client store.App) ([]stor
 	if err := a.may(PermApplicationReadWrite); err != nil {
 		return nil, err
 	}
-	if api, err := a.store.GetAppByIdentifier(ctx, client.TenantID, AdminAPIIdentifier); err == nil {
-		if err := a.mayGrant(client, api.ClientID); err != nil {
-			return nil, err
-		}
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("grant admin consent: %w", err)
+	if err := a.mayGrant(ctx, client.TenantID, client.Permissions); err != nil {
+		return nil, err
 	}
 	now := a.now()
 	var rows []store.Consent
 	add := func(resource string, kind store.PermissionKind, value string) {
 		rows = append(rows, store.Consent{TenantID: client.TenantID, ClientID: client.ClientID, ResourceID: resource, Kind: kind, Value: value, CreatedAt: now})
 	}
-	for _, s := range []string{"openid", "profile", "email", "offline_access"} {
+	for _, s := range oidcScopes() {
 		add("", store.KindScope, s)
 	}
 	for _, s := range client.Scopes {
@@ -364,7 +364,7 @@ func (a *Admin) GrantAdminConsent(ctx context.Context, client store.App) ([]stor
 // RevokeConsent removes a user's consents to client (the tenant-wide ones
 // when userID is empty) and revokes the refresh tokens that relied on them.
 func (a *Admin) RevokeConsent(ctx context.Context, client store.App, userID string) error {
-	if err := a.may(PermApplicationReadWrite); err != nil {
+	if err := a.mayChangeApp(client); err != nil {
 		return err
 	}
 	principal := "all users (admin consent)"

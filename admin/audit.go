@@ -43,10 +43,6 @@ func ServerActor() Actor {
 	return Actor{Type: ActorOperator, ID: "tessera", Name: "Tessera server"}
 }
 
-// DefaultAuditRetention is how long audit entries are kept when the
-// server is not told otherwise.
-const DefaultAuditRetention = 90 * 24 * time.Hour
-
 // As returns an Admin that records its operations as actor's.
 func (a *Admin) As(actor Actor) *Admin {
 	c := *a

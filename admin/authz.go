@@ -138,7 +138,7 @@ func (a *Admin) EnsurePortal(ctx context.Context, t store.Tenant, redirectURI, p
 	if err != nil {
 		return store.App{}, fmt.Errorf("read the portal's consents: %w", err)
 	}
-	if len(granted) < len(perms)+4 {
+	if len(granted) < len(perms)+len(oidcScopes()) {
 		if _, err := a.GrantAdminConsent(ctx, app); err != nil {
 			return store.App{}, err
 		}
@@ -264,9 +264,16 @@ func (a *Admin) may(perms ...string) error {
 
 // mayGrant checks that the caller holds every admin API permission it
 // would grant to an app: no one hands out more than they have.
-func (a *Admin) mayGrant(client store.App, adminAPI string) error {
-	for _, p := range client.Permissions {
-		if p.ResourceID == adminAPI && !a.allowed(p.Value) {
+func (a *Admin) mayGrant(ctx context.Context, tenantID string, perms []store.Permission) error {
+	api, err := a.store.GetAppByIdentifier(ctx, tenantID, AdminAPIIdentifier)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("find the admin API: %w", err)
+	}
+	for _, p := range perms {
+		if p.ResourceID == api.ClientID && !a.allowed(p.Value) {
 			return forbidden("granting %s of the admin API needs you to hold it yourself", p.Value)
 		}
 	}
@@ -330,7 +337,7 @@ func (a *Admin) UnassignRole(ctx context.Context, u store.User, roleName string)
 	if !ok {
 		return DirectoryRole{}, notFound("no directory role %q (there are: %s)", roleName, roleNames())
 	}
-	if role.Name == RoleGlobalAdministrator && !a.operator {
+	if role.Name == RoleGlobalAdministrator {
 		if err := a.keepOneGlobalAdministrator(ctx, u); err != nil {
 			return DirectoryRole{}, err
 		}
@@ -346,17 +353,29 @@ func (a *Admin) UnassignRole(ctx context.Context, u store.User, roleName string)
 	return role, nil
 }
 
+// keepOneGlobalAdministrator refuses, for a caller over HTTP, to let the
+// tenant's last Global Administrator go (lose the role, be disabled or
+// deleted): a tenant nobody can administer over HTTP is recovered only
+// with the CLI on the server.
 func (a *Admin) keepOneGlobalAdministrator(ctx context.Context, leaving store.User) error {
+	if a.operator {
+		return nil
+	}
 	all, err := a.store.ListDirectoryRoles(ctx, leaving.TenantID, "")
 	if err != nil {
-		return fmt.Errorf("unassign role: %w", err)
+		return fmt.Errorf("check Global Administrators: %w", err)
 	}
+	holds, others := false, false
 	for _, r := range all {
-		if r.Role == RoleGlobalAdministrator && r.UserID != leaving.ID {
-			return nil
+		if r.Role == RoleGlobalAdministrator {
+			holds = holds || r.UserID == leaving.ID
+			others = others || r.UserID != leaving.ID
 		}
 	}
-	return invalid("%s is the tenant's last Global Administrator; assign the role to someone else first", leaving.Username)
+	if holds && !others {
+		return invalid("%s is the tenant's last Global Administrator; assign the role to someone else first", leaving.Username)
+	}
+	return nil
 }
 
 // mayChangeUser checks that the caller may change u: a user who holds a

@@ -87,6 +87,9 @@ func (a *Admin) DeleteUser(ctx context.Context, u store.User) error {
 	if err := a.mayChangeUser(ctx, u); err != nil {
 		return err
 	}
+	if err := a.keepOneGlobalAdministrator(ctx, u); err != nil {
+		return err
+	}
 	e := a.entry(catUser, "Delete user", userTarget(u), []store.AuditChange{{Property: "userPrincipalName", Old: u.Username}})
 	err := a.audited(ctx, e, func(ctx context.Context) error { return a.store.DeleteUser(ctx, u.TenantID, u.ID, a.now()) })
 	if errors.Is(err, store.ErrNotFound) {

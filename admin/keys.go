@@ -56,8 +56,12 @@ func (a *Admin) grant(ctx context.Context, client store.App, userID, resourceIDO
 		return nil, err
 	}
 	if userID != "" {
-		if _, err := a.store.GetUser(ctx, client.TenantID, userID); err != nil {
+		_, err := a.store.GetUser(ctx, client.TenantID, userID)
+		if errors.Is(err, store.ErrNotFound) {
 			return nil, notFound("no user %q", userID)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("grant: %w", err)
 		}
 	}
 	perms := make([]store.Permission, 0, len(values))
@@ -67,12 +71,8 @@ func (a *Admin) grant(ctx context.Context, client store.App, userID, resourceIDO
 	if _, err := a.permissionList(ctx, client, perms); err != nil {
 		return nil, err
 	}
-	if IsBuiltIn(resource) && resource.IdentifierURI == AdminAPIIdentifier {
-		for _, v := range values {
-			if !a.allowed(v) {
-				return nil, forbidden("granting %s of the admin API needs you to hold it yourself", v)
-			}
-		}
+	if err := a.mayGrant(ctx, client.TenantID, perms); err != nil {
+		return nil, err
 	}
 	now := a.now()
 	rows := make([]store.Consent, 0, len(values))
@@ -101,7 +101,7 @@ func (a *Admin) grant(ctx context.Context, client store.App, userID, resourceIDO
 // or tenant-wide for an empty userID) or an app role. A user's refresh
 // tokens for the client end with their grant, as with RevokeConsent.
 func (a *Admin) RevokeGrant(ctx context.Context, client store.App, c store.Consent) error {
-	if err := a.may(PermApplicationReadWrite); err != nil {
+	if err := a.mayChangeApp(client); err != nil {
 		return err
 	}
 	c.TenantID, c.ClientID = client.TenantID, client.ClientID

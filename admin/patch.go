@@ -219,6 +219,15 @@ type UserPatch struct {
 // its next use. A password goes under the same rule as a new user's, and
 // the audit entry says only that it changed.
 func (a *Admin) PatchUser(ctx context.Context, u store.User, p UserPatch) (store.User, error) {
+	// Permission first: a refused caller costs no password hash.
+	if err := a.mayChangeUser(ctx, u); err != nil {
+		return store.User{}, err
+	}
+	if p.Enabled != nil && !*p.Enabled {
+		if err := a.keepOneGlobalAdministrator(ctx, u); err != nil {
+			return store.User{}, err
+		}
+	}
 	old := u
 	var c changes
 	if p.Email != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tessera-id/tessera/internal/ids"
@@ -165,7 +166,7 @@ func checkPassword(pw string, names ...string) error {
 	}
 	for _, name := range names {
 		if err := password.Check(pw, name); err != nil {
-			return fmt.Errorf("%w: %w", ErrInvalid, err)
+			return invalidBecause(err)
 		}
 	}
 	return nil
@@ -194,4 +195,38 @@ func invisibleIn(s string) bool {
 		}
 	}
 	return false
+}
+
+// UserPage is one page of a tenant's users, in order of their lower-cased
+// usernames: those after the key after, whose username or display name
+// contains search (any case), at most n. Next is the key the following
+// page starts after, "" on the last page.
+type UserPage struct {
+	Users []store.User
+	Next  string
+}
+
+// UsersPage reads one page of users for a list that people page through
+// (the portal, the admin API). The order is Go's, not the store's, which
+// depends on the engine's collation.
+func (a *Admin) UsersPage(ctx context.Context, t store.Tenant, search, after string, n int) (UserPage, error) {
+	users, err := a.Users(ctx, t)
+	if err != nil {
+		return UserPage{}, err
+	}
+	key := func(u store.User) string { return strings.ToLower(u.Username) }
+	slices.SortFunc(users, func(x, y store.User) int { return strings.Compare(key(x), key(y)) })
+	search = strings.ToLower(search)
+	var page UserPage
+	for _, u := range users {
+		if key(u) <= after || (search != "" && !strings.Contains(key(u), search) && !strings.Contains(strings.ToLower(u.Name), search)) {
+			continue
+		}
+		if len(page.Users) == n {
+			page.Next = key(page.Users[n-1])
+			break
+		}
+		page.Users = append(page.Users, u)
+	}
+	return page, nil
 }

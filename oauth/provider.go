@@ -51,7 +51,7 @@ type Config struct {
 	// client id and source address.
 	ClientAuthLimit ClientAuthLimit
 	// AuditRetention is how long sign-in events and user consents stay in
-	// a tenant's audit log; 0 means DefaultAuditRetention.
+	// a tenant's audit log; 0 means store.DefaultAuditRetention.
 	AuditRetention time.Duration
 }
 

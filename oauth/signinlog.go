@@ -9,15 +9,11 @@ import (
 	"github.com/tessera-id/tessera/store"
 )
 
-// DefaultAuditRetention is how long sign-in events and consents stay in a
-// tenant's audit log when the server is not told otherwise.
-const DefaultAuditRetention = 90 * 24 * time.Hour
-
 func (p *Provider) auditRetention() time.Duration {
 	if p.cfg.AuditRetention > 0 {
 		return p.cfg.AuditRetention
 	}
-	return DefaultAuditRetention
+	return store.DefaultAuditRetention
 }
 
 // signInReasons are the refusal reasons as the sign-in log words them.

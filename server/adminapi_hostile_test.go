@@ -88,6 +88,8 @@ func TestAdminAPIHostileRequests(t *testing.T) {
 		{"role for nobody", "POST", "/directoryRoles/" + admin.RoleReportsReader + "/members/$ref", map[string]any{"@odata.id": "users/"}, http.StatusBadRequest, "Request_BadRequest"},
 		{"role held already", "POST", "/directoryRoles/" + admin.RoleGlobalAdministrator + "/members/$ref", map[string]any{"@odata.id": "users/" + e.user.ID}, http.StatusBadRequest, "Request_BadRequest"},
 		{"the last Global Administrator leaves", "DELETE", "/directoryRoles/" + admin.RoleGlobalAdministrator + "/members/" + e.user.ID + "/$ref", nil, http.StatusBadRequest, "Request_BadRequest"},
+		{"the last Global Administrator is deleted", "DELETE", "/users/" + e.user.ID, nil, http.StatusBadRequest, "Request_BadRequest"},
+		{"the last Global Administrator is disabled", "PATCH", "/users/" + e.user.ID, map[string]any{"accountEnabled": false}, http.StatusBadRequest, "Request_BadRequest"},
 		{"$top too large", "GET", "/applications?$top=100000", nil, http.StatusBadRequest, "Request_BadRequest"},
 		{"$top not a number", "GET", "/users?$top=ten", nil, http.StatusBadRequest, "Request_BadRequest"},
 		{"forged $skiptoken", "GET", "/auditLogs/directoryAudits?$skiptoken=not-ours", nil, http.StatusBadRequest, "Request_BadRequest"},

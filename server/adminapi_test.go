@@ -569,10 +569,13 @@ func TestAdminAPIGrantsAndKeys(t *testing.T) {
 	e.expect("remove the role", e.call("DELETE", "/applications/"+daemon+"/appRoleAssignments/"+id, e.robot, nil), http.StatusNoContent, "")
 	status, resp, _ := e.post(e.tokenURL(), url.Values{"grant_type": {"client_credentials"}, "client_id": {daemon},
 		"client_secret": {e.daemonPW}, "scope": {"api://files/.default"}})
-	if status == http.StatusOK {
-		if _, claims := e.verifyJWT(resp["access_token"].(string), "at+jwt", e.api.ClientID); claims["roles"] != nil {
-			t.Errorf("the removed role is still in the daemon's token: %v", claims["roles"])
-		}
+	// With its only role taken away the daemon's token for the API holds
+	// no role.
+	if status != http.StatusOK {
+		t.Fatalf("the daemon's token request after its role was removed: %d %v", status, resp)
+	}
+	if _, claims := e.verifyJWT(resp["access_token"].(string), "at+jwt", e.api.ClientID); claims["roles"] != nil {
+		t.Errorf("the removed role is still in the daemon's token: %v", claims["roles"])
 	}
 
 	keys := e.call("GET", "/signingKeys", owner, nil)

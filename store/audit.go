@@ -87,6 +87,10 @@ func PermissionText(resourceID string, kind PermissionKind, value string) string
 	return resourceID + " " + string(kind) + " " + value
 }
 
+// DefaultAuditRetention is how long audit and sign-in entries are kept
+// when the server is not told otherwise.
+const DefaultAuditRetention = 90 * 24 * time.Hour
+
 // MaxAuditPage is the most entries one ListAudit call returns.
 const MaxAuditPage = 1000
 

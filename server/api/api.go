@@ -197,13 +197,13 @@ func (api *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		w.Header().Set("WWW-Authenticate", challenge)
 	case errors.Is(err, admin.ErrForbidden):
-		status, code, body.Error.Message = http.StatusForbidden, "Authorization_RequestDenied", strings.TrimPrefix(err.Error(), "forbidden: ")
+		status, code, body.Error.Message = http.StatusForbidden, "Authorization_RequestDenied", admin.Reason(err)
 	case errors.Is(err, admin.ErrNotFound):
-		status, code, body.Error.Message = http.StatusNotFound, "Request_ResourceNotFound", strings.TrimPrefix(err.Error(), "invalid input: ")
+		status, code, body.Error.Message = http.StatusNotFound, "Request_ResourceNotFound", admin.Reason(err)
 	case errors.Is(err, admin.ErrStale):
-		status, code, body.Error.Message = http.StatusPreconditionFailed, "Request_PreconditionFailed", err.Error()
+		status, code, body.Error.Message = http.StatusPreconditionFailed, "Request_PreconditionFailed", admin.Reason(err)
 	case errors.Is(err, admin.ErrInvalid):
-		status, code, body.Error.Message = http.StatusBadRequest, "Request_BadRequest", strings.TrimPrefix(err.Error(), "invalid input: ")
+		status, code, body.Error.Message = http.StatusBadRequest, "Request_BadRequest", admin.Reason(err)
 	default:
 		api.log.ErrorContext(r.Context(), "admin API request failed", "path", r.URL.Path, "method", r.Method, "err", err)
 		body.Error.Message = "The request failed on the server; it is logged."

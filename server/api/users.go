@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -45,26 +44,16 @@ func (api *API) listUsers(q *request) error {
 	if len(search) > 200 {
 		return badRequest("$search is longer than 200 characters.")
 	}
-	users, err := q.admin.Users(q.r.Context(), q.tenant)
+	page, err := q.admin.UsersPage(q.r.Context(), q.tenant, search, p.after, p.top)
 	if err != nil {
 		return err
 	}
-	// Pages follow the lower-cased username, in Go's order: the store's
-	// depends on the engine's collation.
-	slices.SortFunc(users, func(a, b store.User) int {
-		return strings.Compare(strings.ToLower(a.Username), strings.ToLower(b.Username))
-	})
 	out := listResponse[userJSON]{Value: []userJSON{}}
-	for _, u := range users {
-		key := strings.ToLower(u.Username)
-		if key <= p.after || (search != "" && !strings.Contains(key, search) && !strings.Contains(strings.ToLower(u.Name), search)) {
-			continue
-		}
-		if len(out.Value) == p.top {
-			out.NextLink = q.nextLink(strings.ToLower(out.Value[len(out.Value)-1].UserPrincipalName))
-			break
-		}
+	for _, u := range page.Users {
 		out.Value = append(out.Value, toUserJSON(u))
+	}
+	if page.Next != "" {
+		out.NextLink = q.nextLink(page.Next)
 	}
 	writeJSON(q.w, http.StatusOK, out)
 	return nil

@@ -22,11 +22,7 @@ func (p *Portal) refused(q *request, pg *page, name string, err error) error {
 	if !errors.Is(err, admin.ErrInvalid) && !errors.Is(err, admin.ErrStale) && !errors.As(err, &fe) {
 		return err
 	}
-	msg := err.Error()
-	for _, prefix := range []string{"invalid input: ", "changed since it was read: "} {
-		msg = strings.TrimPrefix(msg, prefix)
-	}
-	pg.Error = msg
+	pg.Error = message(err)
 	p.render(q.w, http.StatusBadRequest, name, pg)
 	return nil
 }
@@ -157,7 +153,7 @@ func (p *Portal) permissions(q *request, app store.App) error {
 		if !errors.Is(err, admin.ErrInvalid) && !errors.As(err, &fe) {
 			return err
 		}
-		pg.Error = strings.TrimPrefix(err.Error(), "invalid input: ")
+		pg.Error = message(err)
 	}
 	q.notice(pg)
 	data, err := p.permissionsData(q, app)
@@ -223,30 +219,27 @@ func (p *Portal) exposeAPI(q *request, app store.App) error {
 		return nil
 	}
 	f := q.r.PostForm
-	var patch admin.AppPatch
+	ctx := q.r.Context()
+	pg.Fields["uri"], pg.Fields["scope"], pg.Fields["role"] = f.Get("uri"), f.Get("scope"), f.Get("role")
+	var err error
 	switch f.Get("action") {
 	case "uri":
 		uri := f.Get("uri")
-		pg.Fields["uri"] = uri
-		patch.IdentifierURI = &uri
+		_, err = q.admin.PatchApp(ctx, app, admin.AppPatch{IdentifierURI: &uri})
 	case "add-scope":
-		scopes := append(slices.Clone(app.Scopes), strings.TrimSpace(f.Get("scope")))
-		pg.Fields["scope"] = f.Get("scope")
-		patch.Scopes = &scopes
+		_, err = q.admin.Expose(ctx, app, "", []string{strings.TrimSpace(f.Get("scope"))}, nil)
+	case "add-role":
+		_, err = q.admin.Expose(ctx, app, "", nil, []string{strings.TrimSpace(f.Get("role"))})
 	case "remove-scope":
 		scopes := slices.DeleteFunc(slices.Clone(app.Scopes), func(s string) bool { return s == f.Get("scope") })
-		patch.Scopes = &scopes
-	case "add-role":
-		roles := append(slices.Clone(app.Roles), strings.TrimSpace(f.Get("role")))
-		pg.Fields["role"] = f.Get("role")
-		patch.Roles = &roles
+		_, err = q.admin.PatchApp(ctx, app, admin.AppPatch{Scopes: &scopes})
 	case "remove-role":
 		roles := slices.DeleteFunc(slices.Clone(app.Roles), func(s string) bool { return s == f.Get("role") })
-		patch.Roles = &roles
+		_, err = q.admin.PatchApp(ctx, app, admin.AppPatch{Roles: &roles})
 	default:
 		return invalidForm("The form asked for nothing this page does.")
 	}
-	if _, err := q.admin.PatchApp(q.r.Context(), app, patch); err != nil {
+	if err != nil {
 		return p.refused(q, pg, "expose", err)
 	}
 	q.saved("/apps/" + app.ClientID + "/expose")

@@ -16,32 +16,11 @@ import (
 // usersPageSize is how many users a page of the list shows.
 const usersPageSize = 100
 
-type usersData struct {
-	Users []store.User
-	Next  string // the username the next page starts after, "" on the last
-}
-
 func (p *Portal) userList(q *request) error {
-	users, err := q.admin.Users(q.r.Context(), q.ep.Tenant)
+	v := q.r.URL.Query()
+	data, err := q.admin.UsersPage(q.r.Context(), q.ep.Tenant, strings.TrimSpace(v.Get("search")), v.Get("after"), usersPageSize)
 	if err != nil {
 		return err
-	}
-	v := q.r.URL.Query()
-	search, after := strings.ToLower(strings.TrimSpace(v.Get("search"))), v.Get("after")
-	slices.SortFunc(users, func(a, b store.User) int {
-		return strings.Compare(strings.ToLower(a.Username), strings.ToLower(b.Username))
-	})
-	data := &usersData{}
-	for _, u := range users {
-		key := strings.ToLower(u.Username)
-		if key <= after || (search != "" && !strings.Contains(key, search) && !strings.Contains(strings.ToLower(u.Name), search)) {
-			continue
-		}
-		if len(data.Users) == usersPageSize {
-			data.Next = strings.ToLower(data.Users[len(data.Users)-1].Username)
-			break
-		}
-		data.Users = append(data.Users, u)
 	}
 	pg := q.page("Users", "users")
 	pg.Data, pg.Fields["search"] = data, v.Get("search")
@@ -136,7 +115,7 @@ func (p *Portal) userPage(q *request, u store.User) error {
 		if perr != nil {
 			return perr
 		}
-		pg.Error = strings.TrimPrefix(err.Error(), "invalid input: ")
+		pg.Error = message(err)
 		p.render(q.w, http.StatusBadRequest, "user", pg)
 		return nil
 	}

@@ -84,19 +84,28 @@ func (p *Portal) fail(q *request, err error) {
 	case errors.As(err, &fe):
 		status, msg = fe.status, fe.message
 	case errors.Is(err, admin.ErrForbidden):
-		status, msg = http.StatusForbidden, "You are not allowed to do this: "+strings.TrimPrefix(err.Error(), "forbidden: ")
+		status, msg = http.StatusForbidden, "You are not allowed to do this: "+admin.Reason(err)
 	case errors.Is(err, admin.ErrNotFound):
-		status, msg = http.StatusNotFound, strings.TrimPrefix(err.Error(), "invalid input: ")
+		status, msg = http.StatusNotFound, admin.Reason(err)
 	case errors.Is(err, admin.ErrStale):
-		status, msg = http.StatusConflict, err.Error()
+		status, msg = http.StatusConflict, admin.Reason(err)
 	case errors.Is(err, admin.ErrInvalid):
-		status, msg = http.StatusBadRequest, strings.TrimPrefix(err.Error(), "invalid input: ")
+		status, msg = http.StatusBadRequest, admin.Reason(err)
 	default:
 		p.log.ErrorContext(q.r.Context(), "portal request failed", "path", q.r.URL.Path, "err", err)
 	}
 	pg := q.page("Error", "")
 	pg.Error = msg
 	p.render(q.w, status, "failure", pg)
+}
+
+// message is what a form's refusal says on the page: the admin core's
+// reason, or the portal's own.
+func message(err error) string {
+	if reason := admin.Reason(err); reason != "" {
+		return reason
+	}
+	return err.Error()
 }
 
 // route dispatches a signed-in request below the portal.
@@ -216,7 +225,7 @@ func (p *Portal) newApp(q *request) error {
 	}
 	app, err := q.admin.RegisterApp(q.r.Context(), q.ep.Tenant, opts)
 	if errors.Is(err, admin.ErrInvalid) && !errors.Is(err, admin.ErrNotFound) {
-		pg.Error = strings.TrimPrefix(err.Error(), "invalid input: ")
+		pg.Error = message(err)
 		pg.Fields["name"], pg.Fields["platform"], pg.Fields["redirect_uri"] = name, platform, uri
 		p.render(q.w, http.StatusBadRequest, "newapp", pg)
 		return nil
@@ -266,7 +275,9 @@ func (p *Portal) authentication(q *request, app store.App) error {
 	pg.Platform = q.r.URL.Query().Get("platform")
 	if q.r.Method == http.MethodPost {
 		f := q.r.PostForm
-		var patch admin.AppPatch
+		ctx := q.r.Context()
+		var updated store.App
+		var err error
 		switch f.Get("action") {
 		case "add-redirect":
 			platform, uri := f.Get("platform"), strings.TrimSpace(f.Get("redirect_uri"))
@@ -280,23 +291,19 @@ func (p *Portal) authentication(q *request, app store.App) error {
 				p.render(q.w, http.StatusBadRequest, "authentication", pg)
 				return nil
 			}
-			uris := append(slices.Clone(app.RedirectURIs), uri)
-			patch.RedirectURIs = &uris
+			updated, err = q.admin.AddRedirectURIs(ctx, app, []string{uri})
 		case "remove-redirect":
-			uris := slices.DeleteFunc(slices.Clone(app.RedirectURIs), func(u string) bool { return u == f.Get("redirect_uri") })
-			patch.RedirectURIs = &uris
+			updated, err = q.admin.RemoveRedirectURIs(ctx, app, []string{f.Get("redirect_uri")})
 		case "add-logout":
-			uris := append(slices.Clone(app.PostLogoutRedirectURIs), strings.TrimSpace(f.Get("logout_uri")))
-			patch.PostLogoutRedirectURIs = &uris
+			updated, err = q.admin.Set(ctx, app, admin.AppSettings{PostLogoutRedirectURIs: []string{f.Get("logout_uri")}})
 		case "remove-logout":
 			uris := slices.DeleteFunc(slices.Clone(app.PostLogoutRedirectURIs), func(u string) bool { return u == f.Get("logout_uri") })
-			patch.PostLogoutRedirectURIs = &uris
+			updated, err = q.admin.PatchApp(ctx, app, admin.AppPatch{PostLogoutRedirectURIs: &uris})
 		default:
 			return invalidForm("The form asked for nothing this page does.")
 		}
-		updated, err := q.admin.PatchApp(q.r.Context(), app, patch)
 		if errors.Is(err, admin.ErrInvalid) || errors.Is(err, admin.ErrStale) {
-			pg.Error = strings.TrimPrefix(strings.TrimPrefix(err.Error(), "invalid input: "), "changed since it was read: ")
+			pg.Error = admin.Reason(err)
 			pg.Fields["redirect_uri"], pg.Fields["logout_uri"] = f.Get("redirect_uri"), f.Get("logout_uri")
 			p.render(q.w, http.StatusBadRequest, "authentication", pg)
 			return nil
@@ -322,9 +329,6 @@ type credentialsData struct {
 	Created      *store.ClientSecret
 	Value        string // the new secret's value, shown once
 }
-
-// Durations the New client secret form offers, as the Entra portal does.
-var secretDurations = map[string]int{"6": 6, "12": 12, "24": 24}
 
 func (p *Portal) credentials(q *request, app store.App) error {
 	ctx := q.r.Context()
@@ -369,7 +373,7 @@ func (p *Portal) credentials(q *request, app store.App) error {
 		switch {
 		case err == nil:
 		case errors.Is(err, admin.ErrInvalid) || errors.As(err, &fe):
-			pg.Error = strings.TrimPrefix(err.Error(), "invalid input: ")
+			pg.Error = message(err)
 			status = http.StatusBadRequest
 		default:
 			return err
@@ -386,13 +390,15 @@ func (p *Portal) credentials(q *request, app store.App) error {
 	return nil
 }
 
-// secretExpiry reads the New client secret form's Expires: a number of
-// months, or custom with an end date (YYYY-MM-DD, the end of that day).
+// secretExpiry reads the New client secret form's Expires: 6, 12 or 24
+// months, or custom with an end date, read as the CLI reads them
+// (admin.ParseExpiry) and at most 24 months away, as in the Entra portal.
 func secretExpiry(choice, start, end string, now time.Time) (time.Time, error) {
-	if months, ok := secretDurations[choice]; ok {
-		return now.AddDate(0, months, 0), nil
-	}
-	if choice != "custom" {
+	switch choice {
+	case "6", "12", "24":
+		return admin.ParseExpiry(choice+"mo", now)
+	case "custom":
+	default:
 		return time.Time{}, invalidForm("Choose when the secret expires.")
 	}
 	if start != "" {
@@ -400,13 +406,12 @@ func secretExpiry(choice, start, end string, now time.Time) (time.Time, error) {
 			return time.Time{}, invalidForm("The start date must be today: Tessera's secrets are valid from when they are made.")
 		}
 	}
-	e, err := time.Parse("2006-01-02", end)
+	e, err := admin.ParseExpiry(end, now)
 	if err != nil {
-		return time.Time{}, invalidForm("Give the end date as YYYY-MM-DD.")
+		return time.Time{}, err
 	}
-	e = e.Add(24*time.Hour - time.Second)
-	if !e.After(now) || e.After(now.AddDate(2, 0, 1)) {
-		return time.Time{}, invalidForm("The end date must be after today and at most 24 months away.")
+	if e.After(now.AddDate(2, 0, 1)) {
+		return time.Time{}, invalidForm("The end date must be at most 24 months away.")
 	}
 	return e, nil
 }
@@ -419,7 +424,7 @@ func (p *Portal) deleteApp(q *request, app store.App) error {
 	}
 	err := q.admin.DeleteApp(q.r.Context(), app, q.r.PostForm.Get("confirm"))
 	if errors.Is(err, admin.ErrInvalid) && !errors.Is(err, admin.ErrNotFound) {
-		pg.Error = strings.TrimPrefix(err.Error(), "invalid input: ")
+		pg.Error = message(err)
 		p.render(q.w, http.StatusBadRequest, "deleteapp", pg)
 		return nil
 	}

@@ -59,6 +59,9 @@ type Portal struct {
 	// publicURL is the origin the portal's redirect URIs are registered
 	// under; "" leaves the portal unregistered (and unusable).
 	publicURL string
+	// secure marks the portal's cookies Secure: the public URL is https,
+	// whether TLS ends here or at a proxy in front.
+	secure bool
 
 	mu       sync.Mutex
 	sessions map[string]*session
@@ -98,6 +101,7 @@ func New(p *oauth.Provider, a *admin.Admin, publicURL, defaultTenant string, log
 		return nil, fmt.Errorf("portal: parse templates: %w", err)
 	}
 	return &Portal{provider: p, admin: a, log: log, pages: t, now: time.Now, defaultTenant: defaultTenant, publicURL: strings.TrimSuffix(publicURL, "/"),
+		secure:   strings.HasPrefix(publicURL, "https://"),
 		sessions: map[string]*session{}, pending: map[string]*pendingSignIn{}}, nil
 }
 
@@ -262,7 +266,7 @@ func (p *Portal) signIn(w http.ResponseWriter, r *http.Request, ep oauth.Endpoin
 	p.evict(p.now())
 	p.pending[state] = ps
 	p.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: pendingCookie, Value: state, Path: base + "/", HttpOnly: true, Secure: r.TLS != nil,
+	http.SetCookie(w, &http.Cookie{Name: pendingCookie, Value: state, Path: base + "/", HttpOnly: true, Secure: p.secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(pendingTTL.Seconds())})
 	challenge := sha256.Sum256([]byte(ps.verifier))
 	scopes := []string{"openid", "profile"}
@@ -294,7 +298,7 @@ func (p *Portal) callback(w http.ResponseWriter, r *http.Request, ep oauth.Endpo
 		p.message(w, r, http.StatusBadRequest, "Sign-in expired", "This sign-in is unknown, expired or was started in another browser.", base+"/")
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: pendingCookie, Value: "", Path: base + "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil})
+	http.SetCookie(w, &http.Cookie{Name: pendingCookie, Value: "", Path: base + "/", MaxAge: -1, HttpOnly: true, Secure: p.secure})
 	if e := q.Get("error"); e != "" {
 		p.message(w, r, http.StatusForbidden, "Sign-in failed", q.Get("error_description"), base+"/")
 		return
@@ -320,9 +324,14 @@ func (p *Portal) callback(w http.ResponseWriter, r *http.Request, ep oauth.Endpo
 	if err == nil {
 		_, err = adm.RoleCatalogue()
 	}
-	if err != nil {
+	if errors.Is(err, admin.ErrForbidden) {
 		p.message(w, r, http.StatusForbidden, "You can't use the portal",
 			"Your account holds no directory role that lets it read this tenant's directory. Ask a Global Administrator to assign you one.", "")
+		return
+	}
+	if err != nil {
+		p.log.ErrorContext(ctx, "portal: sign-in failed", "tenant", ep.Tenant.Name, "err", err)
+		p.message(w, r, http.StatusInternalServerError, "Sign-in failed", "Something went wrong on the server; it is logged. Try again.", base+"/")
 		return
 	}
 	s.username = adm.Actor().Name
@@ -332,7 +341,7 @@ func (p *Portal) callback(w http.ResponseWriter, r *http.Request, ep oauth.Endpo
 	p.sessions[id] = s
 	p.mu.Unlock()
 	p.endSession(w, r)
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, ps.returnTo, http.StatusSeeOther)
 }
 
@@ -366,7 +375,7 @@ func (p *Portal) endSession(w http.ResponseWriter, r *http.Request) {
 		delete(p.sessions, c.Value)
 		p.mu.Unlock()
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil})
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: p.secure})
 }
 
 // evict drops what has expired and, past the limits, the entries that

@@ -84,7 +84,7 @@ func (s *Store) ListAudit(ctx context.Context, tenantID string, q store.AuditQue
 		// Spelled out rather than as a row comparison, which not every
 		// engine uses an index for.
 		t := arg(q.Before)
-		b.WriteString(` AND (created_at < ` + t + ` OR (created_at = ` + arg(q.Before) + ` AND id < ` + arg(q.BeforeID) + `))`)
+		b.WriteString(` AND (created_at < ` + t + ` OR (created_at = ` + t + ` AND id < ` + arg(q.BeforeID) + `))`)
 	}
 	for _, f := range []struct{ col, v string }{
 		{"category", q.Category}, {"activity", q.Activity}, {"actor_id", q.ActorID},

@@ -21,6 +21,8 @@ func TestPortalAccessibility(t *testing.T) {
 	check := func(name string) {
 		t.Helper()
 		requireAccessible(t, b)
+		b.Viewport(1280, 900)
+		b.Screenshot("portal-1280-" + name)
 		b.Viewport(390, 844)
 		b.Screenshot("portal-390-" + name)
 		var overflow bool
