@@ -183,7 +183,7 @@ func (a *Admin) CreateTenant(ctx context.Context, name, alg string) (store.Tenan
 				return fmt.Errorf("create tenant %s: store key: %w", name, err)
 			}
 		}
-		_, err := a.EnsureAdminAPI(ctx, t)
+		_, err := a.EnsureCLI(ctx, t)
 		return err
 	})
 	if err != nil {

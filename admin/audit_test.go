@@ -142,16 +142,18 @@ func TestEveryChangeIsAudited(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// A tenant is created with its admin API, an app registration of
-		// its own: two entries.
-		if want := i + 2; len(entries) != want {
+		// A tenant is created with its admin API and the CLI's app, app
+		// registrations of its own, and the CLI's consent: four entries.
+		if want := i + 4; len(entries) != want {
 			t.Fatalf("after %q the log holds %d entries, want %d", step.activity, len(entries), want)
 		}
 		e := entries[0]
 		if i == 0 {
-			e = entries[1]
-			if api := entries[0]; api.Activity != "Add application" || api.TargetName != admin.AdminAPIName {
-				t.Errorf("the tenant's admin API was registered as %q %q", api.Activity, api.TargetName)
+			e = entries[3]
+			for j, want := range []string{admin.CLIName, admin.CLIName, admin.AdminAPIName} {
+				if entries[j].TargetName != want {
+					t.Errorf("entry %d of the tenant's creation is %q %q, want one for %s", j, entries[j].Activity, entries[j].TargetName, want)
+				}
 			}
 		}
 		if e.Activity != step.activity || e.Result != store.AuditSuccess {

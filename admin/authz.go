@@ -93,16 +93,44 @@ const (
 	PortalName       = "Tessera Portal"
 )
 
+// The tessera CLI signs administrators in (`tessera login --server`) as a
+// public client of each tenant with one well-known client id, as the Azure
+// CLI does in Entra: a tool installed anywhere must know whom to ask for
+// before anyone has told it. Its redirect URI is the loopback address, on
+// any port (RFC 8252 §7.3), and it may use the device code flow; like the
+// portal it is consented tenant-wide for the admin API's delegated scopes.
+const (
+	CLIIdentifier  = "api://tessera-cli"
+	CLIName        = "Tessera CLI"
+	CLIClientID    = "5f0c7a36-2b8e-4d61-9a57-3c1e8b4d2f90"
+	CLIRedirectURI = "http://localhost"
+)
+
 // IsBuiltIn reports whether app is one Tessera maintains itself, which
 // administrators may use but not change or delete.
 func IsBuiltIn(app store.App) bool {
-	return app.IdentifierURI == AdminAPIIdentifier || app.IdentifierURI == PortalIdentifier
+	return app.IdentifierURI == AdminAPIIdentifier || app.IdentifierURI == PortalIdentifier || app.IdentifierURI == CLIIdentifier
+}
+
+// EnsureCLI returns the tenant's CLI app, registering it when needed.
+func (a *Admin) EnsureCLI(ctx context.Context, t store.Tenant) (store.App, error) {
+	return a.ensureAdminClient(ctx, t, store.App{ClientID: CLIClientID, Name: CLIName, IdentifierURI: CLIIdentifier,
+		RedirectURIs: []string{CLIRedirectURI}})
 }
 
 // EnsurePortal returns the tenant's portal app, registering it or setting
 // its redirect URIs to the ones given (the server's public URL decides
 // them), with the admin API's delegated scopes granted tenant-wide.
 func (a *Admin) EnsurePortal(ctx context.Context, t store.Tenant, redirectURI, postLogoutURI string) (store.App, error) {
+	return a.ensureAdminClient(ctx, t, store.App{Name: PortalName, IdentifierURI: PortalIdentifier,
+		RedirectURIs: []string{redirectURI}, PostLogoutRedirectURIs: []string{postLogoutURI}})
+}
+
+// ensureAdminClient returns the tenant's built-in public client that want
+// describes (found by its App ID URI), registering it or setting its
+// redirect URIs and permissions to want's, with the admin API's delegated
+// scopes granted tenant-wide. want.ClientID "" gets a random client id.
+func (a *Admin) ensureAdminClient(ctx context.Context, t store.Tenant, want store.App) (store.App, error) {
 	api, err := a.EnsureAdminAPI(ctx, t)
 	if err != nil {
 		return store.App{}, err
@@ -111,32 +139,33 @@ func (a *Admin) EnsurePortal(ctx context.Context, t store.Tenant, redirectURI, p
 	for _, p := range Permissions() {
 		perms = append(perms, store.Permission{ResourceID: api.ClientID, Kind: store.KindScope, Value: p})
 	}
-	app, err := a.store.GetAppByIdentifier(ctx, t.ID, PortalIdentifier)
+	app, err := a.store.GetAppByIdentifier(ctx, t.ID, want.IdentifierURI)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		now := a.now()
-		app = store.App{
-			TenantID: t.ID, ClientID: ids.New(), Name: PortalName, Public: true, IdentifierURI: PortalIdentifier,
-			RedirectURIs: []string{redirectURI}, PostLogoutRedirectURIs: []string{postLogoutURI}, Permissions: perms,
-			ServicePrincipalID: ids.New(), CreatedAt: now, UpdatedAt: now,
+		app = want
+		app.TenantID, app.Public, app.Permissions, app.ServicePrincipalID, app.CreatedAt, app.UpdatedAt = t.ID, true, perms, ids.New(), now, now
+		if app.ClientID == "" {
+			app.ClientID = ids.New()
 		}
 		e := a.entry(catApplication, "Add application", appTarget(app), appChanges(store.App{}, app))
 		err = a.audited(ctx, e, func(ctx context.Context) error { return a.store.CreateApp(ctx, app) })
 		if errors.Is(err, store.ErrConflict) {
-			return a.store.GetAppByIdentifier(ctx, t.ID, PortalIdentifier)
+			// Another instance, starting beside this one, registered it first.
+			app, err = a.store.GetAppByIdentifier(ctx, t.ID, want.IdentifierURI)
 		}
-	case err == nil && (!slices.Equal(app.RedirectURIs, []string{redirectURI}) ||
-		!slices.Equal(app.PostLogoutRedirectURIs, []string{postLogoutURI}) || !slices.Equal(app.Permissions, perms)):
+	case err == nil && (!slices.Equal(app.RedirectURIs, want.RedirectURIs) ||
+		!slices.Equal(app.PostLogoutRedirectURIs, want.PostLogoutRedirectURIs) || !slices.Equal(app.Permissions, perms)):
 		old := app
-		app.RedirectURIs, app.PostLogoutRedirectURIs, app.Permissions = []string{redirectURI}, []string{postLogoutURI}, perms
+		app.RedirectURIs, app.PostLogoutRedirectURIs, app.Permissions = want.RedirectURIs, want.PostLogoutRedirectURIs, perms
 		app, err = a.writeApp(ctx, old, app)
 	}
 	if err != nil {
-		return store.App{}, fmt.Errorf("register the portal of %s: %w", t.Name, err)
+		return store.App{}, fmt.Errorf("register %s of %s: %w", want.Name, t.Name, err)
 	}
 	granted, err := a.store.ListConsents(ctx, t.ID, app.ClientID, "")
 	if err != nil {
-		return store.App{}, fmt.Errorf("read the portal's consents: %w", err)
+		return store.App{}, fmt.Errorf("read the consents of %s: %w", want.Name, err)
 	}
 	if len(granted) < len(perms)+len(oidcScopes()) {
 		if _, err := a.GrantAdminConsent(ctx, app); err != nil {

@@ -578,6 +578,34 @@ func TestAdminAPIGrantsAndKeys(t *testing.T) {
 		t.Errorf("the removed role is still in the daemon's token: %v", claims["roles"])
 	}
 
+	// The portal's "Grant admin consent" in one call: the role back, with
+	// the OpenID Connect scopes; an admin API permission the caller lacks
+	// is refused with nothing granted.
+	r = e.call("POST", "/applications/"+daemon+"/grantAdminConsent", e.robot, nil)
+	e.expect("grant admin consent", r, http.StatusOK, "")
+	granted := r.json(t)
+	if a := granted["appRoleAssignments"].([]any); len(a) != 1 || a[0].(map[string]any)["appRoleId"] != "Files.ReadAll" {
+		t.Errorf("grantAdminConsent assigned %v", a)
+	}
+	if g := granted["oauth2PermissionGrants"].([]any); len(g) != 1 || g[0].(map[string]any)["resourceId"] != "" ||
+		g[0].(map[string]any)["consentType"] != "AllPrincipals" || !strings.Contains(g[0].(map[string]any)["scope"].(string), "openid") {
+		t.Errorf("grantAdminConsent granted %v", g)
+	}
+	current, err := e.admin.App(ctx, e.tenant, daemon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.admin.AddPermission(ctx, current, admin.AdminAPIIdentifier, nil, []string{admin.PermUserReadWrite}); err != nil {
+		t.Fatal(err)
+	}
+	e.expect("grant admin consent for a permission the caller lacks", e.call("POST", "/applications/"+daemon+"/grantAdminConsent", e.robot, nil),
+		http.StatusForbidden, "Authorization_RequestDenied")
+	if a := e.call("GET", "/applications/"+daemon+"/appRoleAssignments", e.robot, nil).json(t)["value"].([]any); len(a) != 1 {
+		t.Errorf("a refused consent changed the assignments: %v", a)
+	}
+	e.expect("grant admin consent for no app", e.call("POST", "/applications/no-such-app/grantAdminConsent", e.robot, nil),
+		http.StatusNotFound, "Request_ResourceNotFound")
+
 	keys := e.call("GET", "/signingKeys", owner, nil)
 	e.expect("list keys", keys, http.StatusOK, "")
 	before := keys.json(t)["value"].([]any)
@@ -596,7 +624,7 @@ func TestAdminAPIGrantsAndKeys(t *testing.T) {
 		activities = append(activities, en.Activity)
 	}
 	for _, want := range []string{"Add delegated permission grant", "Remove delegated permission grant", "Add app role assignment to service principal",
-		"Remove app role assignment from service principal", "Rotate signing keys"} {
+		"Remove app role assignment from service principal", "Consent to application", "Rotate signing keys"} {
 		if !slices.Contains(activities, want) {
 			t.Errorf("no %q in the audit log", want)
 		}

@@ -154,23 +154,24 @@ func (s *Server) portalPage(w http.ResponseWriter, r *http.Request, ep oauth.End
 }
 
 // RegisterBuiltInApps registers, in every tenant that lacks them, the
-// admin API resource and, when the server knows its public URL (the
+// admin API resource, the CLI's app and, when the server knows its public URL (the
 // portal's redirect URIs are built from it), the portal's app.
 func (s *Server) RegisterBuiltInApps(ctx context.Context) error {
 	if s.cfg.Admin == nil {
 		return nil
-	}
-	if s.cfg.PublicURL != "" {
-		return s.portal.RegisterApps(ctx)
 	}
 	tenants, err := s.cfg.Admin.Tenants(ctx)
 	if err != nil {
 		return err
 	}
 	for _, t := range tenants {
-		if _, err := s.cfg.Admin.EnsureAdminAPI(ctx, t); err != nil {
+		// The CLI's app brings the admin API's with it.
+		if _, err := s.cfg.Admin.EnsureCLI(ctx, t); err != nil {
 			return err
 		}
+	}
+	if s.cfg.PublicURL != "" {
+		return s.portal.RegisterApps(ctx)
 	}
 	return nil
 }

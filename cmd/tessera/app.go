@@ -130,9 +130,27 @@ func (g *globals) withEnv(fn func(ctx context.Context, e *env) error) func(*cobr
 	return g.withEnvOptions(openOptions{}, fn)
 }
 
-// withEnvOptions is withEnv opening the data directory with o.
+// withOperatorEnv is withEnv for what only the operator does, with the
+// store and master key: never through --server.
+func (g *globals) withOperatorEnv(fn func(ctx context.Context, e *env) error) func(*cobra.Command, []string) error {
+	return g.withEnvOptions(openOptions{operatorOnly: true}, fn)
+}
+
+// withEnvOptions is withEnv opening the data directory with o; with
+// --server, fn administers that server's tenant through its admin API.
 func (g *globals) withEnvOptions(o openOptions, fn func(ctx context.Context, e *env) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
+		if g.server != "" {
+			if o.operatorOnly {
+				return fmt.Errorf("tessera %s is the operator's: run it where the store is (--data-dir or --store), without --server", cmd.CommandPath()[len("tessera "):])
+			}
+			d, err := g.openRemote()
+			if err != nil {
+				return err
+			}
+			g.remote = d
+			return fn(cmd.Context(), &env{admin: d})
+		}
 		e, err := g.open(cmd.Context(), o)
 		if err != nil {
 			return err
@@ -177,7 +195,7 @@ func newAppRegisterCommand(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&name, "name", "", "display name shown to users")
 	cmd.Flags().BoolVar(&public, "public", false, "a public client (native, CLI, single-page): no secret, PKCE required")
 	cmd.Flags().StringArrayVar(&redirects, "redirect-uri", nil, "redirect URI (repeatable)")
-	_ = cmd.MarkFlagRequired("tenant")
+	markLocalRequired(cmd, "tenant")
 	_ = cmd.MarkFlagRequired("name")
 	return cmd
 }
@@ -212,7 +230,7 @@ func newAppListCommand(g *globals) *cobra.Command {
 		})
 	})
 	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant name or id")
-	_ = cmd.MarkFlagRequired("tenant")
+	markLocalRequired(cmd, "tenant")
 	return cmd
 }
 

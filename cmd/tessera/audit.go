@@ -101,7 +101,7 @@ func newAuditCommand(g *globals) *cobra.Command {
 	list.Flags().StringVar(&actor, "actor", "", "only what this user, app or operator did (by id)")
 	list.Flags().StringVar(&target, "target", "", "only what was done to this object (by id)")
 	list.Flags().StringVar(&result, "result", "", "only success or failure")
-	_ = list.MarkFlagRequired("tenant")
+	markLocalRequired(list, "tenant")
 	cmd.AddCommand(list)
 	return cmd
 }

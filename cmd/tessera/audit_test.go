@@ -30,8 +30,10 @@ func TestCLIAuditList(t *testing.T) {
 	for _, e := range entries {
 		activities = append(activities, e["activityDisplayName"].(string))
 	}
-	// The tenant comes with its admin API, an app registration of its own.
-	want := []string{"Add user", "Update application – Certificates and secrets management", "Add application", "Add application", "Add tenant"}
+	// The tenant comes with its admin API and the CLI's app, registrations
+	// of its own, and the CLI's consent.
+	want := []string{"Add user", "Update application – Certificates and secrets management", "Add application", "Consent to application",
+		"Add application", "Add application", "Add tenant"}
 	if strings.Join(activities, "|") != strings.Join(want, "|") {
 		t.Errorf("activities, newest first: %q, want %q", activities, want)
 	}

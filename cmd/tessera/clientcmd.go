@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tessera-id/tessera/admin"
 	"github.com/tessera-id/tessera/client"
 	"github.com/tessera-id/tessera/client/cache"
 	"github.com/tessera-id/tessera/internal/dotenv"
@@ -314,6 +315,19 @@ func newLoginCommand(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 	}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if g.server != "" {
+			// An administrator's sign-in for the remote admin commands:
+			// the tenant's built-in CLI app, asking for the admin API.
+			if !cmd.Flags().Changed("authority") {
+				f.authority = strings.TrimRight(g.server, "/")
+			}
+			if !cmd.Flags().Changed("client-id") {
+				f.clientID = admin.CLIClientID
+			}
+			if len(f.scopes) == 0 {
+				f.scopes = []string{admin.AdminAPIIdentifier + "/.default"}
+			}
+		}
 		if err := f.resolve(); err != nil {
 			return err
 		}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tessera-id/tessera/admin"
 	"github.com/tessera-id/tessera/internal/dotenv"
@@ -37,7 +38,12 @@ type globals struct {
 	storeURL string
 	pgSchema string
 	output   string
+	server   string
 	streams  streams
+
+	// remote is the admin API directory of --server, once a command
+	// opened it: --output json prints its API objects.
+	remote *remoteDirectory
 
 	// storeOptions are further options for the store: a test's
 	// PostgreSQL statement tracer, which the binary has no flag for.
@@ -65,7 +71,10 @@ func newRoot(g *globals) *cobra.Command {
 			if g.output != "text" && g.output != "json" {
 				return fmt.Errorf("--output %q: use text or json", g.output)
 			}
-			return applyConfig(cmd, g.config)
+			if err := applyConfig(cmd, g.config); err != nil {
+				return err
+			}
+			return checkLocalRequired(cmd, g.server != "")
 		},
 	}
 	root.SetIn(s.in)
@@ -83,7 +92,9 @@ func newRoot(g *globals) *cobra.Command {
 		pgSchema = "public"
 	}
 	root.PersistentFlags().StringVar(&g.pgSchema, "pg-schema", pgSchema, "PostgreSQL schema holding Tessera's tables (env TESSERA_PG_SCHEMA)")
-	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json")
+	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json (with --server, the admin API's objects)")
+	root.PersistentFlags().StringVar(&g.server, "server", os.Getenv("TESSERA_SERVER"), "administer a running server's tenant through its admin API, e.g. https://id.example.com/contoso; "+
+		"signed in by `tessera login --server URL`, or as an app with TESSERA_CLIENT_ID and TESSERA_CLIENT_SECRET (env TESSERA_SERVER)")
 	root.AddCommand(newServeCommand(g), newMigrateCommand(g), newTenantCommand(g), newAppCommand(g), newUserCommand(g), newKeysCommand(g),
 		newAuditCommand(g), newLoginCommand(g), newTokenCommand(g), newAccountsCommand(g), newLogoutCommand(g), newVersionCommand(g))
 	root.Version = version()
@@ -93,12 +104,17 @@ func newRoot(g *globals) *cobra.Command {
 	return root
 }
 
-// env is an opened data directory.
+// env is an opened data directory, or a server's admin API (--server),
+// which has neither a store nor a master key here.
 type env struct {
 	store     store.Store
 	masterKey token.MasterKey
 	keySource keySource
-	admin     *admin.Admin
+	// admin is what the app, user, keys and audit commands change.
+	admin directory
+	// operator is the admin core over the store, for what only the
+	// operator does (tenants, serve); nil with --server.
+	operator *admin.Admin
 }
 
 // keySource tells where the master key came from, for messages.
@@ -117,10 +133,17 @@ func (k keySource) String() string {
 	return "the key file " + k.file + " (TESSERA_MASTER_KEY is not set)"
 }
 
-func (e *env) Close() error { return e.store.Close() }
+func (e *env) Close() error {
+	if e.store == nil {
+		return nil
+	}
+	return e.store.Close()
+}
 
 // openOptions say what a command may do on opening the data directory.
 type openOptions struct {
+	// operatorOnly refuses --server: the command needs the store itself.
+	operatorOnly bool
 	// createDir lets a missing data directory be created: serve --dev and
 	// migrate only.
 	createDir bool
@@ -209,7 +232,7 @@ func (g *globals) open(ctx context.Context, o openOptions) (*env, error) {
 		}
 	}
 	adm := admin.New(st, mk, nil, password.Default()).As(admin.LocalOperator(operatorAccount()))
-	return &env{store: st, masterKey: mk, keySource: src, admin: adm}, nil
+	return &env{store: st, masterKey: mk, keySource: src, admin: adm, operator: adm}, nil
 }
 
 // checkMasterKey refuses a master key other than the one the store was set
@@ -276,6 +299,10 @@ func redactURL(raw string) string {
 // print writes v as JSON with --output json, else the text lines.
 func (g *globals) print(v any, text func(w io.Writer)) error {
 	if g.output == "json" {
+		if g.remote != nil && g.remote.result != nil {
+			// The API's own objects, as a script calling it would get them.
+			v = g.remote.result
+		}
 		enc := json.NewEncoder(g.streams.out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
@@ -286,7 +313,7 @@ func (g *globals) print(v any, text func(w io.Writer)) error {
 
 func newMigrateCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "migrate", Short: "Create or upgrade the database schema, then exit", Args: cobra.NoArgs}
-	cmd.RunE = g.withEnvOptions(openOptions{createDir: true, integrityCheck: defaultIntegrityCheck}, func(ctx context.Context, e *env) error {
+	cmd.RunE = g.withEnvOptions(openOptions{operatorOnly: true, createDir: true, integrityCheck: defaultIntegrityCheck}, func(ctx context.Context, e *env) error {
 		// Opening the store ran the migrations.
 		return g.print(map[string]string{"status": "ok"}, func(w io.Writer) { fmt.Fprintln(w, "Database schema is up to date.") })
 	})
@@ -348,4 +375,30 @@ func operatorAccount() string {
 		return os.Getenv("USER")
 	}
 	return u.Username
+}
+
+// localRequired marks a flag required unless the command runs against a
+// server (--server), which names the tenant itself.
+const localRequired = "tessera_local_required"
+
+func markLocalRequired(cmd *cobra.Command, name string) {
+	_ = cmd.Flags().SetAnnotation(name, localRequired, []string{"true"})
+}
+
+// checkLocalRequired fails, as cobra does for a required flag, when a flag
+// marked by markLocalRequired is missing from a command run on the store.
+func checkLocalRequired(cmd *cobra.Command, remote bool) error {
+	if remote {
+		return nil
+	}
+	var missing []string
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if _, ok := f.Annotations[localRequired]; ok && !f.Changed {
+			missing = append(missing, `"`+f.Name+`"`)
+		}
+	})
+	if len(missing) > 0 {
+		return fmt.Errorf("required flag(s) %s not set", strings.Join(missing, ", "))
+	}
+	return nil
 }

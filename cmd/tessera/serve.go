@@ -115,7 +115,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		return err
 	}
 	defer e.Close()
-	e.admin = e.admin.WithAuditRetention(retention)
+	e.operator = e.operator.WithAuditRetention(retention)
 	if _, shared := e.store.(token.SharedStore); shared && e.keySource.file != "" {
 		// The store refuses another key (checkMasterKey), but a key that
 		// lives in one instance's data directory is easily lost or missing
@@ -134,7 +134,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		if o.tlsCert == "" {
 			o.tlsCert, o.tlsKey = files.Cert, files.Key
 		}
-		d, err := e.admin.Bootstrap(ctx, o.newDemoCredentials)
+		d, err := e.operator.Bootstrap(ctx, o.newDemoCredentials)
 		if err != nil {
 			return fmt.Errorf("bootstrap demo tenant: %w", err)
 		}

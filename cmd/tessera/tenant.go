@@ -122,8 +122,8 @@ func newTenantCommand(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 	}
 	create.RunE = func(cmd *cobra.Command, args []string) error {
-		return g.withEnv(func(ctx context.Context, e *env) error {
-			t, err := e.admin.CreateTenant(ctx, args[0], alg)
+		return g.withOperatorEnv(func(ctx context.Context, e *env) error {
+			t, err := e.operator.CreateTenant(ctx, args[0], alg)
 			if err != nil {
 				return err
 			}
@@ -140,15 +140,15 @@ func newTenantCommand(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 	}
 	del.RunE = func(cmd *cobra.Command, args []string) error {
-		return g.withEnv(func(ctx context.Context, e *env) error {
-			t, err := e.admin.Tenant(ctx, args[0])
+		return g.withOperatorEnv(func(ctx context.Context, e *env) error {
+			t, err := e.operator.Tenant(ctx, args[0])
 			if err != nil {
 				return err
 			}
 			if !yes {
 				return fmt.Errorf("deleting tenant %s and everything in it cannot be undone: add --yes", t.Name)
 			}
-			if err := e.admin.DeleteTenant(ctx, t, t.Name); err != nil {
+			if err := e.operator.DeleteTenant(ctx, t, t.Name); err != nil {
 				return err
 			}
 			return g.print(map[string]string{"id": t.ID, "deleted": t.Name}, func(w io.Writer) {
@@ -158,8 +158,8 @@ func newTenantCommand(g *globals) *cobra.Command {
 	}
 	del.Flags().BoolVar(&yes, "yes", false, "confirm the deletion")
 	list := &cobra.Command{Use: "list", Short: "List tenants", Args: cobra.NoArgs}
-	list.RunE = g.withEnv(func(ctx context.Context, e *env) error {
-		ts, err := e.admin.Tenants(ctx)
+	list.RunE = g.withOperatorEnv(func(ctx context.Context, e *env) error {
+		ts, err := e.operator.Tenants(ctx)
 		if err != nil {
 			return err
 		}
@@ -178,8 +178,8 @@ func newTenantCommand(g *globals) *cobra.Command {
 	})
 	show := &cobra.Command{Use: "show TENANT", Short: "Show a tenant (by name or id) and its settings", Args: cobra.ExactArgs(1)}
 	show.RunE = func(cmd *cobra.Command, args []string) error {
-		return g.withEnv(func(ctx context.Context, e *env) error {
-			t, err := e.admin.Tenant(ctx, args[0])
+		return g.withOperatorEnv(func(ctx context.Context, e *env) error {
+			t, err := e.operator.Tenant(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -213,8 +213,8 @@ usernames, and one sign-in request ends after --lockout-request-attempts.`,
 		values[s.flag] = new(string)
 	}
 	cmd.RunE = func(c *cobra.Command, args []string) error {
-		return g.withEnv(func(ctx context.Context, e *env) error {
-			t, err := e.admin.Tenant(ctx, args[0])
+		return g.withOperatorEnv(func(ctx context.Context, e *env) error {
+			t, err := e.operator.Tenant(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -257,7 +257,7 @@ usernames, and one sign-in request ends after --lockout-request-attempts.`,
 					return err
 				}
 			}
-			if t, err = e.admin.SetLockout(ctx, t, o); err != nil {
+			if t, err = e.operator.SetLockout(ctx, t, o); err != nil {
 				return err
 			}
 			return g.print(toTenantJSON(t), func(w io.Writer) {
@@ -300,7 +300,7 @@ func newKeysCommand(g *globals) *cobra.Command {
 	})
 	rotate.Flags().StringVar(&tenant, "tenant", "", "tenant name or id")
 	rotate.Flags().DurationVar(&keep, "keep-retired", 25*time.Hour, "how long the retired key stays in JWKS: at least the longest token lifetime")
-	_ = rotate.MarkFlagRequired("tenant")
+	markLocalRequired(rotate, "tenant")
 	cmd.AddCommand(rotate)
 	return cmd
 }

@@ -71,7 +71,7 @@ func newUserCommand(g *globals) *cobra.Command {
 	create.Flags().StringVar(&email, "email", "", "email address")
 	create.Flags().StringVar(&name, "name", "", "display name")
 	create.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
-	_ = create.MarkFlagRequired("tenant")
+	markLocalRequired(create, "tenant")
 	_ = create.MarkFlagRequired("username")
 
 	var listTenant string
@@ -103,7 +103,7 @@ func newUserCommand(g *globals) *cobra.Command {
 		})
 	})
 	list.Flags().StringVar(&listTenant, "tenant", "", "tenant name or id")
-	_ = list.MarkFlagRequired("tenant")
+	markLocalRequired(list, "tenant")
 
 	cmd.AddCommand(create, list, userStateCommand(g, "disable", true), userStateCommand(g, "enable", false),
 		userDeleteCommand(g), userSetPasswordCommand(g), userRevokeSessionsCommand(g), userRoleCommand(g))
@@ -167,7 +167,7 @@ func userCommand(g *globals, use, short string, run func(ctx context.Context, e 
 		})(c, args)
 	}
 	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant name or id")
-	_ = cmd.MarkFlagRequired("tenant")
+	markLocalRequired(cmd, "tenant")
 	return cmd
 }
 

@@ -361,6 +361,7 @@ func (api *API) routes() {
 		{"POST /applications/{id}/removePassword", api.removePassword},
 		{"POST /applications/{id}/addKey", api.addKey},
 		{"POST /applications/{id}/removeKey", api.removeKey},
+		{"POST /applications/{id}/grantAdminConsent", api.grantAdminConsent},
 		{"GET /users", api.listUsers},
 		{"POST /users", api.createUser},
 		{"GET /users/{id}", api.getUser},

@@ -185,6 +185,46 @@ func (api *API) listAppRoleAssignments(q *request) error {
 	return nil
 }
 
+// adminConsentJSON is what grantAdminConsent granted: the tenant-wide
+// delegated grants, one per resource, and the app role assignments.
+type adminConsentJSON struct {
+	OAuth2PermissionGrants []permissionGrantJSON   `json:"oauth2PermissionGrants"`
+	AppRoleAssignments     []appRoleAssignmentJSON `json:"appRoleAssignments"`
+}
+
+// grantAdminConsent is the portal's "Grant admin consent for {tenant}"
+// over HTTP, a Tessera action: every permission the app is configured to
+// need, and the OpenID Connect scopes, granted for all users in one
+// change (Graph needs a call per resource and role for it).
+func (api *API) grantAdminConsent(q *request) error {
+	app, err := q.admin.App(q.r.Context(), q.tenant, q.r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	rows, err := q.admin.GrantAdminConsent(q.r.Context(), app)
+	if err != nil {
+		return err
+	}
+	out := adminConsentJSON{OAuth2PermissionGrants: []permissionGrantJSON{}, AppRoleAssignments: []appRoleAssignmentJSON{}}
+	index := map[string]int{}
+	for _, c := range rows {
+		if c.Kind == store.KindRole {
+			out.AppRoleAssignments = append(out.AppRoleAssignments, toAssignmentJSON(app, c))
+			continue
+		}
+		i, ok := index[c.ResourceID]
+		if !ok {
+			out.OAuth2PermissionGrants = append(out.OAuth2PermissionGrants, permissionGrantJSON{ID: grantID(app.ClientID, "", c.ResourceID),
+				ClientID: app.ClientID, ConsentType: "AllPrincipals", ResourceID: c.ResourceID})
+			i = len(out.OAuth2PermissionGrants) - 1
+			index[c.ResourceID] = i
+		}
+		out.OAuth2PermissionGrants[i].Scope = strings.TrimSpace(out.OAuth2PermissionGrants[i].Scope + " " + c.Value)
+	}
+	writeJSON(q.w, http.StatusOK, out)
+	return nil
+}
+
 func toAssignmentJSON(app store.App, c store.Consent) appRoleAssignmentJSON {
 	return appRoleAssignmentJSON{ID: grantID(c.ResourceID, c.Value), AppRoleID: c.Value, PrincipalID: app.ServicePrincipalID,
 		PrincipalType: "ServicePrincipal", ResourceID: c.ResourceID, CreatedDateTime: c.CreatedAt}
