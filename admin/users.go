@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/tessera-id/tessera/internal/ids"
@@ -207,26 +206,20 @@ type UserPage struct {
 }
 
 // UsersPage reads one page of users for a list that people page through
-// (the portal, the admin API). The order is Go's, not the store's, which
-// depends on the engine's collation.
+// (the portal, the admin API): from the store, one page at a time, so a
+// tenant of a million users costs what a page does. The order is the
+// store's (see store.Store.ListUsersPage).
 func (a *Admin) UsersPage(ctx context.Context, t store.Tenant, search, after string, n int) (UserPage, error) {
-	users, err := a.Users(ctx, t)
-	if err != nil {
+	if err := a.may(PermDirectoryRead, PermUserReadWrite); err != nil {
 		return UserPage{}, err
 	}
-	key := func(u store.User) string { return strings.ToLower(u.Username) }
-	slices.SortFunc(users, func(x, y store.User) int { return strings.Compare(key(x), key(y)) })
-	search = strings.ToLower(search)
-	var page UserPage
-	for _, u := range users {
-		if key(u) <= after || (search != "" && !strings.Contains(key(u), search) && !strings.Contains(strings.ToLower(u.Name), search)) {
-			continue
-		}
-		if len(page.Users) == n {
-			page.Next = key(page.Users[n-1])
-			break
-		}
-		page.Users = append(page.Users, u)
+	users, err := a.store.ListUsersPage(ctx, t.ID, store.UserQuery{After: after, Search: search, Limit: n + 1})
+	if err != nil {
+		return UserPage{}, fmt.Errorf("list users: %w", err)
+	}
+	page := UserPage{Users: users}
+	if len(users) > n {
+		page.Users, page.Next = users[:n], store.UserKey(users[n-1].Username)
 	}
 	return page, nil
 }

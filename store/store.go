@@ -11,6 +11,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -153,6 +154,18 @@ type User struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }
+
+// UserQuery selects a page of users: those whose username key (the
+// lower-cased username) comes after After in the engine's order, and whose
+// username or display name contains Search in any case, at most Limit.
+type UserQuery struct {
+	After  string
+	Search string
+	Limit  int
+}
+
+// UserKey is the key users are ordered and paged by.
+func UserKey(username string) string { return strings.ToLower(username) }
 
 // Consent is one granted permission. PrincipalID is the user who consented,
 // or empty for a tenant-wide grant by an admin (which is also how app roles
@@ -378,6 +391,10 @@ type Store interface {
 	GetUser(ctx context.Context, tenantID, userID string) (User, error)
 	GetUserByUsername(ctx context.Context, tenantID, username string) (User, error)
 	ListUsers(ctx context.Context, tenantID string) ([]User, error)
+	// ListUsersPage reads one page of a tenant's users in the order of
+	// their username keys (lower-cased usernames), as people page through
+	// a directory of any size: no more than q.Limit rows are read.
+	ListUsersPage(ctx context.Context, tenantID string, q UserQuery) ([]User, error)
 	// UpdateUser replaces email, name, password hash and disabled.
 	UpdateUser(ctx context.Context, u User) error
 	// UpdateUserIf is UpdateUser only if the stored user's UpdatedAt is

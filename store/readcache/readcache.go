@@ -490,6 +490,11 @@ func (s *Store) GetUserByUsername(ctx context.Context, tenantID, username string
 	return s.inner.GetUserByUsername(ctx, tenantID, username)
 }
 
+// ListUsersPage implements store.Store.
+func (s *Store) ListUsersPage(ctx context.Context, tenantID string, q store.UserQuery) ([]store.User, error) {
+	return s.inner.ListUsersPage(ctx, tenantID, q)
+}
+
 // ListUsers implements store.Store.
 func (s *Store) ListUsers(ctx context.Context, tenantID string) ([]store.User, error) {
 	return s.inner.ListUsers(ctx, tenantID)

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -244,9 +245,7 @@ func scanUser(row scanner) (store.User, error) {
 // Folded in Go, the same on every engine: SQLite's lower() folds ASCII
 // only, which would let "Ölaf" and "ölaf" become two accounts, and
 // PostgreSQL's and MySQL's depend on a collation.
-func usernameKey(username string) string {
-	return strings.ToLower(username)
-}
+func usernameKey(username string) string { return store.UserKey(username) }
 
 // CreateUser implements store.Store.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
@@ -279,6 +278,31 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string) ([]store.User, e
 		`SELECT `+userCols+` FROM users WHERE tenant_id = $1 ORDER BY username_key`, tenantID)
 	return us, s.wrap("list users", err)
 }
+
+// ListUsersPage implements store.Store. The order and the cursor's
+// comparison are the engine's (bytes for SQLite and MySQL's VARBINARY,
+// the database collation for PostgreSQL), so a page follows the one
+// before it on every engine, and the (tenant_id, username_key) index
+// serves both.
+func (s *Store) ListUsersPage(ctx context.Context, tenantID string, q store.UserQuery) ([]store.User, error) {
+	if q.Limit < 1 {
+		return nil, nil
+	}
+	query := `SELECT ` + userCols + ` FROM users WHERE tenant_id = $1 AND username_key > $2`
+	args := []any{tenantID, q.After}
+	if q.Search != "" {
+		// '!' escapes LIKE's wildcards: a backslash means different
+		// things in MySQL's and the others' string literals.
+		pattern := "%" + likeEscaper.Replace(strings.ToLower(q.Search)) + "%"
+		query += ` AND (username_key LIKE $3 ESCAPE '!' OR ` + s.d.lower("name") + ` LIKE $3 ESCAPE '!')`
+		args = append(args, pattern)
+	}
+	query += fmt.Sprintf(` ORDER BY username_key LIMIT %d`, q.Limit)
+	us, err := list(ctx, s, scanUser, query, args...)
+	return us, s.wrap("list users page", err)
+}
+
+var likeEscaper = strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
 
 // UpdateUser implements store.Store.
 func (s *Store) UpdateUser(ctx context.Context, u store.User) error {

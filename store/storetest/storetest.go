@@ -37,6 +37,7 @@ func Run(t *testing.T, newBackend Backend) {
 		{"ClientSecrets", simple(testClientSecrets)},
 		{"AppCredentials", simple(testAppCredentials)},
 		{"Users", simple(testUsers)},
+		{"UsersPage", simple(testUsersPage)},
 		{"Consents", simple(testConsents)},
 		{"SigningKeys", simple(testSigningKeys)},
 		{"Sessions", simple(testSessions)},
