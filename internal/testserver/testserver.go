@@ -20,6 +20,7 @@ import (
 	"github.com/tessera-id/tessera/internal/pgtest"
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/server"
+	"github.com/tessera-id/tessera/server/portal"
 	"github.com/tessera-id/tessera/store"
 	"github.com/tessera-id/tessera/store/readcache"
 	"github.com/tessera-id/tessera/store/sqlstore"
@@ -117,7 +118,7 @@ func StartWith(t testing.TB, o Options) *Server {
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	h, err := server.New(server.Config{PublicURL: "https://" + srv.Listener.Addr().String(), DefaultTenant: tenant,
-		TrustedProxies: proxies, Logger: log, Admin: adm}, p)
+		TrustedProxies: proxies, Logger: log, Admin: adm, PortalKey: mk.Derive(portal.KeyPurpose)}, p)
 	if err != nil {
 		t.Fatal(err)
 	}
