@@ -40,6 +40,7 @@ type env struct {
 	user     store.User
 	password string
 	dataDir  string // the SQLite database's directory
+	ts       *testserver.Server
 }
 
 const webRedirect = "http://localhost:8080"
@@ -62,7 +63,7 @@ func newEnvWith(t testing.TB, o testserver.Options) *env {
 	ctx := context.Background()
 	o.Tenant = "contoso"
 	ts := testserver.StartWith(t, o)
-	e := &env{t: t, srv: ts.HTTP, store: ts.Store, admin: ts.Admin, clock: ts.Clock, tenant: ts.Tenant, dataDir: ts.DataDir}
+	e := &env{t: t, srv: ts.HTTP, store: ts.Store, admin: ts.Admin, clock: ts.Clock, tenant: ts.Tenant, dataDir: ts.DataDir, ts: ts}
 	must := func(err error) {
 		t.Helper()
 		if err != nil {

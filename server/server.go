@@ -40,6 +40,10 @@ type Config struct {
 	Logger         *slog.Logger
 	// Admin, when set, serves the admin API at /{tenant}/api/v1/.
 	Admin *admin.Admin
+	// PortalKey seals the portal's cookies (needed with Admin): the master
+	// key derived for portal.KeyPurpose, so that every instance on the
+	// store reads the portal sessions of the others.
+	PortalKey []byte
 }
 
 // Server routes HTTP requests to the protocol core.
@@ -79,7 +83,8 @@ func New(cfg Config, p *oauth.Provider) (*Server, error) {
 	s := &Server{cfg: cfg, provider: p, pages: pages, log: log, publicHSTS: publicURLHSTS(cfg.PublicURL)}
 	if cfg.Admin != nil {
 		s.api = api.New(p, cfg.Admin, log)
-		if s.portal, err = portal.New(p, cfg.Admin, cfg.PublicURL, cfg.DefaultTenant, log); err != nil {
+		if s.portal, err = portal.New(p, cfg.Admin, portal.Config{PublicURL: cfg.PublicURL, DefaultTenant: cfg.DefaultTenant,
+			CookieKey: cfg.PortalKey, SSOCookiePrefix: ssoCookiePrefix, Logger: log}); err != nil {
 			return nil, err
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/tessera-id/tessera/internal/pgtest"
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/server"
+	"github.com/tessera-id/tessera/server/portal"
 	"github.com/tessera-id/tessera/store"
 	"github.com/tessera-id/tessera/store/readcache"
 	"github.com/tessera-id/tessera/store/sqlstore"
@@ -59,6 +60,9 @@ type Server struct {
 	// DataDir holds the SQLite database; "" when the store is PostgreSQL or
 	// MySQL.
 	DataDir string
+	// masterKey is shared with the peers started over this server
+	// (Options.Peer).
+	masterKey token.MasterKey
 }
 
 // Start runs a server with a tenant named tenant.
@@ -80,6 +84,14 @@ type Options struct {
 	// TrustedProxies, as serve's --trusted-proxies: a test behind them
 	// may pose as any client address with X-Forwarded-For.
 	TrustedProxies string
+	// Peer, when set, makes this server another instance of the peer's
+	// deployment: the same store, master key, clock and tenant (Tenant
+	// is ignored), as several `tessera serve` behind a load balancer.
+	Peer *Server
+	// PublicURL is the origin the server believes it is reached at; empty,
+	// its own address. Instances behind one balancer share the
+	// balancer's.
+	PublicURL string
 }
 
 // StartWith runs a server as o says.
@@ -87,14 +99,28 @@ func StartWith(t testing.TB, o Options) *Server {
 	t.Helper()
 	tenant, cfg := o.Tenant, o.Config
 	ctx := context.Background()
-	st, dataDir := openStore(t, o.Engine)
-	clock := NewClock(time.Now().UTC().Truncate(time.Second))
-	mk := token.NewMasterKey()
 	cheap := password.Params{Memory: 64, Time: 1, Threads: 1}
-	adm := admin.New(st, mk, clock.Now, cheap)
-	ten, err := adm.CreateTenant(ctx, tenant, "RS256")
-	if err != nil {
-		t.Fatal(err)
+	var (
+		st      store.Store
+		dataDir string
+		clock   *Clock
+		mk      token.MasterKey
+		adm     *admin.Admin
+		ten     store.Tenant
+		err     error
+	)
+	if o.Peer != nil {
+		st, dataDir, clock, mk, ten = o.Peer.Store, o.Peer.DataDir, o.Peer.Clock, o.Peer.masterKey, o.Peer.Tenant
+		tenant = ten.Name
+		adm = admin.New(st, mk, clock.Now, cheap)
+	} else {
+		st, dataDir = openStore(t, o.Engine)
+		clock = NewClock(time.Now().UTC().Truncate(time.Second))
+		mk = token.NewMasterKey()
+		adm = admin.New(st, mk, clock.Now, cheap)
+		if ten, err = adm.CreateTenant(ctx, tenant, "RS256"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	c := oauth.DefaultConfig()
 	if cfg != nil {
@@ -116,8 +142,12 @@ func StartWith(t testing.TB, o Options) *Server {
 		t.Fatal(err)
 	}
 	srv := httptest.NewUnstartedServer(nil)
-	h, err := server.New(server.Config{PublicURL: "https://" + srv.Listener.Addr().String(), DefaultTenant: tenant,
-		TrustedProxies: proxies, Logger: log, Admin: adm}, p)
+	publicURL := o.PublicURL
+	if publicURL == "" {
+		publicURL = "https://" + srv.Listener.Addr().String()
+	}
+	h, err := server.New(server.Config{PublicURL: publicURL, DefaultTenant: tenant,
+		TrustedProxies: proxies, Logger: log, Admin: adm, PortalKey: mk.Derive(portal.KeyPurpose)}, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +157,7 @@ func StartWith(t testing.TB, o Options) *Server {
 	srv.Config.Handler = h
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	return &Server{HTTP: srv, Store: st, Admin: adm, Clock: clock, Tenant: ten, DataDir: dataDir}
+	return &Server{HTTP: srv, Store: st, Admin: adm, Clock: clock, Tenant: ten, DataDir: dataDir, masterKey: mk}
 }
 
 // Authority is the tenant's authority URL.

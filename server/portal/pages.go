@@ -47,7 +47,7 @@ type page struct {
 }
 
 func (q *request) page(title, section string) *page {
-	return &page{Title: title, Tenant: q.ep.Tenant, Username: q.session.username, CSRF: q.session.csrf, Base: q.base,
+	return &page{Title: title, Tenant: q.ep.Tenant, Username: q.session.username, CSRF: q.session.CSRF, Base: q.base,
 		Nonce: randomString(), Section: section, Fields: map[string]string{}}
 }
 

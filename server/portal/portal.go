@@ -2,9 +2,16 @@
 // Entra portal's App registrations blade, rendered on the server, usable
 // without JavaScript. It is an OpenID Connect client of its own server: it
 // signs users in through the tenant's authorize endpoint with code and
-// PKCE, as the tenant's built-in "Tessera Portal" app, keeps the tokens in
-// server memory, and acts through the same admin core, authorized the same
-// way, as the admin API. Pages decode forms, call admin and render.
+// PKCE, as the tenant's built-in "Tessera Portal" app, keeps its access
+// token sealed in a cookie (see cookies.go), and acts through the same
+// admin core, authorized the same way, as the admin API. Pages decode
+// forms, call admin and render.
+//
+// The portal keeps no state in memory: a sign-in may start on one
+// instance and finish on another, the next request may land on a third,
+// and a restart signs nobody out. Sign-out still reaches every instance:
+// it ends the SSO session the token was issued in, and every request
+// checks that session (authorize).
 package portal
 
 import (
@@ -22,7 +29,6 @@ import (
 	"net/url"
 	"path"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tessera-id/tessera/admin"
@@ -33,11 +39,7 @@ import (
 //go:embed templates/*.html
 var templateFS embed.FS
 
-// Limits of the in-memory state: a flood of sign-in attempts or sessions
-// evicts the oldest rather than growing without end.
 const (
-	maxSessions    = 10000
-	maxPending     = 10000
 	pendingTTL     = 10 * time.Minute
 	sessionCookie  = "tessera_portal"
 	pendingCookie  = "tessera_portal_signin"
@@ -62,36 +64,38 @@ type Portal struct {
 	// secure marks the portal's cookies Secure: the public URL is https,
 	// whether TLS ends here or at a proxy in front.
 	secure bool
-
-	mu       sync.Mutex
-	sessions map[string]*session
-	pending  map[string]*pendingSignIn
+	// cookies seals the session and pending sign-in cookies.
+	cookies *sealer
+	// ssoCookiePrefix + tenant id names the tenant's SSO session cookie.
+	ssoCookiePrefix string
 }
 
-// session is a signed-in portal user of one tenant: the access token the
-// portal got for them, kept here and never sent to the browser.
+// Config is what the portal needs from the server.
+type Config struct {
+	// PublicURL is the origin the portal's redirect URIs are registered
+	// under; "" leaves the portal unusable.
+	PublicURL string
+	// DefaultTenant is served by the /oauth2/ aliases.
+	DefaultTenant string
+	// CookieKey seals the portal's cookies: 32 bytes derived from the
+	// master key for KeyPurpose, the same on every instance of a store.
+	CookieKey []byte
+	// SSOCookiePrefix + tenant id names a tenant's SSO session cookie,
+	// whose session sign-out ends.
+	SSOCookiePrefix string
+	Logger          *slog.Logger
+}
+
+// session is a signed-in portal user of one tenant, opened from the
+// session cookie.
 type session struct {
-	tenantID    string
-	accessToken string
-	idToken     string // the logout request's id_token_hint
-	username    string
-	csrf        string
-	expires     time.Time
-}
-
-// pendingSignIn is a sign-in sent to the authorize endpoint, awaiting its
-// code.
-type pendingSignIn struct {
-	tenantID string
-	verifier string
-	nonce    string
-	returnTo string
-	expires  time.Time
+	sealedSession
+	username string // the user's name, read again on each request
 }
 
 // New returns the portal over the protocol core (which signs users in and
 // verifies their tokens) and the admin core.
-func New(p *oauth.Provider, a *admin.Admin, publicURL, defaultTenant string, log *slog.Logger) (*Portal, error) {
+func New(p *oauth.Provider, a *admin.Admin, cfg Config) (*Portal, error) {
 	t, err := template.New("").Funcs(template.FuncMap{
 		"date":  func(t time.Time) string { return t.UTC().Format("2006-01-02") },
 		"when":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
@@ -100,9 +104,17 @@ func New(p *oauth.Provider, a *admin.Admin, publicURL, defaultTenant string, log
 	if err != nil {
 		return nil, fmt.Errorf("portal: parse templates: %w", err)
 	}
-	return &Portal{provider: p, admin: a, log: log, pages: t, now: time.Now, defaultTenant: defaultTenant, publicURL: strings.TrimSuffix(publicURL, "/"),
-		secure:   strings.HasPrefix(publicURL, "https://"),
-		sessions: map[string]*session{}, pending: map[string]*pendingSignIn{}}, nil
+	cookies, err := newSealer(cfg.CookieKey)
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Portal{provider: p, admin: a, log: log, pages: t, now: p.Now, defaultTenant: cfg.DefaultTenant,
+		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), secure: strings.HasPrefix(cfg.PublicURL, "https://"),
+		cookies: cookies, ssoCookiePrefix: cfg.SSOCookiePrefix}, nil
 }
 
 // RegisterApps registers (or updates) the portal app of every tenant.
@@ -183,7 +195,7 @@ func (p *Portal) Serve(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint
 		if errors.As(err, &oe) {
 			// The token stopped working (expired, revoked, user disabled):
 			// sign in again.
-			p.endSession(w, r)
+			p.endSession(w)
 			p.signIn(w, r, ep, base, rest)
 			return
 		}
@@ -191,13 +203,14 @@ func (p *Portal) Serve(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint
 		return
 	}
 	q.admin = adm
+	s.username = adm.Actor().Name
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
 		if err := r.ParseForm(); err != nil {
 			p.fail(q, invalidForm("The form could not be read."))
 			return
 		}
-		if got := r.PostForm.Get(csrfField); subtle.ConstantTimeCompare([]byte(got), []byte(s.csrf)) != 1 {
+		if got := r.PostForm.Get(csrfField); subtle.ConstantTimeCompare([]byte(got), []byte(s.CSRF)) != 1 {
 			p.fail(q, forbiddenForm("The form is stale or did not come from this portal (its security token does not match). Go back, reload the page and try again."))
 			return
 		}
@@ -208,13 +221,16 @@ func (p *Portal) Serve(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint
 }
 
 // authorize checks the session's token as the admin API checks a bearer
-// token, and returns the admin core acting for its user.
+// token, and returns the admin core acting for its user. The check reads
+// the store, not this instance's memory: the user must still be enabled
+// and the SSO session named by the token's sid still live, so a sign-out
+// or revocation on any instance ends the portal session here.
 func (p *Portal) authorize(ctx context.Context, ep oauth.Endpoint, s *session, address string) (*admin.Admin, error) {
 	api, err := p.admin.AdminAPI(ctx, ep.Tenant)
 	if err != nil {
 		return nil, err
 	}
-	c, e := p.provider.VerifyAPIToken(ctx, ep, s.accessToken, api.ClientID)
+	c, e := p.provider.VerifyAPIToken(ctx, ep, s.AccessToken, api.ClientID)
 	if e != nil {
 		return nil, e
 	}
@@ -229,20 +245,26 @@ func randomString() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// currentSession is the browser's session for this tenant, if it has a
-// live one.
+// currentSession is the browser's session for this tenant, if its cookie
+// opens (sealed by an instance of this store, for this tenant, as a
+// session) and has not expired. Whether its SSO session is still live is
+// for authorize to tell.
 func (p *Portal) currentSession(r *http.Request, ep oauth.Endpoint) *session {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
 		return nil
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	s := p.sessions[c.Value]
-	if s == nil || s.tenantID != ep.Tenant.ID || !p.now().Before(s.expires) {
+	var s session
+	if err := p.cookies.open(purposeSession, ep.Tenant.ID, c.Value, &s.sealedSession); err != nil {
+		if !errors.Is(err, errBadCookie) {
+			p.log.WarnContext(r.Context(), "portal: session cookie", "tenant", ep.Tenant.Name, "err", err)
+		}
 		return nil
 	}
-	return s
+	if s.AccessToken == "" || s.SessionID == "" || s.CSRF == "" || !p.now().Before(unixTime(s.Expires)) {
+		return nil
+	}
+	return &s
 }
 
 // signIn sends the browser to the tenant's authorize endpoint as the
@@ -260,45 +282,63 @@ func (p *Portal) signIn(w http.ResponseWriter, r *http.Request, ep oauth.Endpoin
 	if r.Method == http.MethodGet && rest != "" {
 		returnTo = base + "/" + rest
 	}
-	ps := &pendingSignIn{tenantID: ep.Tenant.ID, verifier: randomString(), nonce: randomString(), returnTo: returnTo, expires: p.now().Add(pendingTTL)}
-	state := randomString()
-	p.mu.Lock()
-	p.evict(p.now())
-	p.pending[state] = ps
-	p.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: pendingCookie, Value: state, Path: base + "/", HttpOnly: true, Secure: p.secure,
+	ps := sealedPending{State: randomString(), Verifier: randomString(), Nonce: randomString(), ReturnTo: returnTo,
+		Expires: p.now().Add(pendingTTL).Unix()}
+	value, err := p.cookies.seal(purposePending, ep.Tenant.ID, ps)
+	if err != nil {
+		p.log.ErrorContext(ctx, "portal: sign-in", "tenant", ep.Tenant.Name, "err", err)
+		http.Error(w, "Something went wrong on the server; it is logged. Try again.", http.StatusInternalServerError)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: pendingCookie, Value: value, Path: base + "/", HttpOnly: true, Secure: p.secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(pendingTTL.Seconds())})
-	challenge := sha256.Sum256([]byte(ps.verifier))
+	challenge := sha256.Sum256([]byte(ps.Verifier))
 	scopes := []string{"openid", "profile"}
 	for _, perm := range admin.Permissions() {
 		scopes = append(scopes, admin.AdminAPIIdentifier+"/"+perm)
 	}
 	v := url.Values{
 		"client_id": {app.ClientID}, "response_type": {"code"}, "redirect_uri": {app.RedirectURIs[0]},
-		"scope": {strings.Join(scopes, " ")}, "state": {state}, "nonce": {ps.nonce},
+		"scope": {strings.Join(scopes, " ")}, "state": {ps.State}, "nonce": {ps.Nonce},
 		"code_challenge": {base64.RawURLEncoding.EncodeToString(challenge[:])}, "code_challenge_method": {"S256"},
 	}
 	http.Redirect(w, r, "/"+ep.Tenant.Name+"/oauth2/v2.0/authorize?"+v.Encode(), http.StatusFound)
 }
 
+// pendingSignIn opens the browser's pending sign-in cookie for this
+// tenant and checks that state is the one it was sent with: a callback
+// this browser did not start, or started for another tenant, is refused.
+func (p *Portal) pendingSignIn(r *http.Request, ep oauth.Endpoint, state string) (sealedPending, bool) {
+	var ps sealedPending
+	c, err := r.Cookie(pendingCookie)
+	if err != nil {
+		return ps, false
+	}
+	if err := p.cookies.open(purposePending, ep.Tenant.ID, c.Value, &ps); err != nil {
+		if !errors.Is(err, errBadCookie) {
+			p.log.WarnContext(r.Context(), "portal: pending sign-in cookie", "tenant", ep.Tenant.Name, "err", err)
+		}
+		return ps, false
+	}
+	ok := ps.State != "" && subtle.ConstantTimeCompare([]byte(ps.State), []byte(state)) == 1 && p.now().Before(unixTime(ps.Expires))
+	return ps, ok
+}
+
 // callback redeems the code the authorize endpoint sent back, in process,
-// and starts a session under a new cookie (a session id fixed by someone
-// else before sign-in is never used after it).
+// and starts a session under a new cookie (a session fixed by someone else
+// before sign-in is never used after it: the new value is sealed afresh).
 func (p *Portal) callback(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint, base string) {
 	ctx := r.Context()
 	q := r.URL.Query()
-	state := q.Get("state")
-	c, err := r.Cookie(pendingCookie)
-	p.mu.Lock()
-	ps := p.pending[state]
-	delete(p.pending, state)
-	p.mu.Unlock()
-	if err != nil || ps == nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(state)) != 1 ||
-		ps.tenantID != ep.Tenant.ID || !p.now().Before(ps.expires) {
+	ps, ok := p.pendingSignIn(r, ep, q.Get("state"))
+	// The pending sign-in is spent whatever the outcome. A copy of the
+	// cookie replayed before it expires gains nothing: its code is spent
+	// too, and PKCE ties any other code to another verifier.
+	http.SetCookie(w, &http.Cookie{Name: pendingCookie, Value: "", Path: base + "/", MaxAge: -1, HttpOnly: true, Secure: p.secure})
+	if !ok {
 		p.message(w, r, http.StatusBadRequest, "Sign-in expired", "This sign-in is unknown, expired or was started in another browser.", base+"/")
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: pendingCookie, Value: "", Path: base + "/", MaxAge: -1, HttpOnly: true, Secure: p.secure})
 	if e := q.Get("error"); e != "" {
 		p.message(w, r, http.StatusForbidden, "Sign-in failed", q.Get("error_description"), base+"/")
 		return
@@ -309,7 +349,7 @@ func (p *Portal) callback(w http.ResponseWriter, r *http.Request, ep oauth.Endpo
 		return
 	}
 	params, e := oauth.ParseForm(url.Values{"grant_type": {"authorization_code"}, "code": {q.Get("code")}, "client_id": {app.ClientID},
-		"redirect_uri": {app.RedirectURIs[0]}, "code_verifier": {ps.verifier}}.Encode())
+		"redirect_uri": {app.RedirectURIs[0]}, "code_verifier": {ps.Verifier}}.Encode())
 	var resp *oauth.TokenResponse
 	if e == nil {
 		resp, e = p.provider.Token(ctx, ep, oauth.TokenRequest{Params: params})
@@ -318,10 +358,16 @@ func (p *Portal) callback(w http.ResponseWriter, r *http.Request, ep oauth.Endpo
 		p.message(w, r, http.StatusBadRequest, "Sign-in failed", e.Description, base+"/")
 		return
 	}
-	s := &session{tenantID: ep.Tenant.ID, accessToken: resp.AccessToken, idToken: resp.IDToken, csrf: randomString(),
-		expires: p.now().Add(time.Duration(resp.ExpiresIn) * time.Second)}
-	adm, err := p.authorize(ctx, ep, s, "")
-	if err == nil {
+	// The ID token is not kept: it would double the cookie, and sign-out
+	// ends the SSO session in process instead of sending it as a hint.
+	s := &session{sealedSession: sealedSession{AccessToken: resp.AccessToken, SessionID: tokenSessionID(resp.AccessToken),
+		CSRF: randomString(), Expires: p.now().Add(time.Duration(resp.ExpiresIn) * time.Second).Unix()}}
+	var adm *admin.Admin
+	if s.SessionID == "" {
+		// Without it neither sign-out nor a revocation would reach the
+		// session on other instances.
+		err = errors.New("portal: the access token names no SSO session (sid)")
+	} else if adm, err = p.authorize(ctx, ep, s, ""); err == nil {
 		_, err = adm.RoleCatalogue()
 	}
 	if errors.Is(err, admin.ErrForbidden) {
@@ -329,82 +375,67 @@ func (p *Portal) callback(w http.ResponseWriter, r *http.Request, ep oauth.Endpo
 			"Your account holds no directory role that lets it read this tenant's directory. Ask a Global Administrator to assign you one.", "")
 		return
 	}
+	var value string
+	if err == nil {
+		value, err = p.cookies.seal(purposeSession, ep.Tenant.ID, s.sealedSession)
+	}
 	if err != nil {
 		p.log.ErrorContext(ctx, "portal: sign-in failed", "tenant", ep.Tenant.Name, "err", err)
 		p.message(w, r, http.StatusInternalServerError, "Sign-in failed", "Something went wrong on the server; it is logged. Try again.", base+"/")
 		return
 	}
-	s.username = adm.Actor().Name
-	id := randomString()
-	p.mu.Lock()
-	p.evict(p.now())
-	p.sessions[id] = s
-	p.mu.Unlock()
-	p.endSession(w, r)
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
-	http.Redirect(w, r, ps.returnTo, http.StatusSeeOther)
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: value, Path: "/", HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, ps.ReturnTo, http.StatusSeeOther)
 }
 
-// signOut ends the portal session and then the tenant's SSO session.
+// signOut ends the portal session and the SSO session it was signed in
+// with. Ending the SSO session is what signs the portal out on every
+// instance: the cookie is gone from this browser only, but each request
+// checks that its SSO session is live (authorize).
 func (p *Portal) signOut(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint, base string) {
 	if r.Method != http.MethodPost {
 		http.Redirect(w, r, base+"/", http.StatusSeeOther)
 		return
 	}
+	ctx := r.Context()
 	s := p.currentSession(r, ep)
-	if s == nil || subtle.ConstantTimeCompare([]byte(r.PostFormValue(csrfField)), []byte(s.csrf)) != 1 {
+	if s == nil || subtle.ConstantTimeCompare([]byte(r.PostFormValue(csrfField)), []byte(s.CSRF)) != 1 {
 		http.Redirect(w, r, base+"/", http.StatusSeeOther)
 		return
 	}
-	p.endSession(w, r)
-	app, err := p.admin.PortalApp(r.Context(), ep.Tenant)
+	p.endSession(w)
+	// The browser's SSO cookie finds the session to end, as at the logout
+	// endpoint; the posted CSRF token is the user's confirmation, and the
+	// portal's own cookie shows that it took part in that very session,
+	// which is what an id_token_hint would prove there.
+	ssoCookie := p.ssoCookiePrefix + ep.Tenant.ID
+	var secret string
+	if c, err := r.Cookie(ssoCookie); err == nil {
+		secret = c.Value
+	}
+	lr, e := p.provider.ParseLogout(ctx, ep, oauth.Params{}, secret)
+	if e == nil && lr.Session != nil && subtle.ConstantTimeCompare([]byte(lr.Session.ID), []byte(s.SessionID)) == 1 {
+		if e = p.provider.EndSession(ctx, ep, lr); e == nil {
+			http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+			http.Redirect(w, r, base+"/", http.StatusSeeOther)
+			return
+		}
+	}
+	if e != nil {
+		p.log.WarnContext(ctx, "portal: end the SSO session", "tenant", ep.Tenant.Name, "err", e)
+	}
+	// This browser's SSO session is another one, or none: the logout
+	// endpoint asks the user what to end.
+	app, err := p.admin.PortalApp(ctx, ep.Tenant)
 	if err != nil || len(app.PostLogoutRedirectURIs) == 0 {
 		http.Redirect(w, r, base+"/", http.StatusSeeOther)
 		return
 	}
-	// The ID token shows the logout endpoint that the portal took part in
-	// the session, so it signs out without asking again.
-	v := url.Values{"client_id": {app.ClientID}, "post_logout_redirect_uri": {app.PostLogoutRedirectURIs[0]}, "id_token_hint": {s.idToken}}
+	v := url.Values{"client_id": {app.ClientID}, "post_logout_redirect_uri": {app.PostLogoutRedirectURIs[0]}}
 	http.Redirect(w, r, "/"+ep.Tenant.Name+"/oauth2/v2.0/logout?"+v.Encode(), http.StatusSeeOther)
 }
 
-// endSession forgets the browser's session, if any, and its cookie.
-func (p *Portal) endSession(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		p.mu.Lock()
-		delete(p.sessions, c.Value)
-		p.mu.Unlock()
-	}
+// endSession drops the browser's session cookie.
+func (p *Portal) endSession(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: p.secure})
-}
-
-// evict drops what has expired and, past the limits, the entries that
-// expire first. The caller holds p.mu.
-func (p *Portal) evict(now time.Time) {
-	for k, s := range p.sessions {
-		if !now.Before(s.expires) {
-			delete(p.sessions, k)
-		}
-	}
-	for k, ps := range p.pending {
-		if !now.Before(ps.expires) {
-			delete(p.pending, k)
-		}
-	}
-	evictOldest(p.sessions, maxSessions, func(s *session) time.Time { return s.expires })
-	evictOldest(p.pending, maxPending, func(ps *pendingSignIn) time.Time { return ps.expires })
-}
-
-// evictOldest deletes the entries of m that expire first until fewer than
-// limit are left.
-func evictOldest[T any](m map[string]T, limit int, expires func(T) time.Time) {
-	for len(m) >= limit {
-		oldest := ""
-		for k, v := range m {
-			if oldest == "" || expires(v).Before(expires(m[oldest])) {
-				oldest = k
-			}
-		}
-		delete(m, oldest)
-	}
 }

@@ -108,6 +108,8 @@ func (st *Starting) Ready(t testing.TB) *Tessera {
 		s.Demo = Demo{
 			TenantID: first(bannerValues(out, "Directory (tenant) ID")), WebClientID: ids[0], NativeClientID: ids[1],
 			WebSecret: first(bannerValues(out, "Client secret")), Username: first(bannerValues(out, "Username")), Password: first(bannerValues(out, "Password")),
+			PortalURL: first(bannerValues(out, "Portal URL")), AdminUsername: first(bannerValues(out, "Administrator")),
+			AdminPassword: first(bannerValues(out, "Administrator password")),
 		}
 	}
 	s.CAFile = st.opts.CAFile
