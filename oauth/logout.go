@@ -127,6 +127,22 @@ func (p *Provider) EndSession(ctx context.Context, ep Endpoint, lr *LogoutReques
 	return p.endSession(ctx, ep, *lr.Session)
 }
 
+// EndSessionByID ends the session with the public id sid, as EndSession
+// does, for a first-party app that holds the session's id but not the
+// browser's cookie (the portal, whose sign-out may arrive from a browser
+// whose SSO cookie is another session's). Ending a session that is gone
+// already is not an error.
+func (p *Provider) EndSessionByID(ctx context.Context, ep Endpoint, sid string) *Error {
+	sess, err := p.store.GetSessionByID(ctx, ep.Tenant.ID, sid)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return ServerError(err)
+	}
+	return p.endSession(ctx, ep, sess)
+}
+
 // LogoutCSRF is the anti-forgery token of the logout confirmation form:
 // derived from the session cookie's secret, which a cross-site page can
 // neither read nor guess, so only a page the server showed to this browser

@@ -161,6 +161,27 @@ func TestPortalAcrossInstances(t *testing.T) {
 		t.Errorf("after the user's sessions were revoked the portal still serves on B: %d %q", o.Status, o.Page)
 	}
 
+	// Signing out from a browser that holds the portal's cookie but not
+	// its SSO cookie (a copied cookie, or another sign-in since) still
+	// ends the portal's own session, everywhere.
+	br4 := testbrowser.New(t, lb.srv.Client())
+	if o := br4.Login(br4.Get(base+"/apps"), "alice@contoso.test", e.password); o.Status != http.StatusOK {
+		t.Fatalf("signing in again: %d %q", o.Status, o.Page)
+	}
+	copied := portalCookie(t, br4, base, "tessera_portal")
+	thief := plant(t, lb.srv.Client(), base, "tessera_portal", copied)
+	page = thief.Get(base + "/apps")
+	if page.Status != http.StatusOK || page.Page != "" {
+		t.Fatalf("the copied cookie before sign-out: %d %q", page.Status, page.Page)
+	}
+	lb.to.Store(b)
+	tu := &portalUser{browser: &browser{Browser: thief, e: e}, e: e, base: base}
+	tu.post(page, "/signout", url.Values{})
+	lb.to.Store(a)
+	if o := br4.Get(base + "/apps"); !signedOut(o) {
+		t.Errorf("signing out without the SSO cookie left the portal's session live: %d %q", o.Status, o.Page)
+	}
+
 	// And a disabled user's portal session ends.
 	br3 := testbrowser.New(t, lb.srv.Client())
 	if o := br3.Login(br3.Get(base+"/apps"), "alice@contoso.test", e.password); o.Status != http.StatusOK {

@@ -424,8 +424,13 @@ func (p *Portal) signOut(w http.ResponseWriter, r *http.Request, ep oauth.Endpoi
 	if e != nil {
 		p.log.WarnContext(ctx, "portal: end the SSO session", "tenant", ep.Tenant.Name, "err", e)
 	}
-	// This browser's SSO session is another one, or none: the logout
-	// endpoint asks the user what to end.
+	// This browser's SSO session is another one, or none: the portal's own
+	// session ends by its id, so a copy of the portal's cookie is worth
+	// nothing from now on, and the logout endpoint asks the user about
+	// the browser's current one.
+	if e := p.provider.EndSessionByID(ctx, ep, s.SessionID); e != nil {
+		p.log.WarnContext(ctx, "portal: end the portal's session", "tenant", ep.Tenant.Name, "err", e)
+	}
 	app, err := p.admin.PortalApp(ctx, ep.Tenant)
 	if err != nil || len(app.PostLogoutRedirectURIs) == 0 {
 		http.Redirect(w, r, base+"/", http.StatusSeeOther)
