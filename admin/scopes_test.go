@@ -117,3 +117,39 @@ func TestScopeDetails(t *testing.T) {
 		t.Errorf("audited changes of the scope's details: %+v", audited)
 	}
 }
+
+// A grant of a scope only admins may consent to is tenant-wide or
+// refused: the server would not honour one for a single user.
+func TestAdminOnlyScopeGrantIsTenantWide(t *testing.T) {
+	ctx := t.Context()
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "tessera.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	a := admin.New(st, token.NewMasterKey(), time.Now, password.Params{Memory: 64, Time: 1, Threads: 1}).
+		As(admin.Actor{Type: admin.ActorUser, ID: "u-alice", Name: "alice@contoso.test"})
+	ten, err := a.CreateTenant(ctx, "contoso", "RS256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := a.RegisterApp(ctx, ten, admin.RegisterOptions{Name: "Payroll API", Scopes: []string{"Payroll.Read"},
+		ScopeDetails: map[string]store.ScopeDetail{"Payroll.Read": {Type: store.ConsentByAdmin}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := a.RegisterApp(ctx, ten, admin.RegisterOptions{Name: "Payroll client"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, _, err := a.CreateUser(ctx, ten, admin.UserOptions{Username: "bob@contoso.test", Password: "a long and unusual passphrase"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.GrantDelegated(ctx, client, user.ID, api.ClientID, []string{"Payroll.Read"}); err == nil || !strings.Contains(err.Error(), "tenant-wide") {
+		t.Errorf("a grant for one user: %v", err)
+	}
+	if _, err := a.GrantDelegated(ctx, client, "", api.ClientID, []string{"Payroll.Read"}); err != nil {
+		t.Errorf("a tenant-wide grant: %v", err)
+	}
+}
