@@ -318,6 +318,12 @@ func TestPortalScopeDetails(t *testing.T) {
 	if !strings.Contains(edit.Body, "Edit a scope") || !strings.Contains(edit.Body, `value="Write all notes"`) || !strings.Contains(edit.Body, `value="Admin" checked`) {
 		t.Errorf("the Edit form:\n%s", edit.Body)
 	}
+	// Request API permissions says which scopes need an admin's consent.
+	choose := u.Get(u.base + path + "/permissions?add=1&api=" + e.web.ClientID)
+	if !strings.Contains(choose.Body, "Notes.Write · Write all notes <span class=\"tag\">Admin consent required</span>") {
+		t.Errorf("Request API permissions does not say Notes.Write needs an admin:\n%s", choose.Body)
+	}
+
 	u.post(edit, path+"/expose", url.Values{"action": {"edit-scope"}, "scope": {"Notes.Write"}, "consent": {"User"}, "user_name": {"Write your notes"}})
 	if got := details("Notes.Write"); got != (store.ScopeDetail{Type: store.ConsentByUser, UserConsentDisplayName: "Write your notes"}) {
 		t.Errorf("after Edit: %+v", got)
