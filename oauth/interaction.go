@@ -529,7 +529,7 @@ func (p *Provider) needAdmin(ctx context.Context, ep Endpoint, in Interaction) S
 		return p.failed(ep, in, e)
 	}
 	in.State = StateFailed
-	return Step{Interaction: in, Page: PageDeviceResult, Status: http.StatusOK, Result: DeviceFailed, Err: refused}
+	return Step{Interaction: in, Page: PageDeviceResult, Status: http.StatusBadRequest, Result: DeviceFailed, Err: refused}
 }
 
 // finish answers for a signed-in, consenting user: the code goes to the
