@@ -18,6 +18,11 @@ type RegisterOptions struct {
 	Name         string
 	Public       bool
 	RedirectURIs []string
+	// Scopes are delegated scopes the app exposes from the start, and
+	// ScopeDetails what it says of them, keyed by scope value (as
+	// AppPatch.ScopeDetails).
+	Scopes       []string
+	ScopeDetails map[string]store.ScopeDetail
 }
 
 // RegisterApp registers an app. Its App ID URI is api://{client_id}, as
@@ -38,10 +43,14 @@ func (a *Admin) RegisterApp(ctx context.Context, t store.Tenant, o RegisterOptio
 		}
 		uris = uniqueAppend(uris, u)
 	}
+	scopes, details, err := exposedScopes(o.Scopes, &o.ScopeDetails, nil)
+	if err != nil {
+		return store.App{}, err
+	}
 	now := a.now()
 	app := store.App{
 		TenantID: t.ID, ClientID: ids.New(), Name: o.Name, Public: o.Public, RedirectURIs: uris,
-		ServicePrincipalID: ids.New(), CreatedAt: now, UpdatedAt: now,
+		Scopes: scopes, ScopeDetails: details, ServicePrincipalID: ids.New(), CreatedAt: now, UpdatedAt: now,
 	}
 	app.IdentifierURI = "api://" + app.ClientID
 	c := changes(appChanges(store.App{}, app))

@@ -176,6 +176,7 @@ func appChanges(old, app store.App) []store.AuditChange {
 	c.list("redirectUris", old.RedirectURIs, app.RedirectURIs)
 	c.text("identifierUris", old.IdentifierURI, app.IdentifierURI)
 	c.list("api.oauth2PermissionScopes", old.Scopes, app.Scopes)
+	c.scopeDetails(old.ScopeDetails, app.ScopeDetails)
 	c.list("appRoles", old.Roles, app.Roles)
 	c.list("requiredResourceAccess", permissionsText(old.Permissions), permissionsText(app.Permissions))
 	c.list("postLogoutRedirectUris", old.PostLogoutRedirectURIs, app.PostLogoutRedirectURIs)

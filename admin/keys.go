@@ -71,6 +71,16 @@ func (a *Admin) grant(ctx context.Context, client store.App, userID, resourceIDO
 	if _, err := a.permissionList(ctx, client, perms); err != nil {
 		return nil, err
 	}
+	// The server honours only a tenant-wide grant of a scope only admins
+	// may consent to (a user's grant could be their own consent), so a
+	// grant for one user would silently grant nothing.
+	if userID != "" && kind == store.KindScope {
+		for _, v := range values {
+			if resource.ScopeDetails[v].AdminOnly() {
+				return nil, invalid("only admins may consent to the scope %q of %s: grant it for all users (tenant-wide), not for one", v, resource.Name)
+			}
+		}
+	}
 	if err := a.mayGrant(ctx, client.TenantID, perms); err != nil {
 		return nil, err
 	}

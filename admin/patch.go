@@ -30,7 +30,12 @@ type AppPatch struct {
 	// IdentifierURI is the App ID URI; "" removes it.
 	IdentifierURI *string
 	Scopes        *[]string
-	Roles         *[]string
+	// ScopeDetails replaces what the app says of its scopes, keyed by
+	// scope value; each key must be one of the scopes the app exposes
+	// once the patch is applied. Without it, the scopes that remain keep
+	// theirs, and removed scopes lose them.
+	ScopeDetails *map[string]store.ScopeDetail
+	Roles        *[]string
 	// Permissions name their resource by client id or App ID URI.
 	Permissions              *[]store.Permission
 	AccessTokenLifetime      *time.Duration // 0 is the server's default
@@ -73,8 +78,12 @@ func (a *Admin) PatchApp(ctx context.Context, app store.App, p AppPatch) (store.
 		}
 		app.IdentifierURI = uri
 	}
-	if p.Scopes != nil {
-		if app.Scopes, err = exposedList("scope", *p.Scopes); err != nil {
+	if p.Scopes != nil || p.ScopeDetails != nil {
+		scopes := app.Scopes
+		if p.Scopes != nil {
+			scopes = *p.Scopes
+		}
+		if app.Scopes, app.ScopeDetails, err = exposedScopes(scopes, p.ScopeDetails, app.ScopeDetails); err != nil {
 			return store.App{}, err
 		}
 	}

@@ -59,8 +59,12 @@ const (
 	CodeRefreshExpired     = 700082
 	CodeRefreshRevoked     = 700084
 	CodeConsentRequired    = 65001
-	CodeUserDisabled       = 50057
-	CodeBadCredentials     = 50126
+	// CodeAdminConsentRequired is Entra's "the grant requires admin
+	// permission": a scope only an admin may consent to, not granted
+	// tenant-wide.
+	CodeAdminConsentRequired = 90094
+	CodeUserDisabled         = 50057
+	CodeBadCredentials       = 50126
 	// CodeLocked is Entra's IdsLocked: too many failed attempts, at an
 	// account, from an address, or by a client.
 	CodeLocked              = 50053

@@ -171,12 +171,21 @@ type ConsentView struct {
 	ClientName  string
 	Username    string
 	Permissions []PermissionView
+	// NeedsAdmin says that a permission asked for is one only an admin
+	// may grant, and none has: the page cannot be accepted, only left
+	// (answer "back"), and says an admin must approve the app.
+	NeedsAdmin bool
 }
 
-// PermissionView is one line of the consent page.
+// PermissionView is one line of the consent page: Description is the line
+// (the scope's user consent display name, or a generic text), Detail the
+// scope's user consent description under it, if it has one.
 type PermissionView struct {
 	Scope       string
 	Description string
+	Detail      string
+	// AdminOnly marks a scope only an admin may grant.
+	AdminOnly bool
 }
 
 // DeviceView is what the user code page shows.
@@ -210,7 +219,8 @@ type LoginForm struct {
 	Username, Password string
 }
 
-// ConsentForm is a submitted consent form; Answer is "accept" or "cancel".
+// ConsentForm is a submitted consent form; Answer is "accept" or "cancel",
+// or "back" from the page that says an admin must approve.
 type ConsentForm struct {
 	Ref, CSRF string
 	Answer    string
@@ -386,8 +396,12 @@ func (p *Provider) SubmitConsent(ctx context.Context, ep Endpoint, f ConsentForm
 		return p.accept(ctx, ep, in, *sess, b.Address)
 	case "cancel":
 		return p.deny(ctx, ep, in)
+	case "back":
+		// From the page that says an admin must approve: back to the
+		// client, which is told why.
+		return p.needAdmin(ctx, ep, in)
 	}
-	return errorStep(in, MalformedRequest("The consent form must be answered with 'accept' or 'cancel'."))
+	return errorStep(in, MalformedRequest("The consent form must be answered with 'accept', 'cancel' or 'back'."))
 }
 
 // consentSession returns the SSO session that signed in for in. When
@@ -444,8 +458,17 @@ func (p *Provider) decide(ctx context.Context, ep Endpoint, in Interaction, sess
 	}
 	if len(missing) > 0 || in.asksConsent() {
 		if ar.hasPrompt("none") {
+			admin, err := p.adminOnly(ctx, ep, missing)
+			if err != nil {
+				return p.failed(ep, in, ServerError(err))
+			}
+			if len(admin) > 0 {
+				return p.failed(ep, in, needsAdminConsent(ErrConsentRequired))
+			}
 			return p.failed(ep, in, newError(ErrConsentRequired, http.StatusBadRequest, CodeConsentRequired, "The user has not consented to the requested permissions and prompt=none forbids asking."))
 		}
+		// The consent page itself tells a user who cannot consent (a
+		// scope only an admin may grant) that an admin must.
 		in.State = StateConsent
 		return Step{Interaction: in}
 	}
@@ -458,6 +481,20 @@ func (p *Provider) accept(ctx context.Context, ep Endpoint, in Interaction, sess
 	user, e := p.signedInUser(ctx, ep, in, sess)
 	if e != nil {
 		return p.failed(ep, in, e)
+	}
+	// The page offered no Accept if an admin must consent, but a form can
+	// be posted without the page, and an admin may have withdrawn the
+	// grant since it was shown.
+	missing, err := p.missingConsent(ctx, ep, &in.request, user.ID)
+	if err != nil {
+		return p.failed(ep, in, ServerError(err))
+	}
+	admin, err := p.adminOnly(ctx, ep, missing)
+	if err != nil {
+		return p.failed(ep, in, ServerError(err))
+	}
+	if len(admin) > 0 {
+		return p.needAdmin(ctx, ep, in)
 	}
 	if err := p.addConsents(ctx, ep, &in.request, user, address); err != nil {
 		return p.failed(ep, in, ServerError(err))
@@ -477,6 +514,22 @@ func (p *Provider) deny(ctx context.Context, ep Endpoint, in Interaction) Step {
 	}
 	in.State = StateFailed
 	return Step{Interaction: in, Page: PageDeviceResult, Status: http.StatusOK, Result: DeviceDenied, Err: denied}
+}
+
+// needAdmin answers an interaction that asks for a scope only an admin
+// may consent to: the client gets access_denied saying an admin must
+// grant consent, and a waiting device is denied, as when the user
+// cancels.
+func (p *Provider) needAdmin(ctx context.Context, ep Endpoint, in Interaction) Step {
+	refused := needsAdminConsent(ErrAccessDenied)
+	if in.Kind != KindDeviceApproval {
+		return p.failed(ep, in, refused)
+	}
+	if e := p.decideDevice(ctx, ep, in.device, store.DeviceDecision{Status: store.DeviceDenied}); e != nil {
+		return p.failed(ep, in, e)
+	}
+	in.State = StateFailed
+	return Step{Interaction: in, Page: PageDeviceResult, Status: http.StatusBadRequest, Result: DeviceFailed, Err: refused}
 }
 
 // finish answers for a signed-in, consenting user: the code goes to the

@@ -615,7 +615,7 @@ func TestInteraction(t *testing.T) {
 			}},
 		{name: "neither accept nor cancel", from: fromConsent, fromState: oauth.StateConsent, input: answer("maybe"),
 			want: want{state: oauth.StateFailed, page: oauth.PageError, err: "invalid_request", errState: http.StatusBadRequest,
-				text: "The consent form must be answered with 'accept' or 'cancel'."}},
+				text: "The consent form must be answered with 'accept', 'cancel' or 'back'."}},
 		{name: "accept with a forged CSRF token", from: fromConsent, fromState: oauth.StateConsent,
 			input: func(f *fx, a *agent, d *device, at oauth.Step) oauth.Step {
 				at.Interaction.CSRF = at.Interaction.CSRF[1:]

@@ -443,8 +443,20 @@ func (p *Provider) consentView(ctx context.Context, ep Endpoint, in Interaction)
 		if err != nil {
 			return ConsentView{}, ServerError(err)
 		}
+		granted, err := p.loadConsents(ctx, ep.Tenant.ID, ar.ClientID, in.userID)
+		if err != nil {
+			return ConsentView{}, ServerError(err)
+		}
 		for _, s := range ar.Grant.Scopes {
-			info.Permissions = append(info.Permissions, PermissionView{Scope: s, Description: fmt.Sprintf("Access %s as you (%s)", resource.Name, s)})
+			d := resource.ScopeDetails[s]
+			line := PermissionView{Scope: s, Description: d.UserConsentDisplayName, Detail: d.UserConsentDescription, AdminOnly: d.AdminOnly()}
+			if line.Description == "" {
+				line.Description = fmt.Sprintf("Access %s as you (%s)", resource.Name, s)
+			}
+			if line.AdminOnly && !granted.hasScope(resource.ClientID, s) {
+				info.NeedsAdmin = true
+			}
+			info.Permissions = append(info.Permissions, line)
 		}
 		if len(ar.Grant.Scopes) == 0 {
 			info.Permissions = append(info.Permissions, PermissionView{Scope: ".default", Description: fmt.Sprintf("Access %s as you", resource.Name)})

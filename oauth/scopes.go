@@ -167,21 +167,35 @@ type consentSet struct {
 
 func (c consentSet) hasScope(resourceID, value string) bool { return c.scopes[resourceID][value] }
 
+func (c consentSet) addScope(resourceID, value string) {
+	if c.scopes[resourceID] == nil {
+		c.scopes[resourceID] = map[string]bool{}
+	}
+	c.scopes[resourceID][value] = true
+}
+
+// loadConsents reads what the principal and the tenant admin granted the
+// client. A user's own consent to a scope that only an admin may consent
+// to (its resource says so now, whatever it said when the user
+// consented) does not count: only the tenant-wide grant does. Every path
+// that honours consent (the consent page, refresh, on-behalf-of, a token's
+// check at userinfo) reads it here, so none can let a user's consent
+// stand in for an admin's.
 func (p *Provider) loadConsents(ctx context.Context, tenantID, clientID, principalID string) (consentSet, error) {
 	rows, err := p.store.ListConsents(ctx, tenantID, clientID, principalID)
 	if err != nil {
 		return consentSet{}, err
 	}
 	set := consentSet{oidc: map[string]bool{}, scopes: map[string]map[string]bool{}, roles: map[string]map[string]bool{}}
+	var own []store.Consent // the principal's own resource scope consents
 	for _, c := range rows {
 		switch {
 		case c.Kind == store.KindScope && c.ResourceID == "":
 			set.oidc[c.Value] = true
+		case c.Kind == store.KindScope && c.PrincipalID != "":
+			own = append(own, c)
 		case c.Kind == store.KindScope:
-			if set.scopes[c.ResourceID] == nil {
-				set.scopes[c.ResourceID] = map[string]bool{}
-			}
-			set.scopes[c.ResourceID][c.Value] = true
+			set.addScope(c.ResourceID, c.Value)
 		case c.Kind == store.KindRole && c.PrincipalID == "":
 			if set.roles[c.ResourceID] == nil {
 				set.roles[c.ResourceID] = map[string]bool{}
@@ -189,7 +203,56 @@ func (p *Provider) loadConsents(ctx context.Context, tenantID, clientID, princip
 			set.roles[c.ResourceID][c.Value] = true
 		}
 	}
+	resources := map[string]store.App{}
+	for _, c := range own {
+		if set.hasScope(c.ResourceID, c.Value) {
+			continue // granted tenant-wide as well
+		}
+		res, ok := resources[c.ResourceID]
+		if !ok {
+			res, err = p.store.GetApp(ctx, tenantID, c.ResourceID)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return consentSet{}, err
+			}
+			resources[c.ResourceID] = res
+		}
+		if !res.ScopeDetails[c.Value].AdminOnly() {
+			set.addScope(c.ResourceID, c.Value)
+		}
+	}
 	return set, nil
+}
+
+// adminOnly lists the scopes of missing that only an admin may consent
+// to: the user cannot grant them on the consent page. missing holds the
+// permissions of one grant, so of one resource at most.
+func (p *Provider) adminOnly(ctx context.Context, ep Endpoint, missing []store.Permission) ([]string, error) {
+	var out []string
+	var res *store.App
+	for _, m := range missing {
+		if m.ResourceID == "" || m.Kind != store.KindScope {
+			continue
+		}
+		if res == nil || res.ClientID != m.ResourceID {
+			app, err := p.store.GetApp(ctx, ep.Tenant.ID, m.ResourceID)
+			if err != nil {
+				return nil, err
+			}
+			res = &app
+		}
+		if res.ScopeDetails[m.Value].AdminOnly() {
+			out = append(out, m.Value)
+		}
+	}
+	return out, nil
+}
+
+// needsAdminConsent is the error for a request that asks for a scope only
+// an admin may consent to, which no admin granted the client: the user
+// could not have consented, whatever they answered.
+func needsAdminConsent(code string) *Error {
+	return newError(code, http.StatusBadRequest, CodeAdminConsentRequired,
+		"The application needs permission to access resources that only an administrator can grant. An administrator must grant consent to the application for the tenant before it can be used.")
 }
 
 // scopeString renders a grant as a scope parameter value: resource scopes

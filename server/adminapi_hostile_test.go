@@ -69,6 +69,14 @@ func TestAdminAPIHostileRequests(t *testing.T) {
 		{"App ID URI of another app", "PATCH", "/applications/" + id, map[string]any{"identifierUris": []string{"api://files"}}, http.StatusBadRequest, "Request_BadRequest"},
 		{"reserved scope name", "PATCH", "/applications/" + id, map[string]any{"api": map[string]any{"oauth2PermissionScopes": []any{map[string]any{"value": "openid"}}}}, http.StatusBadRequest, "Request_BadRequest"},
 		{"injection in scope name", "PATCH", "/applications/" + id, map[string]any{"api": map[string]any{"oauth2PermissionScopes": []any{map[string]any{"value": injection}}}}, http.StatusBadRequest, "Request_BadRequest"},
+		{"scope consent display name too long", "PATCH", "/applications/" + id, scopesBody(map[string]any{"value": "Target.Read", "userConsentDisplayName": strings.Repeat("n", 121)}), http.StatusBadRequest, "Request_BadRequest"},
+		{"scope consent description too long", "POST", "/applications", map[string]any{"displayName": "x", "api": map[string]any{"oauth2PermissionScopes": []any{map[string]any{"value": "X.Read", "adminConsentDescription": strings.Repeat("d", 401)}}}}, http.StatusBadRequest, "Request_BadRequest"},
+		{"line break in a scope description", "PATCH", "/applications/" + id, scopesBody(map[string]any{"value": "Target.Read", "userConsentDescription": "Read\nyour files"}), http.StatusBadRequest, "Request_BadRequest"},
+		{"NUL in a scope display name", "PATCH", "/applications/" + id, scopesBody(map[string]any{"value": "Target.Read", "adminConsentDisplayName": "a\x00b"}), http.StatusBadRequest, "Request_BadRequest"},
+		{"right-to-left override in a scope display name", "PATCH", "/applications/" + id, scopesBody(map[string]any{"value": "Target.Read", "userConsentDisplayName": "Read \u202eelif"}), http.StatusBadRequest, "Request_BadRequest"},
+		{"scope anyone may consent to", "PATCH", "/applications/" + id, scopesBody(map[string]any{"value": "Target.Read", "type": "Everyone"}), http.StatusBadRequest, "Request_BadRequest"},
+		{"scope type in lower case", "POST", "/applications", map[string]any{"displayName": "x", "api": map[string]any{"oauth2PermissionScopes": []any{map[string]any{"value": "X.Read", "type": "admin"}}}}, http.StatusBadRequest, "Request_BadRequest"},
+		{"scope type not a string", "PATCH", "/applications/" + id, scopesBody(map[string]any{"value": "Target.Read", "type": 1}), http.StatusBadRequest, "Request_BadRequest"},
 		{"permission on a missing app", "PATCH", "/applications/" + id, map[string]any{"requiredResourceAccess": []any{map[string]any{"resourceAppId": "00000000-0000-0000-0000-000000000000", "resourceAccess": []any{map[string]any{"id": "x", "type": "Scope"}}}}}, http.StatusNotFound, "Request_ResourceNotFound"},
 		{"permission not exposed", "PATCH", "/applications/" + id, map[string]any{"requiredResourceAccess": []any{map[string]any{"resourceAppId": "api://files", "resourceAccess": []any{map[string]any{"id": "Files.Delete", "type": "Scope"}}}}}, http.StatusBadRequest, "Request_BadRequest"},
 		{"permission of an odd type", "PATCH", "/applications/" + id, map[string]any{"requiredResourceAccess": []any{map[string]any{"resourceAppId": "api://files", "resourceAccess": []any{map[string]any{"id": "Files.Read", "type": "Admin"}}}}}, http.StatusBadRequest, "Request_BadRequest"},
@@ -122,7 +130,8 @@ func TestAdminAPIHostileRequests(t *testing.T) {
 	}
 	// The target app is as it was.
 	got := e.call("GET", "/applications/"+id, root, nil).json(t)
-	if got["displayName"] != "Target" || fmt.Sprint(got["identifierUris"]) != fmt.Sprint(app["identifierUris"]) || len(got["passwordCredentials"].([]any)) != 0 {
+	if got["displayName"] != "Target" || fmt.Sprint(got["identifierUris"]) != fmt.Sprint(app["identifierUris"]) || len(got["passwordCredentials"].([]any)) != 0 ||
+		len(got["api"].(map[string]any)["oauth2PermissionScopes"].([]any)) != 0 {
 		t.Errorf("the target app changed: %v", got)
 	}
 }
@@ -203,4 +212,9 @@ func TestAdminAPIUsers(t *testing.T) {
 	if strings.Join(activities, "|") != strings.Join(want, "|") {
 		t.Errorf("bob's audit log: %q, want %q", activities, want)
 	}
+}
+
+// scopesBody is a PATCH body that sets the app's one exposed scope.
+func scopesBody(scope map[string]any) map[string]any {
+	return map[string]any{"api": map[string]any{"oauth2PermissionScopes": []any{scope}}}
 }

@@ -111,9 +111,9 @@ func (s *Server) step(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint,
 		})
 	case st.Page == oauth.PageConsent:
 		data := ui.Consent{Action: tenantPath(ep, "/consent"), RequestID: in.Ref, CSRF: in.CSRF,
-			ClientName: st.Consent.ClientName, Username: st.Consent.Username}
+			ClientName: st.Consent.ClientName, Username: st.Consent.Username, NeedsAdmin: st.Consent.NeedsAdmin}
 		for _, p := range st.Consent.Permissions {
-			data.Permissions = append(data.Permissions, ui.Permission{Scope: p.Scope, Description: p.Description})
+			data.Permissions = append(data.Permissions, ui.Permission{Scope: p.Scope, Description: p.Description, Detail: p.Detail})
 		}
 		s.render(w, r, st.Status, "consent", data)
 	case st.Page == oauth.PageDevice:

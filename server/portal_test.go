@@ -259,6 +259,77 @@ func TestPortalAppConfiguration(t *testing.T) {
 	}
 }
 
+// Expose an API's "Add a scope" takes Entra's fields, under their labels:
+// who can consent and the admin and user consent texts, which the scope
+// table then shows (escaped) and the scope's Edit form changes.
+func TestPortalScopeDetails(t *testing.T) {
+	e := newEnv(t)
+	e.globalAdmin()
+	u, _ := e.signInToPortal("alice@contoso.test", e.password)
+	ctx := t.Context()
+	path := "/apps/" + e.web.ClientID
+	details := func(value string) store.ScopeDetail {
+		a, err := e.store.GetApp(ctx, e.tenant.ID, e.web.ClientID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(a.Scopes, value) {
+			t.Fatalf("the app does not expose %s: %v", value, a.Scopes)
+		}
+		return a.ScopeDetails[value]
+	}
+
+	form := u.Get(u.base + path + "/expose?add=scope")
+	for _, label := range []string{`<label for="scope">Scope name</label>`, `<legend>Who can consent?</legend>`,
+		`value="User" checked> Admins and users</label>`, `value="Admin"> Admins only</label>`,
+		`<label for="admin_name">Admin consent display name</label>`, `<label for="admin_description">Admin consent description</label>`,
+		`<label for="user_name">User consent display name</label>`, `<label for="user_description">User consent description</label>`} {
+		if !strings.Contains(form.Body, label) {
+			t.Errorf("the Add a scope form has no %s", label)
+		}
+	}
+	if forms, tokens := strings.Count(form.Body, "<form "), len(csrfInput.FindAllString(form.Body, -1)); forms != tokens {
+		t.Errorf("%d forms, %d CSRF tokens", forms, tokens)
+	}
+
+	o := u.post(form, path+"/expose", url.Values{"action": {"add-scope"}, "scope": {"Notes.Write"}, "consent": {"Admin"},
+		"admin_name": {"Write all notes"}, "admin_description": {"Lets the app write\r\nevery note."},
+		"user_name": {"Write your <notes>"}, "user_description": {"Lets the app change the notes you own."}})
+	want := store.ScopeDetail{Type: store.ConsentByAdmin, AdminConsentDisplayName: "Write all notes",
+		AdminConsentDescription: "Lets the app write every note.", UserConsentDisplayName: "Write your <notes>",
+		UserConsentDescription: "Lets the app change the notes you own."}
+	if got := details("Notes.Write"); got != want {
+		t.Errorf("stored %+v, want %+v", got, want)
+	}
+	if !strings.Contains(o.Body, "Saved.") || !strings.Contains(o.Body, "<td>Admins only</td>") || !strings.Contains(o.Body, "<td>Write all notes</td>") ||
+		!strings.Contains(o.Body, "Write your &lt;notes&gt;") || strings.Contains(o.Body, "<notes>") {
+		t.Errorf("the scope table:\n%s", o.Body)
+	}
+
+	if o := u.post(o, path+"/expose", url.Values{"action": {"add-scope"}, "scope": {"Notes.Write"}}); o.Status != http.StatusBadRequest || !strings.Contains(o.Body, "edit it instead") {
+		t.Errorf("adding a scope twice: %d", o.Status)
+	}
+	refused := u.post(o, path+"/expose", url.Values{"action": {"add-scope"}, "scope": {"Notes.Read"}, "user_name": {"Read \u202eseton"}, "admin_name": {"Kept"}})
+	if refused.Status != http.StatusBadRequest || !strings.Contains(refused.Body, "bidirectional") || !strings.Contains(refused.Body, `value="Kept"`) {
+		t.Errorf("an invisible character in a display name: %d\n%s", refused.Status, refused.Body)
+	}
+
+	edit := u.Get(u.base + path + "/expose?scope=Notes.Write")
+	if !strings.Contains(edit.Body, "Edit a scope") || !strings.Contains(edit.Body, `value="Write all notes"`) || !strings.Contains(edit.Body, `value="Admin" checked`) {
+		t.Errorf("the Edit form:\n%s", edit.Body)
+	}
+	// Request API permissions says which scopes need an admin's consent.
+	choose := u.Get(u.base + path + "/permissions?add=1&api=" + e.web.ClientID)
+	if !strings.Contains(choose.Body, "Notes.Write · Write all notes <span class=\"tag\">Admin consent required</span>") {
+		t.Errorf("Request API permissions does not say Notes.Write needs an admin:\n%s", choose.Body)
+	}
+
+	u.post(edit, path+"/expose", url.Values{"action": {"edit-scope"}, "scope": {"Notes.Write"}, "consent": {"User"}, "user_name": {"Write your notes"}})
+	if got := details("Notes.Write"); got != (store.ScopeDetail{Type: store.ConsentByUser, UserConsentDisplayName: "Write your notes"}) {
+		t.Errorf("after Edit: %+v", got)
+	}
+}
+
 // Users in the portal: new user with a password shown once, disable,
 // reset password, directory roles, delete; and the logs show what
 // happened.

@@ -103,13 +103,18 @@ type Permission struct {
 
 // App is an app registration: an OAuth client that may also expose an API.
 type App struct {
-	TenantID           string
-	ClientID           string
-	Name               string
-	Public             bool
-	RedirectURIs       []string
-	IdentifierURI      string   // App ID URI, "api://{client_id}" by default
-	Scopes             []string // delegated scopes this app exposes as a resource
+	TenantID      string
+	ClientID      string
+	Name          string
+	Public        bool
+	RedirectURIs  []string
+	IdentifierURI string   // App ID URI, "api://{client_id}" by default
+	Scopes        []string // delegated scopes this app exposes as a resource
+	// ScopeDetails holds who may consent to a scope of Scopes and the
+	// texts consent pages show for it, keyed by scope value. A scope
+	// without an entry has the zero ScopeDetail: users may consent, and
+	// the pages fall back to a generic text. Nil when no scope has any.
+	ScopeDetails       map[string]ScopeDetail
 	Roles              []string // app roles this app exposes as a resource
 	Permissions        []Permission
 	ServicePrincipalID string // sub/oid of the app acting as itself
@@ -129,6 +134,33 @@ type App struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
+
+// ScopeConsentType says who may consent to a delegated scope, under
+// Entra's names.
+type ScopeConsentType string
+
+const (
+	// ConsentByUser lets users consent for themselves, and admins for
+	// everyone. The empty value means the same.
+	ConsentByUser ScopeConsentType = "User"
+	// ConsentByAdmin lets only an admin consent, for the whole tenant: a
+	// user's own consent never grants the scope.
+	ConsentByAdmin ScopeConsentType = "Admin"
+)
+
+// ScopeDetail is what a resource says about one of its delegated scopes:
+// who may consent to it, and the texts shown when an admin or a user is
+// asked to. Empty texts mean none was given.
+type ScopeDetail struct {
+	Type                    ScopeConsentType
+	AdminConsentDisplayName string
+	AdminConsentDescription string
+	UserConsentDisplayName  string
+	UserConsentDescription  string
+}
+
+// AdminOnly reports whether only an admin may consent to the scope.
+func (d ScopeDetail) AdminOnly() bool { return d.Type == ConsentByAdmin }
 
 // ClientSecret is a shared secret of a confidential app. Only its hash is kept.
 type ClientSecret struct {

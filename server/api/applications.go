@@ -30,11 +30,44 @@ type webJSON struct {
 	PostLogoutRedirectURIs []string `json:"postLogoutRedirectUris"`
 }
 
+// scopeJSON is Graph's permissionScope. Texts not given are "" rather
+// than Graph's null, in requests and responses alike; type "" in a
+// request means User.
 type scopeJSON struct {
-	ID        string `json:"id"`
-	Value     string `json:"value"`
-	Type      string `json:"type"`
-	IsEnabled bool   `json:"isEnabled"`
+	ID                      string `json:"id"`
+	Value                   string `json:"value"`
+	Type                    string `json:"type"`
+	IsEnabled               bool   `json:"isEnabled"`
+	AdminConsentDisplayName string `json:"adminConsentDisplayName"`
+	AdminConsentDescription string `json:"adminConsentDescription"`
+	UserConsentDisplayName  string `json:"userConsentDisplayName"`
+	UserConsentDescription  string `json:"userConsentDescription"`
+}
+
+func toScopeJSON(value string, d store.ScopeDetail) scopeJSON {
+	kind := string(d.Type)
+	if kind == "" {
+		kind = string(store.ConsentByUser)
+	}
+	return scopeJSON{ID: value, Value: value, Type: kind, IsEnabled: true,
+		AdminConsentDisplayName: d.AdminConsentDisplayName, AdminConsentDescription: d.AdminConsentDescription,
+		UserConsentDisplayName: d.UserConsentDisplayName, UserConsentDescription: d.UserConsentDescription}
+}
+
+// fromScopesJSON is a request's scopes as the admin core takes them: the
+// values, and what each says of itself (checked there).
+func fromScopesJSON(in []scopeJSON) ([]string, map[string]store.ScopeDetail, error) {
+	scopes, details := []string{}, map[string]store.ScopeDetail{}
+	for _, s := range in {
+		if s.ID != "" && s.ID != s.Value {
+			return nil, nil, badRequest("oauth2PermissionScopes: a scope's id is its value in Tessera (%q is not %q).", clip(s.ID), clip(s.Value))
+		}
+		scopes = append(scopes, s.Value)
+		details[s.Value] = store.ScopeDetail{Type: store.ScopeConsentType(s.Type),
+			AdminConsentDisplayName: s.AdminConsentDisplayName, AdminConsentDescription: s.AdminConsentDescription,
+			UserConsentDisplayName: s.UserConsentDisplayName, UserConsentDescription: s.UserConsentDescription}
+	}
+	return scopes, details, nil
 }
 
 type apiJSON struct {
@@ -132,7 +165,7 @@ func toApplicationJSON(app store.App, secrets []store.ClientSecret, creds []stor
 		out.Web.RedirectURIs = orEmpty(app.RedirectURIs)
 	}
 	for _, s := range app.Scopes {
-		out.API.OAuth2PermissionScopes = append(out.API.OAuth2PermissionScopes, scopeJSON{ID: s, Value: s, Type: "User", IsEnabled: true})
+		out.API.OAuth2PermissionScopes = append(out.API.OAuth2PermissionScopes, toScopeJSON(s, app.ScopeDetails[s]))
 	}
 	for _, r := range app.Roles {
 		out.AppRoles = append(out.AppRoles, appRoleJSON{ID: r, Value: r, AllowedMemberTypes: []string{"Application"}, IsEnabled: true})
@@ -258,6 +291,7 @@ type createApplicationJSON struct {
 	Web                    *redirectsJSON `json:"web"`
 	Spa                    *redirectsJSON `json:"spa"`
 	PublicClient           *redirectsJSON `json:"publicClient"`
+	API                    *patchAPIJSON  `json:"api"`
 }
 
 func (api *API) createApplication(q *request) error {
@@ -287,7 +321,14 @@ func (api *API) createApplication(q *request) error {
 			}
 		}
 	}
-	app, err := q.admin.RegisterApp(q.r.Context(), q.tenant, admin.RegisterOptions{Name: in.DisplayName, Public: public, RedirectURIs: uris})
+	o := admin.RegisterOptions{Name: in.DisplayName, Public: public, RedirectURIs: uris}
+	if in.API != nil && in.API.OAuth2PermissionScopes != nil {
+		var err error
+		if o.Scopes, o.ScopeDetails, err = fromScopesJSON(*in.API.OAuth2PermissionScopes); err != nil {
+			return err
+		}
+	}
+	app, err := q.admin.RegisterApp(q.r.Context(), q.tenant, o)
 	if err != nil {
 		return err
 	}
@@ -395,14 +436,11 @@ func appPatch(in patchApplicationJSON, app store.App) (admin.AppPatch, error) {
 		p.RedirectURIs = web
 	}
 	if in.API != nil && in.API.OAuth2PermissionScopes != nil {
-		scopes := []string{}
-		for _, s := range *in.API.OAuth2PermissionScopes {
-			if s.ID != "" && s.ID != s.Value {
-				return p, badRequest("oauth2PermissionScopes: a scope's id is its value in Tessera (%q is not %q).", clip(s.ID), clip(s.Value))
-			}
-			scopes = append(scopes, s.Value)
+		scopes, details, err := fromScopesJSON(*in.API.OAuth2PermissionScopes)
+		if err != nil {
+			return p, err
 		}
-		p.Scopes = &scopes
+		p.Scopes, p.ScopeDetails = &scopes, &details
 	}
 	if in.AppRoles != nil {
 		roles := []string{}

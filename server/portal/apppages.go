@@ -211,23 +211,75 @@ func (p *Portal) permissionsData(q *request, app store.App) (*permissionsData, e
 	return data, nil
 }
 
+// exposeData is what Expose an API shows besides the app: its scopes
+// with what each says, and the scope form when it is open (Editing names
+// the scope it changes; "" adds one).
+type exposeData struct {
+	Prefix  string // how clients name this API in a scope
+	Scopes  []scopeRow
+	Form    bool
+	Editing string
+}
+
+type scopeRow struct {
+	Value string
+	store.ScopeDetail
+}
+
 func (p *Portal) exposeAPI(q *request, app store.App) error {
 	pg := p.appPage(q, app, "Expose an API · "+app.Name, "expose")
+	data := &exposeData{Prefix: app.IdentifierURI}
+	if data.Prefix == "" {
+		data.Prefix = app.ClientID
+	}
+	for _, s := range app.Scopes {
+		data.Scopes = append(data.Scopes, scopeRow{Value: s, ScopeDetail: app.ScopeDetails[s]})
+	}
+	pg.Data = data
 	if q.r.Method != http.MethodPost {
 		q.notice(pg)
+		query := q.r.URL.Query()
+		if edit := query.Get("scope"); edit != "" {
+			if !slices.Contains(app.Scopes, edit) {
+				return notFoundPage()
+			}
+			data.Form, data.Editing = true, edit
+			d := app.ScopeDetails[edit]
+			pg.Fields["scope"], pg.Fields["consent"] = edit, string(d.Type)
+			pg.Fields["admin_name"], pg.Fields["admin_description"] = d.AdminConsentDisplayName, d.AdminConsentDescription
+			pg.Fields["user_name"], pg.Fields["user_description"] = d.UserConsentDisplayName, d.UserConsentDescription
+		}
+		data.Form = data.Form || query.Get("add") == "scope"
 		p.render(q.w, http.StatusOK, "expose", pg)
 		return nil
 	}
 	f := q.r.PostForm
 	ctx := q.r.Context()
-	pg.Fields["uri"], pg.Fields["scope"], pg.Fields["role"] = f.Get("uri"), f.Get("scope"), f.Get("role")
+	for _, k := range []string{"uri", "scope", "role", "consent", "admin_name", "admin_description", "user_name", "user_description"} {
+		pg.Fields[k] = f.Get(k)
+	}
 	var err error
 	switch f.Get("action") {
 	case "uri":
 		uri := f.Get("uri")
 		_, err = q.admin.PatchApp(ctx, app, admin.AppPatch{IdentifierURI: &uri})
-	case "add-scope":
-		_, err = q.admin.Expose(ctx, app, "", []string{strings.TrimSpace(f.Get("scope"))}, nil)
+	case "add-scope", "edit-scope":
+		data.Form = true
+		value := strings.TrimSpace(f.Get("scope"))
+		exists := slices.Contains(app.Scopes, value)
+		if f.Get("action") == "edit-scope" {
+			data.Editing = value
+		}
+		switch {
+		case f.Get("action") == "add-scope" && exists:
+			err = invalidForm("The app already exposes the scope " + value + ": edit it instead.")
+		case f.Get("action") == "edit-scope" && !exists:
+			err = invalidForm("The app no longer exposes the scope " + value + ".")
+		default:
+			_, err = q.admin.ExposeScope(ctx, app, value, store.ScopeDetail{Type: store.ScopeConsentType(f.Get("consent")),
+				AdminConsentDisplayName: f.Get("admin_name"), AdminConsentDescription: oneLine(f.Get("admin_description")),
+				UserConsentDisplayName: f.Get("user_name"), UserConsentDescription: oneLine(f.Get("user_description"))})
+		}
 	case "add-role":
 		_, err = q.admin.Expose(ctx, app, "", nil, []string{strings.TrimSpace(f.Get("role"))})
 	case "remove-scope":
@@ -244,6 +296,12 @@ func (p *Portal) exposeAPI(q *request, app store.App) error {
 	}
 	q.saved("/apps/" + app.ClientID + "/expose")
 	return nil
+}
+
+// oneLine joins the lines of a text area: a scope's descriptions are one
+// paragraph, and the admin core refuses line breaks in them.
+func oneLine(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\r' || r == '\n' }), " ")
 }
 
 // consentGroup is what one principal granted an app: a user, or every

@@ -58,12 +58,17 @@ type Consent struct {
 	ClientName  string
 	Username    string
 	Permissions []Permission
+	// NeedsAdmin shows the page that says only an admin can grant what
+	// the app asks for, with a way back to it instead of Accept.
+	NeedsAdmin bool
 }
 
-// Permission is one line of the consent page.
+// Permission is one line of the consent page; Detail, when set, is shown
+// under it.
 type Permission struct {
 	Scope       string
 	Description string
+	Detail      string
 }
 
 // Error is the page shown when the client cannot be sent the error.

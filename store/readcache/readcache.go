@@ -12,6 +12,7 @@ package readcache
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -218,6 +219,9 @@ func cloneApp(a store.App) store.App {
 	a.RedirectURIs, a.Scopes, a.Roles = c.copy(a.RedirectURIs), c.copy(a.Scopes), c.copy(a.Roles)
 	a.PostLogoutRedirectURIs = c.copy(a.PostLogoutRedirectURIs)
 	a.Permissions = slices.Clone(a.Permissions)
+	// A ScopeDetail holds only strings, so a shallow copy of the map is a
+	// full one.
+	a.ScopeDetails = maps.Clone(a.ScopeDetails)
 	return a
 }
 

@@ -3,6 +3,7 @@ package readcache_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"path/filepath"
 	"testing"
 	"time"
@@ -149,7 +150,8 @@ func TestHandedOutValuesAreCopies(t *testing.T) {
 	app := store.App{TenantID: "t1", ClientID: "c1", Name: "a", IdentifierURI: "api://c1", ServicePrincipalID: "sp",
 		RedirectURIs: []string{"https://a.example/cb"}, Scopes: []string{"read"}, Roles: []string{"admin"},
 		Permissions:            []store.Permission{{ResourceID: "c1", Kind: store.KindScope, Value: "read"}},
-		PostLogoutRedirectURIs: []string{"https://a.example/bye"}, CreatedAt: now, UpdatedAt: now}
+		PostLogoutRedirectURIs: []string{"https://a.example/bye"}, CreatedAt: now, UpdatedAt: now,
+		ScopeDetails: map[string]store.ScopeDetail{"read": {Type: store.ConsentByAdmin, UserConsentDisplayName: "Read"}}}
 	if err := c.CreateApp(ctx, app); err != nil {
 		t.Fatal(err)
 	}
@@ -172,6 +174,8 @@ func TestHandedOutValuesAreCopies(t *testing.T) {
 			got.RedirectURIs[0], got.Scopes[0], got.Roles[0] = "https://evil.example/cb", "write", "root"
 			got.Permissions[0].Value = "write"
 			got.PostLogoutRedirectURIs[0] = "https://evil.example/bye"
+			got.ScopeDetails["read"] = store.ScopeDetail{Type: store.ConsentByUser, UserConsentDisplayName: "Anything"}
+			got.ScopeDetails["write"] = store.ScopeDetail{}
 			_ = append(got.RedirectURIs[:0], "https://evil.example/other")
 		}
 		got, err := get()
@@ -179,7 +183,8 @@ func TestHandedOutValuesAreCopies(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got.RedirectURIs[0] != app.RedirectURIs[0] || got.Scopes[0] != "read" || got.Roles[0] != "admin" ||
-			got.Permissions[0].Value != "read" || got.PostLogoutRedirectURIs[0] != app.PostLogoutRedirectURIs[0] {
+			got.Permissions[0].Value != "read" || got.PostLogoutRedirectURIs[0] != app.PostLogoutRedirectURIs[0] ||
+			!maps.Equal(got.ScopeDetails, app.ScopeDetails) {
 			t.Errorf("a caller's change reached the cache: %+v", got)
 		}
 	}

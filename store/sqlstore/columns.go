@@ -120,6 +120,46 @@ func (c permissionsCol) Scan(src any) error {
 	return nil
 }
 
+// scopeDetailJSON is one scope's entry of an app's scope_details object,
+// keyed there by the scope's value. Empty fields are left out, so that a
+// scope that says little takes little room.
+type scopeDetailJSON struct {
+	Type             string `json:"type,omitempty"`
+	AdminName        string `json:"adminName,omitempty"`
+	AdminDescription string `json:"adminDescription,omitempty"`
+	UserName         string `json:"userName,omitempty"`
+	UserDescription  string `json:"userDescription,omitempty"`
+}
+
+func scopeDetailsValue(ds map[string]store.ScopeDetail) jsonCol {
+	out := make(map[string]scopeDetailJSON, len(ds))
+	for v, d := range ds {
+		out[v] = scopeDetailJSON{Type: string(d.Type), AdminName: d.AdminConsentDisplayName, AdminDescription: d.AdminConsentDescription,
+			UserName: d.UserConsentDisplayName, UserDescription: d.UserConsentDescription}
+	}
+	return jsonCol{out}
+}
+
+// scopeDetailsCol reads scope_details back; an empty object is a nil map,
+// so that an app read back equals the app written without details.
+type scopeDetailsCol struct{ ds *map[string]store.ScopeDetail }
+
+func (c scopeDetailsCol) Scan(src any) error {
+	var in map[string]scopeDetailJSON
+	if err := (jsonCol{&in}).Scan(src); err != nil {
+		return fmt.Errorf("scope details column: %w", err)
+	}
+	*c.ds = nil
+	for v, d := range in {
+		if *c.ds == nil {
+			*c.ds = make(map[string]store.ScopeDetail, len(in))
+		}
+		(*c.ds)[v] = store.ScopeDetail{Type: store.ScopeConsentType(d.Type), AdminConsentDisplayName: d.AdminName,
+			AdminConsentDescription: d.AdminDescription, UserConsentDisplayName: d.UserName, UserConsentDescription: d.UserDescription}
+	}
+	return nil
+}
+
 type grantJSON struct {
 	ResourceID string   `json:"resource,omitempty"`
 	Scopes     []string `json:"scopes,omitempty"`

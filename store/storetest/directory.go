@@ -43,6 +43,12 @@ func testApps(t *testing.T, s store.Store) {
 
 	api := store.App{TenantID: t1, ClientID: "api-id", Name: "Orders API", IdentifierURI: "api://api-id",
 		Scopes: []string{"orders.read", "orders.write"}, Roles: []string{"Orders.Admin"},
+		ScopeDetails: map[string]store.ScopeDetail{
+			"orders.read": {Type: store.ConsentByUser, AdminConsentDisplayName: "Read all orders",
+				AdminConsentDescription: "Lets the app read every order in the organisation.",
+				UserConsentDisplayName:  "Read your orders", UserConsentDescription: "Lets the app read the orders you placed: « Bestellungen » ✓"},
+			"orders.write": {Type: store.ConsentByAdmin, AdminConsentDisplayName: `Write "all" orders <b>`},
+		},
 		ServicePrincipalID: "sp-api", CreatedAt: now, UpdatedAt: now}
 	web := store.App{TenantID: t1, ClientID: "web-id", Name: "Web", IdentifierURI: "https://web.example",
 		RedirectURIs: []string{"https://web.example/cb", "http://localhost:8080/cb"},
@@ -108,6 +114,7 @@ func testApps(t *testing.T, s store.Store) {
 	changed.RedirectURIs = []string{"https://web.example/callback"}
 	changed.IdentifierURI = "api://web-id"
 	changed.Scopes = []string{"profile.read"}
+	changed.ScopeDetails = map[string]store.ScopeDetail{"profile.read": {Type: store.ConsentByAdmin, UserConsentDescription: "Read your profile"}}
 	changed.Roles = []string{"Reader"}
 	changed.Permissions = []store.Permission{{ResourceID: "api-id", Kind: store.KindScope, Value: "orders.write"}}
 	changed.AllowPlainPKCE = false
@@ -133,6 +140,15 @@ func testApps(t *testing.T, s store.Store) {
 	got, err = s.GetApp(ctx, t1, web.ClientID)
 	ok(t, err)
 	same(t, got, changed)
+
+	// An app whose scopes no longer say anything reads back without details.
+	plain := api
+	plain.ScopeDetails = nil
+	plain.UpdatedAt = now.Add(time.Hour)
+	ok(t, s.UpdateApp(ctx, plain))
+	got, err = s.GetApp(ctx, t1, api.ClientID)
+	ok(t, err)
+	same(t, got, plain)
 
 	missing := changed
 	missing.ClientID = "nope"

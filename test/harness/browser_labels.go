@@ -79,11 +79,22 @@ func labelled(text string) string {
 	return `//*[@id=//label[normalize-space(.)=` + xpathString(text) + `]/@for]`
 }
 
-// FillLabel types value into the input whose label reads text.
+// FillLabel types value into the input or text area whose label reads
+// text. The old value is emptied by script, not by chromedp.Clear, which
+// fails on an empty text area (it has no text node to clear).
 func (b *Browser) FillLabel(text, value string) {
 	b.t.Helper()
 	sel := labelled(text)
-	b.run(chromedp.WaitVisible(sel, chromedp.BySearch), chromedp.Clear(sel, chromedp.BySearch), chromedp.SendKeys(sel, value, chromedp.BySearch))
+	var found bool
+	b.run(chromedp.WaitVisible(sel, chromedp.BySearch), chromedp.Evaluate(fmt.Sprintf(`(() => {
+		const label = [...document.querySelectorAll("label")].find(l => l.textContent.trim() === %q);
+		const field = label && document.getElementById(label.htmlFor);
+		if (field) field.value = "";
+		return !!field;
+	})()`, text), &found), chromedp.SendKeys(sel, value, chromedp.BySearch))
+	if !found {
+		b.t.Fatalf("browser: no field labelled %q (at %s)", text, b.Location())
+	}
 }
 
 // SelectLabel chooses, in the select whose label reads text, the option
