@@ -15,9 +15,14 @@ import (
 
 // RegisterOptions describe a new app registration.
 type RegisterOptions struct {
-	Name         string
-	Public       bool
-	RedirectURIs []string
+	Name   string
+	Public bool
+	// RedirectURIs are on the app's own platform (PrimaryPlatform); a
+	// confidential app may have single-page and mobile ones besides, a
+	// public app single-page ones.
+	RedirectURIs       []string
+	SPARedirectURIs    []string
+	NativeRedirectURIs []string
 	// Scopes are delegated scopes the app exposes from the start, and
 	// ScopeDetails what it says of them, keyed by scope value (as
 	// AppPatch.ScopeDetails).
@@ -51,6 +56,18 @@ func (a *Admin) RegisterApp(ctx context.Context, t store.Tenant, o RegisterOptio
 	app := store.App{
 		TenantID: t.ID, ClientID: ids.New(), Name: o.Name, Public: o.Public, RedirectURIs: uris,
 		Scopes: scopes, ScopeDetails: details, ServicePrincipalID: ids.New(), CreatedAt: now, UpdatedAt: now,
+	}
+	if app.SPARedirectURIs, err = redirectList("single-page application redirect URIs", o.SPARedirectURIs, false); err != nil {
+		return store.App{}, err
+	}
+	if o.Public && len(o.NativeRedirectURIs) > 0 {
+		return store.App{}, invalid("a public app's mobile and desktop redirect URIs are its redirect URIs")
+	}
+	if app.NativeRedirectURIs, err = redirectList("mobile and desktop redirect URIs", o.NativeRedirectURIs, true); err != nil {
+		return store.App{}, err
+	}
+	if err := distinctPlatforms(app); err != nil {
+		return store.App{}, err
 	}
 	app.IdentifierURI = "api://" + app.ClientID
 	c := changes(appChanges(store.App{}, app))
@@ -152,9 +169,71 @@ func (a *Admin) writeApp(ctx context.Context, old, app store.App) (store.App, er
 	return app, nil
 }
 
-// AddRedirectURIs registers more redirect URIs.
+// Platform is where an app runs, as the Entra portal's Authentication
+// page names it: it decides how a code sent to a redirect URI is redeemed.
+type Platform string
+
+const (
+	// PlatformWeb is a server that keeps a secret: its codes are redeemed
+	// with the app's credentials.
+	PlatformWeb Platform = "web"
+	// PlatformSPA is a browser app: its codes are redeemed without a
+	// secret, with PKCE.
+	PlatformSPA Platform = "spa"
+	// PlatformMobile is a mobile, desktop or command-line app: as a SPA,
+	// and its http loopback redirect URIs take any port.
+	PlatformMobile Platform = "mobile"
+)
+
+// ParsePlatform reads a platform's name.
+func ParsePlatform(name string) (Platform, error) {
+	switch p := Platform(strings.ToLower(strings.TrimSpace(name))); p {
+	case PlatformWeb, PlatformSPA, PlatformMobile:
+		return p, nil
+	}
+	return "", invalid("platform %q: use web, spa or mobile", name)
+}
+
+// PrimaryPlatform is the platform of an app's own kind, where its
+// RedirectURIs are: Web for a confidential app, Mobile and desktop for a
+// public one.
+func PrimaryPlatform(app store.App) Platform {
+	if app.Public {
+		return PlatformMobile
+	}
+	return PlatformWeb
+}
+
+// PlatformRedirectURIs are the redirect URIs of one platform of app.
+func PlatformRedirectURIs(app store.App, p Platform) []string {
+	switch p {
+	case PlatformSPA:
+		return app.SPARedirectURIs
+	case PlatformMobile:
+		return app.MobileRedirectURIs()
+	}
+	return app.WebRedirectURIs()
+}
+
+// AddRedirectURIs registers more redirect URIs on the app's own platform.
 func (a *Admin) AddRedirectURIs(ctx context.Context, app store.App, uris []string) (store.App, error) {
-	all := append(slices.Clone(app.RedirectURIs), uris...)
+	return a.AddPlatformRedirectURIs(ctx, app, PrimaryPlatform(app), uris)
+}
+
+// AddPlatformRedirectURIs registers more redirect URIs on a platform. A
+// public app has no Web platform: a code sent there would need a secret
+// it cannot keep.
+func (a *Admin) AddPlatformRedirectURIs(ctx context.Context, app store.App, platform Platform, uris []string) (store.App, error) {
+	if platform == PlatformWeb && app.Public {
+		return store.App{}, invalid("%s is a public client: it has no Web platform (whose codes need a client secret); use spa or mobile", app.Name)
+	}
+	all := append(slices.Clone(PlatformRedirectURIs(app, platform)), uris...)
+	switch {
+	case platform == PlatformSPA:
+		return a.PatchApp(ctx, app, AppPatch{SPARedirectURIs: &all})
+	case platform == PlatformMobile && !app.Public:
+		return a.PatchApp(ctx, app, AppPatch{NativeRedirectURIs: &all})
+	}
 	return a.PatchApp(ctx, app, AppPatch{RedirectURIs: &all})
 }
 

@@ -35,16 +35,22 @@ func (a *Admin) DeleteApp(ctx context.Context, app store.App, confirmName string
 // registered is an error, so that a typo does not pass for a removal.
 func (a *Admin) RemoveRedirectURIs(ctx context.Context, app store.App, uris []string) (store.App, error) {
 	old := app
-	kept := slices.Clone(app.RedirectURIs)
+	lists := []*[]string{&app.RedirectURIs, &app.SPARedirectURIs, &app.NativeRedirectURIs}
+	for _, l := range lists {
+		*l = slices.Clone(*l)
+	}
 	for _, u := range uris {
 		u = strings.TrimSpace(u)
-		i := slices.Index(kept, u)
-		if i < 0 {
-			return store.App{}, invalid("app %s has no redirect URI %q (it has: %s)", app.ClientID, u, strings.Join(app.RedirectURIs, " "))
+		found := false
+		for _, l := range lists {
+			if i := slices.Index(*l, u); i >= 0 {
+				*l, found = slices.Delete(*l, i, i+1), true
+			}
 		}
-		kept = slices.Delete(kept, i, i+1)
+		if !found {
+			return store.App{}, invalid("app %s has no redirect URI %q (it has: %s)", app.ClientID, u, strings.Join(old.AllRedirectURIs(), " "))
+		}
 	}
-	app.RedirectURIs = kept
 	return a.update(ctx, old, app)
 }
 

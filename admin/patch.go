@@ -24,8 +24,12 @@ const (
 // a field as it is. Every field is checked before anything is written,
 // and the change is one write with one audit entry.
 type AppPatch struct {
-	Name                   *string
+	Name *string
+	// RedirectURIs are the app's own kind's: Web for a confidential app,
+	// Mobile and desktop for a public one (see store.App).
 	RedirectURIs           *[]string
+	SPARedirectURIs        *[]string
+	NativeRedirectURIs     *[]string // a confidential app's Mobile and desktop ones
 	PostLogoutRedirectURIs *[]string
 	// IdentifierURI is the App ID URI; "" removes it.
 	IdentifierURI *string
@@ -63,6 +67,23 @@ func (a *Admin) PatchApp(ctx context.Context, app store.App, p AppPatch) (store.
 		if app.RedirectURIs, err = redirectList("redirect URIs", *p.RedirectURIs, app.Public); err != nil {
 			return store.App{}, err
 		}
+	}
+	if p.SPARedirectURIs != nil {
+		// A browser app's address: https, or http on the loopback.
+		if app.SPARedirectURIs, err = redirectList("single-page application redirect URIs", *p.SPARedirectURIs, false); err != nil {
+			return store.App{}, err
+		}
+	}
+	if p.NativeRedirectURIs != nil {
+		if app.Public && len(*p.NativeRedirectURIs) > 0 {
+			return store.App{}, invalid("a public app's mobile and desktop redirect URIs are its redirect URIs")
+		}
+		if app.NativeRedirectURIs, err = redirectList("mobile and desktop redirect URIs", *p.NativeRedirectURIs, true); err != nil {
+			return store.App{}, err
+		}
+	}
+	if err := distinctPlatforms(app); err != nil {
+		return store.App{}, err
 	}
 	if p.PostLogoutRedirectURIs != nil {
 		if app.PostLogoutRedirectURIs, err = redirectList("post-logout redirect URIs", *p.PostLogoutRedirectURIs, app.Public); err != nil {
@@ -138,6 +159,24 @@ func redirectList(what string, uris []string, public bool) ([]string, error) {
 		out = uniqueAppend(out, u)
 	}
 	return out, nil
+}
+
+// distinctPlatforms refuses a redirect URI registered under two
+// platforms, whose codes would then be redeemed two ways, and more URIs in
+// all than one app may list.
+func distinctPlatforms(app store.App) error {
+	all := app.AllRedirectURIs()
+	if len(all) > maxRedirectURIs {
+		return invalid("%d redirect URIs in all: at most %d", len(all), maxRedirectURIs)
+	}
+	seen := map[string]bool{}
+	for _, u := range all {
+		if seen[u] {
+			return invalid("the redirect URI %s is registered under another platform of this app already; remove it there first", u)
+		}
+		seen[u] = true
+	}
+	return nil
 }
 
 // validAppIDURI checks an Application ID URI.

@@ -128,9 +128,9 @@ func (p *Provider) parseAuthorize(ctx context.Context, ep Endpoint, params Param
 		return nil, pageFailure(ServerError(err))
 	}
 	redirectURI := params.Get("redirect_uri")
-	switch {
-	case redirectURI == "" && len(client.RedirectURIs) == 1:
-		redirectURI = client.RedirectURIs[0]
+	switch all := client.AllRedirectURIs(); {
+	case redirectURI == "" && len(all) == 1:
+		redirectURI = all[0]
 	case redirectURI == "":
 		// A request object may hold the redirect URI; when the client
 		// sent one, say that it was not read rather than that the URI is
@@ -139,7 +139,7 @@ func (p *Provider) parseAuthorize(ctx context.Context, ep Endpoint, params Param
 			return nil, pageFailure(e)
 		}
 		return nil, pageFailure(MissingParameter("redirect_uri"))
-	case !redirecturi.Match(client.RedirectURIs, redirectURI, client.Public):
+	case !redirectRegistered(client, redirectURI):
 		return nil, pageFailure(invalidRequest(CodeRedirectMismatch,
 			"The redirect URI '%s' specified in the request does not match the redirect URIs configured for the application '%s'.", truncate(redirectURI, 300), client.ClientID))
 	}
@@ -275,14 +275,40 @@ func authorizeGrant(client store.App, sr scopeRequest) (store.Grant, *Error) {
 	return g, nil
 }
 
+// redirectRegistered reports whether uri is a redirect URI of one of the
+// app's platforms: Web and Single-page application ones exactly, Mobile
+// and desktop ones exactly or, for http loopback, on any port, as native
+// apps listen wherever is free (RFC 8252 §7.3).
+func redirectRegistered(app store.App, uri string) bool {
+	return redirecturi.Match(app.WebRedirectURIs(), uri, false) || redirecturi.Match(app.SPARedirectURIs, uri, false) ||
+		redirecturi.Match(app.MobileRedirectURIs(), uri, true)
+}
+
+// publicRedirect reports whether a code sent to uri is the app's as a
+// public client: redeemed without credentials, so bound by PKCE. Every
+// redirect URI of a public app is; of a confidential app, the single-page
+// and mobile ones are (a browser or a device holds no secret), the Web
+// ones are not, even where a mobile loopback URI's any-port rule would
+// cover one too (a Web http://localhost:8080 beside a mobile
+// http://localhost): the exact registration wins.
+func publicRedirect(app store.App, uri string) bool {
+	if app.Public {
+		return true
+	}
+	if slices.Contains(app.WebRedirectURIs(), uri) {
+		return false
+	}
+	return redirecturi.Match(app.SPARedirectURIs, uri, false) || redirecturi.Match(app.NativeRedirectURIs, uri, true)
+}
+
 func (p *Provider) parsePKCE(client store.App, params Params, ar *AuthorizeRequest) *Error {
 	challenge, method := params.Get("code_challenge"), params.Get("code_challenge_method")
 	if challenge == "" {
 		if method != "" {
 			return MissingParameter("code_challenge")
 		}
-		if client.Public {
-			return invalidRequest(CodeMalformedRequest, "Proof Key for Code Exchange is required for public clients: send code_challenge and code_challenge_method=S256.")
+		if publicRedirect(client, ar.RedirectURI) {
+			return invalidRequest(CodeMalformedRequest, "Proof Key for Code Exchange is required for public clients (and single-page and mobile redirect URIs): send code_challenge and code_challenge_method=S256.")
 		}
 		return nil
 	}

@@ -35,8 +35,11 @@ type authenticatedClient struct {
 // unexpired secrets. A caller (tenant, client id, address) that failed too
 // often recently is refused before anything else is looked at; checking
 // that costs no I/O, and failures are counted only when they happen.
-func (p *Provider) authenticateClient(ctx context.Context, ep Endpoint, req TokenRequest) (authenticatedClient, *Error) {
-	clientID, client, e := p.identifyClient(ctx, ep, req)
+// mayOmit lets a confidential app with single-page or mobile redirect URIs
+// present no credentials (its method is then AuthNone): the grant decides
+// whether what it redeems was issued to it as a public client.
+func (p *Provider) authenticateClient(ctx context.Context, ep Endpoint, req TokenRequest, mayOmit bool) (authenticatedClient, *Error) {
+	clientID, client, e := p.identifyClient(ctx, ep, req, mayOmit)
 	if e == nil || clientID == "" || !isClientAuthFailure(e) {
 		return client, e
 	}
@@ -45,7 +48,7 @@ func (p *Provider) authenticateClient(ctx context.Context, ep Endpoint, req Toke
 
 // identifyClient is authenticateClient without the limit; it returns the
 // client id the request named, if any, even when it fails.
-func (p *Provider) identifyClient(ctx context.Context, ep Endpoint, req TokenRequest) (string, authenticatedClient, *Error) {
+func (p *Provider) identifyClient(ctx context.Context, ep Endpoint, req TokenRequest, mayOmit bool) (string, authenticatedClient, *Error) {
 	params, creds := req.Params, req.Client
 	clientID, secret := params.Get("client_id"), params.Get("client_secret")
 	assertion, assertionType := params.Get("client_assertion"), params.Get("client_assertion_type")
@@ -105,6 +108,9 @@ func (p *Provider) identifyClient(ctx context.Context, ep Endpoint, req TokenReq
 	}
 	switch method {
 	case AuthNone:
+		if mayOmit && (len(app.SPARedirectURIs) > 0 || len(app.NativeRedirectURIs) > 0) {
+			return clientID, authenticatedClient{app: app, method: AuthNone}, nil
+		}
 		return clientID, authenticatedClient{}, invalidClient(CodeClientAuthRequired, "The request body must contain 'client_secret' or 'client_assertion' (or an HTTP Basic Authorization header) for a confidential client.")
 	case AuthPrivateKeyJWT:
 		if e := p.verifyClientAssertion(ctx, ep, app, assertion); e != nil {

@@ -110,7 +110,7 @@ type DeviceAuthorization struct {
 
 // DeviceAuthorize starts a device authorization for the client.
 func (p *Provider) DeviceAuthorize(ctx context.Context, ep Endpoint, req TokenRequest) (*DeviceAuthorization, *Error) {
-	client, e := p.authenticateClient(ctx, ep, req)
+	client, e := p.authenticateClient(ctx, ep, req, false)
 	if e != nil {
 		return nil, e
 	}

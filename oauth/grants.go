@@ -29,6 +29,10 @@ type tokenContext struct {
 	ep     Endpoint
 	params Params
 	client store.App
+	// unauthenticated is a confidential app that presented no
+	// credentials, which only what was issued to it as a public client
+	// may be redeemed with (see grantType.publicRedemption).
+	unauthenticated bool
 }
 
 // wantsClientInfo reports MSAL's client_info=1 request parameter.
@@ -42,6 +46,11 @@ func (tc *tokenContext) wantsClientInfo() bool { return tc.params.Get("client_in
 type grantType struct {
 	name          string
 	publicAllowed bool
+	// publicRedemption lets a confidential app present no credentials to
+	// redeem what it got as a public client: a code sent to one of its
+	// single-page or mobile redirect URIs, and that grant's refresh
+	// tokens. The handler checks which it is.
+	publicRedemption bool
 	// advertised puts the grant type in discovery's grant_types_supported.
 	// Only aliases are left out: one name per grant is enough to find it.
 	advertised bool
@@ -53,8 +62,8 @@ type grantType struct {
 // never changed.
 func (p *Provider) grantTable() []grantType {
 	return []grantType{
-		{name: GrantAuthorizationCode, publicAllowed: true, advertised: true, handle: p.authorizationCode},
-		{name: GrantRefreshToken, publicAllowed: true, advertised: true, handle: p.refreshToken},
+		{name: GrantAuthorizationCode, publicAllowed: true, publicRedemption: true, advertised: true, handle: p.authorizationCode},
+		{name: GrantRefreshToken, publicAllowed: true, publicRedemption: true, advertised: true, handle: p.refreshToken},
 		{name: GrantClientCredentials, publicAllowed: false, advertised: true, handle: p.clientCredentials},
 		{name: GrantDeviceCode, publicAllowed: true, advertised: true, handle: p.deviceCode},
 		// MSAL's short name for the device code grant.
@@ -97,7 +106,7 @@ func (p *Provider) Token(ctx context.Context, ep Endpoint, req TokenRequest) (*T
 		return nil, newError(ErrUnsupportedGrantType, http.StatusBadRequest, CodeUnsupportedGrant,
 			"The grant type '%s' is not supported. Supported: %s.", truncate(grantType, 100), strings.Join(p.grantTypesSupported(), ", "))
 	}
-	client, e := p.authenticateClient(ctx, ep, req)
+	client, e := p.authenticateClient(ctx, ep, req, g.publicRedemption)
 	if e != nil {
 		return nil, e
 	}
@@ -105,5 +114,6 @@ func (p *Provider) Token(ctx context.Context, ep Endpoint, req TokenRequest) (*T
 		return nil, newError(ErrUnauthorizedClient, http.StatusBadRequest, CodeUnauthorizedClient,
 			"The grant type '%s' requires a confidential client; '%s' is public.", grantType, client.app.ClientID)
 	}
-	return g.handle(ctx, &tokenContext{ep: ep, params: req.Params, client: client.app})
+	return g.handle(ctx, &tokenContext{ep: ep, params: req.Params, client: client.app,
+		unauthenticated: !client.app.Public && client.method == AuthNone})
 }

@@ -39,7 +39,7 @@ type Introspection struct {
 // token only if it is its own; for any other token the answer is simply
 // inactive, so introspection cannot be used to probe other clients' tokens.
 func (p *Provider) Introspect(ctx context.Context, ep Endpoint, req TokenRequest) (*Introspection, *Error) {
-	client, e := p.authenticateClient(ctx, ep, req)
+	client, e := p.authenticateClient(ctx, ep, req, false)
 	if e != nil {
 		return nil, e
 	}

@@ -35,6 +35,12 @@ func (p *Provider) refreshToken(ctx context.Context, tc *tokenContext) (*TokenRe
 		if err != nil {
 			return nil, ServerError(err)
 		}
+		if tc.unauthenticated && (fam.ClientID != tc.client.ClientID || !tok.Grant.PublicClient) {
+			// Before the reuse check: without the client's credentials a
+			// stolen confidential refresh token must not even revoke its
+			// family.
+			return nil, invalidClient(CodeClientAuthRequired, "The request body must contain 'client_secret' or 'client_assertion' (or an HTTP Basic Authorization header): this refresh token was issued to confidential application '%s' with its credentials.", tc.client.ClientID)
+		}
 		now := p.now()
 		verdict := decideRefresh(tok, fam, tc.client.ClientID, now, p.cfg.RefreshGrace)
 		switch verdict.action {
@@ -48,6 +54,8 @@ func (p *Provider) refreshToken(ctx context.Context, tc *tokenContext) (*TokenRe
 		if e != nil {
 			return nil, e
 		}
+		// The family stays the public client's it was issued as.
+		grant.PublicClient = tok.Grant.PublicClient
 		next := p.successor(secret)
 		nextHash := token.Hash(next)
 		if verdict.action == refreshRetry {

@@ -17,7 +17,7 @@ import (
 // malformed or already dead is not an error (§2.2): the client's goal, a
 // token that no longer works, holds.
 func (p *Provider) Revoke(ctx context.Context, ep Endpoint, req TokenRequest) *Error {
-	client, e := p.authenticateClient(ctx, ep, req)
+	client, e := p.authenticateClient(ctx, ep, req, false)
 	if e != nil {
 		return e
 	}

@@ -412,3 +412,31 @@ func TestPortalConsents(t *testing.T) {
 		t.Errorf("alice's refresh token after her consent was revoked: %d %v", status, resp)
 	}
 }
+
+// Authentication shows each platform's redirect URIs apart; a confidential
+// app gets a Single-page application platform beside Web, a public app no
+// Web platform, and one URI is on one platform only.
+func TestPortalPlatforms(t *testing.T) {
+	e := newEnv(t)
+	e.globalAdmin()
+	u, _ := e.signInToPortal("alice@contoso.test", e.password)
+	path := "/apps/" + e.web.ClientID + "/authentication"
+	auth := u.Get(u.base + path + "?platform=spa")
+	o := u.post(auth, path, url.Values{"action": {"add-redirect"}, "platform": {"spa"}, "redirect_uri": {"https://spa.contoso.test/"}})
+	if !strings.Contains(o.Body, "Saved.") || !strings.Contains(o.Body, `<h3 id="platform-spa">Single-page application</h3>`) ||
+		!strings.Contains(o.Body, "<code>https://spa.contoso.test/</code>") || !strings.Contains(o.Body, `<h3 id="platform-web">Web</h3>`) {
+		t.Fatalf("Add a platform, Single-page application, Save: %d\n%s", o.Status, o.Body)
+	}
+	o = u.post(auth, path, url.Values{"action": {"add-redirect"}, "platform": {"spa"}, "redirect_uri": {webRedirect}})
+	if o.Status != http.StatusBadRequest || !strings.Contains(o.Body, "another platform") {
+		t.Errorf("one URI on two platforms: %d", o.Status)
+	}
+	native := "/apps/" + e.native.ClientID + "/authentication"
+	o = u.post(u.Get(u.base+native+"?platform=web"), native, url.Values{"action": {"add-redirect"}, "platform": {"web"}, "redirect_uri": {"https://native.test/cb"}})
+	if o.Status != http.StatusBadRequest || !strings.Contains(o.Body, "no Web platform") {
+		t.Errorf("a Web redirect URI on a public client: %d", o.Status)
+	}
+	if app := e.mustApp(e.web.ClientID); len(app.SPARedirectURIs) != 1 || len(app.RedirectURIs) != 1 {
+		t.Errorf("the app's platforms after the portal's changes: web %v spa %v", app.RedirectURIs, app.SPARedirectURIs)
+	}
+}

@@ -103,13 +103,24 @@ type Permission struct {
 
 // App is an app registration: an OAuth client that may also expose an API.
 type App struct {
-	TenantID      string
-	ClientID      string
-	Name          string
-	Public        bool
-	RedirectURIs  []string
-	IdentifierURI string   // App ID URI, "api://{client_id}" by default
-	Scopes        []string // delegated scopes this app exposes as a resource
+	TenantID string
+	ClientID string
+	Name     string
+	Public   bool
+	// RedirectURIs are the redirect URIs of the app's own kind: Web for a
+	// confidential app, Mobile and desktop for a public one (which has no
+	// Web platform). See WebRedirectURIs and MobileRedirectURIs.
+	RedirectURIs []string
+	// SPARedirectURIs are the Single-page application platform's: a code
+	// sent to one is redeemed without a client secret, with PKCE, even by
+	// a confidential app.
+	SPARedirectURIs []string
+	// NativeRedirectURIs are a confidential app's Mobile and desktop
+	// platform's (a public app keeps these in RedirectURIs): redeemed as
+	// SPARedirectURIs are, and http loopback ones on any port.
+	NativeRedirectURIs []string
+	IdentifierURI      string   // App ID URI, "api://{client_id}" by default
+	Scopes             []string // delegated scopes this app exposes as a resource
 	// ScopeDetails holds who may consent to a scope of Scopes and the
 	// texts consent pages show for it, keyed by scope value. A scope
 	// without an entry has the zero ScopeDetail: users may consent, and
@@ -161,6 +172,30 @@ type ScopeDetail struct {
 
 // AdminOnly reports whether only an admin may consent to the scope.
 func (d ScopeDetail) AdminOnly() bool { return d.Type == ConsentByAdmin }
+
+// WebRedirectURIs are the app's Web platform's redirect URIs.
+func (a App) WebRedirectURIs() []string {
+	if a.Public {
+		return nil
+	}
+	return a.RedirectURIs
+}
+
+// MobileRedirectURIs are the app's Mobile and desktop platform's.
+func (a App) MobileRedirectURIs() []string {
+	if a.Public {
+		return a.RedirectURIs
+	}
+	return a.NativeRedirectURIs
+}
+
+// AllRedirectURIs are the redirect URIs of every platform of the app.
+func (a App) AllRedirectURIs() []string {
+	out := make([]string, 0, len(a.RedirectURIs)+len(a.SPARedirectURIs)+len(a.NativeRedirectURIs))
+	out = append(out, a.RedirectURIs...)
+	out = append(out, a.SPARedirectURIs...)
+	return append(out, a.NativeRedirectURIs...)
+}
 
 // ClientSecret is a shared secret of a confidential app. Only its hash is kept.
 type ClientSecret struct {
@@ -255,6 +290,10 @@ type Grant struct {
 	Scopes     []string // delegated scope values on that resource
 	OIDCScopes []string // subset of openid profile email offline_access
 	Default    bool     // asked as "{resource}/.default"
+	// PublicClient marks a grant a confidential app redeemed without
+	// credentials, from a code sent to one of its single-page or mobile
+	// redirect URIs: its refresh tokens are redeemed the same way.
+	PublicClient bool
 	// ResourceName is how the client named the resource ("api://files" or
 	// its client id), so that every response of the grant's life names it
 	// the same way; "" names it by its identifier URI.

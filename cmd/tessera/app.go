@@ -23,22 +23,33 @@ type permissionJSON struct {
 }
 
 type appJSON struct {
-	ClientID                 string           `json:"client_id"`
-	TenantID                 string           `json:"tenant_id"`
-	Name                     string           `json:"name"`
-	Public                   bool             `json:"public"`
-	RedirectURIs             []string         `json:"redirect_uris"`
-	IdentifierURI            string           `json:"identifier_uri"`
-	Scopes                   []string         `json:"scopes"`
-	Roles                    []string         `json:"roles"`
-	Permissions              []permissionJSON `json:"permissions"`
-	ServicePrincipalID       string           `json:"service_principal_id"`
-	AllowPlainPKCE           bool             `json:"allow_plain_pkce"`
-	AccessTokenLifetime      string           `json:"access_token_lifetime,omitempty"`
-	RefreshTokenLifetime     string           `json:"refresh_token_lifetime,omitempty"`
-	RefreshTokenIdleLifetime string           `json:"refresh_token_idle_lifetime,omitempty"`
-	PostLogoutRedirectURIs   []string         `json:"post_logout_redirect_uris"`
-	LogoutKeepsRefreshTokens bool             `json:"logout_keeps_refresh_tokens"`
+	ClientID                 string                     `json:"client_id"`
+	TenantID                 string                     `json:"tenant_id"`
+	Name                     string                     `json:"name"`
+	Public                   bool                       `json:"public"`
+	RedirectURIs             []string                   `json:"redirect_uris"`
+	SPARedirectURIs          []string                   `json:"spa_redirect_uris"`
+	NativeRedirectURIs       []string                   `json:"native_redirect_uris"`
+	IdentifierURI            string                     `json:"identifier_uri"`
+	Scopes                   []string                   `json:"scopes"`
+	ScopeDetails             map[string]scopeDetailJSON `json:"scope_details,omitempty"`
+	Roles                    []string                   `json:"roles"`
+	Permissions              []permissionJSON           `json:"permissions"`
+	ServicePrincipalID       string                     `json:"service_principal_id"`
+	AllowPlainPKCE           bool                       `json:"allow_plain_pkce"`
+	AccessTokenLifetime      string                     `json:"access_token_lifetime,omitempty"`
+	RefreshTokenLifetime     string                     `json:"refresh_token_lifetime,omitempty"`
+	RefreshTokenIdleLifetime string                     `json:"refresh_token_idle_lifetime,omitempty"`
+	PostLogoutRedirectURIs   []string                   `json:"post_logout_redirect_uris"`
+	LogoutKeepsRefreshTokens bool                       `json:"logout_keeps_refresh_tokens"`
+}
+
+type scopeDetailJSON struct {
+	Type                    string `json:"type"`
+	AdminConsentDisplayName string `json:"admin_consent_display_name,omitempty"`
+	AdminConsentDescription string `json:"admin_consent_description,omitempty"`
+	UserConsentDisplayName  string `json:"user_consent_display_name,omitempty"`
+	UserConsentDescription  string `json:"user_consent_description,omitempty"`
 }
 
 func nonNil(s []string) []string {
@@ -58,7 +69,8 @@ func durationString(d time.Duration) string {
 func toAppJSON(a store.App) appJSON {
 	out := appJSON{
 		ClientID: a.ClientID, TenantID: a.TenantID, Name: a.Name, Public: a.Public,
-		RedirectURIs: nonNil(a.RedirectURIs), IdentifierURI: a.IdentifierURI, Scopes: nonNil(a.Scopes), Roles: nonNil(a.Roles),
+		RedirectURIs: nonNil(a.RedirectURIs), SPARedirectURIs: nonNil(a.SPARedirectURIs), NativeRedirectURIs: nonNil(a.NativeRedirectURIs),
+		IdentifierURI: a.IdentifierURI, Scopes: nonNil(a.Scopes), Roles: nonNil(a.Roles),
 		Permissions: []permissionJSON{}, ServicePrincipalID: a.ServicePrincipalID, AllowPlainPKCE: a.AllowPlainPKCE,
 		AccessTokenLifetime: durationString(a.AccessTokenLifetime), RefreshTokenLifetime: durationString(a.RefreshTokenLifetime),
 		RefreshTokenIdleLifetime: durationString(a.RefreshTokenIdleLifetime),
@@ -66,6 +78,17 @@ func toAppJSON(a store.App) appJSON {
 	}
 	for _, p := range a.Permissions {
 		out.Permissions = append(out.Permissions, permissionJSON{Resource: p.ResourceID, Kind: string(p.Kind), Value: p.Value})
+	}
+	for v, d := range a.ScopeDetails {
+		if out.ScopeDetails == nil {
+			out.ScopeDetails = map[string]scopeDetailJSON{}
+		}
+		kind := string(d.Type)
+		if kind == "" {
+			kind = string(store.ConsentByUser)
+		}
+		out.ScopeDetails[v] = scopeDetailJSON{Type: kind, AdminConsentDisplayName: d.AdminConsentDisplayName, AdminConsentDescription: d.AdminConsentDescription,
+			UserConsentDisplayName: d.UserConsentDisplayName, UserConsentDescription: d.UserConsentDescription}
 	}
 	return out
 }
@@ -82,8 +105,21 @@ func printApp(w io.Writer, a store.App) {
 	if len(a.RedirectURIs) > 0 {
 		fmt.Fprintf(w, "Redirect URIs:           %s\n", strings.Join(a.RedirectURIs, ", "))
 	}
+	if len(a.SPARedirectURIs) > 0 {
+		fmt.Fprintf(w, "Single-page redirects:   %s\n", strings.Join(a.SPARedirectURIs, ", "))
+	}
+	if len(a.NativeRedirectURIs) > 0 {
+		fmt.Fprintf(w, "Mobile redirect URIs:    %s\n", strings.Join(a.NativeRedirectURIs, ", "))
+	}
 	if len(a.Scopes) > 0 {
-		fmt.Fprintf(w, "Exposed scopes:          %s\n", strings.Join(a.Scopes, ", "))
+		var scopes []string
+		for _, v := range a.Scopes {
+			if d := a.ScopeDetails[v]; d.AdminOnly() {
+				v += " (admins only)"
+			}
+			scopes = append(scopes, v)
+		}
+		fmt.Fprintf(w, "Exposed scopes:          %s\n", strings.Join(scopes, ", "))
 	}
 	if len(a.Roles) > 0 {
 		fmt.Fprintf(w, "App roles:               %s\n", strings.Join(a.Roles, ", "))
@@ -163,7 +199,7 @@ func (g *globals) withEnvOptions(o openOptions, fn func(ctx context.Context, e *
 func newAppCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "app", Short: "Register and configure applications"}
 	cmd.AddCommand(newAppRegisterCommand(g), newAppListCommand(g), newAppShowCommand(g), newAppSetCommand(g),
-		newAppRedirectCommand(g), newAppExposeCommand(g), newAppPermissionCommand(g), newAppConsentCommand(g), newAppSecretCommand(g),
+		newAppRedirectCommand(g), newAppExposeCommand(g), newAppScopeCommand(g), newAppPermissionCommand(g), newAppConsentCommand(g), newAppSecretCommand(g),
 		newAppCertificateCommand(g), newAppDeleteCommand(g))
 	return cmd
 }
@@ -315,19 +351,27 @@ func newAppRedirectCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "redirect-uri", Short: "Manage redirect URIs"}
 	var target appTarget
 	var uris []string
-	add := &cobra.Command{Use: "add", Short: "Add redirect URIs", Args: cobra.NoArgs}
+	var platform string
+	add := &cobra.Command{Use: "add", Short: "Add redirect URIs (to the app's Web platform, or Mobile and desktop for a public app, unless --platform)", Args: cobra.NoArgs}
 	add.RunE = g.withEnv(func(ctx context.Context, e *env) error {
 		a, err := target.resolve(ctx, e)
 		if err != nil {
 			return err
 		}
-		if a, err = e.admin.AddRedirectURIs(ctx, a, uris); err != nil {
+		p := admin.PrimaryPlatform(a)
+		if platform != "" {
+			if p, err = admin.ParsePlatform(platform); err != nil {
+				return fmt.Errorf("--platform: %w", err)
+			}
+		}
+		if a, err = e.admin.AddPlatformRedirectURIs(ctx, a, p, uris); err != nil {
 			return err
 		}
 		return g.print(toAppJSON(a), func(w io.Writer) { printApp(w, a) })
 	})
 	target.flags(add)
 	add.Flags().StringArrayVar(&uris, "uri", nil, "redirect URI (repeatable)")
+	add.Flags().StringVar(&platform, "platform", "", "web, spa (single-page: codes redeemed without the secret, with PKCE) or mobile (mobile and desktop, likewise; loopback on any port)")
 	_ = add.MarkFlagRequired("uri")
 	remove := &cobra.Command{Use: "remove", Short: "Remove redirect URIs", Args: cobra.NoArgs}
 	remove.RunE = g.withEnv(func(ctx context.Context, e *env) error {
@@ -366,6 +410,40 @@ func newAppExposeCommand(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&uri, "app-id-uri", "", "Application ID URI (default api://{client_id})")
 	cmd.Flags().StringArrayVar(&scopes, "scope", nil, "delegated scope to expose (repeatable)")
 	cmd.Flags().StringArrayVar(&roles, "role", nil, "app role to define (repeatable)")
+	return cmd
+}
+
+func newAppScopeCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "scope", Short: "Describe an exposed delegated scope: who may consent, and what consent pages say"}
+	var target appTarget
+	var value string
+	var adminOnly bool
+	var d store.ScopeDetail
+	set := &cobra.Command{Use: "set", Short: "Add a scope or replace what it says (texts not given are cleared)", Args: cobra.NoArgs}
+	set.RunE = g.withEnv(func(ctx context.Context, e *env) error {
+		a, err := target.resolve(ctx, e)
+		if err != nil {
+			return err
+		}
+		d.Type = store.ConsentByUser
+		if adminOnly {
+			d.Type = store.ConsentByAdmin
+		}
+		if a, err = e.admin.ExposeScope(ctx, a, value, d); err != nil {
+			return err
+		}
+		return g.print(toAppJSON(a), func(w io.Writer) { printApp(w, a) })
+	})
+	target.flags(set)
+	f := set.Flags()
+	f.StringVar(&value, "scope", "", "the scope's value, e.g. Files.Read")
+	f.BoolVar(&adminOnly, "admin-consent-only", false, "only an administrator may consent, for the whole tenant (Entra's \"Admins only\")")
+	f.StringVar(&d.AdminConsentDisplayName, "admin-consent-display-name", "", "what an administrator is asked to grant")
+	f.StringVar(&d.AdminConsentDescription, "admin-consent-description", "", "what it allows, for an administrator")
+	f.StringVar(&d.UserConsentDisplayName, "user-consent-display-name", "", "what a user is asked to grant (the consent page's line)")
+	f.StringVar(&d.UserConsentDescription, "user-consent-description", "", "what it allows, for a user")
+	_ = set.MarkFlagRequired("scope")
+	cmd.AddCommand(set)
 	return cmd
 }
 

@@ -116,6 +116,24 @@ func TestCLIAppConfiguration(t *testing.T) {
 	if set["access_token_lifetime"] != "30m0s" || set["refresh_token_lifetime"] != "2160h0m0s" {
 		t.Errorf("set: %v", set)
 	}
+
+	// A scope's consent texts, and a platform beside Web.
+	scoped := runJSON(t, dir, "", "app", "scope", "set", "--app", "api://files", "--scope", "Files.Read", "--admin-consent-only",
+		"--admin-consent-display-name", "Read all files", "--user-consent-display-name", "Read your files")
+	if d, _ := scoped["scope_details"].(map[string]any)["Files.Read"].(map[string]any); d["type"] != "Admin" || d["user_consent_display_name"] != "Read your files" {
+		t.Errorf("scope set: %v", scoped["scope_details"])
+	}
+	out, err := run(t, dir, "", "app", "show", "--app", "api://files")
+	if err != nil || !strings.Contains(out, "Files.Read (admins only)") {
+		t.Errorf("app show after scope set: %v\n%s", err, out)
+	}
+	spa := runJSON(t, dir, "", "app", "redirect-uri", "add", "--app", client, "--platform", "spa", "--uri", "https://spa.contoso.test/")
+	if got, _ := spa["spa_redirect_uris"].([]any); len(got) != 1 {
+		t.Errorf("redirect-uri add --platform spa: %v", spa)
+	}
+	if _, err := run(t, dir, "", "app", "redirect-uri", "add", "--app", client, "--platform", "desktop", "--uri", "http://localhost"); err == nil {
+		t.Error("an unknown platform was taken")
+	}
 }
 
 func TestCLIRejectsBadInput(t *testing.T) {

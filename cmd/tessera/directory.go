@@ -22,8 +22,10 @@ type directory interface {
 	RegisterApp(ctx context.Context, t store.Tenant, o admin.RegisterOptions) (store.App, error)
 	Set(ctx context.Context, app store.App, s admin.AppSettings) (store.App, error)
 	AddRedirectURIs(ctx context.Context, app store.App, uris []string) (store.App, error)
+	AddPlatformRedirectURIs(ctx context.Context, app store.App, platform admin.Platform, uris []string) (store.App, error)
 	RemoveRedirectURIs(ctx context.Context, app store.App, uris []string) (store.App, error)
 	Expose(ctx context.Context, app store.App, appIDURI string, scopes, roles []string) (store.App, error)
+	ExposeScope(ctx context.Context, app store.App, value string, d store.ScopeDetail) (store.App, error)
 	AddPermission(ctx context.Context, client store.App, resourceIDOrURI string, scopes, roles []string) (store.App, error)
 	RemovePermission(ctx context.Context, client store.App, resourceIDOrURI string, scopes, roles []string) (store.App, error)
 	DeleteApp(ctx context.Context, app store.App, confirmName string) error

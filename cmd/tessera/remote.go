@@ -260,10 +260,11 @@ func (a apiApplication) app(tenantID string) store.App {
 	if len(a.IdentifierURIs) > 0 {
 		out.IdentifierURI = a.IdentifierURIs[0]
 	}
+	out.SPARedirectURIs = a.Spa.RedirectURIs
 	if a.IsFallbackPublicClient {
-		out.RedirectURIs = append(slices.Clone(a.PublicClient.RedirectURIs), a.Spa.RedirectURIs...)
+		out.RedirectURIs = a.PublicClient.RedirectURIs
 	} else {
-		out.RedirectURIs = a.Web.RedirectURIs
+		out.RedirectURIs, out.NativeRedirectURIs = a.Web.RedirectURIs, a.PublicClient.RedirectURIs
 	}
 	for _, ra := range a.RequiredResourceAccess {
 		for _, acc := range ra.ResourceAccess {
@@ -424,30 +425,48 @@ func union(have, add []string) []string {
 	return out
 }
 
-// redirectBody is a PATCH of an app's redirect URIs to uris, under the
-// platform the app's kind has.
-func redirectBody(now apiApplication, uris []string) map[string]any {
-	if now.IsFallbackPublicClient {
-		return map[string]any{"publicClient": apiRedirects{RedirectURIs: nonNil(uris)}, "spa": apiRedirects{RedirectURIs: []string{}}}
+// platformBody is a PATCH of one platform's redirect URIs to uris.
+func platformBody(p admin.Platform, uris []string) map[string]any {
+	list := map[string]any{"redirectUris": nonNil(uris)}
+	switch p {
+	case admin.PlatformSPA:
+		return map[string]any{"spa": list}
+	case admin.PlatformMobile:
+		return map[string]any{"publicClient": list}
 	}
-	return map[string]any{"web": map[string]any{"redirectUris": nonNil(uris)}}
+	return map[string]any{"web": list}
 }
 
 func (d *remoteDirectory) AddRedirectURIs(ctx context.Context, app store.App, uris []string) (store.App, error) {
+	return d.AddPlatformRedirectURIs(ctx, app, admin.PrimaryPlatform(app), uris)
+}
+
+func (d *remoteDirectory) AddPlatformRedirectURIs(ctx context.Context, app store.App, p admin.Platform, uris []string) (store.App, error) {
 	return d.patchApp(ctx, app, func(now apiApplication) (map[string]any, error) {
-		return redirectBody(now, union(now.app("").RedirectURIs, uris)), nil
+		return platformBody(p, union(admin.PlatformRedirectURIs(now.app(""), p), uris)), nil
 	})
 }
 
 func (d *remoteDirectory) RemoveRedirectURIs(ctx context.Context, app store.App, uris []string) (store.App, error) {
 	return d.patchApp(ctx, app, func(now apiApplication) (map[string]any, error) {
-		have := now.app("").RedirectURIs
+		current := now.app("")
+		body := map[string]any{}
 		for _, u := range uris {
-			if !slices.Contains(have, u) {
+			found := false
+			for _, p := range []admin.Platform{admin.PlatformWeb, admin.PlatformSPA, admin.PlatformMobile} {
+				if have := admin.PlatformRedirectURIs(current, p); slices.Contains(have, u) {
+					kept := slices.DeleteFunc(slices.Clone(have), func(v string) bool { return slices.Contains(uris, v) })
+					for k, v := range platformBody(p, kept) {
+						body[k] = v
+					}
+					found = true
+				}
+			}
+			if !found {
 				return nil, fmt.Errorf("%s is not a redirect URI of %s", u, now.DisplayName)
 			}
 		}
-		return redirectBody(now, slices.DeleteFunc(slices.Clone(have), func(u string) bool { return slices.Contains(uris, u) })), nil
+		return body, nil
 	})
 }
 
@@ -474,6 +493,31 @@ func (d *remoteDirectory) Expose(ctx context.Context, app store.App, appIDURI st
 			body["appRoles"] = all
 		}
 		return body, nil
+	})
+}
+
+// ExposeScope adds the scope value or replaces what it says, keeping the
+// other scopes as the server sent them.
+func (d *remoteDirectory) ExposeScope(ctx context.Context, app store.App, value string, detail store.ScopeDetail) (store.App, error) {
+	return d.patchApp(ctx, app, func(now apiApplication) (map[string]any, error) {
+		kind := string(detail.Type)
+		if kind == "" {
+			kind = string(store.ConsentByUser)
+		}
+		b, err := json.Marshal(map[string]any{"id": value, "value": value, "type": kind, "isEnabled": true,
+			"adminConsentDisplayName": detail.AdminConsentDisplayName, "adminConsentDescription": detail.AdminConsentDescription,
+			"userConsentDisplayName": detail.UserConsentDisplayName, "userConsentDescription": detail.UserConsentDescription})
+		if err != nil {
+			return nil, err
+		}
+		all := slices.Clone(now.API.OAuth2PermissionScopes)
+		i := slices.Index(values(all), value)
+		if i >= 0 {
+			all[i] = b
+		} else {
+			all = append(all, b)
+		}
+		return map[string]any{"api": map[string]any{"oauth2PermissionScopes": all}}, nil
 	})
 }
 

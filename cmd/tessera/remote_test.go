@@ -68,6 +68,15 @@ func TestRemoteCLIWithClientCredentials(t *testing.T) {
 		!strings.Contains(text, "Redirect URIs:           http://localhost:8080") || strings.Contains(text, "web.test") {
 		t.Fatalf("redirect-uri remove: %v\n%s", err, text)
 	}
+	spa := tesseraJSON(t, env, "", "app", "redirect-uri", "add", "--app", appID, "--platform", "spa", "--uri", "https://spa.test/", "-o", "json")
+	if got := spa["spa"].(map[string]any)["redirectUris"].([]any); len(got) != 1 || got[0] != "https://spa.test/" ||
+		len(spa["web"].(map[string]any)["redirectUris"].([]any)) != 1 {
+		t.Fatalf("redirect-uri add --platform spa: %v %v", spa["spa"], spa["web"])
+	}
+	if text, err = tessera(t, env, "", "app", "redirect-uri", "remove", "--app", appID, "--uri", "https://spa.test/"); err != nil ||
+		strings.Contains(text, "spa.test") {
+		t.Fatalf("redirect-uri remove of a single-page URI: %v\n%s", err, text)
+	}
 	pw := tesseraJSON(t, env, "", "app", "secret", "add", "--app", appID, "--description", "app secret", "--expires", "6mo", "-o", "json")
 	value, _ := pw["secretText"].(string)
 	if value == "" || pw["displayName"] != "app secret" || pw["keyId"] == "" {
@@ -89,6 +98,12 @@ func TestRemoteCLIWithClientCredentials(t *testing.T) {
 	// Expose an API, need it from another app, consent for the tenant.
 	if _, err := tessera(t, env, "", "app", "expose", "--app", appID, "--scope", "Files.Read", "--role", "Files.ReadAll"); err != nil {
 		t.Fatal(err)
+	}
+	described := tesseraJSON(t, env, "", "app", "scope", "set", "--app", appID, "--scope", "Files.Read", "--admin-consent-only",
+		"--user-consent-display-name", "Read your files", "-o", "json")
+	scopes := described["api"].(map[string]any)["oauth2PermissionScopes"].([]any)
+	if len(scopes) != 1 || scopes[0].(map[string]any)["type"] != "Admin" || scopes[0].(map[string]any)["userConsentDisplayName"] != "Read your files" {
+		t.Fatalf("scope set --server: %v", scopes)
 	}
 	client := tesseraJSON(t, env, "", "app", "register", "--name", "Remote daemon", "-o", "json")["appId"].(string)
 	if _, err := tessera(t, env, "", "app", "permission", "add", "--app", client, "--resource", "api://"+appID, "--role", "Files.ReadAll"); err != nil {

@@ -98,6 +98,11 @@ func startServer(t *testing.T, dataDir string, args ...string) *serverProcess {
 	for time.Since(start) < 30*time.Second {
 		if m := listeningAddr.FindStringSubmatch(p.stderr.String()); m != nil {
 			p.base = "https://localhost:" + m[1]
+			// The banner is written to standard output before the log
+			// line, but the two pipes are copied apart: wait for it.
+			for wait := time.Now(); time.Since(wait) < 5*time.Second && !strings.Contains(p.stdout.String(), "Application (client) ID"); {
+				time.Sleep(10 * time.Millisecond)
+			}
 			return p
 		}
 		select {

@@ -14,10 +14,12 @@ import (
 )
 
 // Applications, in Graph's application shape. Tessera's app has one id:
-// its object id is its appId (client id). An app is confidential (its
-// redirect URIs are web's) or public (publicClient's, and spa's, which a
-// public client shares), as isFallbackPublicClient says; scopes and roles
-// are named by their values, which are their ids.
+// its object id is its appId (client id). An app is confidential or
+// public, as isFallbackPublicClient says; a confidential app has web,
+// spa and publicClient (mobile and desktop) redirect URIs, a public one
+// spa and publicClient ones only. Codes sent to spa and publicClient URIs
+// are redeemed without a secret, with PKCE. Scopes and roles are named by
+// their values, which are their ids.
 
 const audienceMyOrg = "AzureADMyOrg"
 
@@ -159,11 +161,9 @@ func toApplicationJSON(app store.App, secrets []store.ClientSecret, creds []stor
 	if app.IdentifierURI != "" {
 		out.IdentifierURIs = []string{app.IdentifierURI}
 	}
-	if app.Public {
-		out.PublicClient.RedirectURIs = orEmpty(app.RedirectURIs)
-	} else {
-		out.Web.RedirectURIs = orEmpty(app.RedirectURIs)
-	}
+	out.Web.RedirectURIs = orEmpty(app.WebRedirectURIs())
+	out.Spa.RedirectURIs = orEmpty(app.SPARedirectURIs)
+	out.PublicClient.RedirectURIs = orEmpty(app.MobileRedirectURIs())
 	for _, s := range app.Scopes {
 		out.API.OAuth2PermissionScopes = append(out.API.OAuth2PermissionScopes, toScopeJSON(s, app.ScopeDetails[s]))
 	}
@@ -210,6 +210,14 @@ func timeOrNil(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// uris are the redirect URIs of a platform object, nil when absent.
+func uris(r *redirectsJSON) []string {
+	if r == nil {
+		return nil
+	}
+	return r.RedirectURIs
 }
 
 func orEmpty(l []string) []string {
@@ -302,26 +310,20 @@ func (api *API) createApplication(q *request) error {
 	if in.SignInAudience != "" && in.SignInAudience != audienceMyOrg {
 		return badRequest("signInAudience %q: Tessera apps are for their own tenant, %s.", clip(in.SignInAudience), audienceMyOrg)
 	}
-	public := in.IsFallbackPublicClient != nil && *in.IsFallbackPublicClient
-	var uris []string
-	if in.Web != nil {
-		uris = append(uris, in.Web.RedirectURIs...)
+	web, spa, native := uris(in.Web), uris(in.Spa), uris(in.PublicClient)
+	// Without isFallbackPublicClient, an app with spa or publicClient
+	// redirect URIs and no web ones is a public client, as it always was
+	// here; with isFallbackPublicClient false it is a confidential client
+	// with those platforms besides Web.
+	public := in.IsFallbackPublicClient != nil && *in.IsFallbackPublicClient ||
+		in.IsFallbackPublicClient == nil && len(web) == 0 && len(spa)+len(native) > 0
+	if public && len(web) > 0 {
+		return badRequest("A public client (isFallbackPublicClient) has no web redirect URIs, whose codes need a client secret: use spa or publicClient.")
 	}
-	if in.Spa != nil || in.PublicClient != nil {
-		if in.Web != nil && len(in.Web.RedirectURIs) > 0 {
-			return badRequest("An app has web redirect URIs (a confidential client) or spa and publicClient ones (a public client), not both.")
-		}
-		if in.IsFallbackPublicClient != nil && !public {
-			return badRequest("spa and publicClient redirect URIs make a public client: isFallbackPublicClient cannot be false.")
-		}
-		public = true
-		for _, r := range []*redirectsJSON{in.Spa, in.PublicClient} {
-			if r != nil {
-				uris = append(uris, r.RedirectURIs...)
-			}
-		}
+	o := admin.RegisterOptions{Name: in.DisplayName, Public: public, RedirectURIs: web, SPARedirectURIs: spa, NativeRedirectURIs: native}
+	if public {
+		o.RedirectURIs, o.NativeRedirectURIs = native, nil
 	}
-	o := admin.RegisterOptions{Name: in.DisplayName, Public: public, RedirectURIs: uris}
 	if in.API != nil && in.API.OAuth2PermissionScopes != nil {
 		var err error
 		if o.Scopes, o.ScopeDetails, err = fromScopesJSON(*in.API.OAuth2PermissionScopes); err != nil {
@@ -411,29 +413,28 @@ func appPatch(in patchApplicationJSON, app store.App) (admin.AppPatch, error) {
 			return p, badRequest("identifierUris: a Tessera app has one Application ID URI.")
 		}
 	}
-	var web, public *[]string
 	if in.Web != nil {
-		web = in.Web.RedirectURIs
 		p.PostLogoutRedirectURIs = in.Web.PostLogoutRedirectURIs
-	}
-	if in.Spa != nil || in.PublicClient != nil {
-		var all []string
-		for _, r := range []*redirectsJSON{in.Spa, in.PublicClient} {
-			if r != nil {
-				all = append(all, r.RedirectURIs...)
+		if web := in.Web.RedirectURIs; web != nil {
+			if app.Public && len(*web) > 0 {
+				return p, badRequest("This app is a public client: it has no web redirect URIs, whose codes need a client secret; use spa or publicClient.")
+			}
+			if !app.Public {
+				p.RedirectURIs = web
 			}
 		}
-		public = &all
 	}
-	switch {
-	case app.Public && web != nil && len(*web) > 0:
-		return p, badRequest("This app is a public client: its redirect URIs are spa's or publicClient's, not web's.")
-	case !app.Public && public != nil && len(*public) > 0:
-		return p, badRequest("This app is a confidential client: its redirect URIs are web's, not spa's or publicClient's.")
-	case app.Public && public != nil:
-		p.RedirectURIs = public
-	case !app.Public && web != nil:
-		p.RedirectURIs = web
+	if in.Spa != nil {
+		spa := orEmpty(in.Spa.RedirectURIs)
+		p.SPARedirectURIs = &spa
+	}
+	if in.PublicClient != nil {
+		native := orEmpty(in.PublicClient.RedirectURIs)
+		if app.Public {
+			p.RedirectURIs = &native
+		} else {
+			p.NativeRedirectURIs = &native
+		}
 	}
 	if in.API != nil && in.API.OAuth2PermissionScopes != nil {
 		scopes, details, err := fromScopesJSON(*in.API.OAuth2PermissionScopes)

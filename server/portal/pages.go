@@ -3,7 +3,6 @@ package portal
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -190,22 +189,34 @@ func (p *Portal) appList(q *request) error {
 	return nil
 }
 
+// platformSection is one platform of the Authentication page, shown when
+// it has redirect URIs.
+type platformSection struct {
+	ID, Name, Hint string
+	URIs           []string
+}
+
+func platformSections(app *store.App) []platformSection {
+	all := []platformSection{
+		{"web", "Web", "Codes sent here are redeemed with the app's client secret or certificate.", app.WebRedirectURIs()},
+		{"spa", "Single-page application", "Codes sent here are redeemed by the browser, without a secret, with PKCE.", app.SPARedirectURIs},
+		{"mobile", "Mobile and desktop applications", "Codes sent here are redeemed without a secret, with PKCE; http://localhost and 127.0.0.1 take any port.", app.MobileRedirectURIs()},
+	}
+	var out []platformSection
+	for _, s := range all {
+		if len(s.URIs) > 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Platforms of a redirect URI, as the Entra portal names them.
 const (
 	platformWeb    = "web"
 	platformSPA    = "spa"
 	platformMobile = "mobile"
 )
-
-func platformName(p string) string {
-	switch p {
-	case platformSPA:
-		return "Single-page application"
-	case platformMobile:
-		return "Mobile and desktop applications"
-	}
-	return "Web"
-}
 
 func (p *Portal) newApp(q *request) error {
 	pg := q.page("Register an application", "apps")
@@ -280,18 +291,12 @@ func (p *Portal) authentication(q *request, app store.App) error {
 		var err error
 		switch f.Get("action") {
 		case "add-redirect":
-			platform, uri := f.Get("platform"), strings.TrimSpace(f.Get("redirect_uri"))
-			pg.Platform = platform
-			if public := platform == platformSPA || platform == platformMobile; public != app.Public {
-				kind := "a confidential client, whose platform is Web"
-				if app.Public {
-					kind = "a public client, whose platforms are single-page and mobile and desktop applications"
-				}
-				pg.Error = fmt.Sprintf("This app is %s; register another app for a %s platform.", kind, platformName(platform))
-				p.render(q.w, http.StatusBadRequest, "authentication", pg)
-				return nil
+			uri := strings.TrimSpace(f.Get("redirect_uri"))
+			pg.Platform = f.Get("platform")
+			var platform admin.Platform
+			if platform, err = admin.ParsePlatform(pg.Platform); err == nil {
+				updated, err = q.admin.AddPlatformRedirectURIs(ctx, app, platform, []string{uri})
 			}
-			updated, err = q.admin.AddRedirectURIs(ctx, app, []string{uri})
 		case "remove-redirect":
 			updated, err = q.admin.RemoveRedirectURIs(ctx, app, []string{f.Get("redirect_uri")})
 		case "add-logout":

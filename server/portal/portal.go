@@ -97,9 +97,10 @@ type session struct {
 // verifies their tokens) and the admin core.
 func New(p *oauth.Provider, a *admin.Admin, cfg Config) (*Portal, error) {
 	t, err := template.New("").Funcs(template.FuncMap{
-		"date":  func(t time.Time) string { return t.UTC().Format("2006-01-02") },
-		"when":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-		"since": func(t time.Time) bool { return !t.IsZero() },
+		"date":      func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+		"when":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+		"since":     func(t time.Time) bool { return !t.IsZero() },
+		"platforms": platformSections,
 	}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("portal: parse templates: %w", err)

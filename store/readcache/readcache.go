@@ -215,9 +215,11 @@ func (c *carve[E]) copy(s []E) []E {
 }
 
 func cloneApp(a store.App) store.App {
-	c := carve[string]{make([]string, 0, len(a.RedirectURIs)+len(a.Scopes)+len(a.Roles)+len(a.PostLogoutRedirectURIs))}
+	c := carve[string]{make([]string, 0, len(a.RedirectURIs)+len(a.Scopes)+len(a.Roles)+len(a.PostLogoutRedirectURIs)+
+		len(a.SPARedirectURIs)+len(a.NativeRedirectURIs))}
 	a.RedirectURIs, a.Scopes, a.Roles = c.copy(a.RedirectURIs), c.copy(a.Scopes), c.copy(a.Roles)
 	a.PostLogoutRedirectURIs = c.copy(a.PostLogoutRedirectURIs)
+	a.SPARedirectURIs, a.NativeRedirectURIs = c.copy(a.SPARedirectURIs), c.copy(a.NativeRedirectURIs)
 	a.Permissions = slices.Clone(a.Permissions)
 	// A ScopeDetail holds only strings, so a shallow copy of the map is a
 	// full one.

@@ -166,10 +166,12 @@ type grantJSON struct {
 	OIDCScopes []string `json:"oidc,omitempty"`
 	Default    bool     `json:"default,omitempty"`
 	Name       string   `json:"name,omitempty"`
+	Public     bool     `json:"public,omitempty"`
 }
 
 func grantValue(g store.Grant) jsonCol {
-	return jsonCol{grantJSON{ResourceID: g.ResourceID, Scopes: g.Scopes, OIDCScopes: g.OIDCScopes, Default: g.Default, Name: g.ResourceName}}
+	return jsonCol{grantJSON{ResourceID: g.ResourceID, Scopes: g.Scopes, OIDCScopes: g.OIDCScopes, Default: g.Default, Name: g.ResourceName,
+		Public: g.PublicClient}}
 }
 
 type grantCol struct{ g *store.Grant }
@@ -179,6 +181,7 @@ func (c grantCol) Scan(src any) error {
 	if err := (jsonCol{&in}).Scan(src); err != nil {
 		return fmt.Errorf("grant column: %w", err)
 	}
-	*c.g = store.Grant{ResourceID: in.ResourceID, Scopes: in.Scopes, OIDCScopes: in.OIDCScopes, Default: in.Default, ResourceName: in.Name}
+	*c.g = store.Grant{ResourceID: in.ResourceID, Scopes: in.Scopes, OIDCScopes: in.OIDCScopes, Default: in.Default, ResourceName: in.Name,
+		PublicClient: in.Public}
 	return nil
 }

@@ -51,7 +51,8 @@ func testApps(t *testing.T, s store.Store) {
 		},
 		ServicePrincipalID: "sp-api", CreatedAt: now, UpdatedAt: now}
 	web := store.App{TenantID: t1, ClientID: "web-id", Name: "Web", IdentifierURI: "https://web.example",
-		RedirectURIs: []string{"https://web.example/cb", "http://localhost:8080/cb"},
+		RedirectURIs:    []string{"https://web.example/cb", "http://localhost:8080/cb"},
+		SPARedirectURIs: []string{"https://spa.example/"}, NativeRedirectURIs: []string{"http://localhost", "msal00000000://auth"},
 		Permissions: []store.Permission{
 			{ResourceID: "", Kind: store.KindScope, Value: "openid"},
 			{ResourceID: "api-id", Kind: store.KindScope, Value: "orders.read"},
@@ -112,6 +113,7 @@ func testApps(t *testing.T, s store.Store) {
 	changed.Name = "Web (renamed)"
 	changed.Public = true
 	changed.RedirectURIs = []string{"https://web.example/callback"}
+	changed.SPARedirectURIs, changed.NativeRedirectURIs = []string{"https://spa.example/app"}, nil
 	changed.IdentifierURI = "api://web-id"
 	changed.Scopes = []string{"profile.read"}
 	changed.ScopeDetails = map[string]store.ScopeDetail{"profile.read": {Type: store.ConsentByAdmin, UserConsentDescription: "Read your profile"}}
