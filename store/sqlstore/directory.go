@@ -66,7 +66,8 @@ func appColumns(d dialect) string {
 	return `tenant_id, client_id, name, public, ` + d.listColumn("redirect_uris") + `, identifier_uri, ` +
 		d.listColumn("scopes") + `, ` + d.listColumn("roles") + `, permissions, service_principal_id,
 		allow_plain_pkce, access_token_lifetime_ms, refresh_token_lifetime_ms, refresh_token_idle_lifetime_ms,
-		created_at, updated_at, ` + d.listColumn("post_logout_redirect_uris") + `, logout_keeps_refresh_tokens`
+		created_at, updated_at, ` + d.listColumn("post_logout_redirect_uris") + `, logout_keeps_refresh_tokens,
+		frontchannel_logout_uri`
 }
 
 func scanApp(row scanner) (store.App, error) {
@@ -76,27 +77,31 @@ func scanApp(row scanner) (store.App, error) {
 		&a.ServicePrincipalID, &a.AllowPlainPKCE, durationCol{&a.AccessTokenLifetime},
 		durationCol{&a.RefreshTokenLifetime}, durationCol{&a.RefreshTokenIdleLifetime},
 		timeCol{&a.CreatedAt}, timeCol{&a.UpdatedAt},
-		listCol(&a.PostLogoutRedirectURIs), &a.LogoutKeepsRefreshTokens)
+		listCol(&a.PostLogoutRedirectURIs), &a.LogoutKeepsRefreshTokens,
+		&a.FrontChannelLogoutURI)
 	return a, err
 }
 
 // CreateApp implements store.Store.
 func (s *Store) CreateApp(ctx context.Context, a store.App) error {
 	_, err := s.exec(ctx, `INSERT INTO apps (`+appInsertCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`, appArgs(a)...)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+		$19)`, appArgs(a)...)
 	return s.wrap("create app", err)
 }
 
 const appInsertCols = `tenant_id, client_id, name, public, redirect_uris, identifier_uri,
 	scopes, roles, permissions, service_principal_id, allow_plain_pkce, access_token_lifetime_ms,
 	refresh_token_lifetime_ms, refresh_token_idle_lifetime_ms, created_at, updated_at,
-	post_logout_redirect_uris, logout_keeps_refresh_tokens`
+	post_logout_redirect_uris, logout_keeps_refresh_tokens,
+	frontchannel_logout_uri`
 
 func appArgs(a store.App) []any {
 	return []any{a.TenantID, a.ClientID, a.Name, a.Public, a.RedirectURIs, a.IdentifierURI, a.Scopes, a.Roles,
 		permissionsValue(a.Permissions), a.ServicePrincipalID, a.AllowPlainPKCE, a.AccessTokenLifetime,
 		a.RefreshTokenLifetime, a.RefreshTokenIdleLifetime, a.CreatedAt, a.UpdatedAt,
-		a.PostLogoutRedirectURIs, a.LogoutKeepsRefreshTokens}
+		a.PostLogoutRedirectURIs, a.LogoutKeepsRefreshTokens,
+		a.FrontChannelLogoutURI}
 }
 
 // GetApp implements store.Store.
@@ -136,11 +141,13 @@ func (s *Store) UpdateAppIf(ctx context.Context, a store.App, ifUpdatedAt time.T
 	n, err := s.exec(ctx, `UPDATE apps SET name = $1, public = $2, redirect_uris = $3, identifier_uri = $4,
 		scopes = $5, roles = $6, permissions = $7, allow_plain_pkce = $8, access_token_lifetime_ms = $9,
 		refresh_token_lifetime_ms = $10, refresh_token_idle_lifetime_ms = $11, updated_at = $12,
-		post_logout_redirect_uris = $13, logout_keeps_refresh_tokens = $14
+		post_logout_redirect_uris = $13, logout_keeps_refresh_tokens = $14,
+		frontchannel_logout_uri = $18
 		WHERE tenant_id = $15 AND client_id = $16 AND (updated_at = $17 OR $17 IS NULL)`,
 		a.Name, a.Public, a.RedirectURIs, a.IdentifierURI, a.Scopes, a.Roles, permissionsValue(a.Permissions),
 		a.AllowPlainPKCE, a.AccessTokenLifetime, a.RefreshTokenLifetime, a.RefreshTokenIdleLifetime,
-		a.UpdatedAt, a.PostLogoutRedirectURIs, a.LogoutKeepsRefreshTokens, a.TenantID, a.ClientID, ifUpdatedAt)
+		a.UpdatedAt, a.PostLogoutRedirectURIs, a.LogoutKeepsRefreshTokens, a.TenantID, a.ClientID, ifUpdatedAt,
+		a.FrontChannelLogoutURI)
 	if err == nil && n == 0 {
 		err = s.missingOrChanged(ctx, ifUpdatedAt, func() error { _, err := s.GetApp(ctx, a.TenantID, a.ClientID); return err })
 	}
