@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/internal/password"
+	"github.com/tessera-id/tessera/internal/redirecturi"
 	"github.com/tessera-id/tessera/store"
 )
 
@@ -27,6 +28,10 @@ type AppPatch struct {
 	Name                   *string
 	RedirectURIs           *[]string
 	PostLogoutRedirectURIs *[]string
+	// FrontChannelLogoutURI is where the app clears its session when the
+	// user signs out (OpenID Connect Front-Channel Logout 1.0); "" removes
+	// it.
+	FrontChannelLogoutURI *string
 	// IdentifierURI is the App ID URI; "" removes it.
 	IdentifierURI *string
 	Scopes        *[]string
@@ -63,6 +68,15 @@ func (a *Admin) PatchApp(ctx context.Context, app store.App, p AppPatch) (store.
 		if app.PostLogoutRedirectURIs, err = redirectList("post-logout redirect URIs", *p.PostLogoutRedirectURIs, app.Public); err != nil {
 			return store.App{}, err
 		}
+	}
+	if p.FrontChannelLogoutURI != nil {
+		uri := strings.TrimSpace(*p.FrontChannelLogoutURI)
+		if uri != "" {
+			if err := validFrontChannelLogoutURI(uri); err != nil {
+				return store.App{}, err
+			}
+		}
+		app.FrontChannelLogoutURI = uri
 	}
 	if p.IdentifierURI != nil {
 		uri := strings.TrimSpace(*p.IdentifierURI)
@@ -129,6 +143,21 @@ func redirectList(what string, uris []string, public bool) ([]string, error) {
 		out = uniqueAppend(out, u)
 	}
 	return out, nil
+}
+
+// validFrontChannelLogoutURI checks a front-channel logout URI by the
+// rules of a confidential app's redirect URI: https, or http on loopback
+// only, with no fragment or user information and a bounded length. The
+// sign-out page loads it in an iframe it allows in its
+// Content-Security-Policy, so a script (javascript:), data or file URI,
+// or plain http across the network, must never get there. The spec's
+// "same scheme, host and port as a redirect URI" is not required, as
+// Entra does not require it.
+func validFrontChannelLogoutURI(uri string) error {
+	if err := redirecturi.Validate(uri, false); err != nil {
+		return invalid("front-channel logout URL: %s", strings.Replace(err.Error(), "redirect URI", "URL", 1))
+	}
+	return nil
 }
 
 // validAppIDURI checks an Application ID URI.
