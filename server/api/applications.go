@@ -28,6 +28,9 @@ type redirectsJSON struct {
 type webJSON struct {
 	RedirectURIs           []string `json:"redirectUris"`
 	PostLogoutRedirectURIs []string `json:"postLogoutRedirectUris"`
+	// LogoutURL is the front-channel logout URL, null when there is none,
+	// as Graph has it.
+	LogoutURL *string `json:"logoutUrl"`
 }
 
 type scopeJSON struct {
@@ -110,7 +113,8 @@ func toApplicationJSON(app store.App, secrets []store.ClientSecret, creds []stor
 	out := applicationJSON{
 		ID: app.ClientID, AppID: app.ClientID, DisplayName: app.Name, SignInAudience: audienceMyOrg,
 		IdentifierURIs: []string{}, IsFallbackPublicClient: app.Public,
-		Web:                    webJSON{RedirectURIs: []string{}, PostLogoutRedirectURIs: orEmpty(app.PostLogoutRedirectURIs)},
+		Web: webJSON{RedirectURIs: []string{}, PostLogoutRedirectURIs: orEmpty(app.PostLogoutRedirectURIs),
+			LogoutURL: orNull(app.FrontChannelLogoutURI)},
 		Spa:                    redirectsJSON{RedirectURIs: []string{}},
 		PublicClient:           redirectsJSON{RedirectURIs: []string{}},
 		API:                    apiJSON{OAuth2PermissionScopes: []scopeJSON{}},
@@ -306,8 +310,9 @@ func (api *API) getApplication(q *request) error {
 }
 
 type patchWebJSON struct {
-	RedirectURIs           *[]string `json:"redirectUris"`
-	PostLogoutRedirectURIs *[]string `json:"postLogoutRedirectUris"`
+	RedirectURIs           *[]string      `json:"redirectUris"`
+	PostLogoutRedirectURIs *[]string      `json:"postLogoutRedirectUris"`
+	LogoutURL              nullableString `json:"logoutUrl"`
 }
 
 type patchAPIJSON struct {
@@ -374,6 +379,9 @@ func appPatch(in patchApplicationJSON, app store.App) (admin.AppPatch, error) {
 	if in.Web != nil {
 		web = in.Web.RedirectURIs
 		p.PostLogoutRedirectURIs = in.Web.PostLogoutRedirectURIs
+		if in.Web.LogoutURL.set {
+			p.FrontChannelLogoutURI = &in.Web.LogoutURL.v
+		}
 	}
 	if in.Spa != nil || in.PublicClient != nil {
 		var all []string
