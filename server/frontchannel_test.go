@@ -123,3 +123,45 @@ func TestDiscoveryFrontChannelLogout(t *testing.T) {
 		}
 	}
 }
+
+// The portal's Authentication page sets the front-channel logout URL under
+// Sign-out, with its label and Entra's hint; a refused URL is shown back
+// (escaped) with the reason and changes nothing; an empty field removes it.
+func TestPortalFrontChannelLogoutURL(t *testing.T) {
+	e := newEnv(t)
+	e.globalAdmin()
+	u, _ := e.signInToPortal("alice@contoso.test", e.password)
+	path := "/apps/" + e.web.ClientID + "/authentication"
+	page := u.Get(u.base + path)
+	for _, want := range []string{`<label for="frontchannel_logout_url">Front-channel logout URL</label>`,
+		"This is where we send a request to have the application clear the user's session data. This is required for single sign-out to work correctly.",
+		`name="action" value="set-frontchannel"`} {
+		if !strings.Contains(page.Body, want) {
+			t.Fatalf("the Authentication page lacks %q:\n%s", want, page.Body)
+		}
+	}
+	set := "https://web.example/logout?a=1&b=2"
+	o := u.post(page, path, url.Values{"action": {"set-frontchannel"}, "frontchannel_logout_url": {set}})
+	if !strings.Contains(o.Body, "Saved.") || !strings.Contains(o.Body, `value="https://web.example/logout?a=1&amp;b=2"`) {
+		t.Fatalf("Save: %d\n%s", o.Status, o.Body)
+	}
+	hostile := `javascript:alert("x")`
+	o = u.post(o, path, url.Values{"action": {"set-frontchannel"}, "frontchannel_logout_url": {hostile}})
+	if o.Status != http.StatusBadRequest || !strings.Contains(o.Body, "forbidden scheme") || strings.Contains(o.Body, `alert("x")`) {
+		t.Fatalf("a javascript: URL: %d\n%s", o.Status, o.Body)
+	}
+	if app, err := e.store.GetApp(t.Context(), e.tenant.ID, e.web.ClientID); err != nil || app.FrontChannelLogoutURI != set {
+		t.Fatalf("after a refused URL the app holds %q, %v", app.FrontChannelLogoutURI, err)
+	}
+	o = u.post(o, path, url.Values{"action": {"set-frontchannel"}, "frontchannel_logout_url": {""}})
+	if app, err := e.store.GetApp(t.Context(), e.tenant.ID, e.web.ClientID); err != nil || app.FrontChannelLogoutURI != "" || !strings.Contains(o.Body, "Saved.") {
+		t.Fatalf("an empty field left %q, %v: %d", app.FrontChannelLogoutURI, err, o.Status)
+	}
+	// Without the page's CSRF token nothing is saved.
+	if o := u.PostForm(u.base+path, url.Values{"action": {"set-frontchannel"}, "frontchannel_logout_url": {set}}); o.Status < 400 {
+		t.Errorf("a POST without the CSRF token: %d", o.Status)
+	}
+	if app, _ := e.store.GetApp(t.Context(), e.tenant.ID, e.web.ClientID); app.FrontChannelLogoutURI != "" {
+		t.Errorf("a POST without the CSRF token set %q", app.FrontChannelLogoutURI)
+	}
+}
