@@ -165,3 +165,44 @@ func TestPortalFrontChannelLogoutURL(t *testing.T) {
 		t.Errorf("a POST without the CSRF token set %q", app.FrontChannelLogoutURI)
 	}
 }
+
+// A device approved in a browser session takes part in it, as a code
+// does: its app, having a front-channel logout URL, is listed on the
+// session, and told when it signs out.
+func TestFrontChannelLogoutDeviceApproval(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	fc := "https://tv.example/logout"
+	var err error
+	if e.native, err = e.admin.Set(ctx, e.native, admin.AppSettings{FrontChannelLogoutURI: &fc}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	signedIn := b.signIn(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil))
+	sid := signedIn.Params.Get("session_state")
+	da := e.deviceAuthorize(e.native.ClientID, "openid")
+	page := b.Get(da["verification_uri"].(string))
+	o := b.Submit(page, map[string]string{"user_code": da["user_code"].(string)})
+	if o.Page == "consent" {
+		o = b.Consent(o, "accept")
+	}
+	if o.Status != http.StatusOK || !strings.Contains(o.Body, "signed in") {
+		t.Fatalf("device approval: %d %q\n%s", o.Status, o.Page, o.Body)
+	}
+	sess, err := e.store.GetSessionByID(ctx, e.tenant.ID, sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(sess.FrontChannelClients, []string{e.native.ClientID}) {
+		t.Fatalf("the session lists %v, want the device's app only", sess.FrontChannelClients)
+	}
+	ask := b.Get(e.authority() + "/oauth2/v2.0/logout")
+	out := b.Submit(ask, map[string]string{"logout": "confirm"})
+	frames := iframeSrc.FindAllStringSubmatch(out.Body, -1)
+	if len(frames) != 1 || !strings.HasPrefix(html.UnescapeString(frames[0][1]), fc+"?iss=") || !strings.Contains(frames[0][1], "sid="+sid) {
+		t.Fatalf("sign-out page iframes %v, want the device app's:\n%s", frames, out.Body)
+	}
+	if strings.Contains(out.Body, `id="continue"`) {
+		t.Error("a sign-out without a post-logout redirect offers to continue somewhere")
+	}
+}
