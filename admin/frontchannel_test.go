@@ -36,6 +36,8 @@ func TestFrontChannelLogoutURL(t *testing.T) {
 		{"https://user:pw@web.test/logout", "user information"},
 		{"/logout", "not an absolute URI"},
 		{"com.example.app:/logout", "custom schemes"},
+		{"http://[::1]:8080/logout", "DNS name or an IPv4"},
+		{"https://a;script-src/logout", "DNS name or an IPv4"},
 		{"https://web.test/" + strings.Repeat("a", 2048), "longer than"},
 	} {
 		before := len(log())

@@ -157,6 +157,12 @@ func validFrontChannelLogoutURI(uri string) error {
 	if err := redirecturi.Validate(uri, false); err != nil {
 		return invalid("front-channel logout URL: %s", strings.Replace(err.Error(), "redirect URI", "URL", 1))
 	}
+	// The page's frame-src names the host as it is, and a CSP source
+	// holds no IPv6 literal nor the punctuation a URL's host may.
+	u, _ := url.Parse(uri)
+	if strings.Trim(u.Hostname(), "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != "" {
+		return invalid("front-channel logout URL %q: the host must be a DNS name or an IPv4 address, such as localhost or 127.0.0.1", uri)
+	}
 	return nil
 }
 
