@@ -313,6 +313,8 @@ type AppSettings struct {
 	LogoutKeepsRefreshTokens *bool
 	// PostLogoutRedirectURIs are added to the registered ones.
 	PostLogoutRedirectURIs []string
+	// FrontChannelLogoutURI replaces the app's; "" removes it.
+	FrontChannelLogoutURI *string
 }
 
 // Limits keep lifetimes within what is safe to hand out.
@@ -351,7 +353,8 @@ func (a *Admin) Set(ctx context.Context, app store.App, s AppSettings) (store.Ap
 		}
 	}
 	p := AppPatch{Name: s.Name, AccessTokenLifetime: s.AccessTokenLifetime, RefreshTokenLifetime: s.RefreshTokenLifetime,
-		RefreshTokenIdleLifetime: s.RefreshTokenIdleLifetime, AllowPlainPKCE: s.AllowPlainPKCE, LogoutKeepsRefreshTokens: s.LogoutKeepsRefreshTokens}
+		RefreshTokenIdleLifetime: s.RefreshTokenIdleLifetime, AllowPlainPKCE: s.AllowPlainPKCE, LogoutKeepsRefreshTokens: s.LogoutKeepsRefreshTokens,
+		FrontChannelLogoutURI: s.FrontChannelLogoutURI}
 	if len(s.PostLogoutRedirectURIs) > 0 {
 		all := append(slices.Clone(app.PostLogoutRedirectURIs), s.PostLogoutRedirectURIs...)
 		p.PostLogoutRedirectURIs = &all

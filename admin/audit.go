@@ -182,6 +182,7 @@ func appChanges(old, app store.App) []store.AuditChange {
 	c.list("appRoles", old.Roles, app.Roles)
 	c.list("requiredResourceAccess", permissionsText(old.Permissions), permissionsText(app.Permissions))
 	c.list("postLogoutRedirectUris", old.PostLogoutRedirectURIs, app.PostLogoutRedirectURIs)
+	c.text("logoutUrl", old.FrontChannelLogoutURI, app.FrontChannelLogoutURI)
 	c.flag("allowPlainPkce", old.AllowPlainPKCE, app.AllowPlainPKCE)
 	c.flag("logoutKeepsRefreshTokens", old.LogoutKeepsRefreshTokens, app.LogoutKeepsRefreshTokens)
 	c.duration("accessTokenLifetime", old.AccessTokenLifetime, app.AccessTokenLifetime)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/internal/password"
+	"github.com/tessera-id/tessera/internal/redirecturi"
 	"github.com/tessera-id/tessera/store"
 )
 
@@ -31,6 +32,10 @@ type AppPatch struct {
 	SPARedirectURIs        *[]string
 	NativeRedirectURIs     *[]string // a confidential app's Mobile and desktop ones
 	PostLogoutRedirectURIs *[]string
+	// FrontChannelLogoutURI is where the app clears its session when the
+	// user signs out (OpenID Connect Front-Channel Logout 1.0); "" removes
+	// it.
+	FrontChannelLogoutURI *string
 	// IdentifierURI is the App ID URI; "" removes it.
 	IdentifierURI *string
 	Scopes        *[]string
@@ -89,6 +94,15 @@ func (a *Admin) PatchApp(ctx context.Context, app store.App, p AppPatch) (store.
 		if app.PostLogoutRedirectURIs, err = redirectList("post-logout redirect URIs", *p.PostLogoutRedirectURIs, app.Public); err != nil {
 			return store.App{}, err
 		}
+	}
+	if p.FrontChannelLogoutURI != nil {
+		uri := strings.TrimSpace(*p.FrontChannelLogoutURI)
+		if uri != "" {
+			if err := validFrontChannelLogoutURI(uri); err != nil {
+				return store.App{}, err
+			}
+		}
+		app.FrontChannelLogoutURI = uri
 	}
 	if p.IdentifierURI != nil {
 		uri := strings.TrimSpace(*p.IdentifierURI)
@@ -175,6 +189,27 @@ func distinctPlatforms(app store.App) error {
 			return invalid("the redirect URI %s is registered under another platform of this app already; remove it there first", u)
 		}
 		seen[u] = true
+	}
+	return nil
+}
+
+// validFrontChannelLogoutURI checks a front-channel logout URI by the
+// rules of a confidential app's redirect URI: https, or http on loopback
+// only, with no fragment or user information and a bounded length. The
+// sign-out page loads it in an iframe it allows in its
+// Content-Security-Policy, so a script (javascript:), data or file URI,
+// or plain http across the network, must never get there. The spec's
+// "same scheme, host and port as a redirect URI" is not required, as
+// Entra does not require it.
+func validFrontChannelLogoutURI(uri string) error {
+	if err := redirecturi.Validate(uri, false); err != nil {
+		return invalid("front-channel logout URL: %s", strings.Replace(err.Error(), "redirect URI", "URL", 1))
+	}
+	// The page's frame-src names the host as it is, and a CSP source
+	// holds no IPv6 literal nor the punctuation a URL's host may.
+	u, _ := url.Parse(uri)
+	if strings.Trim(u.Hostname(), "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != "" {
+		return invalid("front-channel logout URL %q: the host must be a DNS name or an IPv4 address, such as localhost or 127.0.0.1", uri)
 	}
 	return nil
 }

@@ -53,6 +53,7 @@ type Discovery struct {
 	ClaimsSupported                   []string `json:"claims_supported"`
 	PromptValuesSupported             []string `json:"prompt_values_supported"`
 	FrontchannelLogoutSupported       bool     `json:"frontchannel_logout_supported"`
+	FrontchannelLogoutSession         bool     `json:"frontchannel_logout_session_supported"`
 	BackchannelLogoutSupported        bool     `json:"backchannel_logout_supported"`
 	RequestParameterSupported         bool     `json:"request_parameter_supported"`
 	RequestURIParameterSupported      bool     `json:"request_uri_parameter_supported"`
@@ -96,7 +97,11 @@ func (p *Provider) Discovery(ep Endpoint) Discovery {
 		// Every authorization response, error or not, names the issuer
 		// (RFC 9207); saying so makes clients require it.
 		AuthorizationResponseIssSupported: true,
-		TenantID:                          ep.Tenant.ID,
+		// Front-channel logout (apps with a logoutUrl) always sends iss
+		// and sid, which ID tokens carry as well.
+		FrontchannelLogoutSupported: true,
+		FrontchannelLogoutSession:   true,
+		TenantID:                    ep.Tenant.ID,
 	}
 }
 

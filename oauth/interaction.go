@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/tessera-id/tessera/store"
@@ -535,6 +536,9 @@ func (p *Provider) needAdmin(ctx context.Context, ep Endpoint, in Interaction) S
 // finish answers for a signed-in, consenting user: the code goes to the
 // client, or the device is approved.
 func (p *Provider) finish(ctx context.Context, ep Endpoint, in Interaction, user store.User, sess store.Session) Step {
+	if e := p.noteFrontChannel(ctx, ep, in.request.ClientID, sess); e != nil {
+		return p.failed(ep, in, e)
+	}
 	if in.Kind == KindDeviceApproval {
 		e := p.decideDevice(ctx, ep, in.device, store.DeviceDecision{
 			Status: store.DeviceApproved, UserID: user.ID, SessionID: sess.ID, AuthTime: sess.AuthTime, Grant: in.request.Grant,
@@ -551,6 +555,29 @@ func (p *Provider) finish(ctx context.Context, ep Endpoint, in Interaction, user
 	}
 	in.State = StateDone
 	return Step{Interaction: in, Response: resp}
+}
+
+// noteFrontChannel records on the session that the client takes part in
+// it, when the client has a front-channel logout URI: it is then told when
+// the session signs out (OpenID Connect Front-Channel Logout 1.0). Other
+// clients cost no write, and the app comes from the read cache. It runs
+// before the code is issued, so that no client holds a code from the
+// session without being on its list.
+func (p *Provider) noteFrontChannel(ctx context.Context, ep Endpoint, clientID string, sess store.Session) *Error {
+	if slices.Contains(sess.FrontChannelClients, clientID) {
+		return nil
+	}
+	app, err := p.store.GetApp(ctx, ep.Tenant.ID, clientID)
+	if err != nil {
+		return ServerError(err)
+	}
+	if app.FrontChannelLogoutURI == "" {
+		return nil
+	}
+	if err := p.store.AddSessionFrontChannelClient(ctx, ep.Tenant.ID, sess.ID, clientID); err != nil {
+		return ServerError(err)
+	}
+	return nil
 }
 
 // failed ends in with e, an error met after the request was validated

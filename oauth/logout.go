@@ -117,12 +117,25 @@ func (p *Provider) ParseLogout(ctx context.Context, ep Endpoint, params Params, 
 	return lr, nil
 }
 
+// FrontChannelLogout is one app to tell that the session it took part in
+// signed out: the page that follows loads URI in a hidden iframe (OpenID
+// Connect Front-Channel Logout 1.0 §2). URI carries iss and sid, always,
+// so the app can tell which of its sessions to end (§3).
+type FrontChannelLogout struct {
+	ClientID string
+	URI      string
+	// Origin is the URI's scheme, host and port, which the page must
+	// allow to be framed.
+	Origin string
+}
+
 // EndSession signs the browser's session out and revokes the refresh
 // tokens that came from it, except for apps set to keep them
-// (LogoutKeepsRefreshTokens).
-func (p *Provider) EndSession(ctx context.Context, ep Endpoint, lr *LogoutRequest) *Error {
+// (LogoutKeepsRefreshTokens). It returns the apps of the session to tell
+// in the front channel.
+func (p *Provider) EndSession(ctx context.Context, ep Endpoint, lr *LogoutRequest) ([]FrontChannelLogout, *Error) {
 	if lr.Session == nil {
-		return nil
+		return nil, nil
 	}
 	return p.endSession(ctx, ep, *lr.Session)
 }
@@ -131,7 +144,8 @@ func (p *Provider) EndSession(ctx context.Context, ep Endpoint, lr *LogoutReques
 // does, for a first-party app that holds the session's id but not the
 // browser's cookie (the portal, whose sign-out may arrive from a browser
 // whose SSO cookie is another session's). Ending a session that is gone
-// already is not an error.
+// already is not an error. There is no page to call the session's
+// front-channel logout URLs from: that browser is not this one.
 func (p *Provider) EndSessionByID(ctx context.Context, ep Endpoint, sid string) *Error {
 	sess, err := p.store.GetSessionByID(ctx, ep.Tenant.ID, sid)
 	if errors.Is(err, store.ErrNotFound) {
@@ -140,7 +154,8 @@ func (p *Provider) EndSessionByID(ctx context.Context, ep Endpoint, sid string) 
 	if err != nil {
 		return ServerError(err)
 	}
-	return p.endSession(ctx, ep, sess)
+	_, e := p.endSession(ctx, ep, sess)
+	return e
 }
 
 // LogoutCSRF is the anti-forgery token of the logout confirmation form:
@@ -158,24 +173,48 @@ func CheckLogoutCSRF(sessionSecret, csrf string) bool {
 	return sessionSecret != "" && subtle.ConstantTimeCompare([]byte(LogoutCSRF(sessionSecret)), []byte(csrf)) == 1
 }
 
-func (p *Provider) endSession(ctx context.Context, ep Endpoint, sess store.Session) *Error {
+func (p *Provider) endSession(ctx context.Context, ep Endpoint, sess store.Session) ([]FrontChannelLogout, *Error) {
 	if err := p.store.DeleteSession(ctx, ep.Tenant.ID, sess.Hash); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return ServerError(err)
+		return nil, ServerError(err)
 	}
 	apps, err := p.store.ListApps(ctx, ep.Tenant.ID)
 	if err != nil {
-		return ServerError(err)
+		return nil, ServerError(err)
 	}
 	var keep []string
+	var notify []FrontChannelLogout
 	for _, a := range apps {
 		if a.LogoutKeepsRefreshTokens {
 			keep = append(keep, a.ClientID)
 		}
+		// The app's URI as it is now: one removed since sign-in is not
+		// called.
+		if a.FrontChannelLogoutURI != "" && slices.Contains(sess.FrontChannelClients, a.ClientID) {
+			if f, ok := frontChannelLogout(ep, sess, a); ok {
+				notify = append(notify, f)
+			}
+		}
 	}
 	if err := p.store.RevokeSessionRefreshFamilies(ctx, ep.Tenant.ID, sess.ID, keep, p.now()); err != nil {
-		return ServerError(err)
+		return nil, ServerError(err)
 	}
-	return nil
+	return notify, nil
+}
+
+// frontChannelLogout is the request that tells app that sess ended: its
+// URI with iss and sid added to whatever query it was registered with.
+// A URI that no longer parses (registered under older rules) is skipped.
+func frontChannelLogout(ep Endpoint, sess store.Session, app store.App) (FrontChannelLogout, bool) {
+	u, err := url.Parse(app.FrontChannelLogoutURI)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return FrontChannelLogout{}, false
+	}
+	add := url.Values{"iss": {ep.Issuer}, "sid": {sess.ID}}.Encode()
+	if u.RawQuery != "" {
+		add = u.RawQuery + "&" + add
+	}
+	u.RawQuery, u.Fragment = add, ""
+	return FrontChannelLogout{ClientID: app.ClientID, URI: u.String(), Origin: u.Scheme + "://" + u.Host}, true
 }
 
 // idTokenHint verifies an ID token this tenant issued (expired ones are

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/tessera-id/tessera/oauth"
@@ -151,11 +152,16 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, ep oauth.Endpoin
 		s.render(w, r, http.StatusOK, "logout", page)
 		return
 	}
-	if e := s.provider.EndSession(r.Context(), ep, lr); e != nil {
+	notify, e := s.provider.EndSession(r.Context(), ep, lr)
+	if e != nil {
 		s.logoutErrorPage(w, r, e)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: ssoCookiePrefix + ep.Tenant.ID, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+	if len(notify) > 0 {
+		s.signedOut(w, r, ep, lr.Redirect, notify)
+		return
+	}
 	if lr.Redirect != "" {
 		status := http.StatusFound
 		if r.Method == http.MethodPost {
@@ -165,6 +171,61 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, ep oauth.Endpoin
 		return
 	}
 	s.render(w, r, http.StatusOK, "message", ui.Message{Title: "You signed out", Text: "You have signed out of " + ep.Tenant.Name + ". You can close this window."})
+}
+
+// signedOut is the page that tells the session's applications, each in a
+// hidden iframe, that it ended (OpenID Connect Front-Channel Logout 1.0),
+// then continues to redirect, if any. Its Content-Security-Policy allows
+// framing exactly those applications' origins, on this response only; an
+// origin that a CSP source cannot express is not framed at all.
+func (s *Server) signedOut(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint, redirect string, notify []oauth.FrontChannelLogout) {
+	page := ui.SignedOut{TenantName: ep.Tenant.Name, Continue: redirect, Nonce: scriptNonce()}
+	var origins []string
+	for _, n := range notify {
+		if !cspOrigin(n.Origin) {
+			s.log.WarnContext(r.Context(), "front-channel logout URI not framed: its origin cannot be allowed", "client_id", n.ClientID)
+			continue
+		}
+		page.FrontChannel = append(page.FrontChannel, n.URI)
+		if !slices.Contains(origins, n.Origin) {
+			origins = append(origins, n.Origin)
+		}
+	}
+	csp := "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'nonce-" + page.Nonce + "'; base-uri 'none'; frame-ancestors 'none'"
+	if len(origins) > 0 {
+		csp += "; frame-src " + strings.Join(origins, " ")
+	}
+	w.Header().Set("Content-Security-Policy", csp)
+	s.render(w, r, http.StatusOK, "signed_out", page)
+}
+
+// cspOrigin reports whether origin (scheme://host[:port]) can stand in a
+// Content-Security-Policy source list as it is: http or https, a host of
+// letters, digits, dots and hyphens, and a numeric port. Anything else
+// (an IPv6 literal, or characters such as ';' or ',' that URL parsing
+// lets through in a host) could end the directive or the policy.
+func cspOrigin(origin string) bool {
+	rest, ok := strings.CutPrefix(origin, "https://")
+	if !ok {
+		if rest, ok = strings.CutPrefix(origin, "http://"); !ok {
+			return false
+		}
+	}
+	host, port, hasPort := strings.Cut(rest, ":")
+	if host == "" || (hasPort && port == "") {
+		return false
+	}
+	for _, c := range host {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	for _, c := range port {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // clientAddress is the client's IP address: behind the configured

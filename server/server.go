@@ -84,7 +84,7 @@ func New(cfg Config, p *oauth.Provider) (*Server, error) {
 	if cfg.Admin != nil {
 		s.api = api.New(p, cfg.Admin, log)
 		if s.portal, err = portal.New(p, cfg.Admin, portal.Config{PublicURL: cfg.PublicURL, DefaultTenant: cfg.DefaultTenant,
-			CookieKey: cfg.PortalKey, SSOCookiePrefix: ssoCookiePrefix, Logger: log}); err != nil {
+			CookieKey: cfg.PortalKey, SSOCookiePrefix: ssoCookiePrefix, SignedOut: s.signedOut, Logger: log}); err != nil {
 			return nil, err
 		}
 	}

@@ -136,6 +136,10 @@ type App struct {
 	// LogoutKeepsRefreshTokens keeps this app's refresh tokens valid when
 	// the SSO session they came from signs out; by default they end with it.
 	LogoutKeepsRefreshTokens bool
+	// FrontChannelLogoutURI is where the browser is sent, in a hidden
+	// iframe, when a session the app took part in signs out (OpenID
+	// Connect Front-Channel Logout 1.0); "" for none.
+	FrontChannelLogoutURI string
 
 	// Zero means the server default.
 	AccessTokenLifetime      time.Duration
@@ -281,6 +285,10 @@ type Session struct {
 	AuthTime  time.Time
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// FrontChannelClients are the apps with a front-channel logout URI
+	// that received a code or a device approval through the session: the
+	// ones told when it signs out. Apps without one are not recorded.
+	FrontChannelClients []string
 }
 
 // Grant is what an authorization code or refresh token carries: one
@@ -524,6 +532,10 @@ type Store interface {
 	// in it (codes, device codes) and must end with it.
 	GetSessionByID(ctx context.Context, tenantID, id string) (Session, error)
 	DeleteSession(ctx context.Context, tenantID string, hash []byte) error
+	// AddSessionFrontChannelClient adds clientID to the session's
+	// FrontChannelClients, once however often or concurrently it is
+	// called; ErrNotFound when the session is gone.
+	AddSessionFrontChannelClient(ctx context.Context, tenantID, sessionID, clientID string) error
 
 	CreateAuthCode(ctx context.Context, c AuthCode) error
 	GetAuthCode(ctx context.Context, tenantID string, hash []byte) (AuthCode, error)

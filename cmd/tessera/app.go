@@ -42,6 +42,7 @@ type appJSON struct {
 	RefreshTokenIdleLifetime string                     `json:"refresh_token_idle_lifetime,omitempty"`
 	PostLogoutRedirectURIs   []string                   `json:"post_logout_redirect_uris"`
 	LogoutKeepsRefreshTokens bool                       `json:"logout_keeps_refresh_tokens"`
+	FrontChannelLogoutURL    string                     `json:"front_channel_logout_url,omitempty"`
 }
 
 type scopeDetailJSON struct {
@@ -75,6 +76,7 @@ func toAppJSON(a store.App) appJSON {
 		AccessTokenLifetime: durationString(a.AccessTokenLifetime), RefreshTokenLifetime: durationString(a.RefreshTokenLifetime),
 		RefreshTokenIdleLifetime: durationString(a.RefreshTokenIdleLifetime),
 		PostLogoutRedirectURIs:   nonNil(a.PostLogoutRedirectURIs), LogoutKeepsRefreshTokens: a.LogoutKeepsRefreshTokens,
+		FrontChannelLogoutURL: a.FrontChannelLogoutURI,
 	}
 	for _, p := range a.Permissions {
 		out.Permissions = append(out.Permissions, permissionJSON{Resource: p.ResourceID, Kind: string(p.Kind), Value: p.Value})
@@ -135,6 +137,9 @@ func printApp(w io.Writer, a store.App) {
 	}
 	if a.RefreshTokenIdleLifetime > 0 {
 		fmt.Fprintf(w, "Refresh token idle:      %s\n", a.RefreshTokenIdleLifetime)
+	}
+	if a.FrontChannelLogoutURI != "" {
+		fmt.Fprintf(w, "Front-channel logout:    %s\n", a.FrontChannelLogoutURI)
 	}
 }
 
@@ -289,7 +294,8 @@ func newAppSetCommand(g *globals) *cobra.Command {
 	var name, access, refresh, idle string
 	var plain, keepRefresh bool
 	var postLogout []string
-	cmd := &cobra.Command{Use: "set", Short: "Change an application's name, token lifetimes or PKCE policy", Args: cobra.NoArgs}
+	var frontChannel string
+	cmd := &cobra.Command{Use: "set", Short: "Change an application's name, token lifetimes, PKCE policy or sign-out URLs", Args: cobra.NoArgs}
 	cmd.RunE = g.withEnv(func(ctx context.Context, e *env) error {
 		a, err := target.resolve(ctx, e)
 		if err != nil {
@@ -324,6 +330,9 @@ func newAppSetCommand(g *globals) *cobra.Command {
 			s.LogoutKeepsRefreshTokens = &keepRefresh
 		}
 		s.PostLogoutRedirectURIs = postLogout
+		if flags.Changed("front-channel-logout-url") {
+			s.FrontChannelLogoutURI = &frontChannel
+		}
 		if a, err = e.admin.Set(ctx, a, s); err != nil {
 			return err
 		}
@@ -344,6 +353,7 @@ func newAppSetCommand(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&plain, "allow-plain-pkce", false, "accept code_challenge_method=plain (not recommended)")
 	cmd.Flags().BoolVar(&keepRefresh, "logout-keeps-refresh-tokens", false, "keep this app's refresh tokens valid when the user signs out (default: they end with the session)")
 	cmd.Flags().StringArrayVar(&postLogout, "post-logout-redirect-uri", nil, "add a URI logout may return to (repeatable)")
+	cmd.Flags().StringVar(&frontChannel, "front-channel-logout-url", "", `where the app clears its session when the user signs out (OpenID Connect Front-Channel Logout); "" removes it`)
 	return cmd
 }
 

@@ -222,6 +222,16 @@ func TestCLICertificates(t *testing.T) {
 	if uris, _ := set["post_logout_redirect_uris"].([]any); len(uris) != 1 || set["logout_keeps_refresh_tokens"] != true {
 		t.Errorf("app set logout settings: %v", set)
 	}
+	set = runJSON(t, dir, "", "app", "set", "--tenant", "contoso", "--app", app, "--front-channel-logout-url", "https://app.example/front-channel")
+	if set["front_channel_logout_url"] != "https://app.example/front-channel" {
+		t.Errorf("app set --front-channel-logout-url: %v", set)
+	}
+	if _, err := run(t, dir, "", "app", "set", "--tenant", "contoso", "--app", app, "--front-channel-logout-url", "http://app.example/front-channel"); err == nil {
+		t.Error("a plain http front-channel logout URL off loopback was accepted")
+	}
+	if set = runJSON(t, dir, "", "app", "set", "--tenant", "contoso", "--app", app, "--front-channel-logout-url", ""); set["front_channel_logout_url"] != nil {
+		t.Errorf("app set --front-channel-logout-url \"\": %v", set)
+	}
 }
 
 func TestConfigFile(t *testing.T) {

@@ -212,6 +212,7 @@ type apiApplication struct {
 	Web                    struct {
 		RedirectURIs           []string `json:"redirectUris"`
 		PostLogoutRedirectURIs []string `json:"postLogoutRedirectUris"`
+		LogoutURL              *string  `json:"logoutUrl"`
 	} `json:"web"`
 	Spa          apiRedirects `json:"spa"`
 	PublicClient apiRedirects `json:"publicClient"`
@@ -256,6 +257,9 @@ func (a apiApplication) app(tenantID string) store.App {
 		RefreshTokenLifetime:     time.Duration(a.TokenLifetimes.RefreshTokenSeconds) * time.Second,
 		RefreshTokenIdleLifetime: time.Duration(a.TokenLifetimes.RefreshTokenIdleSeconds) * time.Second,
 		CreatedAt:                a.CreatedDateTime,
+	}
+	if a.Web.LogoutURL != nil {
+		out.FrontChannelLogoutURI = *a.Web.LogoutURL
 	}
 	if len(a.IdentifierURIs) > 0 {
 		out.IdentifierURI = a.IdentifierURIs[0]
@@ -408,8 +412,15 @@ func (d *remoteDirectory) Set(ctx context.Context, app store.App, s admin.AppSet
 		if s.LogoutKeepsRefreshTokens != nil {
 			body["logoutKeepsRefreshTokens"] = *s.LogoutKeepsRefreshTokens
 		}
+		web := map[string]any{}
 		if len(s.PostLogoutRedirectURIs) > 0 {
-			body["web"] = map[string]any{"postLogoutRedirectUris": union(now.Web.PostLogoutRedirectURIs, s.PostLogoutRedirectURIs)}
+			web["postLogoutRedirectUris"] = union(now.Web.PostLogoutRedirectURIs, s.PostLogoutRedirectURIs)
+		}
+		if s.FrontChannelLogoutURI != nil {
+			web["logoutUrl"] = *s.FrontChannelLogoutURI
+		}
+		if len(web) > 0 {
+			body["web"] = web
 		}
 		return body, nil
 	})

@@ -77,6 +77,13 @@ func TestRemoteCLIWithClientCredentials(t *testing.T) {
 		strings.Contains(text, "spa.test") {
 		t.Fatalf("redirect-uri remove of a single-page URI: %v\n%s", err, text)
 	}
+	fc := tesseraJSON(t, env, "", "app", "set", "--app", appID, "--front-channel-logout-url", "https://web.test/front-channel", "-o", "json")
+	if fc["web"].(map[string]any)["logoutUrl"] != "https://web.test/front-channel" {
+		t.Fatalf("app set --front-channel-logout-url --server printed %v", fc["web"])
+	}
+	if text, err = tessera(t, env, "", "app", "set", "--app", appID, "--front-channel-logout-url", ""); err != nil || strings.Contains(text, "Front-channel logout") {
+		t.Fatalf("app set --front-channel-logout-url \"\" --server: %v\n%s", err, text)
+	}
 	pw := tesseraJSON(t, env, "", "app", "secret", "add", "--app", appID, "--description", "app secret", "--expires", "6mo", "-o", "json")
 	value, _ := pw["secretText"].(string)
 	if value == "" || pw["displayName"] != "app secret" || pw["keyId"] == "" {

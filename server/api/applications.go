@@ -30,6 +30,9 @@ type redirectsJSON struct {
 type webJSON struct {
 	RedirectURIs           []string `json:"redirectUris"`
 	PostLogoutRedirectURIs []string `json:"postLogoutRedirectUris"`
+	// LogoutURL is the front-channel logout URL, null when there is none,
+	// as Graph has it.
+	LogoutURL *string `json:"logoutUrl"`
 }
 
 // scopeJSON is Graph's permissionScope. Texts not given are "" rather
@@ -145,7 +148,8 @@ func toApplicationJSON(app store.App, secrets []store.ClientSecret, creds []stor
 	out := applicationJSON{
 		ID: app.ClientID, AppID: app.ClientID, DisplayName: app.Name, SignInAudience: audienceMyOrg,
 		IdentifierURIs: []string{}, IsFallbackPublicClient: app.Public,
-		Web:                    webJSON{RedirectURIs: []string{}, PostLogoutRedirectURIs: orEmpty(app.PostLogoutRedirectURIs)},
+		Web: webJSON{RedirectURIs: []string{}, PostLogoutRedirectURIs: orEmpty(app.PostLogoutRedirectURIs),
+			LogoutURL: orNull(app.FrontChannelLogoutURI)},
 		Spa:                    redirectsJSON{RedirectURIs: []string{}},
 		PublicClient:           redirectsJSON{RedirectURIs: []string{}},
 		API:                    apiJSON{OAuth2PermissionScopes: []scopeJSON{}},
@@ -349,8 +353,9 @@ func (api *API) getApplication(q *request) error {
 }
 
 type patchWebJSON struct {
-	RedirectURIs           *[]string `json:"redirectUris"`
-	PostLogoutRedirectURIs *[]string `json:"postLogoutRedirectUris"`
+	RedirectURIs           *[]string      `json:"redirectUris"`
+	PostLogoutRedirectURIs *[]string      `json:"postLogoutRedirectUris"`
+	LogoutURL              nullableString `json:"logoutUrl"`
 }
 
 type patchAPIJSON struct {
@@ -415,6 +420,9 @@ func appPatch(in patchApplicationJSON, app store.App) (admin.AppPatch, error) {
 	}
 	if in.Web != nil {
 		p.PostLogoutRedirectURIs = in.Web.PostLogoutRedirectURIs
+		if in.Web.LogoutURL.set {
+			p.FrontChannelLogoutURI = &in.Web.LogoutURL.v
+		}
 		if web := in.Web.RedirectURIs; web != nil {
 			if app.Public && len(*web) > 0 {
 				return p, badRequest("This app is a public client: it has no web redirect URIs, whose codes need a client secret; use spa or publicClient.")

@@ -280,10 +280,12 @@ func (p *Portal) overview(q *request, app store.App) error {
 }
 
 // authentication is the Authentication page: the app's redirect URIs by
-// platform, adding a platform, post-logout URIs.
+// platform, adding a platform, post-logout URIs, the front-channel logout
+// URL.
 func (p *Portal) authentication(q *request, app store.App) error {
 	pg := p.appPage(q, app, "Authentication · "+app.Name, "authentication")
 	pg.Platform = q.r.URL.Query().Get("platform")
+	pg.Fields["frontchannel_logout_url"] = app.FrontChannelLogoutURI
 	if q.r.Method == http.MethodPost {
 		f := q.r.PostForm
 		ctx := q.r.Context()
@@ -304,12 +306,19 @@ func (p *Portal) authentication(q *request, app store.App) error {
 		case "remove-logout":
 			uris := slices.DeleteFunc(slices.Clone(app.PostLogoutRedirectURIs), func(u string) bool { return u == f.Get("logout_uri") })
 			updated, err = q.admin.PatchApp(ctx, app, admin.AppPatch{PostLogoutRedirectURIs: &uris})
+		case "set-frontchannel":
+			// An empty field removes the URL.
+			uri := f.Get("frontchannel_logout_url")
+			updated, err = q.admin.Set(ctx, app, admin.AppSettings{FrontChannelLogoutURI: &uri})
 		default:
 			return invalidForm("The form asked for nothing this page does.")
 		}
 		if errors.Is(err, admin.ErrInvalid) || errors.Is(err, admin.ErrStale) {
 			pg.Error = admin.Reason(err)
 			pg.Fields["redirect_uri"], pg.Fields["logout_uri"] = f.Get("redirect_uri"), f.Get("logout_uri")
+			if f.Get("action") == "set-frontchannel" {
+				pg.Fields["frontchannel_logout_url"] = f.Get("frontchannel_logout_url")
+			}
 			p.render(q.w, http.StatusBadRequest, "authentication", pg)
 			return nil
 		}

@@ -68,6 +68,7 @@ type Portal struct {
 	cookies *sealer
 	// ssoCookiePrefix + tenant id names the tenant's SSO session cookie.
 	ssoCookiePrefix string
+	signedOut       func(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint, redirect string, notify []oauth.FrontChannelLogout)
 }
 
 // Config is what the portal needs from the server.
@@ -83,7 +84,12 @@ type Config struct {
 	// SSOCookiePrefix + tenant id names a tenant's SSO session cookie,
 	// whose session sign-out ends.
 	SSOCookiePrefix string
-	Logger          *slog.Logger
+	// SignedOut shows the page that calls the ended session's
+	// front-channel logout URLs, then continues to redirect: the
+	// server's, so the portal's sign-out tells the same applications the
+	// logout endpoint would.
+	SignedOut func(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint, redirect string, notify []oauth.FrontChannelLogout)
+	Logger    *slog.Logger
 }
 
 // session is a signed-in portal user of one tenant, opened from the
@@ -115,7 +121,7 @@ func New(p *oauth.Provider, a *admin.Admin, cfg Config) (*Portal, error) {
 	}
 	return &Portal{provider: p, admin: a, log: log, pages: t, now: p.Now, defaultTenant: cfg.DefaultTenant,
 		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), secure: strings.HasPrefix(cfg.PublicURL, "https://"),
-		cookies: cookies, ssoCookiePrefix: cfg.SSOCookiePrefix}, nil
+		cookies: cookies, ssoCookiePrefix: cfg.SSOCookiePrefix, signedOut: cfg.SignedOut}, nil
 }
 
 // RegisterApps registers (or updates) the portal app of every tenant.
@@ -416,8 +422,13 @@ func (p *Portal) signOut(w http.ResponseWriter, r *http.Request, ep oauth.Endpoi
 	}
 	lr, e := p.provider.ParseLogout(ctx, ep, oauth.Params{}, secret)
 	if e == nil && lr.Session != nil && subtle.ConstantTimeCompare([]byte(lr.Session.ID), []byte(s.SessionID)) == 1 {
-		if e = p.provider.EndSession(ctx, ep, lr); e == nil {
+		var notify []oauth.FrontChannelLogout
+		if notify, e = p.provider.EndSession(ctx, ep, lr); e == nil {
 			http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+			if len(notify) > 0 && p.signedOut != nil {
+				p.signedOut(w, r, ep, base+"/", notify)
+				return
+			}
 			http.Redirect(w, r, base+"/", http.StatusSeeOther)
 			return
 		}

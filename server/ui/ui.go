@@ -97,6 +97,16 @@ type Device struct {
 	Error      string
 }
 
+// SignedOut is the page after a sign-out that has applications to tell in
+// the front channel: one hidden iframe each, then on to Continue, when the
+// application that asked named where to go.
+type SignedOut struct {
+	TenantName   string
+	FrontChannel []string // front-channel logout URIs with iss and sid
+	Continue     string   // the post_logout_redirect_uri, or ""
+	Nonce        string
+}
+
 // Message is a page with a title and one paragraph: the result of a
 // device sign-in, a sign-out.
 type Message struct {

@@ -529,6 +529,11 @@ func (s *Store) DeleteSession(ctx context.Context, tenantID string, hash []byte)
 	return s.inner.DeleteSession(ctx, tenantID, hash)
 }
 
+// AddSessionFrontChannelClient implements store.Store.
+func (s *Store) AddSessionFrontChannelClient(ctx context.Context, tenantID, sessionID, clientID string) error {
+	return s.inner.AddSessionFrontChannelClient(ctx, tenantID, sessionID, clientID)
+}
+
 // CreateAuthCode implements store.Store.
 func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
 	return s.inner.CreateAuthCode(ctx, c)

@@ -48,6 +48,8 @@ type Store struct {
 	stmts sync.Map
 	// appCols is the apps table's select list (see appColumns).
 	appCols string
+	// sessionCols is the sessions table's select list (see sessionColumns).
+	sessionCols string
 
 	retry retryPolicy
 	// collected are the tables DeleteExpired collects, with their keys.
@@ -486,6 +488,6 @@ func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
 // newStore is the part of opening that every engine shares.
 func newStore(d dialect, w, r *sql.DB) *Store {
-	return &Store{d: d, w: w, r: r, appCols: appColumns(d), collected: collectedTables(), tenantTables: tenantTables(),
+	return &Store{d: d, w: w, r: r, appCols: appColumns(d), sessionCols: sessionColumns(d), collected: collectedTables(), tenantTables: tenantTables(),
 		retry: retryPolicy{attempts: 6, backoff: jittered(5 * time.Millisecond)}}
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -269,4 +270,40 @@ func testAssertionReplayRace(t *testing.T, s store.Store, open func() store.Stor
 	if accepted != 1 {
 		t.Errorf("%d uses of one jti accepted, want 1", accepted)
 	}
+}
+
+// testSessionFrontChannelRace: sign-ins to different apps at once in one
+// session, through two handles, each add their app: none is lost to
+// another's read of the list without it.
+func testSessionFrontChannelRace(t *testing.T, s store.Store, open func() store.Store) {
+	ctx := t.Context()
+	handles := []store.Store{s, open()}
+	seed(t, s)
+	now := epoch()
+	ss := store.Session{ID: "sid-race", Hash: hash("cookie race"), TenantID: t1, UserID: "u1",
+		AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	ok(t, s.CreateSession(ctx, ss))
+	const n = 16
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			errs[i] = handles[i%2].AddSessionFrontChannelClient(ctx, t1, ss.ID, fmt.Sprintf("app-%02d", i))
+		})
+	}
+	close(start)
+	wg.Wait()
+	for _, err := range errs {
+		ok(t, err)
+	}
+	got, err := s.GetSessionByID(ctx, t1, ss.ID)
+	ok(t, err)
+	slices.Sort(got.FrontChannelClients)
+	want := make([]string, n)
+	for i := range n {
+		want[i] = fmt.Sprintf("app-%02d", i)
+	}
+	same(t, got.FrontChannelClients, want)
 }

@@ -61,6 +61,7 @@ func testApps(t *testing.T, s store.Store) {
 		ServicePrincipalID: "sp-web", AllowPlainPKCE: true,
 		PostLogoutRedirectURIs:   []string{"https://web.example/signed-out", "http://localhost:8080/"},
 		LogoutKeepsRefreshTokens: true,
+		FrontChannelLogoutURI:    "https://web.example/front-channel-logout?tab=1",
 		AccessTokenLifetime:      30 * time.Minute, RefreshTokenLifetime: 90 * 24 * time.Hour,
 		RefreshTokenIdleLifetime: 14 * 24 * time.Hour,
 		CreatedAt:                now.Add(time.Second), UpdatedAt: now.Add(2 * time.Second)}
@@ -122,6 +123,7 @@ func testApps(t *testing.T, s store.Store) {
 	changed.AllowPlainPKCE = false
 	changed.PostLogoutRedirectURIs = []string{"https://web.example/bye"}
 	changed.LogoutKeepsRefreshTokens = false
+	changed.FrontChannelLogoutURI = ""
 	changed.AccessTokenLifetime = time.Hour
 	changed.RefreshTokenLifetime = 0
 	changed.RefreshTokenIdleLifetime = 7 * 24 * time.Hour

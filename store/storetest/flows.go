@@ -29,6 +29,29 @@ func testSessions(t *testing.T, s store.Store) {
 	_, err = s.GetSessionByID(ctx, t1, "sid-2")
 	isErr(t, err, store.ErrNotFound)
 
+	// The apps to tell at sign-out: each once, in the order they came,
+	// and found by the cookie's hash as by the id.
+	for _, c := range []string{"web", "spa", "web"} {
+		ok(t, s.AddSessionFrontChannelClient(ctx, t1, ss.ID, c))
+	}
+	ss.FrontChannelClients = []string{"web", "spa"}
+	got, err = s.GetSession(ctx, t1, ss.Hash)
+	ok(t, err)
+	same(t, got, ss)
+	got, err = s.GetSessionByID(ctx, t1, ss.ID)
+	ok(t, err)
+	same(t, got, ss)
+	isErr(t, s.AddSessionFrontChannelClient(ctx, t2, ss.ID, "web"), store.ErrNotFound)
+	isErr(t, s.AddSessionFrontChannelClient(ctx, t1, "sid-2", "web"), store.ErrNotFound)
+
+	// Written with the session, too.
+	other := store.Session{ID: "sid-3", Hash: hash("cookie 3"), TenantID: t1, UserID: "u1",
+		AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(time.Hour), FrontChannelClients: []string{"spa"}}
+	ok(t, s.CreateSession(ctx, other))
+	got, err = s.GetSession(ctx, t1, other.Hash)
+	ok(t, err)
+	same(t, got, other)
+
 	ok(t, s.DeleteSession(ctx, t1, ss.Hash))
 	_, err = s.GetSession(ctx, t1, ss.Hash)
 	isErr(t, err, store.ErrNotFound)

@@ -75,6 +75,7 @@ func Run(t *testing.T, newBackend Backend) {
 		{"KeyRotationRace", testKeyRotationRace},
 		{"PollRace", testPollRace},
 		{"AssertionReplayRace", testAssertionReplayRace},
+		{"SessionFrontChannelRace", testSessionFrontChannelRace},
 		{"AuditLog", simple(testAuditLog)},
 		{"AuditWithChange", simple(testAuditWithChange)},
 		{"AuditExpiry", simple(testAuditExpiry)},
