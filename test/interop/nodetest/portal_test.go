@@ -58,6 +58,16 @@ func TestPortalSeedWalk(t *testing.T) {
 		t.Fatalf("after Save:\n%s", text)
 	}
 	shot("5-authentication")
+	// A second platform on the same app: a single-page front end, whose
+	// codes are redeemed without the secret.
+	b.ClickLabel("Add a platform")
+	b.ClickLabel("Single-page application")
+	b.FillLabel("Redirect URI", "http://localhost:3000/")
+	b.ClickLabel("Save")
+	if text := b.Text(); !strings.Contains(text, "Single-page application") || !strings.Contains(text, "http://localhost:3000/") {
+		t.Fatalf("after adding a Single-page application platform:\n%s", text)
+	}
+	shot("5b-platforms")
 
 	b.ClickLabel("Certificates & secrets")
 	b.ClickLabel("New client secret")
