@@ -573,8 +573,54 @@ func newAppConsentCommand(g *globals) *cobra.Command {
 		})
 	})
 	target.flags(cmd)
+	cmd.AddCommand(newAppConsentListCommand(g))
 	cmd.Flags().BoolVar(&revoke, "revoke", false, "remove consent instead (a user's with --user, else the tenant-wide grant)")
 	cmd.Flags().StringVar(&user, "user", "", "with --revoke: the user (id or username) whose consent to remove")
+	return cmd
+}
+
+type consentJSON struct {
+	Principal string `json:"principal_id,omitempty"` // "" for the tenant-wide (admin) consent
+	Resource  string `json:"resource"`
+	Kind      string `json:"kind"`
+	Value     string `json:"value"`
+}
+
+// newAppConsentListCommand lists what the portal's Consents page shows:
+// every user's and the admin's grants to an app.
+func newAppConsentListCommand(g *globals) *cobra.Command {
+	var target appTarget
+	cmd := &cobra.Command{Use: "list", Short: "List every user's and the admin's grants to an application", Args: cobra.NoArgs}
+	cmd.RunE = g.withEnv(func(ctx context.Context, e *env) error {
+		a, err := target.resolve(ctx, e)
+		if err != nil {
+			return err
+		}
+		rows, err := e.admin.AllConsents(ctx, a)
+		if err != nil {
+			return err
+		}
+		out := make([]consentJSON, 0, len(rows))
+		for _, c := range rows {
+			out = append(out, consentJSON{Principal: c.PrincipalID, Resource: c.ResourceID, Kind: string(c.Kind), Value: c.Value})
+		}
+		return g.print(out, func(w io.Writer) {
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "GRANTED FOR\tRESOURCE\tTYPE\tPERMISSION")
+			for _, c := range rows {
+				who, res := "all users (admin consent)", c.ResourceID
+				if c.PrincipalID != "" {
+					who = "user " + c.PrincipalID
+				}
+				if res == "" {
+					res = "OpenID Connect"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", who, res, c.Kind, c.Value)
+			}
+			tw.Flush()
+		})
+	})
+	target.flags(cmd)
 	return cmd
 }
 

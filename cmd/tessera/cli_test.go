@@ -16,6 +16,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -111,6 +112,11 @@ func TestCLIAppConfiguration(t *testing.T) {
 	consent := runJSON(t, dir, "", "app", "consent", "--tenant", "contoso", "--app", client)
 	if granted, _ := consent["granted"].([]any); len(granted) < 5 {
 		t.Errorf("consent: %v", consent)
+	}
+	listed := runList(t, dir, "app", "consent", "list", "--app", client)
+	role := slices.IndexFunc(listed, func(c map[string]any) bool { return c["kind"] == "role" && c["value"] == "Files.ReadAll" })
+	if len(listed) != len(consent["granted"].([]any)) || role < 0 || listed[role]["principal_id"] != nil {
+		t.Errorf("consent list: %v", listed)
 	}
 	set := runJSON(t, dir, "", "app", "set", "--tenant", "contoso", "--app", client, "--access-token-lifetime", "30m", "--refresh-token-lifetime", "90d")
 	if set["access_token_lifetime"] != "30m0s" || set["refresh_token_lifetime"] != "2160h0m0s" {

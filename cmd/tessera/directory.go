@@ -30,6 +30,7 @@ type directory interface {
 	RemovePermission(ctx context.Context, client store.App, resourceIDOrURI string, scopes, roles []string) (store.App, error)
 	DeleteApp(ctx context.Context, app store.App, confirmName string) error
 	GrantAdminConsent(ctx context.Context, client store.App) ([]store.Consent, error)
+	AllConsents(ctx context.Context, client store.App) ([]store.Consent, error)
 	RevokeConsent(ctx context.Context, client store.App, userID string) error
 	AddSecret(ctx context.Context, app store.App, description string, expires time.Time) (string, store.ClientSecret, error)
 	Secrets(ctx context.Context, app store.App) ([]store.ClientSecret, error)

@@ -649,6 +649,40 @@ func (d *remoteDirectory) GrantAdminConsent(ctx context.Context, client store.Ap
 	return rows, nil
 }
 
+// AllConsents lists every grant to client, each user's and the
+// tenant-wide ones: the delegated grants and the app role assignments,
+// which --output json prints together as the API has them.
+func (d *remoteDirectory) AllConsents(ctx context.Context, client store.App) ([]store.Consent, error) {
+	var rows []store.Consent
+	var grants, assignments json.RawMessage
+	err := d.list(ctx, "/oauth2PermissionGrants?"+url.Values{"clientId": {client.ClientID}}.Encode(), func(raw json.RawMessage) error {
+		var g apiGrant
+		err := json.Unmarshal(raw, &g)
+		for _, s := range strings.Fields(g.Scope) {
+			rows = append(rows, store.Consent{TenantID: client.TenantID, ClientID: client.ClientID, PrincipalID: g.PrincipalID,
+				ResourceID: g.ResourceID, Kind: store.KindScope, Value: s})
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	grants = d.result
+	err = d.list(ctx, appPath(client.ClientID)+"/appRoleAssignments", func(raw json.RawMessage) error {
+		var a apiAssignment
+		err := json.Unmarshal(raw, &a)
+		rows = append(rows, store.Consent{TenantID: client.TenantID, ClientID: client.ClientID, ResourceID: a.ResourceID,
+			Kind: store.KindRole, Value: a.AppRoleID})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	assignments = d.result
+	d.result, _ = json.Marshal(map[string]json.RawMessage{"oauth2PermissionGrants": grants, "appRoleAssignments": assignments})
+	return rows, nil
+}
+
 // RevokeConsent removes a user's delegated grants to client (ending the
 // client's refresh tokens for them), or with no user the tenant-wide
 // grants and app role assignments.

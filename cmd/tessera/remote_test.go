@@ -120,6 +120,10 @@ func TestRemoteCLIWithClientCredentials(t *testing.T) {
 	if a := consent["appRoleAssignments"].([]any); len(a) != 1 || a[0].(map[string]any)["appRoleId"] != "Files.ReadAll" {
 		t.Fatalf("consent --server = %v", consent)
 	}
+	listed := tesseraJSON(t, env, "", "app", "consent", "list", "--app", client, "-o", "json")
+	if a := listed["appRoleAssignments"].([]any); len(a) != 1 || len(listed["oauth2PermissionGrants"].([]any)) != 1 {
+		t.Fatalf("consent list --server = %v", listed)
+	}
 	if _, err := tessera(t, env, "", "app", "consent", "--app", client, "--revoke"); err != nil {
 		t.Fatal(err)
 	}
