@@ -311,6 +311,9 @@ type AppSettings struct {
 	RefreshTokenIdleLifetime *time.Duration
 	AllowPlainPKCE           *bool
 	LogoutKeepsRefreshTokens *bool
+	// AllowPublicClientFlows lets a confidential app use the device code
+	// flow without its credentials.
+	AllowPublicClientFlows *bool
 	// PostLogoutRedirectURIs are added to the registered ones.
 	PostLogoutRedirectURIs []string
 	// FrontChannelLogoutURI replaces the app's; "" removes it.
@@ -354,7 +357,8 @@ func (a *Admin) Set(ctx context.Context, app store.App, s AppSettings) (store.Ap
 	}
 	p := AppPatch{Name: s.Name, AccessTokenLifetime: s.AccessTokenLifetime, RefreshTokenLifetime: s.RefreshTokenLifetime,
 		RefreshTokenIdleLifetime: s.RefreshTokenIdleLifetime, AllowPlainPKCE: s.AllowPlainPKCE, LogoutKeepsRefreshTokens: s.LogoutKeepsRefreshTokens,
-		FrontChannelLogoutURI: s.FrontChannelLogoutURI}
+		AllowPublicClientFlows: s.AllowPublicClientFlows,
+		FrontChannelLogoutURI:  s.FrontChannelLogoutURI}
 	if len(s.PostLogoutRedirectURIs) > 0 {
 		all := append(slices.Clone(app.PostLogoutRedirectURIs), s.PostLogoutRedirectURIs...)
 		p.PostLogoutRedirectURIs = &all

@@ -185,6 +185,7 @@ func appChanges(old, app store.App) []store.AuditChange {
 	c.text("logoutUrl", old.FrontChannelLogoutURI, app.FrontChannelLogoutURI)
 	c.flag("allowPlainPkce", old.AllowPlainPKCE, app.AllowPlainPKCE)
 	c.flag("logoutKeepsRefreshTokens", old.LogoutKeepsRefreshTokens, app.LogoutKeepsRefreshTokens)
+	c.flag("allowPublicClientFlows", old.AllowPublicClientFlows, app.AllowPublicClientFlows)
 	c.duration("accessTokenLifetime", old.AccessTokenLifetime, app.AccessTokenLifetime)
 	c.duration("refreshTokenLifetime", old.RefreshTokenLifetime, app.RefreshTokenLifetime)
 	c.duration("refreshTokenIdleLifetime", old.RefreshTokenIdleLifetime, app.RefreshTokenIdleLifetime)

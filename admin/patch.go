@@ -52,6 +52,9 @@ type AppPatch struct {
 	RefreshTokenIdleLifetime *time.Duration
 	AllowPlainPKCE           *bool
 	LogoutKeepsRefreshTokens *bool
+	// AllowPublicClientFlows is a confidential app's; a public app's
+	// flows are all public already.
+	AllowPublicClientFlows *bool
 }
 
 // PatchApp changes an app registration.
@@ -152,6 +155,12 @@ func (a *Admin) PatchApp(ctx context.Context, app store.App, p AppPatch) (store.
 	}
 	if p.AllowPlainPKCE != nil {
 		app.AllowPlainPKCE = *p.AllowPlainPKCE
+	}
+	if p.AllowPublicClientFlows != nil {
+		if app.Public && !*p.AllowPublicClientFlows {
+			return store.App{}, invalid("%s is a public client: every flow it uses is a public client's", app.Name)
+		}
+		app.AllowPublicClientFlows = *p.AllowPublicClientFlows && !app.Public
 	}
 	if p.LogoutKeepsRefreshTokens != nil {
 		app.LogoutKeepsRefreshTokens = *p.LogoutKeepsRefreshTokens

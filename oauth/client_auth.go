@@ -35,9 +35,10 @@ type authenticatedClient struct {
 // unexpired secrets. A caller (tenant, client id, address) that failed too
 // often recently is refused before anything else is looked at; checking
 // that costs no I/O, and failures are counted only when they happen.
-// mayOmit lets a confidential app with single-page or mobile redirect URIs
-// present no credentials (its method is then AuthNone): the grant decides
-// whether what it redeems was issued to it as a public client.
+// mayOmit lets a confidential app with single-page or mobile redirect URIs,
+// or that allows public client flows, present no credentials (its method
+// is then AuthNone): the caller decides whether what it asks for was, or
+// may be, issued to it as a public client.
 func (p *Provider) authenticateClient(ctx context.Context, ep Endpoint, req TokenRequest, mayOmit bool) (authenticatedClient, *Error) {
 	clientID, client, e := p.identifyClient(ctx, ep, req, mayOmit)
 	if e == nil || clientID == "" || !isClientAuthFailure(e) {
@@ -108,7 +109,7 @@ func (p *Provider) identifyClient(ctx context.Context, ep Endpoint, req TokenReq
 	}
 	switch method {
 	case AuthNone:
-		if mayOmit && (len(app.SPARedirectURIs) > 0 || len(app.NativeRedirectURIs) > 0) {
+		if mayOmit && (len(app.SPARedirectURIs) > 0 || len(app.NativeRedirectURIs) > 0 || app.AllowPublicClientFlows) {
 			return clientID, authenticatedClient{app: app, method: AuthNone}, nil
 		}
 		return clientID, authenticatedClient{}, invalidClient(CodeClientAuthRequired, "The request body must contain 'client_secret' or 'client_assertion' (or an HTTP Basic Authorization header) for a confidential client.")

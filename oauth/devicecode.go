@@ -110,8 +110,11 @@ type DeviceAuthorization struct {
 
 // DeviceAuthorize starts a device authorization for the client.
 func (p *Provider) DeviceAuthorize(ctx context.Context, ep Endpoint, req TokenRequest) (*DeviceAuthorization, *Error) {
-	client, e := p.authenticateClient(ctx, ep, req, false)
+	client, e := p.authenticateClient(ctx, ep, req, true)
 	if e != nil {
+		return nil, e
+	}
+	if e := devicePublicFlow(client.app, client.method); e != nil {
 		return nil, e
 	}
 	n, err := p.store.Hit(ctx, "device:"+ep.Tenant.ID+":"+client.app.ClientID, deviceRequestsWindow, p.now())
@@ -238,8 +241,22 @@ func NormalizeUserCode(s string) string {
 	return b.String()
 }
 
+// devicePublicFlow refuses a confidential app that presented no
+// credentials for the device flow unless it allows public client flows.
+func devicePublicFlow(app store.App, method string) *Error {
+	if !app.Public && method == AuthNone && !app.AllowPublicClientFlows {
+		return invalidClient(CodeClientAuthRequired, "The request body must contain 'client_secret' or 'client_assertion' (or an HTTP Basic Authorization header) for a confidential client; to use the device code flow without them, allow public client flows for application '%s'.", app.ClientID)
+	}
+	return nil
+}
+
 // deviceCode is the token request of a polling device (RFC 8628 §3.4).
 func (p *Provider) deviceCode(ctx context.Context, tc *tokenContext) (*TokenResponse, *Error) {
+	if tc.unauthenticated {
+		if e := devicePublicFlow(tc.client, AuthNone); e != nil {
+			return nil, e
+		}
+	}
 	code := tc.params.Get("device_code")
 	if code == "" {
 		return nil, MissingParameter("device_code")
@@ -286,7 +303,9 @@ func (p *Provider) deviceCode(ctx context.Context, tc *tokenContext) (*TokenResp
 	if e := p.sessionLive(ctx, tc.ep, d.SessionID, now); e != nil {
 		return nil, e
 	}
-	red, refresh := p.newRedemption(tc, user.ID, d.SessionID, d.AuthTime, d.Grant, now)
+	grant := d.Grant
+	grant.PublicClient = tc.unauthenticated
+	red, refresh := p.newRedemption(tc, user.ID, d.SessionID, d.AuthTime, grant, now)
 	err = p.store.RedeemDeviceCode(ctx, tc.ep.Tenant.ID, hash, now, red)
 	if errors.Is(err, store.ErrNotLive) {
 		return nil, invalidGrant(CodeCodeRedeemed, "The device_code has already been redeemed.")

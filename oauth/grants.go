@@ -48,8 +48,9 @@ type grantType struct {
 	publicAllowed bool
 	// publicRedemption lets a confidential app present no credentials to
 	// redeem what it got as a public client: a code sent to one of its
-	// single-page or mobile redirect URIs, and that grant's refresh
-	// tokens. The handler checks which it is.
+	// single-page or mobile redirect URIs, a device code when it allows
+	// public client flows, and those grants' refresh tokens. The handler
+	// checks which it is.
 	publicRedemption bool
 	// advertised puts the grant type in discovery's grant_types_supported.
 	// Only aliases are left out: one name per grant is enough to find it.
@@ -65,9 +66,9 @@ func (p *Provider) grantTable() []grantType {
 		{name: GrantAuthorizationCode, publicAllowed: true, publicRedemption: true, advertised: true, handle: p.authorizationCode},
 		{name: GrantRefreshToken, publicAllowed: true, publicRedemption: true, advertised: true, handle: p.refreshToken},
 		{name: GrantClientCredentials, publicAllowed: false, advertised: true, handle: p.clientCredentials},
-		{name: GrantDeviceCode, publicAllowed: true, advertised: true, handle: p.deviceCode},
+		{name: GrantDeviceCode, publicAllowed: true, publicRedemption: true, advertised: true, handle: p.deviceCode},
 		// MSAL's short name for the device code grant.
-		{name: grantDeviceCodeMSAL, publicAllowed: true, advertised: false, handle: p.deviceCode},
+		{name: grantDeviceCodeMSAL, publicAllowed: true, publicRedemption: true, advertised: false, handle: p.deviceCode},
 		{name: GrantJWTBearer, publicAllowed: false, advertised: true, handle: p.onBehalfOf},
 		{name: GrantTokenExchange, publicAllowed: false, advertised: true, handle: p.tokenExchange},
 	}

@@ -114,3 +114,40 @@ func (e *env) mustApp(clientID string) store.App {
 	}
 	return app
 }
+
+// Allow public client flows: a confidential app may then use the device
+// code flow without its secret, and refresh that grant without it; before
+// it allows them, the device authorization without the secret is refused.
+func TestAllowPublicClientFlows(t *testing.T) {
+	e := newEnv(t)
+	id := e.web.ClientID
+	scope := "openid offline_access api://" + id + "/access_as_user"
+	status, resp, _ := e.post(e.authority()+"/oauth2/v2.0/devicecode", url.Values{"client_id": {id}, "scope": {scope}})
+	if status != http.StatusUnauthorized || resp["error"] != "invalid_client" {
+		t.Fatalf("device authorization without the secret, flows not allowed: %d %v", status, resp)
+	}
+	allow := true
+	if _, err := e.admin.PatchApp(t.Context(), e.mustApp(id), admin.AppPatch{AllowPublicClientFlows: &allow}); err != nil {
+		t.Fatal(err)
+	}
+	da := e.deviceAuthorize(id, scope)
+	b := e.browser()
+	page := b.Get(da["verification_uri"].(string))
+	o := b.Login(b.Submit(page, map[string]string{"user_code": da["user_code"].(string)}), "alice@contoso.test", e.password)
+	if o = b.Consent(o, "accept"); o.Status != http.StatusOK {
+		t.Fatalf("device approval: %d", o.Status)
+	}
+	status, tokens := e.pollDevice(deviceGrant, id, da["device_code"].(string))
+	if status != http.StatusOK || tokens["refresh_token"] == nil {
+		t.Fatalf("the device code without the secret: %d %v", status, tokens)
+	}
+	status, resp, _ = e.post(e.tokenURL(), url.Values{"grant_type": {"refresh_token"}, "client_id": {id}, "refresh_token": {tokens["refresh_token"].(string)}})
+	if status != http.StatusOK {
+		t.Fatalf("the device grant's refresh token without the secret: %d %v", status, resp)
+	}
+	// A public app's flows are public already: it cannot turn them off.
+	no := false
+	if _, err := e.admin.PatchApp(t.Context(), e.native, admin.AppPatch{AllowPublicClientFlows: &no}); err == nil {
+		t.Error("a public client turned public client flows off")
+	}
+}

@@ -436,7 +436,11 @@ func TestPortalPlatforms(t *testing.T) {
 	if o.Status != http.StatusBadRequest || !strings.Contains(o.Body, "no Web platform") {
 		t.Errorf("a Web redirect URI on a public client: %d", o.Status)
 	}
-	if app := e.mustApp(e.web.ClientID); len(app.SPARedirectURIs) != 1 || len(app.RedirectURIs) != 1 {
-		t.Errorf("the app's platforms after the portal's changes: web %v spa %v", app.RedirectURIs, app.SPARedirectURIs)
+	o = u.post(u.Get(u.base+path), path, url.Values{"action": {"public-flows"}, "allow_public_client_flows": {"yes"}})
+	if !strings.Contains(o.Body, "Saved.") || !strings.Contains(o.Body, `value="yes" aria-describedby="public-flows-hint" checked`) {
+		t.Errorf("Allow public client flows, Yes, Save: %d\n%s", o.Status, o.Body)
+	}
+	if app := e.mustApp(e.web.ClientID); len(app.SPARedirectURIs) != 1 || len(app.RedirectURIs) != 1 || !app.AllowPublicClientFlows {
+		t.Errorf("the app after the portal's changes: web %v spa %v public flows %v", app.RedirectURIs, app.SPARedirectURIs, app.AllowPublicClientFlows)
 	}
 }

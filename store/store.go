@@ -119,8 +119,12 @@ type App struct {
 	// platform's (a public app keeps these in RedirectURIs): redeemed as
 	// SPARedirectURIs are, and http loopback ones on any port.
 	NativeRedirectURIs []string
-	IdentifierURI      string   // App ID URI, "api://{client_id}" by default
-	Scopes             []string // delegated scopes this app exposes as a resource
+	// AllowPublicClientFlows lets a confidential app use the device code
+	// flow without its credentials, as a public client would (Entra's
+	// "Allow public client flows", isFallbackPublicClient).
+	AllowPublicClientFlows bool
+	IdentifierURI          string   // App ID URI, "api://{client_id}" by default
+	Scopes                 []string // delegated scopes this app exposes as a resource
 	// ScopeDetails holds who may consent to a scope of Scopes and the
 	// texts consent pages show for it, keyed by scope value. A scope
 	// without an entry has the zero ScopeDetail: users may consent, and

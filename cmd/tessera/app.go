@@ -42,6 +42,7 @@ type appJSON struct {
 	RefreshTokenIdleLifetime string                     `json:"refresh_token_idle_lifetime,omitempty"`
 	PostLogoutRedirectURIs   []string                   `json:"post_logout_redirect_uris"`
 	LogoutKeepsRefreshTokens bool                       `json:"logout_keeps_refresh_tokens"`
+	AllowPublicClientFlows   bool                       `json:"allow_public_client_flows"`
 	FrontChannelLogoutURL    string                     `json:"front_channel_logout_url,omitempty"`
 }
 
@@ -76,7 +77,8 @@ func toAppJSON(a store.App) appJSON {
 		AccessTokenLifetime: durationString(a.AccessTokenLifetime), RefreshTokenLifetime: durationString(a.RefreshTokenLifetime),
 		RefreshTokenIdleLifetime: durationString(a.RefreshTokenIdleLifetime),
 		PostLogoutRedirectURIs:   nonNil(a.PostLogoutRedirectURIs), LogoutKeepsRefreshTokens: a.LogoutKeepsRefreshTokens,
-		FrontChannelLogoutURL: a.FrontChannelLogoutURI,
+		AllowPublicClientFlows: a.AllowPublicClientFlows,
+		FrontChannelLogoutURL:  a.FrontChannelLogoutURI,
 	}
 	for _, p := range a.Permissions {
 		out.Permissions = append(out.Permissions, permissionJSON{Resource: p.ResourceID, Kind: string(p.Kind), Value: p.Value})
@@ -102,7 +104,12 @@ func printApp(w io.Writer, a store.App) {
 	}
 	fmt.Fprintf(w, "Application (client) ID: %s\n", a.ClientID)
 	fmt.Fprintf(w, "Directory (tenant) ID:   %s\n", a.TenantID)
-	fmt.Fprintf(w, "Name:                    %s (%s client)\n", a.Name, kind)
+	if a.AllowPublicClientFlows {
+		kind += " client allowing public client flows"
+	} else {
+		kind += " client"
+	}
+	fmt.Fprintf(w, "Name:                    %s (%s)\n", a.Name, kind)
 	fmt.Fprintf(w, "Application ID URI:      %s\n", a.IdentifierURI)
 	if len(a.RedirectURIs) > 0 {
 		fmt.Fprintf(w, "Redirect URIs:           %s\n", strings.Join(a.RedirectURIs, ", "))
@@ -292,7 +299,7 @@ func newAppShowCommand(g *globals) *cobra.Command {
 func newAppSetCommand(g *globals) *cobra.Command {
 	var target appTarget
 	var name, access, refresh, idle string
-	var plain, keepRefresh bool
+	var plain, keepRefresh, publicFlows bool
 	var postLogout []string
 	var frontChannel string
 	cmd := &cobra.Command{Use: "set", Short: "Change an application's name, token lifetimes, PKCE policy or sign-out URLs", Args: cobra.NoArgs}
@@ -329,6 +336,9 @@ func newAppSetCommand(g *globals) *cobra.Command {
 		if flags.Changed("logout-keeps-refresh-tokens") {
 			s.LogoutKeepsRefreshTokens = &keepRefresh
 		}
+		if flags.Changed("allow-public-client-flows") {
+			s.AllowPublicClientFlows = &publicFlows
+		}
 		s.PostLogoutRedirectURIs = postLogout
 		if flags.Changed("front-channel-logout-url") {
 			s.FrontChannelLogoutURI = &frontChannel
@@ -351,6 +361,7 @@ func newAppSetCommand(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&refresh, "refresh-token-lifetime", "", "refresh token absolute lifetime, e.g. 90d")
 	cmd.Flags().StringVar(&idle, "refresh-token-idle-lifetime", "", "refresh token inactivity lifetime, e.g. 30d")
 	cmd.Flags().BoolVar(&plain, "allow-plain-pkce", false, "accept code_challenge_method=plain (not recommended)")
+	cmd.Flags().BoolVar(&publicFlows, "allow-public-client-flows", false, "let a confidential app use the device code flow without its secret (false to stop)")
 	cmd.Flags().BoolVar(&keepRefresh, "logout-keeps-refresh-tokens", false, "keep this app's refresh tokens valid when the user signs out (default: they end with the session)")
 	cmd.Flags().StringArrayVar(&postLogout, "post-logout-redirect-uri", nil, "add a URI logout may return to (repeatable)")
 	cmd.Flags().StringVar(&frontChannel, "front-channel-logout-url", "", `where the app clears its session when the user signs out (OpenID Connect Front-Channel Logout); "" removes it`)

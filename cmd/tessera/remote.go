@@ -232,6 +232,7 @@ type apiApplication struct {
 	} `json:"tokenLifetimes"`
 	AllowPlainPKCE           bool      `json:"allowPlainPkce"`
 	LogoutKeepsRefreshTokens bool      `json:"logoutKeepsRefreshTokens"`
+	AllowPublicClientFlows   bool      `json:"allowPublicClientFlows"`
 	ServicePrincipalID       string    `json:"servicePrincipalId"`
 	CreatedDateTime          time.Time `json:"createdDateTime"`
 }
@@ -252,7 +253,7 @@ func (a apiApplication) app(tenantID string) store.App {
 		TenantID: tenantID, ClientID: a.AppID, Name: a.DisplayName, Public: a.IsFallbackPublicClient,
 		Scopes: values(a.API.OAuth2PermissionScopes), Roles: values(a.AppRoles), ServicePrincipalID: a.ServicePrincipalID,
 		AllowPlainPKCE: a.AllowPlainPKCE, PostLogoutRedirectURIs: a.Web.PostLogoutRedirectURIs,
-		LogoutKeepsRefreshTokens: a.LogoutKeepsRefreshTokens,
+		LogoutKeepsRefreshTokens: a.LogoutKeepsRefreshTokens, AllowPublicClientFlows: a.AllowPublicClientFlows,
 		AccessTokenLifetime:      time.Duration(a.TokenLifetimes.AccessTokenSeconds) * time.Second,
 		RefreshTokenLifetime:     time.Duration(a.TokenLifetimes.RefreshTokenSeconds) * time.Second,
 		RefreshTokenIdleLifetime: time.Duration(a.TokenLifetimes.RefreshTokenIdleSeconds) * time.Second,
@@ -411,6 +412,9 @@ func (d *remoteDirectory) Set(ctx context.Context, app store.App, s admin.AppSet
 		}
 		if s.LogoutKeepsRefreshTokens != nil {
 			body["logoutKeepsRefreshTokens"] = *s.LogoutKeepsRefreshTokens
+		}
+		if s.AllowPublicClientFlows != nil {
+			body["allowPublicClientFlows"] = *s.AllowPublicClientFlows
 		}
 		web := map[string]any{}
 		if len(s.PostLogoutRedirectURIs) > 0 {

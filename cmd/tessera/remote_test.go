@@ -77,6 +77,9 @@ func TestRemoteCLIWithClientCredentials(t *testing.T) {
 		strings.Contains(text, "spa.test") {
 		t.Fatalf("redirect-uri remove of a single-page URI: %v\n%s", err, text)
 	}
+	if flows := tesseraJSON(t, env, "", "app", "set", "--app", appID, "--allow-public-client-flows", "-o", "json"); flows["allowPublicClientFlows"] != true {
+		t.Fatalf("app set --allow-public-client-flows --server: %v", flows["allowPublicClientFlows"])
+	}
 	fc := tesseraJSON(t, env, "", "app", "set", "--app", appID, "--front-channel-logout-url", "https://web.test/front-channel", "-o", "json")
 	if fc["web"].(map[string]any)["logoutUrl"] != "https://web.test/front-channel" {
 		t.Fatalf("app set --front-channel-logout-url --server printed %v", fc["web"])

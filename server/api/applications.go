@@ -139,9 +139,12 @@ type applicationJSON struct {
 	TokenLifetimes           tokenLifetimesJSON       `json:"tokenLifetimes"`
 	AllowPlainPKCE           bool                     `json:"allowPlainPkce"`
 	LogoutKeepsRefreshTokens bool                     `json:"logoutKeepsRefreshTokens"`
-	IsBuiltIn                bool                     `json:"isBuiltIn"`
-	ServicePrincipalID       string                   `json:"servicePrincipalId"`
-	CreatedDateTime          time.Time                `json:"createdDateTime"`
+	// AllowPublicClientFlows is the portal's "Allow public client flows"
+	// of a confidential app (isFallbackPublicClient says the app's kind).
+	AllowPublicClientFlows bool      `json:"allowPublicClientFlows"`
+	IsBuiltIn              bool      `json:"isBuiltIn"`
+	ServicePrincipalID     string    `json:"servicePrincipalId"`
+	CreatedDateTime        time.Time `json:"createdDateTime"`
 }
 
 func toApplicationJSON(app store.App, secrets []store.ClientSecret, creds []store.AppCredential) applicationJSON {
@@ -159,7 +162,7 @@ func toApplicationJSON(app store.App, secrets []store.ClientSecret, creds []stor
 		KeyCredentials:         []keyCredentialJSON{},
 		TokenLifetimes: tokenLifetimesJSON{int64(app.AccessTokenLifetime.Seconds()), int64(app.RefreshTokenLifetime.Seconds()),
 			int64(app.RefreshTokenIdleLifetime.Seconds())},
-		AllowPlainPKCE: app.AllowPlainPKCE, LogoutKeepsRefreshTokens: app.LogoutKeepsRefreshTokens,
+		AllowPlainPKCE: app.AllowPlainPKCE, LogoutKeepsRefreshTokens: app.LogoutKeepsRefreshTokens, AllowPublicClientFlows: app.AllowPublicClientFlows,
 		IsBuiltIn: admin.IsBuiltIn(app), ServicePrincipalID: app.ServicePrincipalID, CreatedDateTime: app.CreatedAt,
 	}
 	if app.IdentifierURI != "" {
@@ -380,6 +383,7 @@ type patchApplicationJSON struct {
 	TokenLifetimes           *patchLifetimesJSON   `json:"tokenLifetimes"`
 	AllowPlainPKCE           *bool                 `json:"allowPlainPkce"`
 	LogoutKeepsRefreshTokens *bool                 `json:"logoutKeepsRefreshTokens"`
+	AllowPublicClientFlows   *bool                 `json:"allowPublicClientFlows"`
 }
 
 func (api *API) patchApplication(q *request) error {
@@ -406,7 +410,8 @@ func (api *API) patchApplication(q *request) error {
 
 // appPatch translates a PATCH body into the admin core's change.
 func appPatch(in patchApplicationJSON, app store.App) (admin.AppPatch, error) {
-	p := admin.AppPatch{Name: in.DisplayName, AllowPlainPKCE: in.AllowPlainPKCE, LogoutKeepsRefreshTokens: in.LogoutKeepsRefreshTokens}
+	p := admin.AppPatch{Name: in.DisplayName, AllowPlainPKCE: in.AllowPlainPKCE, LogoutKeepsRefreshTokens: in.LogoutKeepsRefreshTokens,
+		AllowPublicClientFlows: in.AllowPublicClientFlows}
 	if in.IdentifierURIs != nil {
 		switch uris := *in.IdentifierURIs; len(uris) {
 		case 0:

@@ -301,6 +301,9 @@ func (p *Portal) authentication(q *request, app store.App) error {
 			}
 		case "remove-redirect":
 			updated, err = q.admin.RemoveRedirectURIs(ctx, app, []string{f.Get("redirect_uri")})
+		case "public-flows":
+			allow := f.Get("allow_public_client_flows") == "yes"
+			updated, err = q.admin.PatchApp(ctx, app, admin.AppPatch{AllowPublicClientFlows: &allow})
 		case "add-logout":
 			updated, err = q.admin.Set(ctx, app, admin.AppSettings{PostLogoutRedirectURIs: []string{f.Get("logout_uri")}})
 		case "remove-logout":

@@ -53,6 +53,7 @@ func testApps(t *testing.T, s store.Store) {
 	web := store.App{TenantID: t1, ClientID: "web-id", Name: "Web", IdentifierURI: "https://web.example",
 		RedirectURIs:    []string{"https://web.example/cb", "http://localhost:8080/cb"},
 		SPARedirectURIs: []string{"https://spa.example/"}, NativeRedirectURIs: []string{"http://localhost", "msal00000000://auth"},
+		AllowPublicClientFlows: true,
 		Permissions: []store.Permission{
 			{ResourceID: "", Kind: store.KindScope, Value: "openid"},
 			{ResourceID: "api-id", Kind: store.KindScope, Value: "orders.read"},
