@@ -31,6 +31,49 @@ func (a *Admin) DeleteApp(ctx context.Context, app store.App, confirmName string
 	return nil
 }
 
+// Unexpose removes delegated scopes and app roles the app exposes (their
+// consent texts with them); naming one it does not expose is an error.
+// Consents already given to them stay until revoked, as in Entra.
+func (a *Admin) Unexpose(ctx context.Context, app store.App, scopes, roles []string) (store.App, error) {
+	if len(scopes) == 0 && len(roles) == 0 {
+		return store.App{}, invalid("name at least one scope or role to remove")
+	}
+	keptScopes, err := without(app.Scopes, scopes, "scope", app)
+	if err != nil {
+		return store.App{}, err
+	}
+	keptRoles, err := without(app.Roles, roles, "app role", app)
+	if err != nil {
+		return store.App{}, err
+	}
+	return a.PatchApp(ctx, app, AppPatch{Scopes: &keptScopes, Roles: &keptRoles})
+}
+
+// RemovePostLogoutRedirectURIs unregisters post-logout redirect URIs.
+func (a *Admin) RemovePostLogoutRedirectURIs(ctx context.Context, app store.App, uris []string) (store.App, error) {
+	kept, err := without(app.PostLogoutRedirectURIs, uris, "post-logout redirect URI", app)
+	if err != nil {
+		return store.App{}, err
+	}
+	return a.PatchApp(ctx, app, AppPatch{PostLogoutRedirectURIs: &kept})
+}
+
+// without is list less drop, each of which must be in it.
+func without(list, drop []string, what string, app store.App) ([]string, error) {
+	kept := slices.Clone(list)
+	for _, d := range drop {
+		i := slices.Index(kept, strings.TrimSpace(d))
+		if i < 0 {
+			return nil, invalid("app %s has no %s %q", app.ClientID, what, d)
+		}
+		kept = slices.Delete(kept, i, i+1)
+	}
+	if kept == nil {
+		kept = []string{}
+	}
+	return kept, nil
+}
+
 // RemoveRedirectURIs unregisters redirect URIs; naming one that is not
 // registered is an error, so that a typo does not pass for a removal.
 func (a *Admin) RemoveRedirectURIs(ctx context.Context, app store.App, uris []string) (store.App, error) {

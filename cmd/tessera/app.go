@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -211,7 +212,7 @@ func (g *globals) withEnvOptions(o openOptions, fn func(ctx context.Context, e *
 func newAppCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "app", Short: "Register and configure applications"}
 	cmd.AddCommand(newAppRegisterCommand(g), newAppListCommand(g), newAppShowCommand(g), newAppSetCommand(g),
-		newAppRedirectCommand(g), newAppExposeCommand(g), newAppScopeCommand(g), newAppPermissionCommand(g), newAppConsentCommand(g), newAppSecretCommand(g),
+		newAppRedirectCommand(g), newAppExposeCommand(g), newAppUnexposeCommand(g), newAppScopeCommand(g), newAppPermissionCommand(g), newAppConsentCommand(g), newAppSecretCommand(g),
 		newAppCertificateCommand(g), newAppDeleteCommand(g))
 	return cmd
 }
@@ -249,7 +250,7 @@ func newAppRegisterCommand(g *globals) *cobra.Command {
 }
 
 func newAppListCommand(g *globals) *cobra.Command {
-	var tenant string
+	var tenant, search string
 	cmd := &cobra.Command{Use: "list", Short: "List a tenant's applications", Args: cobra.NoArgs}
 	cmd.RunE = g.withEnv(func(ctx context.Context, e *env) error {
 		t, err := e.admin.Tenant(ctx, tenant)
@@ -259,6 +260,16 @@ func newAppListCommand(g *globals) *cobra.Command {
 		apps, err := e.admin.Apps(ctx, t)
 		if err != nil {
 			return err
+		}
+		if search != "" {
+			// As the portal's search: the name, in any case, or the client id.
+			apps = slices.DeleteFunc(apps, func(a store.App) bool {
+				return !strings.Contains(strings.ToLower(a.Name), strings.ToLower(search)) && a.ClientID != search
+			})
+			g.narrowRemote(func(item map[string]any) bool {
+				name, _ := item["displayName"].(string)
+				return strings.Contains(strings.ToLower(name), strings.ToLower(search)) || item["appId"] == search
+			})
 		}
 		out := make([]appJSON, 0, len(apps))
 		for _, a := range apps {
@@ -278,6 +289,7 @@ func newAppListCommand(g *globals) *cobra.Command {
 		})
 	})
 	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant name or id")
+	cmd.Flags().StringVar(&search, "search", "", "only apps whose name contains this (any case), or with this client id")
 	markLocalRequired(cmd, "tenant")
 	return cmd
 }
@@ -300,7 +312,7 @@ func newAppSetCommand(g *globals) *cobra.Command {
 	var target appTarget
 	var name, access, refresh, idle string
 	var plain, keepRefresh, publicFlows bool
-	var postLogout []string
+	var postLogout, removeLogout []string
 	var frontChannel string
 	cmd := &cobra.Command{Use: "set", Short: "Change an application's name, token lifetimes, PKCE policy or sign-out URLs", Args: cobra.NoArgs}
 	cmd.RunE = g.withEnv(func(ctx context.Context, e *env) error {
@@ -343,6 +355,11 @@ func newAppSetCommand(g *globals) *cobra.Command {
 		if flags.Changed("front-channel-logout-url") {
 			s.FrontChannelLogoutURI = &frontChannel
 		}
+		if len(removeLogout) > 0 {
+			if a, err = e.admin.RemovePostLogoutRedirectURIs(ctx, a, removeLogout); err != nil {
+				return err
+			}
+		}
 		if a, err = e.admin.Set(ctx, a, s); err != nil {
 			return err
 		}
@@ -364,6 +381,7 @@ func newAppSetCommand(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&publicFlows, "allow-public-client-flows", false, "let a confidential app use the device code flow without its secret (false to stop)")
 	cmd.Flags().BoolVar(&keepRefresh, "logout-keeps-refresh-tokens", false, "keep this app's refresh tokens valid when the user signs out (default: they end with the session)")
 	cmd.Flags().StringArrayVar(&postLogout, "post-logout-redirect-uri", nil, "add a URI logout may return to (repeatable)")
+	cmd.Flags().StringArrayVar(&removeLogout, "remove-post-logout-redirect-uri", nil, "remove a URI logout may return to (repeatable)")
 	cmd.Flags().StringVar(&frontChannel, "front-channel-logout-url", "", `where the app clears its session when the user signs out (OpenID Connect Front-Channel Logout); "" removes it`)
 	return cmd
 }
@@ -431,6 +449,26 @@ func newAppExposeCommand(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&uri, "app-id-uri", "", "Application ID URI (default api://{client_id})")
 	cmd.Flags().StringArrayVar(&scopes, "scope", nil, "delegated scope to expose (repeatable)")
 	cmd.Flags().StringArrayVar(&roles, "role", nil, "app role to define (repeatable)")
+	return cmd
+}
+
+func newAppUnexposeCommand(g *globals) *cobra.Command {
+	var target appTarget
+	var scopes, roles []string
+	cmd := &cobra.Command{Use: "unexpose", Short: "Stop exposing delegated scopes or app roles (consents given stay until revoked)", Args: cobra.NoArgs}
+	cmd.RunE = g.withEnv(func(ctx context.Context, e *env) error {
+		a, err := target.resolve(ctx, e)
+		if err != nil {
+			return err
+		}
+		if a, err = e.admin.Unexpose(ctx, a, scopes, roles); err != nil {
+			return err
+		}
+		return g.print(toAppJSON(a), func(w io.Writer) { printApp(w, a) })
+	})
+	target.flags(cmd)
+	cmd.Flags().StringArrayVar(&scopes, "scope", nil, "delegated scope to remove (repeatable)")
+	cmd.Flags().StringArrayVar(&roles, "role", nil, "app role to remove (repeatable)")
 	return cmd
 }
 

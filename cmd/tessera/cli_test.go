@@ -113,6 +113,9 @@ func TestCLIAppConfiguration(t *testing.T) {
 	if granted, _ := consent["granted"].([]any); len(granted) < 5 {
 		t.Errorf("consent: %v", consent)
 	}
+	if found := runList(t, dir, "app", "list", "--tenant", "contoso", "--search", "DAE"); len(found) != 1 || found[0]["client_id"] != client {
+		t.Errorf("app list --search: %v", found)
+	}
 	listed := runList(t, dir, "app", "consent", "list", "--app", client)
 	role := slices.IndexFunc(listed, func(c map[string]any) bool { return c["kind"] == "role" && c["value"] == "Files.ReadAll" })
 	if len(listed) != len(consent["granted"].([]any)) || role < 0 || listed[role]["principal_id"] != nil {
@@ -139,6 +142,17 @@ func TestCLIAppConfiguration(t *testing.T) {
 	}
 	if _, err := run(t, dir, "", "app", "redirect-uri", "add", "--app", client, "--platform", "desktop", "--uri", "http://localhost"); err == nil {
 		t.Error("an unknown platform was taken")
+	}
+	unexposed := runJSON(t, dir, "", "app", "unexpose", "--app", "api://files", "--scope", "Files.Read")
+	if got, _ := unexposed["scopes"].([]any); len(got) != 0 || unexposed["scope_details"] != nil {
+		t.Errorf("unexpose: %v %v", got, unexposed["scope_details"])
+	}
+	if _, err := run(t, dir, "", "app", "unexpose", "--app", "api://files", "--role", "Files.Nope"); err == nil {
+		t.Error("unexposing a role the app does not expose passed")
+	}
+	runJSON(t, dir, "", "app", "set", "--app", client, "--post-logout-redirect-uri", "https://a.test/bye", "--post-logout-redirect-uri", "https://a.test/out")
+	if left := runJSON(t, dir, "", "app", "set", "--app", client, "--remove-post-logout-redirect-uri", "https://a.test/bye"); len(left["post_logout_redirect_uris"].([]any)) != 1 {
+		t.Errorf("set --remove-post-logout-redirect-uri: %v", left["post_logout_redirect_uris"])
 	}
 }
 

@@ -26,6 +26,8 @@ type directory interface {
 	RemoveRedirectURIs(ctx context.Context, app store.App, uris []string) (store.App, error)
 	Expose(ctx context.Context, app store.App, appIDURI string, scopes, roles []string) (store.App, error)
 	ExposeScope(ctx context.Context, app store.App, value string, d store.ScopeDetail) (store.App, error)
+	Unexpose(ctx context.Context, app store.App, scopes, roles []string) (store.App, error)
+	RemovePostLogoutRedirectURIs(ctx context.Context, app store.App, uris []string) (store.App, error)
 	AddPermission(ctx context.Context, client store.App, resourceIDOrURI string, scopes, roles []string) (store.App, error)
 	RemovePermission(ctx context.Context, client store.App, resourceIDOrURI string, scopes, roles []string) (store.App, error)
 	DeleteApp(ctx context.Context, app store.App, confirmName string) error

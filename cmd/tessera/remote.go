@@ -536,6 +536,57 @@ func (d *remoteDirectory) ExposeScope(ctx context.Context, app store.App, value 
 	})
 }
 
+// Unexpose removes scopes and roles, keeping the others as the server
+// sent them.
+func (d *remoteDirectory) Unexpose(ctx context.Context, app store.App, scopes, roles []string) (store.App, error) {
+	if len(scopes) == 0 && len(roles) == 0 {
+		return store.App{}, errors.New("name at least one --scope or --role")
+	}
+	return d.patchApp(ctx, app, func(now apiApplication) (map[string]any, error) {
+		body := map[string]any{}
+		for _, c := range []struct {
+			what string
+			have []json.RawMessage
+			drop []string
+			set  func([]json.RawMessage)
+		}{
+			{"scope", now.API.OAuth2PermissionScopes, scopes, func(l []json.RawMessage) { body["api"] = map[string]any{"oauth2PermissionScopes": l} }},
+			{"app role", now.AppRoles, roles, func(l []json.RawMessage) { body["appRoles"] = l }},
+		} {
+			if len(c.drop) == 0 {
+				continue
+			}
+			names := values(c.have)
+			for _, v := range c.drop {
+				if !slices.Contains(names, v) {
+					return nil, fmt.Errorf("%s exposes no %s %q", now.DisplayName, c.what, v)
+				}
+			}
+			kept := []json.RawMessage{}
+			for i, raw := range c.have {
+				if !slices.Contains(c.drop, names[i]) {
+					kept = append(kept, raw)
+				}
+			}
+			c.set(kept)
+		}
+		return body, nil
+	})
+}
+
+// RemovePostLogoutRedirectURIs unregisters post-logout redirect URIs.
+func (d *remoteDirectory) RemovePostLogoutRedirectURIs(ctx context.Context, app store.App, uris []string) (store.App, error) {
+	return d.patchApp(ctx, app, func(now apiApplication) (map[string]any, error) {
+		for _, u := range uris {
+			if !slices.Contains(now.Web.PostLogoutRedirectURIs, u) {
+				return nil, fmt.Errorf("%s is not a post-logout redirect URI of %s", u, now.DisplayName)
+			}
+		}
+		kept := slices.DeleteFunc(slices.Clone(nonNil(now.Web.PostLogoutRedirectURIs)), func(v string) bool { return slices.Contains(uris, v) })
+		return map[string]any{"web": map[string]any{"postLogoutRedirectUris": kept}}, nil
+	})
+}
+
 // permissionsBody is a PATCH of requiredResourceAccess to perms.
 func permissionsBody(perms []store.Permission) map[string]any {
 	type access struct {

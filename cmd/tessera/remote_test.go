@@ -115,6 +115,13 @@ func TestRemoteCLIWithClientCredentials(t *testing.T) {
 	if len(scopes) != 1 || scopes[0].(map[string]any)["type"] != "Admin" || scopes[0].(map[string]any)["userConsentDisplayName"] != "Read your files" {
 		t.Fatalf("scope set --server: %v", scopes)
 	}
+	if _, err := tessera(t, env, "", "app", "expose", "--app", appID, "--scope", "Files.Write"); err != nil {
+		t.Fatal(err)
+	}
+	less := tesseraJSON(t, env, "", "app", "unexpose", "--app", appID, "--scope", "Files.Write", "-o", "json")
+	if got := less["api"].(map[string]any)["oauth2PermissionScopes"].([]any); len(got) != 1 || got[0].(map[string]any)["userConsentDisplayName"] != "Read your files" {
+		t.Fatalf("unexpose --server kept %v", got)
+	}
 	client := tesseraJSON(t, env, "", "app", "register", "--name", "Remote daemon", "-o", "json")["appId"].(string)
 	if _, err := tessera(t, env, "", "app", "permission", "add", "--app", client, "--resource", "api://"+appID, "--role", "Files.ReadAll"); err != nil {
 		t.Fatal(err)
@@ -138,6 +145,9 @@ func TestRemoteCLIWithClientCredentials(t *testing.T) {
 	}
 	if _, err := tessera(t, env, "", "user", "disable", "remote.user"); err != nil {
 		t.Fatal(err)
+	}
+	if found := remoteList(t, env, "user", "list", "--search", "REMOTE"); len(found) != 1 || found[0]["userPrincipalName"] != "remote.user" {
+		t.Fatalf("user list --search --server = %v", found)
 	}
 	users := remoteList(t, env, "user", "list")
 	i := slices.IndexFunc(users, func(u map[string]any) bool { return u["userPrincipalName"] == "remote.user" })

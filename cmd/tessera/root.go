@@ -296,6 +296,26 @@ func redactURL(raw string) string {
 	return raw
 }
 
+// narrowRemote keeps, of the API objects a remote listing printed with
+// --output json, those keep accepts: a filter the command applied to
+// what it read applies to what it prints.
+func (g *globals) narrowRemote(keep func(map[string]any) bool) {
+	if g.remote == nil || g.remote.result == nil {
+		return
+	}
+	var items []map[string]any
+	if json.Unmarshal(g.remote.result, &items) != nil {
+		return
+	}
+	kept := []map[string]any{}
+	for _, it := range items {
+		if keep(it) {
+			kept = append(kept, it)
+		}
+	}
+	g.remote.result, _ = json.Marshal(kept)
+}
+
 // print writes v as JSON with --output json, else the text lines.
 func (g *globals) print(v any, text func(w io.Writer)) error {
 	if g.output == "json" {

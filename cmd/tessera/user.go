@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -74,7 +75,7 @@ func newUserCommand(g *globals) *cobra.Command {
 	markLocalRequired(create, "tenant")
 	_ = create.MarkFlagRequired("username")
 
-	var listTenant string
+	var listTenant, search string
 	list := &cobra.Command{Use: "list", Short: "List users", Args: cobra.NoArgs}
 	list.RunE = g.withEnv(func(ctx context.Context, e *env) error {
 		t, err := e.admin.Tenant(ctx, listTenant)
@@ -84,6 +85,18 @@ func newUserCommand(g *globals) *cobra.Command {
 		users, err := e.admin.Users(ctx, t)
 		if err != nil {
 			return err
+		}
+		if search != "" {
+			// As the portal's search: the username or the name, in any case.
+			s := strings.ToLower(search)
+			users = slices.DeleteFunc(users, func(u store.User) bool {
+				return !strings.Contains(strings.ToLower(u.Username), s) && !strings.Contains(strings.ToLower(u.Name), s)
+			})
+			g.narrowRemote(func(item map[string]any) bool {
+				upn, _ := item["userPrincipalName"].(string)
+				name, _ := item["displayName"].(string)
+				return strings.Contains(strings.ToLower(upn), s) || strings.Contains(strings.ToLower(name), s)
+			})
 		}
 		out := make([]userJSON, 0, len(users))
 		for _, u := range users {
@@ -103,6 +116,7 @@ func newUserCommand(g *globals) *cobra.Command {
 		})
 	})
 	list.Flags().StringVar(&listTenant, "tenant", "", "tenant name or id")
+	list.Flags().StringVar(&search, "search", "", "only users whose username or name contains this (any case)")
 	markLocalRequired(list, "tenant")
 
 	cmd.AddCommand(create, list, userStateCommand(g, "disable", true), userStateCommand(g, "enable", false),

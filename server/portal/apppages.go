@@ -283,11 +283,9 @@ func (p *Portal) exposeAPI(q *request, app store.App) error {
 	case "add-role":
 		_, err = q.admin.Expose(ctx, app, "", nil, []string{strings.TrimSpace(f.Get("role"))})
 	case "remove-scope":
-		scopes := slices.DeleteFunc(slices.Clone(app.Scopes), func(s string) bool { return s == f.Get("scope") })
-		_, err = q.admin.PatchApp(ctx, app, admin.AppPatch{Scopes: &scopes})
+		_, err = q.admin.Unexpose(ctx, app, []string{f.Get("scope")}, nil)
 	case "remove-role":
-		roles := slices.DeleteFunc(slices.Clone(app.Roles), func(s string) bool { return s == f.Get("role") })
-		_, err = q.admin.PatchApp(ctx, app, admin.AppPatch{Roles: &roles})
+		_, err = q.admin.Unexpose(ctx, app, nil, []string{f.Get("role")})
 	default:
 		return invalidForm("The form asked for nothing this page does.")
 	}

@@ -307,8 +307,7 @@ func (p *Portal) authentication(q *request, app store.App) error {
 		case "add-logout":
 			updated, err = q.admin.Set(ctx, app, admin.AppSettings{PostLogoutRedirectURIs: []string{f.Get("logout_uri")}})
 		case "remove-logout":
-			uris := slices.DeleteFunc(slices.Clone(app.PostLogoutRedirectURIs), func(u string) bool { return u == f.Get("logout_uri") })
-			updated, err = q.admin.PatchApp(ctx, app, admin.AppPatch{PostLogoutRedirectURIs: &uris})
+			updated, err = q.admin.RemovePostLogoutRedirectURIs(ctx, app, []string{f.Get("logout_uri")})
 		case "set-frontchannel":
 			// An empty field removes the URL.
 			uri := f.Get("frontchannel_logout_url")
