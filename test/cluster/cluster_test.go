@@ -343,6 +343,16 @@ func (b *balancer) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		resp, err := b.next.RoundTrip(out)
 		if err == nil {
+			// The whole answer, or a retry elsewhere: an instance killed
+			// between its headers and its body leaves a response cut
+			// short, which a balancer (and MSAL) retries; a refresh sent
+			// again is a retry within the grace window.
+			var answer []byte
+			answer, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			resp.Body = io.NopCloser(bytes.NewReader(answer))
+		}
+		if err == nil {
 			b.c.hits[i].Add(1)
 			return resp, nil
 		}
