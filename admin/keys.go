@@ -110,6 +110,42 @@ func (a *Admin) grant(ctx context.Context, client store.App, userID, resourceIDO
 // RevokeGrant removes one grant to client: a delegated scope (for a user,
 // or tenant-wide for an empty userID) or an app role. A user's refresh
 // tokens for the client end with their grant, as with RevokeConsent.
+// RevokeDelegatedGrant removes one delegated grant: the principal's
+// scopes of one resource to client ("" for the tenant-wide grant), and
+// for a user's the client's refresh tokens of that user, in one
+// transaction with one audit entry.
+func (a *Admin) RevokeDelegatedGrant(ctx context.Context, client store.App, principalID, resourceID string) error {
+	if err := a.mayChangeApp(client); err != nil {
+		return err
+	}
+	consents, err := a.store.ListConsents(ctx, client.TenantID, client.ClientID, principalID)
+	if err != nil {
+		return fmt.Errorf("revoke grant: %w", err)
+	}
+	var scopes []string
+	for _, c := range consents {
+		if c.Kind == store.KindScope && c.PrincipalID == principalID && c.ResourceID == resourceID {
+			scopes = append(scopes, store.PermissionText(c.ResourceID, c.Kind, c.Value))
+		}
+	}
+	principal := "all users (admin consent)"
+	if principalID != "" {
+		principal = "user " + principalID
+	}
+	e := a.entry(catApplication, "Remove delegated permission grant", appTarget(client), []store.AuditChange{
+		{Property: "principal", Old: principal}, {Property: "permissions", Old: listText(scopes)}})
+	err = a.audited(ctx, e, func(ctx context.Context) error {
+		return a.store.RemoveGrant(ctx, client.TenantID, client.ClientID, principalID, resourceID, a.now())
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("app %s holds no such grant", client.ClientID)
+	}
+	if err != nil {
+		return fmt.Errorf("revoke grant: %w", err)
+	}
+	return nil
+}
+
 func (a *Admin) RevokeGrant(ctx context.Context, client store.App, c store.Consent) error {
 	if err := a.mayChangeApp(client); err != nil {
 		return err

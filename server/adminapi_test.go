@@ -535,6 +535,7 @@ func TestAdminAPIGrantsAndKeys(t *testing.T) {
 	r := e.call("POST", "/oauth2PermissionGrants", e.robot, map[string]any{"clientId": client, "consentType": "AllPrincipals",
 		"resourceId": "api://files", "scope": "Files.Read Files.Write"})
 	e.expect("grant for everyone", r, http.StatusCreated, "")
+	everyone := r.json(t)["id"].(string)
 	r = e.call("POST", "/oauth2PermissionGrants", e.robot, map[string]any{"clientId": client, "consentType": "Principal",
 		"principalId": e.user.ID, "resourceId": e.api.ClientID, "scope": "Files.Read"})
 	e.expect("grant for alice", r, http.StatusCreated, "")
@@ -605,6 +606,20 @@ func TestAdminAPIGrantsAndKeys(t *testing.T) {
 	}
 	e.expect("grant admin consent for no app", e.call("POST", "/applications/no-such-app/grantAdminConsent", e.robot, nil),
 		http.StatusNotFound, "Request_ResourceNotFound")
+
+	// A grant of two scopes goes at once, with one audit entry.
+	removals, err := e.admin.AuditLog(ctx, e.tenant, store.AuditQuery{Activity: "Remove delegated permission grant"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.expect("remove the tenant-wide grant", e.call("DELETE", "/oauth2PermissionGrants/"+everyone, e.robot, nil), http.StatusNoContent, "")
+	removalsAfter, err := e.admin.AuditLog(ctx, e.tenant, store.AuditQuery{Activity: "Remove delegated permission grant"})
+	if err != nil || len(removalsAfter) != len(removals)+1 || !strings.Contains(removalsAfter[0].Changes[1].Old, "Files.Write") {
+		t.Errorf("removing a grant of two scopes wrote %d entries: %+v", len(removalsAfter)-len(removals), removalsAfter)
+	}
+	if cs, _ := e.admin.Consents(ctx, e.mustApp(client), ""); slices.ContainsFunc(cs, func(c store.Consent) bool { return c.ResourceID == e.api.ClientID && c.Kind == store.KindScope }) {
+		t.Errorf("the tenant-wide grant's scopes outlived it: %v", cs)
+	}
 
 	keys := e.call("GET", "/signingKeys", owner, nil)
 	e.expect("list keys", keys, http.StatusOK, "")

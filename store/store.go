@@ -521,6 +521,11 @@ type Store interface {
 	// RemoveConsents removes the principal's grants to the client (the
 	// tenant-wide ones when principalID is empty).
 	RemoveConsents(ctx context.Context, tenantID, clientID, principalID string) error
+	// RemoveGrant removes the principal's delegated scopes of one resource
+	// to the client (Graph's oauth2PermissionGrant) and, for a user's,
+	// revokes the client's refresh families of that user, in one
+	// transaction: ErrNotFound when there were no such scopes.
+	RemoveGrant(ctx context.Context, tenantID, clientID, principalID, resourceID string, now time.Time) error
 
 	AddSigningKey(ctx context.Context, k SigningKey) error
 	// ListSigningKeys returns the tenant's keys that are next, active, or

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -136,7 +137,8 @@ func (api *API) createPermissionGrant(q *request) error {
 	return nil
 }
 
-// deletePermissionGrant removes a grant's scopes, each its own row.
+// deletePermissionGrant removes a grant: every scope of it, and a user's
+// refresh tokens for the app, in one transaction with one audit entry.
 func (api *API) deletePermissionGrant(q *request) error {
 	parts, ok := parseGrantID(q.r.PathValue("id"), 3)
 	if !ok {
@@ -146,21 +148,12 @@ func (api *API) deletePermissionGrant(q *request) error {
 	if err != nil {
 		return err
 	}
-	consents, err := q.admin.Consents(q.r.Context(), app, parts[1])
+	err = q.admin.RevokeDelegatedGrant(q.r.Context(), app, parts[1], parts[2])
+	if errors.Is(err, admin.ErrNotFound) {
+		return apiError(http.StatusNotFound, "Request_ResourceNotFound", "No such grant.")
+	}
 	if err != nil {
 		return err
-	}
-	removed := 0
-	for _, c := range consents {
-		if c.Kind == store.KindScope && c.PrincipalID == parts[1] && c.ResourceID == parts[2] {
-			if err := q.admin.RevokeGrant(q.r.Context(), app, c); err != nil {
-				return err
-			}
-			removed++
-		}
-	}
-	if removed == 0 {
-		return apiError(http.StatusNotFound, "Request_ResourceNotFound", "No such grant.")
 	}
 	q.w.WriteHeader(http.StatusNoContent)
 	return nil

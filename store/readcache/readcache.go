@@ -466,6 +466,12 @@ func (s *Store) RemoveConsents(ctx context.Context, tenantID, clientID, principa
 	return s.inner.RemoveConsents(ctx, tenantID, clientID, principalID)
 }
 
+// RemoveGrant implements store.Store.
+func (s *Store) RemoveGrant(ctx context.Context, tenantID, clientID, principalID, resourceID string, now time.Time) error {
+	defer s.changed()
+	return s.inner.RemoveGrant(ctx, tenantID, clientID, principalID, resourceID, now)
+}
+
 // AddSigningKey implements store.Store.
 func (s *Store) AddSigningKey(ctx context.Context, k store.SigningKey) error {
 	defer s.changed()

@@ -99,3 +99,18 @@ func (s *Store) DeleteTenant(ctx context.Context, tenantID string) error {
 	})
 	return s.wrap("delete tenant", err)
 }
+
+// RemoveGrant implements store.Store.
+func (s *Store) RemoveGrant(ctx context.Context, tenantID, clientID, principalID, resourceID string, now time.Time) error {
+	err := s.tx(ctx, func(c conn) error {
+		if err := deleteOne(ctx, c, `DELETE FROM consents WHERE tenant_id = $1 AND client_id = $2 AND principal_id = $3
+			AND resource_id = $4 AND kind = 'scope'`, tenantID, clientID, principalID, resourceID); err != nil || principalID == "" {
+			return err
+		}
+		_, err := c.exec(ctx, `UPDATE refresh_families SET revoked_at = $1
+			WHERE tenant_id = $2 AND user_id = $3 AND client_id = $4 AND revoked_at IS NULL AND expires_at > $1`,
+			now, tenantID, principalID, clientID)
+		return err
+	})
+	return s.wrap("remove grant", err)
+}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -698,4 +699,48 @@ func testSpentKeptForReplay(t *testing.T, s store.Store) {
 	_, _, err = s.GetRefreshToken(ctx, t1, rt0.Hash)
 	expectGone(t, "spent token of an ended family", err, true)
 	isErr(t, s.RevokeRefreshFamily(ctx, t1, fam.ID, fam.ExpiresAt), store.ErrNotFound)
+}
+
+// testRemoveGrant: one delegated grant, the principal's scopes of one
+// resource, goes at once with the client's refresh families of that user;
+// the user's other grants, other users' and the tenant-wide ones stay.
+func testRemoveGrant(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	now := epoch()
+	seed(t, s)
+	consent := func(principal, resource, value string) store.Consent {
+		return store.Consent{TenantID: t1, ClientID: "web", PrincipalID: principal, ResourceID: resource, Kind: store.KindScope, Value: value, CreatedAt: now}
+	}
+	ok(t, s.AddConsents(ctx, []store.Consent{consent("u1", "", "openid"), consent("u1", "api", "read"), consent("u1", "api", "write"),
+		consent("u2", "api", "read"), consent("", "api", "read"),
+		{TenantID: t1, ClientID: "web", ResourceID: "api", Kind: store.KindRole, Value: "Orders.Admin", CreatedAt: now}}))
+	f1, rt1 := family("grant-u1", now)
+	f2, rt2 := family("grant-u2", now)
+	f2.UserID = "u2"
+	ok(t, s.CreateRefreshFamily(ctx, f1, rt1))
+	ok(t, s.CreateRefreshFamily(ctx, f2, rt2))
+
+	ok(t, s.RemoveGrant(ctx, t1, "web", "u1", "api", now))
+	isErr(t, s.RemoveGrant(ctx, t1, "web", "u1", "api", now), store.ErrNotFound)
+	left, err := s.ListClientConsents(ctx, t1, "web")
+	ok(t, err)
+	var kept []string
+	for _, c := range left {
+		kept = append(kept, c.PrincipalID+"/"+c.ResourceID+"/"+c.Value)
+	}
+	slices.Sort(kept)
+	if want := []string{"/api/Orders.Admin", "/api/read", "u1//openid", "u2/api/read"}; !slices.Equal(kept, want) {
+		t.Fatalf("after removing u1's grant on api the consents are %v, want %v", kept, want)
+	}
+	if _, fam, err := s.GetRefreshToken(ctx, t1, rt1.Hash); err != nil || fam.RevokedAt.IsZero() {
+		t.Errorf("u1's family after the grant went: %v %v", fam.RevokedAt, err)
+	}
+	if _, fam, err := s.GetRefreshToken(ctx, t1, rt2.Hash); err != nil || !fam.RevokedAt.IsZero() {
+		t.Errorf("u2's family after u1's grant went: %v %v", fam.RevokedAt, err)
+	}
+	// The tenant-wide grant: its scope goes, the app role and every family stay.
+	ok(t, s.RemoveGrant(ctx, t1, "web", "", "api", now))
+	if _, fam, err := s.GetRefreshToken(ctx, t1, rt2.Hash); err != nil || !fam.RevokedAt.IsZero() {
+		t.Errorf("u2's family after the tenant-wide grant went: %v %v", fam.RevokedAt, err)
+	}
 }

@@ -44,6 +44,7 @@ func Run(t *testing.T, newBackend Backend) {
 		{"AuthCodes", simple(testAuthCodes)},
 		{"RefreshTokens", simple(testRefreshTokens)},
 		{"RevokeUserRefreshFamilies", simple(testRevokeUserRefreshFamilies)},
+		{"RemoveGrant", simple(testRemoveGrant)},
 		{"RevokeSessionRefreshFamilies", simple(testRevokeSessionRefreshFamilies)},
 		{"DeviceCodes", simple(testDeviceCodes)},
 		{"DeviceCodeDenied", simple(testDeviceCodeDenied)},
