@@ -320,6 +320,13 @@ type AppSettings struct {
 	FrontChannelLogoutURI *string
 }
 
+// Empty reports whether s changes nothing.
+func (s AppSettings) Empty() bool {
+	return s.Name == nil && s.AccessTokenLifetime == nil && s.RefreshTokenLifetime == nil && s.RefreshTokenIdleLifetime == nil &&
+		s.AllowPlainPKCE == nil && s.LogoutKeepsRefreshTokens == nil && s.AllowPublicClientFlows == nil &&
+		len(s.PostLogoutRedirectURIs) == 0 && s.FrontChannelLogoutURI == nil
+}
+
 // Limits keep lifetimes within what is safe to hand out.
 //
 // The shortest access token lifetime is 5 minutes, not Entra's 10, on

@@ -175,7 +175,7 @@ func appChanges(old, app store.App) []store.AuditChange {
 	c.text("displayName", old.Name, app.Name)
 	c.list("redirectUris", old.RedirectURIs, app.RedirectURIs)
 	c.list("spa.redirectUris", old.SPARedirectURIs, app.SPARedirectURIs)
-	c.list("nativeRedirectUris", old.NativeRedirectURIs, app.NativeRedirectURIs)
+	c.list("publicClient.redirectUris", old.NativeRedirectURIs, app.NativeRedirectURIs)
 	c.text("identifierUris", old.IdentifierURI, app.IdentifierURI)
 	c.list("api.oauth2PermissionScopes", old.Scopes, app.Scopes)
 	c.scopeDetails(old.ScopeDetails, app.ScopeDetails)

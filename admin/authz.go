@@ -140,6 +140,13 @@ func (a *Admin) ensureAdminClient(ctx context.Context, t store.Tenant, want stor
 		perms = append(perms, store.Permission{ResourceID: api.ClientID, Kind: store.KindScope, Value: p})
 	}
 	app, err := a.store.GetAppByIdentifier(ctx, t.ID, want.IdentifierURI)
+	if err == nil && (!app.Public || (want.ClientID != "" && app.ClientID != want.ClientID)) {
+		// An app registered with this App ID URI before it was reserved
+		// is not adopted: it would become built in, keep secrets its
+		// owner holds, and be consented for the admin API.
+		return store.App{}, fmt.Errorf("register %s of %s: the App ID URI %s is held by app %s (%s); give that app another one",
+			want.Name, t.Name, want.IdentifierURI, app.ClientID, app.Name)
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		now := a.now()

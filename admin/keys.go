@@ -107,9 +107,6 @@ func (a *Admin) grant(ctx context.Context, client store.App, userID, resourceIDO
 	return rows, nil
 }
 
-// RevokeGrant removes one grant to client: a delegated scope (for a user,
-// or tenant-wide for an empty userID) or an app role. A user's refresh
-// tokens for the client end with their grant, as with RevokeConsent.
 // RevokeDelegatedGrant removes one delegated grant: the principal's
 // scopes of one resource to client ("" for the tenant-wide grant), and
 // for a user's the client's refresh tokens of that user, in one
@@ -146,6 +143,9 @@ func (a *Admin) RevokeDelegatedGrant(ctx context.Context, client store.App, prin
 	return nil
 }
 
+// RevokeGrant removes one grant to client: a delegated scope (for a user,
+// or tenant-wide for an empty userID) or an app role. A user's refresh
+// tokens for the client end with their grant, as with RevokeConsent.
 func (a *Admin) RevokeGrant(ctx context.Context, client store.App, c store.Consent) error {
 	if err := a.mayChangeApp(client); err != nil {
 		return err

@@ -229,7 +229,7 @@ func validAppIDURI(uri string) error {
 	if err != nil || !u.IsAbs() || u.Fragment != "" || u.RawQuery != "" || strings.HasSuffix(uri, "/") || len(uri) > 400 || invisibleIn(uri) {
 		return invalid("App ID URI %q: use an absolute URI without query, fragment or trailing '/', such as api://my-api", uri)
 	}
-	if uri == AdminAPIIdentifier || uri == PortalIdentifier {
+	if uri == AdminAPIIdentifier || uri == PortalIdentifier || uri == CLIIdentifier {
 		return invalid("the App ID URI %s is reserved for Tessera's own apps", uri)
 	}
 	return nil

@@ -213,6 +213,9 @@ func (a *Admin) UsersPage(ctx context.Context, t store.Tenant, search, after str
 	if err := a.may(PermDirectoryRead, PermUserReadWrite); err != nil {
 		return UserPage{}, err
 	}
+	if n < 1 {
+		return UserPage{}, invalid("a page holds at least one user")
+	}
 	users, err := a.store.ListUsersPage(ctx, t.ID, store.UserQuery{After: after, Search: search, Limit: n + 1})
 	if err != nil {
 		return UserPage{}, fmt.Errorf("list users: %w", err)

@@ -38,7 +38,7 @@ func (p *Provider) authorizationCode(ctx context.Context, tc *tokenContext) (*To
 		// A code sent to a Web redirect URI is the confidential client's:
 		// without its credentials, whoever holds the code is not it, and
 		// a replay check would let them revoke what the client redeemed.
-		return nil, invalidClient(CodeClientAuthRequired, "The request body must contain 'client_secret' or 'client_assertion' (or an HTTP Basic Authorization header): the code was sent to a Web redirect URI of confidential application '%s'.", tc.client.ClientID)
+		return nil, invalidClient(CodeClientAuthRequired, "The request body must contain 'client_secret' or 'client_assertion' (or an HTTP Basic Authorization header): the code was sent to a Web redirect URI of confidential application '%s', or without a code_challenge.", tc.client.ClientID)
 	}
 	if !c.UsedAt.IsZero() {
 		return nil, p.codeReplayed(ctx, tc, c)
@@ -67,7 +67,9 @@ func (p *Provider) authorizationCode(ctx context.Context, tc *tokenContext) (*To
 	if e != nil {
 		return nil, e
 	}
-	grant.PublicClient = tc.unauthenticated
+	if tc.unauthenticated {
+		grant.PublicVia = publicPlatform(tc.client, c.RedirectURI)
+	}
 
 	red, refresh := p.newRedemption(tc, user.ID, c.SessionID, c.AuthTime, grant, now)
 	err = p.store.RedeemAuthCode(ctx, tc.ep.Tenant.ID, hash, now, red)

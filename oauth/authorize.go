@@ -295,10 +295,43 @@ func publicRedirect(app store.App, uri string) bool {
 	if app.Public {
 		return true
 	}
-	if slices.Contains(app.WebRedirectURIs(), uri) {
-		return false
+	for _, web := range app.WebRedirectURIs() {
+		if strings.TrimSuffix(web, "/") == strings.TrimSuffix(uri, "/") {
+			return false
+		}
 	}
 	return redirecturi.Match(app.SPARedirectURIs, uri, false) || redirecturi.Match(app.NativeRedirectURIs, uri, true)
+}
+
+// How a confidential app got a grant without its credentials
+// (store.Grant.PublicVia).
+const (
+	publicSPA    = "spa"
+	publicMobile = "mobile"
+	publicDevice = "device"
+)
+
+// publicPlatform is the platform a public redirect URI of a confidential
+// app is on.
+func publicPlatform(app store.App, uri string) string {
+	if redirecturi.Match(app.SPARedirectURIs, uri, false) {
+		return publicSPA
+	}
+	return publicMobile
+}
+
+// stillPublic reports whether the app still has the platform or setting
+// a grant it got without credentials came through.
+func stillPublic(app store.App, via string) bool {
+	switch via {
+	case publicSPA:
+		return len(app.SPARedirectURIs) > 0
+	case publicMobile:
+		return len(app.NativeRedirectURIs) > 0
+	case publicDevice:
+		return app.AllowPublicClientFlows
+	}
+	return false
 }
 
 func (p *Provider) parsePKCE(client store.App, params Params, ar *AuthorizeRequest) *Error {

@@ -304,7 +304,9 @@ func (p *Provider) deviceCode(ctx context.Context, tc *tokenContext) (*TokenResp
 		return nil, e
 	}
 	grant := d.Grant
-	grant.PublicClient = tc.unauthenticated
+	if tc.unauthenticated {
+		grant.PublicVia = publicDevice
+	}
 	red, refresh := p.newRedemption(tc, user.ID, d.SessionID, d.AuthTime, grant, now)
 	err = p.store.RedeemDeviceCode(ctx, tc.ep.Tenant.ID, hash, now, red)
 	if errors.Is(err, store.ErrNotLive) {

@@ -35,10 +35,11 @@ func (p *Provider) refreshToken(ctx context.Context, tc *tokenContext) (*TokenRe
 		if err != nil {
 			return nil, ServerError(err)
 		}
-		if tc.unauthenticated && (fam.ClientID != tc.client.ClientID || !tok.Grant.PublicClient) {
+		if tc.unauthenticated && (fam.ClientID != tc.client.ClientID || !stillPublic(tc.client, tok.Grant.PublicVia)) {
 			// Before the reuse check: without the client's credentials a
 			// stolen confidential refresh token must not even revoke its
-			// family.
+			// family. A public grant stays one while the app keeps the
+			// platform or setting it came through.
 			return nil, invalidClient(CodeClientAuthRequired, "The request body must contain 'client_secret' or 'client_assertion' (or an HTTP Basic Authorization header): this refresh token was issued to confidential application '%s' with its credentials.", tc.client.ClientID)
 		}
 		now := p.now()
@@ -55,7 +56,7 @@ func (p *Provider) refreshToken(ctx context.Context, tc *tokenContext) (*TokenRe
 			return nil, e
 		}
 		// The family stays the public client's it was issued as.
-		grant.PublicClient = tok.Grant.PublicClient
+		grant.PublicVia = tok.Grant.PublicVia
 		next := p.successor(secret)
 		nextHash := token.Hash(next)
 		if verdict.action == refreshRetry {

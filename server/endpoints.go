@@ -1,6 +1,7 @@
 package server
 
 import (
+	"html/template"
 	"net/http"
 	"slices"
 	"strings"
@@ -179,7 +180,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, ep oauth.Endpoin
 // framing exactly those applications' origins, on this response only; an
 // origin that a CSP source cannot express is not framed at all.
 func (s *Server) signedOut(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint, redirect string, notify []oauth.FrontChannelLogout) {
-	page := ui.SignedOut{TenantName: ep.Tenant.Name, Continue: redirect, Nonce: scriptNonce()}
+	page := ui.SignedOut{TenantName: ep.Tenant.Name, Continue: template.URL(redirect), Nonce: scriptNonce()}
 	var origins []string
 	for _, n := range notify {
 		if !cspOrigin(n.Origin) {

@@ -235,3 +235,36 @@ func TestPortalSignOutCallsFrontChannelLogout(t *testing.T) {
 		t.Error("the signed-out page does not continue to the portal")
 	}
 }
+
+// A native app's post-logout redirect URI has its own scheme; the
+// signed-out page that tells the other apps continues to it as it is.
+func TestFrontChannelLogoutContinuesToACustomScheme(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	fc := "https://web.example/front-channel-logout"
+	var err error
+	if e.web, err = e.admin.Set(ctx, e.web, admin.AppSettings{FrontChannelLogoutURI: &fc}); err != nil {
+		t.Fatal(err)
+	}
+	const back = "com.contoso.native:/logout"
+	if e.native, err = e.admin.Set(ctx, e.native, admin.AppSettings{PostLogoutRedirectURIs: []string{back}}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	if code := codeFor(e, b, e.web.ClientID, webRedirect, "openid", nil); code == "" {
+		t.Fatal("no code for the web app")
+	}
+	verifier, challenge := pkcePair()
+	code := codeFor(e, b, e.native.ClientID, "http://localhost", "openid", url.Values{"code_challenge": {challenge}, "code_challenge_method": {"S256"}})
+	status, tokens, _ := e.post(e.tokenURL(), url.Values{"grant_type": {"authorization_code"}, "client_id": {e.native.ClientID},
+		"code": {code}, "redirect_uri": {"http://localhost"}, "code_verifier": {verifier}})
+	if status != http.StatusOK {
+		t.Fatalf("native redemption: %d %v", status, tokens)
+	}
+	o := b.Get(e.authority() + "/oauth2/v2.0/logout?" + url.Values{"id_token_hint": {tokens["id_token"].(string)},
+		"post_logout_redirect_uri": {back}, "state": {"s-2"}}.Encode())
+	next := continueHref.FindStringSubmatch(o.Body)
+	if next == nil || html.UnescapeString(next[1]) != back+"?state=s-2" || strings.Contains(o.Body, "ZgotmplZ") {
+		t.Fatalf("continue link %v, want the native app's own scheme:\n%s", next, o.Body)
+	}
+}

@@ -145,6 +145,19 @@ func TestAllowPublicClientFlows(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatalf("the device grant's refresh token without the secret: %d %v", status, resp)
 	}
+	// Turned off again, the grant it gave needs the secret from now on:
+	// refused without it (and not revoked), refreshed with it.
+	rt := resp["refresh_token"].(string)
+	allow = false
+	if _, err := e.admin.PatchApp(t.Context(), e.mustApp(id), admin.AppPatch{AllowPublicClientFlows: &allow}); err != nil {
+		t.Fatal(err)
+	}
+	if status, resp, _ = e.post(e.tokenURL(), url.Values{"grant_type": {"refresh_token"}, "client_id": {id}, "refresh_token": {rt}}); status != http.StatusUnauthorized {
+		t.Fatalf("the device grant without the secret after public client flows were turned off: %d %v", status, resp)
+	}
+	if status, resp, _ = e.post(e.tokenURL(), url.Values{"grant_type": {"refresh_token"}, "client_id": {id}, "client_secret": {e.secret}, "refresh_token": {rt}}); status != http.StatusOK {
+		t.Fatalf("the device grant with the secret: %d %v", status, resp)
+	}
 	// A public app's flows are public already: it cannot turn them off.
 	no := false
 	if _, err := e.admin.PatchApp(t.Context(), e.native, admin.AppPatch{AllowPublicClientFlows: &no}); err == nil {

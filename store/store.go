@@ -302,10 +302,13 @@ type Grant struct {
 	Scopes     []string // delegated scope values on that resource
 	OIDCScopes []string // subset of openid profile email offline_access
 	Default    bool     // asked as "{resource}/.default"
-	// PublicClient marks a grant a confidential app redeemed without
-	// credentials, from a code sent to one of its single-page or mobile
-	// redirect URIs: its refresh tokens are redeemed the same way.
-	PublicClient bool
+	// PublicVia marks a grant a confidential app got without its
+	// credentials, and how: "spa" or "mobile" (a code sent to one of its
+	// single-page or mobile redirect URIs) or "device" (the device code
+	// flow, with public client flows allowed). Its refresh tokens are
+	// redeemed the same way while the app still has that platform or
+	// setting. "" is a grant issued with the app's credentials.
+	PublicVia string
 	// ResourceName is how the client named the resource ("api://files" or
 	// its client id), so that every response of the grant's life names it
 	// the same way; "" names it by its identifier URI.

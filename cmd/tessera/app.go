@@ -55,9 +55,9 @@ type scopeDetailJSON struct {
 	UserConsentDescription  string `json:"user_consent_description,omitempty"`
 }
 
-func nonNil(s []string) []string {
+func nonNil[T any](s []T) []T {
 	if s == nil {
-		return []string{}
+		return []T{}
 	}
 	return s
 }
@@ -191,7 +191,7 @@ func (g *globals) withEnvOptions(o openOptions, fn func(ctx context.Context, e *
 	return func(cmd *cobra.Command, args []string) error {
 		if g.server != "" {
 			if o.operatorOnly {
-				return fmt.Errorf("tessera %s is the operator's: run it where the store is (--data-dir or --store), without --server", cmd.CommandPath()[len("tessera "):])
+				return fmt.Errorf("tessera %s is the operator's: run it where the store is (--data-dir or --store), without --server", strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" "))
 			}
 			d, err := g.openRemote()
 			if err != nil {
@@ -360,8 +360,10 @@ func newAppSetCommand(g *globals) *cobra.Command {
 				return err
 			}
 		}
-		if a, err = e.admin.Set(ctx, a, s); err != nil {
-			return err
+		if !s.Empty() || len(removeLogout) == 0 {
+			if a, err = e.admin.Set(ctx, a, s); err != nil {
+				return err
+			}
 		}
 		if s.AccessTokenLifetime != nil && admin.RefreshesEveryCall(*s.AccessTokenLifetime) {
 			fmt.Fprintf(g.streams.err, "tessera: warning: MSAL refreshes access tokens %s before they expire, so with --access-token-lifetime %s its silent calls mostly refresh; use %s or more unless that is what you want\n",

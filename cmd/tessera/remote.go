@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/admin"
+	"github.com/tessera-id/tessera/internal/redirecturi"
 	"github.com/tessera-id/tessera/store"
 )
 
@@ -37,7 +38,7 @@ type remoteDirectory struct {
 	result json.RawMessage
 }
 
-// apiError is the admin API's error body, Graph's shape.
+// apiErrorBody is the admin API's error body, Graph's shape.
 type apiErrorBody struct {
 	Error struct {
 		Code    string `json:"code"`
@@ -60,10 +61,7 @@ func (d *remoteDirectory) call(ctx context.Context, method, path string, body an
 		}
 		rd = bytes.NewReader(b)
 	}
-	target := path
-	if !strings.HasPrefix(path, "https://") && !strings.HasPrefix(path, "http://") {
-		target = d.server + "/api/v1" + path
-	}
+	target := d.server + "/api/v1" + path
 	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
 		return "", fmt.Errorf("admin API request: %w", err)
@@ -127,7 +125,17 @@ func (d *remoteDirectory) list(ctx context.Context, path string, each func(json.
 			}
 		}
 		all = append(all, page.Value...)
-		next = page.NextLink
+		next = ""
+		if page.NextLink != "" {
+			// Only the cursor is taken from the link: the server builds it
+			// from its public URL, which need not be the one this client
+			// reaches it at, and the token goes nowhere but --server.
+			u, err := url.Parse(page.NextLink)
+			if err != nil || !strings.HasSuffix(u.Path, "/api/v1"+strings.SplitN(path, "?", 2)[0]) {
+				return fmt.Errorf("admin API at %s: a next page link %q that is not of %s", d.server, page.NextLink, path)
+			}
+			next = strings.SplitN(path, "?", 2)[0] + "?" + u.RawQuery
+		}
 	}
 	if all == nil {
 		all = []json.RawMessage{}
@@ -398,10 +406,10 @@ func (d *remoteDirectory) Set(ctx context.Context, app store.App, s admin.AppSet
 			body["displayName"] = *s.Name
 		}
 		lifetimes := map[string]int64{}
-		for key, d := range map[string]*time.Duration{"accessTokenSeconds": s.AccessTokenLifetime,
+		for key, lifetime := range map[string]*time.Duration{"accessTokenSeconds": s.AccessTokenLifetime,
 			"refreshTokenSeconds": s.RefreshTokenLifetime, "refreshTokenIdleSeconds": s.RefreshTokenIdleLifetime} {
-			if d != nil {
-				lifetimes[key] = int64(d.Seconds())
+			if lifetime != nil {
+				lifetimes[key] = int64(lifetime.Seconds())
 			}
 		}
 		if len(lifetimes) > 0 {
@@ -815,13 +823,6 @@ func (d *remoteDirectory) keepField(name string) {
 	}
 }
 
-func nonNilSlice[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}
-
 func (d *remoteDirectory) RemoveSecret(ctx context.Context, app store.App, secretID string) error {
 	_, err := d.call(ctx, http.MethodPost, appPath(app.ClientID)+"/removePassword", map[string]string{"keyId": secretID}, "", nil)
 	return err
@@ -1083,14 +1084,14 @@ func (d *remoteDirectory) AuditLog(ctx context.Context, _ store.Tenant, q store.
 		}
 		out = append(out, e)
 	}
-	d.result, _ = json.Marshal(nonNilSlice(page.Value))
+	d.result, _ = json.Marshal(nonNil(page.Value))
 	return out, nil
 }
 
 // remoteToken returns how the remote directory gets its token: client
-// credentials when TESSERA_CLIENT_ID and TESSERA_CLIENT_SECRET are set (in
-// the environment or the .env file), else the administrator's login from
-// `tessera login --server`, refreshed silently.
+// credentials when TESSERA_CLIENT_ID and TESSERA_CLIENT_SECRET are set in
+// the environment, else the administrator's login from `tessera login
+// --server`, refreshed silently.
 func (g *globals) remoteToken(server string, s streams) (func(ctx context.Context) (string, error), *http.Client, error) {
 	f := clientFlags{authority: server, envFile: ".env"}
 	p := loadProfile()
@@ -1106,8 +1107,11 @@ func (g *globals) remoteToken(server string, s streams) (func(ctx context.Contex
 	}
 	scopes := []string{admin.AdminAPIIdentifier + "/.default"}
 	var cached string
-	if id, ok := f.lookup("TESSERA_CLIENT_ID"); ok && id != "" {
-		if _, ok := f.lookup("TESSERA_CLIENT_SECRET"); ok {
+	// The environment only, not a .env file: a project's .env holds some
+	// app's secret for its own server, which must not go to --server.
+	f.envFile = ""
+	if id, ok := os.LookupEnv("TESSERA_CLIENT_ID"); ok && id != "" {
+		if _, ok := os.LookupEnv("TESSERA_CLIENT_SECRET"); ok {
 			f.clientID = id
 			app, err := f.confidentialApp(s, "TESSERA_CLIENT_SECRET", "", "")
 			if err != nil {
@@ -1137,7 +1141,7 @@ func (g *globals) remoteToken(server string, s streams) (func(ctx context.Contex
 		}
 		acct, err := pickAccount(ctx, app, os.Getenv("TESSERA_ACCOUNT"))
 		if err != nil {
-			return "", fmt.Errorf("%w\nto administer %s, run `tessera login --server %s`, or set TESSERA_CLIENT_ID and TESSERA_CLIENT_SECRET", err, server, server)
+			return "", fmt.Errorf("%w\nto administer %s, run `tessera login --server %s` (with several accounts signed in, set TESSERA_ACCOUNT to the one to act as), or set TESSERA_CLIENT_ID and TESSERA_CLIENT_SECRET", err, server, server)
 		}
 		res, err := app.AcquireTokenSilent(ctx, acct, scopes)
 		if err != nil {
@@ -1153,6 +1157,11 @@ func (g *globals) openRemote() (*remoteDirectory, error) {
 	u, err := url.Parse(strings.TrimRight(g.server, "/"))
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("--server %q: give the tenant's URL, e.g. https://id.example.com/contoso", g.server)
+	}
+	if u.Scheme == "http" && redirecturi.Validate(u.String(), false) != nil {
+		// Tokens, and with client credentials the secret, would cross the
+		// network in clear: http is for this machine only.
+		return nil, fmt.Errorf("--server %q: use https (http only for localhost, 127.0.0.1 and [::1])", g.server)
 	}
 	segments := strings.Split(strings.Trim(u.Path, "/"), "/")
 	tenant := segments[len(segments)-1]

@@ -103,8 +103,12 @@ type Device struct {
 type SignedOut struct {
 	TenantName   string
 	FrontChannel []string // front-channel logout URIs with iss and sid
-	Continue     string   // the post_logout_redirect_uri, or ""
-	Nonce        string
+	// Continue is the post_logout_redirect_uri, or "". It is a
+	// template.URL because it was matched against the app's registered
+	// URIs already, and a native app's (com.example.app:/logout) is a
+	// scheme html/template would otherwise replace with #ZgotmplZ.
+	Continue template.URL
+	Nonce    string
 }
 
 // Message is a page with a title and one paragraph: the result of a

@@ -166,12 +166,12 @@ type grantJSON struct {
 	OIDCScopes []string `json:"oidc,omitempty"`
 	Default    bool     `json:"default,omitempty"`
 	Name       string   `json:"name,omitempty"`
-	Public     bool     `json:"public,omitempty"`
+	PublicVia  string   `json:"public_via,omitempty"`
 }
 
 func grantValue(g store.Grant) jsonCol {
 	return jsonCol{grantJSON{ResourceID: g.ResourceID, Scopes: g.Scopes, OIDCScopes: g.OIDCScopes, Default: g.Default, Name: g.ResourceName,
-		Public: g.PublicClient}}
+		PublicVia: g.PublicVia}}
 }
 
 type grantCol struct{ g *store.Grant }
@@ -182,6 +182,6 @@ func (c grantCol) Scan(src any) error {
 		return fmt.Errorf("grant column: %w", err)
 	}
 	*c.g = store.Grant{ResourceID: in.ResourceID, Scopes: in.Scopes, OIDCScopes: in.OIDCScopes, Default: in.Default, ResourceName: in.Name,
-		PublicClient: in.Public}
+		PublicVia: in.PublicVia}
 	return nil
 }

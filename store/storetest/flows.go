@@ -65,7 +65,7 @@ func authCode(name string, now time.Time) store.AuthCode {
 	return store.AuthCode{Hash: hash(name), TenantID: t1, ClientID: "web", UserID: "u1", SessionID: "sid-1",
 		RedirectURI: "https://web.example/cb",
 		Grant: store.Grant{ResourceID: "api", ResourceName: "api://api", Scopes: []string{"read", "write"},
-			OIDCScopes: []string{"openid", "offline_access"}, Default: true, PublicClient: true},
+			OIDCScopes: []string{"openid", "offline_access"}, Default: true, PublicVia: "spa"},
 		Nonce: "nonce-" + name, CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
 		CodeChallengeMethod: "S256", AuthTime: now.Add(-time.Minute), CreatedAt: now,
 		ExpiresAt: now.Add(5 * time.Minute)}
