@@ -33,9 +33,6 @@ type dialect interface {
 	// listColumn is the expression that reads list column col back as
 	// JSON text, which listCol scans on every engine.
 	listColumn(col string) string
-	// lower is the lower-cased text of text column col, for searches in
-	// any case.
-	lower(col string) string
 
 	// insertIgnore is the tail of an INSERT that skips the rows whose key
 	// columns (keys) are taken. How many rows it reports is not the

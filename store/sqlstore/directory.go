@@ -256,15 +256,19 @@ func scanUser(row scanner) (store.User, error) {
 // PostgreSQL's and MySQL's depend on a collation.
 func usernameKey(username string) string { return store.UserKey(username) }
 
+// nameKey is the display name searches match: lower-cased here, since
+// SQLite's LOWER folds ASCII letters only.
+func nameKey(name string) string { return strings.ToLower(name) }
+
 // CreateUser implements store.Store.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	_, err := s.exec(ctx, `INSERT INTO users (`+userCols+`, username_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, userArgs(u)...)
+	_, err := s.exec(ctx, `INSERT INTO users (`+userCols+`, username_key, name_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, userArgs(u)...)
 	return s.wrap("create user", err)
 }
 
 func userArgs(u store.User) []any {
 	return []any{u.ID, u.TenantID, u.Username, u.Email, u.Name, u.PasswordHash, u.Disabled,
-		u.CreatedAt, u.UpdatedAt, usernameKey(u.Username)}
+		u.CreatedAt, u.UpdatedAt, usernameKey(u.Username), nameKey(u.Name)}
 }
 
 // GetUser implements store.Store.
@@ -303,7 +307,7 @@ func (s *Store) ListUsersPage(ctx context.Context, tenantID string, q store.User
 		// '!' escapes LIKE's wildcards: a backslash means different
 		// things in MySQL's and the others' string literals.
 		pattern := "%" + likeEscaper.Replace(strings.ToLower(q.Search)) + "%"
-		query += ` AND (username_key LIKE $3 ESCAPE '!' OR ` + s.d.lower("name") + ` LIKE $3 ESCAPE '!')`
+		query += ` AND (username_key LIKE $3 ESCAPE '!' OR name_key LIKE $3 ESCAPE '!')`
 		args = append(args, pattern)
 	}
 	query += fmt.Sprintf(` ORDER BY username_key LIMIT %d`, q.Limit)
@@ -320,9 +324,9 @@ func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
 
 // UpdateUserIf implements store.Store. UpdatedAt travels with the change.
 func (s *Store) UpdateUserIf(ctx context.Context, u store.User, ifUpdatedAt time.Time) error {
-	n, err := s.exec(ctx, `UPDATE users SET email = $1, name = $2, password_hash = $3, disabled = $4, updated_at = $5
+	n, err := s.exec(ctx, `UPDATE users SET email = $1, name = $2, password_hash = $3, disabled = $4, updated_at = $5, name_key = $9
 		WHERE tenant_id = $6 AND id = $7 AND (updated_at = $8 OR $8 IS NULL)`,
-		u.Email, u.Name, u.PasswordHash, u.Disabled, u.UpdatedAt, u.TenantID, u.ID, ifUpdatedAt)
+		u.Email, u.Name, u.PasswordHash, u.Disabled, u.UpdatedAt, u.TenantID, u.ID, ifUpdatedAt, nameKey(u.Name))
 	if err == nil && n == 0 {
 		err = s.missingOrChanged(ctx, ifUpdatedAt, func() error { _, err := s.GetUser(ctx, u.TenantID, u.ID); return err })
 	}

@@ -237,10 +237,6 @@ func (mysqlDialect) time(t time.Time) any         { return t.Truncate(time.Milli
 func (mysqlDialect) list(v []string) any          { return jsonCol{v} }
 func (mysqlDialect) listColumn(col string) string { return col }
 
-// lower converts first: text is kept in binary columns, on which LOWER
-// changes nothing.
-func (mysqlDialect) lower(col string) string { return "LOWER(CONVERT(" + col + " USING utf8mb4))" }
-
 // insertIgnore assigns the first key column itself: MySQL's INSERT IGNORE
 // would also turn other errors (a missing parent, a value too long) into
 // warnings.

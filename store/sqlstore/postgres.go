@@ -166,7 +166,6 @@ func (postgresDialect) list(v []string) any {
 // listColumn reads a text[] as JSON: database/sql hands arrays over as
 // PostgreSQL's text literal, which JSON spares parsing.
 func (postgresDialect) listColumn(col string) string { return "array_to_json(" + col + ")" }
-func (postgresDialect) lower(col string) string      { return "LOWER(" + col + ")" }
 
 func (postgresDialect) insertIgnore(keys string) string {
 	return "ON CONFLICT (" + keys + ") DO NOTHING"

@@ -49,7 +49,7 @@ func (sd Seed) Apps(ctx context.Context, as []store.App) error {
 
 // Users inserts users.
 func (sd Seed) Users(ctx context.Context, us []store.User) error {
-	return sd.bulk(ctx, "users", userCols+", username_key", len(us), func(i int) []any { return userArgs(us[i]) })
+	return sd.bulk(ctx, "users", userCols+", username_key, name_key", len(us), func(i int) []any { return userArgs(us[i]) })
 }
 
 // RefreshFamilies inserts families and, for each, the token firsts[i] (its

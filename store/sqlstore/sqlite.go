@@ -232,7 +232,6 @@ func (*sqliteDialect) rebind(query string) (string, []int) {
 func (*sqliteDialect) time(t time.Time) any         { return t.UnixMilli() }
 func (*sqliteDialect) list(v []string) any          { return jsonCol{v} }
 func (*sqliteDialect) listColumn(col string) string { return col }
-func (*sqliteDialect) lower(col string) string      { return "LOWER(" + col + ")" }
 func (*sqliteDialect) insertIgnore(keys string) string {
 	return "ON CONFLICT (" + keys + ") DO NOTHING"
 }

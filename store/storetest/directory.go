@@ -467,6 +467,8 @@ func testUsersPage(t *testing.T, s store.Store) {
 		{"b_s", []string{"bob_smith"}},
 		{"%", []string{"dave%"}},
 		{"person car", []string{"Carol"}},
+		{"PERSON ÉMILE", []string{"Émile"}},
+		{"person émile", []string{"Émile"}},
 		{"adam", []string{"adam"}},
 		{"nobody", nil},
 	} {
