@@ -191,9 +191,12 @@ func (p *Provider) authenticate(ctx context.Context, ep Endpoint, in signIn) (st
 	if !known || hash == "" {
 		hash = p.dummyHash
 	}
+	p.passwordWaiting.Add(1)
 	select {
 	case p.passwordSlots <- struct{}{}:
+		p.passwordWaiting.Add(-1)
 	case <-ctx.Done():
+		p.passwordWaiting.Add(-1)
 		p.settle(ctx, keys, false, now)
 		return store.User{}, ServerError(ctx.Err())
 	}

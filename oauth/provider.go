@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tessera-id/tessera/internal/metrics"
 	"github.com/tessera-id/tessera/internal/password"
 	"github.com/tessera-id/tessera/store"
 	"github.com/tessera-id/tessera/token"
@@ -88,6 +89,9 @@ type Provider struct {
 	dummyHash string
 	// passwordSlots holds one token per password check allowed at once.
 	passwordSlots chan struct{}
+	// passwordWaiting counts sign-ins waiting for a slot, for metrics.
+	passwordWaiting atomic.Int64
+	metrics         *metrics.Metrics
 	// passwordGarbage is the argon2 memory checks have left since the last
 	// collection they asked for (see collectPasswordGarbage).
 	passwordGarbage atomic.Int64
@@ -113,6 +117,9 @@ type Deps struct {
 	// DummyPasswordHash is a hash of any password, made with the same
 	// parameters as real users' hashes.
 	DummyPasswordHash string
+	// Metrics, when not nil, counts sign-in outcomes, refresh token reuse
+	// and rows collected.
+	Metrics *metrics.Metrics
 }
 
 // New returns a Provider.
@@ -145,6 +152,7 @@ func New(cfg Config, d Deps) *Provider {
 		dummyHash:     d.DummyPasswordHash,
 		passwordSlots: make(chan struct{}, slots),
 		clientBlocks:  newClientBlocks(cfg.ClientAuthLimit.MaxBlocked),
+		metrics:       d.Metrics,
 	}
 	p.grants = p.grantTable()
 	return p
@@ -217,6 +225,7 @@ func (p *Provider) CollectGarbage(ctx context.Context, minBatch, maxBatch int) (
 		n, err := p.store.DeleteExpired(ctx, p.now(), batch)
 		took := time.Since(start)
 		total += n
+		p.metrics.Collected(n)
 		// Fewer rows than a batch means every table came up short: done,
 		// without a pass that finds nothing.
 		if err != nil || n < int64(batch) || ctx.Err() != nil {
@@ -244,3 +253,9 @@ const (
 	collectPassBudget = 10 * time.Millisecond
 	collectFirstBatch = 20
 )
+
+// PasswordChecks reports the password-check queue: checks running now,
+// how many may run at once, and sign-ins waiting for a slot.
+func (p *Provider) PasswordChecks() (running, limit int, waiting int64) {
+	return len(p.passwordSlots), cap(p.passwordSlots), p.passwordWaiting.Load()
+}

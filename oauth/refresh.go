@@ -95,6 +95,7 @@ func (p *Provider) revokeFamily(ctx context.Context, tc *tokenContext, fam store
 	if err := p.store.RevokeRefreshFamily(ctx, tc.ep.Tenant.ID, fam.ID, p.now()); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return ServerError(err)
 	}
+	p.metrics.RefreshReuse(tc.ep.Tenant.Name)
 	p.log.WarnContext(ctx, "refresh token reused; family revoked", "tenant", tc.ep.Tenant.ID, "client", tc.client.ClientID, "family", fam.ID)
 	return deadGrant(v.number, "%s", v.reason)
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/internal/ids"
+	"github.com/tessera-id/tessera/internal/metrics"
 	"github.com/tessera-id/tessera/store"
 )
 
@@ -25,6 +26,20 @@ var signInReasons = map[string]string{
 	reasonBusy:            "too many sign-ins in progress for the account or address",
 }
 
+// signInOutcome is the metrics' word for a sign-in's result: the refusal
+// reasons fall in a few classes an operator alerts on.
+func signInOutcome(reason, locked string) string {
+	switch {
+	case reason == "":
+		return metrics.SignInSuccess
+	case locked != "" || reason == reasonAccountLocked || reason == reasonAddressLocked:
+		return metrics.SignInLocked
+	case reason == reasonRequestExceeded || reason == reasonBusy:
+		return metrics.SignInThrottled
+	}
+	return metrics.SignInFailure
+}
+
 // recordSignIn adds a password sign-in to the tenant's sign-in log: who
 // (a known user by id and username; of an unknown name nothing, since
 // what people type there is now and then their password), from where, to
@@ -32,6 +47,7 @@ var signInReasons = map[string]string{
 // is not the sign-in's business: a failure to record it is logged and the
 // sign-in goes on.
 func (p *Provider) recordSignIn(ctx context.Context, ep Endpoint, in signIn, user store.User, reason, locked string) {
+	p.metrics.SignIn(ep.Tenant.Name, signInOutcome(reason, locked))
 	now := p.now()
 	e := store.AuditEntry{
 		TenantID: ep.Tenant.ID, ID: ids.NewOrdered(), Kind: store.AuditSignIn, Time: now,

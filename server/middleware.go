@@ -84,9 +84,13 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					s.writeError(rec, r, oauth.ServerError(fmt.Errorf("panic: %v", v)))
 				}
 			}
+			took := time.Since(start)
+			// r.Pattern is the route the mux matched: a bounded label,
+			// where the path (with tenants and ids) would not be.
+			s.cfg.Metrics.Request(r.Pattern, rec.status, took)
 			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", rec.status),
-				slog.Duration("duration", time.Since(start)), slog.String("trace_id", rid.trace))
+				slog.Duration("duration", took), slog.String("trace_id", rid.trace))
 		}()
 		next.ServeHTTP(rec, r)
 	})

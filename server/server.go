@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/admin"
+	"github.com/tessera-id/tessera/internal/metrics"
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/server/api"
 	"github.com/tessera-id/tessera/server/portal"
@@ -44,6 +45,9 @@ type Config struct {
 	// key derived for portal.KeyPurpose, so that every instance on the
 	// store reads the portal sessions of the others.
 	PortalKey []byte
+	// Metrics, when not nil, counts requests by route and token responses
+	// by grant and error.
+	Metrics *metrics.Metrics
 }
 
 // Server routes HTTP requests to the protocol core.

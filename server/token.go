@@ -21,9 +21,11 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint
 	}
 	resp, e := s.provider.Token(r.Context(), ep, req)
 	if e != nil {
+		s.cfg.Metrics.TokenResponse(ep.Tenant.Name, req.Params.Get("grant_type"), e.Code)
 		s.writeError(w, r, e)
 		return
 	}
+	s.cfg.Metrics.TokenResponse(ep.Tenant.Name, req.Params.Get("grant_type"), "")
 	noStore(w)
 	writeJSON(w, http.StatusOK, resp)
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 	"github.com/tessera-id/tessera/admin"
 	"github.com/tessera-id/tessera/internal/dotenv"
+	"github.com/tessera-id/tessera/internal/metrics"
 	"github.com/tessera-id/tessera/internal/password"
 	"github.com/tessera-id/tessera/store"
 	"github.com/tessera-id/tessera/store/sqlstore"
@@ -159,6 +161,9 @@ type openOptions struct {
 	deferIntegrity bool
 	// log receives what the opening changed or could not check.
 	log *slog.Logger
+	// metrics, when set, times the store's round trips (serve
+	// --metrics-addr).
+	metrics *metrics.Metrics
 }
 
 // defaultIntegrityCheck bounds the integrity check of serve and migrate:
@@ -267,9 +272,12 @@ func (g *globals) isSQLite() bool { return g.storeURL == "" || g.storeURL == "sq
 
 // openStore opens the store --store names (running its migrations).
 func (g *globals) openStore(ctx context.Context, o openOptions) (store.Store, error) {
+	opts := slices.Clone(g.storeOptions)
+	if o.metrics != nil {
+		opts = append(opts, sqlstore.WithMetrics(o.metrics))
+	}
 	switch {
 	case g.isSQLite():
-		opts := g.storeOptions
 		switch {
 		case o.integrityCheck > 0 && o.deferIntegrity:
 			opts = append(opts, sqlstore.WithDeferredIntegrityCheck(o.integrityCheck, o.log))
@@ -278,9 +286,9 @@ func (g *globals) openStore(ctx context.Context, o openOptions) (store.Store, er
 		}
 		return sqlstore.OpenSQLite(ctx, filepath.Join(g.dataDir, databaseFile), opts...)
 	case g.isPostgres():
-		return sqlstore.OpenPostgres(ctx, g.storeURL, append([]sqlstore.Option{sqlstore.WithSchema(g.pgSchema)}, g.storeOptions...)...)
+		return sqlstore.OpenPostgres(ctx, g.storeURL, append([]sqlstore.Option{sqlstore.WithSchema(g.pgSchema)}, opts...)...)
 	case g.isMySQL():
-		return sqlstore.OpenMySQL(ctx, g.storeURL, g.storeOptions...)
+		return sqlstore.OpenMySQL(ctx, g.storeURL, opts...)
 	}
 	return nil, fmt.Errorf("--store %q: %s", redactURL(g.storeURL), storeForms)
 }

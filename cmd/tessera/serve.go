@@ -21,6 +21,7 @@ import (
 
 	"github.com/tessera-id/tessera/admin"
 	"github.com/tessera-id/tessera/internal/devtls"
+	"github.com/tessera-id/tessera/internal/metrics"
 	"github.com/tessera-id/tessera/internal/password"
 	"github.com/tessera-id/tessera/internal/proccpu"
 	"github.com/tessera-id/tessera/oauth"
@@ -46,6 +47,8 @@ type serveOptions struct {
 	skipIntegrity      bool
 	integrityWithin    time.Duration
 	auditRetention     string
+	metricsAddr        string
+	metricsTenants     bool
 }
 
 func newServeCommand(g *globals) *cobra.Command {
@@ -77,6 +80,8 @@ printing everything needed to get a first token.`,
 	f.StringVar(&o.trustedProxies, "trusted-proxies", envOr("TESSERA_TRUSTED_PROXIES", ""), "load balancers or proxies whose X-Forwarded-For is believed: CIDR prefixes or addresses, comma-separated (env TESSERA_TRUSTED_PROXIES); the client is the rightmost address that is not one of them")
 	f.BoolVar(&o.skipIntegrity, "skip-integrity-check", false, "start without SQLite's quick_check of the database")
 	f.StringVar(&o.auditRetention, "audit-retention", envOr("TESSERA_AUDIT_RETENTION", "90d"), "how long audit and sign-in log entries are kept, e.g. 30d or 365d (env TESSERA_AUDIT_RETENTION)")
+	f.StringVar(&o.metricsAddr, "metrics-addr", envOr("TESSERA_METRICS_ADDR", ""), "serve Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9464 (env TESSERA_METRICS_ADDR); off by default")
+	f.BoolVar(&o.metricsTenants, "metrics-tenant-label", envOr("TESSERA_METRICS_TENANT_LABEL", "") == "true", "label token, sign-in and key metrics with the tenant's name (env TESSERA_METRICS_TENANT_LABEL=true); leave off with many tenants")
 	f.DurationVar(&o.integrityWithin, "integrity-check-timeout", defaultIntegrityCheck, "how long SQLite's quick_check of the database may run (it reads the whole file, while the server serves; 0 skips it)")
 	return cmd
 }
@@ -107,7 +112,11 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	if err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
-	opening := openOptions{createDir: o.dev, devFiles: o.dev, integrityCheck: o.integrityWithin, deferIntegrity: true, log: logger}
+	var m *metrics.Metrics
+	if o.metricsAddr != "" {
+		m = metrics.New(metrics.Options{TenantLabel: o.metricsTenants, Version: version(), Log: logger})
+	}
+	opening := openOptions{createDir: o.dev, devFiles: o.dev, integrityCheck: o.integrityWithin, deferIntegrity: true, log: logger, metrics: m}
 	if o.skipIntegrity {
 		opening.integrityCheck = 0
 	}
@@ -183,14 +192,17 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		State:             token.NewStateSealer(e.masterKey),
 		Logger:            logger,
 		DummyPasswordHash: password.Dummy(),
+		Metrics:           m,
 	})
+	m.PasswordQueue(provider.PasswordChecks)
+	m.SigningKeyAges(signingKeyAges(st))
 	// The admin API writes through the cache, so this instance sees its
 	// own changes at once.
 	// What it does on its own (registering the built-in apps) is the
 	// server's in the audit log; callers get their own actor (Authorize).
 	apiAdmin := admin.New(st, e.masterKey, nil, password.Default()).As(admin.ServerActor()).WithAuditRetention(retention)
 	handler, err := server.New(server.Config{PublicURL: o.publicURL, DefaultTenant: o.defaultTenant, TrustedProxies: proxies,
-		Logger: logger, Admin: apiAdmin, PortalKey: e.masterKey.Derive(portal.KeyPurpose)}, provider)
+		Logger: logger, Admin: apiAdmin, PortalKey: e.masterKey.Derive(portal.KeyPurpose), Metrics: m}, provider)
 	if err != nil {
 		return err
 	}
@@ -225,6 +237,13 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 			return err
 		}
 	}
+	if m != nil {
+		addr, err := serveMetrics(ctx, o.metricsAddr, m)
+		if err != nil {
+			return err
+		}
+		logger.Info("metrics listening", "addr", addr)
+	}
 
 	if demo != nil {
 		printDemo(g.streams.out, g.dataDir, o.publicURL, *demo)
@@ -254,6 +273,50 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		return cause
 	}
 	return err
+}
+
+// serveMetrics serves m at /metrics on its own listener, so the metrics
+// never share a port with the public endpoints, and returns the address.
+func serveMetrics(ctx context.Context, addr string, m *metrics.Metrics) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("--metrics-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	return ln.Addr().String(), nil
+}
+
+// signingKeyAges reads the age of each tenant's active signing key, for
+// the metrics, through the read cache: a scrape costs no store read while
+// the directory is unchanged.
+func signingKeyAges(st store.Store) func(ctx context.Context) ([]metrics.KeyAge, error) {
+	return func(ctx context.Context) ([]metrics.KeyAge, error) {
+		now := time.Now()
+		tenants, err := st.ListTenants(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list tenants: %w", err)
+		}
+		ages := make([]metrics.KeyAge, 0, len(tenants))
+		for _, t := range tenants {
+			keys, err := st.ListSigningKeys(ctx, t.ID, now)
+			if err != nil {
+				return nil, fmt.Errorf("list signing keys of %s: %w", t.Name, err)
+			}
+			for _, k := range keys {
+				if k.Status == store.KeyActive {
+					ages = append(ages, metrics.KeyAge{Tenant: t.Name, Age: now.Sub(k.CreatedAt)})
+				}
+			}
+		}
+		return ages, nil
+	}
 }
 
 // integrityChecker is a store whose integrity check was put off until

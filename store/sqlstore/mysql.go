@@ -138,7 +138,7 @@ func OpenMySQL(ctx context.Context, rawURL string, opts ...Option) (*MySQL, erro
 	db.SetConnMaxIdleTime(30 * time.Minute)
 
 	m := &MySQL{database: cfg.DBName}
-	m.shared = shared{Store: newStore(mysqlDialect{}, db, db), lock: func(name string) any { return m.lockName(name) },
+	m.shared = shared{Store: newStore(mysqlDialect{}, db, db, o.metrics), lock: func(name string) any { return m.lockName(name) },
 		tryLock: `SELECT GET_LOCK(?, 0)`, unlock: `SELECT RELEASE_LOCK(?)`}
 	// auth_requests predates this engine: there are none to collect.
 	m.collected = slices.DeleteFunc(m.collected, func(c collected) bool { return c.table == "auth_requests" })

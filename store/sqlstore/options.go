@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/tessera-id/tessera/internal/metrics"
 )
 
 // Option configures an engine's Open. Each applies to the engines it names;
@@ -22,6 +24,8 @@ type config struct {
 	schema   string          // PostgreSQL
 	poolSize int             // PostgreSQL, MySQL: 0 for the default
 	tracer   pgx.QueryTracer // PostgreSQL
+
+	metrics *metrics.Metrics
 }
 
 func options(opts []Option, engine string) (config, error) {
@@ -42,6 +46,15 @@ func (c *config) only(option string, engines ...string) error {
 		}
 	}
 	return fmt.Errorf("%s does not apply to %s", option, c.engine)
+}
+
+// WithMetrics (every engine) times the store's round trips and counts its
+// retries and lost races in m.
+func WithMetrics(m *metrics.Metrics) Option {
+	return func(c *config) error {
+		c.metrics = m
+		return nil
+	}
 }
 
 // WithIntegrityCheck (SQLite) makes Open run SQLite's quick_check on the

@@ -100,7 +100,7 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (*Postgres, e
 	db.SetConnMaxIdleTime(cfg.MaxConnIdleTime)
 
 	p := &Postgres{schema: o.schema, conn: cc.Copy()}
-	p.shared = shared{Store: newStore(postgresDialect{}, db, db), lock: p.lockKey,
+	p.shared = shared{Store: newStore(postgresDialect{}, db, db, o.metrics), lock: p.lockKey,
 		tryLock: `SELECT pg_try_advisory_lock($1)`, unlock: `SELECT pg_advisory_unlock($1)`}
 	// Under a session advisory lock keyed by the schema, which is created
 	// first if missing.

@@ -116,7 +116,7 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*SQLite, erro
 		return nil, errors.Join(err, r.Close(), w.Close())
 	}
 	d := &sqliteDialect{}
-	s := newStore(d, w, r)
+	s := newStore(d, w, r, o.metrics)
 	s.prepare = true
 	s.retry = retryPolicy{attempts: 4, backoff: func(try int) time.Duration { return time.Duration(try) * 20 * time.Millisecond }}
 	d.startRotations(s)

@@ -28,6 +28,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tessera-id/tessera/internal/metrics"
 	"github.com/tessera-id/tessera/store"
 )
 
@@ -59,6 +60,10 @@ type Store struct {
 	// closers end what the engine runs beside the pools (SQLite's
 	// rotation loop), before the pools close.
 	closers []func() error
+	// metrics, when not nil, times round trips and counts retries and
+	// lost races, labelled with engine.
+	metrics *metrics.Metrics
+	engine  string
 }
 
 var _ store.Store = (*Store)(nil)
@@ -304,6 +309,7 @@ func (s *Store) retryOn(ctx context.Context, fn func() error) error {
 		if err == nil || try >= s.retry.attempts || s.d.classify(err) != errRetry {
 			return err
 		}
+		s.metrics.StoreRetry(s.engine)
 		t := time.NewTimer(s.retry.backoff(try))
 		select {
 		case <-ctx.Done():
@@ -333,6 +339,7 @@ func (s *Store) wrap(op string, err error) error {
 	}
 	switch s.d.classify(err) {
 	case errConflict:
+		s.metrics.StoreConflict(s.engine)
 		return fmt.Errorf("%s: %s: %w: %w", s.d.name(), op, store.ErrConflict, err)
 	case errNoParent:
 		// The tenant or app the row belongs to does not exist.
@@ -363,6 +370,7 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, err
 		}
 		return n, err
 	}
+	defer s.timed("write")()
 	err := s.retryOn(ctx, func() error {
 		res, err := s.writer().exec(ctx, query, args...)
 		if err != nil {
@@ -372,6 +380,17 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, err
 		return err
 	})
 	return n, err
+}
+
+// timed starts timing a round trip of kind (read, write, tx) for the
+// metrics; the returned func records it. Without metrics it costs no
+// clock read.
+func (s *Store) timed(kind string) func() {
+	if s.metrics == nil {
+		return func() {}
+	}
+	start := time.Now()
+	return func() { s.metrics.StoreOp(s.engine, kind, time.Since(start)) }
 }
 
 // errUnchanged rolls back an audited statement that matched no row.
@@ -391,6 +410,7 @@ func (s *Store) execOne(ctx context.Context, query string, args ...any) error {
 // it again after a transient conflict. The audit entry ctx carries for the
 // change, if any, is written in the same transaction.
 func (s *Store) tx(ctx context.Context, fn func(c conn) error) error {
+	defer s.timed("tx")()
 	var missed []string
 	var recorded func()
 	err := s.retryOn(ctx, func() error {
@@ -427,6 +447,7 @@ func (s *Store) tx(ctx context.Context, fn func(c conn) error) error {
 // engine cannot hold finds nothing.
 func get[T any](ctx context.Context, s *Store, scan func(scanner) (T, error), query string, args ...any) (T, error) {
 	var v T
+	defer s.timed("read")()
 	err := s.retryOn(ctx, func() error {
 		var err error
 		v, err = scan(s.reader().queryRow(ctx, query, args...))
@@ -441,6 +462,7 @@ func get[T any](ctx context.Context, s *Store, scan func(scanner) (T, error), qu
 // list reads every row of a query through the reader pool.
 func list[T any](ctx context.Context, s *Store, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
 	var out []T
+	defer s.timed("read")()
 	err := s.retryOn(ctx, func() error {
 		out = nil
 		rows, err := s.reader().query(ctx, query, args...)
@@ -487,7 +509,7 @@ func rowsAffected(res sql.Result, err error) (int64, error) {
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
 // newStore is the part of opening that every engine shares.
-func newStore(d dialect, w, r *sql.DB) *Store {
-	return &Store{d: d, w: w, r: r, appCols: appColumns(d), sessionCols: sessionColumns(d), collected: collectedTables(), tenantTables: tenantTables(),
+func newStore(d dialect, w, r *sql.DB, m *metrics.Metrics) *Store {
+	return &Store{d: d, w: w, r: r, metrics: m, engine: d.name(), appCols: appColumns(d), sessionCols: sessionColumns(d), collected: collectedTables(), tenantTables: tenantTables(),
 		retry: retryPolicy{attempts: 6, backoff: jittered(5 * time.Millisecond)}}
 }
