@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/tessera-id/tessera/internal/tracing"
 	"github.com/tessera-id/tessera/store"
 )
 
@@ -56,13 +57,15 @@ type grantType struct {
 	// Only aliases are left out: one name per grant is enough to find it.
 	advertised bool
 	handle     func(ctx context.Context, tc *tokenContext) (*TokenResponse, *Error)
+	// span names the grant's step in a request's trace, built once.
+	span string
 }
 
 // grantTable builds the table, in the order discovery lists the grant
 // types. It is built once per Provider (the handlers are its methods) and
 // never changed.
 func (p *Provider) grantTable() []grantType {
-	return []grantType{
+	table := []grantType{
 		{name: GrantAuthorizationCode, publicAllowed: true, publicRedemption: true, advertised: true, handle: p.authorizationCode},
 		{name: GrantRefreshToken, publicAllowed: true, publicRedemption: true, advertised: true, handle: p.refreshToken},
 		{name: GrantClientCredentials, publicAllowed: false, advertised: true, handle: p.clientCredentials},
@@ -72,6 +75,10 @@ func (p *Provider) grantTable() []grantType {
 		{name: GrantJWTBearer, publicAllowed: false, advertised: true, handle: p.onBehalfOf},
 		{name: GrantTokenExchange, publicAllowed: false, advertised: true, handle: p.tokenExchange},
 	}
+	for i := range table {
+		table[i].span = "grant " + table[i].name
+	}
+	return table
 }
 
 // grantType finds a grant type by the name a request gives.
@@ -115,6 +122,8 @@ func (p *Provider) Token(ctx context.Context, ep Endpoint, req TokenRequest) (*T
 		return nil, newError(ErrUnauthorizedClient, http.StatusBadRequest, CodeUnauthorizedClient,
 			"The grant type '%s' requires a confidential client; '%s' is public.", grantType, client.app.ClientID)
 	}
+	ctx, end := tracing.Start(ctx, g.span)
+	defer end()
 	return g.handle(ctx, &tokenContext{ep: ep, params: req.Params, client: client.app,
 		unauthenticated: !client.app.Public && client.method == AuthNone})
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/internal/ids"
+	"github.com/tessera-id/tessera/internal/tracing"
 	"github.com/tessera-id/tessera/store"
 	"github.com/tessera-id/tessera/token"
 )
@@ -150,7 +151,9 @@ func (p *Provider) mint(ctx context.Context, is issuance) (*TokenResponse, *Erro
 		at.Subject, at.ObjectID = is.client.ServicePrincipalID, is.client.ServicePrincipalID
 		at.IdentityType = "app"
 	}
+	endSign := signSpan(ctx, signer)
 	access, err := signer.Sign("at+jwt", at)
+	endSign()
 	if err != nil {
 		return nil, ServerError(err)
 	}
@@ -169,7 +172,10 @@ func (p *Provider) mint(ctx context.Context, is issuance) (*TokenResponse, *Erro
 		}
 		claims := p.idClaims(is.ep, is.client, *is.user, is.grant, is.authTime, is.sessionID, is.nonce)
 		claims.AccessTokenHash = atHash
-		if resp.IDToken, err = signer.Sign("JWT", claims); err != nil {
+		endSign = signSpan(ctx, signer)
+		resp.IDToken, err = signer.Sign("JWT", claims)
+		endSign()
+		if err != nil {
 			return nil, ServerError(err)
 		}
 	}
@@ -222,4 +228,10 @@ func unixOrZero(t time.Time) int64 {
 		return 0
 	}
 	return t.Unix()
+}
+
+// signSpan times one signature in the request's trace.
+func signSpan(ctx context.Context, signer *token.Signer) func() {
+	_, end := tracing.StartAttr(ctx, "sign", "jwt.alg", signer.Alg())
+	return end
 }

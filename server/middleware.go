@@ -60,7 +60,15 @@ func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rid := reqIDs{trace: ids.New()}
+		rid := reqIDs{}
+		endSpan := func(int, string) {}
+		if s.cfg.Tracer != nil {
+			var ctx context.Context
+			ctx, rid.trace, endSpan = s.cfg.Tracer.StartRequest(r)
+			r = r.WithContext(ctx)
+		} else {
+			rid.trace = ids.New()
+		}
 		rid.correlation = rid.trace
 		if c := r.Header.Get("client-request-id"); ids.IsUUID(c) {
 			rid.correlation = c
@@ -88,6 +96,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			// r.Pattern is the route the mux matched: a bounded label,
 			// where the path (with tenants and ids) would not be.
 			s.cfg.Metrics.Request(r.Pattern, rec.status, took)
+			endSpan(rec.status, r.Pattern)
 			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", rec.status),
 				slog.Duration("duration", took), slog.String("trace_id", rid.trace))

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tessera-id/tessera/admin"
 	"github.com/tessera-id/tessera/internal/metrics"
+	"github.com/tessera-id/tessera/internal/tracing"
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/server/api"
 	"github.com/tessera-id/tessera/server/portal"
@@ -48,6 +49,9 @@ type Config struct {
 	// Metrics, when not nil, counts requests by route and token responses
 	// by grant and error.
 	Metrics *metrics.Metrics
+	// Tracer, when not nil, traces each request (continuing a caller's
+	// traceparent), and the request's trace id is the trace's.
+	Tracer *tracing.Tracer
 }
 
 // Server routes HTTP requests to the protocol core.

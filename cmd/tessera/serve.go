@@ -24,6 +24,7 @@ import (
 	"github.com/tessera-id/tessera/internal/metrics"
 	"github.com/tessera-id/tessera/internal/password"
 	"github.com/tessera-id/tessera/internal/proccpu"
+	"github.com/tessera-id/tessera/internal/tracing"
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/server"
 	"github.com/tessera-id/tessera/server/portal"
@@ -116,6 +117,22 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	if o.metricsAddr != "" {
 		m = metrics.New(metrics.Options{TenantLabel: o.metricsTenants, Version: version(), Log: logger})
 	}
+	tracer, err := tracing.FromEnv(ctx, version())
+	if err != nil {
+		return err
+	}
+	if tracer != nil {
+		logger.Info("tracing on: exporting spans over OTLP/HTTP as the OTEL_* variables say")
+		defer func() {
+			// Spans still batched go out before the process ends, within
+			// a bound: a collector that is gone must not hold the exit.
+			flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := tracer.Shutdown(flush); err != nil {
+				logger.Warn("spans not exported at exit", "err", err)
+			}
+		}()
+	}
 	opening := openOptions{createDir: o.dev, devFiles: o.dev, integrityCheck: o.integrityWithin, deferIntegrity: true, log: logger, metrics: m}
 	if o.skipIntegrity {
 		opening.integrityCheck = 0
@@ -202,7 +219,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	// server's in the audit log; callers get their own actor (Authorize).
 	apiAdmin := admin.New(st, e.masterKey, nil, password.Default()).As(admin.ServerActor()).WithAuditRetention(retention)
 	handler, err := server.New(server.Config{PublicURL: o.publicURL, DefaultTenant: o.defaultTenant, TrustedProxies: proxies,
-		Logger: logger, Admin: apiAdmin, PortalKey: e.masterKey.Derive(portal.KeyPurpose), Metrics: m}, provider)
+		Logger: logger, Admin: apiAdmin, PortalKey: e.masterKey.Derive(portal.KeyPurpose), Metrics: m, Tracer: tracer}, provider)
 	if err != nil {
 		return err
 	}

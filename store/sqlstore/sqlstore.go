@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/internal/metrics"
+	"github.com/tessera-id/tessera/internal/tracing"
 	"github.com/tessera-id/tessera/store"
 )
 
@@ -370,7 +371,7 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, err
 		}
 		return n, err
 	}
-	defer s.timed("write")()
+	defer s.timed(ctx, "write")()
 	err := s.retryOn(ctx, func() error {
 		res, err := s.writer().exec(ctx, query, args...)
 		if err != nil {
@@ -383,14 +384,30 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, err
 }
 
 // timed starts timing a round trip of kind (read, write, tx) for the
-// metrics; the returned func records it. Without metrics it costs no
-// clock read.
-func (s *Store) timed(kind string) func() {
+// metrics and the request's trace; the returned func records it. Without
+// either it costs no clock read.
+func (s *Store) timed(ctx context.Context, kind string) func() {
+	_, endSpan := tracing.StartAttr(ctx, storeSpan(kind), "db.system.name", s.engine)
 	if s.metrics == nil {
-		return func() {}
+		return endSpan
 	}
 	start := time.Now()
-	return func() { s.metrics.StoreOp(s.engine, kind, time.Since(start)) }
+	return func() {
+		s.metrics.StoreOp(s.engine, kind, time.Since(start))
+		endSpan()
+	}
+}
+
+// storeSpan names a round trip's span: a constant per kind, so that
+// nothing is built for it while tracing is off.
+func storeSpan(kind string) string {
+	switch kind {
+	case "read":
+		return "store.read"
+	case "write":
+		return "store.write"
+	}
+	return "store.tx"
 }
 
 // errUnchanged rolls back an audited statement that matched no row.
@@ -410,7 +427,7 @@ func (s *Store) execOne(ctx context.Context, query string, args ...any) error {
 // it again after a transient conflict. The audit entry ctx carries for the
 // change, if any, is written in the same transaction.
 func (s *Store) tx(ctx context.Context, fn func(c conn) error) error {
-	defer s.timed("tx")()
+	defer s.timed(ctx, "tx")()
 	var missed []string
 	var recorded func()
 	err := s.retryOn(ctx, func() error {
@@ -447,7 +464,7 @@ func (s *Store) tx(ctx context.Context, fn func(c conn) error) error {
 // engine cannot hold finds nothing.
 func get[T any](ctx context.Context, s *Store, scan func(scanner) (T, error), query string, args ...any) (T, error) {
 	var v T
-	defer s.timed("read")()
+	defer s.timed(ctx, "read")()
 	err := s.retryOn(ctx, func() error {
 		var err error
 		v, err = scan(s.reader().queryRow(ctx, query, args...))
@@ -462,7 +479,7 @@ func get[T any](ctx context.Context, s *Store, scan func(scanner) (T, error), qu
 // list reads every row of a query through the reader pool.
 func list[T any](ctx context.Context, s *Store, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
 	var out []T
-	defer s.timed("read")()
+	defer s.timed(ctx, "read")()
 	err := s.retryOn(ctx, func() error {
 		out = nil
 		rows, err := s.reader().query(ctx, query, args...)
