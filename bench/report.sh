@@ -28,6 +28,14 @@ cachebench=$(cat "$out/cachebench.txt")
   echo "- \`tessera serve\` start-up with an existing data directory, exec to first answered HTTPS request (5 runs): ${startups[*]} ms."
   echo "- $pg_note"
   echo
+  if compgen -G "$out/overhead/*.json" >/dev/null; then
+    echo "## Metrics overhead"
+    echo
+    echo 'What Prometheus metrics cost the token endpoint: two `tessera serve` processes on copies of one data directory, A with metrics off, B with `--metrics-addr` and scraped every second, loaded side by side by one `tessera-bench --compare-authority` run per scenario, in alternating one-second slices (`./bench/overhead.sh`, '"$(cat "$out/overhead/duration.txt" 2>/dev/null || echo 20s)"' per side, SQLite, RS256). The target is B within 3 % of A.'
+    echo
+    "$B" compare-report "$out"/overhead/*.json
+    echo
+  fi
   echo "## Targets"
   echo
   python3 - "$out" "$rss_kb" "${startups[*]}" "$cachebench" "$gobench" <<'PY'

@@ -30,6 +30,7 @@ func newRootCommand(s streams) *cobra.Command {
 	var c bench.Config
 	var secretEnv, passwordEnv, caFile, tokensFile, sched, output string
 	var asJSON bool
+	var compareWith, labelA, labelB string
 	cmd := &cobra.Command{
 		Use:   "tessera-bench",
 		Short: "Load-test a token endpoint (Tessera's or any OAuth server's) and compare it with the signing floor",
@@ -79,6 +80,20 @@ signatures of the tenant's algorithm all cores make per second. Scenarios: ` + s
 		if !asJSON {
 			c.Progress = s.err
 		}
+		if compareWith != "" {
+			cmp, err := bench.Compare(cmd.Context(), c, compareWith)
+			if err != nil {
+				return err
+			}
+			cmp.LabelA, cmp.LabelB = labelA, labelB
+			if asJSON || output == "json" {
+				enc := json.NewEncoder(s.out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(cmp)
+			}
+			bench.CompareSummary(s.out, cmp)
+			return nil
+		}
 		res, err := bench.Run(cmd.Context(), c)
 		if err != nil {
 			return err
@@ -115,9 +130,12 @@ signatures of the tenant's algorithm all cores make per second. Scenarios: ` + s
 	f.StringVar(&c.ServerDebug, "server-debug", "", "the server's --pprof-addr as a URL (http://127.0.0.1:6060), to report the server's CPU time per request")
 	f.Float64Var(&c.Rate, "rate", 0, "send this many requests per second (open loop), to measure latency below saturation; the result says if the generator fell more than 2 % short")
 	f.StringVar(&sched, "sched", "auto", "the generator's scheduling: batch (Linux: its wake-ups do not preempt a server on the same cores), normal, or auto (batch at full load, normal with --rate)")
+	f.StringVar(&compareWith, "compare-authority", "", "a second server (same credentials: a copy of the first's data directory) to run the scenario against side by side, alternating one-second slices; prints both and B's share of A's throughput")
+	f.StringVar(&labelA, "label-a", "A", "with --compare-authority: what --authority is, for the result")
+	f.StringVar(&labelB, "label-b", "B", "with --compare-authority: what --compare-authority is, for the result")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	f.StringVarP(&output, "output", "o", "text", "output format: text or json (as --json)")
-	cmd.AddCommand(newReportCommand(s), newSeedCommand(s))
+	cmd.AddCommand(newReportCommand(s), newCompareReportCommand(s), newSeedCommand(s))
 	return cmd
 }
 
@@ -140,6 +158,30 @@ func newReportCommand(s streams) *cobra.Command {
 				results = append(results, r)
 			}
 			bench.Report(s.out, results)
+			return nil
+		},
+	}
+}
+
+func newCompareReportCommand(s streams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "compare-report FILE...",
+		Short: "Render --compare-authority --json results as a Markdown table",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var cs []bench.Comparison
+			for _, name := range args {
+				b, err := os.ReadFile(name)
+				if err != nil {
+					return err
+				}
+				var c bench.Comparison
+				if err := json.Unmarshal(b, &c); err != nil || c.A == nil || c.B == nil {
+					return fmt.Errorf("%s: not a comparison: %v", name, err)
+				}
+				cs = append(cs, c)
+			}
+			bench.CompareReport(s.out, cs)
 			return nil
 		},
 	}
