@@ -448,7 +448,9 @@ func (s *Store) ListDirectoryRoles(ctx context.Context, tenantID, userID string)
 // token, and writing them changes nothing cached.
 
 // CreateGroup implements store.Store.
-func (s *Store) CreateGroup(ctx context.Context, g store.Group) error { return s.inner.CreateGroup(ctx, g) }
+func (s *Store) CreateGroup(ctx context.Context, g store.Group) error {
+	return s.inner.CreateGroup(ctx, g)
+}
 
 // GetGroup implements store.Store.
 func (s *Store) GetGroup(ctx context.Context, tenantID, groupID string) (store.Group, error) {
