@@ -46,6 +46,8 @@ type accessClaims struct {
 	Scp               string   `json:"scp,omitempty"`
 	Roles             []string `json:"roles,omitempty"`
 	AuthTime          int64    `json:"auth_time,omitempty"`
+	AMR               []string `json:"amr,omitempty"`
+	ACR               string   `json:"acr,omitempty"`
 	SessionID         string   `json:"sid,omitempty"`
 	FamilyID          string   `json:"fam,omitempty"` // opaque to resource servers: see tokengrant.go
 	PreferredUsername string   `json:"preferred_username,omitempty"`
@@ -61,8 +63,10 @@ type IDClaims struct {
 	Expiry            int64  `json:"exp"`
 	IssuedAt          int64  `json:"iat"`
 	NotBefore         int64  `json:"nbf"`
-	AuthTime          int64  `json:"auth_time,omitempty"`
-	Nonce             string `json:"nonce,omitempty"`
+	AuthTime          int64    `json:"auth_time,omitempty"`
+	AMR               []string `json:"amr,omitempty"`
+	ACR               string   `json:"acr,omitempty"`
+	Nonce             string   `json:"nonce,omitempty"`
 	ObjectID          string `json:"oid"`
 	TenantID          string `json:"tid"`
 	SessionID         string `json:"sid,omitempty"`
@@ -83,6 +87,7 @@ type issuance struct {
 	grant        store.Grant
 	roles        []string
 	authTime     time.Time
+	amr          []string // how the user signed in; acr follows from it
 	sessionID    string
 	familyID     string // the refresh family the token stands on, if any
 	nonce        string
@@ -143,6 +148,7 @@ func (p *Provider) mint(ctx context.Context, is issuance) (*TokenResponse, *Erro
 	if is.user != nil {
 		at.Subject, at.ObjectID = is.user.ID, is.user.ID
 		at.AuthTime = unixOrZero(is.authTime)
+		at.AMR, at.ACR = is.amr, acrOf(is.amr)
 		at.SessionID = is.sessionID
 		at.FamilyID = is.familyID
 		at.PreferredUsername = is.user.Username
@@ -169,6 +175,7 @@ func (p *Provider) mint(ctx context.Context, is issuance) (*TokenResponse, *Erro
 		}
 		claims := p.idClaims(is.ep, is.client, *is.user, is.grant, is.authTime, is.sessionID, is.nonce)
 		claims.AccessTokenHash = atHash
+		claims.AMR, claims.ACR = is.amr, acrOf(is.amr)
 		if resp.IDToken, err = signer.Sign("JWT", claims); err != nil {
 			return nil, ServerError(err)
 		}

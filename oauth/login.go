@@ -350,9 +350,10 @@ func (p *Provider) settle(ctx context.Context, keys []counted, failed bool, now 
 	return out
 }
 
-// startSession creates an SSO session for user and returns the cookie
-// secret (only its hash is stored) with the session.
-func (p *Provider) startSession(ctx context.Context, ep Endpoint, user store.User) (string, store.Session, error) {
+// startSession creates an SSO session for user, signed in with the
+// methods amr, and returns the cookie secret (only its hash is stored)
+// with the session.
+func (p *Provider) startSession(ctx context.Context, ep Endpoint, user store.User, amr []string) (string, store.Session, error) {
 	now := p.now()
 	secret := token.NewOpaque()
 	s := store.Session{
@@ -361,6 +362,7 @@ func (p *Provider) startSession(ctx context.Context, ep Endpoint, user store.Use
 		TenantID:  ep.Tenant.ID,
 		UserID:    user.ID,
 		AuthTime:  now,
+		AMR:       amr,
 		CreatedAt: now,
 		ExpiresAt: now.Add(p.cfg.SessionLifetime),
 	}
