@@ -32,21 +32,21 @@ const (
 // the user signs in and consents, so it carries only what is needed to
 // finish.
 type AuthorizeRequest struct {
-	ClientID            string      `json:"client_id"`
-	RedirectURI         string      `json:"redirect_uri"`
-	ResponseType        string      `json:"response_type"`
-	ResponseMode        string      `json:"response_mode"`
-	State               string      `json:"state,omitempty"`
-	Nonce               string      `json:"nonce,omitempty"`
-	CodeChallenge       string      `json:"code_challenge,omitempty"`
-	CodeChallengeMethod string      `json:"code_challenge_method,omitempty"`
-	Prompt              []string    `json:"prompt,omitempty"`
-	LoginHint           string      `json:"login_hint,omitempty"`
-	MaxAge              int         `json:"max_age"` // -1: not given
+	ClientID            string   `json:"client_id"`
+	RedirectURI         string   `json:"redirect_uri"`
+	ResponseType        string   `json:"response_type"`
+	ResponseMode        string   `json:"response_mode"`
+	State               string   `json:"state,omitempty"`
+	Nonce               string   `json:"nonce,omitempty"`
+	CodeChallenge       string   `json:"code_challenge,omitempty"`
+	CodeChallengeMethod string   `json:"code_challenge_method,omitempty"`
+	Prompt              []string `json:"prompt,omitempty"`
+	LoginHint           string   `json:"login_hint,omitempty"`
+	MaxAge              int      `json:"max_age"` // -1: not given
 	// ACRValues are the authentication context classes asked for, in
 	// order of preference (OpenID Connect Core §3.1.2.1).
-	ACRValues []string `json:"acr_values,omitempty"`
-	Grant               store.Grant `json:"grant"`
+	ACRValues []string    `json:"acr_values,omitempty"`
+	Grant     store.Grant `json:"grant"`
 }
 
 func (ar *AuthorizeRequest) hasPrompt(v string) bool { return slices.Contains(ar.Prompt, v) }

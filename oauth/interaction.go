@@ -186,8 +186,8 @@ type Step struct {
 	Enrol        EnrolView
 	Recovery     RecoveryView
 	Consent      ConsentView
-	Device  DeviceView
-	Result  DeviceResult
+	Device       DeviceView
+	Result       DeviceResult
 
 	// SetBinding is a new browser-binding secret, for the cookie that ties
 	// sealed interactions to this browser.

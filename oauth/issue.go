@@ -57,25 +57,25 @@ type accessClaims struct {
 
 // IDClaims are the ID token's claims (OpenID Connect Core §2).
 type IDClaims struct {
-	Issuer            string `json:"iss"`
-	Subject           string `json:"sub"`
-	Audience          string `json:"aud"`
-	Expiry            int64  `json:"exp"`
-	IssuedAt          int64  `json:"iat"`
-	NotBefore         int64  `json:"nbf"`
+	Issuer            string   `json:"iss"`
+	Subject           string   `json:"sub"`
+	Audience          string   `json:"aud"`
+	Expiry            int64    `json:"exp"`
+	IssuedAt          int64    `json:"iat"`
+	NotBefore         int64    `json:"nbf"`
 	AuthTime          int64    `json:"auth_time,omitempty"`
 	AMR               []string `json:"amr,omitempty"`
 	ACR               string   `json:"acr,omitempty"`
 	Nonce             string   `json:"nonce,omitempty"`
-	ObjectID          string `json:"oid"`
-	TenantID          string `json:"tid"`
-	SessionID         string `json:"sid,omitempty"`
-	PreferredUsername string `json:"preferred_username,omitempty"`
-	Name              string `json:"name,omitempty"`
-	Email             string `json:"email,omitempty"`
-	AccessTokenHash   string `json:"at_hash,omitempty"`
-	CodeHash          string `json:"c_hash,omitempty"`
-	Version           string `json:"ver"`
+	ObjectID          string   `json:"oid"`
+	TenantID          string   `json:"tid"`
+	SessionID         string   `json:"sid,omitempty"`
+	PreferredUsername string   `json:"preferred_username,omitempty"`
+	Name              string   `json:"name,omitempty"`
+	Email             string   `json:"email,omitempty"`
+	AccessTokenHash   string   `json:"at_hash,omitempty"`
+	CodeHash          string   `json:"c_hash,omitempty"`
+	Version           string   `json:"ver"`
 }
 
 // issuance is everything a token response is made of.
