@@ -119,8 +119,10 @@ func TestInteractionSecondFactor(t *testing.T) {
 			a.secret, _ = enrolAlice(f)
 			return atLogin(f, a)
 		}, fromState: oauth.StateLogin,
-			input: func(f *fx, a *agent, d *device, at oauth.Step) oauth.Step { return f.login(a, at, "alice@contoso.test", alicePW) },
-			want:  want{state: oauth.StateSecondFactor, goTo: oauth.PageSecondFactor}},
+			input: func(f *fx, a *agent, d *device, at oauth.Step) oauth.Step {
+				return f.login(a, at, "alice@contoso.test", alicePW)
+			},
+			want: want{state: oauth.StateSecondFactor, goTo: oauth.PageSecondFactor}},
 		{name: "second-factor page", from: atSecondFactor, fromState: oauth.StateSecondFactor,
 			input: func(f *fx, a *agent, d *device, at oauth.Step) oauth.Step {
 				return f.p.SecondFactorPage(context.Background(), f.ep, at.Interaction.Ref, "", a.browser())
@@ -242,14 +244,18 @@ func TestInteractionSecondFactor(t *testing.T) {
 			f.policy(store.MFAEveryone)
 			return atLogin(f, a)
 		}, fromState: oauth.StateLogin,
-			input: func(f *fx, a *agent, d *device, at oauth.Step) oauth.Step { return f.login(a, at, "alice@contoso.test", alicePW) },
-			want:  want{state: oauth.StateEnrol, goTo: oauth.PageEnrol}},
+			input: func(f *fx, a *agent, d *device, at oauth.Step) oauth.Step {
+				return f.login(a, at, "alice@contoso.test", alicePW)
+			},
+			want: want{state: oauth.StateEnrol, goTo: oauth.PageEnrol}},
 		{name: "policy admins, a user without a role: no second factor", from: func(f *fx, a *agent, d *device) oauth.Step {
 			f.policy(store.MFAAdmins)
 			return atLogin(f, a)
 		}, fromState: oauth.StateLogin,
-			input: func(f *fx, a *agent, d *device, at oauth.Step) oauth.Step { return f.login(a, at, "alice@contoso.test", alicePW) },
-			want:  want{state: oauth.StateConsent, goTo: oauth.PageConsent, session: true}},
+			input: func(f *fx, a *agent, d *device, at oauth.Step) oauth.Step {
+				return f.login(a, at, "alice@contoso.test", alicePW)
+			},
+			want: want{state: oauth.StateConsent, goTo: oauth.PageConsent, session: true}},
 		{name: "policy admins, a user with a role: enrol", from: func(f *fx, a *agent, d *device) oauth.Step {
 			f.policy(store.MFAAdmins)
 			if _, err := f.admin.AssignRole(context.Background(), f.alice, admin.RoleUserAdministrator); err != nil {
@@ -257,8 +263,10 @@ func TestInteractionSecondFactor(t *testing.T) {
 			}
 			return atLogin(f, a)
 		}, fromState: oauth.StateLogin,
-			input: func(f *fx, a *agent, d *device, at oauth.Step) oauth.Step { return f.login(a, at, "alice@contoso.test", alicePW) },
-			want:  want{state: oauth.StateEnrol, goTo: oauth.PageEnrol}},
+			input: func(f *fx, a *agent, d *device, at oauth.Step) oauth.Step {
+				return f.login(a, at, "alice@contoso.test", alicePW)
+			},
+			want: want{state: oauth.StateEnrol, goTo: oauth.PageEnrol}},
 		{name: "enrolment page: the secret and its QR code", from: atEnrol, fromState: oauth.StateEnrol,
 			input: func(f *fx, a *agent, d *device, at oauth.Step) oauth.Step {
 				return f.p.EnrolPage(context.Background(), f.ep, at.Interaction.Ref, a.browser())
@@ -358,8 +366,10 @@ func TestInteractionSecondFactor(t *testing.T) {
 			f.clock.Advance(30 * time.Second)
 			return f.expect(f.authorize(a, oauth.Params{"prompt": "login"}), oauth.StateLogin, oauth.PageLogin)
 		}, fromState: oauth.StateLogin,
-			input: func(f *fx, a *agent, d *device, at oauth.Step) oauth.Step { return f.login(a, at, "alice@contoso.test", alicePW) },
-			want:  want{state: oauth.StateSecondFactor, goTo: oauth.PageSecondFactor}},
+			input: func(f *fx, a *agent, d *device, at oauth.Step) oauth.Step {
+				return f.login(a, at, "alice@contoso.test", alicePW)
+			},
+			want: want{state: oauth.StateSecondFactor, goTo: oauth.PageSecondFactor}},
 	}
 
 	for _, tc := range rows {
