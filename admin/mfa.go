@@ -56,7 +56,7 @@ func (a *Admin) SetMFAPolicy(ctx context.Context, t store.Tenant, p store.MFAPol
 // AuthenticationMethods lists a user's second factors and how many
 // recovery codes they have left.
 func (a *Admin) AuthenticationMethods(ctx context.Context, u store.User) ([]store.Factor, int, error) {
-	if err := a.may(PermUserReadWrite); err != nil {
+	if err := a.may(PermUserReadWrite, PermDirectoryRead); err != nil {
 		return nil, 0, err
 	}
 	fs, err := a.store.ListFactors(ctx, u.TenantID, u.ID)
