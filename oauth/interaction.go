@@ -413,7 +413,7 @@ func deviceView(typed, message string) DeviceView {
 func (p *Provider) LoginPage(ctx context.Context, ep Endpoint, ref string, b Browser) Step {
 	in, e := p.open(ep, ref, b.Binding, "", false)
 	if e == nil {
-		e = p.stopped(ctx, ep, in.id)
+		e = p.stopped(ctx, ep, requestKey(in.id))
 	}
 	if e != nil {
 		return errorStep(in, e)

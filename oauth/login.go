@@ -254,11 +254,11 @@ func (p *Provider) collectPasswordGarbage(hash string) {
 	}
 }
 
-// stopped returns the answer for a sign-in that has used up its tries, or
-// nil while it may still be tried: the sign-in page asks before showing
-// the form.
-func (p *Provider) stopped(ctx context.Context, ep Endpoint, interactionID string) *Error {
-	req, e := p.throttle(ctx, ep.Tenant.ID, requestKey(interactionID))
+// stopped returns the answer for a sign-in step that has used up its
+// tries (key: the request's key, or its second factor's), or nil while it
+// may still be tried: the step's page asks before showing the form.
+func (p *Provider) stopped(ctx context.Context, ep Endpoint, key string) *Error {
+	req, e := p.throttle(ctx, ep.Tenant.ID, key)
 	if e != nil {
 		return e
 	}

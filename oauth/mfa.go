@@ -291,6 +291,10 @@ func factorKey(userID string) string {
 	return "otp:" + base64.RawURLEncoding.EncodeToString(token.Hash(userID))
 }
 
+// factorRequestKey counts one sign-in's second-factor tries: a budget of
+// its own, beside the password's, which a right password leaves in flight.
+func factorRequestKey(interactionID string) string { return requestKey(interactionID) + ":factor" }
+
 // checkFactor runs verify, a check of one second-factor code, under the
 // sign-in throttles: the request's, the user's second-factor key and the
 // source address's. A failure counts as one like a wrong password; a
@@ -300,7 +304,7 @@ func (p *Provider) checkFactor(ctx context.Context, ep Endpoint, in Interaction,
 	now := p.now()
 	const request, account, addr = 0, 1, 2
 	keys := []counted{
-		request: {pol: pol.request, key: requestKey(in.id), reason: reasonRequestExceeded, locked: signInStopped, what: "request"},
+		request: {pol: pol.request, key: factorRequestKey(in.id), reason: reasonRequestExceeded, locked: signInStopped, what: "request"},
 		account: {pol: pol.account, key: factorKey(user.ID), reason: reasonAccountLocked, locked: accountLocked, what: "account"},
 		addr:    {pol: pol.address, key: addressKey(address), reason: reasonAddressLocked, locked: addressThrottled, what: "address"},
 	}

@@ -144,7 +144,7 @@ func (p *Provider) interactionUser(ctx context.Context, ep Endpoint, in Interact
 func (p *Provider) SecondFactorPage(ctx context.Context, ep Endpoint, ref string, method FactorMethod, b Browser) Step {
 	in, e := p.open(ep, ref, b.Binding, "", false)
 	if e == nil {
-		e = p.stopped(ctx, ep, in.id)
+		e = p.stopped(ctx, ep, factorRequestKey(in.id))
 	}
 	if e != nil {
 		return errorStep(in, e)
