@@ -220,10 +220,10 @@ func EnrolSecret(t testing.TB, o Outcome) string {
 	if o.Page != "enrol" || m == nil {
 		t.Fatalf("expected the enrolment page with a secret, got status %d page %q\n%s", o.Status, o.Page, o.Body)
 	}
-	return m[1]
+	return strings.ReplaceAll(m[1], " ", "")
 }
 
-var enrolSecret = regexp.MustCompile(`id="totp-secret">([A-Z2-7]+)<`)
+var enrolSecret = regexp.MustCompile(`id="totp-secret">([A-Z2-7 ]+)<`)
 
 // RecoveryCodes are the codes the recovery codes page shows.
 func RecoveryCodes(o Outcome) []string {
