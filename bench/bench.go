@@ -60,17 +60,17 @@ type Config struct {
 
 	// For the user scenarios (refresh_token, authorization_code): a
 	// public client with a redirect URI, and a user who signs in.
-	UserClientID  string
-	RedirectURI   string
-	Username      string
-	Password      string
-	Families      int      // refresh families rotated in turn
+	UserClientID string
+	RedirectURI  string
+	Username     string
+	Password     string
+	Families     int // refresh families rotated in turn
 	// For login_totp: TOTPUsers accounts named TOTPUsername(TOTPPrefix,
 	// i), with the password Password and the secrets TOTPSecret(TOTPKey,
 	// username), as `tessera-bench mfa-users` makes them.
-	TOTPUsers  int
-	TOTPPrefix string
-	TOTPKey    string
+	TOTPUsers     int
+	TOTPPrefix    string
+	TOTPKey       string
 	RefreshTokens []string // used instead of signing in, when given
 
 	// ServerDebug is the server's loopback debug listener (serve
