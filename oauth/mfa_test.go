@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -409,4 +410,78 @@ func upper(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// TestFactorAPI: what the account page calls. A second authenticator
+// keeps the recovery codes, regenerating replaces them, removing the last
+// factor takes them with it, and an enrolment confirms only with its own
+// user's pending secret before it expires.
+func TestFactorAPI(t *testing.T) {
+	t.Parallel()
+	f := newFx(t)
+	ctx := context.Background()
+	_, codes := enrolAlice(f)
+	got, err := f.p.UserFactors(ctx, f.ep, f.alice.ID)
+	if err != nil || len(got.Factors) != 1 || got.RecoveryCodes != 10 || got.Factors[0].Secret != nil || got.Factors[0].Name != "Phone" {
+		t.Fatalf("factors %+v, %v", got, err)
+	}
+
+	second, err := f.p.BeginTOTP(ctx, f.ep, f.alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(second.URI, "otpauth://totp/") || !strings.HasPrefix(second.QR, "data:image/png;base64,") {
+		t.Errorf("enrolment %q %.40q", second.URI, second.QR)
+	}
+	// Another user cannot confirm alice's pending enrolment.
+	if _, _, e := f.p.ConfirmTOTP(ctx, f.ep, f.bob, second.Pending, f.totp(second.Secret), "", ""); e == nil {
+		t.Error("bob confirmed alice's pending enrolment")
+	}
+	factor, more, e := f.p.ConfirmTOTP(ctx, f.ep, f.alice, second.Pending, f.totp(second.Secret), "Tablet", "192.0.2.1")
+	if e != nil || more != nil || factor.Secret != nil {
+		t.Fatalf("second authenticator: %v, codes %v", e, more)
+	}
+	if got, _ := f.p.UserFactors(ctx, f.ep, f.alice.ID); len(got.Factors) != 2 || got.RecoveryCodes != 10 {
+		t.Errorf("after the second: %+v", got)
+	}
+	stored, _ := f.store.ListFactors(ctx, f.ep.Tenant.ID, f.alice.ID)
+	if strings.Contains(string(stored[1].Secret), second.Secret) {
+		t.Error("the TOTP secret is stored in clear")
+	}
+
+	fresh, err := f.p.RegenerateRecoveryCodes(ctx, f.ep, f.alice, "192.0.2.1")
+	if err != nil || len(fresh) != 10 || slices.Contains(fresh, codes[0]) {
+		t.Fatalf("regenerated %v, %v", fresh, err)
+	}
+	for _, fa := range []store.Factor{stored[0], stored[1]} {
+		if err := f.p.RemoveFactor(ctx, f.ep, f.alice, fa.ID, "192.0.2.1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := f.p.UserFactors(ctx, f.ep, f.alice.ID); len(got.Factors) != 0 || got.RecoveryCodes != 0 {
+		t.Errorf("after removing both: %+v", got)
+	}
+	if _, err := f.p.RegenerateRecoveryCodes(ctx, f.ep, f.alice, ""); err == nil {
+		t.Error("recovery codes for a user without a factor")
+	}
+
+	// A pending enrolment expires with the sign-in request lifetime.
+	late, _ := f.p.BeginTOTP(ctx, f.ep, f.alice)
+	f.clock.Advance(31 * time.Minute)
+	if _, _, e := f.p.ConfirmTOTP(ctx, f.ep, f.alice, late.Pending, f.totp(late.Secret), "", ""); e == nil {
+		t.Error("an expired enrolment was confirmed")
+	}
+	entries, err := f.store.ListAudit(ctx, f.ep.Tenant.ID, store.AuditQuery{Kind: store.AuditDirectory})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acts []string
+	for _, e := range entries {
+		acts = append(acts, e.Activity)
+	}
+	for _, want := range []string{"Register authenticator app", "Regenerate recovery codes", "Delete authentication method"} {
+		if !slices.Contains(acts, want) {
+			t.Errorf("no %q in the audit log: %v", want, acts)
+		}
+	}
 }
