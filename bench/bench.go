@@ -43,7 +43,7 @@ const (
 
 // Scenarios lists every scenario name.
 func Scenarios() []string {
-	return []string{ClientCredentials, RefreshToken, AuthorizationCode, Login, DeviceCodePoll, Introspect, JWKS, Discovery}
+	return []string{ClientCredentials, RefreshToken, AuthorizationCode, Login, LoginTOTP, DeviceCodePoll, Introspect, JWKS, Discovery}
 }
 
 // Config is one run.
@@ -60,11 +60,17 @@ type Config struct {
 
 	// For the user scenarios (refresh_token, authorization_code): a
 	// public client with a redirect URI, and a user who signs in.
-	UserClientID  string
-	RedirectURI   string
-	Username      string
-	Password      string
-	Families      int      // refresh families rotated in turn
+	UserClientID string
+	RedirectURI  string
+	Username     string
+	Password     string
+	Families     int // refresh families rotated in turn
+	// For login_totp: TOTPUsers accounts named TOTPUsername(TOTPPrefix,
+	// i), with the password Password and the secrets TOTPSecret(TOTPKey,
+	// username), as `tessera-bench mfa-users` makes them.
+	TOTPUsers     int
+	TOTPPrefix    string
+	TOTPKey       string
 	RefreshTokens []string // used instead of signing in, when given
 
 	// ServerDebug is the server's loopback debug listener (serve
@@ -284,7 +290,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	// A sign-in's floor is its password hash: one per response, however
 	// many signatures the tokens after it take.
 	floorAlg := cfg.Alg
-	if cfg.Scenario == Login {
+	if cfg.Scenario == Login || cfg.Scenario == LoginTOTP {
 		floorAlg, sigs = Argon2id, 1
 	}
 	res := &Result{Scenario: cfg.Scenario, Target: cfg.Authority, Store: cfg.Store, Alg: floorAlg, Concurrency: cfg.Concurrency,

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 )
 
 // prepare builds the scenario's request function and says how many
@@ -107,6 +108,8 @@ func prepare(ctx context.Context, cfg *Config) (request, int, error) {
 
 	case Login:
 		return prepareLogin(ctx, cfg)
+	case LoginTOTP:
+		return prepareLoginTOTP(ctx, cfg)
 	}
 	return nil, 0, fmt.Errorf("unknown scenario %q (known: %s)", cfg.Scenario, strings.Join(Scenarios(), ", "))
 }
@@ -272,10 +275,15 @@ func (e protocolError) Error() string { return string(e) }
 type session struct {
 	cfg    *Config
 	client *http.Client
+	// username signs in instead of cfg.Username when set, and totp
+	// gives the code the second-factor form is answered with, read when
+	// the form shows, as a person reads their app.
+	username string
+	totp     func(time.Time) (string, bool)
 }
 
 func newSession(ctx context.Context, cfg *Config) (*session, error) {
-	if cfg.Username == "" || cfg.RedirectURI == "" {
+	if (cfg.Username == "" && cfg.Scenario != LoginTOTP) || cfg.RedirectURI == "" {
 		return nil, fmt.Errorf("this scenario signs a user in: give --username, --password and --redirect-uri (or --refresh-tokens-file)")
 	}
 	jar, _ := cookiejar.New(nil)
@@ -363,10 +371,24 @@ func (s *session) follow(ctx context.Context, method, target string, form url.Va
 		for _, f := range hiddenIn.FindAllSubmatch(page, -1) {
 			next.Set(html.UnescapeString(string(f[1])), html.UnescapeString(string(f[2])))
 		}
-		if strings.Contains(string(page), `name="password"`) {
-			next.Set("username", s.cfg.Username)
+		switch {
+		case strings.Contains(string(page), `name="password"`):
+			username := s.cfg.Username
+			if s.username != "" {
+				username = s.username
+			}
+			next.Set("username", username)
 			next.Set("password", s.cfg.Password)
-		} else {
+		case strings.Contains(string(page), `name="method"`):
+			if s.totp == nil {
+				return "", protocolError("authorize second factor asked")
+			}
+			c, ok := s.totp(time.Now())
+			if !ok {
+				return "", protocolError("totp no step left")
+			}
+			next.Set("code", c)
+		default:
 			next.Set("consent", "accept")
 		}
 		u, err := req.URL.Parse(html.UnescapeString(string(m[1])))
@@ -375,7 +397,7 @@ func (s *session) follow(ctx context.Context, method, target string, form url.Va
 		}
 		method, target, form = http.MethodPost, u.String(), next
 	}
-	return "", fmt.Errorf("too many redirects")
+	return "", fmt.Errorf("too many redirects (last %s %s)", method, target)
 }
 
 func randomString() string {

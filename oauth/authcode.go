@@ -71,7 +71,7 @@ func (p *Provider) authorizationCode(ctx context.Context, tc *tokenContext) (*To
 		grant.PublicVia = publicPlatform(tc.client, c.RedirectURI)
 	}
 
-	red, refresh := p.newRedemption(tc, user.ID, c.SessionID, c.AuthTime, grant, now)
+	red, refresh := p.newRedemption(tc, user.ID, c.SessionID, c.AuthTime, c.AMR, grant, now)
 	err = p.store.RedeemAuthCode(ctx, tc.ep.Tenant.ID, hash, now, red)
 	if errors.Is(err, store.ErrNotLive) {
 		// Another request redeemed it between our read and our write.
@@ -97,7 +97,7 @@ func (p *Provider) authorizationCode(ctx context.Context, tc *tokenContext) (*To
 	}
 	return p.mint(ctx, issuance{
 		ep: tc.ep, client: tc.client, user: &user, resource: resource, grant: grant,
-		authTime: c.AuthTime, sessionID: c.SessionID, nonce: c.Nonce, refreshToken: refresh,
+		authTime: c.AuthTime, amr: c.AMR, sessionID: c.SessionID, nonce: c.Nonce, refreshToken: refresh,
 		clientInfo: tc.wantsClientInfo(), accessID: red.AccessTokenID, issuedAt: now, familyID: familyOf(red),
 	})
 }
@@ -143,7 +143,7 @@ func (p *Provider) sessionEndedMeanwhile(ctx context.Context, ep Endpoint, sessi
 // newRedemption prepares what spending a code issues: the access token's
 // id (recorded so a replay can revoke it) and, when offline_access is
 // granted, a new refresh family with its first token.
-func (p *Provider) newRedemption(tc *tokenContext, userID, sessionID string, authTime time.Time, grant store.Grant, now time.Time) (store.Redemption, string) {
+func (p *Provider) newRedemption(tc *tokenContext, userID, sessionID string, authTime time.Time, amr []string, grant store.Grant, now time.Time) (store.Redemption, string) {
 	r := store.Redemption{AccessTokenID: ids.New(), AccessTokenExpiresAt: now.Add(p.accessLifetime(tc.client))}
 	if !slices.Contains(grant.OIDCScopes, ScopeOfflineAccess) {
 		return r, ""
@@ -152,7 +152,7 @@ func (p *Provider) newRedemption(tc *tokenContext, userID, sessionID string, aut
 	refresh := token.NewOpaque()
 	r.Family = &store.RefreshFamily{
 		ID: ids.New(), TenantID: tc.ep.Tenant.ID, ClientID: tc.client.ClientID, UserID: userID,
-		SessionID: sessionID, AuthTime: authTime, CreatedAt: now, ExpiresAt: now.Add(absolute),
+		SessionID: sessionID, AuthTime: authTime, AMR: amr, CreatedAt: now, ExpiresAt: now.Add(absolute),
 	}
 	r.First = &store.RefreshToken{
 		Hash: token.Hash(refresh), TenantID: tc.ep.Tenant.ID, FamilyID: r.Family.ID, Generation: 1,

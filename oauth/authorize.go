@@ -32,18 +32,21 @@ const (
 // the user signs in and consents, so it carries only what is needed to
 // finish.
 type AuthorizeRequest struct {
-	ClientID            string      `json:"client_id"`
-	RedirectURI         string      `json:"redirect_uri"`
-	ResponseType        string      `json:"response_type"`
-	ResponseMode        string      `json:"response_mode"`
-	State               string      `json:"state,omitempty"`
-	Nonce               string      `json:"nonce,omitempty"`
-	CodeChallenge       string      `json:"code_challenge,omitempty"`
-	CodeChallengeMethod string      `json:"code_challenge_method,omitempty"`
-	Prompt              []string    `json:"prompt,omitempty"`
-	LoginHint           string      `json:"login_hint,omitempty"`
-	MaxAge              int         `json:"max_age"` // -1: not given
-	Grant               store.Grant `json:"grant"`
+	ClientID            string   `json:"client_id"`
+	RedirectURI         string   `json:"redirect_uri"`
+	ResponseType        string   `json:"response_type"`
+	ResponseMode        string   `json:"response_mode"`
+	State               string   `json:"state,omitempty"`
+	Nonce               string   `json:"nonce,omitempty"`
+	CodeChallenge       string   `json:"code_challenge,omitempty"`
+	CodeChallengeMethod string   `json:"code_challenge_method,omitempty"`
+	Prompt              []string `json:"prompt,omitempty"`
+	LoginHint           string   `json:"login_hint,omitempty"`
+	MaxAge              int      `json:"max_age"` // -1: not given
+	// ACRValues are the authentication context classes asked for, in
+	// order of preference (OpenID Connect Core §3.1.2.1).
+	ACRValues []string    `json:"acr_values,omitempty"`
+	Grant     store.Grant `json:"grant"`
 }
 
 func (ar *AuthorizeRequest) hasPrompt(v string) bool { return slices.Contains(ar.Prompt, v) }
@@ -198,6 +201,7 @@ func (p *Provider) parseAuthorize(ctx context.Context, ep Endpoint, params Param
 		ar.MaxAge = n
 	}
 	ar.LoginHint = params.Get("login_hint")
+	ar.ACRValues = strings.Fields(params.Get("acr_values"))
 	ar.Nonce = params.Get("nonce")
 	if ar.wantsIDToken() && ar.Nonce == "" {
 		return fail(ar.ResponseMode, MissingParameter("nonce"))
@@ -416,6 +420,7 @@ func (p *Provider) issueCode(ctx context.Context, ep Endpoint, ar *AuthorizeRequ
 		CodeChallenge:       ar.CodeChallenge,
 		CodeChallengeMethod: ar.CodeChallengeMethod,
 		AuthTime:            sess.AuthTime,
+		AMR:                 sess.AMR,
 		CreatedAt:           now,
 		ExpiresAt:           now.Add(p.cfg.CodeLifetime),
 	})
@@ -447,6 +452,7 @@ func (p *Provider) hybridIDToken(ctx context.Context, ep Endpoint, ar *Authorize
 		return "", ServerError(err)
 	}
 	claims := p.idClaims(ep, client, user, ar.Grant, sess.AuthTime, sess.ID, ar.Nonce)
+	claims.AMR, claims.ACR = sess.AMR, acrOf(sess.AMR)
 	if claims.CodeHash, err = token.HalfHash(signer.Alg(), code); err != nil {
 		return "", ServerError(err)
 	}

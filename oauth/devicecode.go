@@ -307,7 +307,7 @@ func (p *Provider) deviceCode(ctx context.Context, tc *tokenContext) (*TokenResp
 	if tc.unauthenticated {
 		grant.PublicVia = publicDevice
 	}
-	red, refresh := p.newRedemption(tc, user.ID, d.SessionID, d.AuthTime, grant, now)
+	red, refresh := p.newRedemption(tc, user.ID, d.SessionID, d.AuthTime, d.AMR, grant, now)
 	err = p.store.RedeemDeviceCode(ctx, tc.ep.Tenant.ID, hash, now, red)
 	if errors.Is(err, store.ErrNotLive) {
 		return nil, invalidGrant(CodeCodeRedeemed, "The device_code has already been redeemed.")
@@ -324,7 +324,7 @@ func (p *Provider) deviceCode(ctx context.Context, tc *tokenContext) (*TokenResp
 	}
 	return p.mint(ctx, issuance{
 		ep: tc.ep, client: tc.client, user: &user, resource: resource, grant: d.Grant,
-		authTime: d.AuthTime, sessionID: d.SessionID, refreshToken: refresh, clientInfo: tc.wantsClientInfo(),
+		authTime: d.AuthTime, amr: d.AMR, sessionID: d.SessionID, refreshToken: refresh, clientInfo: tc.wantsClientInfo(),
 		accessID: red.AccessTokenID, issuedAt: now, familyID: familyOf(red),
 	})
 }

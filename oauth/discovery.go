@@ -51,6 +51,7 @@ type Discovery struct {
 	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
 	ScopesSupported                   []string `json:"scopes_supported"`
 	ClaimsSupported                   []string `json:"claims_supported"`
+	ACRValuesSupported                []string `json:"acr_values_supported"`
 	PromptValuesSupported             []string `json:"prompt_values_supported"`
 	FrontchannelLogoutSupported       bool     `json:"frontchannel_logout_supported"`
 	FrontchannelLogoutSession         bool     `json:"frontchannel_logout_session_supported"`
@@ -90,7 +91,8 @@ func (p *Provider) Discovery(ep Endpoint) Discovery {
 		CodeChallengeMethodsSupported: []string{PKCES256},
 		ScopesSupported:               OIDCScopes(),
 		ClaimsSupported: []string{"iss", "sub", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "oid", "tid", "sid",
-			"preferred_username", "name", "email", "at_hash", "c_hash", "ver", "azp", "scp", "roles", "act"},
+			"preferred_username", "name", "email", "at_hash", "c_hash", "ver", "azp", "scp", "roles", "act", "amr", "acr"},
+		ACRValuesSupported:           []string{ACRPassword, ACRMFA},
 		PromptValuesSupported:        []string{"none", "login", "consent", "select_account"},
 		RequestParameterSupported:    false,
 		RequestURIParameterSupported: false,

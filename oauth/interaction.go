@@ -31,23 +31,47 @@ import (
 //
 // Transitions, one per HTTP request:
 //
-//	state     input (entry point)                     next state
-//	-         authorization request (BeginAuthorize)  Login, Consent, Done or Failed
-//	UserCode  device page (DevicePage)                UserCode
-//	UserCode  a user code (SubmitUserCode)            Login or Consent; UserCode again for a
-//	                                                  wrong code; Failed
-//	Login     sign-in page (LoginPage)                Login; Failed when gone or stopped
-//	Login     credentials (SubmitLogin)               Consent, Done or Failed when right; Login
-//	                                                  again with the reason when wrong; Failed
-//	                                                  when the request used up its tries
-//	Consent   consent page (ConsentPage)              Consent; Login when the browser's session
-//	                                                  is not the one that signed in
-//	Consent   accept (SubmitConsent)                  Done or Failed
-//	Consent   cancel (SubmitConsent)                  Failed (access_denied, device denied)
+//	state         input (entry point)                     next state
+//	-             authorization request (BeginAuthorize)  Login, SecondFactor or Enrol (step-up of
+//	                                                      a session without mfa), Consent, Done or
+//	                                                      Failed
+//	UserCode      device page (DevicePage)                UserCode
+//	UserCode      a user code (SubmitUserCode)            as BeginAuthorize; UserCode again for a
+//	                                                      wrong code; Failed
+//	Login         sign-in page (LoginPage)                Login; Failed when gone or stopped
+//	Login         credentials (SubmitLogin)               SecondFactor when the user has a factor;
+//	                                                      Enrol when they have none and the policy
+//	                                                      or acr_values require one; otherwise
+//	                                                      Consent, Done or Failed. Login again with
+//	                                                      the reason when wrong; Failed when the
+//	                                                      request used up its tries
+//	SecondFactor  its page (SecondFactorPage)             SecondFactor; Failed when stopped
+//	SecondFactor  a code (SubmitSecondFactor)             Consent, Done or Failed when right (the
+//	                                                      session starts, or is upgraded, here);
+//	                                                      SecondFactor again with the reason when
+//	                                                      wrong; Failed when the tries are used up
+//	Enrol         its page (EnrolPage)                    Enrol
+//	Enrol         the first code (SubmitEnrol)            Enrolled (the recovery codes page; the
+//	                                                      session starts or is upgraded); Enrol
+//	                                                      again when wrong
+//	Enrolled      continue (SubmitContinue)               Consent, Done or Failed
+//	Consent       consent page (ConsentPage)              Consent; Login when the browser's session
+//	                                                      is not the one that signed in
+//	Consent       accept (SubmitConsent)                  Done or Failed
+//	Consent       cancel (SubmitConsent)                  Failed (access_denied, device denied)
 //
-// An interaction in Consent may also be signed in to again on the sign-in
-// page (its session may have ended). Done and Failed are final: nothing is
-// sealed for them.
+// Each entry point opens only the states listed for it: a sealed
+// interaction presented elsewhere is sent to its own page, so that no
+// form (the consent form with the ref of a second-factor step, say) skips
+// a step. No session exists until every factor asked for was given; a
+// step-up (SecondFactor or Enrol with the session that signed in with the
+// password alone) upgrades that session's amr. finish, which issues
+// codes and approves devices, checks once more that the session has what
+// the request and the tenant's policy require.
+//
+// An interaction in Consent, SecondFactor or Enrol may also be signed in
+// to again on the sign-in page (its session may have ended). Done and
+// Failed are final: nothing is sealed for them.
 
 // InteractionKind says what an interaction ends in.
 type InteractionKind string
@@ -71,6 +95,15 @@ const (
 	StateUserCode InteractionState = "user_code"
 	// StateLogin waits for the user to sign in.
 	StateLogin InteractionState = "login"
+	// StateSecondFactor has checked the user's password (or, stepping up,
+	// has their session) and waits for a second factor.
+	StateSecondFactor InteractionState = "second_factor"
+	// StateEnrol waits for the first code of an authenticator app the
+	// user must enrol before they may sign in.
+	StateEnrol InteractionState = "enrol"
+	// StateEnrolled has a signed-in user who was just shown their
+	// recovery codes, and waits for them to go on.
+	StateEnrolled InteractionState = "enrolled"
 	// StateConsent has a signed-in user and waits for their consent.
 	StateConsent InteractionState = "consent"
 	// StateDone has answered: the client has its code, or the device is
@@ -100,9 +133,15 @@ type Interaction struct {
 	// (base64url of its device code's hash).
 	device string
 	// userID and sessionID are who signed in, and with which SSO session,
-	// once the user has.
+	// once the user has. In SecondFactor and Enrol, userID is who gave
+	// their password, and sessionID the session being stepped up, if any.
 	userID    string
 	sessionID string
+	// amr are the methods used so far in SecondFactor and Enrol.
+	amr []string
+	// enrol is the TOTP secret being enrolled in Enrol (sealed with the
+	// rest: only the server reads it).
+	enrol string
 }
 
 // asksConsent reports whether the user is asked to consent even to what
@@ -118,6 +157,9 @@ type Page string
 const (
 	PageLogin        Page = "login"         // the sign-in form (Step.Login)
 	PageConsent      Page = "consent"       // the consent form (Step.Consent)
+	PageSecondFactor Page = "second_factor" // the second-factor form (Step.SecondFactor)
+	PageEnrol        Page = "enrol"         // authenticator enrolment (Step.Enrol)
+	PageRecovery     Page = "recovery"      // the new recovery codes (Step.Recovery)
 	PageDevice       Page = "device"        // the user code form (Step.Device)
 	PageDeviceResult Page = "device_result" // what became of the device (Step.Result)
 	PageError        Page = "error"         // Step.Err, which the client cannot be told
@@ -139,10 +181,13 @@ type Step struct {
 	// result, the failure they report, for the server's log.
 	Err *Error
 
-	Login   LoginView
-	Consent ConsentView
-	Device  DeviceView
-	Result  DeviceResult
+	Login        LoginView
+	SecondFactor SecondFactorView
+	Enrol        EnrolView
+	Recovery     RecoveryView
+	Consent      ConsentView
+	Device       DeviceView
+	Result       DeviceResult
 
 	// SetBinding is a new browser-binding secret, for the cookie that ties
 	// sealed interactions to this browser.
@@ -156,7 +201,11 @@ type Step struct {
 // waiting reports whether the step leaves the interaction waiting for the
 // user, so it must be sealed for the next page.
 func (s *Step) waiting() bool {
-	return s.Interaction.State == StateLogin || s.Interaction.State == StateConsent
+	switch s.Interaction.State {
+	case StateLogin, StateSecondFactor, StateEnrol, StateEnrolled, StateConsent:
+		return true
+	}
+	return false
 }
 
 // LoginView is what the sign-in page shows.
@@ -164,6 +213,35 @@ type LoginView struct {
 	ClientName string
 	Username   string // prefilled: the login_hint, or what was typed
 	Error      string
+}
+
+// SecondFactorView is what the second-factor page shows: the methods
+// the user has, the one chosen (the first by default) and why the last
+// try failed.
+type SecondFactorView struct {
+	ClientName string
+	Username   string
+	Methods    []FactorMethod
+	Method     FactorMethod
+	Error      string
+	// StepUp says the user is signed in and the app asks for more.
+	StepUp bool
+}
+
+// EnrolView is what the enrolment page shows: the authenticator's
+// secret as a QR code and as text.
+type EnrolView struct {
+	ClientName string
+	Username   string
+	Secret     string
+	URI        string
+	QR         string // data: URL of a PNG
+	Error      string
+}
+
+// RecoveryView shows a user their new recovery codes, once.
+type RecoveryView struct {
+	Codes []string
 }
 
 // ConsentView is what the consent page shows: the client's name and each
@@ -218,6 +296,25 @@ type Browser struct {
 type LoginForm struct {
 	Ref, CSRF          string
 	Username, Password string
+}
+
+// SecondFactorForm is a submitted second-factor form: Method is one the
+// page offered, Code what was typed for it.
+type SecondFactorForm struct {
+	Ref, CSRF string
+	Method    FactorMethod
+	Code      string
+}
+
+// EnrolForm is a submitted enrolment form: the app's first code.
+type EnrolForm struct {
+	Ref, CSRF string
+	Code      string
+}
+
+// ContinueForm goes on from the recovery codes page.
+type ContinueForm struct {
+	Ref, CSRF string
 }
 
 // ConsentForm is a submitted consent form; Answer is "accept" or "cancel",
@@ -316,10 +413,13 @@ func deviceView(typed, message string) DeviceView {
 func (p *Provider) LoginPage(ctx context.Context, ep Endpoint, ref string, b Browser) Step {
 	in, e := p.open(ep, ref, b.Binding, "", false)
 	if e == nil {
-		e = p.stopped(ctx, ep, in.id)
+		e = p.stopped(ctx, ep, requestKey(in.id))
 	}
 	if e != nil {
 		return errorStep(in, e)
+	}
+	if st, ok := at(in, signInAgain...); !ok {
+		return st
 	}
 	return p.loginForm(ctx, ep, in, in.request.LoginHint, "")
 }
@@ -332,6 +432,9 @@ func (p *Provider) SubmitLogin(ctx context.Context, ep Endpoint, f LoginForm, b 
 	if e != nil {
 		return errorStep(in, e)
 	}
+	if st, ok := at(in, signInAgain...); !ok {
+		return st
+	}
 	user, e := p.authenticate(ctx, ep, signIn{interaction: in.id, username: f.Username, password: f.Password, address: b.Address, client: in.request.ClientID})
 	if e != nil {
 		if e.Code == ErrServerError || e.endsSignIn {
@@ -340,22 +443,7 @@ func (p *Provider) SubmitLogin(ctx context.Context, ep Endpoint, f LoginForm, b 
 		// The form again, with the reason.
 		return p.loginForm(ctx, ep, in, f.Username, e.Description)
 	}
-	secret, sess, err := p.startSession(ctx, ep, user)
-	if err == nil {
-		// Sealed again with the user and session, for the consent page
-		// that may follow.
-		in.State, in.userID, in.sessionID = StateConsent, sess.UserID, sess.ID
-		err = p.seal(ep, &in, b.Binding)
-	}
-	if err != nil {
-		return errorStep(in, ServerError(err))
-	}
-	st := p.decide(ctx, ep, in, &sess, true)
-	if st.waiting() {
-		st.Goto = pageOf(st.Interaction.State)
-	}
-	st.SetSession, st.SessionMaxAge = secret, p.cfg.SessionLifetime
-	return st
+	return p.afterPassword(ctx, ep, in, user, b)
 }
 
 func (p *Provider) loginForm(ctx context.Context, ep Endpoint, in Interaction, username, message string) Step {
@@ -370,6 +458,9 @@ func (p *Provider) ConsentPage(ctx context.Context, ep Endpoint, ref string, b B
 	in, e := p.open(ep, ref, b.Binding, "", false)
 	if e != nil {
 		return errorStep(in, e)
+	}
+	if st, ok := at(in, StateConsent); !ok {
+		return st
 	}
 	if _, st, ok := p.consentSession(ctx, ep, in, b); !ok {
 		return st
@@ -387,6 +478,9 @@ func (p *Provider) SubmitConsent(ctx context.Context, ep Endpoint, f ConsentForm
 	in, e := p.open(ep, f.Ref, b.Binding, f.CSRF, true)
 	if e != nil {
 		return errorStep(in, e)
+	}
+	if st, ok := at(in, StateConsent); !ok {
+		return st
 	}
 	sess, st, ok := p.consentSession(ctx, ep, in, b)
 	if !ok {
@@ -458,6 +552,19 @@ func (p *Provider) decide(ctx context.Context, ep Endpoint, in Interaction, sess
 	// ways that reach it without coming through here.
 	if refused := p.assigned(ctx, ep, in, *user); refused != nil {
 		return *refused
+	}
+	if !slices.Contains(sess.AMR, AMRMFA) {
+		need, err := p.mfaRequired(ctx, ep, *user, ar)
+		if err != nil {
+			return p.failed(ep, in, ServerError(err))
+		}
+		if need {
+			if ar.hasPrompt("none") {
+				return p.failed(ep, in, newError(ErrInteractionRequired, http.StatusBadRequest, CodeLoginRequired,
+					"The sign-in needs a second factor and prompt=none forbids asking."))
+			}
+			return p.stepUp(ctx, ep, in, *user, *sess)
+		}
 	}
 	missing, err := p.missingConsent(ctx, ep, ar, user.ID)
 	if err != nil {
@@ -545,12 +652,25 @@ func (p *Provider) finish(ctx context.Context, ep Endpoint, in Interaction, user
 	if e := p.assigned(ctx, ep, in, user); e != nil {
 		return *e
 	}
+	// The last check before anything is issued: whatever page was posted,
+	// a session without the second factor the request or the policy
+	// requires gets nothing.
+	if !slices.Contains(sess.AMR, AMRMFA) {
+		need, err := p.mfaRequired(ctx, ep, user, &in.request)
+		if err != nil {
+			return p.failed(ep, in, ServerError(err))
+		}
+		if need {
+			return p.failed(ep, in, newError(ErrInteractionRequired, http.StatusBadRequest, CodeLoginRequired,
+				"The sign-in did not complete the second factor it requires. Sign in again."))
+		}
+	}
 	if e := p.noteFrontChannel(ctx, ep, in.request.ClientID, sess); e != nil {
 		return p.failed(ep, in, e)
 	}
 	if in.Kind == KindDeviceApproval {
 		e := p.decideDevice(ctx, ep, in.device, store.DeviceDecision{
-			Status: store.DeviceApproved, UserID: user.ID, SessionID: sess.ID, AuthTime: sess.AuthTime, Grant: in.request.Grant,
+			Status: store.DeviceApproved, UserID: user.ID, SessionID: sess.ID, AuthTime: sess.AuthTime, AMR: sess.AMR, Grant: in.request.Grant,
 		})
 		if e != nil {
 			return p.failed(ep, in, e)
@@ -640,10 +760,36 @@ func errorStep(in Interaction, e *Error) Step {
 
 // pageOf is the page on which an interaction waiting in state waits.
 func pageOf(state InteractionState) Page {
-	if state == StateConsent {
+	switch state {
+	case StateConsent:
 		return PageConsent
+	case StateSecondFactor:
+		return PageSecondFactor
+	case StateEnrol:
+		return PageEnrol
+	case StateEnrolled:
+		return PageRecovery
 	}
 	return PageLogin
+}
+
+// signInAgain are the states whose interaction the sign-in page may
+// start over: any that waits for the user.
+var signInAgain = []InteractionState{StateLogin, StateSecondFactor, StateEnrol, StateEnrolled, StateConsent}
+
+// at checks that in, as sealed, waits in one of states: an entry point
+// opens only the interactions it is the next step of. Otherwise the step
+// sends the browser to the page in waits on, so a form posted with the
+// ref of another step (the consent form with a second-factor step's ref)
+// lands where the user really is and skips nothing.
+func at(in Interaction, states ...InteractionState) (Step, bool) {
+	if slices.Contains(states, in.State) {
+		return Step{}, true
+	}
+	if !(&Step{Interaction: in}).waiting() {
+		return errorStep(in, interactionGone()), false
+	}
+	return Step{Interaction: in, Goto: pageOf(in.State)}, false
 }
 
 // binding returns the browser-binding secret in the cookie, or a new one
@@ -670,6 +816,8 @@ type sealedInteraction struct {
 	UserID    string           `json:"u,omitempty"`
 	SessionID string           `json:"s,omitempty"`
 	Device    string           `json:"d,omitempty"`
+	AMR       []string         `json:"m,omitempty"`
+	Enrol     string           `json:"t,omitempty"`
 	Request   AuthorizeRequest `json:"r"`
 }
 
@@ -693,12 +841,16 @@ func interactionGone() *Error {
 
 // start seals an interaction that waits for the user, new: its own id and
 // CSRF token, bound to the browser whose binding secret is given. sess is
-// attached when only consent is missing.
+// attached when only consent or a step-up is missing.
 func (p *Provider) start(ep Endpoint, in Interaction, sess *store.Session, browser string) (Step, error) {
 	in.id, in.CSRF = token.NewOpaque(), token.NewOpaque()
-	in.userID, in.sessionID = "", ""
-	if in.State == StateConsent && sess != nil {
+	switch {
+	case in.State == StateConsent && sess != nil:
 		in.userID, in.sessionID = sess.UserID, sess.ID
+	case in.State == StateSecondFactor || in.State == StateEnrol:
+		// stepUp set the user, the session and its methods.
+	default:
+		in.userID, in.sessionID, in.amr, in.enrol = "", "", nil, ""
 	}
 	if err := p.seal(ep, &in, browser); err != nil {
 		return Step{}, err
@@ -712,7 +864,7 @@ func (p *Provider) seal(ep Endpoint, in *Interaction, browser string) error {
 	raw, err := json.Marshal(sealedInteraction{
 		ID: in.id, Kind: in.Kind, State: in.State, Browser: token.Hash(browser), CSRF: in.CSRF,
 		Expires: p.now().Add(p.cfg.AuthRequestLifetime).Unix(),
-		UserID:  in.userID, SessionID: in.sessionID, Device: in.device, Request: in.request,
+		UserID:  in.userID, SessionID: in.sessionID, Device: in.device, AMR: in.amr, Enrol: in.enrol, Request: in.request,
 	})
 	if err != nil {
 		return fmt.Errorf("encode sign-in interaction: %w", err)
@@ -742,5 +894,5 @@ func (p *Provider) open(ep Endpoint, ref, browser, csrf string, checkCSRF bool) 
 		return Interaction{}, FormForgery("The form could not be verified. Reload the page and try again.")
 	}
 	return Interaction{Kind: si.Kind, State: si.State, Ref: ref, CSRF: si.CSRF, id: si.ID, request: si.Request,
-		device: si.Device, userID: si.UserID, sessionID: si.SessionID}, nil
+		device: si.Device, userID: si.UserID, sessionID: si.SessionID, amr: si.AMR, enrol: si.Enrol}, nil
 }

@@ -65,7 +65,7 @@ func newFx(t *testing.T) *fx {
 	dummy, err := password.Hash("dummy-password", cheap)
 	must(err)
 	f.p = oauth.New(oauth.DefaultConfig(), oauth.Deps{Store: st, Keys: token.NewKeyring(st, mk, c.Now),
-		Successor: token.NewSuccessors(mk).Derive, State: token.NewStateSealer(mk), Now: c.Now,
+		Successor: token.NewSuccessors(mk).Derive, State: token.NewStateSealer(mk), Factors: token.NewFactorSealer(mk), Now: c.Now,
 		DummyPasswordHash: dummy, Logger: slog.New(slog.DiscardHandler)})
 	f.web, err = adm.RegisterApp(ctx, ten, admin.RegisterOptions{Name: "Web App", RedirectURIs: []string{webRedirect}})
 	must(err)
@@ -99,6 +99,8 @@ func (f *fx) resolve() {
 // agent is a browser: its cookies, set as steps say, and its address.
 type agent struct {
 	binding, session, address string
+	// secret is the TOTP secret (or a recovery code) the user holds.
+	secret string
 }
 
 func newAgent() *agent { return &agent{address: "192.0.2.10"} }
@@ -826,6 +828,10 @@ func check(t *testing.T, f *fx, w want, st oauth.Step) {
 		}
 	case oauth.PageDevice:
 		shown, prefilled = st.Device.Error, st.Device.UserCode
+	case oauth.PageSecondFactor:
+		shown = st.SecondFactor.Error
+	case oauth.PageEnrol:
+		shown = st.Enrol.Error
 	case oauth.PageError, oauth.PageDeviceResult:
 		if st.Err != nil {
 			shown = st.Err.Description

@@ -51,6 +51,8 @@ type accessClaims struct {
 	ClaimNames        map[string]string      `json:"_claim_names,omitempty"`
 	ClaimSources      map[string]claimSource `json:"_claim_sources,omitempty"`
 	AuthTime          int64                  `json:"auth_time,omitempty"`
+	AMR               []string               `json:"amr,omitempty"`
+	ACR               string                 `json:"acr,omitempty"`
 	SessionID         string                 `json:"sid,omitempty"`
 	FamilyID          string                 `json:"fam,omitempty"` // opaque to resource servers: see tokengrant.go
 	PreferredUsername string                 `json:"preferred_username,omitempty"`
@@ -60,22 +62,24 @@ type accessClaims struct {
 
 // IDClaims are the ID token's claims (OpenID Connect Core §2).
 type IDClaims struct {
-	Issuer            string `json:"iss"`
-	Subject           string `json:"sub"`
-	Audience          string `json:"aud"`
-	Expiry            int64  `json:"exp"`
-	IssuedAt          int64  `json:"iat"`
-	NotBefore         int64  `json:"nbf"`
-	AuthTime          int64  `json:"auth_time,omitempty"`
-	Nonce             string `json:"nonce,omitempty"`
-	ObjectID          string `json:"oid"`
-	TenantID          string `json:"tid"`
-	SessionID         string `json:"sid,omitempty"`
-	PreferredUsername string `json:"preferred_username,omitempty"`
-	Name              string `json:"name,omitempty"`
-	Email             string `json:"email,omitempty"`
-	AccessTokenHash   string `json:"at_hash,omitempty"`
-	CodeHash          string `json:"c_hash,omitempty"`
+	Issuer            string   `json:"iss"`
+	Subject           string   `json:"sub"`
+	Audience          string   `json:"aud"`
+	Expiry            int64    `json:"exp"`
+	IssuedAt          int64    `json:"iat"`
+	NotBefore         int64    `json:"nbf"`
+	AuthTime          int64    `json:"auth_time,omitempty"`
+	AMR               []string `json:"amr,omitempty"`
+	ACR               string   `json:"acr,omitempty"`
+	Nonce             string   `json:"nonce,omitempty"`
+	ObjectID          string   `json:"oid"`
+	TenantID          string   `json:"tid"`
+	SessionID         string   `json:"sid,omitempty"`
+	PreferredUsername string   `json:"preferred_username,omitempty"`
+	Name              string   `json:"name,omitempty"`
+	Email             string   `json:"email,omitempty"`
+	AccessTokenHash   string   `json:"at_hash,omitempty"`
+	CodeHash          string   `json:"c_hash,omitempty"`
 	// Roles are the client's app roles the user holds; Groups, or the
 	// overage claim instead, the user's groups when the client asks.
 	Roles        []string               `json:"roles,omitempty"`
@@ -94,6 +98,7 @@ type issuance struct {
 	grant        store.Grant
 	roles        []string
 	authTime     time.Time
+	amr          []string // how the user signed in; acr follows from it
 	sessionID    string
 	familyID     string // the refresh family the token stands on, if any
 	nonce        string
@@ -166,6 +171,7 @@ func (p *Provider) mint(ctx context.Context, is issuance) (*TokenResponse, *Erro
 	if is.user != nil {
 		at.Subject, at.ObjectID = is.user.ID, is.user.ID
 		at.AuthTime = unixOrZero(is.authTime)
+		at.AMR, at.ACR = is.amr, acrOf(is.amr)
 		at.SessionID = is.sessionID
 		at.FamilyID = is.familyID
 		at.PreferredUsername = is.user.Username
@@ -196,6 +202,7 @@ func (p *Provider) mint(ctx context.Context, is issuance) (*TokenResponse, *Erro
 		claims.AccessTokenHash = atHash
 		claims.Roles, claims.Groups = held.id.roles, held.id.groups
 		claims.ClaimNames, claims.ClaimSources = held.id.claimNames, held.id.claimSrcs
+		claims.AMR, claims.ACR = is.amr, acrOf(is.amr)
 		endSign = signSpan(ctx, signer)
 		resp.IDToken, err = signer.Sign("JWT", claims)
 		endSign()

@@ -257,11 +257,11 @@ func (p *Provider) collectPasswordGarbage(hash string) {
 	}
 }
 
-// stopped returns the answer for a sign-in that has used up its tries, or
-// nil while it may still be tried: the sign-in page asks before showing
-// the form.
-func (p *Provider) stopped(ctx context.Context, ep Endpoint, interactionID string) *Error {
-	req, e := p.throttle(ctx, ep.Tenant.ID, requestKey(interactionID))
+// stopped returns the answer for a sign-in step that has used up its
+// tries (key: the request's key, or its second factor's), or nil while it
+// may still be tried: the step's page asks before showing the form.
+func (p *Provider) stopped(ctx context.Context, ep Endpoint, key string) *Error {
+	req, e := p.throttle(ctx, ep.Tenant.ID, key)
 	if e != nil {
 		return e
 	}
@@ -353,9 +353,10 @@ func (p *Provider) settle(ctx context.Context, keys []counted, failed bool, now 
 	return out
 }
 
-// startSession creates an SSO session for user and returns the cookie
-// secret (only its hash is stored) with the session.
-func (p *Provider) startSession(ctx context.Context, ep Endpoint, user store.User) (string, store.Session, error) {
+// startSession creates an SSO session for user, signed in with the
+// methods amr, and returns the cookie secret (only its hash is stored)
+// with the session.
+func (p *Provider) startSession(ctx context.Context, ep Endpoint, user store.User, amr []string) (string, store.Session, error) {
 	now := p.now()
 	secret := token.NewOpaque()
 	s := store.Session{
@@ -364,6 +365,7 @@ func (p *Provider) startSession(ctx context.Context, ep Endpoint, user store.Use
 		TenantID:  ep.Tenant.ID,
 		UserID:    user.ID,
 		AuthTime:  now,
+		AMR:       amr,
 		CreatedAt: now,
 		ExpiresAt: now.Add(p.cfg.SessionLifetime),
 	}

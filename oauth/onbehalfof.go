@@ -51,7 +51,7 @@ func (p *Provider) onBehalfOf(ctx context.Context, tc *tokenContext) (*TokenResp
 		absolute, idle := p.refreshLifetimes(tc.client)
 		refresh = token.NewOpaque()
 		fam := store.RefreshFamily{ID: ids.New(), TenantID: tc.ep.Tenant.ID, ClientID: tc.client.ClientID, UserID: user.ID,
-			SessionID: subject.SessionID, AuthTime: authTimeOf(subject), CreatedAt: now, ExpiresAt: now.Add(absolute)}
+			SessionID: subject.SessionID, AuthTime: authTimeOf(subject), AMR: subject.AMR, CreatedAt: now, ExpiresAt: now.Add(absolute)}
 		first := store.RefreshToken{Hash: token.Hash(refresh), TenantID: tc.ep.Tenant.ID, FamilyID: fam.ID, Generation: 1,
 			Grant: grant, CreatedAt: now, ExpiresAt: successorExpiry(fam, now, idle)}
 		if err := p.store.CreateRefreshFamily(ctx, fam, first); err != nil {
@@ -61,7 +61,7 @@ func (p *Provider) onBehalfOf(ctx context.Context, tc *tokenContext) (*TokenResp
 	}
 	return p.mint(ctx, issuance{
 		ep: tc.ep, client: tc.client, user: &user, resource: sr.resource, grant: grant,
-		authTime: authTimeOf(subject), sessionID: subject.SessionID, refreshToken: refresh, clientInfo: tc.wantsClientInfo(),
+		authTime: authTimeOf(subject), amr: subject.AMR, sessionID: subject.SessionID, refreshToken: refresh, clientInfo: tc.wantsClientInfo(),
 		familyID: familyID,
 	})
 }

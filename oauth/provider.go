@@ -86,6 +86,7 @@ type Provider struct {
 	keys      *token.Keyring
 	successor func(parent string) string
 	state     *token.StateSealer
+	factors   *token.FactorSealer
 	now       func() time.Time
 	log       *slog.Logger
 	// dummyHash is verified when a username is unknown, so a login attempt
@@ -115,9 +116,12 @@ type Deps struct {
 	Successor func(parent string) string
 	// State seals the pending sign-in requests browsers carry; it must be
 	// derived from the master key every instance shares.
-	State  *token.StateSealer
-	Now    func() time.Time
-	Logger *slog.Logger
+	State *token.StateSealer
+	// Factors seals second-factor secrets at rest; derived from the
+	// master key every instance shares.
+	Factors *token.FactorSealer
+	Now     func() time.Time
+	Logger  *slog.Logger
 	// DummyPasswordHash is a hash of any password, made with the same
 	// parameters as real users' hashes.
 	DummyPasswordHash string
@@ -151,6 +155,7 @@ func New(cfg Config, d Deps) *Provider {
 		keys:          d.Keys,
 		successor:     d.Successor,
 		state:         d.State,
+		factors:       d.Factors,
 		now:           func() time.Time { return now().UTC() },
 		log:           log,
 		dummyHash:     d.DummyPasswordHash,

@@ -84,7 +84,7 @@ func (p *Provider) refreshToken(ctx context.Context, tc *tokenContext) (*TokenRe
 		}
 		return p.mint(ctx, issuance{
 			ep: tc.ep, client: tc.client, user: &user, resource: resource, grant: grant,
-			authTime: fam.AuthTime, sessionID: fam.SessionID, refreshToken: next, clientInfo: tc.wantsClientInfo(),
+			authTime: fam.AuthTime, amr: fam.AMR, sessionID: fam.SessionID, refreshToken: next, clientInfo: tc.wantsClientInfo(),
 			familyID: fam.ID,
 		})
 	}

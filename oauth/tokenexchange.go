@@ -55,7 +55,7 @@ func (p *Provider) tokenExchange(ctx context.Context, tc *tokenContext) (*TokenR
 	grant.OIDCScopes = nil // an exchanged token is an access token only
 	resp, e := p.mint(ctx, issuance{
 		ep: tc.ep, client: tc.client, user: &user, resource: &resource, grant: grant,
-		authTime: authTimeOf(subject), sessionID: subject.SessionID, act: act, familyID: subject.FamilyID,
+		authTime: authTimeOf(subject), amr: subject.AMR, sessionID: subject.SessionID, act: act, familyID: subject.FamilyID,
 	})
 	if e != nil {
 		return nil, e

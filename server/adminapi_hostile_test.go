@@ -180,6 +180,7 @@ func TestAdminAPIUsers(t *testing.T) {
 	e.expect("new password", e.call("PATCH", "/users/"+id, tok, map[string]any{"passwordProfile": map[string]any{"password": "a brand new long one"}}), http.StatusOK, "")
 	e.expect("disable", e.call("PATCH", "/users/"+id, tok, map[string]any{"accountEnabled": false}), http.StatusOK, "")
 	e.expect("revoke sessions", e.call("POST", "/users/"+id+"/revokeSignInSessions", tok, nil), http.StatusOK, "")
+	e.expect("reset authentication methods", e.call("POST", "/users/"+id+"/resetAuthenticationMethods", tok, nil), http.StatusOK, "")
 	if list := e.call("GET", "/users?$search=robert", tok, nil).json(t)["value"].([]any); len(list) != 1 {
 		t.Errorf("$search=robert found %d users", len(list))
 	}
@@ -195,6 +196,7 @@ func TestAdminAPIUsers(t *testing.T) {
 	e.expect("reset a Global Administrator's password", e.call("PATCH", "/users/"+carol.ID, tok, map[string]any{"passwordProfile": map[string]any{"password": "taken over now"}}),
 		http.StatusForbidden, "Authorization_RequestDenied")
 	e.expect("delete a Global Administrator", e.call("DELETE", "/users/"+carol.ID, tok, nil), http.StatusForbidden, "Authorization_RequestDenied")
+	e.expect("reset a Global Administrator's factors", e.call("POST", "/users/"+carol.ID+"/resetAuthenticationMethods", tok, nil), http.StatusForbidden, "Authorization_RequestDenied")
 	if members := e.call("GET", "/directoryRoles/62e90394-69f5-4237-9190-012177145e10/members", tok, nil).json(t)["value"].([]any); len(members) != 1 {
 		t.Errorf("Global Administrator members: %v", members)
 	}
@@ -210,7 +212,7 @@ func TestAdminAPIUsers(t *testing.T) {
 	for _, en := range entries {
 		activities = append(activities, en.Activity)
 	}
-	want := []string{"Delete user", "Revoke sign-in sessions", "Disable account", "Reset user password", "Update user", "Add user"}
+	want := []string{"Delete user", "Reset user authentication methods", "Revoke sign-in sessions", "Disable account", "Reset user password", "Update user", "Add user"}
 	if strings.Join(activities, "|") != strings.Join(want, "|") {
 		t.Errorf("bob's audit log: %q, want %q", activities, want)
 	}

@@ -2,7 +2,9 @@ package server
 
 import (
 	"fmt"
+	"html/template"
 	"net/http"
+	"strings"
 
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/server/ui"
@@ -47,6 +49,71 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request, ep oauth.Endpoi
 	}
 	f := oauth.ConsentForm{Ref: form.Get("request"), CSRF: form.Get("csrf"), Answer: form.Get("consent")}
 	s.step(w, r, ep, s.provider.SubmitConsent(r.Context(), ep, f, s.browser(r, ep)), http.StatusSeeOther)
+}
+
+// secondFactor is the second-factor page of an interaction whose user
+// gave their password (or is stepping up): ?method= picks the form.
+func (s *Server) secondFactor(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
+	if !s.allowMethods(w, r, http.MethodGet, http.MethodPost) {
+		return
+	}
+	if r.Method == http.MethodGet {
+		q := r.URL.Query()
+		s.step(w, r, ep, s.provider.SecondFactorPage(r.Context(), ep, q.Get("request"), oauth.FactorMethod(q.Get("method")), s.browser(r, ep)), http.StatusSeeOther)
+		return
+	}
+	form, e := readForm(w, r)
+	if e != nil {
+		s.errorPage(w, r, e)
+		return
+	}
+	f := oauth.SecondFactorForm{Ref: form.Get("request"), CSRF: form.Get("csrf"), Method: oauth.FactorMethod(form.Get("method")), Code: form.Get("code")}
+	s.step(w, r, ep, s.provider.SubmitSecondFactor(r.Context(), ep, f, s.browser(r, ep)), http.StatusSeeOther)
+}
+
+// enrol is the page where a user who must use a second factor sets up an
+// authenticator app during sign-in.
+func (s *Server) enrol(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
+	if !s.allowMethods(w, r, http.MethodGet, http.MethodPost) {
+		return
+	}
+	if r.Method == http.MethodGet {
+		s.step(w, r, ep, s.provider.EnrolPage(r.Context(), ep, r.URL.Query().Get("request"), s.browser(r, ep)), http.StatusSeeOther)
+		return
+	}
+	form, e := readForm(w, r)
+	if e != nil {
+		s.errorPage(w, r, e)
+		return
+	}
+	f := oauth.EnrolForm{Ref: form.Get("request"), CSRF: form.Get("csrf"), Code: form.Get("code")}
+	s.step(w, r, ep, s.provider.SubmitEnrol(r.Context(), ep, f, s.browser(r, ep)), http.StatusSeeOther)
+}
+
+// recovery goes on from the recovery codes page, which only the
+// enrolment's answer shows (the codes are not kept to show again).
+func (s *Server) recovery(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
+	if !s.allowMethods(w, r, http.MethodPost) {
+		return
+	}
+	form, e := readForm(w, r)
+	if e != nil {
+		s.errorPage(w, r, e)
+		return
+	}
+	f := oauth.ContinueForm{Ref: form.Get("request"), CSRF: form.Get("csrf")}
+	s.step(w, r, ep, s.provider.SubmitContinue(r.Context(), ep, f, s.browser(r, ep)), http.StatusSeeOther)
+}
+
+// methodLabel is the text of the link to a second-factor form.
+func methodLabel(m oauth.FactorMethod) string {
+	switch m {
+	case oauth.MethodTOTP:
+		return "Use a code from your authenticator app"
+	case oauth.MethodRecovery:
+		return "Use a recovery code"
+	}
+	return string(m)
 }
 
 // device is the verification page of the device flow: the user types the
@@ -109,6 +176,27 @@ func (s *Server) step(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint,
 			Username:   st.Login.Username,
 			Error:      st.Login.Error,
 		})
+	case st.Page == oauth.PageSecondFactor:
+		v := st.SecondFactor
+		data := ui.SecondFactor{Action: tenantPath(ep, "/second_factor"), RequestID: in.Ref, CSRF: in.CSRF,
+			ClientName: v.ClientName, TenantName: ep.Tenant.Name, Username: v.Username, Method: string(v.Method),
+			StepUp: v.StepUp, Error: v.Error, SignInAgain: s.pagePath(ep, "/login", in.Ref)}
+		for _, m := range v.Methods {
+			if m != v.Method {
+				data.Others = append(data.Others, ui.Link{Href: s.pagePath(ep, "/second_factor", in.Ref) + "&method=" + string(m), Label: methodLabel(m)})
+			}
+		}
+		s.render(w, r, st.Status, "second_factor", data)
+	case st.Page == oauth.PageEnrol:
+		// The QR code is an image in the page (a data: URL), so that the
+		// secret goes nowhere else.
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'")
+		s.render(w, r, st.Status, "enrol", ui.Enrol{Action: tenantPath(ep, "/enrol"), RequestID: in.Ref, CSRF: in.CSRF,
+			ClientName: st.Enrol.ClientName, TenantName: ep.Tenant.Name, Username: st.Enrol.Username,
+			Secret: groupsOfFour(st.Enrol.Secret), QR: template.URL(st.Enrol.QR), Error: st.Enrol.Error})
+	case st.Page == oauth.PageRecovery:
+		s.render(w, r, st.Status, "recovery", ui.Recovery{Action: tenantPath(ep, "/recovery"), RequestID: in.Ref, CSRF: in.CSRF,
+			TenantName: ep.Tenant.Name, Codes: st.Recovery.Codes})
 	case st.Page == oauth.PageConsent:
 		data := ui.Consent{Action: tenantPath(ep, "/consent"), RequestID: in.Ref, CSRF: in.CSRF,
 			ClientName: st.Consent.ClientName, Username: st.Consent.Username, NeedsAdmin: st.Consent.NeedsAdmin}
@@ -141,4 +229,17 @@ func deviceMessage(st oauth.Step) ui.Message {
 		return ui.Message{Title: "Sign-in cancelled", Text: "You declined the sign-in. The application on your device will not get access.", Error: true}
 	}
 	return ui.Message{Title: "Sign-in failed", Text: st.Err.Description, Error: true}
+}
+
+// groupsOfFour spaces a secret into groups of four characters, as people
+// read and type it (authenticator apps ignore the spaces).
+func groupsOfFour(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

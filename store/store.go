@@ -33,9 +33,25 @@ type Tenant struct {
 	Name       string // unique, lower case, used in URLs
 	SigningAlg string // RS256, ES256 or EdDSA
 	// Lockout holds the tenant's own sign-in throttling settings.
-	Lockout   LockoutSettings
+	Lockout LockoutSettings
+	// MFA is who must sign in with a second factor.
+	MFA       MFAPolicy
 	CreatedAt time.Time
 }
+
+// MFAPolicy says which users of a tenant must sign in with a second
+// factor. Whoever has a factor is asked for it whatever the policy.
+type MFAPolicy string
+
+const (
+	// MFAOptional (the empty value too) asks only users who enrolled.
+	MFAOptional MFAPolicy = "optional"
+	// MFAAdmins requires a second factor of users who hold any directory
+	// role.
+	MFAAdmins MFAPolicy = "admins"
+	// MFAEveryone requires a second factor of every user.
+	MFAEveryone MFAPolicy = "everyone"
+)
 
 // LockoutSettings bound password guessing on a tenant's sign-in page. A
 // zero field means the server's default, so a tenant that never set one
@@ -305,13 +321,56 @@ type SigningKey struct {
 	ExpiresAt  time.Time // zero while next or active
 }
 
-// Session is a single sign-on session, addressed by the hash of its cookie.
-type Session struct {
-	ID        string // public id, the basis of session_state and sid
-	Hash      []byte // SHA-256 of the cookie value
+// FactorKind is the kind of a second factor.
+type FactorKind string
+
+const (
+	// FactorTOTP is an authenticator app (RFC 6238).
+	FactorTOTP FactorKind = "totp"
+	// FactorPasskey is a WebAuthn credential. Reserved here so that its
+	// rows share the factors table; package oauth does not use it yet.
+	FactorPasskey FactorKind = "passkey"
+)
+
+// Factor is one authentication method a user enrolled beside their
+// password. The columns every kind has are fields; what only one kind
+// has travels in Secret (sealed by the caller, never in clear here) and
+// Data (kind-specific JSON, e.g. a passkey's credential id and
+// transports). Counter is the kind's replay guard, only ever raised, by
+// compare-and-swap: a TOTP factor's last accepted time step, a passkey's
+// signature counter.
+type Factor struct {
+	ID         string
+	TenantID   string
+	UserID     string
+	Kind       FactorKind
+	Name       string
+	Secret     []byte
+	Data       []byte
+	Counter    int64
+	CreatedAt  time.Time
+	LastUsedAt time.Time // zero until first used to sign in
+}
+
+// RecoveryCode is a single-use code that stands in for a second factor.
+// Only its hash is kept.
+type RecoveryCode struct {
 	TenantID  string
 	UserID    string
-	AuthTime  time.Time
+	Hash      []byte
+	CreatedAt time.Time
+}
+
+// Session is a single sign-on session, addressed by the hash of its cookie.
+type Session struct {
+	ID       string // public id, the basis of session_state and sid
+	Hash     []byte // SHA-256 of the cookie value
+	TenantID string
+	UserID   string
+	AuthTime time.Time
+	// AMR are the authentication methods the session was signed in with
+	// (RFC 8176 values: pwd, otp, mfa, …), grown by a step-up.
+	AMR       []string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	// FrontChannelClients are the apps with a front-channel logout URI
@@ -353,6 +412,7 @@ type AuthCode struct {
 	CodeChallenge       string
 	CodeChallengeMethod string
 	AuthTime            time.Time
+	AMR                 []string // the session's methods when the code was issued
 	CreatedAt           time.Time
 	ExpiresAt           time.Time
 	UsedAt              time.Time // zero until redeemed
@@ -380,6 +440,9 @@ type RefreshFamily struct {
 	UserID    string
 	SessionID string
 	AuthTime  time.Time
+	// AMR are the methods of the sign-in the family came from: every
+	// token of the chain carries them unchanged.
+	AMR       []string
 	CreatedAt time.Time
 	ExpiresAt time.Time // absolute end of the family
 	RevokedAt time.Time
@@ -419,6 +482,7 @@ type DeviceCode struct {
 	UserID     string
 	SessionID  string
 	AuthTime   time.Time
+	AMR        []string // the approving session's methods
 	Interval   time.Duration
 	CreatedAt  time.Time
 	ExpiresAt  time.Time
@@ -432,6 +496,7 @@ type DeviceDecision struct {
 	UserID    string
 	SessionID string
 	AuthTime  time.Time
+	AMR       []string
 	Grant     Grant
 }
 
@@ -574,6 +639,8 @@ type Store interface {
 	DeleteTenant(ctx context.Context, tenantID string) error
 	// SetTenantLockout replaces a tenant's lockout settings.
 	SetTenantLockout(ctx context.Context, tenantID string, l LockoutSettings) error
+	// SetTenantMFA replaces a tenant's MFA policy.
+	SetTenantMFA(ctx context.Context, tenantID string, p MFAPolicy) error
 
 	CreateApp(ctx context.Context, a App) error
 	GetApp(ctx context.Context, tenantID, clientID string) (App, error)
@@ -693,7 +760,35 @@ type Store interface {
 	// with retiredExpiresAt, the next key becomes active, and newNext is added.
 	RotateSigningKeys(ctx context.Context, tenantID string, newNext SigningKey, retiredExpiresAt time.Time) error
 
+	// AddFactor enrols a factor and, when codes is not nil, replaces the
+	// user's recovery codes with codes, in one transaction; ErrNotFound if
+	// there is no such user.
+	AddFactor(ctx context.Context, f Factor, codes []RecoveryCode) error
+	// ListFactors returns a user's factors, oldest first.
+	ListFactors(ctx context.Context, tenantID, userID string) ([]Factor, error)
+	// RemoveFactor removes one factor of a user; ErrNotFound if they have
+	// no such factor. When it was their last, their recovery codes go too.
+	RemoveFactor(ctx context.Context, tenantID, userID, factorID string) error
+	// ResetFactors removes every factor and recovery code of a user.
+	ResetFactors(ctx context.Context, tenantID, userID string) error
+	// AdvanceFactorCounter sets a factor's Counter to counter and its
+	// LastUsedAt to now, only if the stored counter is lower: ErrNotLive
+	// otherwise (the step or signature was used already, also by a
+	// concurrent caller), ErrNotFound if the factor is gone.
+	AdvanceFactorCounter(ctx context.Context, tenantID, factorID string, counter int64, now time.Time) error
+	// SetRecoveryCodes replaces a user's recovery codes.
+	SetRecoveryCodes(ctx context.Context, tenantID, userID string, codes []RecoveryCode) error
+	// UseRecoveryCode spends one of a user's recovery codes: of any number
+	// of concurrent callers one succeeds, the others get ErrNotLive, as
+	// does a code the user does not have.
+	UseRecoveryCode(ctx context.Context, tenantID, userID string, hash []byte) error
+	// CountRecoveryCodes returns how many unspent recovery codes a user has.
+	CountRecoveryCodes(ctx context.Context, tenantID, userID string) (int, error)
+
 	CreateSession(ctx context.Context, s Session) error
+	// UpgradeSession replaces a session's AMR (after a step-up);
+	// ErrNotFound when it is gone.
+	UpgradeSession(ctx context.Context, tenantID, sessionID string, amr []string) error
 	GetSession(ctx context.Context, tenantID string, hash []byte) (Session, error)
 	// GetSessionByID finds a session by its public id, for what was issued
 	// in it (codes, device codes) and must end with it.

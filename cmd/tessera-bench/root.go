@@ -28,7 +28,7 @@ type streams struct {
 // results carry over.
 func newRootCommand(s streams) *cobra.Command {
 	var c bench.Config
-	var secretEnv, passwordEnv, caFile, tokensFile, sched, output string
+	var secretEnv, passwordEnv, totpKeyEnv, caFile, tokensFile, sched, output string
 	var asJSON bool
 	var compareWith, labelA, labelB string
 	cmd := &cobra.Command{
@@ -55,6 +55,9 @@ signatures of the tenant's algorithm all cores make per second. Scenarios: ` + s
 		}
 		if passwordEnv != "" {
 			c.Password = os.Getenv(passwordEnv)
+		}
+		if totpKeyEnv != "" {
+			c.TOTPKey = os.Getenv(totpKeyEnv)
 		}
 		if tokensFile != "" {
 			b, err := os.ReadFile(tokensFile)
@@ -120,6 +123,9 @@ signatures of the tenant's algorithm all cores make per second. Scenarios: ` + s
 	f.StringVar(&c.RedirectURI, "redirect-uri", "", "registered redirect URI of the user client, e.g. http://localhost:3000/redirect")
 	f.StringVar(&c.Username, "username", "", "user who signs in for the user scenarios")
 	f.StringVar(&passwordEnv, "password-env", "TESSERA_BENCH_PASSWORD", "variable holding that user's password")
+	f.IntVar(&c.TOTPUsers, "totp-users", 0, "login_totp: accounts to sign in with, as mfa-users made them (three sign-ins each per 30 s)")
+	f.StringVar(&c.TOTPPrefix, "totp-prefix", "mfa-user-", "login_totp: the accounts' username prefix, as mfa-users --prefix")
+	f.StringVar(&totpKeyEnv, "totp-key-env", "TESSERA_BENCH_TOTP_KEY", "login_totp: variable holding the key the accounts' TOTP secrets derive from")
 	f.IntVar(&c.Families, "families", 0, "refresh token families rotated in turn (default: one per worker)")
 	f.StringVar(&tokensFile, "refresh-tokens-file", "", "file of refresh tokens (one per line) instead of signing in: for servers without Tessera's pages")
 	f.StringVar(&c.Alg, "alg", "", "signing algorithm for the floor (default: the first the server advertises)")
@@ -135,7 +141,7 @@ signatures of the tenant's algorithm all cores make per second. Scenarios: ` + s
 	f.StringVar(&labelB, "label-b", "B", "with --compare-authority: what --compare-authority is, for the result")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	f.StringVarP(&output, "output", "o", "text", "output format: text or json (as --json)")
-	cmd.AddCommand(newReportCommand(s), newCompareReportCommand(s), newSeedCommand(s))
+	cmd.AddCommand(newReportCommand(s), newCompareReportCommand(s), newSeedCommand(s), newMFAUsersCommand(s))
 	return cmd
 }
 

@@ -48,6 +48,7 @@ type directory interface {
 	SetPassword(ctx context.Context, u store.User, pw string) (store.User, error)
 	DeleteUser(ctx context.Context, u store.User) error
 	RevokeSessions(ctx context.Context, u store.User) error
+	ResetAuthenticationMethods(ctx context.Context, u store.User) error
 	AssignRole(ctx context.Context, u store.User, roleName string) (admin.DirectoryRole, error)
 	UnassignRole(ctx context.Context, u store.User, roleName string) (admin.DirectoryRole, error)
 

@@ -957,6 +957,11 @@ func (d *remoteDirectory) RevokeSessions(ctx context.Context, u store.User) erro
 	return err
 }
 
+func (d *remoteDirectory) ResetAuthenticationMethods(ctx context.Context, u store.User) error {
+	_, err := d.call(ctx, http.MethodPost, userPath(u.ID)+"/resetAuthenticationMethods", map[string]any{}, "", nil)
+	return err
+}
+
 func (d *remoteDirectory) AssignRole(ctx context.Context, u store.User, roleName string) (admin.DirectoryRole, error) {
 	r, ok := admin.FindDirectoryRole(roleName)
 	if !ok {

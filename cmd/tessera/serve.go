@@ -207,6 +207,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		Keys:              keys,
 		Successor:         token.NewSuccessors(e.masterKey).Derive,
 		State:             token.NewStateSealer(e.masterKey),
+		Factors:           token.NewFactorSealer(e.masterKey),
 		Logger:            logger,
 		DummyPasswordHash: password.Dummy(),
 		Metrics:           m,

@@ -23,6 +23,9 @@ type tenantJSON struct {
 	SigningAlg string      `json:"signing_alg"`
 	CreatedAt  time.Time   `json:"created_at"`
 	Lockout    lockoutJSON `json:"lockout"`
+	// MFA is who must sign in with a second factor: optional, admins or
+	// everyone.
+	MFA string `json:"mfa"`
 }
 
 // lockoutJSON is a tenant's sign-in lockout as it applies: its own
@@ -44,7 +47,7 @@ func toTenantJSON(t store.Tenant) tenantJSON {
 		Threshold: l.Threshold, Duration: l.Duration.String(), MaxDuration: l.MaxDuration.String(),
 		ResetAfter: l.ResetAfter.String(), AddressThreshold: l.AddressThreshold, RequestAttempts: l.RequestAttempts,
 		Defaults: []string{},
-	}}
+	}, MFA: string(admin.EffectiveMFA(t))}
 	for _, s := range lockoutSettings(t.Lockout) {
 		if !s.set {
 			out.Lockout.Defaults = append(out.Lockout.Defaults, s.json)
@@ -74,6 +77,7 @@ func lockoutSettings(l store.LockoutSettings) []lockoutSetting {
 func printTenant(w io.Writer, t store.Tenant) {
 	j := toTenantJSON(t)
 	fmt.Fprintf(w, "  Name:                  %s\n  Directory (tenant) ID: %s\n  Signing algorithm:     %s\n", t.Name, t.ID, t.SigningAlg)
+	fmt.Fprintf(w, "  MFA required of:       %s (--mfa)\n", mfaText(admin.EffectiveMFA(t)))
 	fmt.Fprintln(w, "  Sign-in lockout:")
 	values := []string{fmt.Sprint(j.Lockout.Threshold), j.Lockout.Duration, j.Lockout.MaxDuration, j.Lockout.ResetAfter,
 		fmt.Sprint(j.Lockout.AddressThreshold), fmt.Sprint(j.Lockout.RequestAttempts)}
@@ -86,6 +90,17 @@ func printTenant(w io.Writer, t store.Tenant) {
 		fmt.Fprintf(tw, "    %s:\t%s\t(%s; --%s)\n", s.label, values[i], source, s.flag)
 	}
 	tw.Flush()
+}
+
+// mfaText says in words who a policy requires a second factor of.
+func mfaText(p store.MFAPolicy) string {
+	switch p {
+	case store.MFAAdmins:
+		return "admins (users holding a directory role)"
+	case store.MFAEveryone:
+		return "everyone"
+	}
+	return "optional (users who enrolled a factor are asked for it)"
 }
 
 // lockoutSummary is a tenant's lockout on one line of `tenant list`.
@@ -196,9 +211,15 @@ func newTenantCommand(g *globals) *cobra.Command {
 func newTenantSetCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "set TENANT",
-		Short: "Change a tenant's sign-in lockout settings",
-		Long: `Change a tenant's sign-in lockout settings. Each flag takes a value or
-"default", which gives the setting back to the server's default.
+		Short: "Change a tenant's MFA policy and sign-in lockout settings",
+		Long: `Change a tenant's MFA policy and sign-in lockout settings. Each lockout
+flag takes a value or "default", which gives the setting back to the
+server's default.
+
+--mfa says who must sign in with a second factor: optional (only users who
+enrolled one are asked for it), admins (users who hold any directory role)
+or everyone. Users it requires and who have no factor enrol an
+authenticator app at their next sign-in.
 
 An account locks after --lockout-threshold failed sign-ins for
 --lockout-duration; while its failures are remembered, each further one
@@ -209,6 +230,7 @@ usernames, and one sign-in request ends after --lockout-request-attempts.`,
 		Args: cobra.ExactArgs(1),
 	}
 	values := map[string]*string{}
+	var mfa string
 	for _, s := range lockoutSettings(store.LockoutSettings{}) {
 		values[s.flag] = new(string)
 	}
@@ -257,8 +279,15 @@ usernames, and one sign-in request ends after --lockout-request-attempts.`,
 					return err
 				}
 			}
-			if t, err = e.operator.SetLockout(ctx, t, o); err != nil {
-				return err
+			if c.Flags().Changed("mfa") {
+				if t, err = e.operator.SetMFAPolicy(ctx, t, store.MFAPolicy(strings.TrimSpace(mfa))); err != nil {
+					return err
+				}
+			}
+			if o != (admin.LockoutOptions{}) || !c.Flags().Changed("mfa") {
+				if t, err = e.operator.SetLockout(ctx, t, o); err != nil {
+					return err
+				}
 			}
 			return g.print(toTenantJSON(t), func(w io.Writer) {
 				fmt.Fprintln(w, "Tenant updated.")
@@ -268,6 +297,7 @@ usernames, and one sign-in request ends after --lockout-request-attempts.`,
 	}
 	d := oauth.DefaultLockout()
 	f := cmd.Flags()
+	f.StringVar(&mfa, "mfa", "", "who must sign in with a second factor: optional, admins or everyone")
 	f.StringVar(values["lockout-threshold"], "lockout-threshold", "", fmt.Sprintf("failed sign-ins that lock an account (default %d)", d.Threshold))
 	f.StringVar(values["lockout-duration"], "lockout-duration", "", fmt.Sprintf("length of the first lockout, e.g. 60s (default %s)", d.Duration))
 	f.StringVar(values["lockout-max-duration"], "lockout-max-duration", "", fmt.Sprintf("longest lockout, e.g. 15m (default %s)", d.MaxDuration))

@@ -93,3 +93,30 @@ func TestCLITenantSetLockout(t *testing.T) {
 		t.Errorf("a refused set changed the settings: %v", l)
 	}
 }
+
+// tenant set --mfa changes who must use a second factor, tenant show says
+// it, a value that is not a policy is refused, and user mfa reset runs.
+func TestCLITenantSetMFA(t *testing.T) {
+	dir := t.TempDir()
+	runJSON(t, dir, "", "tenant", "create", "contoso")
+	if m := runJSON(t, dir, "", "tenant", "show", "contoso"); m["mfa"] != "optional" {
+		t.Errorf("a new tenant's mfa: %v", m["mfa"])
+	}
+	for _, p := range []string{"admins", "everyone", "optional"} {
+		if m := runJSON(t, dir, "", "tenant", "set", "contoso", "--mfa", p); m["mfa"] != p {
+			t.Errorf("after --mfa %s: %v", p, m["mfa"])
+		}
+	}
+	runJSON(t, dir, "", "tenant", "set", "contoso", "--mfa", "everyone")
+	text, err := run(t, dir, "", "tenant", "show", "contoso")
+	if err != nil || !strings.Contains(text, "MFA required of:       everyone") {
+		t.Errorf("tenant show: %v\n%s", err, text)
+	}
+	if _, err := run(t, dir, "", "tenant", "set", "contoso", "--mfa", "sometimes"); err == nil {
+		t.Error("--mfa sometimes was accepted")
+	}
+	runJSON(t, dir, "", "user", "create", "--tenant", "contoso", "--username", "alice@contoso.test")
+	if m := runJSON(t, dir, "", "user", "mfa", "reset", "--tenant", "contoso", "alice@contoso.test"); m["reset"] != true {
+		t.Errorf("user mfa reset: %v", m)
+	}
+}

@@ -120,7 +120,7 @@ func newUserCommand(g *globals) *cobra.Command {
 	markLocalRequired(list, "tenant")
 
 	cmd.AddCommand(create, list, userStateCommand(g, "disable", true), userStateCommand(g, "enable", false),
-		userDeleteCommand(g), userSetPasswordCommand(g), userRevokeSessionsCommand(g), userRoleCommand(g))
+		userDeleteCommand(g), userSetPasswordCommand(g), userRevokeSessionsCommand(g), userRoleCommand(g), userMFACommand(g))
 	return cmd
 }
 
@@ -219,6 +219,22 @@ func userSetPasswordCommand(g *globals) *cobra.Command {
 			}
 			return g.print(toUserJSON(u), func(w io.Writer) { fmt.Fprintf(w, "Password of %s set.\n", u.Username) })
 		})
+	return cmd
+}
+
+// userMFACommand holds what an admin does to a user's second factors.
+func userMFACommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "mfa", Short: "Manage a user's second factors (authenticator apps, recovery codes)"}
+	reset := userCommand(g, "reset USER", "Remove a user's second factors and recovery codes (they enrol again at next sign-in when the tenant requires MFA)",
+		func(ctx context.Context, e *env, u store.User) error {
+			if err := e.admin.ResetAuthenticationMethods(ctx, u); err != nil {
+				return err
+			}
+			return g.print(map[string]any{"user": u.ID, "reset": true}, func(w io.Writer) {
+				fmt.Fprintf(w, "Second factors and recovery codes of %s removed.\n", u.Username)
+			})
+		})
+	cmd.AddCommand(reset)
 	return cmd
 }
 

@@ -50,7 +50,7 @@ type Outcome struct {
 	Body     string
 	URL      *url.URL    // the page's own URL
 	Header   http.Header // the page's response headers
-	Page     string      // "login", "consent", "logout", "error", "form_post", or ""
+	Page     string      // "login", "second_factor", "enrol", "recovery", "consent", "logout", "error", "form_post", or ""
 	Callback *url.URL    // set when the browser was sent to the client
 	Params   url.Values  // the callback's parameters (query, fragment or posted form)
 }
@@ -113,6 +113,12 @@ func (b *Browser) do(req *http.Request) Outcome {
 			o.Page = "login"
 		case strings.Contains(body, `name="consent"`):
 			o.Page = "consent"
+		case strings.Contains(body, `id="totp-secret"`):
+			o.Page = "enrol"
+		case strings.Contains(body, `name="method"`):
+			o.Page = "second_factor"
+		case strings.Contains(body, `class="codes"`):
+			o.Page = "recovery"
 		case strings.Contains(body, "document.forms[0].submit()"):
 			o.Page = "form_post"
 			action, fields := ParseForm(b.t, body)
@@ -188,6 +194,47 @@ func (b *Browser) Consent(o Outcome, answer string) Outcome {
 	}
 	return b.Submit(o, map[string]string{"consent": answer})
 }
+
+// SecondFactor answers the second-factor page with a code of method
+// ("totp" or "recovery"), opening that method's form first when the page
+// shows another.
+func (b *Browser) SecondFactor(o Outcome, method, code string) Outcome {
+	b.t.Helper()
+	if o.Page != "second_factor" {
+		b.t.Fatalf("expected the second-factor page, got status %d page %q callback %v\n%s", o.Status, o.Page, o.Callback, o.Body)
+	}
+	if _, fields := ParseForm(b.t, o.Body); fields.Get("method") != method {
+		q := o.URL.Query()
+		q.Set("method", method)
+		u := *o.URL
+		u.RawQuery = q.Encode()
+		o = b.Get(u.String())
+	}
+	return b.Submit(o, map[string]string{"code": code})
+}
+
+// EnrolSecret is the TOTP secret the enrolment page shows as text.
+func EnrolSecret(t testing.TB, o Outcome) string {
+	t.Helper()
+	m := enrolSecret.FindStringSubmatch(o.Body)
+	if o.Page != "enrol" || m == nil {
+		t.Fatalf("expected the enrolment page with a secret, got status %d page %q\n%s", o.Status, o.Page, o.Body)
+	}
+	return strings.ReplaceAll(m[1], " ", "")
+}
+
+var enrolSecret = regexp.MustCompile(`id="totp-secret">([A-Z2-7 ]+)<`)
+
+// RecoveryCodes are the codes the recovery codes page shows.
+func RecoveryCodes(o Outcome) []string {
+	var out []string
+	for _, m := range recoveryCode.FindAllStringSubmatch(o.Body, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+var recoveryCode = regexp.MustCompile(`<li><code>([a-z0-9-]+)</code></li>`)
 
 // SignIn runs an authorize URL through login and consent (when shown) and
 // returns the callback.

@@ -135,8 +135,8 @@ func StartWith(t testing.TB, o Options) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	p := oauth.New(c, oauth.Deps{Store: st, Keys: token.NewKeyring(st, mk, clock.Now), Successor: token.NewSuccessors(mk).Derive,
-		State: token.NewStateSealer(mk),
-		Now:   clock.Now, DummyPasswordHash: dummy, Logger: log})
+		State: token.NewStateSealer(mk), Factors: token.NewFactorSealer(mk),
+		Now: clock.Now, DummyPasswordHash: dummy, Logger: log})
 	proxies, err := server.ParseTrustedProxies(o.TrustedProxies)
 	if err != nil {
 		t.Fatal(err)

@@ -368,6 +368,7 @@ func (api *API) routes() {
 		{"PATCH /users/{id}", api.patchUser},
 		{"DELETE /users/{id}", api.deleteUser},
 		{"POST /users/{id}/revokeSignInSessions", api.revokeSignInSessions},
+		{"POST /users/{id}/resetAuthenticationMethods", api.resetAuthenticationMethods},
 		{"GET /directoryRoles", api.listDirectoryRoles},
 		{"GET /directoryRoles/{role}/members", api.listRoleMembers},
 		{"POST /directoryRoles/{role}/members/$ref", api.addRoleMember},

@@ -163,6 +163,23 @@ func (api *API) revokeSignInSessions(q *request) error {
 	return nil
 }
 
+// resetAuthenticationMethods removes a user's second factors and
+// recovery codes. Graph deletes methods one by one under
+// /users/{id}/authentication/…; one call that removes them all is what
+// an admin helping a user who lost their phone needs, and what the
+// portal's button and `tessera user mfa reset` do.
+func (api *API) resetAuthenticationMethods(q *request) error {
+	u, err := q.admin.User(q.r.Context(), q.tenant, q.r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := q.admin.ResetAuthenticationMethods(q.r.Context(), u); err != nil {
+		return err
+	}
+	writeJSON(q.w, http.StatusOK, map[string]bool{"value": true})
+	return nil
+}
+
 type directoryRoleJSON struct {
 	ID             string `json:"id"`
 	RoleTemplateID string `json:"roleTemplateId"`

@@ -34,6 +34,10 @@ type userData struct {
 	Roles    []string
 	Choices  []admin.DirectoryRole // roles the user does not hold
 	Password string                // a password just set, shown once
+	// Factors are the user's second factors (no secrets), RecoveryCodes
+	// how many recovery codes they have left.
+	Factors       []store.Factor
+	RecoveryCodes int
 }
 
 func (p *Portal) newUser(q *request) error {
@@ -85,6 +89,8 @@ func (p *Portal) userPage(q *request, u store.User) error {
 		u, err = q.admin.SetPassword(ctx, u, password)
 	case "revoke-sessions":
 		err = q.admin.RevokeSessions(ctx, u)
+	case "reset-mfa":
+		err = q.admin.ResetAuthenticationMethods(ctx, u)
 	case "add-role":
 		_, err = q.admin.AssignRole(ctx, u, f.Get("role"))
 	case "remove-role":
@@ -137,7 +143,11 @@ func (p *Portal) userPageData(q *request, u store.User, password string) (*page,
 	if err != nil {
 		return nil, err
 	}
-	data := &userData{User: u, Password: password}
+	fs, n, err := q.admin.AuthenticationMethods(q.r.Context(), u)
+	if err != nil {
+		return nil, err
+	}
+	data := &userData{User: u, Password: password, Factors: fs, RecoveryCodes: n}
 	for _, r := range held {
 		data.Roles = append(data.Roles, r.Role)
 	}

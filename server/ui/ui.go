@@ -63,6 +63,48 @@ type Consent struct {
 	NeedsAdmin bool
 }
 
+// SecondFactor is the page that asks for a second factor. Method is the
+// form shown; Others link to the page with another method.
+type SecondFactor struct {
+	Action      string
+	RequestID   string
+	CSRF        string
+	ClientName  string
+	TenantName  string
+	Username    string
+	Method      string
+	Others      []Link
+	SignInAgain string
+	StepUp      bool
+	Error       string
+}
+
+// Link is a link with its text.
+type Link struct{ Href, Label string }
+
+// Enrol is the page that sets up an authenticator app. QR is a data:
+// URL the server made, hence template.URL.
+type Enrol struct {
+	Action     string
+	RequestID  string
+	CSRF       string
+	ClientName string
+	TenantName string
+	Username   string
+	Secret     string
+	QR         template.URL
+	Error      string
+}
+
+// Recovery shows new recovery codes once.
+type Recovery struct {
+	Action     string
+	RequestID  string
+	CSRF       string
+	TenantName string
+	Codes      []string
+}
+
 // Permission is one line of the consent page; Detail, when set, is shown
 // under it.
 type Permission struct {

@@ -342,6 +342,13 @@ func (s *Store) SetTenantLockout(ctx context.Context, tenantID string, l store.L
 	return s.inner.SetTenantLockout(ctx, tenantID, l)
 }
 
+// SetTenantMFA implements store.Store. The policy travels in the cached
+// tenant, as the lockout settings do.
+func (s *Store) SetTenantMFA(ctx context.Context, tenantID string, p store.MFAPolicy) error {
+	defer s.changed()
+	return s.inner.SetTenantMFA(ctx, tenantID, p)
+}
+
 // CreateApp implements store.Store.
 func (s *Store) CreateApp(ctx context.Context, a store.App) error {
 	defer s.changed()
@@ -584,6 +591,56 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string) ([]store.User, e
 
 // Token state, replay and rate checks and throttles: never cached, so
 // they pass through, and writing them changes nothing cached.
+
+// Factors and recovery codes are not cached: they are read once per
+// sign-in of a user who has one, and a removed factor or a spent code must
+// stop working at once on every instance. Nothing cached holds them, so
+// their writes flush nothing.
+
+// AddFactor implements store.Store.
+func (s *Store) AddFactor(ctx context.Context, f store.Factor, codes []store.RecoveryCode) error {
+	return s.inner.AddFactor(ctx, f, codes)
+}
+
+// ListFactors implements store.Store.
+func (s *Store) ListFactors(ctx context.Context, tenantID, userID string) ([]store.Factor, error) {
+	return s.inner.ListFactors(ctx, tenantID, userID)
+}
+
+// RemoveFactor implements store.Store.
+func (s *Store) RemoveFactor(ctx context.Context, tenantID, userID, factorID string) error {
+	return s.inner.RemoveFactor(ctx, tenantID, userID, factorID)
+}
+
+// ResetFactors implements store.Store.
+func (s *Store) ResetFactors(ctx context.Context, tenantID, userID string) error {
+	return s.inner.ResetFactors(ctx, tenantID, userID)
+}
+
+// AdvanceFactorCounter implements store.Store.
+func (s *Store) AdvanceFactorCounter(ctx context.Context, tenantID, factorID string, counter int64, now time.Time) error {
+	return s.inner.AdvanceFactorCounter(ctx, tenantID, factorID, counter, now)
+}
+
+// SetRecoveryCodes implements store.Store.
+func (s *Store) SetRecoveryCodes(ctx context.Context, tenantID, userID string, codes []store.RecoveryCode) error {
+	return s.inner.SetRecoveryCodes(ctx, tenantID, userID, codes)
+}
+
+// UseRecoveryCode implements store.Store.
+func (s *Store) UseRecoveryCode(ctx context.Context, tenantID, userID string, hash []byte) error {
+	return s.inner.UseRecoveryCode(ctx, tenantID, userID, hash)
+}
+
+// CountRecoveryCodes implements store.Store.
+func (s *Store) CountRecoveryCodes(ctx context.Context, tenantID, userID string) (int, error) {
+	return s.inner.CountRecoveryCodes(ctx, tenantID, userID)
+}
+
+// UpgradeSession implements store.Store. Sessions are not cached.
+func (s *Store) UpgradeSession(ctx context.Context, tenantID, sessionID string, amr []string) error {
+	return s.inner.UpgradeSession(ctx, tenantID, sessionID, amr)
+}
 
 // CreateSession implements store.Store.
 func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {

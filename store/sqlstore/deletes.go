@@ -86,7 +86,7 @@ func tenantTables() []string {
 	return []string{
 		"refresh_tokens", "refresh_families", "auth_codes", "auth_requests", "sessions", "device_codes",
 		"assertion_ids", "revoked_access_tokens", "throttles", "consents", "client_secrets", "app_credentials",
-		"directory_roles", "app_role_assignments", "group_members", "directory_groups", "users", "signing_keys", "apps",
+		"directory_roles", "app_role_assignments", "group_members", "directory_groups", "recovery_codes", "factors", "users", "signing_keys", "apps",
 	}
 }
 

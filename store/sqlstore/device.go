@@ -11,13 +11,13 @@ import (
 // Device codes (RFC 8628).
 
 const deviceCols = `hash, tenant_id, client_id, user_code, grant_json, status, user_id, session_id,
-	auth_time, interval_ms, created_at, expires_at, last_poll_at, used_at`
+	auth_time, interval_ms, created_at, expires_at, last_poll_at, used_at, amr`
 
 func scanDevice(row scanner) (store.DeviceCode, error) {
 	var d store.DeviceCode
 	err := row.Scan(&d.Hash, &d.TenantID, &d.ClientID, &d.UserCode, grantCol{&d.Grant}, &d.Status,
 		&d.UserID, &d.SessionID, timeCol{&d.AuthTime}, durationCol{&d.Interval}, timeCol{&d.CreatedAt},
-		timeCol{&d.ExpiresAt}, timeCol{&d.LastPollAt}, timeCol{&d.UsedAt})
+		timeCol{&d.ExpiresAt}, timeCol{&d.LastPollAt}, timeCol{&d.UsedAt}, amrCol{&d.AMR})
 	return d, err
 }
 
@@ -26,9 +26,9 @@ func scanDevice(row scanner) (store.DeviceCode, error) {
 // checks.
 func (s *Store) CreateDeviceCode(ctx context.Context, d store.DeviceCode) error {
 	_, err := s.exec(ctx, `INSERT INTO device_codes (`+deviceCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		d.Hash, d.TenantID, d.ClientID, d.UserCode, grantValue(d.Grant), string(store.DevicePending),
-		d.UserID, d.SessionID, d.AuthTime, d.Interval, d.CreatedAt, d.ExpiresAt, d.LastPollAt, d.UsedAt)
+		d.UserID, d.SessionID, d.AuthTime, d.Interval, d.CreatedAt, d.ExpiresAt, d.LastPollAt, d.UsedAt, amrValue(d.AMR))
 	return s.wrap("create device code", err)
 }
 
@@ -84,9 +84,9 @@ func (s *Store) DecideDeviceCode(ctx context.Context, tenantID string, hash []by
 	}
 	err := s.tx(ctx, func(c conn) error {
 		n, err := rowsAffected(c.exec(ctx, `UPDATE device_codes
-			SET status = $1, user_id = $2, session_id = $3, auth_time = $4, grant_json = $5
+			SET status = $1, user_id = $2, session_id = $3, auth_time = $4, grant_json = $5, amr = $9
 			WHERE tenant_id = $6 AND hash = $7 AND status = 'pending' AND expires_at > $8`,
-			string(d.Status), d.UserID, d.SessionID, d.AuthTime, grantValue(d.Grant), tenantID, hash, now))
+			string(d.Status), d.UserID, d.SessionID, d.AuthTime, grantValue(d.Grant), tenantID, hash, now, amrValue(d.AMR)))
 		if err != nil {
 			return err
 		}

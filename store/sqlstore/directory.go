@@ -14,26 +14,26 @@ import (
 // Tenants.
 
 const tenantCols = `id, name, signing_alg, created_at, lockout_threshold, lockout_duration_ms,
-	lockout_max_duration_ms, lockout_reset_after_ms, lockout_address_threshold, lockout_request_attempts`
+	lockout_max_duration_ms, lockout_reset_after_ms, lockout_address_threshold, lockout_request_attempts, mfa_policy`
 
 func scanTenant(row scanner) (store.Tenant, error) {
 	var t store.Tenant
 	l := &t.Lockout
 	err := row.Scan(&t.ID, &t.Name, &t.SigningAlg, timeCol{&t.CreatedAt}, &l.Threshold, durationCol{&l.Duration},
-		durationCol{&l.MaxDuration}, durationCol{&l.ResetAfter}, &l.AddressThreshold, &l.RequestAttempts)
+		durationCol{&l.MaxDuration}, durationCol{&l.ResetAfter}, &l.AddressThreshold, &l.RequestAttempts, &t.MFA)
 	return t, err
 }
 
 // CreateTenant implements store.Store.
 func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
-	_, err := s.exec(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, tenantArgs(t)...)
+	_, err := s.exec(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, tenantArgs(t)...)
 	return s.wrap("create tenant", err)
 }
 
 func tenantArgs(t store.Tenant) []any {
 	l := t.Lockout
 	return []any{t.ID, t.Name, t.SigningAlg, t.CreatedAt, l.Threshold, l.Duration, l.MaxDuration, l.ResetAfter,
-		l.AddressThreshold, l.RequestAttempts}
+		l.AddressThreshold, l.RequestAttempts, mfaValue(t.MFA)}
 }
 
 // SetTenantLockout implements store.Store.
@@ -415,4 +415,13 @@ func (s *Store) RemoveConsents(ctx context.Context, tenantID, clientID, principa
 	_, err := s.exec(ctx, `DELETE FROM consents WHERE tenant_id = $1 AND client_id = $2 AND principal_id = $3`,
 		tenantID, clientID, principalID)
 	return s.wrap("remove consents", err)
+}
+
+// mfaValue is the stored form of an MFA policy: optional is the empty
+// string, the column's default, however it was spelt.
+func mfaValue(p store.MFAPolicy) string {
+	if p == store.MFAOptional {
+		return ""
+	}
+	return string(p)
 }

@@ -9,18 +9,18 @@ import (
 
 // Sessions.
 
-const sessionInsertCols = `id, hash, tenant_id, user_id, auth_time, created_at, expires_at, frontchannel_clients`
+const sessionInsertCols = `id, hash, tenant_id, user_id, auth_time, created_at, expires_at, frontchannel_clients, amr`
 
 // sessionColumns is the sessions table's select list: its list reads
 // through the dialect (see dialect.listColumn).
 func sessionColumns(d dialect) string {
-	return `id, hash, tenant_id, user_id, auth_time, created_at, expires_at, ` + d.listColumn("frontchannel_clients")
+	return `id, hash, tenant_id, user_id, auth_time, created_at, expires_at, ` + d.listColumn("frontchannel_clients") + `, amr`
 }
 
 func scanSession(row scanner) (store.Session, error) {
 	var ss store.Session
 	err := row.Scan(&ss.ID, &ss.Hash, &ss.TenantID, &ss.UserID, timeCol{&ss.AuthTime},
-		timeCol{&ss.CreatedAt}, timeCol{&ss.ExpiresAt}, listCol(&ss.FrontChannelClients))
+		timeCol{&ss.CreatedAt}, timeCol{&ss.ExpiresAt}, listCol(&ss.FrontChannelClients), amrCol{&ss.AMR})
 	return ss, err
 }
 
@@ -32,8 +32,8 @@ func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
 		// default.
 		clients = []string{}
 	}
-	_, err := s.exec(ctx, `INSERT INTO sessions (`+sessionInsertCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		ss.ID, ss.Hash, ss.TenantID, ss.UserID, ss.AuthTime, ss.CreatedAt, ss.ExpiresAt, clients)
+	_, err := s.exec(ctx, `INSERT INTO sessions (`+sessionInsertCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		ss.ID, ss.Hash, ss.TenantID, ss.UserID, ss.AuthTime, ss.CreatedAt, ss.ExpiresAt, clients, amrValue(ss.AMR))
 	return s.wrap("create session", err)
 }
 

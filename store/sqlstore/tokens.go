@@ -12,24 +12,24 @@ import (
 
 const codeCols = `hash, tenant_id, client_id, user_id, session_id, redirect_uri, grant_json, nonce,
 	code_challenge, code_challenge_method, auth_time, created_at, expires_at, used_at, family_id,
-	access_token_id, access_token_expires_at`
+	access_token_id, access_token_expires_at, amr`
 
 func scanCode(row scanner) (store.AuthCode, error) {
 	var c store.AuthCode
 	err := row.Scan(&c.Hash, &c.TenantID, &c.ClientID, &c.UserID, &c.SessionID, &c.RedirectURI,
 		grantCol{&c.Grant}, &c.Nonce, &c.CodeChallenge, &c.CodeChallengeMethod, timeCol{&c.AuthTime},
 		timeCol{&c.CreatedAt}, timeCol{&c.ExpiresAt}, timeCol{&c.UsedAt}, &c.FamilyID,
-		&c.AccessTokenID, timeCol{&c.AccessTokenExpiresAt})
+		&c.AccessTokenID, timeCol{&c.AccessTokenExpiresAt}, amrCol{&c.AMR})
 	return c, err
 }
 
 // CreateAuthCode implements store.Store.
 func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
 	_, err := s.exec(ctx, `INSERT INTO auth_codes (`+codeCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		c.Hash, c.TenantID, c.ClientID, c.UserID, c.SessionID, c.RedirectURI, grantValue(c.Grant), c.Nonce,
 		c.CodeChallenge, c.CodeChallengeMethod, c.AuthTime, c.CreatedAt, c.ExpiresAt,
-		c.UsedAt, c.FamilyID, c.AccessTokenID, c.AccessTokenExpiresAt)
+		c.UsedAt, c.FamilyID, c.AccessTokenID, c.AccessTokenExpiresAt, amrValue(c.AMR))
 	return s.wrap("create auth code", err)
 }
 
@@ -137,12 +137,12 @@ func insertRedemption(ctx context.Context, c conn, tenantID string, r store.Rede
 
 // Refresh families and tokens.
 
-const familyCols = `id, tenant_id, client_id, user_id, session_id, auth_time, created_at, expires_at, revoked_at`
+const familyCols = `id, tenant_id, client_id, user_id, session_id, auth_time, created_at, expires_at, revoked_at, amr`
 
-const insertFamily = `INSERT INTO refresh_families (` + familyCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+const insertFamily = `INSERT INTO refresh_families (` + familyCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 
 func familyArgs(f store.RefreshFamily) []any {
-	return []any{f.ID, f.TenantID, f.ClientID, f.UserID, f.SessionID, f.AuthTime, f.CreatedAt, f.ExpiresAt, f.RevokedAt}
+	return []any{f.ID, f.TenantID, f.ClientID, f.UserID, f.SessionID, f.AuthTime, f.CreatedAt, f.ExpiresAt, f.RevokedAt, amrValue(f.AMR)}
 }
 
 const tokenCols = `hash, tenant_id, family_id, parent_hash, generation, grant_json, created_at, expires_at, used_at`
@@ -186,7 +186,7 @@ func scanTokenAndFamily(row scanner) (tokenAndFamily, error) {
 	err := row.Scan(&t.Hash, &t.TenantID, &t.FamilyID, &t.ParentHash, &t.Generation, grantCol{&t.Grant},
 		timeCol{&t.CreatedAt}, timeCol{&t.ExpiresAt}, timeCol{&t.UsedAt},
 		&f.ID, &f.TenantID, &f.ClientID, &f.UserID, &f.SessionID, timeCol{&f.AuthTime},
-		timeCol{&f.CreatedAt}, timeCol{&f.ExpiresAt}, timeCol{&f.RevokedAt})
+		timeCol{&f.CreatedAt}, timeCol{&f.ExpiresAt}, timeCol{&f.RevokedAt}, amrCol{&f.AMR})
 	return v, err
 }
 
@@ -210,7 +210,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, tenantID string, hash []byt
 		t.hash, t.tenant_id, t.family_id, t.parent_hash, t.generation, t.grant_json,
 		t.created_at, t.expires_at, t.used_at,
 		f.id, f.tenant_id, f.client_id, f.user_id, f.session_id,
-		f.auth_time, f.created_at, f.expires_at, f.revoked_at
+		f.auth_time, f.created_at, f.expires_at, f.revoked_at, f.amr
 		FROM refresh_tokens t JOIN refresh_families f ON f.tenant_id = t.tenant_id AND f.id = t.family_id
 		WHERE t.tenant_id = $1 AND t.hash = $2`, tenantID, hash)
 	return v.t, v.f, s.wrap("get refresh token", err)
@@ -227,7 +227,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, tenantID string, parentH
 func scanFamily(row scanner) (store.RefreshFamily, error) {
 	var f store.RefreshFamily
 	err := row.Scan(&f.ID, &f.TenantID, &f.ClientID, &f.UserID, &f.SessionID, timeCol{&f.AuthTime},
-		timeCol{&f.CreatedAt}, timeCol{&f.ExpiresAt}, timeCol{&f.RevokedAt})
+		timeCol{&f.CreatedAt}, timeCol{&f.ExpiresAt}, timeCol{&f.RevokedAt}, amrCol{&f.AMR})
 	return f, err
 }
 

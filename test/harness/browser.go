@@ -34,6 +34,7 @@ type Browser struct {
 	ctx      context.Context
 	mu       sync.Mutex
 	requests []string // every URL the browser asked for, in order
+	auth     *Authenticator
 }
 
 // NewBrowser starts Chromium; without one the test is skipped (failed in
@@ -249,13 +250,15 @@ func (b *Browser) SignIn(authorizeURL, username, password, redirectPrefix string
 	b.t.Helper()
 	b.ForgetRequests()
 	b.Navigate(authorizeURL)
-	for step := 0; step < 3; step++ {
+	// Sign-in, enrolment, recovery codes or second factor, consent.
+	for step := 0; step < 6; step++ {
 		if u, ok := b.Requested(redirectPrefix, 300*time.Millisecond); ok {
 			return u
 		}
 		switch {
 		case b.Has("#password"):
 			b.Login(username, password)
+		case b.secondFactor():
 		case b.Has(`button[value="accept"]`):
 			b.Consent(true)
 		}
@@ -276,6 +279,8 @@ func (b *Browser) ApproveDevice(verificationURI, userCode, username, password st
 	b.Click(`button[type="submit"]`)
 	if b.Has("#password") {
 		b.Login(username, password)
+	}
+	for b.secondFactor() {
 	}
 	b.Consent(true)
 	if text := b.Text(); !strings.Contains(text, "signed in") {

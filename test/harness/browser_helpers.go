@@ -19,7 +19,7 @@ import (
 func (b *Browser) For(t *testing.T) *Browser {
 	t.Helper()
 	ctx, cancel := context.WithCancel(b.ctx)
-	v := &Browser{t: t, ctx: ctx}
+	v := &Browser{t: t, ctx: ctx, auth: b.auth}
 	chromedp.ListenTarget(ctx, func(ev any) {
 		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
 			v.mu.Lock()

@@ -94,6 +94,8 @@ function summary(res) {
     homeAccountId: res.account?.homeAccountId,
     idTokenSub: res.idTokenClaims?.sub,
     idTokenAud: res.idTokenClaims?.aud,
+    idTokenAcr: res.idTokenClaims?.acr,
+    acr: at.acr,
     aud: at.aud,
     scp: at.scp,
     oid: at.oid,

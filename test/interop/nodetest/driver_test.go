@@ -149,6 +149,9 @@ type script struct {
 	name   string            // file in test/interop/node
 	env    map[string]string // added to the environment
 	dotenv map[string]string // written to .env in the working directory
+	// mfa gives the browser's user an authenticator app, which it enrols
+	// when the server asks and answers second-factor pages with.
+	mfa *harness.Authenticator
 }
 
 // run runs the script to completion, serving its requests, and returns
@@ -202,6 +205,9 @@ func run(t *testing.T, srv *harness.Tessera, s script) (results, error) {
 	browse := func() *harness.Browser {
 		if browser == nil {
 			browser = harness.NewBrowser(t)
+			if s.mfa != nil {
+				browser.UseAuthenticator(s.mfa)
+			}
 		}
 		return browser
 	}

@@ -405,3 +405,34 @@ func testMSALNodeDeadRefreshToken(t *testing.T, protocolMode string) {
 		interaction(t, "the family's current token", r.obj("family"))
 	})
 }
+
+// TestMSALNodeMFARequired: with the tenant requiring a second factor of
+// everyone, MSAL Node's public client flows still sign in: the browser
+// enrols an authenticator app at the first sign-in (reading its secret
+// off the page) and the tokens MSAL gets say the sign-in was
+// multi-factor.
+func TestMSALNodeMFARequired(t *testing.T) {
+	t.Parallel()
+	requireNode(t)
+	srv := startServer(t)
+	if got := srv.CLI(t, "tenant", "set", srv.Tenant, "--mfa", "everyone")["mfa"]; got != "everyone" {
+		t.Fatalf("tenant set --mfa everyone: %v", got)
+	}
+	scope := "api://" + srv.Demo.WebClientID + "/access_as_user"
+	app := &harness.Authenticator{}
+	rs, check := mustRun(t, srv, script{name: "msal-public.mjs", mfa: app, env: merge(msalEnv(srv, "OIDC"), map[string]string{
+		"CLIENT_ID": srv.Demo.NativeClientID, "SCOPE": scope, "CACHE_PATH": filepath.Join(t.TempDir(), "msal_cache.json"), "TENANT": srv.Tenant,
+	})})
+	defer check()
+	if app.Secret() == "" {
+		t.Error("the browser was never asked to enrol an authenticator app")
+	}
+	for _, step := range []string{"acquireTokenInteractive", "getAuthCodeUrl+acquireTokenByCode", "acquireTokenByDeviceCode", "acquireTokenByRefreshToken", "acquireTokenSilent forceRefresh"} {
+		t.Run(step, func(t *testing.T) {
+			r := rs.step(t, step)
+			if r.str("acr") != "mfa" || r.str("idTokenAcr") != "mfa" {
+				t.Errorf("acr %q, ID token acr %q: want mfa", r.str("acr"), r.str("idTokenAcr"))
+			}
+		})
+	}
+}
