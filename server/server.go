@@ -141,6 +141,7 @@ func (s *Server) routes() *http.ServeMux {
 
 	mux.Handle("/assets/tessera.css", http.StripPrefix("/assets/", staticHandler()))
 	mux.Handle("/assets/portal.css", http.StripPrefix("/assets/", staticHandler()))
+	mux.Handle("/assets/passkey.js", http.StripPrefix("/assets/", staticHandler()))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
