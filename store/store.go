@@ -597,23 +597,6 @@ type Store interface {
 	// transaction: ErrNotFound when there were no such scopes.
 	RemoveGrant(ctx context.Context, tenantID, clientID, principalID, resourceID string, now time.Time) error
 
-	// AddPasskey registers a user's passkey: ErrConflict if its credential
-	// id is registered in the tenant already, ErrNotFound if there is no
-	// such user.
-	AddPasskey(ctx context.Context, p Passkey) error
-	// ListPasskeys returns a user's passkeys, oldest first.
-	ListPasskeys(ctx context.Context, tenantID, userID string) ([]Passkey, error)
-	// GetPasskey finds a passkey by credential id.
-	GetPasskey(ctx context.Context, tenantID, id string) (Passkey, error)
-	// UsePasskey records a sign-in with a passkey: its sign count becomes
-	// signCount and LastUsedAt at, only if the stored count is still
-	// prevCount; otherwise ErrNotLive (another sign-in used the counter
-	// value first: a replay or a clone). ErrNotFound if it is gone.
-	UsePasskey(ctx context.Context, tenantID, id string, prevCount, signCount uint32, at time.Time) error
-	// RemovePasskey removes one of the user's passkeys: ErrNotFound if
-	// the user has no passkey with that id.
-	RemovePasskey(ctx context.Context, tenantID, userID, id string) error
-
 	AddSigningKey(ctx context.Context, k SigningKey) error
 	// ListSigningKeys returns the tenant's keys that are next, active, or
 	// retired with ExpiresAt after now.

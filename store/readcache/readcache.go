@@ -449,33 +449,6 @@ func (s *Store) ListDirectoryRoles(ctx context.Context, tenantID, userID string)
 	return s.inner.ListDirectoryRoles(ctx, tenantID, userID)
 }
 
-// AddPasskey implements store.Store. Passkeys are read at sign-in and
-// never cached: a removed one must stop working at once, and every use
-// moves its counter.
-func (s *Store) AddPasskey(ctx context.Context, p store.Passkey) error {
-	return s.inner.AddPasskey(ctx, p)
-}
-
-// ListPasskeys implements store.Store.
-func (s *Store) ListPasskeys(ctx context.Context, tenantID, userID string) ([]store.Passkey, error) {
-	return s.inner.ListPasskeys(ctx, tenantID, userID)
-}
-
-// GetPasskey implements store.Store.
-func (s *Store) GetPasskey(ctx context.Context, tenantID, id string) (store.Passkey, error) {
-	return s.inner.GetPasskey(ctx, tenantID, id)
-}
-
-// UsePasskey implements store.Store.
-func (s *Store) UsePasskey(ctx context.Context, tenantID, id string, prevCount, signCount uint32, at time.Time) error {
-	return s.inner.UsePasskey(ctx, tenantID, id, prevCount, signCount, at)
-}
-
-// RemovePasskey implements store.Store.
-func (s *Store) RemovePasskey(ctx context.Context, tenantID, userID, id string) error {
-	return s.inner.RemovePasskey(ctx, tenantID, userID, id)
-}
-
 // AddConsents implements store.Store.
 func (s *Store) AddConsents(ctx context.Context, cs []store.Consent) error {
 	defer s.changed()

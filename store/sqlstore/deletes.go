@@ -83,7 +83,7 @@ func tenantTables() []string {
 	return []string{
 		"refresh_tokens", "refresh_families", "auth_codes", "auth_requests", "sessions", "device_codes",
 		"assertion_ids", "revoked_access_tokens", "throttles", "consents", "client_secrets", "app_credentials",
-		"directory_roles", "recovery_codes", "factors", "passkeys", "users", "signing_keys", "apps",
+		"directory_roles", "recovery_codes", "factors", "users", "signing_keys", "apps",
 	}
 }
 

@@ -81,8 +81,6 @@ func Run(t *testing.T, newBackend Backend) {
 		{"Factors", simple(testFactors)},
 		{"SessionAMR", simple(testSessionAMR)},
 		{"FactorRace", testFactorRace},
-		{"Passkeys", simple(testPasskeys)},
-		{"PasskeyCounter", simple(testPasskeyCounter)},
 		{"AuditWithChange", simple(testAuditWithChange)},
 		{"AuditExpiry", simple(testAuditExpiry)},
 		{"Deletes", simple(testDeletes)},
