@@ -22,6 +22,7 @@ package passkey
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -51,12 +52,23 @@ const maxResponse = 64 << 10
 // credential, without the user verification asked for, or replayed.
 var ErrRefused = errors.New("passkey: refused")
 
-// Store is what the relying party reads and writes.
+// Store is what the relying party reads and writes. Passkeys are second
+// factors of kind store.FactorPasskey: the factor's id is FactorID of the
+// credential id, its Data the credential record, its Counter the
+// authenticator's signature counter.
 type Store interface {
-	GetPasskey(ctx context.Context, tenantID, id string) (store.Passkey, error)
-	ListPasskeys(ctx context.Context, tenantID, userID string) ([]store.Passkey, error)
-	UsePasskey(ctx context.Context, tenantID, id string, prevCount, signCount uint32, at time.Time) error
+	GetFactor(ctx context.Context, tenantID, factorID string) (store.Factor, error)
+	ListFactors(ctx context.Context, tenantID, userID string) ([]store.Factor, error)
+	AdvanceFactorCounter(ctx context.Context, tenantID, factorID string, counter int64, now time.Time) error
 	UseAssertionID(ctx context.Context, tenantID, clientID, jti string, expiresAt time.Time) error
+}
+
+// FactorID names a credential as a factor: the hash of its id, of a fixed
+// length whatever the authenticator chose (credential ids run to 1,023
+// bytes), base64url.
+func FactorID(credentialID []byte) string {
+	sum := sha256.Sum256(credentialID)
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // usedChallenges is the replay list's client id under which answered
@@ -96,7 +108,8 @@ type User struct {
 	ID       string // the user handle: the object id
 	Username string
 	Name     string
-	Passkeys []store.Passkey
+	// Factors are the user's factors; their passkeys among them count.
+	Factors []store.Factor
 }
 
 // Challenge is a begun ceremony: Options go to the browser's
@@ -109,8 +122,8 @@ type Challenge struct {
 
 // SignIn is an accepted passkey sign-in.
 type SignIn struct {
-	UserID    string
-	PasskeyID string
+	UserID   string
+	FactorID string
 	// Verified says the authenticator verified the user (a PIN or a
 	// biometric), which makes the passkey two factors on its own.
 	Verified bool
@@ -149,8 +162,11 @@ func newUser(u User) (webauthnUser, error) {
 	if w.u.Name == "" {
 		w.u.Name = u.Username
 	}
-	for _, p := range u.Passkeys {
-		c, err := decodeCredential(p)
+	for _, f := range u.Factors {
+		if f.Kind != store.FactorPasskey {
+			continue
+		}
+		c, err := decodeCredential(f)
 		if err != nil {
 			return w, err
 		}
@@ -159,14 +175,25 @@ func newUser(u User) (webauthnUser, error) {
 	return w, nil
 }
 
-func decodeCredential(p store.Passkey) (webauthn.Credential, error) {
+func decodeCredential(f store.Factor) (webauthn.Credential, error) {
 	var c webauthn.Credential
-	if err := json.Unmarshal(p.Credential, &c); err != nil {
-		return c, fmt.Errorf("decode passkey %s: %w", p.ID, err)
+	if err := json.Unmarshal(f.Data, &c); err != nil {
+		return c, fmt.Errorf("decode passkey %s: %w", f.ID, err)
 	}
 	// The counter lives in its own column, moved by compare-and-swap.
-	c.Authenticator.SignCount = p.SignCount
+	c.Authenticator.SignCount = uint32(f.Counter)
 	return c, nil
+}
+
+// Count is how many passkeys are among fs.
+func Count(fs []store.Factor) int {
+	n := 0
+	for _, f := range fs {
+		if f.Kind == store.FactorPasskey {
+			n++
+		}
+	}
+	return n
 }
 
 // relyingParty configures the library for one origin.
@@ -255,42 +282,42 @@ func (rp *RelyingParty) BeginRegistration(c Ceremony, u User) (Challenge, error)
 }
 
 // FinishRegistration checks the authenticator's answer to a registration
-// begun for u and returns the passkey to store, named name.
-func (rp *RelyingParty) FinishRegistration(c Ceremony, u User, state string, response []byte, name string) (store.Passkey, error) {
+// begun for u and returns the passkey to store as a factor, named name.
+func (rp *RelyingParty) FinishRegistration(c Ceremony, u User, state string, response []byte, name string) (store.Factor, error) {
 	sc, err := rp.open(c, "register", state)
 	if err != nil {
-		return store.Passkey{}, err
+		return store.Factor{}, err
 	}
 	if sc.UserID != u.ID {
-		return store.Passkey{}, fmt.Errorf("%w: registration begun for another user", ErrRefused)
+		return store.Factor{}, fmt.Errorf("%w: registration begun for another user", ErrRefused)
 	}
 	if len(response) > maxResponse {
-		return store.Passkey{}, fmt.Errorf("%w: answer too large", ErrRefused)
+		return store.Factor{}, fmt.Errorf("%w: answer too large", ErrRefused)
 	}
 	wa, err := rp.relyingParty(c.Origin)
 	if err != nil {
-		return store.Passkey{}, err
+		return store.Factor{}, err
 	}
 	w, err := newUser(u)
 	if err != nil {
-		return store.Passkey{}, err
+		return store.Factor{}, err
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
 	if err != nil {
-		return store.Passkey{}, fmt.Errorf("%w: %w", ErrRefused, detailed(err))
+		return store.Factor{}, fmt.Errorf("%w: %w", ErrRefused, detailed(err))
 	}
 	cred, err := wa.CreateCredential(w, sc.Session, parsed)
 	if err != nil {
-		return store.Passkey{}, fmt.Errorf("%w: %w", ErrRefused, detailed(err))
+		return store.Factor{}, fmt.Errorf("%w: %w", ErrRefused, detailed(err))
 	}
 	record, err := json.Marshal(cred)
 	if err != nil {
-		return store.Passkey{}, fmt.Errorf("encode passkey: %w", err)
+		return store.Factor{}, fmt.Errorf("encode passkey: %w", err)
 	}
 	now := rp.now().UTC()
-	return store.Passkey{
-		TenantID: c.TenantID, UserID: u.ID, ID: base64.RawURLEncoding.EncodeToString(cred.ID), Name: name,
-		Credential: record, SignCount: cred.Authenticator.SignCount, CreatedAt: now,
+	return store.Factor{
+		TenantID: c.TenantID, UserID: u.ID, ID: FactorID(cred.ID), Kind: store.FactorPasskey, Name: name,
+		Data: record, Counter: int64(cred.Authenticator.SignCount), CreatedAt: now,
 	}, nil
 }
 
@@ -344,9 +371,8 @@ func (rp *RelyingParty) FinishSignIn(ctx context.Context, c Ceremony, state stri
 	if err != nil {
 		return SignIn{}, fmt.Errorf("%w: %w", ErrRefused, detailed(err))
 	}
-	credID := base64.RawURLEncoding.EncodeToString(parsed.RawID)
-	key, err := rp.store.GetPasskey(ctx, c.TenantID, credID)
-	if errors.Is(err, store.ErrNotFound) {
+	key, err := rp.store.GetFactor(ctx, c.TenantID, FactorID(parsed.RawID))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && key.Kind != store.FactorPasskey) {
 		return SignIn{}, fmt.Errorf("%w: unknown credential", ErrRefused)
 	}
 	if err != nil {
@@ -360,11 +386,11 @@ func (rp *RelyingParty) FinishSignIn(ctx context.Context, c Ceremony, state stri
 	if h := parsed.Response.UserHandle; len(h) > 0 && !bytes.Equal(h, []byte(key.UserID)) {
 		return SignIn{}, fmt.Errorf("%w: user handle does not match the credential", ErrRefused)
 	}
-	keys, err := rp.store.ListPasskeys(ctx, c.TenantID, key.UserID)
+	factors, err := rp.store.ListFactors(ctx, c.TenantID, key.UserID)
 	if err != nil {
 		return SignIn{}, fmt.Errorf("passkey sign-in: %w", err)
 	}
-	w, err := newUser(User{ID: key.UserID, Passkeys: keys})
+	w, err := newUser(User{ID: key.UserID, Factors: factors})
 	if err != nil {
 		return SignIn{}, err
 	}
@@ -379,7 +405,7 @@ func (rp *RelyingParty) FinishSignIn(ctx context.Context, c Ceremony, state stri
 	}
 	if cred.Authenticator.CloneWarning {
 		return SignIn{}, fmt.Errorf("%w: signature counter %d did not move past %d (replay or cloned authenticator)",
-			ErrRefused, parsed.Response.AuthenticatorData.Counter, key.SignCount)
+			ErrRefused, parsed.Response.AuthenticatorData.Counter, key.Counter)
 	}
 	// Authenticators that keep no counter (most synced passkeys) send 0
 	// every time, so the counter alone cannot refuse a replayed answer:
@@ -391,15 +417,19 @@ func (rp *RelyingParty) FinishSignIn(ctx context.Context, c Ceremony, state stri
 	if err != nil {
 		return SignIn{}, fmt.Errorf("passkey sign-in: %w", err)
 	}
-	err = rp.store.UsePasskey(ctx, c.TenantID, key.ID, key.SignCount, cred.Authenticator.SignCount, rp.now().UTC())
-	if errors.Is(err, store.ErrNotLive) || errors.Is(err, store.ErrNotFound) {
-		return SignIn{}, fmt.Errorf("%w: the counter moved or the passkey went while signing in", ErrRefused)
-	}
-	if err != nil {
-		return SignIn{}, fmt.Errorf("passkey sign-in: %w", err)
+	// A counter that stays 0 is an authenticator that keeps none: there
+	// is nothing to move, and the challenge above is the replay guard.
+	if count := int64(cred.Authenticator.SignCount); count > 0 || key.Counter > 0 {
+		err = rp.store.AdvanceFactorCounter(ctx, c.TenantID, key.ID, count, rp.now().UTC())
+		if errors.Is(err, store.ErrNotLive) || errors.Is(err, store.ErrNotFound) {
+			return SignIn{}, fmt.Errorf("%w: the counter moved or the passkey went while signing in", ErrRefused)
+		}
+		if err != nil {
+			return SignIn{}, fmt.Errorf("passkey sign-in: %w", err)
+		}
 	}
 	flags := parsed.Response.AuthenticatorData.Flags
-	return SignIn{UserID: key.UserID, PasskeyID: key.ID, Verified: flags.HasUserVerified(), Synced: flags.HasBackupEligible()}, nil
+	return SignIn{UserID: key.UserID, FactorID: key.ID, Verified: flags.HasUserVerified(), Synced: flags.HasBackupEligible()}, nil
 }
 
 // detailed keeps the library's developer detail, which says which check

@@ -48,15 +48,15 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) user(tid, uid string) passkey.User {
 	f.t.Helper()
-	keys, err := f.store.ListPasskeys(f.t.Context(), tid, uid)
+	fs, err := f.store.ListFactors(f.t.Context(), tid, uid)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	return passkey.User{ID: uid, Username: uid + "@example.com", Passkeys: keys}
+	return passkey.User{ID: uid, Username: uid + "@example.com", Factors: fs}
 }
 
 // register runs a whole registration of a new passkey for uid with a.
-func (f *fixture) register(a *passkeytest.Authenticator, tid, uid string) store.Passkey {
+func (f *fixture) register(a *passkeytest.Authenticator, tid, uid string) store.Factor {
 	f.t.Helper()
 	c := passkey.Ceremony{TenantID: tid, Origin: origin, Context: "account-" + uid}
 	ch, err := f.rp.BeginRegistration(c, f.user(tid, uid))
@@ -71,7 +71,7 @@ func (f *fixture) register(a *passkeytest.Authenticator, tid, uid string) store.
 	if err != nil {
 		f.t.Fatalf("registration refused: %v", err)
 	}
-	if err := f.store.AddPasskey(f.t.Context(), p); err != nil {
+	if err := f.store.AddFactor(f.t.Context(), p, nil); err != nil {
 		f.t.Fatal(err)
 	}
 	return p
@@ -85,7 +85,7 @@ func TestRegisterThenSignInPasswordless(t *testing.T) {
 	f := newFixture(t)
 	a := authenticator()
 	p := f.register(a, "t1", "alice")
-	if p.UserID != "alice" || p.TenantID != "t1" || p.ID == "" || len(p.Credential) == 0 {
+	if p.UserID != "alice" || p.TenantID != "t1" || p.ID == "" || p.Kind != store.FactorPasskey || len(p.Data) == 0 {
 		t.Fatalf("registered passkey: %+v", p)
 	}
 
@@ -102,18 +102,18 @@ func TestRegisterThenSignInPasswordless(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sign-in refused: %v", err)
 	}
-	if got.UserID != "alice" || got.PasskeyID != p.ID || !got.Verified {
+	if got.UserID != "alice" || got.FactorID != p.ID || !got.Verified {
 		t.Errorf("sign-in: %+v", got)
 	}
 	if amr := got.AMR(); !slices.Equal(amr, []string{"hwk", "user", "mfa"}) {
 		t.Errorf("amr %v", amr)
 	}
-	stored, err := f.store.GetPasskey(t.Context(), "t1", p.ID)
+	stored, err := f.store.GetFactor(t.Context(), "t1", p.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stored.SignCount != 1 || stored.LastUsedAt.IsZero() {
-		t.Errorf("after sign-in the passkey has count %d, last used %v", stored.SignCount, stored.LastUsedAt)
+	if stored.Counter != 1 || stored.LastUsedAt.IsZero() {
+		t.Errorf("after sign-in the passkey has count %d, last used %v", stored.Counter, stored.LastUsedAt)
 	}
 }
 
@@ -268,11 +268,11 @@ func TestHostileAnswers(t *testing.T) {
 	// A removed passkey stops working at once.
 	ch = begin()
 	answer, _ = a.Get(ch.Options, nil)
-	p, err := f.store.ListPasskeys(t.Context(), "t1", "alice")
+	p, err := f.store.ListFactors(t.Context(), "t1", "alice")
 	if err != nil || len(p) != 1 {
 		t.Fatal(p, err)
 	}
-	if err := f.store.RemovePasskey(t.Context(), "t1", "alice", p[0].ID); err != nil {
+	if err := f.store.RemoveFactor(t.Context(), "t1", "alice", p[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	refused("removed passkey", c, ch.State, answer)
