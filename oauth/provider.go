@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/internal/password"
+	"github.com/tessera-id/tessera/passkey"
 	"github.com/tessera-id/tessera/store"
 	"github.com/tessera-id/tessera/token"
 )
@@ -97,6 +98,8 @@ type Provider struct {
 	clientBlocks *clientBlocks
 	// grants is the token endpoint's table of grant types (grantTable).
 	grants []grantType
+	// passkeys runs the WebAuthn ceremonies of the sign-in pages.
+	passkeys *passkey.RelyingParty
 }
 
 // Deps are the Provider's collaborators.
@@ -152,6 +155,7 @@ func New(cfg Config, d Deps) *Provider {
 		clientBlocks:  newClientBlocks(cfg.ClientAuthLimit.MaxBlocked),
 	}
 	p.grants = p.grantTable()
+	p.passkeys = passkey.New(d.Store, d.State, "Tessera", p.now)
 	return p
 }
 

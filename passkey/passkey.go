@@ -27,6 +27,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"time"
 
@@ -201,6 +202,11 @@ func (rp *RelyingParty) relyingParty(origin string) (*webauthn.WebAuthn, error) 
 	u, err := url.Parse(origin)
 	if err != nil || u.Hostname() == "" || (u.Scheme != "https" && u.Hostname() != "localhost") {
 		return nil, fmt.Errorf("passkey: origin %q is not a secure origin", origin)
+	}
+	// Browsers scope passkeys to a domain name; an address cannot be a
+	// relying party id.
+	if net.ParseIP(u.Hostname()) != nil {
+		return nil, fmt.Errorf("passkey: origin %q is an address, not a domain name", origin)
 	}
 	return webauthn.New(&webauthn.Config{
 		RPID:                  u.Hostname(),

@@ -117,6 +117,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("/{tenant}/login", page(s.login))
 	mux.Handle("/{tenant}/consent", page(s.consent))
 	mux.Handle("/{tenant}/second_factor", page(s.secondFactor))
+	mux.Handle("/{tenant}/login/passkey", page(s.passkeyLogin))
 	mux.Handle("/{tenant}/enrol", page(s.enrol))
 	mux.Handle("/{tenant}/recovery", page(s.recovery))
 	mux.Handle("/{tenant}/device", page(s.device))

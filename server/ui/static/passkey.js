@@ -1,7 +1,6 @@
 // Passkey ceremonies for Tessera's pages. A form marked data-passkey="get"
-// (sign in) or "create" (register) names, in data-options, a
-// <script type="application/json"> holding the options the server began
-// the ceremony with. Submitting the form runs the ceremony in the browser,
+// (sign in) or "create" (register) carries in data-options the options
+// (JSON) the server began the ceremony with. Submitting the form runs the ceremony in the browser,
 // puts the credential's JSON in the form's "credential" field and submits
 // it; the server checks it. A sign-in form marked data-conditional also
 // offers the user's passkeys in the username field's autofill.
@@ -34,7 +33,7 @@
   var pending = null;
 
   function options(form) {
-    return JSON.parse(document.getElementById(form.dataset.options).textContent);
+    return JSON.parse(form.dataset.options);
   }
 
   function run(form, mediation) {
