@@ -213,6 +213,10 @@ type LoginView struct {
 	ClientName string
 	Username   string // prefilled: the login_hint, or what was typed
 	Error      string
+	// Passkey is the passwordless ceremony the page offers ("Sign in
+	// with a passkey", and the username field's autofill); nil where the
+	// page's origin cannot use passkeys.
+	Passkey *PasskeyChallenge
 }
 
 // SecondFactorView is what the second-factor page shows: the methods
@@ -226,6 +230,8 @@ type SecondFactorView struct {
 	Error      string
 	// StepUp says the user is signed in and the app asks for more.
 	StepUp bool
+	// Passkey is the ceremony the page runs when Method is MethodPasskey.
+	Passkey *PasskeyChallenge
 }
 
 // EnrolView is what the enrolment page shows: the authenticator's
@@ -304,6 +310,9 @@ type SecondFactorForm struct {
 	Ref, CSRF string
 	Method    FactorMethod
 	Code      string
+	// State and Credential are a passkey ceremony's state and the
+	// authenticator's answer, for MethodPasskey.
+	State, Credential string
 }
 
 // EnrolForm is a submitted enrolment form: the app's first code.
@@ -449,7 +458,8 @@ func (p *Provider) SubmitLogin(ctx context.Context, ep Endpoint, f LoginForm, b 
 func (p *Provider) loginForm(ctx context.Context, ep Endpoint, in Interaction, username, message string) Step {
 	in.State = StateLogin
 	return Step{Interaction: in, Page: PageLogin, Status: http.StatusOK,
-		Login: LoginView{ClientName: p.clientName(ctx, ep, in.request.ClientID), Username: username, Error: message}}
+		Login: LoginView{ClientName: p.clientName(ctx, ep, in.request.ClientID), Username: username, Error: message,
+			Passkey: p.passkeyChallenge(ep, in, nil, nil)}}
 }
 
 // ConsentPage is the consent form of a sealed interaction whose user

@@ -101,6 +101,10 @@ func amrOfMethod(m FactorMethod) string {
 // factor: they are for the day that factor is lost.
 func methodsOf(fs []store.Factor) []FactorMethod {
 	var out []FactorMethod
+	// A passkey first: it cannot be phished, and it is one touch.
+	if slices.ContainsFunc(fs, func(f store.Factor) bool { return f.Kind == store.FactorPasskey }) {
+		out = append(out, MethodPasskey)
+	}
 	if slices.ContainsFunc(fs, func(f store.Factor) bool { return f.Kind == store.FactorTOTP }) {
 		out = append(out, MethodTOTP)
 	}

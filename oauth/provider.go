@@ -15,6 +15,7 @@ import (
 
 	"github.com/tessera-id/tessera/internal/metrics"
 	"github.com/tessera-id/tessera/internal/password"
+	"github.com/tessera-id/tessera/passkey"
 	"github.com/tessera-id/tessera/store"
 	"github.com/tessera-id/tessera/token"
 )
@@ -105,6 +106,8 @@ type Provider struct {
 	clientBlocks *clientBlocks
 	// grants is the token endpoint's table of grant types (grantTable).
 	grants []grantType
+	// passkeys runs the WebAuthn ceremonies of the sign-in pages.
+	passkeys *passkey.RelyingParty
 }
 
 // Deps are the Provider's collaborators.
@@ -164,6 +167,7 @@ func New(cfg Config, d Deps) *Provider {
 		metrics:       d.Metrics,
 	}
 	p.grants = p.grantTable()
+	p.passkeys = passkey.New(d.Store, d.State, "Tessera", p.now)
 	return p
 }
 

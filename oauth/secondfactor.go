@@ -192,10 +192,20 @@ func (p *Provider) SubmitSecondFactor(ctx context.Context, ep Endpoint, f Second
 	if !slices.Contains(methods, f.Method) {
 		return p.secondFactorForm(ctx, ep, in, user, methods, "", noSuchMethod().Description, http.StatusBadRequest)
 	}
+	var added []string
 	e = p.checkFactor(ctx, ep, in, user, b.Address, func() *Error {
+		if f.Method == MethodPasskey {
+			var e *Error
+			added, e = p.verifyPasskey(ctx, ep, in, user, f.State, f.Credential)
+			return e
+		}
+		added = []string{amrOfMethod(f.Method)}
 		return p.verifyFactor(ctx, ep, user, fs, f.Method, f.Code)
 	})
-	amr := withMethod(in.amr, amrOfMethod(f.Method))
+	amr := in.amr
+	for _, m := range added {
+		amr = withMethod(amr, m)
+	}
 	p.recordFactor(ctx, ep, in, user, f.Method, amr, b.Address, e)
 	if e != nil {
 		if e.Code == ErrServerError || e.endsSignIn {
@@ -215,10 +225,18 @@ func (p *Provider) secondFactorForm(ctx context.Context, ep Endpoint, in Interac
 		method = methods[0]
 	}
 	in.State = StateSecondFactor
-	return Step{Interaction: in, Page: PageSecondFactor, Status: status, SecondFactor: SecondFactorView{
+	view := SecondFactorView{
 		ClientName: p.clientName(ctx, ep, in.request.ClientID), Username: user.Username,
 		Methods: methods, Method: method, Error: message, StepUp: in.sessionID != "",
-	}}
+	}
+	if method == MethodPasskey {
+		fs, err := p.store.ListFactors(ctx, ep.Tenant.ID, user.ID)
+		if err != nil {
+			return errorStep(in, ServerError(err))
+		}
+		view.Passkey = p.passkeyChallenge(ep, in, &user, fs)
+	}
+	return Step{Interaction: in, Page: PageSecondFactor, Status: status, SecondFactor: view}
 }
 
 // EnrolPage is the enrolment form of a sealed interaction: the secret
@@ -332,6 +350,8 @@ func (p *Provider) recordFactor(ctx context.Context, ep Endpoint, in Interaction
 		activity = "Sign-in with authenticator app"
 	case MethodRecovery:
 		activity = "Sign-in with recovery code"
+	case MethodPasskey:
+		activity = "Sign-in with passkey"
 	}
 	entry := store.AuditEntry{
 		TenantID: ep.Tenant.ID, ID: ids.NewOrdered(), Kind: store.AuditSignIn, Time: now,

@@ -155,7 +155,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	if h.Get("Content-Security-Policy") == "" {
 		// No form-action: Chromium applies it to the redirect that follows
 		// a form submission, which goes to the client's redirect URI.
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'")
+		// script-src 'self' is passkey.js, the only script Tessera
+		// serves, which runs the pages' WebAuthn ceremonies.
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'")
 	}
 	body, err := s.pages.Render(page, data)
 	if err != nil {

@@ -67,7 +67,8 @@ func (s *Server) secondFactor(w http.ResponseWriter, r *http.Request, ep oauth.E
 		s.errorPage(w, r, e)
 		return
 	}
-	f := oauth.SecondFactorForm{Ref: form.Get("request"), CSRF: form.Get("csrf"), Method: oauth.FactorMethod(form.Get("method")), Code: form.Get("code")}
+	f := oauth.SecondFactorForm{Ref: form.Get("request"), CSRF: form.Get("csrf"), Method: oauth.FactorMethod(form.Get("method")), Code: form.Get("code"),
+		State: form.Get("passkey_state"), Credential: form.Get("credential")}
 	s.step(w, r, ep, s.provider.SubmitSecondFactor(r.Context(), ep, f, s.browser(r, ep)), http.StatusSeeOther)
 }
 
@@ -105,6 +106,28 @@ func (s *Server) recovery(w http.ResponseWriter, r *http.Request, ep oauth.Endpo
 	s.step(w, r, ep, s.provider.SubmitContinue(r.Context(), ep, f, s.browser(r, ep)), http.StatusSeeOther)
 }
 
+// uiPasskey is a passkey ceremony as a page shows it; nil for none.
+func uiPasskey(action string, ch *oauth.PasskeyChallenge) *ui.Passkey {
+	if ch == nil {
+		return nil
+	}
+	return &ui.Passkey{Action: action, Options: string(ch.Options), State: ch.State}
+}
+
+// passkeyLogin is a passwordless sign-in posted from the sign-in page.
+func (s *Server) passkeyLogin(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
+	if !s.allowMethods(w, r, http.MethodPost) {
+		return
+	}
+	form, e := readForm(w, r)
+	if e != nil {
+		s.errorPage(w, r, e)
+		return
+	}
+	f := oauth.PasskeyLoginForm{Ref: form.Get("request"), CSRF: form.Get("csrf"), State: form.Get("passkey_state"), Credential: form.Get("credential")}
+	s.step(w, r, ep, s.provider.SubmitPasskeyLogin(r.Context(), ep, f, s.browser(r, ep)), http.StatusSeeOther)
+}
+
 // methodLabel is the text of the link to a second-factor form.
 func methodLabel(m oauth.FactorMethod) string {
 	switch m {
@@ -112,6 +135,8 @@ func methodLabel(m oauth.FactorMethod) string {
 		return "Use a code from your authenticator app"
 	case oauth.MethodRecovery:
 		return "Use a recovery code"
+	case oauth.MethodPasskey:
+		return "Use a passkey or security key"
 	}
 	return string(m)
 }
@@ -175,12 +200,14 @@ func (s *Server) step(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint,
 			TenantName: ep.Tenant.Name,
 			Username:   st.Login.Username,
 			Error:      st.Login.Error,
+			Passkey:    uiPasskey(tenantPath(ep, "/login/passkey"), st.Login.Passkey),
 		})
 	case st.Page == oauth.PageSecondFactor:
 		v := st.SecondFactor
 		data := ui.SecondFactor{Action: tenantPath(ep, "/second_factor"), RequestID: in.Ref, CSRF: in.CSRF,
 			ClientName: v.ClientName, TenantName: ep.Tenant.Name, Username: v.Username, Method: string(v.Method),
-			StepUp: v.StepUp, Error: v.Error, SignInAgain: s.pagePath(ep, "/login", in.Ref)}
+			StepUp: v.StepUp, Error: v.Error, SignInAgain: s.pagePath(ep, "/login", in.Ref),
+			Passkey: uiPasskey(tenantPath(ep, "/second_factor"), v.Passkey)}
 		for _, m := range v.Methods {
 			if m != v.Method {
 				data.Others = append(data.Others, ui.Link{Href: s.pagePath(ep, "/second_factor", in.Ref) + "&method=" + string(m), Label: methodLabel(m)})

@@ -125,6 +125,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("/{tenant}/login", page(s.login))
 	mux.Handle("/{tenant}/consent", page(s.consent))
 	mux.Handle("/{tenant}/second_factor", page(s.secondFactor))
+	mux.Handle("/{tenant}/login/passkey", page(s.passkeyLogin))
 	mux.Handle("/{tenant}/enrol", page(s.enrol))
 	mux.Handle("/{tenant}/recovery", page(s.recovery))
 	mux.Handle("/{tenant}/device", page(s.device))
@@ -149,6 +150,7 @@ func (s *Server) routes() *http.ServeMux {
 
 	mux.Handle("/assets/tessera.css", http.StripPrefix("/assets/", staticHandler()))
 	mux.Handle("/assets/portal.css", http.StripPrefix("/assets/", staticHandler()))
+	mux.Handle("/assets/passkey.js", http.StripPrefix("/assets/", staticHandler()))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")

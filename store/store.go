@@ -766,6 +766,9 @@ type Store interface {
 	AddFactor(ctx context.Context, f Factor, codes []RecoveryCode) error
 	// ListFactors returns a user's factors, oldest first.
 	ListFactors(ctx context.Context, tenantID, userID string) ([]Factor, error)
+	// GetFactor finds a factor by id, whoever's it is: a passkey's
+	// assertion names its credential before anyone knows the user.
+	GetFactor(ctx context.Context, tenantID, factorID string) (Factor, error)
 	// RemoveFactor removes one factor of a user; ErrNotFound if they have
 	// no such factor. When it was their last, their recovery codes go too.
 	RemoveFactor(ctx context.Context, tenantID, userID, factorID string) error

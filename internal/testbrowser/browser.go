@@ -136,7 +136,7 @@ func (b *Browser) do(req *http.Request) Outcome {
 }
 
 var (
-	formAction = regexp.MustCompile(`<form method="post" action="([^"]*)">`)
+	formAction = regexp.MustCompile(`<form method="post" action="([^"]*)"[^>]*>`)
 	inputTag   = regexp.MustCompile(`<input ([^>]*)>`)
 	attribute  = regexp.MustCompile(`([a-z_-]+)="([^"]*)"`)
 )

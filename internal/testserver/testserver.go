@@ -6,6 +6,7 @@ package testserver
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -52,11 +53,14 @@ func (c *Clock) Advance(d time.Duration) {
 
 // Server is a running Tessera with one tenant.
 type Server struct {
-	HTTP   *httptest.Server
-	Store  store.Store
-	Admin  *admin.Admin
-	Clock  *Clock
-	Tenant store.Tenant
+	HTTP  *httptest.Server
+	Store store.Store
+	Admin *admin.Admin
+	// Provider is the protocol core the server runs, for what a test
+	// does as a page would (registering a passkey).
+	Provider *oauth.Provider
+	Clock    *Clock
+	Tenant   store.Tenant
 	// DataDir holds the SQLite database; "" when the store is PostgreSQL or
 	// MySQL.
 	DataDir string
@@ -92,6 +96,10 @@ type Options struct {
 	// its own address. Instances behind one balancer share the
 	// balancer's.
 	PublicURL string
+	// PublicHost, when set and PublicURL is not, is the host name of the
+	// public URL, on the listener's port: https://PublicHost:PORT (a
+	// passkey needs a domain name, not an address).
+	PublicHost string
 }
 
 // StartWith runs a server as o says.
@@ -145,6 +153,10 @@ func StartWith(t testing.TB, o Options) *Server {
 	publicURL := o.PublicURL
 	if publicURL == "" {
 		publicURL = "https://" + srv.Listener.Addr().String()
+		if o.PublicHost != "" {
+			_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+			publicURL = "https://" + net.JoinHostPort(o.PublicHost, port)
+		}
 	}
 	h, err := server.New(server.Config{PublicURL: publicURL, DefaultTenant: tenant,
 		TrustedProxies: proxies, Logger: log, Admin: adm, PortalKey: mk.Derive(portal.KeyPurpose)}, p)
@@ -157,7 +169,7 @@ func StartWith(t testing.TB, o Options) *Server {
 	srv.Config.Handler = h
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	return &Server{HTTP: srv, Store: st, Admin: adm, Clock: clock, Tenant: ten, DataDir: dataDir, masterKey: mk}
+	return &Server{HTTP: srv, Store: st, Admin: adm, Provider: p, Clock: clock, Tenant: ten, DataDir: dataDir, masterKey: mk}
 }
 
 // Authority is the tenant's authority URL.

@@ -48,6 +48,17 @@ type Login struct {
 	TenantName string
 	Username   string
 	Error      string
+	// Passkey, when set, offers "Sign in with a passkey".
+	Passkey *Passkey
+}
+
+// Passkey is a passkey ceremony a page runs (passkey.js): where its
+// answer goes, the options for the browser (JSON, carried in a data
+// attribute) and the ceremony's sealed state.
+type Passkey struct {
+	Action  string
+	Options string
+	State   string
 }
 
 // Consent is the consent page.
@@ -77,6 +88,7 @@ type SecondFactor struct {
 	SignInAgain string
 	StepUp      bool
 	Error       string
+	Passkey     *Passkey
 }
 
 // Link is a link with its text.

@@ -607,6 +607,11 @@ func (s *Store) ListFactors(ctx context.Context, tenantID, userID string) ([]sto
 	return s.inner.ListFactors(ctx, tenantID, userID)
 }
 
+// GetFactor implements store.Store. Factors are never cached.
+func (s *Store) GetFactor(ctx context.Context, tenantID, factorID string) (store.Factor, error) {
+	return s.inner.GetFactor(ctx, tenantID, factorID)
+}
+
 // RemoveFactor implements store.Store.
 func (s *Store) RemoveFactor(ctx context.Context, tenantID, userID, factorID string) error {
 	return s.inner.RemoveFactor(ctx, tenantID, userID, factorID)

@@ -46,6 +46,12 @@ func (s *Store) ListFactors(ctx context.Context, tenantID, userID string) ([]sto
 	return fs, s.wrap("list factors", err)
 }
 
+// GetFactor implements store.Store.
+func (s *Store) GetFactor(ctx context.Context, tenantID, factorID string) (store.Factor, error) {
+	f, err := get(ctx, s, scanFactor, `SELECT `+factorCols+` FROM factors WHERE tenant_id = $1 AND id = $2`, tenantID, factorID)
+	return f, s.wrap("get factor", err)
+}
+
 // RemoveFactor implements store.Store.
 func (s *Store) RemoveFactor(ctx context.Context, tenantID, userID, factorID string) error {
 	err := s.tx(ctx, func(c conn) error {

@@ -82,6 +82,7 @@ func Run(t *testing.T, newBackend Backend) {
 		{"Factors", simple(testFactors)},
 		{"SessionAMR", simple(testSessionAMR)},
 		{"FactorRace", testFactorRace},
+		{"GetFactor", simple(testGetFactor)},
 		{"AuditWithChange", simple(testAuditWithChange)},
 		{"AuditExpiry", simple(testAuditExpiry)},
 		{"Deletes", simple(testDeletes)},
