@@ -1,11 +1,10 @@
 -- +goose Up
 
--- The account page lists a user's sessions and the consents they gave,
--- and ends them by user; deleting a user does too. Without these, each
--- is a scan of the tenant's sessions or of every consent.
-CREATE INDEX sessions_user ON sessions (tenant_id, user_id);
+-- The account page lists the consents a user gave, to any app; deleting
+-- a user removes them. Without this each is a scan of every consent of the
+-- tenant (the primary key leads with the client). A user's sessions have
+-- their index already (sessions_user).
 CREATE INDEX consents_principal ON consents (tenant_id, principal_id);
 
 -- +goose Down
 DROP INDEX consents_principal ON consents;
-DROP INDEX sessions_user ON sessions;
