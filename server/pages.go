@@ -111,7 +111,8 @@ func (s *Server) step(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint,
 		})
 	case st.Page == oauth.PageConsent:
 		data := ui.Consent{Action: tenantPath(ep, "/consent"), RequestID: in.Ref, CSRF: in.CSRF,
-			ClientName: st.Consent.ClientName, Username: st.Consent.Username, NeedsAdmin: st.Consent.NeedsAdmin}
+			ClientName: st.Consent.ClientName, Username: st.Consent.Username, NeedsAdmin: st.Consent.NeedsAdmin,
+			AccountURL: tenantPath(ep, "/account")}
 		for _, p := range st.Consent.Permissions {
 			data.Permissions = append(data.Permissions, ui.Permission{Scope: p.Scope, Description: p.Description, Detail: p.Detail})
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/tessera-id/tessera/internal/proccpu"
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/server"
+	"github.com/tessera-id/tessera/server/account"
 	"github.com/tessera-id/tessera/server/portal"
 	"github.com/tessera-id/tessera/store"
 	"github.com/tessera-id/tessera/store/readcache"
@@ -190,7 +191,8 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	// server's in the audit log; callers get their own actor (Authorize).
 	apiAdmin := admin.New(st, e.masterKey, nil, password.Default()).As(admin.ServerActor()).WithAuditRetention(retention)
 	handler, err := server.New(server.Config{PublicURL: o.publicURL, DefaultTenant: o.defaultTenant, TrustedProxies: proxies,
-		Logger: logger, Admin: apiAdmin, PortalKey: e.masterKey.Derive(portal.KeyPurpose)}, provider)
+		Logger: logger, Admin: apiAdmin, PortalKey: e.masterKey.Derive(portal.KeyPurpose),
+		AccountKey: e.masterKey.Derive(account.KeyPurpose)}, provider)
 	if err != nil {
 		return err
 	}

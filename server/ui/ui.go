@@ -61,6 +61,8 @@ type Consent struct {
 	// NeedsAdmin shows the page that says only an admin can grant what
 	// the app asks for, with a way back to it instead of Accept.
 	NeedsAdmin bool
+	// AccountURL is the user's account page, where consent is withdrawn.
+	AccountURL string
 }
 
 // Permission is one line of the consent page; Detail, when set, is shown
