@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tessera-id/tessera/internal/password"
@@ -173,11 +174,13 @@ func (s *Self) Sessions(ctx context.Context) ([]SessionInfo, error) {
 
 // SignOutOthers ends the user's other sessions as signing out ends one:
 // each session goes, with the refresh tokens issued in it, except those of
-// apps set to keep theirs (LogoutKeepsRefreshTokens). ids names the
-// sessions to end, or, empty, every other one. The current session is
-// never among them: signing out of it is the sign-out button's. Naming a
-// session that is not the user's, or is gone, is refused (ErrNotFound)
-// when it is the only one named.
+// apps set to keep theirs (LogoutKeepsRefreshTokens), in one transaction
+// with one audit entry. ids names the sessions to end, or, empty, every
+// other one. The current session is never among them: signing out of it
+// is the sign-out button's. Ids that are not the user's live sessions are
+// skipped, and when none named is, the call is refused (ErrNotFound),
+// whoever's session it was. Front-channel logout is not sent: the pages
+// that would call it are in those other browsers.
 func (s *Self) SignOutOthers(ctx context.Context, ids []string) (int, error) {
 	if !s.SignedInRecently() {
 		return 0, signInAgain("sign out of your other sessions")
@@ -232,7 +235,7 @@ type AppAccess struct {
 }
 
 // GrantedPermission is one delegated permission the user granted an app:
-// an OpenID Connect scope (Resource zero) or a scope of a resource app.
+// an OpenID Connect scope (Resource nil) or a scope of a resource app.
 type GrantedPermission struct {
 	Resource *store.App // nil for the OpenID Connect scopes
 	Value    string
@@ -295,15 +298,7 @@ func (s *Self) AppsWithAccess(ctx context.Context) ([]AppAccess, error) {
 		}
 		acc.Permissions = append(acc.Permissions, p)
 	}
-	slices.SortStableFunc(out, func(x, y AppAccess) int {
-		if x.Name < y.Name {
-			return -1
-		}
-		if x.Name > y.Name {
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(out, func(x, y AppAccess) int { return strings.Compare(strings.ToLower(x.Name), strings.ToLower(y.Name)) })
 	return out, nil
 }
 

@@ -265,12 +265,12 @@ func (a *Account) Serve(w http.ResponseWriter, r *http.Request, ep oauth.Endpoin
 		a.page(q, http.StatusOK, pageState{Notice: notices[r.URL.Query().Get("done")]})
 	case "reauth":
 		to := r.URL.Query().Get("to")
-		if to != "password" && to != "sessions" {
-			to = ""
-		}
 		returnTo := base
-		if to != "" {
-			returnTo += "#" + to
+		switch to {
+		case "password":
+			returnTo += "#change-password"
+		case "sessions":
+			returnTo += "#sessions"
 		}
 		a.startSignIn(w, r, ep, base, returnTo, true)
 	case "password":

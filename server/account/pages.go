@@ -111,7 +111,7 @@ func (a *Account) changePassword(q *request) {
 		a.page(q, status, pageState{PasswordError: msg})
 		return
 	}
-	a.done(q, "password", "password")
+	a.done(q, "password", "change-password")
 }
 
 // signOutSessions ends one other session (the form names it) or all of
