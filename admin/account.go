@@ -159,7 +159,8 @@ type SessionInfo struct {
 	Current    bool // the session of the browser asking
 }
 
-// Sessions lists the user's live sessions, newest first.
+// Sessions lists the user's live sessions: the current one first, then
+// the others newest first.
 func (s *Self) Sessions(ctx context.Context) ([]SessionInfo, error) {
 	ss, err := s.a.store.ListUserSessions(ctx, s.user.TenantID, s.user.ID, s.a.now())
 	if err != nil {
@@ -167,7 +168,12 @@ func (s *Self) Sessions(ctx context.Context) ([]SessionInfo, error) {
 	}
 	out := make([]SessionInfo, 0, len(ss))
 	for _, x := range ss {
-		out = append(out, SessionInfo{ID: x.ID, CreatedAt: x.CreatedAt, SignedInAt: x.AuthTime, ExpiresAt: x.ExpiresAt, Current: x.ID == s.session.ID})
+		info := SessionInfo{ID: x.ID, CreatedAt: x.CreatedAt, SignedInAt: x.AuthTime, ExpiresAt: x.ExpiresAt, Current: x.ID == s.session.ID}
+		if info.Current {
+			out = slices.Insert(out, 0, info)
+		} else {
+			out = append(out, info)
+		}
 	}
 	return out, nil
 }

@@ -216,7 +216,8 @@ func (a *Account) Serve(w http.ResponseWriter, r *http.Request, ep oauth.Endpoin
 		if !a.method(w, r, base, http.MethodGet) {
 			return
 		}
-		a.message(w, r, http.StatusOK, "You're signed out", "You have signed out of your account.", base)
+		a.render(w, r, http.StatusOK, "account_message", ui.AccountMessage{Title: "You're signed out",
+			Text: "You have signed out of this browser's session. Apps you used in it ask you to sign in again.", Link: base, LinkText: "Sign in again"})
 		return
 	case "", "reauth":
 		if !a.method(w, r, base, http.MethodGet) {
@@ -295,10 +296,12 @@ func (a *Account) method(w http.ResponseWriter, r *http.Request, base, m string)
 // sameOrigin reports whether a form post came from a page of this server,
 // as far as the browser says: a post that names another origin is
 // refused before its cookies or fields are read. A browser that sends no
-// Origin is left to the CSRF token.
+// Origin, or "null" (what Chromium sends from the pages' own forms, which
+// are served with Referrer-Policy: no-referrer), is left to the CSRF
+// token.
 func (a *Account) sameOrigin(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
-	if origin == "" {
+	if origin == "" || origin == "null" {
 		return true
 	}
 	if a.publicURL != "" {

@@ -56,5 +56,7 @@ type AccountMessage struct {
 	Title string
 	Text  string
 	Link  string // the account page, "" for none
+	// LinkText is the link's words, "Go to your account page" when "".
+	LinkText string
 	Error bool
 }
