@@ -58,5 +58,5 @@ type AccountMessage struct {
 	Link  string // the account page, "" for none
 	// LinkText is the link's words, "Go to your account page" when "".
 	LinkText string
-	Error bool
+	Error    bool
 }
