@@ -363,6 +363,7 @@ Public app "%[9]s"
 User
   Username:                 %[12]s
   Password:                 %[13]s
+  Account page:             %[15]s/account
 
 Portal: App registrations and more, for %[16]s, a Global Administrator of %[3]s
   Portal URL:               %[15]s/portal/
