@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/tessera-id/tessera/internal/ids"
 	"github.com/tessera-id/tessera/internal/password"
 	"github.com/tessera-id/tessera/store"
 )
@@ -41,9 +42,16 @@ func (p *Provider) VerifyPassword(ctx context.Context, ep Endpoint, userID, pw, 
 		account: {pol: pol.account, key: accountKey(user.Username, user.Username), reason: reasonAccountLocked, locked: accountLocked, what: "account"},
 		addr:    {pol: pol.address, key: addressKey(address), reason: reasonAddressLocked, locked: addressThrottled, what: "address"},
 	}
-	refuse := func(reason string, e *Error) *Error {
+	// refuseUnrecorded logs a refusal; refuse also records it in the
+	// sign-in log, as the sign-in page records its failures (a key that was
+	// locked already refuses on a read alone and writes nothing).
+	refuseUnrecorded := func(reason string, e *Error) *Error {
 		p.log.WarnContext(ctx, "password check refused", "tenant", ep.Tenant.ID, "user", user.ID, "address", address, "reason", reason)
 		return e
+	}
+	refuse := func(reason, locked string, e *Error) *Error {
+		p.recordPasswordCheck(ctx, ep, user, address, reason, locked)
+		return refuseUnrecorded(reason, e)
 	}
 	for i := range keys {
 		t, e := p.throttle(ctx, ep.Tenant.ID, keys[i].key)
@@ -51,7 +59,7 @@ func (p *Provider) VerifyPassword(ctx context.Context, ep Endpoint, userID, pw, 
 			return e
 		}
 		if _, locked := keys[i].pol.Locked(t, now); locked {
-			return refuse(keys[i].reason, keys[i].locked())
+			return refuseUnrecorded(keys[i].reason, keys[i].locked())
 		}
 		keys[i].prev = t
 	}
@@ -65,9 +73,9 @@ func (p *Provider) VerifyPassword(ctx context.Context, ep Endpoint, userID, pw, 
 		if !admitted {
 			p.settle(ctx, keys[:i], false, now)
 			if _, locked := keys[i].pol.Locked(t, now); locked {
-				return refuse(keys[i].reason, keys[i].locked())
+				return refuse(keys[i].reason, "", keys[i].locked())
 			}
-			return refuse(reasonBusy, signInBusy())
+			return refuse(reasonBusy, "", signInBusy())
 		}
 	}
 	hash := user.PasswordHash
@@ -96,10 +104,30 @@ func (p *Provider) VerifyPassword(ctx context.Context, ep Endpoint, userID, pw, 
 	settled := p.settle(ctx, keys, true, now)
 	for i, k := range keys {
 		if _, locked := k.pol.Locked(settled[i], now); locked {
-			return refuse(reasonBadCredentials, k.locked())
+			return refuse(reasonBadCredentials, k.what, k.locked())
 		}
 	}
-	return refuse(reasonBadCredentials, wrongCurrentPassword())
+	return refuse(reasonBadCredentials, "", wrongCurrentPassword())
+}
+
+// recordPasswordCheck adds a failed current-password check of the account
+// page to the tenant's sign-in log, beside the sign-in page's failures it
+// counts with: whose, from where, why, and what it locked.
+func (p *Provider) recordPasswordCheck(ctx context.Context, ep Endpoint, user store.User, address, reason, locked string) {
+	now := p.now()
+	e := store.AuditEntry{
+		TenantID: ep.Tenant.ID, ID: ids.NewOrdered(), Kind: store.AuditSignIn, Time: now,
+		Category: "SignIn", Activity: "Current password check (account page)", Result: store.AuditFailure, Reason: signInReasons[reason],
+		ActorType: "user", ActorID: user.ID, ActorName: user.Username, ActorAddress: address,
+		TargetType: "user", TargetID: user.ID, TargetName: user.Username,
+		ExpiresAt: now.Add(p.auditRetention()),
+	}
+	if locked != "" {
+		e.Reason += "; this failure locked the " + locked
+	}
+	if err := p.store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
+		p.log.WarnContext(ctx, "password check not recorded", "tenant", ep.Tenant.ID, "err", err)
+	}
 }
 
 // ScopeDescription is how the consent page describes an OpenID Connect

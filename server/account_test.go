@@ -135,6 +135,12 @@ func TestAccountPasswordThrottled(t *testing.T) {
 	if o := b.Login(b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil)), "alice@contoso.test", e.password); o.Callback != nil || !strings.Contains(o.Body, "locked") {
 		t.Errorf("sign-in during the lockout the account page caused: %d %q", o.Status, o.Page)
 	}
+	// The sign-in log has each counted failure, the last one saying it
+	// locked the account; the refusal during the lockout wrote nothing.
+	entries, err := e.admin.AuditLog(t.Context(), e.tenant, store.AuditQuery{Kind: store.AuditSignIn, Activity: "Current password check (account page)"})
+	if err != nil || len(entries) != 10 || entries[0].ActorID != e.user.ID || !strings.Contains(entries[0].Reason, "locked the account") {
+		t.Errorf("the sign-in log: %d entries, %v", len(entries), err)
+	}
 }
 
 // Two sessions: the page marks this browser's, and signing out the other
