@@ -1,8 +1,8 @@
 // Package cookieseal encrypts the state a first-party page keeps in the
 // browser instead of in one process's memory, so that any instance behind
 // the load balancer, or this one after a restart, can read it: the
-// account page's session and pending sign-in. It is the portal's cookie
-// format (server/portal/cookies.go) made reusable, under its own labels.
+// portal's and the account page's sessions and pending sign-ins, each
+// under its own labels.
 //
 // XChaCha20-Poly1305 rather than AES-GCM, as token.StateSealer explains:
 // a page seals once per sign-in for the master key's whole life, and
@@ -32,24 +32,33 @@ var ErrBadCookie = errors.New("cookieseal: cookie does not open")
 // refused before decoding, which bounds the work a forged one costs.
 const MaxLen = 4096
 
+// Labels name a cookie format: both are part of it, and changing either
+// makes every cookie sealed before unreadable.
+type Labels struct {
+	// Key + " " + purpose is the HKDF info each kind's subkey is derived
+	// with, so that two pages' cookies, or two kinds, never share a key.
+	Key string
+	// AAD versions the additional data: a later format does not open
+	// today's cookies by accident, nor the reverse.
+	AAD string
+}
+
 // Sealer seals values of a fixed set of kinds (purposes). Each kind has
 // its own subkey and its own additional data, so one kind never opens as
 // another.
 type Sealer struct {
-	label string
+	label string                 // Labels.AAD
 	aead  map[string]cipher.AEAD // by purpose; filled in New, read-only after
 }
 
-// New derives a subkey of key (32 bytes) for each purpose. label names the
-// cookie format and versions it: a later format does not open today's
-// cookies by accident, nor the reverse.
-func New(key []byte, label string, purposes ...string) (*Sealer, error) {
+// New derives a subkey of key (32 bytes) for each purpose.
+func New(key []byte, labels Labels, purposes ...string) (*Sealer, error) {
 	if len(key) != 32 {
 		return nil, fmt.Errorf("cookieseal: the key is %d bytes, want 32", len(key))
 	}
-	s := &Sealer{label: label, aead: map[string]cipher.AEAD{}}
+	s := &Sealer{label: labels.AAD, aead: map[string]cipher.AEAD{}}
 	for _, purpose := range purposes {
-		sub, err := hkdf.Key(sha256.New, key, nil, label+" "+purpose, chacha20poly1305.KeySize)
+		sub, err := hkdf.Key(sha256.New, key, nil, labels.Key+" "+purpose, chacha20poly1305.KeySize)
 		if err != nil {
 			return nil, fmt.Errorf("cookieseal: derive the %s key: %w", purpose, err)
 		}

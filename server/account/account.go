@@ -51,7 +51,6 @@ import (
 const KeyPurpose = "account-cookie-encryption"
 
 const (
-	cookieLabel   = "tessera account cookie v1"
 	purposeSess   = "session"
 	purposePend   = "pending-sign-in"
 	sessionCookie = "tessera_account"
@@ -109,7 +108,7 @@ type Config struct {
 // New returns the account page over the protocol core (which signs users
 // in and checks their passwords) and the admin core.
 func New(p *oauth.Provider, a *admin.Admin, cfg Config) (*Account, error) {
-	cookies, err := cookieseal.New(cfg.CookieKey, cookieLabel, purposeSess, purposePend)
+	cookies, err := cookieseal.New(cfg.CookieKey, cookieseal.Labels{Key: "tessera account", AAD: "tessera account cookie v1"}, purposeSess, purposePend)
 	if err != nil {
 		return nil, fmt.Errorf("account: %w", err)
 	}
