@@ -15,7 +15,8 @@ import (
 // in again; apps with access and withdrawing one, whose refresh token then
 // fails and which must ask for consent again; the password change with
 // its refusals, and the new password at the next sign-in. Each page is
-// audited for accessibility and saved at desktop and phone width.
+// audited for accessibility and saved at desktop and phone width; the
+// browser runs no scripts.
 func TestAccountPage(t *testing.T) {
 	t.Parallel()
 	s := harness.Start(t)
@@ -23,6 +24,9 @@ func TestAccountPage(t *testing.T) {
 	photos := webApp(t, s, rp, "E2E Photos")
 	notes := webApp(t, s, rp, "E2E Notes")
 	b := harness.NewBrowser(t)
+	// The page is plain forms and redirects: it must work with scripts off
+	// (the test's own DevTools calls still run).
+	b.DisableScripts()
 	other := harness.NewBrowser(t)
 	check := func(name string) {
 		t.Helper()
@@ -69,6 +73,7 @@ func TestAccountPage(t *testing.T) {
 		t.Error("an app the user did not consent to is listed")
 	}
 	check("overview")
+	requireTabOrder(t, b, "#current_password", "#new_password", "#confirm_password", `#change-password button[type="submit"]`)
 
 	// Sign the other browser out: its session ends, so it must sign in
 	// again.
