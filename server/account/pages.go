@@ -17,17 +17,21 @@ import (
 // notices are the status lines an action leaves for the page it redirects
 // to, by the key in ?done=: fixed texts, so that a link cannot make the
 // page say something else.
-var notices = map[string]string{
-	"password": "Your password was changed. Use the new one from now on.",
-	"sessions": "Your other sessions were signed out.",
-	"session":  "The session was signed out.",
-	"withdraw": "The app's permissions were withdrawn; it has been signed out and must ask you again.",
+var notices = map[string]notice{
+	"password": {"change-password", "Your password was changed. Use the new one from now on."},
+	"sessions": {"sessions", "Your other sessions were signed out."},
+	"session":  {"sessions", "The session was signed out."},
+	"withdraw": {"apps", "The app's permissions were withdrawn; it has been signed out and must ask you again."},
 }
+
+// notice is a status line and the section (its id) it is shown in: the
+// one the action was taken in, where the browser is sent back to.
+type notice struct{ section, text string }
 
 // pageState is what an action adds to the page: a notice, or the error of
 // the section it failed in.
 type pageState struct {
-	Notice        string
+	Notice        notice
 	PasswordError string
 	SessionsError string
 	AppsError     string
@@ -40,7 +44,7 @@ func (a *Account) page(q *request, status int, st pageState) {
 	data := ui.Account{
 		Base: q.base, CSRF: q.session.CSRF, TenantName: q.ep.Tenant.Name, TenantID: q.ep.Tenant.ID,
 		UserID: u.ID, Username: u.Username, DisplayName: u.Name, Email: u.Email,
-		Notice: st.Notice, Recent: q.self.SignedInRecently(), RecentMinutes: int(admin.RecentSignIn.Minutes()),
+		Notice: st.Notice.text, NoticeSection: st.Notice.section, Recent: q.self.SignedInRecently(), RecentMinutes: int(admin.RecentSignIn.Minutes()),
 		SignedInAt: when(q.self.SignedInAt()), PasswordError: st.PasswordError, MinPassword: 8, MaxPassword: password.MaxLen,
 		SessionsError: st.SessionsError, AppsError: st.AppsError,
 	}
@@ -111,7 +115,7 @@ func (a *Account) changePassword(q *request) {
 		a.page(q, status, pageState{PasswordError: msg})
 		return
 	}
-	a.done(q, "password", "change-password")
+	a.done(q, "password")
 }
 
 // signOutSessions ends one other session (the form names it) or all of
@@ -130,7 +134,7 @@ func (a *Account) signOutSessions(q *request) {
 		a.page(q, status, pageState{SessionsError: msg})
 		return
 	}
-	a.done(q, done, "sessions")
+	a.done(q, done)
 }
 
 // withdraw withdraws the consent the user gave one app.
@@ -143,14 +147,14 @@ func (a *Account) withdraw(q *request) {
 		a.page(q, status, pageState{AppsError: msg})
 		return
 	}
-	a.done(q, "withdraw", "apps")
+	a.done(q, "withdraw")
 }
 
 // done sends the browser back to the page after a successful change, to
-// the section it was made in (post, redirect, get: a reload repeats
-// nothing).
-func (a *Account) done(q *request, notice, section string) {
-	http.Redirect(q.w, q.r, q.base+"?"+url.Values{"done": {notice}}.Encode()+"#"+section, http.StatusSeeOther)
+// the section it was made in, which shows the notice (post, redirect,
+// get: a reload repeats nothing).
+func (a *Account) done(q *request, key string) {
+	http.Redirect(q.w, q.r, q.base+"?"+url.Values{"done": {key}}.Encode()+"#"+notices[key].section, http.StatusSeeOther)
 }
 
 // refusal turns an action's error into the status and words its section

@@ -13,8 +13,10 @@ type Account struct {
 	DisplayName string
 	Email       string
 
-	// Notice is what the last action did, for the status line on top.
-	Notice string
+	// Notice is what the last action did, shown at the top of the section
+	// whose id is NoticeSection.
+	Notice        string
+	NoticeSection string
 	// Recent says the user signed in less than RecentMinutes ago, as
 	// changing the password and signing out other sessions require;
 	// otherwise those sections offer to sign in again instead.
