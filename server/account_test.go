@@ -377,6 +377,14 @@ func TestAccountSignOut(t *testing.T) {
 	}
 }
 
+// /account is the default tenant's account page.
+func TestAccountAlias(t *testing.T) {
+	e := newEnv(t)
+	if o := e.browser().Get(e.url("/account")); o.Page != "login" || !strings.Contains(o.URL.String(), "/contoso/login") {
+		t.Errorf("/account: %d %q at %v", o.Status, o.Page, o.URL)
+	}
+}
+
 // The consent page says where consent is withdrawn.
 func TestConsentLinksToAccount(t *testing.T) {
 	e := newEnv(t)

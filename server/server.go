@@ -143,6 +143,9 @@ func (s *Server) routes() *http.ServeMux {
 	})
 	mux.Handle("/portal/{$}", toDefaultPortal)
 	mux.Handle("/portal", toDefaultPortal)
+	mux.Handle("/account", aliasPage(func(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
+		http.Redirect(w, r, "/"+ep.Tenant.Name+"/account", http.StatusFound)
+	}))
 
 	mux.Handle("/oauth2/authorize", aliasPage(s.authorize))
 	mux.Handle("/oauth2/token", alias(s.token))
