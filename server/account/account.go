@@ -223,6 +223,10 @@ func (a *Account) Serve(w http.ResponseWriter, r *http.Request, ep oauth.Endpoin
 			return
 		}
 	case "signout", "password", "sessions/signout", "apps/withdraw":
+		// Security info: the sign-in methods' forms (authenticator app,
+		// passkeys, recovery codes) post below security/, handled beside
+		// these, through admin.Self, behind the same session, CSRF and
+		// recent sign-in checks.
 		if !a.method(w, r, base, http.MethodPost) {
 			return
 		}
