@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"path"
@@ -318,7 +319,7 @@ func (a *Account) sameOrigin(r *http.Request) bool {
 // against the session's; on failure it has answered.
 func (a *Account) readForm(q *request) bool {
 	r := q.r
-	if mt := strings.TrimSpace(strings.Split(r.Header.Get("Content-Type"), ";")[0]); mt != "application/x-www-form-urlencoded" {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
 		a.message(q.w, r, http.StatusUnsupportedMediaType, "Request refused", "The form could not be read.", q.base)
 		return false
 	}
