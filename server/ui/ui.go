@@ -61,7 +61,8 @@ type Consent struct {
 	// NeedsAdmin shows the page that says only an admin can grant what
 	// the app asks for, with a way back to it instead of Accept.
 	NeedsAdmin bool
-	// AccountURL is the user's account page, where consent is withdrawn.
+	// AccountURL is the user's account page, where consent is withdrawn;
+	// "" when the server serves none.
 	AccountURL string
 }
 
