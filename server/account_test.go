@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -392,5 +393,29 @@ func TestConsentLinksToAccount(t *testing.T) {
 	o := b.Login(b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil)), "alice@contoso.test", e.password)
 	if o.Page != "consent" || !strings.Contains(o.Body, `href="/contoso/account#apps"`) {
 		t.Errorf("the consent page does not link to the account page:\n%s", o.Body)
+	}
+}
+
+// An account signed in many times gets a page of bounded size, and "all
+// other sessions" still reaches the sessions it does not list.
+func TestAccountManySessions(t *testing.T) {
+	e := newEnv(t)
+	now := e.clock.Now()
+	for i := range 60 {
+		id := "many-" + strconv.Itoa(i)
+		if err := e.store.CreateSession(t.Context(), store.Session{ID: id, Hash: []byte(id), TenantID: e.tenant.ID, UserID: e.user.ID,
+			AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u := e.signInToAccount(e.browser(), "alice@contoso.test", e.password)
+	if n := strings.Count(u.page.Body, `name="session"`); n != 49 || !strings.Contains(u.page.Body, "And 11 more") || !strings.Contains(u.page.Body, "This browser") {
+		t.Fatalf("the page lists %d sessions to end:\n%s", n, u.page.Body)
+	}
+	if o := u.post("/sessions/signout", url.Values{}); o.Status != http.StatusOK {
+		t.Fatalf("sign out all others: %d", o.Status)
+	}
+	if left, _ := e.store.ListUserSessions(t.Context(), e.tenant.ID, e.user.ID, e.clock.Now()); len(left) != 1 {
+		t.Errorf("%d sessions left", len(left))
 	}
 }

@@ -28,6 +28,10 @@ var notices = map[string]notice{
 // one the action was taken in, where the browser is sent back to.
 type notice struct{ section, text string }
 
+// maxSessionsShown bounds the sessions one page lists, so that an account
+// signed in thousands of times (a script) still gets a page of a sane size.
+const maxSessionsShown = 50
+
 // pageState is what an action adds to the page: a notice, or the error of
 // the section it failed in.
 type pageState struct {
@@ -52,6 +56,12 @@ func (a *Account) page(q *request, status int, st pageState) {
 	if err != nil {
 		a.fail(q, err)
 		return
+	}
+	// A page lists a bounded number: the current session comes first, and
+	// "Sign out of all other sessions" reaches the ones not shown.
+	if len(sessions) > maxSessionsShown {
+		data.MoreSessions = len(sessions) - maxSessionsShown
+		sessions = sessions[:maxSessionsShown]
 	}
 	for _, s := range sessions {
 		data.Sessions = append(data.Sessions, ui.AccountSession{ID: s.ID, Started: when(s.CreatedAt), SignedInAt: when(s.SignedInAt),

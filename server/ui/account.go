@@ -28,7 +28,10 @@ type Account struct {
 	MinPassword   int
 	MaxPassword   int
 
-	Sessions      []AccountSession
+	Sessions []AccountSession
+	// MoreSessions is how many other sessions there are beyond those
+	// listed.
+	MoreSessions  int
 	SessionsError string
 
 	Apps      []AccountApp
