@@ -133,7 +133,7 @@ var (
 // reservedTenantNames would shadow server paths or Entra's meta-tenants.
 func reservedTenantName(name string) bool {
 	switch name {
-	case "oauth2", "assets", "healthz", "common", "organizations", "consumers", "metrics", "admin", "debug", "portal", "api":
+	case "oauth2", "assets", "healthz", "common", "organizations", "consumers", "metrics", "admin", "debug", "portal", "api", "account":
 		return true
 	}
 	return false

@@ -114,7 +114,8 @@ const (
 // IsBuiltIn reports whether app is one Tessera maintains itself, which
 // administrators may use but not change or delete.
 func IsBuiltIn(app store.App) bool {
-	return app.IdentifierURI == AdminAPIIdentifier || app.IdentifierURI == PortalIdentifier || app.IdentifierURI == CLIIdentifier
+	return app.IdentifierURI == AdminAPIIdentifier || app.IdentifierURI == PortalIdentifier || app.IdentifierURI == CLIIdentifier ||
+		app.IdentifierURI == AccountIdentifier
 }
 
 // EnsureCLI returns the tenant's CLI app, registering it when needed.
@@ -144,6 +145,12 @@ func (a *Admin) ensureAdminClient(ctx context.Context, t store.Tenant, want stor
 	for _, p := range Permissions() {
 		perms = append(perms, store.Permission{ResourceID: api.ClientID, Kind: store.KindScope, Value: p})
 	}
+	return a.ensureBuiltInClient(ctx, t, want, perms)
+}
+
+// ensureBuiltInClient is ensureAdminClient for a client that needs perms
+// (nil for the OpenID Connect scopes alone), granted tenant-wide.
+func (a *Admin) ensureBuiltInClient(ctx context.Context, t store.Tenant, want store.App, perms []store.Permission) (store.App, error) {
 	app, err := a.store.GetAppByIdentifier(ctx, t.ID, want.IdentifierURI)
 	if err == nil && (!app.Public || (want.ClientID != "" && app.ClientID != want.ClientID)) {
 		// An app registered with this App ID URI before it was reserved

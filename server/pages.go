@@ -227,6 +227,9 @@ func (s *Server) step(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint,
 	case st.Page == oauth.PageConsent:
 		data := ui.Consent{Action: tenantPath(ep, "/consent"), RequestID: in.Ref, CSRF: in.CSRF,
 			ClientName: st.Consent.ClientName, Username: st.Consent.Username, NeedsAdmin: st.Consent.NeedsAdmin}
+		if s.account != nil {
+			data.AccountURL = tenantPath(ep, "/account")
+		}
 		for _, p := range st.Consent.Permissions {
 			data.Permissions = append(data.Permissions, ui.Permission{Scope: p.Scope, Description: p.Description, Detail: p.Detail})
 		}

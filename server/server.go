@@ -20,6 +20,7 @@ import (
 	"github.com/tessera-id/tessera/internal/metrics"
 	"github.com/tessera-id/tessera/internal/tracing"
 	"github.com/tessera-id/tessera/oauth"
+	"github.com/tessera-id/tessera/server/account"
 	"github.com/tessera-id/tessera/server/api"
 	"github.com/tessera-id/tessera/server/portal"
 	"github.com/tessera-id/tessera/server/ui"
@@ -52,6 +53,10 @@ type Config struct {
 	// Tracer, when not nil, traces each request (continuing a caller's
 	// traceparent), and the request's trace id is the trace's.
 	Tracer *tracing.Tracer
+	// AccountKey seals the account page's cookies, as PortalKey the
+	// portal's: the master key derived for account.KeyPurpose. Without it
+	// (or without Admin) /{tenant}/account is not served.
+	AccountKey []byte
 }
 
 // Server routes HTTP requests to the protocol core.
@@ -71,6 +76,9 @@ type Server struct {
 	// Config.Admin is.
 	api    *api.API
 	portal *portal.Portal
+	// account is the users' own account page, nil without Admin and
+	// AccountKey.
+	account *account.Account
 }
 
 // New builds the server's routes. It refuses a PublicURL that would break
@@ -94,6 +102,12 @@ func New(cfg Config, p *oauth.Provider) (*Server, error) {
 		if s.portal, err = portal.New(p, cfg.Admin, portal.Config{PublicURL: cfg.PublicURL, DefaultTenant: cfg.DefaultTenant,
 			CookieKey: cfg.PortalKey, SSOCookiePrefix: ssoCookiePrefix, SignedOut: s.signedOut, Logger: log}); err != nil {
 			return nil, err
+		}
+		if len(cfg.AccountKey) > 0 {
+			if s.account, err = account.New(p, cfg.Admin, account.Config{PublicURL: cfg.PublicURL, CookieKey: cfg.AccountKey,
+				SSOCookiePrefix: ssoCookiePrefix, Pages: pages, SignedOut: s.signedOut, Logger: log}); err != nil {
+				return nil, err
+			}
 		}
 	}
 	s.handler = s.middleware(s.routes())
@@ -134,11 +148,16 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("/{tenant}/portal", page(func(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
 		http.Redirect(w, r, "/"+ep.Tenant.Name+"/portal/", http.StatusMovedPermanently)
 	}))
+	mux.Handle("/{tenant}/account", page(s.accountPage))
+	mux.Handle("/{tenant}/account/{rest...}", page(s.accountPage))
 	toDefaultPortal := aliasPage(func(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
 		http.Redirect(w, r, "/"+ep.Tenant.Name+"/portal/", http.StatusFound)
 	})
 	mux.Handle("/portal/{$}", toDefaultPortal)
 	mux.Handle("/portal", toDefaultPortal)
+	mux.Handle("/account", aliasPage(func(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
+		http.Redirect(w, r, "/"+ep.Tenant.Name+"/account", http.StatusFound)
+	}))
 
 	mux.Handle("/oauth2/authorize", aliasPage(s.authorize))
 	mux.Handle("/oauth2/token", alias(s.token))
@@ -171,9 +190,20 @@ func (s *Server) portalPage(w http.ResponseWriter, r *http.Request, ep oauth.End
 	s.portal.Serve(w, r, ep, r.PathValue("rest"), s.clientAddress(r))
 }
 
+// accountPage hands a request for /{tenant}/account or below to the
+// account page.
+func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
+	if s.account == nil {
+		s.tenantErrorPage(w, r, oauth.NotFound("The account page is not served by this server."))
+		return
+	}
+	s.account.Serve(w, r, ep, r.PathValue("rest"), s.clientAddress(r))
+}
+
 // RegisterBuiltInApps registers, in every tenant that lacks them, the
 // admin API resource, the CLI's app and, when the server knows its public URL (the
-// portal's redirect URIs are built from it), the portal's app.
+// portal's redirect URIs are built from it), the portal's and the account
+// page's apps.
 func (s *Server) RegisterBuiltInApps(ctx context.Context) error {
 	if s.cfg.Admin == nil {
 		return nil
@@ -188,8 +218,14 @@ func (s *Server) RegisterBuiltInApps(ctx context.Context) error {
 			return err
 		}
 	}
-	if s.cfg.PublicURL != "" {
-		return s.portal.RegisterApps(ctx)
+	if s.cfg.PublicURL == "" {
+		return nil
+	}
+	if err := s.portal.RegisterApps(ctx); err != nil {
+		return err
+	}
+	if s.account != nil {
+		return s.account.RegisterApps(ctx)
 	}
 	return nil
 }

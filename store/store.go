@@ -752,6 +752,16 @@ type Store interface {
 	// transaction: ErrNotFound when there were no such scopes.
 	RemoveGrant(ctx context.Context, tenantID, clientID, principalID, resourceID string, now time.Time) error
 
+	// ListUserConsents returns every grant the user gave for themselves,
+	// to any client, ordered by client (tenant-wide grants are not the
+	// user's and are not listed).
+	ListUserConsents(ctx context.Context, tenantID, userID string) ([]Consent, error)
+	// WithdrawConsent removes every grant the user gave the client (each
+	// resource's scopes and the OpenID Connect scopes) and revokes the
+	// client's refresh families of that user, in one transaction:
+	// ErrNotFound when the user had granted the client nothing.
+	WithdrawConsent(ctx context.Context, tenantID, clientID, userID string, now time.Time) error
+
 	AddSigningKey(ctx context.Context, k SigningKey) error
 	// ListSigningKeys returns the tenant's keys that are next, active, or
 	// retired with ExpiresAt after now.
@@ -797,6 +807,15 @@ type Store interface {
 	// in it (codes, device codes) and must end with it.
 	GetSessionByID(ctx context.Context, tenantID, id string) (Session, error)
 	DeleteSession(ctx context.Context, tenantID string, hash []byte) error
+	// ListUserSessions returns the user's SSO sessions that are live at
+	// now, newest first: what the user's account page lists.
+	ListUserSessions(ctx context.Context, tenantID, userID string, now time.Time) ([]Session, error)
+	// EndUserSessions ends those of the sessions named by ids that belong
+	// to userID, as signing out does: each is deleted and the refresh
+	// families started in it are revoked, except those of the clients in
+	// keep, all in one transaction. Ids of other users' sessions, or of
+	// none, are skipped. It returns how many sessions it ended.
+	EndUserSessions(ctx context.Context, tenantID, userID string, ids, keep []string, now time.Time) (int, error)
 	// AddSessionFrontChannelClient adds clientID to the session's
 	// FrontChannelClients, once however often or concurrently it is
 	// called; ErrNotFound when the session is gone.

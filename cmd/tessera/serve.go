@@ -27,6 +27,7 @@ import (
 	"github.com/tessera-id/tessera/internal/tracing"
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/server"
+	"github.com/tessera-id/tessera/server/account"
 	"github.com/tessera-id/tessera/server/portal"
 	"github.com/tessera-id/tessera/store"
 	"github.com/tessera-id/tessera/store/readcache"
@@ -220,7 +221,8 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	// server's in the audit log; callers get their own actor (Authorize).
 	apiAdmin := admin.New(st, e.masterKey, nil, password.Default()).As(admin.ServerActor()).WithAuditRetention(retention)
 	handler, err := server.New(server.Config{PublicURL: o.publicURL, DefaultTenant: o.defaultTenant, TrustedProxies: proxies,
-		Logger: logger, Admin: apiAdmin, PortalKey: e.masterKey.Derive(portal.KeyPurpose), Metrics: m, Tracer: tracer}, provider)
+		Logger: logger, Admin: apiAdmin, PortalKey: e.masterKey.Derive(portal.KeyPurpose),
+		AccountKey: e.masterKey.Derive(account.KeyPurpose), Metrics: m, Tracer: tracer}, provider)
 	if err != nil {
 		return err
 	}
@@ -442,6 +444,7 @@ Public app "%[9]s"
 User
   Username:                 %[12]s
   Password:                 %[13]s
+  Account page:             %[15]s/account
 
 Portal: App registrations and more, for %[16]s, a Global Administrator of %[3]s
   Portal URL:               %[15]s/portal/

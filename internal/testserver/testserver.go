@@ -21,6 +21,7 @@ import (
 	"github.com/tessera-id/tessera/internal/pgtest"
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/server"
+	"github.com/tessera-id/tessera/server/account"
 	"github.com/tessera-id/tessera/server/portal"
 	"github.com/tessera-id/tessera/store"
 	"github.com/tessera-id/tessera/store/readcache"
@@ -159,7 +160,8 @@ func StartWith(t testing.TB, o Options) *Server {
 		}
 	}
 	h, err := server.New(server.Config{PublicURL: publicURL, DefaultTenant: tenant,
-		TrustedProxies: proxies, Logger: log, Admin: adm, PortalKey: mk.Derive(portal.KeyPurpose)}, p)
+		TrustedProxies: proxies, Logger: log, Admin: adm, PortalKey: mk.Derive(portal.KeyPurpose),
+		AccountKey: mk.Derive(account.KeyPurpose)}, p)
 	if err != nil {
 		t.Fatal(err)
 	}

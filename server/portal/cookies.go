@@ -1,19 +1,13 @@
 package portal
 
 import (
-	"crypto/cipher"
-	"crypto/hkdf"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"golang.org/x/crypto/chacha20poly1305"
+	"github.com/tessera-id/tessera/internal/cookieseal"
 )
 
 // KeyPurpose names the key, derived from the server's master key
@@ -30,99 +24,37 @@ const (
 	purposePending = "pending-sign-in"
 )
 
-// cookieAADLabel versions the additional data: a later format does not
-// open today's cookies by accident, nor the reverse.
-const cookieAADLabel = "tessera portal cookie v1"
+// cookieLabels name the portal's cookie format (see cookieseal.Labels):
+// changing either signs every portal user out.
+var cookieLabels = cookieseal.Labels{Key: "tessera portal", AAD: "tessera portal cookie v1"}
 
 // errBadCookie is a cookie that does not open: altered, truncated, of
 // another tenant or kind, or sealed under another master key.
-var errBadCookie = errors.New("portal: cookie does not open")
+var errBadCookie = cookieseal.ErrBadCookie
 
 // sealer encrypts the state the portal keeps in the browser instead of in
 // one process's memory, so that any instance behind the load balancer,
-// or this one after a restart, can read it.
-//
-// XChaCha20-Poly1305 rather than AES-GCM, as token.StateSealer explains:
-// the portal seals once per sign-in for the master key's whole life, and
-// 192-bit random nonces stay safe at any such count where GCM's 96-bit
-// ones would not.
-type sealer struct {
-	aead map[string]cipher.AEAD // by purpose; filled in newSealer, read-only after
-}
+// or this one after a restart, can read it (package cookieseal).
+type sealer struct{ s *cookieseal.Sealer }
 
 func newSealer(key []byte) (*sealer, error) {
-	if len(key) != 32 {
-		return nil, fmt.Errorf("portal: the cookie key is %d bytes, want 32 (derive it from the master key for %q)", len(key), KeyPurpose)
+	s, err := cookieseal.New(key, cookieLabels, purposeSession, purposePending)
+	if err != nil {
+		return nil, fmt.Errorf("portal: the cookie key (derive it from the master key for %q): %w", KeyPurpose, err)
 	}
-	s := &sealer{aead: map[string]cipher.AEAD{}}
-	for _, purpose := range []string{purposeSession, purposePending} {
-		sub, err := hkdf.Key(sha256.New, key, nil, "tessera portal "+purpose, chacha20poly1305.KeySize)
-		if err != nil {
-			return nil, fmt.Errorf("portal: derive the %s key: %w", purpose, err)
-		}
-		aead, err := chacha20poly1305.NewX(sub)
-		clear(sub)
-		if err != nil {
-			return nil, fmt.Errorf("portal: %s cipher: %w", purpose, err)
-		}
-		s.aead[purpose] = aead
-	}
-	return s, nil
-}
-
-// cookieAAD binds a sealed value to its kind and its tenant. Length
-// prefixes keep the encoding unambiguous.
-func cookieAAD(purpose, tenantID string) []byte {
-	b := make([]byte, 0, len(cookieAADLabel)+8+len(purpose)+len(tenantID))
-	b = append(b, cookieAADLabel...)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(purpose)))
-	b = append(b, purpose...)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(tenantID)))
-	b = append(b, tenantID...)
-	return b
+	return &sealer{s: s}, nil
 }
 
 // seal returns v as JSON, encrypted for purpose and tenant, base64url:
 // a cookie value.
 func (s *sealer) seal(purpose, tenantID string, v any) (string, error) {
-	plain, err := json.Marshal(v)
-	if err != nil {
-		return "", fmt.Errorf("portal: encode %s cookie: %w", purpose, err)
-	}
-	aead := s.aead[purpose]
-	ns := aead.NonceSize()
-	out := make([]byte, ns, ns+len(plain)+aead.Overhead())
-	_, _ = rand.Read(out) // crypto/rand.Read never fails since Go 1.24
-	out = aead.Seal(out, out[:ns], plain, cookieAAD(purpose, tenantID))
-	return base64.RawURLEncoding.EncodeToString(out), nil
+	return s.s.Seal(purpose, tenantID, v)
 }
 
 // open decrypts what seal returned for the same purpose and tenant into v.
 func (s *sealer) open(purpose, tenantID, value string, v any) error {
-	aead := s.aead[purpose]
-	// A cookie can be no longer than a browser stores (4 KB); refusing
-	// longer ones before decoding bounds the work a forged one costs.
-	if len(value) > maxCookieLen {
-		return errBadCookie
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(value)
-	ns := aead.NonceSize()
-	if err != nil || len(raw) < ns+aead.Overhead() {
-		return errBadCookie
-	}
-	plain, err := aead.Open(nil, raw[:ns], raw[ns:], cookieAAD(purpose, tenantID))
-	if err != nil {
-		return errBadCookie
-	}
-	if err := json.Unmarshal(plain, v); err != nil {
-		// Authentic but unreadable: only a change of format does that.
-		return fmt.Errorf("portal: decode %s cookie: %w", purpose, err)
-	}
-	return nil
+	return s.s.Open(purpose, tenantID, value, v)
 }
-
-// maxCookieLen is the most a browser keeps of one cookie.
-const maxCookieLen = 4096
 
 // sealedSession is a signed-in portal user, as the session cookie carries
 // it. The tenant is in the additional data, not here.

@@ -47,3 +47,18 @@ func TestSealedCookies(t *testing.T) {
 		t.Error("a 16-byte cookie key is accepted")
 	}
 }
+
+// A session cookie sealed before the portal's sealer moved to package
+// cookieseal still opens: moving it signed nobody out.
+func TestSealedCookieFormatKept(t *testing.T) {
+	s, err := newSealer(bytes.Repeat([]byte{9}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sealedBefore = "cAUi1K6LLObnVMxmOEUnwe-W60YnkK2ERizDS7VW03VBrwTl5prFd-Jnm9QtS2Cr3lglzseAXfXk40sQ2CNWR66SFIs611fN0kHOV1g3_JvUGDQ"
+	var out sealedSession
+	if err := s.open(purposeSession, "tenant-g", sealedBefore, &out); err != nil ||
+		out != (sealedSession{AccessToken: "at", SessionID: "sid", CSRF: "c", Expires: 42}) {
+		t.Fatalf("a cookie of the earlier sealer: %+v %v", out, err)
+	}
+}

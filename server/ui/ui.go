@@ -72,6 +72,9 @@ type Consent struct {
 	// NeedsAdmin shows the page that says only an admin can grant what
 	// the app asks for, with a way back to it instead of Accept.
 	NeedsAdmin bool
+	// AccountURL is the user's account page, where consent is withdrawn;
+	// "" when the server serves none.
+	AccountURL string
 }
 
 // SecondFactor is the page that asks for a second factor. Method is the

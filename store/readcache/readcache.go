@@ -549,6 +549,19 @@ func (s *Store) RemoveGrant(ctx context.Context, tenantID, clientID, principalID
 	return s.inner.RemoveGrant(ctx, tenantID, clientID, principalID, resourceID, now)
 }
 
+// ListUserConsents implements store.Store. Only the user's account page
+// asks, and it shows what is stored now.
+func (s *Store) ListUserConsents(ctx context.Context, tenantID, userID string) ([]store.Consent, error) {
+	return s.inner.ListUserConsents(ctx, tenantID, userID)
+}
+
+// WithdrawConsent implements store.Store. It flushes: ListConsents is
+// cached, and a withdrawn grant must stop counting at once.
+func (s *Store) WithdrawConsent(ctx context.Context, tenantID, clientID, userID string, now time.Time) error {
+	defer s.changed()
+	return s.inner.WithdrawConsent(ctx, tenantID, clientID, userID, now)
+}
+
 // AddSigningKey implements store.Store.
 func (s *Store) AddSigningKey(ctx context.Context, k store.SigningKey) error {
 	defer s.changed()
@@ -660,6 +673,17 @@ func (s *Store) GetSession(ctx context.Context, tenantID string, hash []byte) (s
 // GetSessionByID implements store.Store.
 func (s *Store) GetSessionByID(ctx context.Context, tenantID, id string) (store.Session, error) {
 	return s.inner.GetSessionByID(ctx, tenantID, id)
+}
+
+// ListUserSessions implements store.Store. Sessions are not cached.
+func (s *Store) ListUserSessions(ctx context.Context, tenantID, userID string, now time.Time) ([]store.Session, error) {
+	return s.inner.ListUserSessions(ctx, tenantID, userID, now)
+}
+
+// EndUserSessions implements store.Store. Sessions and refresh families
+// are not cached.
+func (s *Store) EndUserSessions(ctx context.Context, tenantID, userID string, ids, keep []string, now time.Time) (int, error) {
+	return s.inner.EndUserSessions(ctx, tenantID, userID, ids, keep, now)
 }
 
 // DeleteSession implements store.Store.

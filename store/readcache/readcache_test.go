@@ -232,3 +232,25 @@ func TestWrapDiscoversTheDirectoryVersion(t *testing.T) {
 		t.Errorf("a change by another process was hidden: %+v", got.Lockout)
 	}
 }
+
+// A user's withdrawn consent stops counting at once: the token endpoint
+// reads consents through the cache.
+func TestWithdrawConsentFlushes(t *testing.T) {
+	ctx := context.Background()
+	c := readcache.New(openSQLite(t, filepath.Join(t.TempDir(), "tessera.db")), time.Hour, nil)
+	now := time.Now().UTC()
+	_ = c.CreateTenant(ctx, store.Tenant{ID: "t1", Name: "one", SigningAlg: "RS256", CreatedAt: now})
+	_ = c.CreateApp(ctx, store.App{TenantID: "t1", ClientID: "c1", Name: "a", IdentifierURI: "api://c1", ServicePrincipalID: "sp", CreatedAt: now, UpdatedAt: now})
+	if err := c.AddConsents(ctx, []store.Consent{{TenantID: "t1", ClientID: "c1", PrincipalID: "u1", Kind: store.KindScope, Value: "openid", CreatedAt: now}}); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := c.ListConsents(ctx, "t1", "c1", "u1"); len(list) != 1 {
+		t.Fatal(list)
+	}
+	if err := c.WithdrawConsent(ctx, "t1", "c1", "u1", now); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := c.ListConsents(ctx, "t1", "c1", "u1"); len(list) != 0 {
+		t.Fatalf("a consent withdrawn through the wrapper is still served: %v", list)
+	}
+}

@@ -45,6 +45,8 @@ func Run(t *testing.T, newBackend Backend) {
 		{"RefreshTokens", simple(testRefreshTokens)},
 		{"RevokeUserRefreshFamilies", simple(testRevokeUserRefreshFamilies)},
 		{"RemoveGrant", simple(testRemoveGrant)},
+		{"UserSessions", simple(testUserSessions)},
+		{"WithdrawConsent", simple(testWithdrawConsent)},
 		{"RevokeSessionRefreshFamilies", simple(testRevokeSessionRefreshFamilies)},
 		{"DeviceCodes", simple(testDeviceCodes)},
 		{"DeviceCodeDenied", simple(testDeviceCodeDenied)},

@@ -1,0 +1,135 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/tessera-id/tessera/internal/ids"
+	"github.com/tessera-id/tessera/internal/password"
+	"github.com/tessera-id/tessera/store"
+)
+
+// wrongCurrentPassword answers a wrong current password on the account
+// page: the user is known there, so the answer can say which field.
+func wrongCurrentPassword() *Error {
+	return newError(ErrAccessDenied, http.StatusUnauthorized, CodeBadCredentials, "Your current password is incorrect.")
+}
+
+// VerifyPassword checks that pw is the password of the signed-in user
+// userID, for the account page's password change, counted as a sign-in
+// attempt is: under the same account and address keys, so that guesses
+// made there and on the sign-in page add up, a locked account or address
+// is refused without checking, and attempts sent at once get no more
+// checks than the lockout allows. The current-password field is thus no
+// faster an oracle than the sign-in form. A success forgets the account's
+// failures, as a sign-in does.
+func (p *Provider) VerifyPassword(ctx context.Context, ep Endpoint, userID, pw, address string) *Error {
+	if pw == "" || len(pw) > password.MaxLen {
+		return wrongCurrentPassword()
+	}
+	user, err := p.store.GetUser(ctx, ep.Tenant.ID, userID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && user.Disabled) {
+		return badCredentials()
+	}
+	if err != nil {
+		return ServerError(err)
+	}
+	pol := p.signInPolicies(ep.Tenant)
+	now := p.now()
+	const account, addr = 0, 1
+	keys := []counted{
+		account: {pol: pol.account, key: accountKey(user.Username, user.Username), reason: reasonAccountLocked, locked: accountLocked, what: "account"},
+		addr:    {pol: pol.address, key: addressKey(address), reason: reasonAddressLocked, locked: addressThrottled, what: "address"},
+	}
+	// refuseUnrecorded logs a refusal; refuse also records it in the
+	// sign-in log, as the sign-in page records its failures (a key that was
+	// locked already refuses on a read alone and writes nothing).
+	refuseUnrecorded := func(reason string, e *Error) *Error {
+		p.log.WarnContext(ctx, "password check refused", "tenant", ep.Tenant.ID, "user", user.ID, "address", address, "reason", reason)
+		return e
+	}
+	refuse := func(reason, locked string, e *Error) *Error {
+		p.recordPasswordCheck(ctx, ep, user, address, reason, locked)
+		return refuseUnrecorded(reason, e)
+	}
+	for i := range keys {
+		t, e := p.throttle(ctx, ep.Tenant.ID, keys[i].key)
+		if e != nil {
+			return e
+		}
+		if _, locked := keys[i].pol.Locked(t, now); locked {
+			return refuseUnrecorded(keys[i].reason, keys[i].locked())
+		}
+		keys[i].prev = t
+	}
+	for i := range keys {
+		t, admitted, e := p.reserve(ctx, keys[i].pol, keys[i].prev, now)
+		if e != nil {
+			p.settle(ctx, keys[:i], false, now)
+			return e
+		}
+		keys[i].prev = t
+		if !admitted {
+			p.settle(ctx, keys[:i], false, now)
+			if _, locked := keys[i].pol.Locked(t, now); locked {
+				return refuse(keys[i].reason, "", keys[i].locked())
+			}
+			return refuse(reasonBusy, "", signInBusy())
+		}
+	}
+	hash := user.PasswordHash
+	if hash == "" {
+		hash = p.dummyHash
+	}
+	select {
+	case p.passwordSlots <- struct{}{}:
+	case <-ctx.Done():
+		p.settle(ctx, keys, false, now)
+		return ServerError(ctx.Err())
+	}
+	ok, verr := password.Verify(pw, hash)
+	<-p.passwordSlots
+	p.collectPasswordGarbage(hash)
+	if verr != nil {
+		p.log.WarnContext(ctx, "unreadable password hash", "tenant", ep.Tenant.ID, "user", user.ID, "err", verr)
+	}
+	if ok && verr == nil && user.PasswordHash != "" {
+		if err := p.store.DeleteThrottle(ctx, ep.Tenant.ID, keys[account].key); err != nil {
+			return ServerError(err)
+		}
+		p.settle(ctx, keys[addr:], false, now)
+		return nil
+	}
+	settled := p.settle(ctx, keys, true, now)
+	for i, k := range keys {
+		if _, locked := k.pol.Locked(settled[i], now); locked {
+			return refuse(reasonBadCredentials, k.what, k.locked())
+		}
+	}
+	return refuse(reasonBadCredentials, "", wrongCurrentPassword())
+}
+
+// recordPasswordCheck adds a failed current-password check of the account
+// page to the tenant's sign-in log, beside the sign-in page's failures it
+// counts with: whose, from where, why, and what it locked.
+func (p *Provider) recordPasswordCheck(ctx context.Context, ep Endpoint, user store.User, address, reason, locked string) {
+	now := p.now()
+	e := store.AuditEntry{
+		TenantID: ep.Tenant.ID, ID: ids.NewOrdered(), Kind: store.AuditSignIn, Time: now,
+		Category: "SignIn", Activity: "Current password check (account page)", Result: store.AuditFailure, Reason: signInReasons[reason],
+		ActorType: "user", ActorID: user.ID, ActorName: user.Username, ActorAddress: address,
+		TargetType: "user", TargetID: user.ID, TargetName: user.Username,
+		ExpiresAt: now.Add(p.auditRetention()),
+	}
+	if locked != "" {
+		e.Reason += "; this failure locked the " + locked
+	}
+	if err := p.store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
+		p.log.WarnContext(ctx, "password check not recorded", "tenant", ep.Tenant.ID, "err", err)
+	}
+}
+
+// ScopeDescription is how the consent page describes an OpenID Connect
+// scope, for the pages that list what a user granted.
+func ScopeDescription(scope string) string { return oidcScopeDescription(scope) }
