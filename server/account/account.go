@@ -197,7 +197,9 @@ func (a *Account) Serve(w http.ResponseWriter, r *http.Request, ep oauth.Endpoin
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'")
+	// script-src 'self' is passkey.js, which runs the passkey
+	// registration of Security info.
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'")
 	base := "/" + ep.Tenant.Name + "/account"
 	clean := "/" + rest
 	if rest != "" && path.Clean(clean) != clean {
@@ -223,11 +225,12 @@ func (a *Account) Serve(w http.ResponseWriter, r *http.Request, ep oauth.Endpoin
 		if !a.method(w, r, base, http.MethodGet) {
 			return
 		}
-	case "signout", "password", "sessions/signout", "apps/withdraw":
-		// Security info: the sign-in methods' forms (authenticator app,
-		// passkeys, recovery codes) post below security/, handled beside
-		// these, through admin.Self, behind the same session, CSRF and
-		// recent sign-in checks.
+	case "security/totp":
+		// The page (GET) and its first code (POST).
+		if r.Method != http.MethodPost && !a.method(w, r, base, http.MethodGet) {
+			return
+		}
+	case "signout", "password", "sessions/signout", "apps/withdraw", "security/passkey", "security/remove", "security/recovery":
 		if !a.method(w, r, base, http.MethodPost) {
 			return
 		}
@@ -267,7 +270,7 @@ func (a *Account) Serve(w http.ResponseWriter, r *http.Request, ep oauth.Endpoin
 	}
 	switch rest {
 	case "":
-		a.page(q, http.StatusOK, pageState{Notice: notices[r.URL.Query().Get("done")]})
+		a.page(q, http.StatusOK, pageState{Notice: notices(r.URL.Query().Get("done"))})
 	case "reauth":
 		to := r.URL.Query().Get("to")
 		returnTo := base
@@ -276,6 +279,8 @@ func (a *Account) Serve(w http.ResponseWriter, r *http.Request, ep oauth.Endpoin
 			returnTo += "#change-password"
 		case "sessions":
 			returnTo += "#sessions"
+		case "security":
+			returnTo += "#security-info"
 		}
 		a.startSignIn(w, r, ep, base, returnTo, true)
 	case "password":
@@ -284,6 +289,18 @@ func (a *Account) Serve(w http.ResponseWriter, r *http.Request, ep oauth.Endpoin
 		a.signOutSessions(q)
 	case "apps/withdraw":
 		a.withdraw(q)
+	case "security/totp":
+		if r.Method == http.MethodPost {
+			a.confirmTOTP(q)
+		} else {
+			a.totpPage(q)
+		}
+	case "security/passkey":
+		a.addPasskey(q)
+	case "security/remove":
+		a.removeFactor(q)
+	case "security/recovery":
+		a.newRecoveryCodes(q)
 	}
 }
 

@@ -17,11 +17,24 @@ import (
 // notices are the status lines an action leaves for the page it redirects
 // to, by the key in ?done=: fixed texts, so that a link cannot make the
 // page say something else.
-var notices = map[string]notice{
-	"password": {"change-password", "Your password was changed. Use the new one from now on."},
-	"sessions": {"sessions", "Your other sessions were signed out."},
-	"session":  {"sessions", "The session was signed out."},
-	"withdraw": {"apps", "The app's permissions were withdrawn; it has been signed out and must ask you again."},
+func notices(key string) notice {
+	switch key {
+	case "password":
+		return notice{"change-password", "Your password was changed. Use the new one from now on."}
+	case "sessions":
+		return notice{"sessions", "Your other sessions were signed out."}
+	case "session":
+		return notice{"sessions", "The session was signed out."}
+	case "withdraw":
+		return notice{"apps", "The app's permissions were withdrawn; it has been signed out and must ask you again."}
+	case "totp":
+		return notice{"security-info", "Your authenticator app was added."}
+	case "passkey":
+		return notice{"security-info", "Your passkey was added."}
+	case "factor":
+		return notice{"security-info", "The sign-in method was removed."}
+	}
+	return notice{}
 }
 
 // notice is a status line and the section (its id) it is shown in: the
@@ -39,6 +52,7 @@ type pageState struct {
 	PasswordError string
 	SessionsError string
 	AppsError     string
+	SecurityError string
 }
 
 // page renders the account page with status.
@@ -50,7 +64,11 @@ func (a *Account) page(q *request, status int, st pageState) {
 		UserID: u.ID, Username: u.Username, DisplayName: u.Name, Email: u.Email,
 		Notice: st.Notice.text, NoticeSection: st.Notice.section, Recent: q.self.SignedInRecently(), RecentMinutes: int(admin.RecentSignIn.Minutes()),
 		SignedInAt: when(q.self.SignedInAt()), PasswordError: st.PasswordError, MinPassword: 8, MaxPassword: password.MaxLen,
-		SessionsError: st.SessionsError, AppsError: st.AppsError,
+		SessionsError: st.SessionsError, AppsError: st.AppsError, SecurityError: st.SecurityError,
+	}
+	if err := a.securityInfo(q, &data); err != nil {
+		a.fail(q, err)
+		return
 	}
 	sessions, err := q.self.Sessions(ctx)
 	if err != nil {
@@ -164,7 +182,7 @@ func (a *Account) withdraw(q *request) {
 // the section it was made in, which shows the notice (post, redirect,
 // get: a reload repeats nothing).
 func (a *Account) done(q *request, key string) {
-	http.Redirect(q.w, q.r, q.base+"?"+url.Values{"done": {key}}.Encode()+"#"+notices[key].section, http.StatusSeeOther)
+	http.Redirect(q.w, q.r, q.base+"?"+url.Values{"done": {key}}.Encode()+"#"+notices(key).section, http.StatusSeeOther)
 }
 
 // refusal turns an action's error into the status and words its section

@@ -1,5 +1,7 @@
 package ui
 
+import "html/template"
+
 // Account is the signed-in user's own page, /{tenant}/account: one page
 // of sections, each a plain form, so that it works without JavaScript.
 type Account struct {
@@ -36,6 +38,43 @@ type Account struct {
 
 	Apps      []AccountApp
 	AppsError string
+
+	// Factors are the user's sign-in methods beside the password, and
+	// RecoveryCodes how many unused recovery codes they have.
+	Factors       []AccountFactor
+	RecoveryCodes int
+	SecurityError string
+	// Passkey is the registration the "Add a passkey" form runs; nil
+	// where the page's origin cannot use passkeys.
+	Passkey *Passkey
+}
+
+// AccountFactor is one sign-in method of the Security info section.
+type AccountFactor struct {
+	ID       string
+	Kind     string // "Authenticator app", "Passkey"
+	Name     string
+	Added    string
+	LastUsed string
+}
+
+// AccountTOTP is the page that sets up an authenticator app from the
+// account page: the QR code and key, and the form for its first code.
+type AccountTOTP struct {
+	Base, CSRF string
+	Pending    string
+	QR         template.URL
+	Secret     string
+	Error      string
+	TenantName string
+}
+
+// AccountCodes shows new recovery codes, once.
+type AccountCodes struct {
+	Base  string
+	Title string
+	Text  string
+	Codes []string
 }
 
 // AccountSession is one line of the sessions section.

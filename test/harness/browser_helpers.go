@@ -8,6 +8,7 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -109,4 +110,44 @@ func (b *Browser) ActiveElement() string {
 func (b *Browser) DisableScripts() {
 	b.t.Helper()
 	b.run(emulation.SetScriptExecutionDisabled(true))
+}
+
+// AddPasskeyAuthenticator attaches a virtual authenticator to the
+// browser's tab (DevTools WebAuthn.addVirtualAuthenticator): an internal
+// platform authenticator holding discoverable credentials, which answers
+// every ceremony at once and verifies the user when verified is set, as a
+// fingerprint reader would. It returns the authenticator's id.
+func (b *Browser) AddPasskeyAuthenticator(verified bool) webauthn.AuthenticatorID {
+	b.t.Helper()
+	var id webauthn.AuthenticatorID
+	b.run(webauthn.Enable(), chromedp.ActionFunc(func(ctx context.Context) error {
+		var err error
+		id, err = webauthn.AddVirtualAuthenticator(&webauthn.VirtualAuthenticatorOptions{
+			Protocol: webauthn.AuthenticatorProtocolCtap2, Ctap2version: webauthn.Ctap2versionCtap21,
+			Transport: webauthn.AuthenticatorTransportInternal, HasResidentKey: true, HasUserVerification: true,
+			IsUserVerified: verified, AutomaticPresenceSimulation: true,
+		}).Do(ctx)
+		return err
+	}))
+	return id
+}
+
+// PasskeyCredentials lists what the virtual authenticator holds.
+func (b *Browser) PasskeyCredentials(id webauthn.AuthenticatorID) []*webauthn.Credential {
+	b.t.Helper()
+	var creds []*webauthn.Credential
+	b.run(chromedp.ActionFunc(func(ctx context.Context) error {
+		var err error
+		creds, err = webauthn.GetCredentials(id).Do(ctx)
+		return err
+	}))
+	return creds
+}
+
+// SetPasskeyPresence turns the virtual authenticator's automatic user
+// presence on or off: off, a ceremony waits for a touch that never comes,
+// as when the user ignores the autofill's passkey and types a password.
+func (b *Browser) SetPasskeyPresence(id webauthn.AuthenticatorID, present bool) {
+	b.t.Helper()
+	b.run(webauthn.SetAutomaticPresenceSimulation(id, present))
 }
