@@ -144,6 +144,15 @@ type App struct {
 	// iframe, when a session the app took part in signs out (OpenID
 	// Connect Front-Channel Logout 1.0); "" for none.
 	FrontChannelLogoutURI string
+	// AppRoleAssignmentRequired lets only users assigned to the app, in
+	// person or through a group, sign in to it (Graph's
+	// appRoleAssignmentRequired).
+	AppRoleAssignmentRequired bool
+	// GroupMembershipClaims says which groups the app's tokens name in a
+	// groups claim: GroupsNone, GroupsSecurity or GroupsAll (Graph's
+	// groupMembershipClaims). As the client, in its ID tokens; as the
+	// resource, in access tokens for it.
+	GroupMembershipClaims GroupClaims
 
 	// Zero means the server default.
 	AccessTokenLifetime      time.Duration
@@ -204,6 +213,22 @@ func (a App) AllRedirectURIs() []string {
 	out = append(out, a.SPARedirectURIs...)
 	return append(out, a.NativeRedirectURIs...)
 }
+
+// GroupClaims is an app's choice of groups claim, under Graph's names.
+type GroupClaims string
+
+const (
+	// GroupsNone is no groups claim; the empty value means the same.
+	GroupsNone GroupClaims = "None"
+	// GroupsSecurity names the user's security groups.
+	GroupsSecurity GroupClaims = "SecurityGroup"
+	// GroupsAll names every group of the user. Tessera's groups are all
+	// security groups, so it names the same ones as GroupsSecurity.
+	GroupsAll GroupClaims = "All"
+)
+
+// Emits reports whether the choice puts a groups claim in tokens.
+func (g GroupClaims) Emits() bool { return g == GroupsSecurity || g == GroupsAll }
 
 // ClientSecret is a shared secret of a confidential app. Only its hash is kept.
 type ClientSecret struct {
@@ -441,6 +466,81 @@ type RoleAssignment struct {
 	CreatedAt time.Time
 }
 
+// PrincipalType tells the kinds of directory object that can be members
+// of a group or hold an app role.
+type PrincipalType string
+
+const (
+	PrincipalUser  PrincipalType = "user"
+	PrincipalGroup PrincipalType = "group"
+)
+
+// Group is a security group of a tenant's directory. Its members are
+// users and groups; a group nested in another passes that group's
+// memberships (and app roles) on to its own members, one level deep.
+type Group struct {
+	ID          string
+	TenantID    string
+	Name        string // displayName; not unique
+	Description string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// GroupKey is the key groups are ordered, paged and searched by.
+func GroupKey(name string) string { return strings.ToLower(name) }
+
+// GroupQuery selects a page of groups: those after After (a GroupCursor)
+// in the order of their lower-cased names, then ids, whose name contains
+// Search in any case, at most Limit.
+type GroupQuery struct {
+	After  string
+	Search string
+	Limit  int
+}
+
+// GroupCursor is where a page of groups that ends with g stops.
+func GroupCursor(g Group) string { return GroupKey(g.Name) + "\x00" + g.ID }
+
+// GroupMember is one member of a group.
+type GroupMember struct {
+	TenantID   string
+	GroupID    string
+	MemberID   string
+	MemberType PrincipalType
+	CreatedAt  time.Time
+}
+
+// AppRoleAssignment gives a user or a group one app role of a resource
+// app (Entra's appRoleAssignment to a user or group).
+type AppRoleAssignment struct {
+	ID            string
+	TenantID      string
+	PrincipalID   string
+	PrincipalType PrincipalType
+	ResourceID    string // the client id of the app that defines the role
+	Role          string // the role's value, one of the resource's Roles
+	CreatedAt     time.Time
+}
+
+// AccessQuery asks what a user holds for a token: their groups' ids
+// (Groups), and the app roles of the Resources (client ids) they are
+// assigned, in person or through a group.
+type AccessQuery struct {
+	Groups    bool
+	Resources []string
+}
+
+// Access is what a user holds, as AccessQuery asked: the ids of the groups
+// they are a member of, directly or through one level of nesting, sorted;
+// and per resource client id, the roles assigned to them or to one of
+// those groups, sorted and without repeats. A resource with none is
+// absent.
+type Access struct {
+	GroupIDs []string
+	Roles    map[string][]string
+}
+
 // Store is the persistence contract. Every method that changes state is one
 // transaction. Methods addressed by tenant return ErrNotFound for rows of
 // other tenants.
@@ -510,6 +610,42 @@ type Store interface {
 	// ListDirectoryRoles returns the roles a user holds, or, for an empty
 	// userID, every assignment of the tenant.
 	ListDirectoryRoles(ctx context.Context, tenantID, userID string) ([]RoleAssignment, error)
+
+	CreateGroup(ctx context.Context, g Group) error
+	GetGroup(ctx context.Context, tenantID, groupID string) (Group, error)
+	// ListGroupsPage reads one page of a tenant's groups (see GroupQuery).
+	ListGroupsPage(ctx context.Context, tenantID string, q GroupQuery) ([]Group, error)
+	// UpdateGroupIf replaces a group's name and description, only if its
+	// UpdatedAt is still ifUpdatedAt, as UpdateAppIf.
+	UpdateGroupIf(ctx context.Context, g Group, ifUpdatedAt time.Time) error
+	// DeleteGroup removes a group with its members, its own memberships
+	// of other groups and its app role assignments, in one transaction;
+	// ErrNotFound if there is no such group.
+	DeleteGroup(ctx context.Context, tenantID, groupID string) error
+	// AddGroupMember adds a member: ErrConflict if it is one already,
+	// ErrNotFound if there is no such group. That the member exists is the
+	// caller's to check.
+	AddGroupMember(ctx context.Context, m GroupMember) error
+	// RemoveGroupMember removes a member: ErrNotFound if it is none.
+	RemoveGroupMember(ctx context.Context, tenantID, groupID, memberID string) error
+	// ListGroupMembers returns a group's direct members.
+	ListGroupMembers(ctx context.Context, tenantID, groupID string) ([]GroupMember, error)
+	// ListMemberships returns the groups a user or group is a direct
+	// member of, as memberships.
+	ListMemberships(ctx context.Context, tenantID, memberID string) ([]GroupMember, error)
+
+	// AddAppRoleAssignment assigns an app role: ErrConflict if the
+	// principal holds it already, ErrNotFound if the resource app is gone.
+	// That the principal exists is the caller's to check.
+	AddAppRoleAssignment(ctx context.Context, a AppRoleAssignment) error
+	// RemoveAppRoleAssignment removes one by id: ErrNotFound if none.
+	RemoveAppRoleAssignment(ctx context.Context, tenantID, id string) error
+	// ListAppRoleAssignments returns the assignments to a principal (for a
+	// principalID) or of a resource's roles (for a resourceID), or those
+	// matching both.
+	ListAppRoleAssignments(ctx context.Context, tenantID, principalID, resourceID string) ([]AppRoleAssignment, error)
+	// UserAccess answers q for a user with one query, for a token.
+	UserAccess(ctx context.Context, tenantID, userID string, q AccessQuery) (Access, error)
 
 	// AddConsents records grants; granting one twice is not an error.
 	AddConsents(ctx context.Context, cs []Consent) error

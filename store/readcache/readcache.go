@@ -442,6 +442,76 @@ func (s *Store) ListDirectoryRoles(ctx context.Context, tenantID, userID string)
 	return s.inner.ListDirectoryRoles(ctx, tenantID, userID)
 }
 
+// Groups, members and app role assignments are never cached: the token
+// paths that need them (an app with roles, a groups claim or assignment
+// required) read them from the store, so that a change shows in the next
+// token, and writing them changes nothing cached.
+
+// CreateGroup implements store.Store.
+func (s *Store) CreateGroup(ctx context.Context, g store.Group) error {
+	return s.inner.CreateGroup(ctx, g)
+}
+
+// GetGroup implements store.Store.
+func (s *Store) GetGroup(ctx context.Context, tenantID, groupID string) (store.Group, error) {
+	return s.inner.GetGroup(ctx, tenantID, groupID)
+}
+
+// ListGroupsPage implements store.Store.
+func (s *Store) ListGroupsPage(ctx context.Context, tenantID string, q store.GroupQuery) ([]store.Group, error) {
+	return s.inner.ListGroupsPage(ctx, tenantID, q)
+}
+
+// UpdateGroupIf implements store.Store.
+func (s *Store) UpdateGroupIf(ctx context.Context, g store.Group, ifUpdatedAt time.Time) error {
+	return s.inner.UpdateGroupIf(ctx, g, ifUpdatedAt)
+}
+
+// DeleteGroup implements store.Store.
+func (s *Store) DeleteGroup(ctx context.Context, tenantID, groupID string) error {
+	return s.inner.DeleteGroup(ctx, tenantID, groupID)
+}
+
+// AddGroupMember implements store.Store.
+func (s *Store) AddGroupMember(ctx context.Context, m store.GroupMember) error {
+	return s.inner.AddGroupMember(ctx, m)
+}
+
+// RemoveGroupMember implements store.Store.
+func (s *Store) RemoveGroupMember(ctx context.Context, tenantID, groupID, memberID string) error {
+	return s.inner.RemoveGroupMember(ctx, tenantID, groupID, memberID)
+}
+
+// ListGroupMembers implements store.Store.
+func (s *Store) ListGroupMembers(ctx context.Context, tenantID, groupID string) ([]store.GroupMember, error) {
+	return s.inner.ListGroupMembers(ctx, tenantID, groupID)
+}
+
+// ListMemberships implements store.Store.
+func (s *Store) ListMemberships(ctx context.Context, tenantID, memberID string) ([]store.GroupMember, error) {
+	return s.inner.ListMemberships(ctx, tenantID, memberID)
+}
+
+// AddAppRoleAssignment implements store.Store.
+func (s *Store) AddAppRoleAssignment(ctx context.Context, a store.AppRoleAssignment) error {
+	return s.inner.AddAppRoleAssignment(ctx, a)
+}
+
+// RemoveAppRoleAssignment implements store.Store.
+func (s *Store) RemoveAppRoleAssignment(ctx context.Context, tenantID, id string) error {
+	return s.inner.RemoveAppRoleAssignment(ctx, tenantID, id)
+}
+
+// ListAppRoleAssignments implements store.Store.
+func (s *Store) ListAppRoleAssignments(ctx context.Context, tenantID, principalID, resourceID string) ([]store.AppRoleAssignment, error) {
+	return s.inner.ListAppRoleAssignments(ctx, tenantID, principalID, resourceID)
+}
+
+// UserAccess implements store.Store.
+func (s *Store) UserAccess(ctx context.Context, tenantID, userID string, q store.AccessQuery) (store.Access, error) {
+	return s.inner.UserAccess(ctx, tenantID, userID, q)
+}
+
 // AddConsents implements store.Store.
 func (s *Store) AddConsents(ctx context.Context, cs []store.Consent) error {
 	defer s.changed()

@@ -53,6 +53,9 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, userID string, now tim
 		if _, err := c.exec(ctx, `DELETE FROM consents WHERE tenant_id = $1 AND principal_id = $2`, tenantID, userID); err != nil {
 			return err
 		}
+		if err := deletePrincipal(ctx, c, tenantID, userID); err != nil {
+			return err
+		}
 		return deleteOne(ctx, c, `DELETE FROM users WHERE tenant_id = $1 AND id = $2`, tenantID, userID)
 	})
 	return s.wrap("delete user", err)
@@ -83,7 +86,7 @@ func tenantTables() []string {
 	return []string{
 		"refresh_tokens", "refresh_families", "auth_codes", "auth_requests", "sessions", "device_codes",
 		"assertion_ids", "revoked_access_tokens", "throttles", "consents", "client_secrets", "app_credentials",
-		"directory_roles", "users", "signing_keys", "apps",
+		"directory_roles", "app_role_assignments", "group_members", "directory_groups", "users", "signing_keys", "apps",
 	}
 }
 

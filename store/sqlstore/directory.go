@@ -69,7 +69,7 @@ func appColumns(d dialect) string {
 		allow_plain_pkce, access_token_lifetime_ms, refresh_token_lifetime_ms, refresh_token_idle_lifetime_ms,
 		created_at, updated_at, ` + d.listColumn("post_logout_redirect_uris") + `, logout_keeps_refresh_tokens,
 		scope_details, ` + d.listColumn("spa_redirect_uris") + `, ` + d.listColumn("native_redirect_uris") + `,
-		frontchannel_logout_uri, allow_public_client_flows`
+		frontchannel_logout_uri, allow_public_client_flows, app_role_assignment_required, group_membership_claims`
 }
 
 func scanApp(row scanner) (store.App, error) {
@@ -80,7 +80,8 @@ func scanApp(row scanner) (store.App, error) {
 		durationCol{&a.RefreshTokenLifetime}, durationCol{&a.RefreshTokenIdleLifetime},
 		timeCol{&a.CreatedAt}, timeCol{&a.UpdatedAt},
 		listCol(&a.PostLogoutRedirectURIs), &a.LogoutKeepsRefreshTokens, scopeDetailsCol{&a.ScopeDetails},
-		listCol(&a.SPARedirectURIs), listCol(&a.NativeRedirectURIs), &a.FrontChannelLogoutURI, &a.AllowPublicClientFlows)
+		listCol(&a.SPARedirectURIs), listCol(&a.NativeRedirectURIs), &a.FrontChannelLogoutURI, &a.AllowPublicClientFlows,
+		&a.AppRoleAssignmentRequired, &a.GroupMembershipClaims)
 	return a, err
 }
 
@@ -88,7 +89,7 @@ func scanApp(row scanner) (store.App, error) {
 func (s *Store) CreateApp(ctx context.Context, a store.App) error {
 	_, err := s.exec(ctx, `INSERT INTO apps (`+appInsertCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-		$22, $23)`, appArgs(a)...)
+		$22, $23, $24, $25)`, appArgs(a)...)
 	return s.wrap("create app", err)
 }
 
@@ -96,14 +97,14 @@ const appInsertCols = `tenant_id, client_id, name, public, redirect_uris, identi
 	scopes, roles, permissions, service_principal_id, allow_plain_pkce, access_token_lifetime_ms,
 	refresh_token_lifetime_ms, refresh_token_idle_lifetime_ms, created_at, updated_at,
 	post_logout_redirect_uris, logout_keeps_refresh_tokens, scope_details, spa_redirect_uris, native_redirect_uris,
-	frontchannel_logout_uri, allow_public_client_flows`
+	frontchannel_logout_uri, allow_public_client_flows, app_role_assignment_required, group_membership_claims`
 
 func appArgs(a store.App) []any {
 	return []any{a.TenantID, a.ClientID, a.Name, a.Public, a.RedirectURIs, a.IdentifierURI, a.Scopes, a.Roles,
 		permissionsValue(a.Permissions), a.ServicePrincipalID, a.AllowPlainPKCE, a.AccessTokenLifetime,
 		a.RefreshTokenLifetime, a.RefreshTokenIdleLifetime, a.CreatedAt, a.UpdatedAt,
 		a.PostLogoutRedirectURIs, a.LogoutKeepsRefreshTokens, scopeDetailsValue(a.ScopeDetails), a.SPARedirectURIs, a.NativeRedirectURIs,
-		a.FrontChannelLogoutURI, a.AllowPublicClientFlows}
+		a.FrontChannelLogoutURI, a.AllowPublicClientFlows, a.AppRoleAssignmentRequired, string(a.GroupMembershipClaims)}
 }
 
 // GetApp implements store.Store.
@@ -144,13 +145,14 @@ func (s *Store) UpdateAppIf(ctx context.Context, a store.App, ifUpdatedAt time.T
 		scopes = $5, roles = $6, permissions = $7, allow_plain_pkce = $8, access_token_lifetime_ms = $9,
 		refresh_token_lifetime_ms = $10, refresh_token_idle_lifetime_ms = $11, updated_at = $12,
 		post_logout_redirect_uris = $13, logout_keeps_refresh_tokens = $14, scope_details = $15,
-		spa_redirect_uris = $19, native_redirect_uris = $20, frontchannel_logout_uri = $21, allow_public_client_flows = $22
+		spa_redirect_uris = $19, native_redirect_uris = $20, frontchannel_logout_uri = $21, allow_public_client_flows = $22,
+		app_role_assignment_required = $23, group_membership_claims = $24
 		WHERE tenant_id = $16 AND client_id = $17 AND (updated_at = $18 OR $18 IS NULL)`,
 		a.Name, a.Public, a.RedirectURIs, a.IdentifierURI, a.Scopes, a.Roles, permissionsValue(a.Permissions),
 		a.AllowPlainPKCE, a.AccessTokenLifetime, a.RefreshTokenLifetime, a.RefreshTokenIdleLifetime,
 		a.UpdatedAt, a.PostLogoutRedirectURIs, a.LogoutKeepsRefreshTokens, scopeDetailsValue(a.ScopeDetails),
 		a.TenantID, a.ClientID, ifUpdatedAt, a.SPARedirectURIs, a.NativeRedirectURIs, a.FrontChannelLogoutURI,
-		a.AllowPublicClientFlows)
+		a.AllowPublicClientFlows, a.AppRoleAssignmentRequired, string(a.GroupMembershipClaims))
 	if err == nil && n == 0 {
 		err = s.missingOrChanged(ctx, ifUpdatedAt, func() error { _, err := s.GetApp(ctx, a.TenantID, a.ClientID); return err })
 	}

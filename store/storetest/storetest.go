@@ -78,6 +78,7 @@ func Run(t *testing.T, newBackend Backend) {
 		{"AssertionReplayRace", testAssertionReplayRace},
 		{"SessionFrontChannelRace", testSessionFrontChannelRace},
 		{"AuditLog", simple(testAuditLog)},
+		{"Groups", simple(testGroups)},
 		{"AuditWithChange", simple(testAuditWithChange)},
 		{"AuditExpiry", simple(testAuditExpiry)},
 		{"Deletes", simple(testDeletes)},
