@@ -318,13 +318,17 @@ type AppSettings struct {
 	PostLogoutRedirectURIs []string
 	// FrontChannelLogoutURI replaces the app's; "" removes it.
 	FrontChannelLogoutURI *string
+	// AppRoleAssignmentRequired and GroupMembershipClaims are AppPatch's.
+	AppRoleAssignmentRequired *bool
+	GroupMembershipClaims     *string
 }
 
 // Empty reports whether s changes nothing.
 func (s AppSettings) Empty() bool {
 	return s.Name == nil && s.AccessTokenLifetime == nil && s.RefreshTokenLifetime == nil && s.RefreshTokenIdleLifetime == nil &&
 		s.AllowPlainPKCE == nil && s.LogoutKeepsRefreshTokens == nil && s.AllowPublicClientFlows == nil &&
-		len(s.PostLogoutRedirectURIs) == 0 && s.FrontChannelLogoutURI == nil
+		len(s.PostLogoutRedirectURIs) == 0 && s.FrontChannelLogoutURI == nil &&
+		s.AppRoleAssignmentRequired == nil && s.GroupMembershipClaims == nil
 }
 
 // Limits keep lifetimes within what is safe to hand out.
@@ -365,7 +369,8 @@ func (a *Admin) Set(ctx context.Context, app store.App, s AppSettings) (store.Ap
 	p := AppPatch{Name: s.Name, AccessTokenLifetime: s.AccessTokenLifetime, RefreshTokenLifetime: s.RefreshTokenLifetime,
 		RefreshTokenIdleLifetime: s.RefreshTokenIdleLifetime, AllowPlainPKCE: s.AllowPlainPKCE, LogoutKeepsRefreshTokens: s.LogoutKeepsRefreshTokens,
 		AllowPublicClientFlows: s.AllowPublicClientFlows,
-		FrontChannelLogoutURI:  s.FrontChannelLogoutURI}
+		FrontChannelLogoutURI:  s.FrontChannelLogoutURI, AppRoleAssignmentRequired: s.AppRoleAssignmentRequired,
+		GroupMembershipClaims: s.GroupMembershipClaims}
 	if len(s.PostLogoutRedirectURIs) > 0 {
 		all := append(slices.Clone(app.PostLogoutRedirectURIs), s.PostLogoutRedirectURIs...)
 		p.PostLogoutRedirectURIs = &all

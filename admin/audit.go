@@ -69,6 +69,7 @@ const (
 	catKey         = "KeyManagement"
 	catDirectory   = "DirectoryManagement"
 	catRole        = "RoleManagement"
+	catGroup       = "GroupManagement"
 )
 
 // target is what an operation is done to.
@@ -186,6 +187,8 @@ func appChanges(old, app store.App) []store.AuditChange {
 	c.flag("allowPlainPkce", old.AllowPlainPKCE, app.AllowPlainPKCE)
 	c.flag("logoutKeepsRefreshTokens", old.LogoutKeepsRefreshTokens, app.LogoutKeepsRefreshTokens)
 	c.flag("allowPublicClientFlows", old.AllowPublicClientFlows, app.AllowPublicClientFlows)
+	c.flag("appRoleAssignmentRequired", old.AppRoleAssignmentRequired, app.AppRoleAssignmentRequired)
+	c.text("groupMembershipClaims", string(old.GroupMembershipClaims), string(app.GroupMembershipClaims))
 	c.duration("accessTokenLifetime", old.AccessTokenLifetime, app.AccessTokenLifetime)
 	c.duration("refreshTokenLifetime", old.RefreshTokenLifetime, app.RefreshTokenLifetime)
 	c.duration("refreshTokenIdleLifetime", old.RefreshTokenIdleLifetime, app.RefreshTokenIdleLifetime)

@@ -22,12 +22,17 @@ const (
 	PermDirectoryRead        = "Directory.Read.All"
 	PermDirectoryReadWrite   = "Directory.ReadWrite.All"
 	PermRoleManagement       = "RoleManagement.ReadWrite.Directory"
+	// PermGroupReadWrite manages groups and their members.
+	PermGroupReadWrite = "Group.ReadWrite.All"
+	// PermGroupMemberRead reads groups and who is in them: what a resource
+	// server needs to resolve a groups claim overage.
+	PermGroupMemberRead = "GroupMember.Read.All"
 )
 
 // Permissions lists every admin API permission.
 func Permissions() []string {
 	return []string{PermApplicationReadWrite, PermUserReadWrite, PermAuditLogRead, PermDirectoryRead,
-		PermDirectoryReadWrite, PermRoleManagement}
+		PermDirectoryReadWrite, PermRoleManagement, PermGroupReadWrite, PermGroupMemberRead}
 }
 
 // Directory roles: Entra's built-in roles, by their names and their
@@ -56,11 +61,11 @@ func DirectoryRoles() []DirectoryRole {
 		{RoleApplicationAdministrator, "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
 			"Can create and manage all aspects of app registrations.", []string{PermApplicationReadWrite, PermDirectoryRead}},
 		{RoleUserAdministrator, "fe930be7-5e62-47db-91af-98c3a49a38b1",
-			"Can manage users who hold no directory role: create, update, disable, reset passwords.", []string{PermUserReadWrite, PermDirectoryRead}},
+			"Can manage users who hold no directory role: create, update, disable, reset passwords; and groups.", []string{PermUserReadWrite, PermDirectoryRead, PermGroupReadWrite, PermGroupMemberRead}},
 		{RoleReportsReader, "4a5d8f65-41da-4de4-8968-e035b65339cf",
 			"Can read the audit and sign-in logs.", []string{PermAuditLogRead, PermDirectoryRead}},
 		{RoleGlobalReader, "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
-			"Can read everything a Global Administrator can, but not change it.", []string{PermDirectoryRead, PermAuditLogRead}},
+			"Can read everything a Global Administrator can, but not change it.", []string{PermDirectoryRead, PermAuditLogRead, PermGroupMemberRead}},
 	}
 }
 

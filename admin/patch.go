@@ -55,6 +55,11 @@ type AppPatch struct {
 	// AllowPublicClientFlows is a confidential app's; a public app's
 	// flows are all public already.
 	AllowPublicClientFlows *bool
+	// AppRoleAssignmentRequired lets only users assigned to the app (in
+	// person or through a group) sign in to it.
+	AppRoleAssignmentRequired *bool
+	// GroupMembershipClaims is "None", "SecurityGroup" or "All" (any case).
+	GroupMembershipClaims *string
 }
 
 // PatchApp changes an app registration.
@@ -165,7 +170,32 @@ func (a *Admin) PatchApp(ctx context.Context, app store.App, p AppPatch) (store.
 	if p.LogoutKeepsRefreshTokens != nil {
 		app.LogoutKeepsRefreshTokens = *p.LogoutKeepsRefreshTokens
 	}
+	if p.AppRoleAssignmentRequired != nil {
+		app.AppRoleAssignmentRequired = *p.AppRoleAssignmentRequired
+	}
+	if p.GroupMembershipClaims != nil {
+		if app.GroupMembershipClaims, err = ParseGroupClaims(*p.GroupMembershipClaims); err != nil {
+			return store.App{}, err
+		}
+	}
 	return a.update(ctx, old, app)
+}
+
+// ParseGroupClaims reads a groups claim choice under Graph's names, in any
+// case; "" is None, stored as "".
+func ParseGroupClaims(s string) (store.GroupClaims, error) {
+	for _, g := range []store.GroupClaims{store.GroupsNone, store.GroupsSecurity, store.GroupsAll} {
+		if strings.EqualFold(strings.TrimSpace(s), string(g)) {
+			if g == store.GroupsNone {
+				return "", nil
+			}
+			return g, nil
+		}
+	}
+	if strings.TrimSpace(s) == "" {
+		return "", nil
+	}
+	return "", invalid("groupMembershipClaims %q: use None, SecurityGroup or All", s)
 }
 
 // redirectList checks and de-duplicates a list of redirect URIs.
