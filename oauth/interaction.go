@@ -536,6 +536,9 @@ func (p *Provider) needAdmin(ctx context.Context, ep Endpoint, in Interaction) S
 // finish answers for a signed-in, consenting user: the code goes to the
 // client, or the device is approved.
 func (p *Provider) finish(ctx context.Context, ep Endpoint, in Interaction, user store.User, sess store.Session) Step {
+	if e := p.assigned(ctx, ep, in, user); e != nil {
+		return *e
+	}
 	if e := p.noteFrontChannel(ctx, ep, in.request.ClientID, sess); e != nil {
 		return p.failed(ep, in, e)
 	}
@@ -555,6 +558,33 @@ func (p *Provider) finish(ctx context.Context, ep Endpoint, in Interaction, user
 	}
 	in.State = StateDone
 	return Step{Interaction: in, Response: resp}
+}
+
+// assigned refuses, for an app that requires assignment, a user assigned
+// to it neither in person nor through a group: the client gets
+// access_denied with Entra's 50105, and a device is denied. It runs here,
+// where every way through the interaction (a session, a password, a
+// consent, any later factor) meets just before a code is issued or a
+// device approved, so none can skip it; the consent a user may have given
+// on the way stays, as it does in Entra, and is harmless without the
+// assignment.
+func (p *Provider) assigned(ctx context.Context, ep Endpoint, in Interaction, user store.User) *Step {
+	client, err := p.store.GetApp(ctx, ep.Tenant.ID, in.request.ClientID)
+	if err != nil {
+		step := p.failed(ep, in, ServerError(err))
+		return &step
+	}
+	refused := p.checkAssigned(ctx, ep, client, user.ID, ErrAccessDenied)
+	if refused == nil {
+		return nil
+	}
+	if in.Kind == KindDeviceApproval {
+		if e := p.decideDevice(ctx, ep, in.device, store.DeviceDecision{Status: store.DeviceDenied}); e != nil {
+			refused = e
+		}
+	}
+	step := p.failed(ep, in, refused)
+	return &step
 }
 
 // noteFrontChannel records on the session that the client takes part in

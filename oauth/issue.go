@@ -31,26 +31,30 @@ type TokenResponse struct {
 // accessClaims are RFC 9068 claims plus the Entra ID ones (tid, oid, scp,
 // roles, azp) that resource servers written for Entra read.
 type accessClaims struct {
-	Issuer            string   `json:"iss"`
-	Subject           string   `json:"sub"`
-	Audience          string   `json:"aud"`
-	Expiry            int64    `json:"exp"`
-	IssuedAt          int64    `json:"iat"`
-	NotBefore         int64    `json:"nbf"`
-	ID                string   `json:"jti"`
-	ClientID          string   `json:"client_id"`
-	AuthorizedParty   string   `json:"azp"`
-	TenantID          string   `json:"tid"`
-	ObjectID          string   `json:"oid"`
-	Scope             string   `json:"scope,omitempty"`
-	Scp               string   `json:"scp,omitempty"`
-	Roles             []string `json:"roles,omitempty"`
-	AuthTime          int64    `json:"auth_time,omitempty"`
-	SessionID         string   `json:"sid,omitempty"`
-	FamilyID          string   `json:"fam,omitempty"` // opaque to resource servers: see tokengrant.go
-	PreferredUsername string   `json:"preferred_username,omitempty"`
-	IdentityType      string   `json:"idtyp,omitempty"`
-	Version           string   `json:"ver"`
+	Issuer          string   `json:"iss"`
+	Subject         string   `json:"sub"`
+	Audience        string   `json:"aud"`
+	Expiry          int64    `json:"exp"`
+	IssuedAt        int64    `json:"iat"`
+	NotBefore       int64    `json:"nbf"`
+	ID              string   `json:"jti"`
+	ClientID        string   `json:"client_id"`
+	AuthorizedParty string   `json:"azp"`
+	TenantID        string   `json:"tid"`
+	ObjectID        string   `json:"oid"`
+	Scope           string   `json:"scope,omitempty"`
+	Scp             string   `json:"scp,omitempty"`
+	Roles           []string `json:"roles,omitempty"`
+	Groups          []string `json:"groups,omitempty"`
+	// ClaimNames and ClaimSources are the groups overage claim.
+	ClaimNames        map[string]string      `json:"_claim_names,omitempty"`
+	ClaimSources      map[string]claimSource `json:"_claim_sources,omitempty"`
+	AuthTime          int64                  `json:"auth_time,omitempty"`
+	SessionID         string                 `json:"sid,omitempty"`
+	FamilyID          string                 `json:"fam,omitempty"` // opaque to resource servers: see tokengrant.go
+	PreferredUsername string                 `json:"preferred_username,omitempty"`
+	IdentityType      string                 `json:"idtyp,omitempty"`
+	Version           string                 `json:"ver"`
 }
 
 // IDClaims are the ID token's claims (OpenID Connect Core §2).
@@ -71,7 +75,13 @@ type IDClaims struct {
 	Email             string `json:"email,omitempty"`
 	AccessTokenHash   string `json:"at_hash,omitempty"`
 	CodeHash          string `json:"c_hash,omitempty"`
-	Version           string `json:"ver"`
+	// Roles are the client's app roles the user holds; Groups, or the
+	// overage claim instead, the user's groups when the client asks.
+	Roles        []string               `json:"roles,omitempty"`
+	Groups       []string               `json:"groups,omitempty"`
+	ClaimNames   map[string]string      `json:"_claim_names,omitempty"`
+	ClaimSources map[string]claimSource `json:"_claim_sources,omitempty"`
+	Version      string                 `json:"ver"`
 }
 
 // issuance is everything a token response is made of.
@@ -124,8 +134,20 @@ func (p *Provider) mint(ctx context.Context, is issuance) (*TokenResponse, *Erro
 		Roles:           is.roles,
 		Version:         "2.0",
 	}, Act: is.act}
+	audience := is.client
 	if is.resource != nil {
 		at.Audience = is.resource.ClientID
+		audience = *is.resource
+	}
+	var held tokenAccess
+	wantsID := is.user != nil && slices.Contains(is.grant.OIDCScopes, ScopeOpenID)
+	if is.user != nil {
+		// A user token's roles are the user's, never the app's own.
+		if held, err = p.userAccess(ctx, is.ep, *is.user, audience, is.client, wantsID); err != nil {
+			return nil, ServerError(err)
+		}
+		at.Roles, at.Groups = held.access.roles, held.access.groups
+		at.ClaimNames, at.ClaimSources = held.access.claimNames, held.access.claimSrcs
 	}
 	scp := strings.Join(is.grant.Scopes, " ")
 	if is.resource == nil {
@@ -162,13 +184,15 @@ func (p *Provider) mint(ctx context.Context, is issuance) (*TokenResponse, *Erro
 		AccessToken:  access,
 		RefreshToken: is.refreshToken,
 	}
-	if is.user != nil && slices.Contains(is.grant.OIDCScopes, ScopeOpenID) {
+	if wantsID {
 		atHash, err := token.HalfHash(signer.Alg(), access)
 		if err != nil {
 			return nil, ServerError(err)
 		}
 		claims := p.idClaims(is.ep, is.client, *is.user, is.grant, is.authTime, is.sessionID, is.nonce)
 		claims.AccessTokenHash = atHash
+		claims.Roles, claims.Groups = held.id.roles, held.id.groups
+		claims.ClaimNames, claims.ClaimSources = held.id.claimNames, held.id.claimSrcs
 		if resp.IDToken, err = signer.Sign("JWT", claims); err != nil {
 			return nil, ServerError(err)
 		}

@@ -53,6 +53,10 @@ type Config struct {
 	// AuditRetention is how long sign-in events and user consents stay in
 	// a tenant's audit log; 0 means store.DefaultAuditRetention.
 	AuditRetention time.Duration
+	// GroupsOverage is how many groups a token names at most: a user in
+	// more gets the overage claim instead (see DefaultGroupsOverage, the
+	// value 0 stands for).
+	GroupsOverage int
 }
 
 // DefaultConfig returns the lifetimes Tessera ships with.

@@ -117,6 +117,13 @@ func (p *Provider) refreshGrant(ctx context.Context, tc *tokenContext, tok store
 	if err != nil {
 		return fail(ServerError(err))
 	}
+	// An app that requires assignment keeps requiring it: a user whose
+	// assignment was removed gets no more tokens from an old refresh
+	// token. The family is not revoked, so that an assignment given back
+	// lets it work again, as a disabled user's does not.
+	if e := p.checkAssigned(ctx, tc.ep, tc.client, user.ID, ErrInvalidGrant); e != nil {
+		return fail(e)
+	}
 	consents, err := p.loadConsents(ctx, tc.ep.Tenant.ID, tc.client.ClientID, user.ID)
 	if err != nil {
 		return fail(ServerError(err))
