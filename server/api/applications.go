@@ -141,10 +141,15 @@ type applicationJSON struct {
 	LogoutKeepsRefreshTokens bool                     `json:"logoutKeepsRefreshTokens"`
 	// AllowPublicClientFlows is the portal's "Allow public client flows"
 	// of a confidential app (isFallbackPublicClient says the app's kind).
-	AllowPublicClientFlows bool      `json:"allowPublicClientFlows"`
-	IsBuiltIn              bool      `json:"isBuiltIn"`
-	ServicePrincipalID     string    `json:"servicePrincipalId"`
-	CreatedDateTime        time.Time `json:"createdDateTime"`
+	AllowPublicClientFlows bool `json:"allowPublicClientFlows"`
+	// AppRoleAssignmentRequired and GroupMembershipClaims are Graph's
+	// (the latter on the application; the former on its service
+	// principal in Graph, which Tessera does not split from it).
+	AppRoleAssignmentRequired bool      `json:"appRoleAssignmentRequired"`
+	GroupMembershipClaims     string    `json:"groupMembershipClaims"`
+	IsBuiltIn                 bool      `json:"isBuiltIn"`
+	ServicePrincipalID        string    `json:"servicePrincipalId"`
+	CreatedDateTime           time.Time `json:"createdDateTime"`
 }
 
 func toApplicationJSON(app store.App, secrets []store.ClientSecret, creds []store.AppCredential) applicationJSON {
@@ -164,6 +169,10 @@ func toApplicationJSON(app store.App, secrets []store.ClientSecret, creds []stor
 			int64(app.RefreshTokenIdleLifetime.Seconds())},
 		AllowPlainPKCE: app.AllowPlainPKCE, LogoutKeepsRefreshTokens: app.LogoutKeepsRefreshTokens, AllowPublicClientFlows: app.AllowPublicClientFlows,
 		IsBuiltIn: admin.IsBuiltIn(app), ServicePrincipalID: app.ServicePrincipalID, CreatedDateTime: app.CreatedAt,
+		AppRoleAssignmentRequired: app.AppRoleAssignmentRequired, GroupMembershipClaims: string(app.GroupMembershipClaims),
+	}
+	if out.GroupMembershipClaims == "" {
+		out.GroupMembershipClaims = string(store.GroupsNone)
 	}
 	if app.IdentifierURI != "" {
 		out.IdentifierURIs = []string{app.IdentifierURI}
@@ -372,18 +381,20 @@ type patchLifetimesJSON struct {
 }
 
 type patchApplicationJSON struct {
-	DisplayName              *string               `json:"displayName"`
-	IdentifierURIs           *[]string             `json:"identifierUris"`
-	Web                      *patchWebJSON         `json:"web"`
-	Spa                      *redirectsJSON        `json:"spa"`
-	PublicClient             *redirectsJSON        `json:"publicClient"`
-	API                      *patchAPIJSON         `json:"api"`
-	AppRoles                 *[]appRoleJSON        `json:"appRoles"`
-	RequiredResourceAccess   *[]requiredAccessJSON `json:"requiredResourceAccess"`
-	TokenLifetimes           *patchLifetimesJSON   `json:"tokenLifetimes"`
-	AllowPlainPKCE           *bool                 `json:"allowPlainPkce"`
-	LogoutKeepsRefreshTokens *bool                 `json:"logoutKeepsRefreshTokens"`
-	AllowPublicClientFlows   *bool                 `json:"allowPublicClientFlows"`
+	DisplayName               *string               `json:"displayName"`
+	IdentifierURIs            *[]string             `json:"identifierUris"`
+	Web                       *patchWebJSON         `json:"web"`
+	Spa                       *redirectsJSON        `json:"spa"`
+	PublicClient              *redirectsJSON        `json:"publicClient"`
+	API                       *patchAPIJSON         `json:"api"`
+	AppRoles                  *[]appRoleJSON        `json:"appRoles"`
+	RequiredResourceAccess    *[]requiredAccessJSON `json:"requiredResourceAccess"`
+	TokenLifetimes            *patchLifetimesJSON   `json:"tokenLifetimes"`
+	AllowPlainPKCE            *bool                 `json:"allowPlainPkce"`
+	LogoutKeepsRefreshTokens  *bool                 `json:"logoutKeepsRefreshTokens"`
+	AllowPublicClientFlows    *bool                 `json:"allowPublicClientFlows"`
+	AppRoleAssignmentRequired *bool                 `json:"appRoleAssignmentRequired"`
+	GroupMembershipClaims     *string               `json:"groupMembershipClaims"`
 }
 
 func (api *API) patchApplication(q *request) error {
@@ -411,7 +422,8 @@ func (api *API) patchApplication(q *request) error {
 // appPatch translates a PATCH body into the admin core's change.
 func appPatch(in patchApplicationJSON, app store.App) (admin.AppPatch, error) {
 	p := admin.AppPatch{Name: in.DisplayName, AllowPlainPKCE: in.AllowPlainPKCE, LogoutKeepsRefreshTokens: in.LogoutKeepsRefreshTokens,
-		AllowPublicClientFlows: in.AllowPublicClientFlows}
+		AllowPublicClientFlows: in.AllowPublicClientFlows, AppRoleAssignmentRequired: in.AppRoleAssignmentRequired,
+		GroupMembershipClaims: in.GroupMembershipClaims}
 	if in.IdentifierURIs != nil {
 		switch uris := *in.IdentifierURIs; len(uris) {
 		case 0:
