@@ -45,6 +45,8 @@ type appJSON struct {
 	LogoutKeepsRefreshTokens bool                       `json:"logout_keeps_refresh_tokens"`
 	AllowPublicClientFlows   bool                       `json:"allow_public_client_flows"`
 	FrontChannelLogoutURL    string                     `json:"front_channel_logout_url,omitempty"`
+	AssignmentRequired       bool                       `json:"assignment_required"`
+	GroupsClaim              string                     `json:"groups_claim,omitempty"`
 }
 
 type scopeDetailJSON struct {
@@ -80,6 +82,7 @@ func toAppJSON(a store.App) appJSON {
 		PostLogoutRedirectURIs:   nonNil(a.PostLogoutRedirectURIs), LogoutKeepsRefreshTokens: a.LogoutKeepsRefreshTokens,
 		AllowPublicClientFlows: a.AllowPublicClientFlows,
 		FrontChannelLogoutURL:  a.FrontChannelLogoutURI,
+		AssignmentRequired:     a.AppRoleAssignmentRequired, GroupsClaim: string(a.GroupMembershipClaims),
 	}
 	for _, p := range a.Permissions {
 		out.Permissions = append(out.Permissions, permissionJSON{Resource: p.ResourceID, Kind: string(p.Kind), Value: p.Value})
@@ -112,6 +115,12 @@ func printApp(w io.Writer, a store.App) {
 	}
 	fmt.Fprintf(w, "Name:                    %s (%s)\n", a.Name, kind)
 	fmt.Fprintf(w, "Application ID URI:      %s\n", a.IdentifierURI)
+	if a.AppRoleAssignmentRequired {
+		fmt.Fprintf(w, "Assignment required:     yes (only assigned users and groups may sign in)\n")
+	}
+	if a.GroupMembershipClaims.Emits() {
+		fmt.Fprintf(w, "Groups claim:            %s\n", a.GroupMembershipClaims)
+	}
 	if len(a.RedirectURIs) > 0 {
 		fmt.Fprintf(w, "Redirect URIs:           %s\n", strings.Join(a.RedirectURIs, ", "))
 	}
@@ -213,7 +222,7 @@ func newAppCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "app", Short: "Register and configure applications"}
 	cmd.AddCommand(newAppRegisterCommand(g), newAppListCommand(g), newAppShowCommand(g), newAppSetCommand(g),
 		newAppRedirectCommand(g), newAppExposeCommand(g), newAppUnexposeCommand(g), newAppScopeCommand(g), newAppPermissionCommand(g), newAppConsentCommand(g), newAppSecretCommand(g),
-		newAppCertificateCommand(g), newAppDeleteCommand(g))
+		newAppCertificateCommand(g), newAppDeleteCommand(g), newAppRoleCommand(g))
 	return cmd
 }
 
@@ -313,7 +322,8 @@ func newAppSetCommand(g *globals) *cobra.Command {
 	var name, access, refresh, idle string
 	var plain, keepRefresh, publicFlows bool
 	var postLogout, removeLogout []string
-	var frontChannel string
+	var frontChannel, groupsClaim string
+	var assignmentRequired bool
 	cmd := &cobra.Command{Use: "set", Short: "Change an application's name, token lifetimes, PKCE policy or sign-out URLs", Args: cobra.NoArgs}
 	cmd.RunE = g.withEnv(func(ctx context.Context, e *env) error {
 		a, err := target.resolve(ctx, e)
@@ -355,6 +365,12 @@ func newAppSetCommand(g *globals) *cobra.Command {
 		if flags.Changed("front-channel-logout-url") {
 			s.FrontChannelLogoutURI = &frontChannel
 		}
+		if flags.Changed("assignment-required") {
+			s.AppRoleAssignmentRequired = &assignmentRequired
+		}
+		if flags.Changed("groups-claim") {
+			s.GroupMembershipClaims = &groupsClaim
+		}
 		if len(removeLogout) > 0 {
 			if a, err = e.admin.RemovePostLogoutRedirectURIs(ctx, a, removeLogout); err != nil {
 				return err
@@ -385,6 +401,8 @@ func newAppSetCommand(g *globals) *cobra.Command {
 	cmd.Flags().StringArrayVar(&postLogout, "post-logout-redirect-uri", nil, "add a URI logout may return to (repeatable)")
 	cmd.Flags().StringArrayVar(&removeLogout, "remove-post-logout-redirect-uri", nil, "remove a URI logout may return to (repeatable)")
 	cmd.Flags().StringVar(&frontChannel, "front-channel-logout-url", "", `where the app clears its session when the user signs out (OpenID Connect Front-Channel Logout); "" removes it`)
+	cmd.Flags().BoolVar(&assignmentRequired, "assignment-required", false, "let only users assigned to the app (in person or through a group) sign in to it (false to stop)")
+	cmd.Flags().StringVar(&groupsClaim, "groups-claim", "", "groups claim in the app's tokens: None, SecurityGroup or All")
 	return cmd
 }
 

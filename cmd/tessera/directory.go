@@ -51,6 +51,17 @@ type directory interface {
 	AssignRole(ctx context.Context, u store.User, roleName string) (admin.DirectoryRole, error)
 	UnassignRole(ctx context.Context, u store.User, roleName string) (admin.DirectoryRole, error)
 
+	CreateGroup(ctx context.Context, t store.Tenant, o admin.GroupOptions) (store.Group, error)
+	FindGroup(ctx context.Context, t store.Tenant, idOrName string) (store.Group, error)
+	GroupsPage(ctx context.Context, t store.Tenant, search, after string, n int) (admin.GroupPage, error)
+	DeleteGroup(ctx context.Context, g store.Group) error
+	AddGroupMember(ctx context.Context, t store.Tenant, g store.Group, memberID string) (admin.Principal, error)
+	RemoveGroupMember(ctx context.Context, t store.Tenant, g store.Group, memberID string) error
+	GroupMembers(ctx context.Context, t store.Tenant, g store.Group) ([]admin.Principal, error)
+	AppRoleAssignments(ctx context.Context, t store.Tenant, principalID, resourceID string) ([]store.AppRoleAssignment, error)
+	AssignAppRole(ctx context.Context, t store.Tenant, resource store.App, principalID, role string) (store.AppRoleAssignment, error)
+	UnassignAppRole(ctx context.Context, t store.Tenant, resource store.App, id string) error
+
 	RotateKeys(ctx context.Context, t store.Tenant, maxTokenLifetime time.Duration) error
 	AuditLog(ctx context.Context, t store.Tenant, q store.AuditQuery) ([]store.AuditEntry, error)
 }

@@ -241,6 +241,8 @@ type apiApplication struct {
 	AllowPlainPKCE           bool      `json:"allowPlainPkce"`
 	LogoutKeepsRefreshTokens bool      `json:"logoutKeepsRefreshTokens"`
 	AllowPublicClientFlows   bool      `json:"allowPublicClientFlows"`
+	AssignmentRequired       bool      `json:"appRoleAssignmentRequired"`
+	GroupMembershipClaims    string    `json:"groupMembershipClaims"`
 	ServicePrincipalID       string    `json:"servicePrincipalId"`
 	CreatedDateTime          time.Time `json:"createdDateTime"`
 }
@@ -262,10 +264,14 @@ func (a apiApplication) app(tenantID string) store.App {
 		Scopes: values(a.API.OAuth2PermissionScopes), Roles: values(a.AppRoles), ServicePrincipalID: a.ServicePrincipalID,
 		AllowPlainPKCE: a.AllowPlainPKCE, PostLogoutRedirectURIs: a.Web.PostLogoutRedirectURIs,
 		LogoutKeepsRefreshTokens: a.LogoutKeepsRefreshTokens, AllowPublicClientFlows: a.AllowPublicClientFlows,
-		AccessTokenLifetime:      time.Duration(a.TokenLifetimes.AccessTokenSeconds) * time.Second,
-		RefreshTokenLifetime:     time.Duration(a.TokenLifetimes.RefreshTokenSeconds) * time.Second,
-		RefreshTokenIdleLifetime: time.Duration(a.TokenLifetimes.RefreshTokenIdleSeconds) * time.Second,
-		CreatedAt:                a.CreatedDateTime,
+		AccessTokenLifetime:       time.Duration(a.TokenLifetimes.AccessTokenSeconds) * time.Second,
+		RefreshTokenLifetime:      time.Duration(a.TokenLifetimes.RefreshTokenSeconds) * time.Second,
+		RefreshTokenIdleLifetime:  time.Duration(a.TokenLifetimes.RefreshTokenIdleSeconds) * time.Second,
+		CreatedAt:                 a.CreatedDateTime,
+		AppRoleAssignmentRequired: a.AssignmentRequired,
+	}
+	if g, err := admin.ParseGroupClaims(a.GroupMembershipClaims); err == nil {
+		out.GroupMembershipClaims = g
 	}
 	if a.Web.LogoutURL != nil {
 		out.FrontChannelLogoutURI = *a.Web.LogoutURL
@@ -423,6 +429,12 @@ func (d *remoteDirectory) Set(ctx context.Context, app store.App, s admin.AppSet
 		}
 		if s.AllowPublicClientFlows != nil {
 			body["allowPublicClientFlows"] = *s.AllowPublicClientFlows
+		}
+		if s.AppRoleAssignmentRequired != nil {
+			body["appRoleAssignmentRequired"] = *s.AppRoleAssignmentRequired
+		}
+		if s.GroupMembershipClaims != nil {
+			body["groupMembershipClaims"] = *s.GroupMembershipClaims
 		}
 		web := map[string]any{}
 		if len(s.PostLogoutRedirectURIs) > 0 {
