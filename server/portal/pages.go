@@ -120,6 +120,12 @@ func (p *Portal) route(q *request, rest string) error {
 		return p.userList(q)
 	case rest == "users/new":
 		return p.newUser(q)
+	case rest == "groups":
+		return p.groupList(q)
+	case rest == "groups/new":
+		return p.newGroup(q)
+	case len(parts) == 2 && parts[0] == "groups":
+		return p.groupPage(q, parts[1])
 	case len(parts) == 2 && parts[0] == "users":
 		return p.withUser(q, parts[1], p.userPage)
 	case rest == "audit":
