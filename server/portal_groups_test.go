@@ -51,3 +51,63 @@ func TestPortalGroups(t *testing.T) {
 		t.Errorf("after delete: %d\n%s", page.Status, page.Body)
 	}
 }
+
+// TestPortalAppAssignments: an app's Users and groups page assigns roles
+// and default access and requires assignment; Token configuration adds
+// the groups claim; the tokens show both.
+func TestPortalAppAssignments(t *testing.T) {
+	e := newEnv(t)
+	e.globalAdmin()
+	ctx := t.Context()
+	roles := []string{"Web.Admin"}
+	var err error
+	if e.web, err = e.admin.PatchApp(ctx, e.web, admin.AppPatch{Roles: &roles}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := e.admin.CreateGroup(ctx, e.tenant, admin.GroupOptions{Name: "Admins"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.admin.AddGroupMember(ctx, e.tenant, g, e.user.ID); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := e.signInToPortal("alice@contoso.test", e.password)
+	path := "/apps/" + e.web.ClientID + "/assignments"
+	page := u.Get(u.base + path)
+	if page.Status != http.StatusOK || !strings.Contains(page.Body, "<h1>Users and groups</h1>") || !strings.Contains(page.Body, "No user or group is assigned.") {
+		t.Fatalf("Users and groups: %d\n%s", page.Status, page.Body)
+	}
+	page = u.post(page, path, url.Values{"action": {"assign"}, "principal": {"Admins"}, "role": {"Web.Admin"}})
+	page = u.post(page, path, url.Values{"action": {"assignment-required"}, "assignment_required": {"yes"}})
+	if !strings.Contains(page.Body, ">Admins</a>") || !strings.Contains(page.Body, `id="required-yes" type="radio" name="assignment_required" value="yes" aria-describedby="required-hint" checked`) {
+		t.Fatalf("after assigning:\n%s", page.Body)
+	}
+	if bad := u.post(page, path, url.Values{"action": {"assign"}, "principal": {"Admins"}, "role": {"Nope"}}); bad.Status != http.StatusBadRequest {
+		t.Errorf("an undefined role: %d", bad.Status)
+	}
+	tokens := u.Get(u.base + "/apps/" + e.web.ClientID + "/tokens")
+	tokens = u.post(tokens, "/apps/"+e.web.ClientID+"/tokens", url.Values{"action": {"groups-claim"}, "groups_claim": {"SecurityGroup"}})
+	if !strings.Contains(tokens.Body, `value="SecurityGroup" aria-describedby="groups-hint" checked`) {
+		t.Fatalf("groups claim not saved:\n%s", tokens.Body)
+	}
+	id := e.verifyIDToken(webTokens(e, "openid")["id_token"].(string), e.web.ClientID, "")
+	if got := claimList(id, "roles"); len(got) != 1 || got[0] != "Web.Admin" {
+		t.Errorf("roles %v", got)
+	}
+	if got := claimList(id, "groups"); len(got) != 1 || got[0] != g.ID {
+		t.Errorf("groups %v", got)
+	}
+	// Removing the assignment locks alice out of the app that requires it.
+	as, err := e.admin.AppRoleAssignments(ctx, e.tenant, "", e.web.ClientID)
+	if err != nil || len(as) != 1 {
+		t.Fatalf("%v %v", as, err)
+	}
+	page = u.post(page, path, url.Values{"action": {"unassign"}, "assignment": {as[0].ID}})
+	if !strings.Contains(page.Body, "No user or group is assigned.") {
+		t.Fatalf("after removing:\n%s", page.Body)
+	}
+	o := e.browser().SignIn(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil), "alice@contoso.test", e.password)
+	if o.Params.Get("error") != "access_denied" {
+		t.Errorf("unassigned sign-in: %v", o.Params)
+	}
+}

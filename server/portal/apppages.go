@@ -65,6 +65,15 @@ func (p *Portal) tokenConfiguration(q *request, app store.App) error {
 		return nil
 	}
 	f := q.r.PostForm
+	if f.Get("action") == "groups-claim" {
+		// Add groups claim: which groups the app's tokens name.
+		claims := f.Get("groups_claim")
+		if _, err := q.admin.PatchApp(q.r.Context(), app, admin.AppPatch{GroupMembershipClaims: &claims}); err != nil {
+			return p.refused(q, pg, "tokens", err)
+		}
+		q.saved("/apps/" + app.ClientID + "/tokens")
+		return nil
+	}
 	var patch admin.AppPatch
 	for _, l := range []struct {
 		field string

@@ -130,3 +130,77 @@ func (p *Portal) principalID(q *request, typed string) (string, error) {
 	}
 	return g.ID, nil
 }
+
+// assignmentRow is one line of an app's Users and groups page.
+type assignmentRow struct {
+	store.AppRoleAssignment
+	Name string // the user's username or the group's name
+}
+
+// assignmentsData is an app's Users and groups page: who is assigned
+// which of its roles, and whether only they may sign in.
+type assignmentsData struct {
+	Rows          []assignmentRow
+	Roles         []string // the app's roles, offered for assignment
+	DefaultAccess string
+}
+
+// assignments is the Users and groups page of an app (Entra's enterprise
+// app blade): assign its roles, or default access, to users and groups,
+// and require assignment to sign in.
+func (p *Portal) assignments(q *request, app store.App) error {
+	ctx := q.r.Context()
+	pg := p.appPage(q, app, "Users and groups · "+app.Name, "assignments")
+	var err error
+	if q.r.Method == http.MethodPost {
+		f := q.r.PostForm
+		switch f.Get("action") {
+		case "assignment-required":
+			required := f.Get("assignment_required") == "yes"
+			_, err = q.admin.PatchApp(ctx, app, admin.AppPatch{AppRoleAssignmentRequired: &required})
+		case "assign":
+			pg.Fields["principal"] = f.Get("principal")
+			var id string
+			if id, err = p.principalID(q, f.Get("principal")); err == nil {
+				_, err = q.admin.AssignAppRole(ctx, q.ep.Tenant, app, id, f.Get("role"))
+			}
+		case "unassign":
+			err = q.admin.UnassignAppRole(ctx, q.ep.Tenant, app, f.Get("assignment"))
+		default:
+			err = invalidForm("The form asked for nothing this page does.")
+		}
+		var fe *formError
+		switch {
+		case err == nil:
+			q.saved("/apps/" + app.ClientID + "/assignments")
+			return nil
+		case !errors.Is(err, admin.ErrInvalid) && !errors.Is(err, admin.ErrStale) && !errors.As(err, &fe):
+			return err
+		}
+		// Shown with the app as it is now.
+		if app, err2 := q.admin.App(ctx, q.ep.Tenant, app.ClientID); err2 == nil {
+			pg.App = &app
+		}
+	}
+	as, aerr := q.admin.AppRoleAssignments(ctx, q.ep.Tenant, "", app.ClientID)
+	if aerr != nil {
+		return aerr
+	}
+	data := &assignmentsData{Roles: app.Roles, DefaultAccess: admin.DefaultAccessRole}
+	for _, a := range as {
+		name := a.PrincipalID
+		if who, err := q.admin.Principal(ctx, q.ep.Tenant, a.PrincipalID); err == nil {
+			name = who.Name
+		}
+		data.Rows = append(data.Rows, assignmentRow{a, name})
+	}
+	pg.Data = data
+	status := http.StatusOK
+	if err != nil {
+		pg.Error, status = message(err), http.StatusBadRequest
+	} else {
+		q.notice(pg)
+	}
+	p.render(q.w, status, "assignments", pg)
+	return nil
+}

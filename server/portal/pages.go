@@ -152,6 +152,8 @@ func (p *Portal) route(q *request, rest string) error {
 			return p.withApp(q, parts[1], p.exposeAPI)
 		case "consents":
 			return p.withApp(q, parts[1], p.consents)
+		case "assignments":
+			return p.withApp(q, parts[1], p.assignments)
 		}
 	}
 	return notFoundPage()
