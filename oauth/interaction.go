@@ -453,6 +453,12 @@ func (p *Provider) decide(ctx context.Context, ep Endpoint, in Interaction, sess
 		in.State = StateLogin
 		return Step{Interaction: in}
 	}
+	// Before consent, as Entra checks it: a user the app will not let in
+	// is not asked to grant it anything. finish checks again, for the
+	// ways that reach it without coming through here.
+	if refused := p.assigned(ctx, ep, in, *user); refused != nil {
+		return *refused
+	}
 	missing, err := p.missingConsent(ctx, ep, ar, user.ID)
 	if err != nil {
 		return p.failed(ep, in, ServerError(err))

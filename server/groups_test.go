@@ -165,7 +165,12 @@ func TestAssignmentRequired(t *testing.T) {
 	e.web, err = e.admin.PatchApp(ctx, e.web, admin.AppPatch{AppRoleAssignmentRequired: &required})
 	must(err)
 
-	o := e.browser().SignIn(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil), "alice@contoso.test", e.password)
+	// Refused right after signing in, not asked to consent first.
+	b0 := e.browser()
+	o := b0.Login(b0.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid profile", nil)), "alice@contoso.test", e.password)
+	if o.Page == "consent" || o.Callback == nil {
+		t.Fatalf("an unassigned user was not refused at once: page %q", o.Page)
+	}
 	if o.Params.Get("error") != "access_denied" || !strings.HasPrefix(o.Params.Get("error_description"), "AADSTS50105:") || o.Params.Get("code") != "" {
 		t.Fatalf("unassigned sign-in: %v", o.Params)
 	}
