@@ -37,6 +37,8 @@ func TestEveryChangeIsAudited(t *testing.T) {
 
 	var secrets []string
 	var credentialID string
+	var grp store.Group
+	var assignment store.AppRoleAssignment
 	steps := []struct {
 		activity string
 		target   string // the entry's target id; "" for whatever was just made
@@ -122,6 +124,37 @@ func TestEveryChangeIsAudited(t *testing.T) {
 			*user, err = a.SetDisabled(ctx, *user, true)
 			return err
 		}},
+		{"Add group", "group", func(ten *store.Tenant, _ *store.App, _ *store.User) (err error) {
+			grp, err = a.CreateGroup(ctx, *ten, admin.GroupOptions{Name: "Payroll clerks"})
+			return err
+		}},
+		{"Update group", "group", func(_ *store.Tenant, _ *store.App, _ *store.User) (err error) {
+			name := "Payroll staff"
+			grp, err = a.PatchGroup(ctx, grp, admin.GroupPatch{Name: &name})
+			return err
+		}},
+		{"Add member to group", "group", func(ten *store.Tenant, _ *store.App, user *store.User) error {
+			_, err := a.AddGroupMember(ctx, *ten, grp, user.ID)
+			return err
+		}},
+		{"Update application", "", func(_ *store.Tenant, app *store.App, _ *store.User) (err error) {
+			required, claims := true, "SecurityGroup"
+			*app, err = a.Set(ctx, *app, admin.AppSettings{AppRoleAssignmentRequired: &required, GroupMembershipClaims: &claims})
+			return err
+		}},
+		{"Add app role assignment", "", func(ten *store.Tenant, app *store.App, _ *store.User) (err error) {
+			assignment, err = a.AssignAppRole(ctx, *ten, *app, grp.ID, "Payroll.Admin")
+			return err
+		}},
+		{"Remove app role assignment", "", func(ten *store.Tenant, app *store.App, _ *store.User) error {
+			return a.UnassignAppRole(ctx, *ten, *app, assignment.ID)
+		}},
+		{"Remove member from group", "group", func(ten *store.Tenant, _ *store.App, user *store.User) error {
+			return a.RemoveGroupMember(ctx, *ten, grp, user.ID)
+		}},
+		{"Delete group", "group", func(_ *store.Tenant, _ *store.App, _ *store.User) error {
+			return a.DeleteGroup(ctx, grp)
+		}},
 		{"Update sign-in lockout policy", "tenant", func(ten *store.Tenant, _ *store.App, _ *store.User) (err error) {
 			threshold := 7
 			*ten, err = a.SetLockout(ctx, *ten, admin.LockoutOptions{Threshold: &threshold})
@@ -162,7 +195,7 @@ func TestEveryChangeIsAudited(t *testing.T) {
 		if e.ActorType != admin.ActorUser || e.ActorID != alice.ID || e.ActorName != alice.Name || e.ActorAddress != alice.Address {
 			t.Errorf("%s: actor %s %s %s %s, want alice", step.activity, e.ActorType, e.ActorID, e.ActorName, e.ActorAddress)
 		}
-		want := map[string]string{"": app.ClientID, "user": user.ID, "tenant": ten.ID}[step.target]
+		want := map[string]string{"": app.ClientID, "user": user.ID, "tenant": ten.ID, "group": grp.ID}[step.target]
 		if i == 0 {
 			want = ten.ID
 		}
@@ -199,6 +232,9 @@ func TestEveryChangeIsAudited(t *testing.T) {
 		{Property: "identifierUris", Old: "api://" + app.ClientID, New: "api://payroll"},
 		{Property: "accountEnabled", Old: "true", New: "false"},
 		{Property: "threshold", Old: "0", New: "7"},
+		{Property: "displayName", Old: "Payroll clerks", New: "Payroll staff"},
+		{Property: "appRoleAssignmentRequired", Old: "false", New: "true"},
+		{Property: "groupMembershipClaims", New: "SecurityGroup"},
 	} {
 		found := false
 		for _, list := range byActivity {

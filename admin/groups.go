@@ -397,6 +397,9 @@ func (a *Admin) AssignAppRole(ctx context.Context, t store.Tenant, resource stor
 	if err := refuseBuiltIn(resource); err != nil {
 		return store.AppRoleAssignment{}, err
 	}
+	if resource.TenantID != t.ID {
+		return store.AppRoleAssignment{}, notFound("no app %q in tenant %s", resource.ClientID, t.Name)
+	}
 	role = strings.TrimSpace(role)
 	if role != DefaultAccessRole && !slices.Contains(resource.Roles, role) {
 		return store.AppRoleAssignment{}, invalid("app %s does not define the app role %q (it defines: %s; or %s for default access)",
@@ -433,6 +436,9 @@ func assignmentText(p Principal, role string) string {
 func (a *Admin) UnassignAppRole(ctx context.Context, t store.Tenant, resource store.App, id string) error {
 	if err := a.may(PermApplicationReadWrite, PermDirectoryReadWrite); err != nil {
 		return err
+	}
+	if resource.TenantID != t.ID {
+		return notFound("no app %q in tenant %s", resource.ClientID, t.Name)
 	}
 	as, err := a.store.ListAppRoleAssignments(ctx, t.ID, "", resource.ClientID)
 	if err != nil {
