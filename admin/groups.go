@@ -315,8 +315,7 @@ func (a *Admin) RemoveGroupMember(ctx context.Context, t store.Tenant, g store.G
 	return nil
 }
 
-// GroupMembers lists g's direct members with their names. A member whose
-// row vanished between the two reads is left out.
+// GroupMembers lists g's direct members with their names, in one query.
 func (a *Admin) GroupMembers(ctx context.Context, t store.Tenant, g store.Group) ([]Principal, error) {
 	if err := a.mayReadGroups(); err != nil {
 		return nil, err
@@ -327,14 +326,10 @@ func (a *Admin) GroupMembers(ctx context.Context, t store.Tenant, g store.Group)
 	}
 	out := make([]Principal, 0, len(ms))
 	for _, m := range ms {
-		p, err := a.principal(ctx, t, m.MemberID)
-		if errors.Is(err, ErrNotFound) {
-			continue
+		if m.MemberName == "" {
+			continue // deleted since, in a transaction that is removing it
 		}
-		if err != nil {
-			return nil, fmt.Errorf("list group members: %w", err)
-		}
-		out = append(out, p)
+		out = append(out, Principal{Type: m.MemberType, ID: m.MemberID, Name: m.MemberName})
 	}
 	return out, nil
 }

@@ -509,6 +509,10 @@ type GroupMember struct {
 	MemberID   string
 	MemberType PrincipalType
 	CreatedAt  time.Time
+	// MemberName is filled in by reads, in the same query: the member
+	// user's username or group's name ("" should it be gone). Writes
+	// ignore it.
+	MemberName string
 }
 
 // AppRoleAssignment gives a user or a group one app role of a resource
@@ -521,6 +525,8 @@ type AppRoleAssignment struct {
 	ResourceID    string // the client id of the app that defines the role
 	Role          string // the role's value, one of the resource's Roles
 	CreatedAt     time.Time
+	// PrincipalName is filled in by reads, as GroupMember.MemberName.
+	PrincipalName string
 }
 
 // AccessQuery asks what a user holds for a token: their groups' ids

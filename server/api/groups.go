@@ -354,11 +354,7 @@ func (api *API) listAppRoleAssignedTo(q *request) error {
 	}
 	out := listResponse[principalAssignmentJSON]{Value: []principalAssignmentJSON{}}
 	for _, a := range as {
-		name := a.PrincipalID
-		if p, err := q.admin.Principal(q.r.Context(), q.tenant, a.PrincipalID); err == nil {
-			name = p.Name
-		}
-		out.Value = append(out.Value, toPrincipalAssignmentJSON(a, name, app.Name))
+		out.Value = append(out.Value, toPrincipalAssignmentJSON(a, a.PrincipalName, app.Name))
 	}
 	writeJSON(q.w, http.StatusOK, out)
 	return nil

@@ -188,11 +188,7 @@ func (p *Portal) assignments(q *request, app store.App) error {
 	}
 	data := &assignmentsData{Roles: app.Roles, DefaultAccess: admin.DefaultAccessRole}
 	for _, a := range as {
-		name := a.PrincipalID
-		if who, err := q.admin.Principal(ctx, q.ep.Tenant, a.PrincipalID); err == nil {
-			name = who.Name
-		}
-		data.Rows = append(data.Rows, assignmentRow{a, name})
+		data.Rows = append(data.Rows, assignmentRow{a, a.PrincipalName})
 	}
 	pg.Data = data
 	status := http.StatusOK

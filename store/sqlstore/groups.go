@@ -89,9 +89,24 @@ func deletePrincipal(ctx context.Context, c conn, tenantID, id string) error {
 
 const memberCols = `tenant_id, group_id, member_id, member_type, created_at`
 
+// principalName is the name of the user or group a row of table t names
+// in its column col, joined in the same query rather than read a row at a
+// time; the joins name their tables pu and pg.
+func principalName(t, col, typeCol string) (expr, joins string) {
+	return `COALESCE(pu.username, pg.name, '')`,
+		` LEFT JOIN users pu ON pu.tenant_id = ` + t + `.tenant_id AND pu.id = ` + t + `.` + col + ` AND ` + t + `.` + typeCol + ` = 'user'` +
+			` LEFT JOIN directory_groups pg ON pg.tenant_id = ` + t + `.tenant_id AND pg.id = ` + t + `.` + col + ` AND ` + t + `.` + typeCol + ` = 'group'`
+}
+
+// memberSelect reads group_members rows as m, with their names.
+func memberSelect() string {
+	name, joins := principalName("m", "member_id", "member_type")
+	return `SELECT m.tenant_id, m.group_id, m.member_id, m.member_type, m.created_at, ` + name + ` FROM group_members m` + joins
+}
+
 func scanMember(row scanner) (store.GroupMember, error) {
 	var m store.GroupMember
-	err := row.Scan(&m.TenantID, &m.GroupID, &m.MemberID, &m.MemberType, timeCol{&m.CreatedAt})
+	err := row.Scan(&m.TenantID, &m.GroupID, &m.MemberID, &m.MemberType, timeCol{&m.CreatedAt}, &m.MemberName)
 	return m, err
 }
 
@@ -111,15 +126,15 @@ func (s *Store) RemoveGroupMember(ctx context.Context, tenantID, groupID, member
 
 // ListGroupMembers implements store.Store.
 func (s *Store) ListGroupMembers(ctx context.Context, tenantID, groupID string) ([]store.GroupMember, error) {
-	ms, err := list(ctx, s, scanMember, `SELECT `+memberCols+` FROM group_members
-		WHERE tenant_id = $1 AND group_id = $2 ORDER BY member_type, member_id`, tenantID, groupID)
+	ms, err := list(ctx, s, scanMember, memberSelect()+`
+		WHERE m.tenant_id = $1 AND m.group_id = $2 ORDER BY m.member_type, m.member_id`, tenantID, groupID)
 	return ms, s.wrap("list group members", err)
 }
 
 // ListMemberships implements store.Store.
 func (s *Store) ListMemberships(ctx context.Context, tenantID, memberID string) ([]store.GroupMember, error) {
-	ms, err := list(ctx, s, scanMember, `SELECT `+memberCols+` FROM group_members
-		WHERE tenant_id = $1 AND member_id = $2 ORDER BY group_id`, tenantID, memberID)
+	ms, err := list(ctx, s, scanMember, memberSelect()+`
+		WHERE m.tenant_id = $1 AND m.member_id = $2 ORDER BY m.group_id`, tenantID, memberID)
 	return ms, s.wrap("list memberships", err)
 }
 
@@ -127,7 +142,7 @@ const assignmentCols = `id, tenant_id, principal_id, principal_type, resource_id
 
 func scanAssignment(row scanner) (store.AppRoleAssignment, error) {
 	var a store.AppRoleAssignment
-	err := row.Scan(&a.ID, &a.TenantID, &a.PrincipalID, &a.PrincipalType, &a.ResourceID, &a.Role, timeCol{&a.CreatedAt})
+	err := row.Scan(&a.ID, &a.TenantID, &a.PrincipalID, &a.PrincipalType, &a.ResourceID, &a.Role, timeCol{&a.CreatedAt}, &a.PrincipalName)
 	return a, err
 }
 
@@ -146,9 +161,11 @@ func (s *Store) RemoveAppRoleAssignment(ctx context.Context, tenantID, id string
 
 // ListAppRoleAssignments implements store.Store.
 func (s *Store) ListAppRoleAssignments(ctx context.Context, tenantID, principalID, resourceID string) ([]store.AppRoleAssignment, error) {
-	as, err := list(ctx, s, scanAssignment, `SELECT `+assignmentCols+` FROM app_role_assignments
-		WHERE tenant_id = $1 AND ($2 = '' OR principal_id = $2) AND ($3 = '' OR resource_id = $3)
-		ORDER BY resource_id, app_role, principal_id`, tenantID, principalID, resourceID)
+	name, joins := principalName("a", "principal_id", "principal_type")
+	as, err := list(ctx, s, scanAssignment, `SELECT a.id, a.tenant_id, a.principal_id, a.principal_type, a.resource_id,
+		a.app_role, a.created_at, `+name+` FROM app_role_assignments a`+joins+`
+		WHERE a.tenant_id = $1 AND ($2 = '' OR a.principal_id = $2) AND ($3 = '' OR a.resource_id = $3)
+		ORDER BY a.resource_id, a.app_role, a.principal_id`, tenantID, principalID, resourceID)
 	return as, s.wrap("list app role assignments", err)
 }
 

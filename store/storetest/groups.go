@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -70,12 +71,15 @@ func testGroups(t *testing.T, s store.Store) {
 	}
 	isErr(t, s.AddGroupMember(ctx, members[0]), store.ErrConflict)
 	isErr(t, s.AddGroupMember(ctx, store.GroupMember{TenantID: t2, GroupID: eng.ID, MemberID: "u1", MemberType: store.PrincipalUser}), store.ErrNotFound)
+	// Reads name the members, in the same query.
+	named := slices.Clone(members)
+	named[0].MemberName, named[1].MemberName, named[2].MemberName = "u1@example.com", "Engineers", "u2@example.com"
 	ms, err := s.ListGroupMembers(ctx, t1, eng.ID)
 	ok(t, err)
-	same(t, ms, members[:1])
+	same(t, ms, named[:1])
 	ms, err = s.ListMemberships(ctx, t1, eng.ID)
 	ok(t, err)
-	same(t, ms, members[1:2])
+	same(t, ms, named[1:2])
 
 	// Roles of api: Reader to u1 directly, Writer to ops (u1 through
 	// eng), Admin to eng2 (not u1's); one of web's to eng.
@@ -96,10 +100,14 @@ func testGroups(t *testing.T, s store.Store) {
 		PrincipalType: store.PrincipalUser, ResourceID: "no-app", Role: "R"}), store.ErrNotFound)
 	as, err := s.ListAppRoleAssignments(ctx, t1, "u1", "")
 	ok(t, err)
-	same(t, as, assignments[:1])
+	want := assignments[0]
+	want.PrincipalName = "u1@example.com"
+	same(t, as, []store.AppRoleAssignment{want})
 	as, err = s.ListAppRoleAssignments(ctx, t1, "", "web")
 	ok(t, err)
-	same(t, as, assignments[3:4])
+	want = assignments[3]
+	want.PrincipalName = "Engineers"
+	same(t, as, []store.AppRoleAssignment{want})
 
 	access, err := s.UserAccess(ctx, t1, "u1", store.AccessQuery{Groups: true, Resources: []string{"api", "web"}})
 	ok(t, err)
