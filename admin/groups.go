@@ -284,11 +284,11 @@ func (a *Admin) checkNesting(ctx context.Context, g store.Group, m Principal) er
 	if len(parents) > 0 {
 		return invalid("%s is a member of another group, so it cannot take a group in: groups nest one level deep", g.Name)
 	}
-	members, err := a.store.ListGroupMembers(ctx, g.TenantID, m.ID)
+	members, err := a.store.ListGroupMembers(ctx, g.TenantID, m.ID, store.MemberQuery{Type: store.PrincipalGroup, Limit: 1})
 	if err != nil {
 		return fmt.Errorf("check nesting: %w", err)
 	}
-	if slices.ContainsFunc(members, func(x store.GroupMember) bool { return x.MemberType == store.PrincipalGroup }) {
+	if len(members) > 0 {
 		return invalid("%s has groups among its members, so it cannot join another group: groups nest one level deep", m.Name)
 	}
 	return nil
@@ -315,23 +315,47 @@ func (a *Admin) RemoveGroupMember(ctx context.Context, t store.Tenant, g store.G
 	return nil
 }
 
-// GroupMembers lists g's direct members with their names, in one query.
+// GroupMembers lists all of g's direct members with their names, in one
+// query, for the CLI.
 func (a *Admin) GroupMembers(ctx context.Context, t store.Tenant, g store.Group) ([]Principal, error) {
+	page, err := a.GroupMembersPage(ctx, t, g, "", 0)
+	return page.Members, err
+}
+
+// MemberPage is one page of a group's members: groups, then users, each in
+// id order. Next is the cursor the following page starts after, "" on the
+// last page.
+type MemberPage struct {
+	Members []Principal
+	Next    string
+}
+
+// GroupMembersPage reads at most n of g's direct members (all of them for
+// n 0) after the cursor after, with their names, in one query.
+func (a *Admin) GroupMembersPage(ctx context.Context, t store.Tenant, g store.Group, after string, n int) (MemberPage, error) {
 	if err := a.mayReadGroups(); err != nil {
-		return nil, err
+		return MemberPage{}, err
 	}
-	ms, err := a.store.ListGroupMembers(ctx, t.ID, g.ID)
+	limit := 0
+	if n > 0 {
+		limit = n + 1
+	}
+	ms, err := a.store.ListGroupMembers(ctx, t.ID, g.ID, store.MemberQuery{After: after, Limit: limit})
 	if err != nil {
-		return nil, fmt.Errorf("list group members: %w", err)
+		return MemberPage{}, fmt.Errorf("list group members: %w", err)
 	}
-	out := make([]Principal, 0, len(ms))
+	var page MemberPage
+	if n > 0 && len(ms) > n {
+		ms, page.Next = ms[:n], store.MemberCursor(ms[n-1])
+	}
+	page.Members = make([]Principal, 0, len(ms))
 	for _, m := range ms {
 		if m.MemberName == "" {
 			continue // deleted since, in a transaction that is removing it
 		}
-		out = append(out, Principal{Type: m.MemberType, ID: m.MemberID, Name: m.MemberName})
+		page.Members = append(page.Members, Principal{Type: m.MemberType, ID: m.MemberID, Name: m.MemberName})
 	}
-	return out, nil
+	return page, nil
 }
 
 // MemberGroupIDs lists the ids of the groups a user or group is a member

@@ -62,6 +62,17 @@ func TestAdminAPIGroups(t *testing.T) {
 	if len(members) != 1 || members[0].(map[string]any)["@odata.type"] != "#microsoft.graph.user" {
 		t.Errorf("members: %v", members)
 	}
+	// Members page: the group first, then the user.
+	e.expect("add user to all", e.call("POST", "/groups/"+allID+"/members/$ref", tok, map[string]any{"@odata.id": "…/users/" + e.user.ID}), http.StatusNoContent, "")
+	page := e.call("GET", "/groups/"+allID+"/members?$top=1", tok, nil).json(t)
+	if v := page["value"].([]any); len(v) != 1 || v[0].(map[string]any)["id"] != engID || page["@odata.nextLink"] == nil {
+		t.Fatalf("first page of members: %v", page)
+	}
+	page = e.call("GET", strings.TrimPrefix(page["@odata.nextLink"].(string), e.authority()+"/api/v1"), tok, nil).json(t)
+	if v := page["value"].([]any); len(v) != 1 || v[0].(map[string]any)["id"] != e.user.ID || page["@odata.nextLink"] != nil {
+		t.Fatalf("second page of members: %v", page)
+	}
+	e.expect("remove user from all", e.call("DELETE", "/groups/"+allID+"/members/"+e.user.ID+"/$ref", tok, nil), http.StatusNoContent, "")
 
 	// Roles: the API's Files.ReadAll to All staff, through which alice
 	// holds it; the overage endpoint lists both groups.

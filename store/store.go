@@ -515,6 +515,18 @@ type GroupMember struct {
 	MemberName string
 }
 
+// MemberQuery selects a page of a group's members in (type, id) order:
+// those of Type ("" for both), after After (a MemberCursor), at most Limit
+// (0 for all).
+type MemberQuery struct {
+	Type  PrincipalType
+	After string
+	Limit int
+}
+
+// MemberCursor is where a page of members that ends with m stops.
+func MemberCursor(m GroupMember) string { return string(m.MemberType) + "\x00" + m.MemberID }
+
 // AppRoleAssignment gives a user or a group one app role of a resource
 // app (Entra's appRoleAssignment to a user or group).
 type AppRoleAssignment struct {
@@ -634,8 +646,9 @@ type Store interface {
 	AddGroupMember(ctx context.Context, m GroupMember) error
 	// RemoveGroupMember removes a member: ErrNotFound if it is none.
 	RemoveGroupMember(ctx context.Context, tenantID, groupID, memberID string) error
-	// ListGroupMembers returns a group's direct members.
-	ListGroupMembers(ctx context.Context, tenantID, groupID string) ([]GroupMember, error)
+	// ListGroupMembers returns a page of a group's direct members (see
+	// MemberQuery).
+	ListGroupMembers(ctx context.Context, tenantID, groupID string, q MemberQuery) ([]GroupMember, error)
 	// ListMemberships returns the groups a user or group is a direct
 	// member of, as memberships.
 	ListMemberships(ctx context.Context, tenantID, memberID string) ([]GroupMember, error)

@@ -157,17 +157,24 @@ func toMemberJSON(p admin.Principal) memberJSON {
 }
 
 func (api *API) listGroupMembers(q *request) error {
+	p, err := q.page()
+	if err != nil {
+		return err
+	}
 	g, err := q.group()
 	if err != nil {
 		return err
 	}
-	members, err := q.admin.GroupMembers(q.r.Context(), q.tenant, g)
+	page, err := q.admin.GroupMembersPage(q.r.Context(), q.tenant, g, p.after, p.top)
 	if err != nil {
 		return err
 	}
 	out := listResponse[memberJSON]{Value: []memberJSON{}}
-	for _, m := range members {
+	for _, m := range page.Members {
 		out.Value = append(out.Value, toMemberJSON(m))
+	}
+	if page.Next != "" {
+		out.NextLink = q.nextLink(page.Next)
 	}
 	writeJSON(q.w, http.StatusOK, out)
 	return nil

@@ -12,7 +12,10 @@ import (
 // The Groups pages: the list, New group, and a group's page with its
 // members.
 
-const groupsPageSize = 100
+const (
+	groupsPageSize  = 100
+	membersPageSize = 100
+)
 
 func (p *Portal) groupList(q *request) error {
 	v := q.r.URL.Query()
@@ -46,6 +49,7 @@ func (p *Portal) newGroup(q *request) error {
 type groupData struct {
 	Group   store.Group
 	Members []admin.Principal
+	Next    string // the cursor of the next page of members, "" on the last
 }
 
 // groupPage shows a group and takes its forms: add a member (a user by
@@ -93,12 +97,12 @@ func (p *Portal) groupPage(q *request, id string) error {
 			return err
 		}
 	}
-	members, merr := q.admin.GroupMembers(ctx, q.ep.Tenant, g)
+	members, merr := q.admin.GroupMembersPage(ctx, q.ep.Tenant, g, q.r.URL.Query().Get("after"), membersPageSize)
 	if merr != nil {
 		return merr
 	}
 	pg := q.page(g.Name, "groups")
-	pg.Data = &groupData{Group: g, Members: members}
+	pg.Data = &groupData{Group: g, Members: members.Members, Next: members.Next}
 	status := http.StatusOK
 	if err != nil {
 		pg.Error, status = message(err), http.StatusBadRequest

@@ -483,8 +483,8 @@ func (s *Store) RemoveGroupMember(ctx context.Context, tenantID, groupID, member
 }
 
 // ListGroupMembers implements store.Store.
-func (s *Store) ListGroupMembers(ctx context.Context, tenantID, groupID string) ([]store.GroupMember, error) {
-	return s.inner.ListGroupMembers(ctx, tenantID, groupID)
+func (s *Store) ListGroupMembers(ctx context.Context, tenantID, groupID string, q store.MemberQuery) ([]store.GroupMember, error) {
+	return s.inner.ListGroupMembers(ctx, tenantID, groupID, q)
 }
 
 // ListMemberships implements store.Store.

@@ -124,10 +124,19 @@ func (s *Store) RemoveGroupMember(ctx context.Context, tenantID, groupID, member
 	return s.wrap("remove group member", err)
 }
 
-// ListGroupMembers implements store.Store.
-func (s *Store) ListGroupMembers(ctx context.Context, tenantID, groupID string) ([]store.GroupMember, error) {
-	ms, err := list(ctx, s, scanMember, memberSelect()+`
-		WHERE m.tenant_id = $1 AND m.group_id = $2 ORDER BY m.member_type, m.member_id`, tenantID, groupID)
+// ListGroupMembers implements store.Store. The primary key (tenant_id,
+// group_id, member_id) serves the lookup; the sort of a page is the
+// engine's, over the group's rows only.
+func (s *Store) ListGroupMembers(ctx context.Context, tenantID, groupID string, q store.MemberQuery) ([]store.GroupMember, error) {
+	afterType, afterID, _ := strings.Cut(q.After, "\x00")
+	query := memberSelect() + `
+		WHERE m.tenant_id = $1 AND m.group_id = $2 AND ($3 = '' OR m.member_type = $3)
+		AND (m.member_type > $4 OR (m.member_type = $4 AND m.member_id > $5))
+		ORDER BY m.member_type, m.member_id`
+	if q.Limit > 0 {
+		query += fmt.Sprintf(` LIMIT %d`, q.Limit)
+	}
+	ms, err := list(ctx, s, scanMember, query, tenantID, groupID, string(q.Type), afterType, afterID)
 	return ms, s.wrap("list group members", err)
 }
 

@@ -74,12 +74,29 @@ func testGroups(t *testing.T, s store.Store) {
 	// Reads name the members, in the same query.
 	named := slices.Clone(members)
 	named[0].MemberName, named[1].MemberName, named[2].MemberName = "u1@example.com", "Engineers", "u2@example.com"
-	ms, err := s.ListGroupMembers(ctx, t1, eng.ID)
+	ms, err := s.ListGroupMembers(ctx, t1, eng.ID, store.MemberQuery{})
 	ok(t, err)
 	same(t, ms, named[:1])
 	ms, err = s.ListMemberships(ctx, t1, eng.ID)
 	ok(t, err)
 	same(t, ms, named[1:2])
+
+	// Pages of members: groups, then users, one at a time; by type.
+	ok(t, s.AddGroupMember(ctx, store.GroupMember{TenantID: t1, GroupID: ops.ID, MemberID: "u2", MemberType: store.PrincipalUser, CreatedAt: now}))
+	var order []string
+	for after := ""; ; {
+		page, err := s.ListGroupMembers(ctx, t1, ops.ID, store.MemberQuery{After: after, Limit: 1})
+		ok(t, err)
+		if len(page) == 0 {
+			break
+		}
+		order, after = append(order, page[0].MemberID), store.MemberCursor(page[0])
+	}
+	same(t, order, []string{eng.ID, "u2"})
+	ms, err = s.ListGroupMembers(ctx, t1, ops.ID, store.MemberQuery{Type: store.PrincipalGroup})
+	ok(t, err)
+	same(t, len(ms), 1)
+	ok(t, s.RemoveGroupMember(ctx, t1, ops.ID, "u2"))
 
 	// Roles of api: Reader to u1 directly, Writer to ops (u1 through
 	// eng), Admin to eng2 (not u1's); one of web's to eng.
@@ -140,7 +157,7 @@ func testGroups(t *testing.T, s store.Store) {
 	ms, err = s.ListMemberships(ctx, t1, "u1")
 	ok(t, err)
 	same(t, len(ms), 0)
-	ms, err = s.ListGroupMembers(ctx, t1, ops.ID)
+	ms, err = s.ListGroupMembers(ctx, t1, ops.ID, store.MemberQuery{})
 	ok(t, err)
 	same(t, len(ms), 0)
 	as, err = s.ListAppRoleAssignments(ctx, t1, eng.ID, "")
@@ -149,7 +166,7 @@ func testGroups(t *testing.T, s store.Store) {
 
 	// Deleting a user takes theirs; deleting an app the assignments of its roles.
 	ok(t, s.DeleteUser(ctx, t1, "u2", now))
-	ms, err = s.ListGroupMembers(ctx, t1, eng2.ID)
+	ms, err = s.ListGroupMembers(ctx, t1, eng2.ID, store.MemberQuery{})
 	ok(t, err)
 	same(t, len(ms), 0)
 	ok(t, s.AddAppRoleAssignment(ctx, store.AppRoleAssignment{ID: "a6", TenantID: t1, PrincipalID: "u1",
