@@ -119,6 +119,14 @@ func TestAdminAPIGroups(t *testing.T) {
 	for _, path := range []string{"/groups/" + foreign.ID, "/groups/not-a-uuid", "/groups/" + strings.Repeat("a", 2000), "/groups/%00", "/groups/" + e.user.ID} {
 		e.expect("GET "+path[:min(len(path), 40)], e.call("GET", path, tok, nil), http.StatusNotFound, "")
 	}
+	foreignApp, err := e.admin.RegisterApp(ctx, other, admin.RegisterOptions{Name: "Foreign app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.expect("foreign resource", e.call("POST", "/users/"+e.user.ID+"/appRoleAssignments", tok, map[string]any{"resourceId": foreignApp.ClientID, "appRoleId": admin.DefaultAccessRole}), http.StatusNotFound, "")
+	e.expect("foreign assignee", e.call("POST", "/groups/"+foreign.ID+"/appRoleAssignments", tok, map[string]any{"resourceId": e.api.ClientID, "appRoleId": "Files.ReadAll"}), http.StatusNotFound, "")
+	e.expect("foreign member list", e.call("GET", "/groups/"+foreign.ID+"/members", tok, nil), http.StatusNotFound, "")
+	e.expect("bad skiptoken", e.call("GET", "/groups/"+engID+"/members?$skiptoken=not*base64", tok, nil), http.StatusBadRequest, "")
 	e.expect("foreign member", e.call("POST", "/groups/"+engID+"/members/$ref", tok, map[string]any{"@odata.id": "…/groups/" + foreign.ID}), http.StatusNotFound, "")
 	e.expect("member ref to an app", e.call("POST", "/groups/"+engID+"/members/$ref", tok, map[string]any{"@odata.id": "…/applications/" + e.web.ClientID}), http.StatusBadRequest, "")
 	e.expect("empty ref", e.call("POST", "/groups/"+engID+"/members/$ref", tok, map[string]any{"@odata.id": ""}), http.StatusBadRequest, "")
