@@ -84,6 +84,14 @@ func TestAdminAPIGroups(t *testing.T) {
 	e.expect("admin API role to a user", e.call("POST", "/users/"+e.user.ID+"/appRoleAssignments", tok, map[string]any{"resourceId": admin.AdminAPIIdentifier, "appRoleId": admin.PermDirectoryReadWrite}), http.StatusBadRequest, "")
 	e.expect("other principal in body", e.call("POST", "/users/"+e.user.ID+"/appRoleAssignments", tok, map[string]any{"principalId": allID, "resourceId": e.api.ClientID, "appRoleId": "Files.ReadAll"}), http.StatusBadRequest, "")
 	e.expect("default access to a user", e.call("POST", "/users/"+e.user.Username+"/appRoleAssignments", tok, map[string]any{"resourceId": e.web.ClientID, "appRoleId": admin.DefaultAccessRole}), http.StatusCreated, "")
+	held := e.call("GET", "/groups/"+allID+"/appRoleAssignments", tok, nil).json(t)["value"].([]any)
+	if len(held) != 1 || held[0].(map[string]any)["resourceDisplayName"] != "Files API" {
+		t.Errorf("the group's appRoleAssignments: %v", held)
+	}
+	held = e.call("GET", "/users/"+e.user.Username+"/appRoleAssignments", tok, nil).json(t)["value"].([]any)
+	if len(held) != 1 || held[0].(map[string]any)["appRoleId"] != admin.DefaultAccessRole {
+		t.Errorf("alice's appRoleAssignments: %v", held)
+	}
 	assigned := e.call("GET", "/applications/"+e.api.ClientID+"/appRoleAssignedTo", tok, nil).json(t)["value"].([]any)
 	if len(assigned) != 1 || assigned[0].(map[string]any)["principalType"] != "Group" || assigned[0].(map[string]any)["principalDisplayName"] != "All staff" {
 		t.Errorf("appRoleAssignedTo: %v", assigned)

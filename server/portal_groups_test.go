@@ -82,6 +82,9 @@ func TestPortalAppAssignments(t *testing.T) {
 	if !strings.Contains(page.Body, ">Admins</a>") || !strings.Contains(page.Body, `id="required-yes" type="radio" name="assignment_required" value="yes" aria-describedby="required-hint" checked`) {
 		t.Fatalf("after assigning:\n%s", page.Body)
 	}
+	if gp := u.Get(u.base + "/groups/" + g.ID); !strings.Contains(gp.Body, ">Web App</a></td><td>Web.Admin</td>") {
+		t.Errorf("the group's page does not list its app role:\n%s", gp.Body)
+	}
 	if bad := u.post(page, path, url.Values{"action": {"assign"}, "principal": {"Admins"}, "role": {"Nope"}}); bad.Status != http.StatusBadRequest {
 		t.Errorf("an undefined role: %d", bad.Status)
 	}

@@ -336,16 +336,21 @@ func newAppRoleCommand(g *globals) *cobra.Command {
 			Role      string `json:"role"`
 			Type      string `json:"type"`
 			Principal string `json:"principal"`
+			Name      string `json:"name"`
 		}
 		out := make([]row, 0, len(as))
 		for _, a := range as {
-			out = append(out, row{a.ID, a.Role, string(a.PrincipalType), a.PrincipalID})
+			role := a.Role
+			if role == admin.DefaultAccessRole {
+				role = "Default Access"
+			}
+			out = append(out, row{a.ID, role, string(a.PrincipalType), a.PrincipalID, a.PrincipalName})
 		}
 		return g.print(out, func(w io.Writer) {
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ASSIGNMENT\tROLE\tTYPE\tOBJECT ID")
+			fmt.Fprintln(tw, "ASSIGNMENT\tROLE\tTYPE\tNAME\tOBJECT ID")
 			for _, r := range out {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, r.Role, r.Type, r.Principal)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Role, r.Type, r.Name, r.Principal)
 			}
 			tw.Flush()
 		})

@@ -32,7 +32,7 @@ func TestCLIGroupsAndAppRoles(t *testing.T) {
 	if app["assignment_required"] != true || app["groups_claim"] != "SecurityGroup" {
 		t.Errorf("app show: %v", app)
 	}
-	if out, _ := run(t, dir, "", "app", "role", "list", "--app", api); !strings.Contains(out, "Files.Admin") {
+	if out, _ := run(t, dir, "", "app", "role", "list", "--app", api); !strings.Contains(out, "Files.Admin") || !strings.Contains(out, "Staff") {
 		t.Errorf("app role list:\n%s", out)
 	}
 	runJSON(t, dir, "", "app", "role", "unassign", "--app", api, "--role", "Files.Admin", "--member-group", "Staff")
@@ -78,6 +78,9 @@ func TestCLIGroupsAndAppRoles(t *testing.T) {
 	}
 	if _, err := tessera(t, env, "", "app", "role", "assign", "--app", files, "--role", "Files.Admin", "--member-group", gid); err != nil {
 		t.Fatal(err)
+	}
+	if out, err := tessera(t, env, "", "app", "role", "list", "--app", files); err != nil || !strings.Contains(out, "Remote group") || !strings.Contains(out, "Files.Admin") {
+		t.Errorf("app role list --server: %v\n%s", err, out)
 	}
 	if _, err := tessera(t, env, "", "app", "set", "--app", files, "--assignment-required", "--groups-claim", "All"); err != nil {
 		t.Fatal(err)

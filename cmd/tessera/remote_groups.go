@@ -130,6 +130,7 @@ type apiPrincipalAssignment struct {
 	AppRoleID       string    `json:"appRoleId"`
 	PrincipalID     string    `json:"principalId"`
 	PrincipalType   string    `json:"principalType"`
+	PrincipalName   string    `json:"principalDisplayName"`
 	ResourceID      string    `json:"resourceId"`
 	CreatedDateTime time.Time `json:"createdDateTime"`
 }
@@ -140,7 +141,7 @@ func (a apiPrincipalAssignment) assignment(tenantID string) store.AppRoleAssignm
 		t = store.PrincipalGroup
 	}
 	return store.AppRoleAssignment{ID: a.ID, TenantID: tenantID, PrincipalID: a.PrincipalID, PrincipalType: t,
-		ResourceID: a.ResourceID, Role: a.AppRoleID, CreatedAt: a.CreatedDateTime}
+		ResourceID: a.ResourceID, Role: a.AppRoleID, CreatedAt: a.CreatedDateTime, PrincipalName: a.PrincipalName}
 }
 
 // AppRoleAssignments lists a resource's assignments (appRoleAssignedTo),

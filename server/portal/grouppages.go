@@ -50,6 +50,14 @@ type groupData struct {
 	Group   store.Group
 	Members []admin.Principal
 	Next    string // the cursor of the next page of members, "" on the last
+	// Apps are the app roles assigned to the group, which its members
+	// hold.
+	Apps []groupApp
+}
+
+// groupApp is one app role a group holds.
+type groupApp struct {
+	ClientID, Name, Role string
 }
 
 // groupPage shows a group and takes its forms: add a member (a user by
@@ -101,8 +109,24 @@ func (p *Portal) groupPage(q *request, id string) error {
 	if merr != nil {
 		return merr
 	}
+	as, aerr := q.admin.AppRoleAssignments(ctx, q.ep.Tenant, g.ID, "")
+	if aerr != nil && !errors.Is(aerr, admin.ErrForbidden) {
+		return aerr
+	}
+	data := &groupData{Group: g, Members: members.Members, Next: members.Next}
+	for _, a := range as {
+		name := a.ResourceID
+		if app, err := q.admin.App(ctx, q.ep.Tenant, a.ResourceID); err == nil {
+			name = app.Name
+		}
+		role := a.Role
+		if role == admin.DefaultAccessRole {
+			role = "Default Access"
+		}
+		data.Apps = append(data.Apps, groupApp{a.ResourceID, name, role})
+	}
 	pg := q.page(g.Name, "groups")
-	pg.Data = &groupData{Group: g, Members: members.Members, Next: members.Next}
+	pg.Data = data
 	status := http.StatusOK
 	if err != nil {
 		pg.Error, status = message(err), http.StatusBadRequest
