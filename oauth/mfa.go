@@ -496,8 +496,8 @@ func (p *Provider) confirmTOTP(ctx context.Context, ep Endpoint, user store.User
 	if name == "" {
 		name = "Authenticator app"
 	}
-	if len(name) > 128 {
-		name = name[:128]
+	if r := []rune(name); len(r) > 128 {
+		name = string(r[:128])
 	}
 	id := ids.New()
 	f := store.Factor{

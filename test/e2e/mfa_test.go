@@ -135,6 +135,7 @@ func TestMFA(t *testing.T) {
 		onPage(t, b, s, "/login", "#password")
 		b.Login(s.Demo.Username, s.Demo.Password)
 		onPage(t, b, s, "/enrol", "#totp-secret")
+		requireTabOrder(t, b, "#code", `button[type="submit"]`)
 		var qrLoaded bool
 		b.Eval(`(() => { const i = document.querySelector("img.qr"); return !!i && i.complete && i.naturalWidth > 100; })()`, &qrLoaded)
 		if !qrLoaded {
@@ -203,6 +204,7 @@ func TestMFA(t *testing.T) {
 		b := second.For(t)
 		secondFactor(t, b, "totp")
 		shoot(t, b, "second-factor")
+		requireTabOrder(t, b, "#code", `button[type="submit"]`)
 		b.Fill("#code", "000000")
 		b.Click(`button[type="submit"]`)
 		onPage(t, b, s, "/second_factor", "#code")
