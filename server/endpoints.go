@@ -19,6 +19,8 @@ func (s *Server) tokenRequest(w http.ResponseWriter, r *http.Request) (oauth.Tok
 	params, e := readForm(w, r)
 	if e == nil {
 		var creds oauth.ClientCredentials
+		ann := annotations(r.Context())
+		ann.setClient(params.Get("client_id"))
 		if creds, e = basicCredentials(r); e == nil {
 			return oauth.TokenRequest{Params: params, Client: creds, Address: s.clientAddress(r)}, true
 		}

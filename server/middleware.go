@@ -71,7 +71,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		if s.sendsHSTS(r) {
 			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
 		}
-		r = r.WithContext(context.WithValue(r.Context(), requestIDsKey{}, rid))
+		ann := &requestLog{}
+		ann.fromRequest(r)
+		ctx := context.WithValue(r.Context(), requestIDsKey{}, rid)
+		r = r.WithContext(context.WithValue(ctx, requestLogKey{}, ann))
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
@@ -84,9 +87,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					s.writeError(rec, r, oauth.ServerError(fmt.Errorf("panic: %v", v)))
 				}
 			}
-			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", ann.attrs([]slog.Attr{
 				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", rec.status),
-				slog.Duration("duration", time.Since(start)), slog.String("trace_id", rid.trace))
+				slog.Duration("duration", time.Since(start)), slog.String("trace_id", rid.trace)})...)
 		}()
 		next.ServeHTTP(rec, r)
 	})

@@ -211,6 +211,8 @@ func (s *Server) withTenant(h tenantHandler, fail failure) http.Handler {
 			fail(w, r, e)
 			return
 		}
+		ann := annotations(r.Context())
+		ann.tenantID, ann.tenantName = ep.Tenant.ID, ep.Tenant.Name
 		h(w, r, ep)
 	})
 }
@@ -226,6 +228,8 @@ func (s *Server) withDefaultTenant(h tenantHandler, fail failure) http.Handler {
 			fail(w, r, e)
 			return
 		}
+		ann := annotations(r.Context())
+		ann.tenantID, ann.tenantName = ep.Tenant.ID, ep.Tenant.Name
 		h(w, r, ep)
 	})
 }

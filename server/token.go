@@ -19,11 +19,14 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint
 	if !ok {
 		return
 	}
+	ann := annotations(r.Context())
+	ann.grantType = loggedID(req.Params.Get("grant_type"))
 	resp, e := s.provider.Token(r.Context(), ep, req)
 	if e != nil {
 		s.writeError(w, r, e)
 		return
 	}
+	ann.objectID = resp.ObjectID
 	noStore(w)
 	writeJSON(w, http.StatusOK, resp)
 }

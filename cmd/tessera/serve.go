@@ -40,6 +40,7 @@ type serveOptions struct {
 	plainHTTP          bool
 	newDemoCredentials bool
 	logLevel           string
+	logFormat          string
 	refreshGrace       time.Duration
 	pprofAddr          string
 	trustedProxies     string
@@ -71,7 +72,8 @@ printing everything needed to get a first token.`,
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
 	f.BoolVar(&o.plainHTTP, "http", false, "serve plain HTTP, for use behind a TLS-terminating proxy only")
 	f.BoolVar(&o.newDemoCredentials, "new-demo-credentials", false, "with --dev: issue and print a new demo client secret and user password")
-	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&o.logLevel, "log-level", envOr("TESSERA_LOG_LEVEL", "info"), "debug, info, warn or error (env TESSERA_LOG_LEVEL)")
+	f.StringVar(&o.logFormat, "log-format", envOr("TESSERA_LOG_FORMAT", ""), "json or text (env TESSERA_LOG_FORMAT; default json, text with --dev)")
 	f.DurationVar(&o.refreshGrace, "refresh-grace", oauth.DefaultConfig().RefreshGrace, "window in which a retried refresh returns the same successor")
 	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060); off by default")
 	f.StringVar(&o.trustedProxies, "trusted-proxies", envOr("TESSERA_TRUSTED_PROXIES", ""), "load balancers or proxies whose X-Forwarded-For is believed: CIDR prefixes or addresses, comma-separated (env TESSERA_TRUSTED_PROXIES); the client is the rightmost address that is not one of them")
@@ -89,11 +91,10 @@ func envOr(name, def string) string {
 }
 
 func runServe(ctx context.Context, g *globals, o serveOptions) error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		return fmt.Errorf("--log-level %q: use debug, info, warn or error", o.logLevel)
+	logHandler, err := newLogHandler(g.streams.err, o.logFormat, o.logLevel, o.dev)
+	if err != nil {
+		return err
 	}
-	logHandler := slog.NewTextHandler(g.streams.err, &slog.HandlerOptions{Level: level})
 	logger := slog.New(logHandler)
 
 	if !o.dev && !o.plainHTTP && (o.tlsCert == "" || o.tlsKey == "") {
@@ -188,7 +189,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	// own changes at once.
 	// What it does on its own (registering the built-in apps) is the
 	// server's in the audit log; callers get their own actor (Authorize).
-	apiAdmin := admin.New(st, e.masterKey, nil, password.Default()).As(admin.ServerActor()).WithAuditRetention(retention)
+	apiAdmin := admin.New(st, e.masterKey, nil, password.Default()).As(admin.ServerActor()).WithAuditRetention(retention).WithLogger(logger)
 	handler, err := server.New(server.Config{PublicURL: o.publicURL, DefaultTenant: o.defaultTenant, TrustedProxies: proxies,
 		Logger: logger, Admin: apiAdmin, PortalKey: e.masterKey.Derive(portal.KeyPurpose)}, provider)
 	if err != nil {

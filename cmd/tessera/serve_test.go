@@ -79,7 +79,7 @@ type serverProcess struct {
 	done   chan error
 }
 
-var listeningAddr = regexp.MustCompile(`msg="tessera listening" addr=127\.0\.0\.1:(\d+)`)
+var listeningAddr = regexp.MustCompile(`(?:msg="tessera listening" addr=|"msg":"tessera listening","addr":")127\.0\.0\.1:(\d+)`)
 
 func startServer(t *testing.T, dataDir string, args ...string) *serverProcess {
 	t.Helper()
