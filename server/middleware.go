@@ -87,7 +87,12 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					s.writeError(rec, r, oauth.ServerError(fmt.Errorf("panic: %v", v)))
 				}
 			}
-			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", ann.attrs([]slog.Attr{
+			level := slog.LevelInfo
+			if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+				// Probes come every few seconds from every balancer.
+				level = slog.LevelDebug
+			}
+			s.log.LogAttrs(r.Context(), level, "request", ann.attrs([]slog.Attr{
 				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", rec.status),
 				slog.Duration("duration", time.Since(start)), slog.String("trace_id", rid.trace)})...)
 		}()

@@ -44,6 +44,9 @@ type Config struct {
 	// key derived for portal.KeyPurpose, so that every instance on the
 	// store reads the portal sessions of the others.
 	PortalKey []byte
+	// Ready, when set, decides /readyz's answer; nil, it always says
+	// ready.
+	Ready *Readiness
 }
 
 // Server routes HTTP requests to the protocol core.
@@ -138,11 +141,8 @@ func (s *Server) routes() *http.ServeMux {
 
 	mux.Handle("/assets/tessera.css", http.StripPrefix("/assets/", staticHandler()))
 	mux.Handle("/assets/portal.css", http.StripPrefix("/assets/", staticHandler()))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		_, _ = w.Write([]byte("ok\n"))
-	})
+	mux.HandleFunc("/healthz", healthz)
+	mux.HandleFunc("/readyz", s.readyz)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, oauth.NotFound("No endpoint at this path. Tenant endpoints are under /{tenant}/, e.g. /{tenant}/v2.0/.well-known/openid-configuration."))
 	})

@@ -40,8 +40,9 @@ type KeySource interface {
 // instance takes effect at once; that query is cheap. What is expensive
 // (unsealing, PKCS#8 and JWK parsing, encoding headers) is cached per
 // (tenant, kid): a kid names one immutable key, so the cache cannot go stale.
-// Each entry still remembers the row bytes it was built from and is rebuilt
-// if they differ, which costs a byte comparison and guards against a
+// Each entry still remembers the public key bytes it was built from and is
+// rebuilt if they differ (not the sealed private key's: a master-key
+// rotation reseals a key without changing it), which costs a byte comparison and guards against a
 // restored or hand-edited database reusing a kid. Entries are never evicted:
 // they number the keys ever seen, a few per tenant per rotation.
 //
@@ -283,7 +284,13 @@ func (k *Keyring) signer(tenantID string, key *store.SigningKey) (*Signer, error
 	ck := cacheKey{tenantID, key.ID}
 	if v, ok := k.signers.Load(ck); ok {
 		s := v.(*Signer)
-		if s.alg == key.Alg && bytes.Equal(s.row, key.PrivateKey) {
+		// Compared by the public key, not the sealed bytes: a master-key
+		// rotation reseals every key (new bytes, same key), and a running
+		// server must go on signing with what it opened under the old
+		// master key. A signer is built only for a private key matching
+		// its published public key, so the same public key means the same
+		// key pair.
+		if s.alg == key.Alg && bytes.Equal(s.row, key.PublicJWK) {
 			return s, nil
 		}
 	}
@@ -313,7 +320,7 @@ func (k *Keyring) signer(tenantID string, key *store.SigningKey) (*Signer, error
 		return nil, fmt.Errorf("token: private key %s of tenant %s does not match its published public key", key.ID, tenantID)
 	}
 
-	s := &Signer{kid: key.ID, alg: key.Alg, key: priv, row: bytes.Clone(key.PrivateKey), slots: k.slots}
+	s := &Signer{kid: key.ID, alg: key.Alg, key: priv, row: bytes.Clone(key.PublicJWK), slots: k.slots}
 	k.signers.Store(ck, s)
 	return s, nil
 }
@@ -323,7 +330,7 @@ type Signer struct {
 	kid string
 	alg string
 	key crypto.Signer
-	row []byte // the sealed PrivateKey it was built from
+	row []byte // the PublicJWK of the row it was built from
 
 	// headers holds the encoded protected header per typ value. typ values
 	// come from code (at+jwt, JWT...), never from requests, so the map

@@ -96,7 +96,8 @@ func newRoot(g *globals) *cobra.Command {
 	root.PersistentFlags().StringVar(&g.server, "server", os.Getenv("TESSERA_SERVER"), "administer a running server's tenant through its admin API, e.g. https://id.example.com/contoso; "+
 		"signed in by `tessera login --server URL`, or as an app with TESSERA_CLIENT_ID and TESSERA_CLIENT_SECRET (env TESSERA_SERVER)")
 	root.AddCommand(newServeCommand(g), newMigrateCommand(g), newTenantCommand(g), newAppCommand(g), newUserCommand(g), newKeysCommand(g),
-		newAuditCommand(g), newLoginCommand(g), newTokenCommand(g), newAccountsCommand(g), newLogoutCommand(g), newVersionCommand(g))
+		newAuditCommand(g), newLoginCommand(g), newTokenCommand(g), newAccountsCommand(g), newLogoutCommand(g), newVersionCommand(g),
+		newBackupCommand(g), newRestoreCommand(g), newHealthcheckCommand())
 	root.Version = version()
 	root.SetVersionTemplate("tessera {{.Version}}\n")
 	refuseUnknownSubcommands(root)
