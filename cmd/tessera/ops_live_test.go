@@ -377,6 +377,7 @@ func TestBackupRestoreUnderRefreshLoad(t *testing.T) {
 }
 
 func (d demo) withServer(srv *serverProcess) demo {
+	d.authorize = strings.Replace(d.authorize, d.srv.base, srv.base, 1)
 	d.srv = srv
 	return d
 }
