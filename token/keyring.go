@@ -64,6 +64,15 @@ type Keyring struct {
 	// longer and tail latency grows. Queued in order, each finishes at
 	// full speed.
 	slots chan struct{}
+
+	// reload, when set (ReloadMasterKey), reads the master key again for
+	// a key the keyring's own does not open; reloaded is the sealer of
+	// the last key it read, and reloadedAt when, so that a key nothing
+	// opens costs one read a second, not one per request.
+	reload     func() (MasterKey, error)
+	reloadMu   sync.Mutex
+	reloaded   *sealer
+	reloadedAt time.Time
 }
 
 type cacheKey struct{ tenantID, kid string }
@@ -86,6 +95,40 @@ func NewKeyring(src KeySource, mk MasterKey, now func() time.Time) *Keyring {
 		now = time.Now
 	}
 	return &Keyring{src: src, sealer: s, now: now, algs: joseSigningAlgs(), slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+}
+
+// ReloadMasterKey lets the keyring read the master key again, with load,
+// when a signing key does not open under the one it was made with: after
+// tessera keys rotate-master resealed the keys under a new key file, a
+// running server opens the keys it had not opened yet (another tenant's,
+// a rotation's next key) with the new key instead of failing. What it
+// opened before keeps signing either way. Call it before the keyring is
+// used.
+func (k *Keyring) ReloadMasterKey(load func() (MasterKey, error)) { k.reload = load }
+
+// openWithReloaded opens key with the master key as reload reads it now.
+func (k *Keyring) openWithReloaded(tenantID string, key *store.SigningKey) ([]byte, error) {
+	if k.reload == nil {
+		return nil, errors.New("token: no other master key to try")
+	}
+	k.reloadMu.Lock()
+	if k.reloaded == nil || time.Since(k.reloadedAt) > time.Second {
+		k.reloadedAt = time.Now()
+		mk, err := k.reload()
+		if err != nil {
+			k.reloadMu.Unlock()
+			return nil, fmt.Errorf("token: read the master key again: %w", err)
+		}
+		s, err := newSealer(mk)
+		if err != nil {
+			k.reloadMu.Unlock()
+			return nil, err
+		}
+		k.reloaded = s
+	}
+	s := k.reloaded
+	k.reloadMu.Unlock()
+	return s.open(tenantID, key.ID, key.PrivateKey)
 }
 
 // Signer returns the signer of the tenant's active key.
@@ -299,7 +342,10 @@ func (k *Keyring) signer(tenantID string, key *store.SigningKey) (*Signer, error
 	// equivalent and the work is bounded by the number of goroutines, once.
 	der, err := k.sealer.open(tenantID, key.ID, key.PrivateKey)
 	if err != nil {
-		return nil, err
+		var rerr error
+		if der, rerr = k.openWithReloaded(tenantID, key); rerr != nil {
+			return nil, errors.Join(err, rerr)
+		}
 	}
 	defer clear(der)
 	parsed, err := x509.ParsePKCS8PrivateKey(der)

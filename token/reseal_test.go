@@ -64,3 +64,29 @@ func TestReseal(t *testing.T) {
 		t.Errorf("a fresh keyring on the new master key: %v", err)
 	}
 }
+
+// A keyring whose master key no longer opens a key reads the master key
+// again (ReloadMasterKey) and opens it with what it reads.
+func TestKeyringReloadsMasterKey(t *testing.T) {
+	oldKey, newKey := NewMasterKey(), NewMasterKey()
+	k, err := GenerateSigningKey("t1", "ES256", oldKey, time.Now(), store.KeyActive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.PrivateKey, err = NewResealer(oldKey, newKey).Reseal(k); err != nil {
+		t.Fatal(err)
+	}
+	src := &oneKey{k}
+	if _, err := NewKeyring(src, oldKey, nil).Signer(t.Context(), "t1"); err == nil {
+		t.Fatal("the old master key opened a resealed key")
+	}
+	kr := NewKeyring(src, oldKey, nil)
+	reads := 0
+	kr.ReloadMasterKey(func() (MasterKey, error) { reads++; return newKey, nil })
+	if _, err := kr.Signer(t.Context(), "t1"); err != nil {
+		t.Fatalf("with the master key read again: %v", err)
+	}
+	if _, err := kr.Signer(t.Context(), "t1"); err != nil || reads != 1 {
+		t.Fatalf("the second signer: %v after %d reads", err, reads)
+	}
+}

@@ -403,8 +403,9 @@ func keyFile(t *testing.T, path string) token.MasterKey {
 	return k
 }
 
-// tokens signed before a master-key rotation verify after it (and after a
-// restart), the running server goes on issuing tokens meanwhile and a
+// Tokens signed before a master-key rotation verify after it (and after a
+// restart), the running server goes on issuing tokens meanwhile (with the
+// keys it had opened, and for a tenant it had not served yet) and a
 // refresh token issued before still refreshes; every signing key opens
 // under the new key and none under the old, which is kept as
 // master.key.old; a second rotation will not overwrite that file.
@@ -416,6 +417,10 @@ func TestRotateMasterKey(t *testing.T) {
 	before := d.clientCredentials(t)["access_token"].(string)
 	rt := d.refreshToken(t)["refresh_token"].(string)
 	oldKey := keyFile(t, filepath.Join(dataDir, masterKeyFile))
+	// A tenant whose keys the running server has not opened yet.
+	cli(t, dataDir, "tenant", "create", "fabrikam")
+	other := cli(t, dataDir, "app", "register", "--tenant", "fabrikam", "--name", "daemon")["client_id"].(string)
+	otherSecret := cli(t, dataDir, "app", "secret", "add", "--tenant", "fabrikam", "--app", other, "--description", "t")["secret"].(string)
 
 	out, err := cliErr(t, dataDir, "keys", "rotate-master")
 	if err != nil {
@@ -432,6 +437,12 @@ func TestRotateMasterKey(t *testing.T) {
 	// directory version) and still signs.
 	time.Sleep(100 * time.Millisecond)
 	d.clientCredentials(t)
+	// And opens the keys it had not opened with the new key file.
+	status, cc := postForm(t, d.c, srv.base+"/fabrikam/oauth2/v2.0/token", url.Values{"grant_type": {"client_credentials"},
+		"client_id": {other}, "client_secret": {otherSecret}, "scope": {other + "/.default"}}.Encode())
+	if status != http.StatusOK || cc["access_token"] == nil {
+		t.Fatalf("a tenant first used after the rotation, on the running server: %d %v", status, cc)
+	}
 	if _, err := os.Stat(filepath.Join(dataDir, masterKeyFile+".new")); err == nil {
 		t.Error("master.key.new was left behind")
 	}

@@ -221,6 +221,12 @@ func runServe(sigCtx context.Context, g *globals, o serveOptions) error {
 	// seen at once while a token request costs no directory read at all.
 	st := readcache.Wrap(ctx, e.store, 30*time.Second, 10*time.Millisecond)
 	keys := token.NewKeyring(st, e.masterKey, nil)
+	if e.keySource.file != "" {
+		// After tessera keys rotate-master, signing keys this process has
+		// not opened yet open with the new key file (see docs/operations.md).
+		path := e.keySource.file
+		keys.ReloadMasterKey(func() (token.MasterKey, error) { return readKeyFile(path) })
+	}
 	provider := oauth.New(cfg, oauth.Deps{
 		Store:             st,
 		Keys:              keys,
