@@ -274,9 +274,10 @@ long as you keep backups made before the rotation. With TESSERA_MASTER_KEY,
 give the new key in TESSERA_NEW_MASTER_KEY (e.g. openssl rand -base64 32)
 and then set it as TESSERA_MASTER_KEY everywhere.
 
-A running server keeps signing with the keys it has opened; restart it to
-use the new key for everything. docs/operations.md has the steps for
-several instances.`,
+A running server on the key file keeps working: it keeps the signing keys
+it opened and opens the others with the new file. Restart it to use the new
+key for the rest (refresh-token successors, sign-in state, portal cookies).
+docs/operations.md has the steps for several instances.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if g.server != "" {
@@ -370,7 +371,7 @@ func rotateMaster(ctx context.Context, g *globals) error {
 			fmt.Fprintln(w, "Set TESSERA_NEW_MASTER_KEY's value as TESSERA_MASTER_KEY for every instance and admin command, and restart them.")
 		} else {
 			fmt.Fprintf(w, "The new key is %s; the old one is kept as %s for the backups made before now.\n", keyPath, oldPath)
-			fmt.Fprintln(w, "Restart the server to use the new key for everything; until then it signs with the keys it has opened.")
+			fmt.Fprintln(w, "A running server goes on signing; restart it to use the new key for everything else (docs/operations.md).")
 		}
 	})
 }
