@@ -467,7 +467,7 @@ func TestRotateMasterKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, tok := range map[string]string{"before": before, "after": after} {
-		jws, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
+		jws, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
 		if err != nil {
 			t.Fatal(err)
 		}
