@@ -98,6 +98,9 @@ func (s *Server) userinfo(w http.ResponseWriter, r *http.Request, ep oauth.Endpo
 		s.writeBearerError(w, r, e)
 		return
 	}
+	if oid, ok := claims["oid"].(string); ok {
+		annotations(r.Context()).objectID = oid
+	}
 	noStore(w)
 	writeJSON(w, http.StatusOK, claims)
 }

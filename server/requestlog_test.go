@@ -137,13 +137,15 @@ func TestRequestLogLine(t *testing.T) {
 			t.Errorf("%s by %s: oid %q, want %q", c.grant, c.client, oid, c.oid)
 		}
 	}
-	// The authorize request names its client in the query.
-	var authorize bool
+	// The authorize request names its client in the query; userinfo's
+	// names the user of the bearer token.
+	var authorize, userinfo bool
 	for _, l := range lines {
 		authorize = authorize || (l["path"] == "/contoso/oauth2/v2.0/authorize" && l["client_id"] == e.web.ClientID)
+		userinfo = userinfo || (l["path"] == "/contoso/oidc/userinfo" && l["oid"] == e.user.ID && l["status"] == float64(200))
 	}
-	if !authorize {
-		t.Errorf("no authorize request line names the client:\n%s", log)
+	if !authorize || !userinfo {
+		t.Errorf("no authorize request line names the client (%v), or no userinfo line the user (%v):\n%s", authorize, userinfo, log)
 	}
 	// The sign-in is in the log too, as one line, without the password.
 	if !strings.Contains(log, `"msg":"sign-in"`) || !strings.Contains(log, `"actor_id":"`+e.user.ID+`"`) {
