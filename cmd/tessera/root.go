@@ -347,6 +347,7 @@ func configFlags() map[string]string {
 		"TESSERA_DATA_DIR": "data-dir", "TESSERA_STORE": "store", "TESSERA_PG_SCHEMA": "pg-schema",
 		"TESSERA_ADDR": "addr", "TESSERA_PUBLIC_URL": "public-url", "TESSERA_DEFAULT_TENANT": "default-tenant",
 		"TESSERA_TRUSTED_PROXIES": "trusted-proxies", "TESSERA_LOG_FORMAT": "log-format", "TESSERA_LOG_LEVEL": "log-level",
+		"TESSERA_DRAIN_DELAY": "drain-delay", "TESSERA_SHUTDOWN_TIMEOUT": "shutdown-timeout",
 	}
 }
 

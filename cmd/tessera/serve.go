@@ -66,6 +66,13 @@ printing everything needed to get a first token.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.drainDelaySet = cmd.Flags().Changed("drain-delay") || os.Getenv("TESSERA_DRAIN_DELAY") != ""
+			for env, flag := range map[string]string{"TESSERA_DRAIN_DELAY": "drain-delay", "TESSERA_SHUTDOWN_TIMEOUT": "shutdown-timeout"} {
+				if v := strings.TrimSpace(os.Getenv(env)); v != "" && !cmd.Flags().Changed(flag) {
+					if _, err := time.ParseDuration(v); err != nil {
+						return fmt.Errorf("%s %q: use a duration such as 5s", env, v)
+					}
+				}
+			}
 			return runServe(cmd.Context(), g, o)
 		},
 	}
@@ -101,9 +108,7 @@ func envOr(name, def string) string {
 }
 
 // envDuration is the duration in environment variable name, or def when
-// it is unset or does not parse (the flag's own parse then shows the
-// default in --help; a bad value is reported by the flag when given
-// there).
+// it is unset or does not parse (serve then refuses the bad value).
 func envDuration(name string, def time.Duration) time.Duration {
 	if d, err := time.ParseDuration(strings.TrimSpace(os.Getenv(name))); err == nil {
 		return d
