@@ -328,6 +328,9 @@ func runServe(sigCtx context.Context, g *globals, o serveOptions) error {
 // still open after that are closed. Each step is logged.
 func shutDown(srv *http.Server, ready *server.Readiness, o serveOptions, log *slog.Logger) error {
 	ready.Drain()
+	// Responses from now on close their connections, so that clients
+	// holding one open reconnect, through the balancer, elsewhere.
+	srv.SetKeepAlivesEnabled(false)
 	log.Info("shutting down: /readyz now fails", "drain_delay", o.drainDelay.String())
 	if o.drainDelay > 0 {
 		time.Sleep(o.drainDelay)
