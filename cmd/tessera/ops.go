@@ -26,7 +26,7 @@ import (
 // says when to use each.
 
 // noBackupHint says where shared stores are backed up instead.
-const noBackupHint = "back up PostgreSQL with pg_dump and MariaDB/MySQL with mariadb-dump (docs/operations.md, \"Backup and restore\")"
+const noBackupHint = "back up PostgreSQL with pg_dump and MariaDB or MySQL with mariadb-dump, as docs/operations.md (Backup and restore) shows"
 
 func newBackupCommand(g *globals) *cobra.Command {
 	var to string

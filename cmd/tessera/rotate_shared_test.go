@@ -66,3 +66,18 @@ func TestRotateMasterSharedStores(t *testing.T) {
 		})
 	}
 }
+
+// backup and restore are SQLite's: for a shared store they refuse before
+// connecting, pointing to the database's own tools and the page on them.
+func TestBackupRefusesSharedStores(t *testing.T) {
+	unsetEnv(t, "TESSERA_STORE")
+	for _, store := range []string{"postgres://nobody@127.0.0.1:1/x", "mysql://nobody@127.0.0.1:1/x"} {
+		for _, args := range [][]string{{"backup", "--to", "x.db"}, {"restore", "--from", "x.db"}} {
+			_, _, err := runErr(t, 10*time.Second, t.TempDir(), append([]string{"--store", store}, args...)...)
+			if err == nil || !strings.Contains(err.Error(), "pg_dump") || !strings.Contains(err.Error(), "mariadb-dump") ||
+				!strings.Contains(err.Error(), "docs/operations.md") {
+				t.Errorf("%s with %s: %v", args[0], store, err)
+			}
+		}
+	}
+}
