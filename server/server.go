@@ -394,4 +394,3 @@ func (s *Server) logError(r *http.Request, e *oauth.Error) {
 	}
 	s.log.DebugContext(r.Context(), "request refused", "path", r.URL.Path, "error", e.Code, "description", e.Description)
 }
-
