@@ -132,6 +132,9 @@ func restore(ctx context.Context, g *globals, from string) (string, error) {
 		return "", fmt.Errorf("restore: %w", err)
 	}
 	mk, err := existingMasterKey(g.dataDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("restore: %s has no %s and TESSERA_MASTER_KEY is not set: put the master key the backup was made under there first", g.dataDir, masterKeyFile)
+	}
 	if err != nil {
 		return "", err
 	}

@@ -183,12 +183,17 @@ func CheckSQLiteFile(ctx context.Context, path string) error {
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
+	// Not corrupt()'s message: that one is for the live database, and
+	// this file is a copy on its way in or out.
 	problems, err := quickCheckRows(ctx, db)
 	if err != nil {
-		return classifyFile(path, "check", err)
+		if errors.Is(classifyFile(path, "check", err), ErrCorrupt) {
+			return fmt.Errorf("sqlite: %s is damaged or not an SQLite database: %w (%v)", path, ErrCorrupt, err)
+		}
+		return fmt.Errorf("sqlite: check %s: %w", path, err)
 	}
 	if len(problems) != 1 || problems[0] != "ok" {
-		return corrupt(path, "PRAGMA quick_check: "+summary(problems))
+		return fmt.Errorf("sqlite: %s is damaged: %w (PRAGMA quick_check: %s)", path, ErrCorrupt, summary(problems))
 	}
 	v, err := schemaVersion(ctx, db)
 	if err != nil {
