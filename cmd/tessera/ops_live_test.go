@@ -504,6 +504,9 @@ func TestRotateMasterKey(t *testing.T) {
 		}
 	}
 
+	if strings.Contains(srv.stderr.String(), "does not open under this master key") {
+		t.Errorf("the restarted server found a key its master key does not open:\n%s", srv.stderr)
+	}
 	if out, err := cliErr(t, dataDir, "keys", "rotate-master"); err == nil || !strings.Contains(out, "master.key.old") {
 		t.Errorf("a second rotation with master.key.old in place: %v %s", err, out)
 	}

@@ -277,6 +277,16 @@ func runServe(sigCtx context.Context, g *globals, o serveOptions) error {
 	}
 
 	go collectGarbage(ctx, e.store, provider, logger)
+	go func() {
+		// A signing key sealed under another master key (one a server
+		// made between tessera keys rotate-master and its restart, or a
+		// store restored under the wrong key) fails only when it comes to
+		// sign: say so at start instead.
+		if err := opensEverySigningKey(ctx, e.store, e.masterKey); err != nil && ctx.Err() == nil {
+			logger.Error("a signing key does not open under this master key; tokens of its tenant will fail once it signs (docs/operations.md, Master key rotation)",
+				"err", err)
+		}
+	}()
 	if o.pprofAddr != "" {
 		if err := servePprof(ctx, o.pprofAddr, logger); err != nil {
 			return err
