@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"slices"
 	"strconv"
@@ -40,6 +41,9 @@ type Admin struct {
 	// a caller of the admin API (Authorize): only the operator acts across
 	// tenants.
 	operator bool
+	// log, when set, receives a line for each audit entry this Admin
+	// records (WithLogger).
+	log *slog.Logger
 }
 
 // New returns an Admin acting as an unnamed local operator until As names
@@ -50,6 +54,14 @@ func New(st store.Store, mk token.MasterKey, now func() time.Time, pw password.P
 	}
 	return &Admin{store: st, masterKey: mk, now: func() time.Time { return now().UTC() }, pwParams: pw,
 		actor: LocalOperator(""), retention: store.DefaultAuditRetention, allowed: func(string) bool { return true }, operator: true}
+}
+
+// WithLogger returns an Admin that also writes each audit entry it records
+// to log, one line each, for operators whose logs go to a pipeline.
+func (a *Admin) WithLogger(log *slog.Logger) *Admin {
+	c := *a
+	c.log = log
+	return &c
 }
 
 // ErrInvalid marks errors caused by bad input, as opposed to failures.

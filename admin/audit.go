@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -110,6 +111,9 @@ func (a *Admin) audited(ctx context.Context, e store.AuditEntry, change func(ctx
 		if err := a.store.AppendAudit(ctx, e); err != nil {
 			return fmt.Errorf("audit %s: %w", e.Activity, err)
 		}
+	}
+	if a.log != nil {
+		a.log.LogAttrs(ctx, slog.LevelInfo, "audit", e.LogAttrs()...)
 	}
 	return nil
 }

@@ -27,6 +27,9 @@ type TokenResponse struct {
 	ClientInfo   string `json:"client_info,omitempty"`
 	// IssuedTokenType is set by token exchange (RFC 8693 §2.2.1).
 	IssuedTokenType string `json:"issued_token_type,omitempty"`
+	// ObjectID is the access token's oid (the user, or the app's service
+	// principal), for the request log; it is not part of the response.
+	ObjectID string `json:"-"`
 }
 
 // accessClaims are RFC 9068 claims plus the Entra ID ones (tid, oid, scp,
@@ -192,6 +195,7 @@ func (p *Provider) mint(ctx context.Context, is issuance) (*TokenResponse, *Erro
 		ExtExpiresIn: int64(lifetime / time.Second),
 		AccessToken:  access,
 		RefreshToken: is.refreshToken,
+		ObjectID:     at.ObjectID,
 	}
 	if wantsID {
 		atHash, err := token.HalfHash(signer.Alg(), access)

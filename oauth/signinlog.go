@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -70,6 +71,9 @@ func (p *Provider) recordSignIn(ctx context.Context, ep Endpoint, in signIn, use
 	if err := p.store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
 		p.log.WarnContext(ctx, "sign-in event not recorded", "tenant", ep.Tenant.ID, "err", err)
 	}
+	// The same event in the process log, for a log pipeline; like the
+	// entry it names no password and, for an unknown name, no username.
+	p.log.LogAttrs(ctx, slog.LevelInfo, "sign-in", e.LogAttrs()...)
 }
 
 // consentEntry is the audit entry of a user's consent on the consent page.

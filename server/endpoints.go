@@ -19,6 +19,8 @@ func (s *Server) tokenRequest(w http.ResponseWriter, r *http.Request) (oauth.Tok
 	params, e := readForm(w, r)
 	if e == nil {
 		var creds oauth.ClientCredentials
+		ann := annotations(r.Context())
+		ann.setClient(params.Get("client_id"))
 		if creds, e = basicCredentials(r); e == nil {
 			return oauth.TokenRequest{Params: params, Client: creds, Address: s.clientAddress(r)}, true
 		}
@@ -95,6 +97,9 @@ func (s *Server) userinfo(w http.ResponseWriter, r *http.Request, ep oauth.Endpo
 	if e != nil {
 		s.writeBearerError(w, r, e)
 		return
+	}
+	if oid, ok := claims["oid"].(string); ok {
+		annotations(r.Context()).objectID = oid
 	}
 	noStore(w)
 	writeJSON(w, http.StatusOK, claims)

@@ -79,7 +79,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		if s.sendsHSTS(r) {
 			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
 		}
-		r = r.WithContext(context.WithValue(r.Context(), requestIDsKey{}, rid))
+		ann := &requestLog{}
+		ann.fromRequest(r)
+		ctx := context.WithValue(r.Context(), requestIDsKey{}, rid)
+		r = r.WithContext(context.WithValue(ctx, requestLogKey{}, ann))
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
@@ -97,9 +100,14 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			// where the path (with tenants and ids) would not be.
 			s.cfg.Metrics.Request(r.Pattern, rec.status, took)
 			endSpan(rec.status, r.Pattern)
-			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			level := slog.LevelInfo
+			if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+				// Probes come every few seconds from every balancer.
+				level = slog.LevelDebug
+			}
+			s.log.LogAttrs(r.Context(), level, "request", ann.attrs([]slog.Attr{
 				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", rec.status),
-				slog.Duration("duration", took), slog.String("trace_id", rid.trace))
+				slog.Duration("duration", took), slog.String("trace_id", rid.trace)})...)
 		}()
 		next.ServeHTTP(rec, r)
 	})

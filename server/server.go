@@ -6,7 +6,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -57,6 +56,9 @@ type Config struct {
 	// portal's: the master key derived for account.KeyPurpose. Without it
 	// (or without Admin) /{tenant}/account is not served.
 	AccountKey []byte
+	// Ready, when set, decides /readyz's answer; nil, it always says
+	// ready.
+	Ready *Readiness
 }
 
 // Server routes HTTP requests to the protocol core.
@@ -170,11 +172,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("/assets/tessera.css", http.StripPrefix("/assets/", staticHandler()))
 	mux.Handle("/assets/portal.css", http.StripPrefix("/assets/", staticHandler()))
 	mux.Handle("/assets/passkey.js", http.StripPrefix("/assets/", staticHandler()))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		_, _ = w.Write([]byte("ok\n"))
-	})
+	mux.HandleFunc("/healthz", healthz)
+	mux.HandleFunc("/readyz", s.readyz)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, oauth.NotFound("No endpoint at this path. Tenant endpoints are under /{tenant}/, e.g. /{tenant}/v2.0/.well-known/openid-configuration."))
 	})
@@ -260,6 +259,8 @@ func (s *Server) withTenant(h tenantHandler, fail failure) http.Handler {
 			fail(w, r, e)
 			return
 		}
+		ann := annotations(r.Context())
+		ann.tenantID, ann.tenantName = ep.Tenant.ID, ep.Tenant.Name
 		h(w, r, ep)
 	})
 }
@@ -275,6 +276,8 @@ func (s *Server) withDefaultTenant(h tenantHandler, fail failure) http.Handler {
 			fail(w, r, e)
 			return
 		}
+		ann := annotations(r.Context())
+		ann.tenantID, ann.tenantName = ep.Tenant.ID, ep.Tenant.Name
 		h(w, r, ep)
 	})
 }
@@ -439,21 +442,4 @@ func (s *Server) logError(r *http.Request, e *oauth.Error) {
 		return
 	}
 	s.log.DebugContext(r.Context(), "request refused", "path", r.URL.Path, "error", e.Code, "description", e.Description)
-}
-
-// Run serves on srv until ctx ends, then shuts down gracefully.
-func Run(ctx context.Context, srv *http.Server, serve func() error) error {
-	errc := make(chan error, 1)
-	go func() { errc <- serve() }()
-	select {
-	case err := <-errc:
-		if errors.Is(err, http.ErrServerClosed) {
-			return nil
-		}
-		return err
-	case <-ctx.Done():
-		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		return srv.Shutdown(shutdown)
-	}
 }

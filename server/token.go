@@ -19,6 +19,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint
 	if !ok {
 		return
 	}
+	ann := annotations(r.Context())
+	ann.grantType = loggedID(req.Params.Get("grant_type"))
 	resp, e := s.provider.Token(r.Context(), ep, req)
 	if e != nil {
 		s.cfg.Metrics.TokenResponse(ep.Tenant.Name, req.Params.Get("grant_type"), e.Code)
@@ -26,6 +28,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint
 		return
 	}
 	s.cfg.Metrics.TokenResponse(ep.Tenant.Name, req.Params.Get("grant_type"), "")
+	ann.objectID = resp.ObjectID
 	noStore(w)
 	writeJSON(w, http.StatusOK, resp)
 }

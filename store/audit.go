@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"log/slog"
 	"sync/atomic"
 	"time"
 )
@@ -127,4 +128,24 @@ func PendingAudit(ctx context.Context) (e AuditEntry, done func(), ok bool) {
 func AuditRecorded(ctx context.Context) bool {
 	p, _ := ctx.Value(pendingAuditKey{}).(*pendingAudit)
 	return p != nil && p.recorded.Load()
+}
+
+// LogAttrs are the entry's fields for a log line, so that an operator's
+// log pipeline sees the same events as the audit log. The changes are
+// left out: they hold no secret, but may be long, and the audit log has
+// them.
+func (e AuditEntry) LogAttrs() []slog.Attr {
+	attrs := []slog.Attr{
+		slog.String("kind", string(e.Kind)), slog.String("tenant_id", e.TenantID), slog.String("audit_id", e.ID),
+		slog.String("category", e.Category), slog.String("activity", e.Activity), slog.String("result", e.Result),
+		slog.String("actor_type", e.ActorType), slog.String("actor_id", e.ActorID), slog.String("actor_name", e.ActorName),
+		slog.String("target_type", e.TargetType), slog.String("target_id", e.TargetID), slog.String("target_name", e.TargetName),
+	}
+	if e.Reason != "" {
+		attrs = append(attrs, slog.String("reason", e.Reason))
+	}
+	if e.ActorAddress != "" {
+		attrs = append(attrs, slog.String("address", e.ActorAddress))
+	}
+	return attrs
 }

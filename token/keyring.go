@@ -40,8 +40,9 @@ type KeySource interface {
 // instance takes effect at once; that query is cheap. What is expensive
 // (unsealing, PKCS#8 and JWK parsing, encoding headers) is cached per
 // (tenant, kid): a kid names one immutable key, so the cache cannot go stale.
-// Each entry still remembers the row bytes it was built from and is rebuilt
-// if they differ, which costs a byte comparison and guards against a
+// Each entry still remembers the public key bytes it was built from and is
+// rebuilt if they differ (not the sealed private key's: a master-key
+// rotation reseals a key without changing it), which costs a byte comparison and guards against a
 // restored or hand-edited database reusing a kid. Entries are never evicted:
 // they number the keys ever seen, a few per tenant per rotation.
 //
@@ -63,6 +64,15 @@ type Keyring struct {
 	// longer and tail latency grows. Queued in order, each finishes at
 	// full speed.
 	slots chan struct{}
+
+	// reload, when set (ReloadMasterKey), reads the master key again for
+	// a key the keyring's own does not open; reloaded is the sealer of
+	// the last key it read, and reloadedAt when, so that a key nothing
+	// opens costs one read a second, not one per request.
+	reload     func() (MasterKey, error)
+	reloadMu   sync.Mutex
+	reloaded   *sealer
+	reloadedAt time.Time
 }
 
 type cacheKey struct{ tenantID, kid string }
@@ -85,6 +95,40 @@ func NewKeyring(src KeySource, mk MasterKey, now func() time.Time) *Keyring {
 		now = time.Now
 	}
 	return &Keyring{src: src, sealer: s, now: now, algs: joseSigningAlgs(), slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+}
+
+// ReloadMasterKey lets the keyring read the master key again, with load,
+// when a signing key does not open under the one it was made with: after
+// tessera keys rotate-master resealed the keys under a new key file, a
+// running server opens the keys it had not opened yet (another tenant's,
+// a rotation's next key) with the new key instead of failing. What it
+// opened before keeps signing either way. Call it before the keyring is
+// used.
+func (k *Keyring) ReloadMasterKey(load func() (MasterKey, error)) { k.reload = load }
+
+// openWithReloaded opens key with the master key as reload reads it now.
+func (k *Keyring) openWithReloaded(tenantID string, key *store.SigningKey) ([]byte, error) {
+	if k.reload == nil {
+		return nil, errors.New("token: no other master key to try")
+	}
+	k.reloadMu.Lock()
+	if k.reloaded == nil || time.Since(k.reloadedAt) > time.Second {
+		k.reloadedAt = time.Now()
+		mk, err := k.reload()
+		if err != nil {
+			k.reloadMu.Unlock()
+			return nil, fmt.Errorf("token: read the master key again: %w", err)
+		}
+		s, err := newSealer(mk)
+		if err != nil {
+			k.reloadMu.Unlock()
+			return nil, err
+		}
+		k.reloaded = s
+	}
+	s := k.reloaded
+	k.reloadMu.Unlock()
+	return s.open(tenantID, key.ID, key.PrivateKey)
 }
 
 // Signer returns the signer of the tenant's active key.
@@ -283,7 +327,13 @@ func (k *Keyring) signer(tenantID string, key *store.SigningKey) (*Signer, error
 	ck := cacheKey{tenantID, key.ID}
 	if v, ok := k.signers.Load(ck); ok {
 		s := v.(*Signer)
-		if s.alg == key.Alg && bytes.Equal(s.row, key.PrivateKey) {
+		// Compared by the public key, not the sealed bytes: a master-key
+		// rotation reseals every key (new bytes, same key), and a running
+		// server must go on signing with what it opened under the old
+		// master key. A signer is built only for a private key matching
+		// its published public key, so the same public key means the same
+		// key pair.
+		if s.alg == key.Alg && bytes.Equal(s.row, key.PublicJWK) {
 			return s, nil
 		}
 	}
@@ -292,7 +342,10 @@ func (k *Keyring) signer(tenantID string, key *store.SigningKey) (*Signer, error
 	// equivalent and the work is bounded by the number of goroutines, once.
 	der, err := k.sealer.open(tenantID, key.ID, key.PrivateKey)
 	if err != nil {
-		return nil, err
+		var rerr error
+		if der, rerr = k.openWithReloaded(tenantID, key); rerr != nil {
+			return nil, errors.Join(err, rerr)
+		}
 	}
 	defer clear(der)
 	parsed, err := x509.ParsePKCS8PrivateKey(der)
@@ -313,7 +366,7 @@ func (k *Keyring) signer(tenantID string, key *store.SigningKey) (*Signer, error
 		return nil, fmt.Errorf("token: private key %s of tenant %s does not match its published public key", key.ID, tenantID)
 	}
 
-	s := &Signer{kid: key.ID, alg: key.Alg, key: priv, row: bytes.Clone(key.PrivateKey), slots: k.slots}
+	s := &Signer{kid: key.ID, alg: key.Alg, key: priv, row: bytes.Clone(key.PublicJWK), slots: k.slots}
 	k.signers.Store(ck, s)
 	return s, nil
 }
@@ -323,7 +376,7 @@ type Signer struct {
 	kid string
 	alg string
 	key crypto.Signer
-	row []byte // the sealed PrivateKey it was built from
+	row []byte // the PublicJWK of the row it was built from
 
 	// headers holds the encoded protected header per typ value. typ values
 	// come from code (at+jwt, JWT...), never from requests, so the map

@@ -98,7 +98,8 @@ func newRoot(g *globals) *cobra.Command {
 	root.PersistentFlags().StringVar(&g.server, "server", os.Getenv("TESSERA_SERVER"), "administer a running server's tenant through its admin API, e.g. https://id.example.com/contoso; "+
 		"signed in by `tessera login --server URL`, or as an app with TESSERA_CLIENT_ID and TESSERA_CLIENT_SECRET (env TESSERA_SERVER)")
 	root.AddCommand(newServeCommand(g), newMigrateCommand(g), newTenantCommand(g), newAppCommand(g), newUserCommand(g), newGroupCommand(g), newKeysCommand(g),
-		newAuditCommand(g), newLoginCommand(g), newTokenCommand(g), newAccountsCommand(g), newLogoutCommand(g), newVersionCommand(g))
+		newAuditCommand(g), newLoginCommand(g), newTokenCommand(g), newAccountsCommand(g), newLogoutCommand(g), newVersionCommand(g),
+		newBackupCommand(g), newRestoreCommand(g), newHealthcheckCommand())
 	root.Version = version()
 	root.SetVersionTemplate("tessera {{.Version}}\n")
 	refuseUnknownSubcommands(root)
@@ -353,7 +354,8 @@ func configFlags() map[string]string {
 	return map[string]string{
 		"TESSERA_DATA_DIR": "data-dir", "TESSERA_STORE": "store", "TESSERA_PG_SCHEMA": "pg-schema",
 		"TESSERA_ADDR": "addr", "TESSERA_PUBLIC_URL": "public-url", "TESSERA_DEFAULT_TENANT": "default-tenant",
-		"TESSERA_TRUSTED_PROXIES": "trusted-proxies",
+		"TESSERA_TRUSTED_PROXIES": "trusted-proxies", "TESSERA_LOG_FORMAT": "log-format", "TESSERA_LOG_LEVEL": "log-level",
+		"TESSERA_DRAIN_DELAY": "drain-delay", "TESSERA_SHUTDOWN_TIMEOUT": "shutdown-timeout",
 	}
 }
 

@@ -43,6 +43,7 @@ type serveOptions struct {
 	plainHTTP          bool
 	newDemoCredentials bool
 	logLevel           string
+	logFormat          string
 	refreshGrace       time.Duration
 	pprofAddr          string
 	trustedProxies     string
@@ -51,6 +52,9 @@ type serveOptions struct {
 	auditRetention     string
 	metricsAddr        string
 	metricsTenants     bool
+	shutdownTimeout    time.Duration
+	drainDelay         time.Duration
+	drainDelaySet      bool
 }
 
 func newServeCommand(g *globals) *cobra.Command {
@@ -65,7 +69,17 @@ database, master key, a local CA and a TLS certificate for localhost),
 serves HTTPS on 127.0.0.1:8443 and bootstraps a demo tenant, apps and user,
 printing everything needed to get a first token.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return runServe(cmd.Context(), g, o) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.drainDelaySet = cmd.Flags().Changed("drain-delay") || os.Getenv("TESSERA_DRAIN_DELAY") != ""
+			for env, flag := range map[string]string{"TESSERA_DRAIN_DELAY": "drain-delay", "TESSERA_SHUTDOWN_TIMEOUT": "shutdown-timeout"} {
+				if v := strings.TrimSpace(os.Getenv(env)); v != "" && !cmd.Flags().Changed(flag) {
+					if _, err := time.ParseDuration(v); err != nil {
+						return fmt.Errorf("%s %q: use a duration such as 5s", env, v)
+					}
+				}
+			}
+			return runServe(cmd.Context(), g, o)
+		},
 	}
 	f := cmd.Flags()
 	f.BoolVar(&o.dev, "dev", false, "development mode: self-signed TLS and a demo tenant, app and user")
@@ -76,7 +90,8 @@ printing everything needed to get a first token.`,
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file (PEM)")
 	f.BoolVar(&o.plainHTTP, "http", false, "serve plain HTTP, for use behind a TLS-terminating proxy only")
 	f.BoolVar(&o.newDemoCredentials, "new-demo-credentials", false, "with --dev: issue and print a new demo client secret and user password")
-	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&o.logLevel, "log-level", envOr("TESSERA_LOG_LEVEL", "info"), "debug, info, warn or error (env TESSERA_LOG_LEVEL)")
+	f.StringVar(&o.logFormat, "log-format", envOr("TESSERA_LOG_FORMAT", ""), "json or text (env TESSERA_LOG_FORMAT; default json, text with --dev)")
 	f.DurationVar(&o.refreshGrace, "refresh-grace", oauth.DefaultConfig().RefreshGrace, "window in which a retried refresh returns the same successor")
 	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060); off by default")
 	f.StringVar(&o.trustedProxies, "trusted-proxies", envOr("TESSERA_TRUSTED_PROXIES", ""), "load balancers or proxies whose X-Forwarded-For is believed: CIDR prefixes or addresses, comma-separated (env TESSERA_TRUSTED_PROXIES); the client is the rightmost address that is not one of them")
@@ -84,6 +99,10 @@ printing everything needed to get a first token.`,
 	f.StringVar(&o.auditRetention, "audit-retention", envOr("TESSERA_AUDIT_RETENTION", "90d"), "how long audit and sign-in log entries are kept, e.g. 30d or 365d (env TESSERA_AUDIT_RETENTION)")
 	f.StringVar(&o.metricsAddr, "metrics-addr", envOr("TESSERA_METRICS_ADDR", ""), "serve Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9464 (env TESSERA_METRICS_ADDR); off by default")
 	f.BoolVar(&o.metricsTenants, "metrics-tenant-label", envOr("TESSERA_METRICS_TENANT_LABEL", "") == "true", "label token, sign-in and key metrics with the tenant's name (env TESSERA_METRICS_TENANT_LABEL=true); leave off with many tenants")
+	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", envDuration("TESSERA_SHUTDOWN_TIMEOUT", 20*time.Second),
+		"on SIGTERM, how long in-flight requests may take to finish before their connections are closed (env TESSERA_SHUTDOWN_TIMEOUT)")
+	f.DurationVar(&o.drainDelay, "drain-delay", envDuration("TESSERA_DRAIN_DELAY", 5*time.Second),
+		"on SIGTERM, how long /readyz fails while the server still serves, so load balancers stop sending requests before the listener closes (env TESSERA_DRAIN_DELAY; 0 with --dev unless set)")
 	f.DurationVar(&o.integrityWithin, "integrity-check-timeout", defaultIntegrityCheck, "how long SQLite's quick_check of the database may run (it reads the whole file, while the server serves; 0 skips it)")
 	return cmd
 }
@@ -95,12 +114,27 @@ func envOr(name, def string) string {
 	return def
 }
 
-func runServe(ctx context.Context, g *globals, o serveOptions) error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		return fmt.Errorf("--log-level %q: use debug, info, warn or error", o.logLevel)
+// envDuration is the duration in environment variable name, or def when
+// it is unset or does not parse (serve then refuses the bad value).
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(strings.TrimSpace(os.Getenv(name))); err == nil {
+		return d
 	}
-	logHandler := slog.NewTextHandler(g.streams.err, &slog.HandlerOptions{Level: level})
+	return def
+}
+
+func runServe(sigCtx context.Context, g *globals, o serveOptions) error {
+	if o.dev && !o.drainDelaySet {
+		o.drainDelay = 0
+	}
+	// sigCtx ends on SIGTERM or SIGINT; what serves requests runs on ctx,
+	// which ends only once they have drained (see shutDown).
+	ctx, cancelRun := context.WithCancel(context.WithoutCancel(sigCtx))
+	defer cancelRun()
+	logHandler, err := newLogHandler(g.streams.err, o.logFormat, o.logLevel, o.dev)
+	if err != nil {
+		return err
+	}
 	logger := slog.New(logHandler)
 
 	if !o.dev && !o.plainHTTP && (o.tlsCert == "" || o.tlsKey == "") {
@@ -138,11 +172,27 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	if o.skipIntegrity {
 		opening.integrityCheck = 0
 	}
-	e, err := g.open(ctx, opening)
+	if g.isSQLite() && g.usesDataDir(opening) {
+		if err := prepareDataDir(g.dataDir, opening.createDir, logger); err != nil {
+			return err
+		}
+		release, err := lockDataDir(g.dataDir, false)
+		if errors.Is(err, errServerRunning) {
+			return fmt.Errorf("data directory %s: tessera restore is replacing its database; start again when it is done", g.dataDir)
+		}
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
+	e, err := g.open(sigCtx, opening)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
+	// What runs beside the server (cache refresh, collection) ends before
+	// the store closes.
+	defer cancelRun()
 	e.operator = e.operator.WithAuditRetention(retention)
 	if _, shared := e.store.(token.SharedStore); shared && e.keySource.file != "" {
 		// The store refuses another key (checkMasterKey), but a key that
@@ -203,6 +253,12 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	// seen at once while a token request costs no directory read at all.
 	st := readcache.Wrap(ctx, e.store, 30*time.Second, 10*time.Millisecond)
 	keys := token.NewKeyring(st, e.masterKey, nil)
+	if e.keySource.file != "" {
+		// After tessera keys rotate-master, signing keys this process has
+		// not opened yet open with the new key file (see docs/operations.md).
+		path := e.keySource.file
+		keys.ReloadMasterKey(func() (token.MasterKey, error) { return readKeyFile(path) })
+	}
 	provider := oauth.New(cfg, oauth.Deps{
 		Store:             st,
 		Keys:              keys,
@@ -219,10 +275,11 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	// own changes at once.
 	// What it does on its own (registering the built-in apps) is the
 	// server's in the audit log; callers get their own actor (Authorize).
-	apiAdmin := admin.New(st, e.masterKey, nil, password.Default()).As(admin.ServerActor()).WithAuditRetention(retention)
+	apiAdmin := admin.New(st, e.masterKey, nil, password.Default()).As(admin.ServerActor()).WithAuditRetention(retention).WithLogger(logger)
+	ready := server.NewReadiness(logger, readyChecks(e.store, st, keys)...)
 	handler, err := server.New(server.Config{PublicURL: o.publicURL, DefaultTenant: o.defaultTenant, TrustedProxies: proxies,
 		Logger: logger, Admin: apiAdmin, PortalKey: e.masterKey.Derive(portal.KeyPurpose),
-		AccountKey: e.masterKey.Derive(account.KeyPurpose), Metrics: m, Tracer: tracer}, provider)
+		AccountKey: e.masterKey.Derive(account.KeyPurpose), Metrics: m, Tracer: tracer, Ready: ready}, provider)
 	if err != nil {
 		return err
 	}
@@ -252,6 +309,16 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	}
 
 	go collectGarbage(ctx, e.store, provider, logger)
+	go func() {
+		// A signing key sealed under another master key (one a server
+		// made between tessera keys rotate-master and its restart, or a
+		// store restored under the wrong key) fails only when it comes to
+		// sign: say so at start instead.
+		if err := opensEverySigningKey(ctx, e.store, e.masterKey); err != nil && ctx.Err() == nil {
+			logger.Error("a signing key does not open under this master key; tokens of its tenant will fail once it signs (docs/operations.md, Master key rotation)",
+				"err", err)
+		}
+	}()
 	if o.pprofAddr != "" {
 		if err := servePprof(ctx, o.pprofAddr, logger); err != nil {
 			return err
@@ -273,7 +340,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	// SQLite's integrity check reads the whole file (seconds for a store of
 	// a million users), so the server does not wait for it: it serves
 	// meanwhile, and stops with the check's error if the file is damaged.
-	ctx, stop := context.WithCancelCause(ctx)
+	stopCtx, stop := context.WithCancelCause(sigCtx)
 	defer stop(nil)
 	if c, ok := e.store.(integrityChecker); ok {
 		go func() {
@@ -283,13 +350,21 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 			}
 		}()
 	}
-	err = server.Run(ctx, srv, func() error {
+	errc := make(chan error, 1)
+	go func() {
 		if o.plainHTTP {
-			return srv.Serve(ln)
+			errc <- srv.Serve(ln)
+		} else {
+			errc <- srv.ServeTLS(ln, o.tlsCert, o.tlsKey)
 		}
-		return srv.ServeTLS(ln, o.tlsCert, o.tlsKey)
-	})
-	if cause := context.Cause(ctx); err == nil && cause != nil && !errors.Is(cause, context.Canceled) {
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-stopCtx.Done():
+	}
+	err = shutDown(srv, ready, o, logger)
+	if cause := context.Cause(stopCtx); err == nil && cause != nil && !errors.Is(cause, context.Canceled) {
 		return cause
 	}
 	return err
@@ -337,6 +412,56 @@ func signingKeyAges(st store.Store) func(ctx context.Context) ([]metrics.KeyAge,
 		}
 		return ages, nil
 	}
+}
+
+// shutDown stops the server the way a load balancer needs: /readyz fails
+// first while everything still serves, for drainDelay, so that health
+// checks take the instance out of rotation; then the listener closes and
+// requests in flight get up to shutdownTimeout to finish; connections
+// still open after that are closed. Each step is logged.
+func shutDown(srv *http.Server, ready *server.Readiness, o serveOptions, log *slog.Logger) error {
+	ready.Drain()
+	// Responses from now on close their connections, so that clients
+	// holding one open reconnect, through the balancer, elsewhere.
+	srv.SetKeepAlivesEnabled(false)
+	log.Info("shutting down: /readyz now fails", "drain_delay", o.drainDelay.String())
+	if o.drainDelay > 0 {
+		time.Sleep(o.drainDelay)
+	}
+	log.Info("closing the listener; waiting for requests in flight", "shutdown_timeout", o.shutdownTimeout.String())
+	ctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Warn("requests still in flight at the shutdown timeout; closing their connections", "err", err)
+		_ = srv.Close()
+		return nil
+	}
+	log.Info("requests drained; stopped")
+	return nil
+}
+
+// readyChecks are /readyz's conditions: the store answers within the
+// check's bound and carries this release's migrations (a cheap query on
+// the store itself, not the cache), and the master key opens a signing key
+// (through the server's keyring, which keeps what it opened, so this costs
+// a cached listing once warm).
+func readyChecks(raw store.Store, cached store.Store, keys *token.Keyring) []server.ReadyCheck {
+	checks := []server.ReadyCheck{}
+	if r, ok := raw.(interface{ Ready(context.Context) error }); ok {
+		checks = append(checks, server.ReadyCheck{Name: "store", Check: r.Ready})
+	}
+	checks = append(checks, server.ReadyCheck{Name: "signing keys", Check: func(ctx context.Context) error {
+		tenants, err := cached.ListTenants(ctx)
+		if err != nil || len(tenants) == 0 {
+			return err
+		}
+		_, err = keys.Signer(ctx, tenants[0].ID)
+		if errors.Is(err, token.ErrNoActiveKey) {
+			return nil
+		}
+		return err
+	}})
+	return checks
 }
 
 // integrityChecker is a store whose integrity check was put off until

@@ -79,12 +79,19 @@ type serverProcess struct {
 	done   chan error
 }
 
-var listeningAddr = regexp.MustCompile(`msg="tessera listening" addr=127\.0\.0\.1:(\d+)`)
+var listeningAddr = regexp.MustCompile(`(?:msg="tessera listening" addr=|"msg":"tessera listening","addr":")127\.0\.0\.1:(\d+)`)
 
 func startServer(t *testing.T, dataDir string, args ...string) *serverProcess {
 	t.Helper()
+	return startBinary(t, tesseraBinary(t), dataDir, args...)
+}
+
+// startBinary is startServer with another build of tessera (an earlier
+// release's, for the upgrade test).
+func startBinary(t *testing.T, bin, dataDir string, args ...string) *serverProcess {
+	t.Helper()
 	p := &serverProcess{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(tesseraBinary(t), append([]string{"serve", "--dev", "--data-dir", dataDir, "--addr", "127.0.0.1:0"}, args...)...)
+	p.cmd = exec.Command(bin, append([]string{"serve", "--dev", "--data-dir", dataDir, "--addr", "127.0.0.1:0"}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	start := time.Now()
 	if err := p.cmd.Start(); err != nil {

@@ -331,6 +331,6 @@ func newKeysCommand(g *globals) *cobra.Command {
 	rotate.Flags().StringVar(&tenant, "tenant", "", "tenant name or id")
 	rotate.Flags().DurationVar(&keep, "keep-retired", admin.DefaultKeepRetired, "how long the retired key stays in JWKS: at least the longest token lifetime")
 	markLocalRequired(rotate, "tenant")
-	cmd.AddCommand(rotate)
+	cmd.AddCommand(rotate, newRotateMasterCommand(g))
 	return cmd
 }

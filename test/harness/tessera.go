@@ -217,7 +217,7 @@ func randomPassword(t testing.TB) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-var listening = regexp.MustCompile(`msg="tessera listening" addr=127\.0\.0\.1:(\d+)`)
+var listening = regexp.MustCompile(`(?:msg="tessera listening" addr=|"msg":"tessera listening","addr":")127\.0\.0\.1:(\d+)`)
 
 // Start runs `tessera serve --dev` on a free loopback port with a fresh
 // data directory and extra flags. With TESSERA_TEST_STORE=postgres the
