@@ -510,4 +510,18 @@ func TestRotateMasterKey(t *testing.T) {
 	if out, err := cliErr(t, dataDir, "keys", "rotate-master"); err == nil || !strings.Contains(out, "master.key.old") {
 		t.Errorf("a second rotation with master.key.old in place: %v %s", err, out)
 	}
+
+	// Started with the old key by mistake, the server says at once that
+	// its signing keys do not open.
+	if err := srv.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	copyTo(t, filepath.Join(dataDir, masterKeyFile+".old"), filepath.Join(dataDir, masterKeyFile))
+	srv = startServer(t, dataDir)
+	for start := time.Now(); !strings.Contains(srv.stderr.String(), "does not open under this master key"); {
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("no error for signing keys the master key does not open:\n%s", srv.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
