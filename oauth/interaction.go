@@ -427,7 +427,7 @@ func (p *Provider) LoginPage(ctx context.Context, ep Endpoint, ref string, b Bro
 	if e != nil {
 		return errorStep(in, e)
 	}
-	if st, ok := at(in, signInAgain...); !ok {
+	if st, ok := at(in, signInAgain()...); !ok {
 		return st
 	}
 	return p.loginForm(ctx, ep, in, in.request.LoginHint, "")
@@ -441,7 +441,7 @@ func (p *Provider) SubmitLogin(ctx context.Context, ep Endpoint, f LoginForm, b 
 	if e != nil {
 		return errorStep(in, e)
 	}
-	if st, ok := at(in, signInAgain...); !ok {
+	if st, ok := at(in, signInAgain()...); !ok {
 		return st
 	}
 	user, e := p.authenticate(ctx, ep, signIn{interaction: in.id, username: f.Username, password: f.Password, address: b.Address, client: in.request.ClientID})
@@ -785,7 +785,9 @@ func pageOf(state InteractionState) Page {
 
 // signInAgain are the states whose interaction the sign-in page may
 // start over: any that waits for the user.
-var signInAgain = []InteractionState{StateLogin, StateSecondFactor, StateEnrol, StateEnrolled, StateConsent}
+func signInAgain() []InteractionState {
+	return []InteractionState{StateLogin, StateSecondFactor, StateEnrol, StateEnrolled, StateConsent}
+}
 
 // at checks that in, as sealed, waits in one of states: an entry point
 // opens only the interactions it is the next step of. Otherwise the step

@@ -95,7 +95,7 @@ func (p *Provider) SubmitPasskeyLogin(ctx context.Context, ep Endpoint, f Passke
 	if e != nil {
 		return errorStep(in, e)
 	}
-	if st, ok := at(in, signInAgain...); !ok {
+	if st, ok := at(in, signInAgain()...); !ok {
 		return st
 	}
 	si, err := p.passkeys.FinishSignIn(ctx, ceremony(ep, in), f.State, []byte(f.Credential))
