@@ -11,6 +11,9 @@ import (
 // a master-key rotation.
 type Resealer struct {
 	from, to *sealer
+	// fromFactor and toFactor are the same move for second factors'
+	// secrets (TOTP keys), sealed under their own derived key.
+	fromFactor, toFactor *FactorSealer
 }
 
 // NewResealer returns a Resealer opening with from and sealing with to.
@@ -21,7 +24,22 @@ func NewResealer(from, to MasterKey) *Resealer {
 		// AES-256-GCM with a 32-byte key cannot fail to initialise.
 		panic(err)
 	}
-	return &Resealer{from: f, to: t}
+	return &Resealer{from: f, to: t, fromFactor: NewFactorSealer(from), toFactor: NewFactorSealer(to)}
+}
+
+// ResealFactor returns f's secret sealed under the new master key, as
+// Reseal does for signing keys: a secret already under it is returned as
+// it is, one neither key opens is an error.
+func (r *Resealer) ResealFactor(f store.Factor) ([]byte, error) {
+	secret, err := r.fromFactor.Open(f.TenantID, f.ID, f.Secret)
+	if err != nil {
+		if _, errNew := r.toFactor.Open(f.TenantID, f.ID, f.Secret); errNew == nil {
+			return f.Secret, nil
+		}
+		return nil, fmt.Errorf("token: reseal: %w", err)
+	}
+	defer clear(secret)
+	return r.toFactor.Seal(f.TenantID, f.ID, secret), nil
 }
 
 // Reseal returns k's private key sealed under the new master key. A key

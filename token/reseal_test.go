@@ -90,3 +90,31 @@ func TestKeyringReloadsMasterKey(t *testing.T) {
 		t.Fatalf("the second signer: %v after %d reads", err, reads)
 	}
 }
+
+// A TOTP secret moves to the new master key with the signing keys: it
+// opens under the new key only, a second run leaves it, and a secret
+// neither key opens is refused.
+func TestResealFactor(t *testing.T) {
+	oldKey, newKey := NewMasterKey(), NewMasterKey()
+	f := store.Factor{TenantID: "t1", ID: "f1", Kind: store.FactorTOTP,
+		Secret: NewFactorSealer(oldKey).Seal("t1", "f1", []byte("JBSWY3DPEHPK3PXP"))}
+	r := NewResealer(oldKey, newKey)
+	sealed, err := r.ResealFactor(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewFactorSealer(oldKey).Open("t1", "f1", sealed); err == nil {
+		t.Error("the resealed secret still opens under the old key")
+	}
+	got, err := NewFactorSealer(newKey).Open("t1", "f1", sealed)
+	if err != nil || string(got) != "JBSWY3DPEHPK3PXP" {
+		t.Fatalf("under the new key: %q %v", got, err)
+	}
+	f.Secret = sealed
+	if again, err := r.ResealFactor(f); err != nil || string(again) != string(sealed) {
+		t.Errorf("resealing a resealed secret: %v", err)
+	}
+	if _, err := NewResealer(NewMasterKey(), NewMasterKey()).ResealFactor(f); err == nil {
+		t.Error("a secret neither master key opens was resealed")
+	}
+}

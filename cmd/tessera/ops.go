@@ -333,7 +333,7 @@ func rotateMaster(ctx context.Context, g *globals) error {
 	}
 	defer st.Close()
 	rs, ok := st.(interface {
-		ResealSigningKeys(ctx context.Context, reseal func(store.SigningKey) ([]byte, error), check []byte) (int, error)
+		ResealSigningKeys(ctx context.Context, reseal func(store.SigningKey) ([]byte, error), resealFactor func(store.Factor) ([]byte, error), check []byte) (int, error)
 	})
 	if !ok {
 		return errors.New("this store cannot reseal its signing keys")
@@ -349,7 +349,8 @@ func rotateMaster(ctx context.Context, g *globals) error {
 		}
 		check = newKey.StoreCheck()
 	}
-	n, err := rs.ResealSigningKeys(ctx, token.NewResealer(oldKey, newKey).Reseal, check)
+	resealer := token.NewResealer(oldKey, newKey)
+	n, err := rs.ResealSigningKeys(ctx, resealer.Reseal, resealer.ResealFactor, check)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/tessera-id/tessera/internal/testbrowser"
+	"github.com/tessera-id/tessera/store"
 	"github.com/tessera-id/tessera/store/sqlstore"
 	"github.com/tessera-id/tessera/token"
 )
@@ -421,6 +422,28 @@ func TestRotateMasterKey(t *testing.T) {
 	cli(t, dataDir, "tenant", "create", "fabrikam")
 	other := cli(t, dataDir, "app", "register", "--tenant", "fabrikam", "--name", "daemon")["client_id"].(string)
 	otherSecret := cli(t, dataDir, "app", "secret", "add", "--tenant", "fabrikam", "--app", other, "--description", "t")["secret"].(string)
+	// A user's authenticator app, whose secret is sealed under the
+	// master key too.
+	func() {
+		st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(dataDir, databaseFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		tenant, err := st.GetTenant(t.Context(), "demo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		user, err := st.GetUserByUsername(t.Context(), tenant.ID, "demo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := store.Factor{ID: "totp-1", TenantID: tenant.ID, UserID: user.ID, Kind: store.FactorTOTP, Name: "Phone",
+			Secret: token.NewFactorSealer(oldKey).Seal(tenant.ID, "totp-1", []byte("JBSWY3DPEHPK3PXP")), CreatedAt: time.Now()}
+		if err := st.AddFactor(t.Context(), f, nil); err != nil {
+			t.Fatal(err)
+		}
+	}()
 
 	out, err := cliErr(t, dataDir, "keys", "rotate-master")
 	if err != nil {
@@ -502,6 +525,25 @@ func TestRotateMasterKey(t *testing.T) {
 				t.Errorf("the old master key still opens signing key %s of %s", k.ID, ten.Name)
 			}
 		}
+	}
+
+	demoTenant, err := st.GetTenant(t.Context(), "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	demoUser, err := st.GetUserByUsername(t.Context(), demoTenant.ID, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	factors, err := st.ListFactors(t.Context(), demoTenant.ID, demoUser.ID)
+	if err != nil || len(factors) != 1 {
+		t.Fatalf("factors after the rotation: %v %v", factors, err)
+	}
+	if secret, err := token.NewFactorSealer(newKey).Open(demoTenant.ID, "totp-1", factors[0].Secret); err != nil || string(secret) != "JBSWY3DPEHPK3PXP" {
+		t.Errorf("the authenticator app's secret under the new key: %q %v", secret, err)
+	}
+	if _, err := token.NewFactorSealer(oldKey).Open(demoTenant.ID, "totp-1", factors[0].Secret); err == nil {
+		t.Error("the old master key still opens the authenticator app's secret")
 	}
 
 	if strings.Contains(srv.stderr.String(), "does not open under this master key") {

@@ -85,10 +85,12 @@ func (s *Store) Ready(ctx context.Context) error {
 
 // ResealSigningKeys replaces, in one transaction, the sealed private key
 // of every signing key (whatever its status) with what reseal returns for
-// it, and, when check is not nil, the master key check value (the shared
-// engines' master_key_check row): a master-key rotation is all or
-// nothing. It returns how many keys it resealed.
-func (s *Store) ResealSigningKeys(ctx context.Context, reseal func(store.SigningKey) ([]byte, error), check []byte) (int, error) {
+// it, the sealed secret of every second factor that has one (TOTP keys)
+// with what resealFactor returns (when it is not nil), and, when check is
+// not nil, the master key check value (the shared engines'
+// master_key_check row): a master-key rotation is all or nothing. It
+// returns how many keys and secrets it resealed.
+func (s *Store) ResealSigningKeys(ctx context.Context, reseal func(store.SigningKey) ([]byte, error), resealFactor func(store.Factor) ([]byte, error), check []byte) (int, error) {
 	var n int
 	err := s.tx(ctx, func(c conn) error {
 		n = 0
@@ -118,6 +120,13 @@ func (s *Store) ResealSigningKeys(ctx context.Context, reseal func(store.Signing
 				return err
 			}
 			n++
+		}
+		if resealFactor != nil {
+			m, err := resealFactors(ctx, s, c, resealFactor)
+			if err != nil {
+				return err
+			}
+			n += m
 		}
 		if check != nil {
 			res, err := c.exec(ctx, `UPDATE master_key_check SET value = $1`, check)
@@ -210,4 +219,35 @@ func CheckSQLiteFile(ctx context.Context, path string) error {
 		return fmt.Errorf("sqlite: %s is at migration %d, newer than this release's %d: restore it with the release that made it", path, v, latest)
 	}
 	return nil
+}
+
+// resealFactors reseals, inside the rotation's transaction, the secret of
+// every factor that has one.
+func resealFactors(ctx context.Context, s *Store, c conn, reseal func(store.Factor) ([]byte, error)) (int, error) {
+	rows, err := c.query(ctx, `SELECT `+factorCols+` FROM factors WHERE secret IS NOT NULL ORDER BY tenant_id, id`+s.d.forUpdate())
+	if err != nil {
+		return 0, err
+	}
+	var fs []store.Factor
+	for rows.Next() {
+		f, err := scanFactor(rows)
+		if err != nil {
+			rows.Close()
+			return 0, err
+		}
+		fs = append(fs, f)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return 0, err
+	}
+	for _, f := range fs {
+		sealed, err := reseal(f)
+		if err != nil {
+			return 0, err
+		}
+		if _, err := c.exec(ctx, `UPDATE factors SET secret = $1 WHERE tenant_id = $2 AND id = $3`, sealed, f.TenantID, f.ID); err != nil {
+			return 0, err
+		}
+	}
+	return len(fs), nil
 }
