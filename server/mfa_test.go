@@ -44,10 +44,16 @@ func (e *env) totp(secret string) string {
 // The clock then moves past the enrolment's time step.
 func enrolAlice(e *env) (string, []string) {
 	e.t.Helper()
+	return enrolUser(e, "alice@contoso.test")
+}
+
+// enrolUser is enrolAlice for any user whose password is e.password.
+func enrolUser(e *env, username string) (string, []string) {
+	e.t.Helper()
 	e.setMFA(store.MFAEveryone)
 	defer e.setMFA(store.MFAOptional)
 	b := e.browser()
-	o := b.Login(b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil)), "alice@contoso.test", e.password)
+	o := b.Login(b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil)), username, e.password)
 	secret := testbrowser.EnrolSecret(e.t, o)
 	o = b.Submit(o, map[string]string{"code": e.totp(secret)})
 	if o.Page != "recovery" {
@@ -376,4 +382,29 @@ func TestMFAHostile(t *testing.T) {
 			t.Errorf("the right code on a locked account: %d %q\n%s", last.Status, last.Page, last.Body)
 		}
 	})
+}
+
+// TestPortalResetSecondFactors: a user's portal page lists their second
+// factors, and Reset second factors removes them, audited.
+func TestPortalResetSecondFactors(t *testing.T) {
+	e := newEnv(t)
+	e.globalAdmin()
+	u, _ := e.signInToPortal("alice@contoso.test", e.password)
+	carol, _, err := e.admin.CreateUser(t.Context(), e.tenant, adminUser("carol@contoso.test", e.password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enrolUser(e, "carol@contoso.test")
+	path := "/users/" + carol.ID
+	o := u.Get(u.base + path)
+	if !strings.Contains(o.Body, "Authenticator app; 10 recovery codes left") || !strings.Contains(o.Body, `value="reset-mfa"`) {
+		t.Fatalf("the user page does not show carol's factor:\n%s", o.Body)
+	}
+	o = u.post(o, path, url.Values{"action": {"reset-mfa"}})
+	if fs, _ := e.store.ListFactors(t.Context(), e.tenant.ID, carol.ID); len(fs) != 0 || !strings.Contains(o.Body, "<dt>Second factors</dt><dd>None</dd>") {
+		t.Errorf("after Reset second factors: %d factors\n%s", len(fs), o.Body)
+	}
+	if audit := u.Get(u.base + "/audit"); !strings.Contains(audit.Body, "Reset user authentication methods") {
+		t.Error("the audit log page lacks the reset")
+	}
 }
