@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tessera-id/tessera/internal/ids"
+	"github.com/tessera-id/tessera/internal/metrics"
 	"github.com/tessera-id/tessera/store"
 )
 
@@ -362,6 +363,7 @@ func (p *Provider) recordFactor(ctx context.Context, ep Endpoint, in Interaction
 	}
 	if e != nil {
 		entry.Result, entry.Reason = store.AuditFailure, e.Description
+		p.metrics.SignIn(ep.Tenant.Name, metrics.SignInMFAFailure)
 	} else {
 		entry.Changes = []store.AuditChange{{Property: "authenticationMethods", Old: joinAMR(in.amr), New: joinAMR(amr)}}
 	}
