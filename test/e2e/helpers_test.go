@@ -203,7 +203,9 @@ func requestedPath(b *harness.Browser, s *harness.Tessera, path string) bool {
 // alertText is the text of the page's role="alert" element, "" if none.
 func alertText(b *harness.Browser) string {
 	var s string
-	b.Eval(`(() => { const e = document.querySelector('[role="alert"]'); return e ? e.textContent.trim() : ""; })()`, &s)
+	// The first alert that says something: a page may hold empty, hidden
+	// ones a script fills (the passkey forms' messages).
+	b.Eval(`(() => { const e = [...document.querySelectorAll('[role="alert"]')].find(e => !e.hidden && e.textContent.trim()); return e ? e.textContent.trim() : ""; })()`, &s)
 	return s
 }
 

@@ -43,7 +43,9 @@ func waitFor(t *testing.T, b *harness.Browser, want string) {
 // account page, which shows the first factor's recovery codes; a
 // passwordless sign-in with it from the sign-in page; and the passkey as
 // the second factor after the password, asked again with prompt=login.
-// The tokens say how each sign-in went.
+// Then the account page's other Security info actions: new recovery
+// codes, an authenticator app added with a code computed from the key on
+// the page, the passkey removed. The tokens say how each sign-in went.
 func TestPasskeys(t *testing.T) {
 	t.Parallel()
 	s := harness.Start(t)
@@ -136,4 +138,36 @@ func TestPasskeys(t *testing.T) {
 	if n := len(b.PasskeyCredentials(auth)); n != 1 {
 		t.Errorf("the authenticator holds %d credentials after signing in", n)
 	}
+
+	// Back on the account page (signed in by the fresh session): new
+	// recovery codes, an authenticator app beside the passkey, and the
+	// passkey removed.
+	b.Navigate(account)
+	onPage(t, b, s, "/account", "#security-info")
+	b.Click(`form[action$="/security/recovery#security-info"] button`)
+	waitFor(t, b, "New recovery codes")
+	passkeyShoot(t, b, "new-recovery-codes")
+	b.Navigate(account)
+	b.Click(`form[action$="/security/totp"] button`)
+	waitFor(t, b, "Add an authenticator app")
+	passkeyShoot(t, b, "add-authenticator-app")
+	phone := &authenticator{secret: strings.ReplaceAll(b.Value("#totp-secret"), " ", "")}
+	if phone.secret == "" {
+		var text string
+		b.Eval(`document.getElementById("totp-secret").textContent`, &text)
+		phone.secret = strings.ReplaceAll(text, " ", "")
+	}
+	b.Fill("#code", phone.code(t))
+	b.Fill("#totp_name", "Phone")
+	b.Click(`form[action$="/security/totp"] button[type="submit"]`)
+	waitFor(t, b, "Your authenticator app was added.")
+	if text := b.InnerText(); !strings.Contains(text, "Authenticator app") || !strings.Contains(text, "Phone") {
+		t.Errorf("Security info does not list the new app:\n%s", text)
+	}
+	b.Click(`button[aria-label="Remove Passkey This laptop"]`)
+	waitFor(t, b, "The sign-in method was removed.")
+	if text := b.InnerText(); strings.Contains(text, "This laptop") {
+		t.Errorf("the removed passkey is still listed:\n%s", text)
+	}
+	passkeyShoot(t, b, "account-after-changes")
 }
