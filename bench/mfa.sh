@@ -3,12 +3,13 @@
 # other against one development server: the login scenario (password) and
 # login_totp (password, then a TOTP code from an account of the worker's
 # own). DURATION (default 10s) and CONCURRENCY (default 64) set the runs;
-# results go to bench/results/login-mfa-{login,login_totp}.json.
+# results go to bench/results/mfa/{login,login_totp}.json, which
+# bench/report.sh renders in docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${DURATION:-10s}"
 CONCURRENCY="${CONCURRENCY:-64}"
-out=bench/results
+out=bench/results/mfa
 mkdir -p "$out"
 port=18520; dbg=18521
 . bench/lib.sh
@@ -27,7 +28,7 @@ for scenario in login login_totp; do
   "$B" --json --ca-file "$data/ca.pem" --duration "$DURATION" --store sqlite --server-debug "http://127.0.0.1:$dbg" \
     --scenario "$scenario" --concurrency "$CONCURRENCY" --authority "$A" --user-client-id "$NAT" \
     --redirect-uri http://localhost:3000/redirect --username demo --scope "openid offline_access" \
-    --totp-users "$users" >"$out/login-mfa-$scenario.json"
-  summarize "$out/login-mfa-$scenario.json"
+    --totp-users "$users" >"$out/$scenario.json"
+  summarize "$out/$scenario.json"
 done
 stop_server

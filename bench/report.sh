@@ -28,6 +28,14 @@ cachebench=$(cat "$out/cachebench.txt")
   echo "- \`tessera serve\` start-up with an existing data directory, exec to first answered HTTPS request (5 runs): ${startups[*]} ms."
   echo "- $pg_note"
   echo
+  if compgen -G "$out/mfa/*.json" >/dev/null; then
+    echo "## Sign-in with a second factor"
+    echo
+    echo 'Interactive sign-ins with the password alone (login) and with the password and a TOTP code (login_totp), one after the other against one server, each worker signing in with accounts of its own (`./bench/mfa.sh`). The target is login_totp within 10 % of login: compare the share of the password-hash floor and the server CPU per sign-in, which do not move with the machine'"'"'s speed as raw rates do.'
+    echo
+    "$B" report "$out"/mfa/*.json
+    echo
+  fi
   if compgen -G "$out/overhead/*.json" >/dev/null; then
     echo "## Metrics overhead"
     echo
