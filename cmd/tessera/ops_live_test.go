@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -150,25 +153,37 @@ func TestReadyzAndGracefulShutdown(t *testing.T) {
 		t.Fatalf("healthcheck while ready: %v\n%s", err, out)
 	}
 
-	// A token request whose body is still on its way.
-	body, finish := io.Pipe()
-	req, _ := http.NewRequest(http.MethodPost, d.tokenURL(), body)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	// A token request whose body is still on its way, on a connection of
+	// its own: its headers and the first bytes of its body are written
+	// (not left in a client's buffer) before the signal, so the server has
+	// the request in hand when it starts to drain.
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {d.webID}, "client_secret": {d.secret},
+		"scope": {d.webID + "/.default"}}.Encode()
+	tr := d.c.Transport.(*http.Transport)
+	u, _ := url.Parse(d.tokenURL())
+	conn, err := tls.Dial("tcp", u.Host, tr.TLSClientConfig.Clone())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	head := "POST " + u.Path + " HTTP/1.1\r\nHost: " + u.Host + "\r\nContent-Type: application/x-www-form-urlencoded\r\n" +
+		"Content-Length: " + strconv.Itoa(len(form)) + "\r\n\r\n" + form[:10]
+	if _, err := io.WriteString(conn, head); err != nil {
+		t.Fatal(err)
+	}
 	slow := make(chan *http.Response, 1)
 	slowErr := make(chan error, 1)
 	go func() {
-		resp, err := d.c.Do(req)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 		if err != nil {
 			slowErr <- err
 			return
 		}
 		slow <- resp
 	}()
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {d.webID}, "client_secret": {d.secret},
-		"scope": {d.webID + "/.default"}}.Encode()
-	if _, err := io.WriteString(finish, form[:10]); err != nil {
-		t.Fatal(err)
-	}
+	// Time for the server to read the headers and start the handler,
+	// which then waits for the rest of the body.
+	time.Sleep(200 * time.Millisecond)
 
 	sent := time.Now()
 	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -200,10 +215,9 @@ func TestReadyzAndGracefulShutdown(t *testing.T) {
 	if elapsed := time.Since(sent); elapsed < delay {
 		t.Errorf("the listener closed %s after SIGTERM, before the drain delay of %s", elapsed, delay)
 	}
-	if _, err := io.WriteString(finish, form[10:]); err != nil {
+	if _, err := io.WriteString(conn, form[10:]); err != nil {
 		t.Fatal(err)
 	}
-	finish.Close()
 	select {
 	case resp := <-slow:
 		raw, _ := io.ReadAll(resp.Body)
