@@ -1,14 +1,5 @@
 package token
 
-import (
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
-	"encoding/binary"
-	"errors"
-	"fmt"
-)
-
 // factorSealPurpose names the derived key that encrypts second-factor
 // secrets at rest; factorSealLabel versions their additional data.
 const (
@@ -18,57 +9,32 @@ const (
 
 // FactorSealer encrypts the secrets of second factors (a TOTP key, which
 // must be recovered to compute codes, so it cannot be hashed) for the
-// store, as signing keys are sealed: AES-256-GCM under a key derived from
-// the master key, the row's tenant and factor id bound as additional
-// data, so a secret copied into another row does not open. A random
-// 96-bit nonce is safe: one seal per enrolment.
+// store. It seals as signing keys are sealed, but under a derived key and
+// label of its own, so that neither kind of secret opens as the other.
 type FactorSealer struct {
-	aead cipher.AEAD
+	s *sealer
 }
 
 // NewFactorSealer derives the factor key from the master key.
 func NewFactorSealer(mk MasterKey) *FactorSealer {
-	key := mk.Derive(factorSealPurpose)
-	defer clear(key)
-	block, err := aes.NewCipher(key)
+	s, err := newFactorSealer(mk)
 	if err != nil {
-		// Only for a key that is not 16, 24 or 32 bytes; Derive's are 32.
-		panic("token: factor cipher: " + err.Error())
+		// AES-256-GCM with a 32-byte key cannot fail to initialise.
+		panic(err)
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		panic("token: factor cipher: " + err.Error())
-	}
-	return &FactorSealer{aead: aead}
+	return &FactorSealer{s: s}
 }
 
-func factorAAD(tenantID, factorID string) []byte {
-	b := make([]byte, 0, len(factorSealLabel)+8+len(tenantID)+len(factorID))
-	b = append(b, factorSealLabel...)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(tenantID)))
-	b = append(b, tenantID...)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(factorID)))
-	b = append(b, factorID...)
-	return b
+func newFactorSealer(mk MasterKey) (*sealer, error) {
+	return newSealer(mk, sealKind{purpose: factorSealPurpose, label: factorSealLabel, noun: "factor secret", rowNoun: "secret of factor"})
 }
 
 // Seal returns nonce || AES-256-GCM(secret) for the factor's row.
-func (s *FactorSealer) Seal(tenantID, factorID string, secret []byte) []byte {
-	ns := s.aead.NonceSize()
-	out := make([]byte, ns, ns+len(secret)+s.aead.Overhead())
-	_, _ = rand.Read(out)
-	return s.aead.Seal(out, out[:ns], secret, factorAAD(tenantID, factorID))
+func (f *FactorSealer) Seal(tenantID, factorID string, secret []byte) []byte {
+	return f.s.seal(tenantID, factorID, secret)
 }
 
 // Open decrypts what Seal returned for the same row.
-func (s *FactorSealer) Open(tenantID, factorID string, sealed []byte) ([]byte, error) {
-	ns := s.aead.NonceSize()
-	if len(sealed) < ns+s.aead.Overhead() {
-		return nil, errors.New("token: sealed factor secret too short")
-	}
-	pt, err := s.aead.Open(nil, sealed[:ns], sealed[ns:], factorAAD(tenantID, factorID))
-	if err != nil {
-		return nil, fmt.Errorf("token: open secret of factor %s of tenant %s: %w", factorID, tenantID, err)
-	}
-	return pt, nil
+func (f *FactorSealer) Open(tenantID, factorID string, sealed []byte) ([]byte, error) {
+	return f.s.open(tenantID, factorID, sealed)
 }

@@ -86,7 +86,7 @@ type publicKey struct {
 // NewKeyring returns a Keyring reading keys from src, unsealing them with mk.
 // now is the clock used to list keys; nil means time.Now.
 func NewKeyring(src KeySource, mk MasterKey, now func() time.Time) *Keyring {
-	s, err := newSealer(mk)
+	s, err := newKeySealer(mk)
 	if err != nil {
 		// AES-256-GCM with a 32-byte key cannot fail to initialise.
 		panic(err)
@@ -119,7 +119,7 @@ func (k *Keyring) openWithReloaded(tenantID string, key *store.SigningKey) ([]by
 			k.reloadMu.Unlock()
 			return nil, fmt.Errorf("token: read the master key again: %w", err)
 		}
-		s, err := newSealer(mk)
+		s, err := newKeySealer(mk)
 		if err != nil {
 			k.reloadMu.Unlock()
 			return nil, err

@@ -127,7 +127,7 @@ func TestGenerateSigningKey(t *testing.T) {
 				}
 			}
 
-			s, _ := newSealer(mk)
+			s, _ := newKeySealer(mk)
 			der, err := s.open("t1", k.ID, k.PrivateKey)
 			if err != nil {
 				t.Fatalf("open: %v", err)
@@ -555,7 +555,7 @@ func TestSignerCache(t *testing.T) {
 	}
 	jwk.KeyID = key.ID
 	replacement.PublicJWK, _ = jwk.MarshalJSON()
-	sealer, _ := newSealer(mk)
+	sealer, _ := newKeySealer(mk)
 	der, err := sealer.open("t1", replacement.ID, replacement.PrivateKey)
 	if err != nil {
 		t.Fatal(err)

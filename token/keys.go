@@ -46,7 +46,7 @@ func GenerateSigningKey(tenantID, alg string, mk MasterKey, now time.Time, statu
 		return store.SigningKey{}, fmt.Errorf("token: encode %s public key: %w", alg, err)
 	}
 
-	s, err := newSealer(mk)
+	s, err := newKeySealer(mk)
 	if err != nil {
 		return store.SigningKey{}, err
 	}

@@ -18,8 +18,8 @@ type Resealer struct {
 
 // NewResealer returns a Resealer opening with from and sealing with to.
 func NewResealer(from, to MasterKey) *Resealer {
-	f, err1 := newSealer(from)
-	t, err2 := newSealer(to)
+	f, err1 := newKeySealer(from)
+	t, err2 := newKeySealer(to)
 	if err := errors.Join(err1, err2); err != nil {
 		// AES-256-GCM with a 32-byte key cannot fail to initialise.
 		panic(err)
@@ -59,7 +59,7 @@ func (r *Resealer) Reseal(k store.SigningKey) ([]byte, error) {
 
 // Opens reports whether mk opens k's private key.
 func (mk MasterKey) Opens(k store.SigningKey) bool {
-	s, err := newSealer(mk)
+	s, err := newKeySealer(mk)
 	if err != nil {
 		return false
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/binary"
-	"errors"
 	"fmt"
 )
 
@@ -16,58 +15,76 @@ const sealPurpose = "signing-key-encryption"
 // today's ciphertexts by accident (nor the reverse).
 const sealAADLabel = "tessera signing key v1"
 
-// sealer encrypts private keys for storage. Built once per Keyring so the
-// hot path does not redo HKDF and AES key expansion.
-type sealer struct {
-	aead cipher.AEAD
+// sealKind is what sets one kind of stored secret apart from the others.
+// purpose and label are part of the at-rest format: changing either makes
+// every secret sealed under them unreadable.
+type sealKind struct {
+	purpose string // names the key derived from the master key
+	label   string // heads the additional data
+	// noun names the secret in errors; rowNoun names one row's secret,
+	// ahead of its id.
+	noun, rowNoun string
 }
 
-func newSealer(mk MasterKey) (*sealer, error) {
-	key := mk.Derive(sealPurpose)
+// sealer encrypts one kind of secret for storage. Built once per user (a
+// Keyring, a Provider) so the hot path does not redo HKDF and AES key
+// expansion.
+type sealer struct {
+	aead cipher.AEAD
+	kind sealKind
+}
+
+func newKeySealer(mk MasterKey) (*sealer, error) {
+	return newSealer(mk, sealKind{purpose: sealPurpose, label: sealAADLabel, noun: "signing key", rowNoun: "signing key"})
+}
+
+func newSealer(mk MasterKey, kind sealKind) (*sealer, error) {
+	key := mk.Derive(kind.purpose)
 	defer clear(key)
 	block, err := aes.NewCipher(key)
 	if err != nil {
-		return nil, fmt.Errorf("token: seal cipher: %w", err)
+		return nil, fmt.Errorf("token: %s cipher: %w", kind.noun, err)
 	}
 	aead, err := cipher.NewGCM(block)
 	if err != nil {
-		return nil, fmt.Errorf("token: seal cipher: %w", err)
+		return nil, fmt.Errorf("token: %s cipher: %w", kind.noun, err)
 	}
-	return &sealer{aead: aead}, nil
+	return &sealer{aead: aead, kind: kind}, nil
 }
 
-// sealAAD binds a ciphertext to its row. Length prefixes keep the encoding
-// unambiguous whatever characters tenant ids and kids contain.
-func sealAAD(tenantID, kid string) []byte {
-	b := make([]byte, 0, len(sealAADLabel)+8+len(tenantID)+len(kid))
-	b = append(b, sealAADLabel...)
+// aad binds a ciphertext to its row. Length prefixes keep the encoding
+// unambiguous whatever characters tenant ids and row ids contain.
+func (s *sealer) aad(tenantID, id string) []byte {
+	b := make([]byte, 0, len(s.kind.label)+8+len(tenantID)+len(id))
+	b = append(b, s.kind.label...)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(tenantID)))
 	b = append(b, tenantID...)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(kid)))
-	b = append(b, kid...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(id)))
+	b = append(b, id...)
 	return b
 }
 
-// seal returns nonce || AES-256-GCM(plaintext), with the tenant and kid as
-// additional data so that a sealed key copied to another row does not open.
-func (s *sealer) seal(tenantID, kid string, plaintext []byte) []byte {
+// seal returns nonce || AES-256-GCM(plaintext), with the tenant and row id
+// as additional data so that a secret copied to another row does not open.
+func (s *sealer) seal(tenantID, id string, plaintext []byte) []byte {
 	ns := s.aead.NonceSize()
 	out := make([]byte, ns, ns+len(plaintext)+s.aead.Overhead())
-	// A random 96-bit nonce is safe here: a key is sealed once per
-	// generated signing key, far below GCM's 2^32 random-nonce limit.
+	// A random 96-bit nonce is safe here: a row is sealed once when it is
+	// made and once per master-key rotation, far below GCM's 2^32
+	// random-nonce limit.
 	_, _ = rand.Read(out)
-	return s.aead.Seal(out, out[:ns], plaintext, sealAAD(tenantID, kid))
+	return s.aead.Seal(out, out[:ns], plaintext, s.aad(tenantID, id))
 }
 
-func (s *sealer) open(tenantID, kid string, sealed []byte) ([]byte, error) {
+func (s *sealer) open(tenantID, id string, sealed []byte) ([]byte, error) {
 	ns := s.aead.NonceSize()
 	if len(sealed) < ns+s.aead.Overhead() {
-		return nil, errors.New("token: sealed signing key too short")
+		return nil, fmt.Errorf("token: sealed %s too short", s.kind.noun)
 	}
-	pt, err := s.aead.Open(nil, sealed[:ns], sealed[ns:], sealAAD(tenantID, kid))
+	pt, err := s.aead.Open(nil, sealed[:ns], sealed[ns:], s.aad(tenantID, id))
 	if err != nil {
 		// Wrong master key, or a ciphertext that belongs to another row.
-		return nil, fmt.Errorf("token: open signing key %s of tenant %s: %w", kid, tenantID, err)
+		return nil, fmt.Errorf("token: open %s %s of tenant %s: %w", s.kind.rowNoun, id, tenantID, err)
 	}
 	return pt, nil
 }

@@ -20,7 +20,7 @@ const (
 
 func TestSealGolden(t *testing.T) {
 	mk := testMasterKey()
-	keys, err := newSealer(mk)
+	keys, err := newKeySealer(mk)
 	if err != nil {
 		t.Fatal(err)
 	}

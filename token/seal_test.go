@@ -7,13 +7,13 @@ import (
 
 func TestSealOpen(t *testing.T) {
 	mk := testMasterKey()
-	s, err := newSealer(mk)
+	s, err := newKeySealer(mk)
 	if err != nil {
 		t.Fatal(err)
 	}
 	otherMK := mk
 	otherMK[31] ^= 0x80
-	other, err := newSealer(otherMK)
+	other, err := newKeySealer(otherMK)
 	if err != nil {
 		t.Fatal(err)
 	}
