@@ -141,25 +141,40 @@ func (p *Provider) interactionUser(ctx context.Context, ep Endpoint, in Interact
 	return user, nil
 }
 
-// SecondFactorPage is the second-factor form of a sealed interaction.
-func (p *Provider) SecondFactorPage(ctx context.Context, ep Endpoint, ref string, method FactorMethod, b Browser) Step {
-	in, e := p.open(ep, ref, b.Binding, "", false)
-	if e == nil {
+// openSecondFactor opens the interaction of a second-factor request,
+// which must be at that step, with its user and the factors they have;
+// when ok is false st answers the request instead. A submission
+// (submitted) must carry the form's CSRF token; the page, which has none,
+// first refuses a sign-in that has used up its tries, so that no form
+// collects a code only to refuse it (a submission meets the same limit
+// in checkFactor).
+func (p *Provider) openSecondFactor(ctx context.Context, ep Endpoint, ref, csrf string, submitted bool, b Browser) (Interaction, store.User, []store.Factor, Step, bool) {
+	in, e := p.open(ep, ref, b.Binding, csrf, submitted)
+	if e == nil && !submitted {
 		e = p.stopped(ctx, ep, factorRequestKey(in.id))
 	}
 	if e != nil {
-		return errorStep(in, e)
+		return in, store.User{}, nil, errorStep(in, e), false
 	}
 	if st, ok := at(in, StateSecondFactor); !ok {
-		return st
+		return in, store.User{}, nil, st, false
 	}
 	user, e := p.interactionUser(ctx, ep, in)
 	if e != nil {
-		return errorStep(in, e)
+		return in, store.User{}, nil, errorStep(in, e), false
 	}
 	fs, err := p.store.ListFactors(ctx, ep.Tenant.ID, user.ID)
 	if err != nil {
-		return errorStep(in, ServerError(err))
+		return in, store.User{}, nil, errorStep(in, ServerError(err)), false
+	}
+	return in, user, fs, Step{}, true
+}
+
+// SecondFactorPage is the second-factor form of a sealed interaction.
+func (p *Provider) SecondFactorPage(ctx context.Context, ep Endpoint, ref string, method FactorMethod, b Browser) Step {
+	in, user, fs, st, ok := p.openSecondFactor(ctx, ep, ref, "", false, b)
+	if !ok {
+		return st
 	}
 	return p.secondFactorForm(ctx, ep, in, user, methodsOf(fs), method, "", http.StatusOK)
 }
@@ -168,20 +183,9 @@ func (p *Provider) SecondFactorPage(ctx context.Context, ep Endpoint, ref string
 // throttles; when it is right, the session starts (or, stepping up, is
 // upgraded) with both methods and the interaction moves on.
 func (p *Provider) SubmitSecondFactor(ctx context.Context, ep Endpoint, f SecondFactorForm, b Browser) Step {
-	in, e := p.open(ep, f.Ref, b.Binding, f.CSRF, true)
-	if e != nil {
-		return errorStep(in, e)
-	}
-	if st, ok := at(in, StateSecondFactor); !ok {
+	in, user, fs, st, ok := p.openSecondFactor(ctx, ep, f.Ref, f.CSRF, true, b)
+	if !ok {
 		return st
-	}
-	user, e := p.interactionUser(ctx, ep, in)
-	if e != nil {
-		return errorStep(in, e)
-	}
-	fs, err := p.store.ListFactors(ctx, ep.Tenant.ID, user.ID)
-	if err != nil {
-		return errorStep(in, ServerError(err))
 	}
 	methods := methodsOf(fs)
 	if len(methods) == 0 {
@@ -194,7 +198,7 @@ func (p *Provider) SubmitSecondFactor(ctx context.Context, ep Endpoint, f Second
 		return p.secondFactorForm(ctx, ep, in, user, methods, "", noSuchMethod().Description, http.StatusBadRequest)
 	}
 	var added []string
-	e = p.checkFactor(ctx, ep, in, user, b.Address, func() *Error {
+	e := p.checkFactor(ctx, ep, in, user, b.Address, func() *Error {
 		if f.Method == MethodPasskey {
 			var e *Error
 			added, e = p.verifyPasskey(ctx, ep, in, user, f.State, f.Credential)
