@@ -176,7 +176,7 @@ func (p *Provider) SecondFactorPage(ctx context.Context, ep Endpoint, ref string
 	if !ok {
 		return st
 	}
-	return p.secondFactorForm(ctx, ep, in, user, methodsOf(fs), method, "", http.StatusOK)
+	return p.secondFactorForm(ctx, ep, in, user, fs, method, "", http.StatusOK)
 }
 
 // SubmitSecondFactor checks a second-factor code under the sign-in
@@ -195,7 +195,7 @@ func (p *Provider) SubmitSecondFactor(ctx context.Context, ep Endpoint, f Second
 		return Step{Interaction: in, Goto: PageLogin}
 	}
 	if !slices.Contains(methods, f.Method) {
-		return p.secondFactorForm(ctx, ep, in, user, methods, "", noSuchMethod().Description, http.StatusBadRequest)
+		return p.secondFactorForm(ctx, ep, in, user, fs, "", noSuchMethod().Description, http.StatusBadRequest)
 	}
 	var added []string
 	e := p.checkFactor(ctx, ep, in, user, b.Address, func() *Error {
@@ -216,7 +216,7 @@ func (p *Provider) SubmitSecondFactor(ctx context.Context, ep Endpoint, f Second
 		if e.Code == ErrServerError || e.endsSignIn {
 			return errorStep(in, e)
 		}
-		return p.secondFactorForm(ctx, ep, in, user, methods, f.Method, e.Description, e.Status)
+		return p.secondFactorForm(ctx, ep, in, user, fs, f.Method, e.Description, e.Status)
 	}
 	in, sess, secret, st, ok := p.establish(ctx, ep, in, user, amr, b)
 	if !ok {
@@ -225,7 +225,10 @@ func (p *Provider) SubmitSecondFactor(ctx context.Context, ep Endpoint, f Second
 	return p.proceed(ctx, ep, in, &sess, secret, b.Binding)
 }
 
-func (p *Provider) secondFactorForm(ctx context.Context, ep Endpoint, in Interaction, user store.User, methods []FactorMethod, method FactorMethod, message string, status int) Step {
+// secondFactorForm takes the factors its callers have just read, so the
+// methods it offers and the passkey challenge come from that one read.
+func (p *Provider) secondFactorForm(ctx context.Context, ep Endpoint, in Interaction, user store.User, fs []store.Factor, method FactorMethod, message string, status int) Step {
+	methods := methodsOf(fs)
 	if !slices.Contains(methods, method) && len(methods) > 0 {
 		method = methods[0]
 	}
@@ -235,10 +238,6 @@ func (p *Provider) secondFactorForm(ctx context.Context, ep Endpoint, in Interac
 		Methods: methods, Method: method, Error: message, StepUp: in.sessionID != "",
 	}
 	if method == MethodPasskey {
-		fs, err := p.store.ListFactors(ctx, ep.Tenant.ID, user.ID)
-		if err != nil {
-			return errorStep(in, ServerError(err))
-		}
 		view.Passkey = p.passkeyChallenge(ep, in, &user, fs)
 	}
 	return Step{Interaction: in, Page: PageSecondFactor, Status: status, SecondFactor: view}
