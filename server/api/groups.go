@@ -180,9 +180,14 @@ func (api *API) listGroupMembers(q *request) error {
 	return nil
 }
 
-// refID reads the object id a Graph reference (@odata.id) ends with:
-// …/users/{id}, …/groups/{id} or …/directoryObjects/{id}.
-func refID(in memberRefJSON) (string, error) {
+// memberRef reads the body of a Graph reference and the object id its
+// @odata.id ends with: …/users/{id}, …/groups/{id} or
+// …/directoryObjects/{id}.
+func (q *request) memberRef() (string, error) {
+	var in memberRefJSON
+	if err := q.decode(&in); err != nil {
+		return "", err
+	}
 	ref := strings.TrimRight(in.ODataID, "/")
 	i := strings.LastIndex(ref, "/")
 	id := ref[i+1:]
@@ -201,19 +206,12 @@ func (api *API) addGroupMember(q *request) error {
 	if err != nil {
 		return err
 	}
-	var in memberRefJSON
-	if err := q.decode(&in); err != nil {
-		return err
-	}
-	id, err := refID(in)
+	id, err := q.memberRef()
 	if err != nil {
 		return err
 	}
-	if _, err := q.admin.AddGroupMember(q.r.Context(), q.tenant, g, id); err != nil {
-		return err
-	}
-	q.w.WriteHeader(http.StatusNoContent)
-	return nil
+	_, err = q.admin.AddGroupMember(q.r.Context(), q.tenant, g, id)
+	return q.noContent(err)
 }
 
 func (api *API) removeGroupMember(q *request) error {
@@ -221,11 +219,7 @@ func (api *API) removeGroupMember(q *request) error {
 	if err != nil {
 		return err
 	}
-	if err := q.admin.RemoveGroupMember(q.r.Context(), q.tenant, g, q.r.PathValue("member")); err != nil {
-		return err
-	}
-	q.w.WriteHeader(http.StatusNoContent)
-	return nil
+	return q.noContent(q.admin.RemoveGroupMember(q.r.Context(), q.tenant, g, q.r.PathValue("member")))
 }
 
 // principal is the user or group the path names: /users/{id} (by id or
