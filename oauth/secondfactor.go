@@ -141,47 +141,51 @@ func (p *Provider) interactionUser(ctx context.Context, ep Endpoint, in Interact
 	return user, nil
 }
 
-// SecondFactorPage is the second-factor form of a sealed interaction.
-func (p *Provider) SecondFactorPage(ctx context.Context, ep Endpoint, ref string, method FactorMethod, b Browser) Step {
-	in, e := p.open(ep, ref, b.Binding, "", false)
-	if e == nil {
+// openSecondFactor opens the interaction of a second-factor request,
+// which must be at that step, with its user and the factors they have;
+// when ok is false st answers the request instead. A submission
+// (submitted) must carry the form's CSRF token; the page, which has none,
+// first refuses a sign-in that has used up its tries, so that no form
+// collects a code only to refuse it (a submission meets the same limit
+// in checkFactor).
+func (p *Provider) openSecondFactor(ctx context.Context, ep Endpoint, ref, csrf string, submitted bool, b Browser) (Interaction, store.User, []store.Factor, Step, bool) {
+	in, e := p.open(ep, ref, b.Binding, csrf, submitted)
+	if e == nil && !submitted {
 		e = p.stopped(ctx, ep, factorRequestKey(in.id))
 	}
 	if e != nil {
-		return errorStep(in, e)
+		return in, store.User{}, nil, errorStep(in, e), false
 	}
 	if st, ok := at(in, StateSecondFactor); !ok {
-		return st
+		return in, store.User{}, nil, st, false
 	}
 	user, e := p.interactionUser(ctx, ep, in)
 	if e != nil {
-		return errorStep(in, e)
+		return in, store.User{}, nil, errorStep(in, e), false
 	}
 	fs, err := p.store.ListFactors(ctx, ep.Tenant.ID, user.ID)
 	if err != nil {
-		return errorStep(in, ServerError(err))
+		return in, store.User{}, nil, errorStep(in, ServerError(err)), false
 	}
-	return p.secondFactorForm(ctx, ep, in, user, methodsOf(fs), method, "", http.StatusOK)
+	return in, user, fs, Step{}, true
+}
+
+// SecondFactorPage is the second-factor form of a sealed interaction.
+func (p *Provider) SecondFactorPage(ctx context.Context, ep Endpoint, ref string, method FactorMethod, b Browser) Step {
+	in, user, fs, st, ok := p.openSecondFactor(ctx, ep, ref, "", false, b)
+	if !ok {
+		return st
+	}
+	return p.secondFactorForm(ctx, ep, in, user, fs, method, "", http.StatusOK)
 }
 
 // SubmitSecondFactor checks a second-factor code under the sign-in
 // throttles; when it is right, the session starts (or, stepping up, is
 // upgraded) with both methods and the interaction moves on.
 func (p *Provider) SubmitSecondFactor(ctx context.Context, ep Endpoint, f SecondFactorForm, b Browser) Step {
-	in, e := p.open(ep, f.Ref, b.Binding, f.CSRF, true)
-	if e != nil {
-		return errorStep(in, e)
-	}
-	if st, ok := at(in, StateSecondFactor); !ok {
+	in, user, fs, st, ok := p.openSecondFactor(ctx, ep, f.Ref, f.CSRF, true, b)
+	if !ok {
 		return st
-	}
-	user, e := p.interactionUser(ctx, ep, in)
-	if e != nil {
-		return errorStep(in, e)
-	}
-	fs, err := p.store.ListFactors(ctx, ep.Tenant.ID, user.ID)
-	if err != nil {
-		return errorStep(in, ServerError(err))
 	}
 	methods := methodsOf(fs)
 	if len(methods) == 0 {
@@ -191,10 +195,10 @@ func (p *Provider) SubmitSecondFactor(ctx context.Context, ep Endpoint, f Second
 		return Step{Interaction: in, Goto: PageLogin}
 	}
 	if !slices.Contains(methods, f.Method) {
-		return p.secondFactorForm(ctx, ep, in, user, methods, "", noSuchMethod().Description, http.StatusBadRequest)
+		return p.secondFactorForm(ctx, ep, in, user, fs, "", noSuchMethod().Description, http.StatusBadRequest)
 	}
 	var added []string
-	e = p.checkFactor(ctx, ep, in, user, b.Address, func() *Error {
+	e := p.checkFactor(ctx, ep, in, user, b.Address, func() *Error {
 		if f.Method == MethodPasskey {
 			var e *Error
 			added, e = p.verifyPasskey(ctx, ep, in, user, f.State, f.Credential)
@@ -212,7 +216,7 @@ func (p *Provider) SubmitSecondFactor(ctx context.Context, ep Endpoint, f Second
 		if e.Code == ErrServerError || e.endsSignIn {
 			return errorStep(in, e)
 		}
-		return p.secondFactorForm(ctx, ep, in, user, methods, f.Method, e.Description, e.Status)
+		return p.secondFactorForm(ctx, ep, in, user, fs, f.Method, e.Description, e.Status)
 	}
 	in, sess, secret, st, ok := p.establish(ctx, ep, in, user, amr, b)
 	if !ok {
@@ -221,7 +225,10 @@ func (p *Provider) SubmitSecondFactor(ctx context.Context, ep Endpoint, f Second
 	return p.proceed(ctx, ep, in, &sess, secret, b.Binding)
 }
 
-func (p *Provider) secondFactorForm(ctx context.Context, ep Endpoint, in Interaction, user store.User, methods []FactorMethod, method FactorMethod, message string, status int) Step {
+// secondFactorForm takes the factors its callers have just read, so the
+// methods it offers and the passkey challenge come from that one read.
+func (p *Provider) secondFactorForm(ctx context.Context, ep Endpoint, in Interaction, user store.User, fs []store.Factor, method FactorMethod, message string, status int) Step {
+	methods := methodsOf(fs)
 	if !slices.Contains(methods, method) && len(methods) > 0 {
 		method = methods[0]
 	}
@@ -231,10 +238,6 @@ func (p *Provider) secondFactorForm(ctx context.Context, ep Endpoint, in Interac
 		Methods: methods, Method: method, Error: message, StepUp: in.sessionID != "",
 	}
 	if method == MethodPasskey {
-		fs, err := p.store.ListFactors(ctx, ep.Tenant.ID, user.ID)
-		if err != nil {
-			return errorStep(in, ServerError(err))
-		}
 		view.Passkey = p.passkeyChallenge(ep, in, &user, fs)
 	}
 	return Step{Interaction: in, Page: PageSecondFactor, Status: status, SecondFactor: view}

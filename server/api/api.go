@@ -226,6 +226,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b)
 }
 
+// noContent answers a change that has nothing to return: 204 when it
+// succeeded, its error otherwise.
+func (q *request) noContent(err error) error {
+	if err != nil {
+		return err
+	}
+	q.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 // decode reads a JSON object body into v: at most maxBody bytes, no field
 // v does not know, nothing after the object.
 func (q *request) decode(v any) error {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -180,9 +181,14 @@ func (api *API) listGroupMembers(q *request) error {
 	return nil
 }
 
-// refID reads the object id a Graph reference (@odata.id) ends with:
-// …/users/{id}, …/groups/{id} or …/directoryObjects/{id}.
-func refID(in memberRefJSON) (string, error) {
+// memberRef reads the body of a Graph reference and the object id its
+// @odata.id ends with: …/users/{id}, …/groups/{id} or
+// …/directoryObjects/{id}.
+func (q *request) memberRef() (string, error) {
+	var in memberRefJSON
+	if err := q.decode(&in); err != nil {
+		return "", err
+	}
 	ref := strings.TrimRight(in.ODataID, "/")
 	i := strings.LastIndex(ref, "/")
 	id := ref[i+1:]
@@ -201,19 +207,12 @@ func (api *API) addGroupMember(q *request) error {
 	if err != nil {
 		return err
 	}
-	var in memberRefJSON
-	if err := q.decode(&in); err != nil {
-		return err
-	}
-	id, err := refID(in)
+	id, err := q.memberRef()
 	if err != nil {
 		return err
 	}
-	if _, err := q.admin.AddGroupMember(q.r.Context(), q.tenant, g, id); err != nil {
-		return err
-	}
-	q.w.WriteHeader(http.StatusNoContent)
-	return nil
+	_, err = q.admin.AddGroupMember(q.r.Context(), q.tenant, g, id)
+	return q.noContent(err)
 }
 
 func (api *API) removeGroupMember(q *request) error {
@@ -221,11 +220,7 @@ func (api *API) removeGroupMember(q *request) error {
 	if err != nil {
 		return err
 	}
-	if err := q.admin.RemoveGroupMember(q.r.Context(), q.tenant, g, q.r.PathValue("member")); err != nil {
-		return err
-	}
-	q.w.WriteHeader(http.StatusNoContent)
-	return nil
+	return q.noContent(q.admin.RemoveGroupMember(q.r.Context(), q.tenant, g, q.r.PathValue("member")))
 }
 
 // principal is the user or group the path names: /users/{id} (by id or
@@ -264,12 +259,22 @@ type principalAssignmentJSON struct {
 	ResourceDisplayName  string `json:"resourceDisplayName"`
 }
 
-func (api *API) listPrincipalAssignments(q *request) error {
+// principalAssignments is the user or group the path names with the app
+// roles assigned to it.
+func (q *request) principalAssignments() (admin.Principal, []store.AppRoleAssignment, error) {
 	p, err := q.principal()
 	if err != nil {
-		return err
+		return admin.Principal{}, nil, err
 	}
 	as, err := q.admin.AppRoleAssignments(q.r.Context(), q.tenant, p.ID, "")
+	if err != nil {
+		return admin.Principal{}, nil, err
+	}
+	return p, as, nil
+}
+
+func (api *API) listPrincipalAssignments(q *request) error {
+	p, as, err := q.principalAssignments()
 	if err != nil {
 		return err
 	}
@@ -321,30 +326,22 @@ func (api *API) assignToPrincipal(q *request) error {
 }
 
 func (api *API) unassignFromPrincipal(q *request) error {
-	p, err := q.principal()
+	p, as, err := q.principalAssignments()
 	if err != nil {
 		return err
 	}
-	as, err := q.admin.AppRoleAssignments(q.r.Context(), q.tenant, p.ID, "")
-	if err != nil {
-		return err
-	}
+	// Looked up among the path's principal's only: by its id alone, one
+	// principal's path would remove another's assignment.
 	id := q.r.PathValue("assignment")
-	for _, a := range as {
-		if a.ID != id {
-			continue
-		}
-		app, err := q.admin.App(q.r.Context(), q.tenant, a.ResourceID)
-		if err != nil {
-			return err
-		}
-		if err := q.admin.UnassignAppRole(q.r.Context(), q.tenant, app, a.ID); err != nil {
-			return err
-		}
-		q.w.WriteHeader(http.StatusNoContent)
-		return nil
+	i := slices.IndexFunc(as, func(a store.AppRoleAssignment) bool { return a.ID == id })
+	if i < 0 {
+		return apiError(http.StatusNotFound, "Request_ResourceNotFound", "No such app role assignment of this "+string(p.Type)+".")
 	}
-	return apiError(http.StatusNotFound, "Request_ResourceNotFound", "No such app role assignment of this "+string(p.Type)+".")
+	app, err := q.admin.App(q.r.Context(), q.tenant, as[i].ResourceID)
+	if err != nil {
+		return err
+	}
+	return q.noContent(q.admin.UnassignAppRole(q.r.Context(), q.tenant, app, as[i].ID))
 }
 
 // listAppRoleAssignedTo lists the users and groups assigned the app's
