@@ -21,6 +21,22 @@ start_server() { # extra flags...
   for _ in $(seq 1 3000); do curl -sf --cacert "$data/ca.pem" "https://localhost:$port/healthz" >/dev/null 2>&1 && return; sleep 0.005; done
   echo "server did not start"; cat "$work/log"; exit 1
 }
+# wait_idle: until the server's CPU time stops growing (less than 5 ms
+# in 250 ms), at most a minute. A fresh start works for a while before the
+# load should begin: SQLite's integrity check reads the whole file beside
+# the first requests (seconds for a seeded store), which a measurement
+# begun at once would count against the store's size.
+wait_idle() {
+  local prev cur
+  prev=$(curl -sf "http://127.0.0.1:$dbg/debug/process" | python3 -c "import json,sys;print(json.load(sys.stdin)['cpu_seconds'])")
+  for _ in $(seq 1 240); do
+    sleep 0.25
+    cur=$(curl -sf "http://127.0.0.1:$dbg/debug/process" | python3 -c "import json,sys;print(json.load(sys.stdin)['cpu_seconds'])")
+    python3 -c "import sys;sys.exit(0 if float(sys.argv[2])-float(sys.argv[1]) < 0.005 else 1)" "$prev" "$cur" && return
+    prev=$cur
+  done
+  echo "the server did not go idle within a minute of its start" >&2
+}
 stop_server() { kill "$server"; wait "$server" 2>/dev/null || true; }
 # field LABEL [N]: the value on the Nth line of the start banner naming LABEL.
 field() { grep "$1" "$work/banner" | sed -n "${2:-1}p" | awk '{print $NF}'; }

@@ -50,12 +50,19 @@ API="api://$WEB/access_as_user"
 stop_server
 start_server
 scenarios() { # label suffix
+  wait_idle
+  # The same profile of client credentials, where the seeded store should
+  # change nothing: every read is the directory cache's.
+  (sleep 2; curl -s "http://127.0.0.1:$dbg/debug/pprof/profile?seconds=5" -o "$work/client_credentials$2.pprof") &
+  local ccprof=$!
   bench "client_credentials$2" "$1" --scenario client_credentials --authority "$A" --client-id "$WEB"
   # A CPU profile of the server while refreshes run, empty against seeded.
   (sleep 2; curl -s "http://127.0.0.1:$dbg/debug/pprof/profile?seconds=5" -o "$work/refresh_token$2.pprof") &
+  local rtprof=$!
   bench "refresh_token$2" "$1" --scenario refresh_token --authority "$A" --user-client-id "$NAT" \
     --redirect-uri http://localhost:3000/redirect --username demo --scope "$API openid offline_access"
-  wait $!
+  wait "$ccprof" "$rtprof"
+  go tool pprof -top -cum "$work/client_credentials$2.pprof" 2>/dev/null | head -40 >"$out/client_credentials$2-profile.txt" || true
   go tool pprof -top -cum "$work/refresh_token$2.pprof" 2>/dev/null | head -40 >"$out/refresh_token$2-profile.txt" || true
   bench "login$2" "$1" --scenario login --concurrency 8 --authority "$A" --user-client-id "$NAT" \
     --redirect-uri http://localhost:3000/redirect --username demo --scope "openid offline_access"
