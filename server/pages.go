@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/tessera-id/tessera/oauth"
@@ -15,13 +16,21 @@ import (
 // whose Step says what to answer: this file only reads forms and cookies
 // and renders.
 
-// login is the sign-in page of an interaction.
-func (s *Server) login(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
-	if !s.allowMethods(w, r, http.MethodGet, http.MethodPost) {
+// interactionPage answers one page of an interaction: a GET shows it
+// (show reads the query; nil for a page that is only ever posted to), a
+// POST reads the form and submits it. Either way the provider's Step says
+// what to answer.
+func (s *Server) interactionPage(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint,
+	show func(q url.Values, b oauth.Browser) oauth.Step, submit func(form oauth.Params, b oauth.Browser) oauth.Step) {
+	methods := []string{http.MethodGet, http.MethodPost}
+	if show == nil {
+		methods = methods[1:]
+	}
+	if !s.allowMethods(w, r, methods...) {
 		return
 	}
 	if r.Method == http.MethodGet {
-		s.step(w, r, ep, s.provider.LoginPage(r.Context(), ep, r.URL.Query().Get("request"), s.browser(r, ep)), http.StatusSeeOther)
+		s.step(w, r, ep, show(r.URL.Query(), s.browser(r, ep)), http.StatusSeeOther)
 		return
 	}
 	form, e := readForm(w, r)
@@ -29,81 +38,63 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint
 		s.errorPage(w, r, e)
 		return
 	}
-	f := oauth.LoginForm{Ref: form.Get("request"), CSRF: form.Get("csrf"), Username: form.Get("username"), Password: form.Get("password")}
-	s.step(w, r, ep, s.provider.SubmitLogin(r.Context(), ep, f, s.browser(r, ep)), http.StatusSeeOther)
+	s.step(w, r, ep, submit(form, s.browser(r, ep)), http.StatusSeeOther)
+}
+
+// login is the sign-in page of an interaction.
+func (s *Server) login(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
+	ctx := r.Context()
+	s.interactionPage(w, r, ep, func(q url.Values, b oauth.Browser) oauth.Step {
+		return s.provider.LoginPage(ctx, ep, q.Get("request"), b)
+	}, func(form oauth.Params, b oauth.Browser) oauth.Step {
+		f := oauth.LoginForm{Ref: form.Get("request"), CSRF: form.Get("csrf"), Username: form.Get("username"), Password: form.Get("password")}
+		return s.provider.SubmitLogin(ctx, ep, f, b)
+	})
 }
 
 // consent is the consent page of an interaction whose user signed in.
 func (s *Server) consent(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
-	if !s.allowMethods(w, r, http.MethodGet, http.MethodPost) {
-		return
-	}
-	if r.Method == http.MethodGet {
-		s.step(w, r, ep, s.provider.ConsentPage(r.Context(), ep, r.URL.Query().Get("request"), s.browser(r, ep)), http.StatusSeeOther)
-		return
-	}
-	form, e := readForm(w, r)
-	if e != nil {
-		s.errorPage(w, r, e)
-		return
-	}
-	f := oauth.ConsentForm{Ref: form.Get("request"), CSRF: form.Get("csrf"), Answer: form.Get("consent")}
-	s.step(w, r, ep, s.provider.SubmitConsent(r.Context(), ep, f, s.browser(r, ep)), http.StatusSeeOther)
+	ctx := r.Context()
+	s.interactionPage(w, r, ep, func(q url.Values, b oauth.Browser) oauth.Step {
+		return s.provider.ConsentPage(ctx, ep, q.Get("request"), b)
+	}, func(form oauth.Params, b oauth.Browser) oauth.Step {
+		f := oauth.ConsentForm{Ref: form.Get("request"), CSRF: form.Get("csrf"), Answer: form.Get("consent")}
+		return s.provider.SubmitConsent(ctx, ep, f, b)
+	})
 }
 
 // secondFactor is the second-factor page of an interaction whose user
 // gave their password (or is stepping up): ?method= picks the form.
 func (s *Server) secondFactor(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
-	if !s.allowMethods(w, r, http.MethodGet, http.MethodPost) {
-		return
-	}
-	if r.Method == http.MethodGet {
-		q := r.URL.Query()
-		s.step(w, r, ep, s.provider.SecondFactorPage(r.Context(), ep, q.Get("request"), oauth.FactorMethod(q.Get("method")), s.browser(r, ep)), http.StatusSeeOther)
-		return
-	}
-	form, e := readForm(w, r)
-	if e != nil {
-		s.errorPage(w, r, e)
-		return
-	}
-	f := oauth.SecondFactorForm{Ref: form.Get("request"), CSRF: form.Get("csrf"), Method: oauth.FactorMethod(form.Get("method")), Code: form.Get("code"),
-		State: form.Get("passkey_state"), Credential: form.Get("credential")}
-	s.step(w, r, ep, s.provider.SubmitSecondFactor(r.Context(), ep, f, s.browser(r, ep)), http.StatusSeeOther)
+	ctx := r.Context()
+	s.interactionPage(w, r, ep, func(q url.Values, b oauth.Browser) oauth.Step {
+		return s.provider.SecondFactorPage(ctx, ep, q.Get("request"), oauth.FactorMethod(q.Get("method")), b)
+	}, func(form oauth.Params, b oauth.Browser) oauth.Step {
+		f := oauth.SecondFactorForm{Ref: form.Get("request"), CSRF: form.Get("csrf"), Method: oauth.FactorMethod(form.Get("method")), Code: form.Get("code"),
+			State: form.Get("passkey_state"), Credential: form.Get("credential")}
+		return s.provider.SubmitSecondFactor(ctx, ep, f, b)
+	})
 }
 
 // enrol is the page where a user who must use a second factor sets up an
 // authenticator app during sign-in.
 func (s *Server) enrol(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
-	if !s.allowMethods(w, r, http.MethodGet, http.MethodPost) {
-		return
-	}
-	if r.Method == http.MethodGet {
-		s.step(w, r, ep, s.provider.EnrolPage(r.Context(), ep, r.URL.Query().Get("request"), s.browser(r, ep)), http.StatusSeeOther)
-		return
-	}
-	form, e := readForm(w, r)
-	if e != nil {
-		s.errorPage(w, r, e)
-		return
-	}
-	f := oauth.EnrolForm{Ref: form.Get("request"), CSRF: form.Get("csrf"), Code: form.Get("code")}
-	s.step(w, r, ep, s.provider.SubmitEnrol(r.Context(), ep, f, s.browser(r, ep)), http.StatusSeeOther)
+	ctx := r.Context()
+	s.interactionPage(w, r, ep, func(q url.Values, b oauth.Browser) oauth.Step {
+		return s.provider.EnrolPage(ctx, ep, q.Get("request"), b)
+	}, func(form oauth.Params, b oauth.Browser) oauth.Step {
+		f := oauth.EnrolForm{Ref: form.Get("request"), CSRF: form.Get("csrf"), Code: form.Get("code")}
+		return s.provider.SubmitEnrol(ctx, ep, f, b)
+	})
 }
 
 // recovery goes on from the recovery codes page, which only the
 // enrolment's answer shows (the codes are not kept to show again).
 func (s *Server) recovery(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint) {
-	if !s.allowMethods(w, r, http.MethodPost) {
-		return
-	}
-	form, e := readForm(w, r)
-	if e != nil {
-		s.errorPage(w, r, e)
-		return
-	}
-	f := oauth.ContinueForm{Ref: form.Get("request"), CSRF: form.Get("csrf")}
-	s.step(w, r, ep, s.provider.SubmitContinue(r.Context(), ep, f, s.browser(r, ep)), http.StatusSeeOther)
+	s.interactionPage(w, r, ep, nil, func(form oauth.Params, b oauth.Browser) oauth.Step {
+		f := oauth.ContinueForm{Ref: form.Get("request"), CSRF: form.Get("csrf")}
+		return s.provider.SubmitContinue(r.Context(), ep, f, b)
+	})
 }
 
 // uiPasskey is a passkey ceremony as a page shows it; nil for none.
