@@ -3,7 +3,7 @@
 // to use their account. It is rendered on the server and usable without
 // JavaScript.
 //
-// It signs users in as the portal does (see server/portal): as the
+// It signs users in as the portal does (package firstparty): as the
 // tenant's built-in "My Account" app, a public client that asks for the
 // OpenID Connect scopes only, through the tenant's own authorize endpoint
 // with code and PKCE. What it keeps is sealed in cookies (the user, the
@@ -23,11 +23,7 @@ package account
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,9 +36,9 @@ import (
 
 	"github.com/tessera-id/tessera/admin"
 	"github.com/tessera-id/tessera/internal/cookieseal"
+	"github.com/tessera-id/tessera/internal/firstparty"
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/server/ui"
-	"github.com/tessera-id/tessera/store"
 )
 
 // KeyPurpose names the key, derived from the server's master key
@@ -56,7 +52,6 @@ const (
 	purposePend   = "pending-sign-in"
 	sessionCookie = "tessera_account"
 	pendingCookie = "tessera_account_signin"
-	pendingTTL    = 10 * time.Minute
 	// sessionTTL bounds an account page session whatever its SSO session
 	// does: a day's use, then a new sign-in (silent while the SSO session
 	// lives).
@@ -80,10 +75,8 @@ type Account struct {
 	// secure marks the cookies Secure: the public URL is https.
 	secure  bool
 	cookies *cookieseal.Sealer
-	// ssoCookiePrefix + tenant id names the tenant's SSO session cookie,
-	// which signing out ends.
-	ssoCookiePrefix string
-	signedOut       func(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint, redirect string, notify []oauth.FrontChannelLogout)
+	// client signs users in as the account app, and out.
+	client *firstparty.Client
 }
 
 // Config is what the account page needs from the server.
@@ -120,44 +113,18 @@ func New(p *oauth.Provider, a *admin.Admin, cfg Config) (*Account, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	publicURL, secure := strings.TrimSuffix(cfg.PublicURL, "/"), strings.HasPrefix(cfg.PublicURL, "https://")
+	client := &firstparty.Client{Name: "account", Provider: p, Admin: a, Log: log, PublicURL: publicURL,
+		CallbackPath: "/account/callback", SignedOutPath: "/account/signedout", LookupApp: a.AccountApp, EnsureApp: a.EnsureAccountApp,
+		Cookies: cookies, PendingPurpose: purposePend, PendingCookie: pendingCookie, Secure: secure,
+		SSOCookiePrefix: cfg.SSOCookiePrefix, SignedOut: cfg.SignedOut}
 	return &Account{provider: p, admin: a, pages: cfg.Pages, log: log, now: p.Now,
-		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), secure: strings.HasPrefix(cfg.PublicURL, "https://"),
-		cookies: cookies, ssoCookiePrefix: cfg.SSOCookiePrefix, signedOut: cfg.SignedOut}, nil
+		publicURL: publicURL, secure: secure, cookies: cookies, client: client}, nil
 }
 
 // RegisterApps registers (or updates) the account app of every tenant.
 func (a *Account) RegisterApps(ctx context.Context) error {
-	tenants, err := a.admin.Tenants(ctx)
-	if err != nil {
-		return err
-	}
-	for _, t := range tenants {
-		if _, err := a.registerApp(ctx, t); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// registerApp registers the account app of one tenant under the server's
-// public URL: never one taken from a request, whose Host a client
-// chooses.
-func (a *Account) registerApp(ctx context.Context, t store.Tenant) (store.App, error) {
-	if a.publicURL == "" {
-		return store.App{}, errors.New("account: the server has no public URL")
-	}
-	base := a.publicURL + "/" + t.Name + "/account"
-	return a.admin.EnsureAccountApp(ctx, t, base+"/callback", base+"/signedout")
-}
-
-// app is the tenant's account app, registered now if the registration at
-// start has not reached this tenant yet (one created since).
-func (a *Account) app(ctx context.Context, t store.Tenant) (store.App, error) {
-	app, err := a.admin.AccountApp(ctx, t)
-	if errors.Is(err, admin.ErrNotFound) {
-		return a.registerApp(ctx, t)
-	}
-	return app, err
+	return a.client.RegisterApps(ctx)
 }
 
 // sealedSession is a signed-in user of the account page, as the session
@@ -167,16 +134,6 @@ type sealedSession struct {
 	SessionID string `json:"sid"` // the SSO session signed in with
 	CSRF      string `json:"csrf"`
 	Expires   int64  `json:"exp"` // Unix seconds
-}
-
-// sealedPending is a sign-in sent to the authorize endpoint, awaiting its
-// code.
-type sealedPending struct {
-	State    string `json:"st"`
-	Verifier string `json:"cv"`
-	Nonce    string `json:"n"`
-	ReturnTo string `json:"r"`
-	Expires  int64  `json:"exp"`
 }
 
 // request is one request of a signed-in user.
@@ -386,37 +343,28 @@ func (a *Account) dropSession(w http.ResponseWriter, base string) {
 // fresh sign-in (prompt=login): the sensitive actions' recent sign-in.
 func (a *Account) startSignIn(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint, base, returnTo string, again bool) {
 	ctx := r.Context()
-	app, err := a.app(ctx, ep.Tenant)
+	app, err := a.client.App(ctx, ep.Tenant)
 	if err != nil {
 		a.log.WarnContext(ctx, "account: no account app", "tenant", ep.Tenant.Name, "err", err)
 		a.message(w, r, http.StatusServiceUnavailable, "Account page unavailable",
 			"The account page is not set up for this tenant: start the server with a public URL (--public-url, or --dev).", "")
 		return
 	}
-	ps := sealedPending{State: randomString(), Verifier: randomString(), Nonce: randomString(), ReturnTo: returnTo,
-		Expires: a.now().Add(pendingTTL).Unix()}
-	value, err := a.cookies.Seal(purposePend, ep.Tenant.ID, ps)
+	prompt := ""
+	if again {
+		prompt = "login"
+	}
+	authorize, err := a.client.StartSignIn(w, ep, app, base, "openid profile", returnTo, prompt)
 	if err != nil {
 		a.log.ErrorContext(ctx, "account: sign-in", "tenant", ep.Tenant.Name, "err", err)
 		a.message(w, r, http.StatusInternalServerError, "Something went wrong", "Something went wrong on the server; it is logged. Try again.", "")
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: pendingCookie, Value: value, Path: base, HttpOnly: true, Secure: a.secure,
-		SameSite: http.SameSiteLaxMode, MaxAge: int(pendingTTL.Seconds())})
-	challenge := sha256.Sum256([]byte(ps.Verifier))
-	v := url.Values{
-		"client_id": {app.ClientID}, "response_type": {"code"}, "redirect_uri": {app.RedirectURIs[0]},
-		"scope": {"openid profile"}, "state": {ps.State}, "nonce": {ps.Nonce},
-		"code_challenge": {base64.RawURLEncoding.EncodeToString(challenge[:])}, "code_challenge_method": {"S256"},
-	}
-	if again {
-		v.Set("prompt", "login")
-	}
 	status := http.StatusFound
 	if r.Method == http.MethodPost {
 		status = http.StatusSeeOther
 	}
-	http.Redirect(w, r, "/"+ep.Tenant.Name+"/oauth2/v2.0/authorize?"+v.Encode(), status)
+	http.Redirect(w, r, authorize, status)
 }
 
 // callback redeems the code the authorize endpoint sent back, in process,
@@ -425,11 +373,9 @@ func (a *Account) startSignIn(w http.ResponseWriter, r *http.Request, ep oauth.E
 func (a *Account) callback(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint, base string) {
 	ctx := r.Context()
 	q := r.URL.Query()
-	var ps sealedPending
-	ok := false
-	if c, err := r.Cookie(pendingCookie); err == nil && a.cookies.Open(purposePend, ep.Tenant.ID, c.Value, &ps) == nil {
-		ok = ps.State != "" && subtle.ConstantTimeCompare([]byte(ps.State), []byte(q.Get("state"))) == 1 && a.now().Before(time.Unix(ps.Expires, 0))
-	}
+	// A cookie that opens but does not decode is refused unlogged, like
+	// any other that does not open.
+	ps, ok, _ := a.client.Pending(r, ep, q.Get("state"))
 	// The pending sign-in is spent whatever the outcome; its code is
 	// single-use and PKCE ties any other code to another verifier.
 	http.SetCookie(w, &http.Cookie{Name: pendingCookie, Value: "", Path: base, MaxAge: -1, HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
@@ -446,23 +392,18 @@ func (a *Account) callback(w http.ResponseWriter, r *http.Request, ep oauth.Endp
 		a.message(w, r, http.StatusServiceUnavailable, "Sign-in failed", "The account page is not set up for this tenant.", "")
 		return
 	}
-	params, e := oauth.ParseForm(url.Values{"grant_type": {"authorization_code"}, "code": {q.Get("code")}, "client_id": {app.ClientID},
-		"redirect_uri": {app.RedirectURIs[0]}, "code_verifier": {ps.Verifier}}.Encode())
-	var resp *oauth.TokenResponse
-	if e == nil {
-		resp, e = a.provider.Token(ctx, ep, oauth.TokenRequest{Params: params})
-	}
+	resp, e := a.client.Redeem(ctx, ep, app, q.Get("code"), ps.Verifier)
 	if e != nil {
 		a.message(w, r, http.StatusBadRequest, "Sign-in failed", e.Description, base)
 		return
 	}
-	claims, ok := idTokenClaims(resp.IDToken)
-	if !ok || claims.ObjectID == "" || claims.SessionID == "" || subtle.ConstantTimeCompare([]byte(claims.Nonce), []byte(ps.Nonce)) != 1 {
+	var claims oauth.IDClaims
+	if !firstparty.Claims(resp.IDToken, &claims) || claims.ObjectID == "" || claims.SessionID == "" || subtle.ConstantTimeCompare([]byte(claims.Nonce), []byte(ps.Nonce)) != 1 {
 		a.log.ErrorContext(ctx, "account: the ID token names no user, no session (sid) or another nonce", "tenant", ep.Tenant.Name)
 		a.message(w, r, http.StatusInternalServerError, "Sign-in failed", "Something went wrong on the server; it is logged. Try again.", base)
 		return
 	}
-	s := sealedSession{UserID: claims.ObjectID, SessionID: claims.SessionID, CSRF: randomString(), Expires: a.now().Add(sessionTTL).Unix()}
+	s := sealedSession{UserID: claims.ObjectID, SessionID: claims.SessionID, CSRF: firstparty.RandomString(), Expires: a.now().Add(sessionTTL).Unix()}
 	value, err := a.cookies.Seal(purposeSess, ep.Tenant.ID, s)
 	if err != nil {
 		a.log.ErrorContext(ctx, "account: sign-in", "tenant", ep.Tenant.Name, "err", err)
@@ -476,22 +417,6 @@ func (a *Account) callback(w http.ResponseWriter, r *http.Request, ep oauth.Endp
 		returnTo = base
 	}
 	http.Redirect(w, r, returnTo, http.StatusSeeOther)
-}
-
-// idTokenClaims reads the claims of an ID token the provider has just
-// issued in process. The signature is not checked: the token never left
-// this process.
-func idTokenClaims(jwt string) (oauth.IDClaims, bool) {
-	var c oauth.IDClaims
-	parts := strings.Split(jwt, ".")
-	if len(parts) != 3 {
-		return c, false
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return c, false
-	}
-	return c, json.Unmarshal(payload, &c) == nil
 }
 
 // signOut ends the account page's session and the SSO session it was
@@ -508,26 +433,8 @@ func (a *Account) signOut(w http.ResponseWriter, r *http.Request, ep oauth.Endpo
 		return
 	}
 	a.dropSession(w, base)
-	ssoCookie := a.ssoCookiePrefix + ep.Tenant.ID
-	var secret string
-	if c, err := r.Cookie(ssoCookie); err == nil {
-		secret = c.Value
-	}
-	lr, e := a.provider.ParseLogout(ctx, ep, oauth.Params{}, secret)
-	if e == nil && lr.Session != nil && subtle.ConstantTimeCompare([]byte(lr.Session.ID), []byte(s.SessionID)) == 1 {
-		var notify []oauth.FrontChannelLogout
-		if notify, e = a.provider.EndSession(ctx, ep, lr); e == nil {
-			http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
-			if len(notify) > 0 && a.signedOut != nil {
-				a.signedOut(w, r, ep, base+"/signedout", notify)
-				return
-			}
-			http.Redirect(w, r, base+"/signedout", http.StatusSeeOther)
-			return
-		}
-	}
-	if e != nil {
-		a.log.WarnContext(ctx, "account: end the SSO session", "tenant", ep.Tenant.Name, "err", e)
+	if a.client.EndSSOSession(w, r, ep, s.SessionID, base+"/signedout") {
+		return
 	}
 	// This browser's SSO session is another one, or none: the account
 	// page's own session ends by its id, so a copy of its cookie is worth
@@ -536,12 +443,4 @@ func (a *Account) signOut(w http.ResponseWriter, r *http.Request, ep oauth.Endpo
 		a.log.WarnContext(ctx, "account: end the account page's session", "tenant", ep.Tenant.Name, "err", e)
 	}
 	http.Redirect(w, r, base+"/signedout", http.StatusSeeOther)
-}
-
-func randomString() string {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		panic(fmt.Sprintf("account: %v", err)) // the system's random source failed
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
 }

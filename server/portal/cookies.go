@@ -1,13 +1,11 @@
 package portal
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/tessera-id/tessera/internal/cookieseal"
+	"github.com/tessera-id/tessera/internal/firstparty"
 )
 
 // KeyPurpose names the key, derived from the server's master key
@@ -70,32 +68,14 @@ type sealedSession struct {
 	Expires   int64  `json:"exp"` // Unix seconds
 }
 
-// sealedPending is a sign-in sent to the authorize endpoint, awaiting its
-// code, as the pending sign-in cookie carries it.
-type sealedPending struct {
-	State    string `json:"st"`
-	Verifier string `json:"cv"`
-	Nonce    string `json:"n"`
-	ReturnTo string `json:"r"`
-	Expires  int64  `json:"exp"` // Unix seconds
-}
-
 // tokenSessionID reads the "sid" claim of a JWT the provider has just
 // issued in process. The signature is not checked: the token never left
 // this process, and every request checks it in full (authorize).
 func tokenSessionID(jwt string) string {
-	parts := strings.Split(jwt, ".")
-	if len(parts) != 3 {
-		return ""
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return ""
-	}
 	var c struct {
 		SessionID string `json:"sid"`
 	}
-	if json.Unmarshal(payload, &c) != nil {
+	if !firstparty.Claims(jwt, &c) {
 		return ""
 	}
 	return c.SessionID

@@ -16,11 +16,8 @@ package portal
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
@@ -32,15 +29,14 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/admin"
+	"github.com/tessera-id/tessera/internal/firstparty"
 	"github.com/tessera-id/tessera/oauth"
-	"github.com/tessera-id/tessera/store"
 )
 
 //go:embed templates/*.html
 var templateFS embed.FS
 
 const (
-	pendingTTL     = 10 * time.Minute
 	sessionCookie  = "tessera_portal"
 	pendingCookie  = "tessera_portal_signin"
 	maxFormBody    = 256 << 10
@@ -58,17 +54,13 @@ type Portal struct {
 	// defaultTenant is served by the /oauth2/ aliases, which the Overview
 	// lists for it.
 	defaultTenant string
-	// publicURL is the origin the portal's redirect URIs are registered
-	// under; "" leaves the portal unregistered (and unusable).
-	publicURL string
 	// secure marks the portal's cookies Secure: the public URL is https,
 	// whether TLS ends here or at a proxy in front.
 	secure bool
 	// cookies seals the session and pending sign-in cookies.
 	cookies *sealer
-	// ssoCookiePrefix + tenant id names the tenant's SSO session cookie.
-	ssoCookiePrefix string
-	signedOut       func(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint, redirect string, notify []oauth.FrontChannelLogout)
+	// client signs users in as the portal app, and out.
+	client *firstparty.Client
 }
 
 // Config is what the portal needs from the server.
@@ -119,44 +111,18 @@ func New(p *oauth.Provider, a *admin.Admin, cfg Config) (*Portal, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	secure := strings.HasPrefix(cfg.PublicURL, "https://")
+	client := &firstparty.Client{Name: "portal", Provider: p, Admin: a, Log: log, PublicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
+		CallbackPath: "/portal/callback", SignedOutPath: "/portal/", LookupApp: a.PortalApp, EnsureApp: a.EnsurePortal,
+		Cookies: cookies.s, PendingPurpose: purposePending, PendingCookie: pendingCookie, Secure: secure,
+		SSOCookiePrefix: cfg.SSOCookiePrefix, SignedOut: cfg.SignedOut}
 	return &Portal{provider: p, admin: a, log: log, pages: t, now: p.Now, defaultTenant: cfg.DefaultTenant,
-		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), secure: strings.HasPrefix(cfg.PublicURL, "https://"),
-		cookies: cookies, ssoCookiePrefix: cfg.SSOCookiePrefix, signedOut: cfg.SignedOut}, nil
+		secure: secure, cookies: cookies, client: client}, nil
 }
 
 // RegisterApps registers (or updates) the portal app of every tenant.
 func (p *Portal) RegisterApps(ctx context.Context) error {
-	tenants, err := p.admin.Tenants(ctx)
-	if err != nil {
-		return err
-	}
-	for _, t := range tenants {
-		if _, err := p.registerApp(ctx, t); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// registerApp registers the portal app of one tenant, under the server's
-// public URL: never one taken from a request, whose Host a client
-// chooses.
-func (p *Portal) registerApp(ctx context.Context, t store.Tenant) (store.App, error) {
-	if p.publicURL == "" {
-		return store.App{}, errors.New("portal: the server has no public URL")
-	}
-	base := p.publicURL + "/" + t.Name + "/portal/"
-	return p.admin.EnsurePortal(ctx, t, base+"callback", base)
-}
-
-// app is the tenant's portal app, registered now if the registration at
-// start has not reached this tenant yet.
-func (p *Portal) app(ctx context.Context, t store.Tenant) (store.App, error) {
-	app, err := p.admin.PortalApp(ctx, t)
-	if errors.Is(err, admin.ErrNotFound) {
-		return p.registerApp(ctx, t)
-	}
-	return app, err
+	return p.client.RegisterApps(ctx)
 }
 
 // request is one page request of a signed-in user.
@@ -244,14 +210,6 @@ func (p *Portal) authorize(ctx context.Context, ep oauth.Endpoint, s *session, a
 	return p.admin.Authorize(ctx, ep.Tenant, admin.Caller{UserID: c.UserID, ClientID: c.ClientID, Scopes: c.Scopes, Address: address})
 }
 
-func randomString() string {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		panic(fmt.Sprintf("portal: %v", err)) // the system's random source failed
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
 // currentSession is the browser's session for this tenant, if its cookie
 // opens (sealed by an instance of this store, for this tenant, as a
 // session) and has not expired. Whether its SSO session is still live is
@@ -279,7 +237,7 @@ func (p *Portal) currentSession(r *http.Request, ep oauth.Endpoint) *session {
 // comes back to the portal's landing page.
 func (p *Portal) signIn(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint, base, rest string) {
 	ctx := r.Context()
-	app, err := p.app(ctx, ep.Tenant)
+	app, err := p.client.App(ctx, ep.Tenant)
 	if err != nil {
 		p.log.WarnContext(ctx, "portal: no portal app", "tenant", ep.Tenant.Name, "err", err)
 		http.Error(w, "The portal is not set up for this tenant: start the server with a public URL (--public-url, or --dev).", http.StatusServiceUnavailable)
@@ -289,46 +247,17 @@ func (p *Portal) signIn(w http.ResponseWriter, r *http.Request, ep oauth.Endpoin
 	if r.Method == http.MethodGet && rest != "" {
 		returnTo = base + "/" + rest
 	}
-	ps := sealedPending{State: randomString(), Verifier: randomString(), Nonce: randomString(), ReturnTo: returnTo,
-		Expires: p.now().Add(pendingTTL).Unix()}
-	value, err := p.cookies.seal(purposePending, ep.Tenant.ID, ps)
+	scopes := []string{"openid", "profile"}
+	for _, perm := range admin.Permissions() {
+		scopes = append(scopes, admin.AdminAPIIdentifier+"/"+perm)
+	}
+	authorize, err := p.client.StartSignIn(w, ep, app, base+"/", strings.Join(scopes, " "), returnTo, "")
 	if err != nil {
 		p.log.ErrorContext(ctx, "portal: sign-in", "tenant", ep.Tenant.Name, "err", err)
 		http.Error(w, "Something went wrong on the server; it is logged. Try again.", http.StatusInternalServerError)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: pendingCookie, Value: value, Path: base + "/", HttpOnly: true, Secure: p.secure,
-		SameSite: http.SameSiteLaxMode, MaxAge: int(pendingTTL.Seconds())})
-	challenge := sha256.Sum256([]byte(ps.Verifier))
-	scopes := []string{"openid", "profile"}
-	for _, perm := range admin.Permissions() {
-		scopes = append(scopes, admin.AdminAPIIdentifier+"/"+perm)
-	}
-	v := url.Values{
-		"client_id": {app.ClientID}, "response_type": {"code"}, "redirect_uri": {app.RedirectURIs[0]},
-		"scope": {strings.Join(scopes, " ")}, "state": {ps.State}, "nonce": {ps.Nonce},
-		"code_challenge": {base64.RawURLEncoding.EncodeToString(challenge[:])}, "code_challenge_method": {"S256"},
-	}
-	http.Redirect(w, r, "/"+ep.Tenant.Name+"/oauth2/v2.0/authorize?"+v.Encode(), http.StatusFound)
-}
-
-// pendingSignIn opens the browser's pending sign-in cookie for this
-// tenant and checks that state is the one it was sent with: a callback
-// this browser did not start, or started for another tenant, is refused.
-func (p *Portal) pendingSignIn(r *http.Request, ep oauth.Endpoint, state string) (sealedPending, bool) {
-	var ps sealedPending
-	c, err := r.Cookie(pendingCookie)
-	if err != nil {
-		return ps, false
-	}
-	if err := p.cookies.open(purposePending, ep.Tenant.ID, c.Value, &ps); err != nil {
-		if !errors.Is(err, errBadCookie) {
-			p.log.WarnContext(r.Context(), "portal: pending sign-in cookie", "tenant", ep.Tenant.Name, "err", err)
-		}
-		return ps, false
-	}
-	ok := ps.State != "" && subtle.ConstantTimeCompare([]byte(ps.State), []byte(state)) == 1 && p.now().Before(unixTime(ps.Expires))
-	return ps, ok
+	http.Redirect(w, r, authorize, http.StatusFound)
 }
 
 // callback redeems the code the authorize endpoint sent back, in process,
@@ -337,7 +266,10 @@ func (p *Portal) pendingSignIn(r *http.Request, ep oauth.Endpoint, state string)
 func (p *Portal) callback(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint, base string) {
 	ctx := r.Context()
 	q := r.URL.Query()
-	ps, ok := p.pendingSignIn(r, ep, q.Get("state"))
+	ps, ok, err := p.client.Pending(r, ep, q.Get("state"))
+	if err != nil {
+		p.log.WarnContext(ctx, "portal: pending sign-in cookie", "tenant", ep.Tenant.Name, "err", err)
+	}
 	// The pending sign-in is spent whatever the outcome. A copy of the
 	// cookie replayed before it expires gains nothing: its code is spent
 	// too, and PKCE ties any other code to another verifier.
@@ -355,12 +287,7 @@ func (p *Portal) callback(w http.ResponseWriter, r *http.Request, ep oauth.Endpo
 		p.message(w, r, http.StatusServiceUnavailable, "Sign-in failed", "The portal is not set up for this tenant.", base+"/")
 		return
 	}
-	params, e := oauth.ParseForm(url.Values{"grant_type": {"authorization_code"}, "code": {q.Get("code")}, "client_id": {app.ClientID},
-		"redirect_uri": {app.RedirectURIs[0]}, "code_verifier": {ps.Verifier}}.Encode())
-	var resp *oauth.TokenResponse
-	if e == nil {
-		resp, e = p.provider.Token(ctx, ep, oauth.TokenRequest{Params: params})
-	}
+	resp, e := p.client.Redeem(ctx, ep, app, q.Get("code"), ps.Verifier)
 	if e != nil {
 		p.message(w, r, http.StatusBadRequest, "Sign-in failed", e.Description, base+"/")
 		return
@@ -368,7 +295,7 @@ func (p *Portal) callback(w http.ResponseWriter, r *http.Request, ep oauth.Endpo
 	// The ID token is not kept: it would double the cookie, and sign-out
 	// ends the SSO session in process instead of sending it as a hint.
 	s := &session{sealedSession: sealedSession{AccessToken: resp.AccessToken, SessionID: tokenSessionID(resp.AccessToken),
-		CSRF: randomString(), Expires: p.now().Add(time.Duration(resp.ExpiresIn) * time.Second).Unix()}}
+		CSRF: firstparty.RandomString(), Expires: p.now().Add(time.Duration(resp.ExpiresIn) * time.Second).Unix()}}
 	var adm *admin.Admin
 	if s.SessionID == "" {
 		// Without it neither sign-out nor a revocation would reach the
@@ -411,30 +338,9 @@ func (p *Portal) signOut(w http.ResponseWriter, r *http.Request, ep oauth.Endpoi
 		return
 	}
 	p.endSession(w)
-	// The browser's SSO cookie finds the session to end, as at the logout
-	// endpoint; the posted CSRF token is the user's confirmation, and the
-	// portal's own cookie shows that it took part in that very session,
-	// which is what an id_token_hint would prove there.
-	ssoCookie := p.ssoCookiePrefix + ep.Tenant.ID
-	var secret string
-	if c, err := r.Cookie(ssoCookie); err == nil {
-		secret = c.Value
-	}
-	lr, e := p.provider.ParseLogout(ctx, ep, oauth.Params{}, secret)
-	if e == nil && lr.Session != nil && subtle.ConstantTimeCompare([]byte(lr.Session.ID), []byte(s.SessionID)) == 1 {
-		var notify []oauth.FrontChannelLogout
-		if notify, e = p.provider.EndSession(ctx, ep, lr); e == nil {
-			http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
-			if len(notify) > 0 && p.signedOut != nil {
-				p.signedOut(w, r, ep, base+"/", notify)
-				return
-			}
-			http.Redirect(w, r, base+"/", http.StatusSeeOther)
-			return
-		}
-	}
-	if e != nil {
-		p.log.WarnContext(ctx, "portal: end the SSO session", "tenant", ep.Tenant.Name, "err", e)
+	// The posted CSRF token is the user's confirmation.
+	if p.client.EndSSOSession(w, r, ep, s.SessionID, base+"/") {
+		return
 	}
 	// This browser's SSO session is another one, or none: the portal's own
 	// session ends by its id, so a copy of the portal's cookie is worth
