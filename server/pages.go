@@ -5,7 +5,6 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/server/ui"
@@ -211,7 +210,7 @@ func (s *Server) step(w http.ResponseWriter, r *http.Request, ep oauth.Endpoint,
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'")
 		s.render(w, r, st.Status, "enrol", ui.Enrol{Action: tenantPath(ep, "/enrol"), RequestID: in.Ref, CSRF: in.CSRF,
 			ClientName: st.Enrol.ClientName, TenantName: ep.Tenant.Name, Username: st.Enrol.Username,
-			Secret: groupsOfFour(st.Enrol.Secret), QR: template.URL(st.Enrol.QR), Error: st.Enrol.Error})
+			Secret: ui.GroupsOfFour(st.Enrol.Secret), QR: template.URL(st.Enrol.QR), Error: st.Enrol.Error})
 	case st.Page == oauth.PageRecovery:
 		s.render(w, r, st.Status, "recovery", ui.Recovery{Action: tenantPath(ep, "/recovery"), RequestID: in.Ref, CSRF: in.CSRF,
 			TenantName: ep.Tenant.Name, Codes: st.Recovery.Codes})
@@ -250,17 +249,4 @@ func deviceMessage(st oauth.Step) ui.Message {
 		return ui.Message{Title: "Sign-in cancelled", Text: "You declined the sign-in. The application on your device will not get access.", Error: true}
 	}
 	return ui.Message{Title: "Sign-in failed", Text: st.Err.Description, Error: true}
-}
-
-// groupsOfFour spaces a secret into groups of four characters, as people
-// read and type it (authenticator apps ignore the spaces).
-func groupsOfFour(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && i%4 == 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }

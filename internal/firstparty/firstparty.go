@@ -13,7 +13,6 @@ package firstparty
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -29,6 +28,7 @@ import (
 	"github.com/tessera-id/tessera/internal/cookieseal"
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/store"
+	"github.com/tessera-id/tessera/token"
 )
 
 // Client is one page's side of the flow. Its fields are set once, before
@@ -122,7 +122,7 @@ func (c *Client) App(ctx context.Context, t store.Tenant) (store.App, error) {
 // send the browser to as app, asking for scope with PKCE. prompt, unless
 // "", is sent as the prompt parameter.
 func (c *Client) StartSignIn(w http.ResponseWriter, ep oauth.Endpoint, app store.App, cookiePath, scope, returnTo, prompt string) (string, error) {
-	ps := Pending{State: RandomString(), Verifier: RandomString(), Nonce: RandomString(), ReturnTo: returnTo,
+	ps := Pending{State: token.NewOpaque(), Verifier: token.NewOpaque(), Nonce: token.NewOpaque(), ReturnTo: returnTo,
 		Expires: c.Provider.Now().Add(PendingTTL).Unix()}
 	value, err := c.Cookies.Seal(c.PendingPurpose, ep.Tenant.ID, ps)
 	if err != nil {
@@ -223,12 +223,4 @@ func Claims(jwt string, v any) bool {
 		return false
 	}
 	return json.Unmarshal(payload, v) == nil
-}
-
-// RandomString is 256 random bits, base64url: a state, a PKCE verifier, a
-// nonce, a CSRF token.
-func RandomString() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails since Go 1.24
-	return base64.RawURLEncoding.EncodeToString(b)
 }

@@ -39,6 +39,7 @@ import (
 	"github.com/tessera-id/tessera/internal/firstparty"
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/server/ui"
+	"github.com/tessera-id/tessera/token"
 )
 
 // KeyPurpose names the key, derived from the server's master key
@@ -403,7 +404,7 @@ func (a *Account) callback(w http.ResponseWriter, r *http.Request, ep oauth.Endp
 		a.message(w, r, http.StatusInternalServerError, "Sign-in failed", "Something went wrong on the server; it is logged. Try again.", base)
 		return
 	}
-	s := sealedSession{UserID: claims.ObjectID, SessionID: claims.SessionID, CSRF: firstparty.RandomString(), Expires: a.now().Add(sessionTTL).Unix()}
+	s := sealedSession{UserID: claims.ObjectID, SessionID: claims.SessionID, CSRF: token.NewOpaque(), Expires: a.now().Add(sessionTTL).Unix()}
 	value, err := a.cookies.Seal(purposeSess, ep.Tenant.ID, s)
 	if err != nil {
 		a.log.ErrorContext(ctx, "account: sign-in", "tenant", ep.Tenant.Name, "err", err)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
-	"strings"
 
 	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/passkey"
@@ -86,21 +85,7 @@ func (a *Account) renderTOTP(q *request, status int, e oauth.TOTPEnrolment, mess
 	// secret goes nowhere else.
 	q.w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'")
 	a.render(q.w, q.r, status, "account_totp", ui.AccountTOTP{Base: q.base, CSRF: q.session.CSRF, Pending: e.Pending,
-		QR: template.URL(e.QR), Secret: groupsOfFour(e.Secret), Error: message, TenantName: q.ep.Tenant.Name})
-}
-
-// groupsOfFour spaces a key into groups of four characters, as people
-// read and type it (authenticator apps ignore the spaces), and so that it
-// wraps on a phone.
-func groupsOfFour(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && i%4 == 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+		QR: template.URL(e.QR), Secret: ui.GroupsOfFour(e.Secret), Error: message, TenantName: q.ep.Tenant.Name})
 }
 
 // confirmTOTP adds the authenticator app whose first code the form

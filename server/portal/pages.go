@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/admin"
-	"github.com/tessera-id/tessera/internal/firstparty"
 	"github.com/tessera-id/tessera/store"
+	"github.com/tessera-id/tessera/token"
 )
 
 // formError is a refusal the page explains to the user.
@@ -48,7 +48,7 @@ type page struct {
 
 func (q *request) page(title, section string) *page {
 	return &page{Title: title, Tenant: q.ep.Tenant, Username: q.session.username, CSRF: q.session.CSRF, Base: q.base,
-		Nonce: firstparty.RandomString(), Section: section, Fields: map[string]string{}}
+		Nonce: token.NewOpaque(), Section: section, Fields: map[string]string{}}
 }
 
 // render writes a page. Rendering goes to a buffer first, so a template
@@ -71,7 +71,7 @@ func (p *Portal) render(w http.ResponseWriter, status int, name string, pg *page
 // message is a page with a title and one paragraph, for what happens
 // outside a session (a failed sign-in).
 func (p *Portal) message(w http.ResponseWriter, r *http.Request, status int, title, text, link string) {
-	p.render(w, status, "message", &page{Title: title, Error: text, Base: link, Nonce: firstparty.RandomString()})
+	p.render(w, status, "message", &page{Title: title, Error: text, Base: link, Nonce: token.NewOpaque()})
 }
 
 // fail answers a request whose handler failed: the user's mistake on the

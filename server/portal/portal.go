@@ -31,6 +31,7 @@ import (
 	"github.com/tessera-id/tessera/admin"
 	"github.com/tessera-id/tessera/internal/firstparty"
 	"github.com/tessera-id/tessera/oauth"
+	"github.com/tessera-id/tessera/token"
 )
 
 //go:embed templates/*.html
@@ -295,7 +296,7 @@ func (p *Portal) callback(w http.ResponseWriter, r *http.Request, ep oauth.Endpo
 	// The ID token is not kept: it would double the cookie, and sign-out
 	// ends the SSO session in process instead of sending it as a hint.
 	s := &session{sealedSession: sealedSession{AccessToken: resp.AccessToken, SessionID: tokenSessionID(resp.AccessToken),
-		CSRF: firstparty.RandomString(), Expires: p.now().Add(time.Duration(resp.ExpiresIn) * time.Second).Unix()}}
+		CSRF: token.NewOpaque(), Expires: p.now().Add(time.Duration(resp.ExpiresIn) * time.Second).Unix()}}
 	var adm *admin.Admin
 	if s.SessionID == "" {
 		// Without it neither sign-out nor a revocation would reach the

@@ -1,6 +1,9 @@
 package ui
 
-import "html/template"
+import (
+	"html/template"
+	"strings"
+)
 
 // Account is the signed-in user's own page, /{tenant}/account: one page
 // of sections, each a plain form, so that it works without JavaScript.
@@ -103,4 +106,18 @@ type AccountMessage struct {
 	// LinkText is the link's words, "Go to your account page" when "".
 	LinkText string
 	Error    bool
+}
+
+// GroupsOfFour spaces an authenticator app's key into groups of four
+// characters, as people read and type it (the apps ignore the spaces),
+// and so that it wraps on a phone.
+func GroupsOfFour(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
