@@ -53,30 +53,16 @@ func (p *Provider) VerifyPassword(ctx context.Context, ep Endpoint, userID, pw, 
 		p.recordPasswordCheck(ctx, ep, user, address, reason, locked)
 		return refuseUnrecorded(reason, e)
 	}
-	for i := range keys {
-		t, e := p.throttle(ctx, ep.Tenant.ID, keys[i].key)
-		if e != nil {
-			return e
-		}
-		if _, locked := keys[i].pol.Locked(t, now); locked {
-			return refuseUnrecorded(keys[i].reason, keys[i].locked())
-		}
-		keys[i].prev = t
-	}
-	for i := range keys {
-		t, admitted, e := p.reserve(ctx, keys[i].pol, keys[i].prev, now)
-		if e != nil {
-			p.settle(ctx, keys[:i], false, now)
-			return e
-		}
-		keys[i].prev = t
-		if !admitted {
-			p.settle(ctx, keys[:i], false, now)
-			if _, locked := keys[i].pol.Locked(t, now); locked {
-				return refuse(keys[i].reason, "", keys[i].locked())
-			}
-			return refuse(reasonBusy, "", signInBusy())
-		}
+	r, e := p.admit(ctx, ep.Tenant.ID, keys, now)
+	switch {
+	case e != nil:
+		return e
+	case r != nil && r.early:
+		return refuseUnrecorded(keys[r.key].reason, keys[r.key].locked())
+	case r != nil && r.locked:
+		return refuse(keys[r.key].reason, "", keys[r.key].locked())
+	case r != nil:
+		return refuse(reasonBusy, "", signInBusy())
 	}
 	hash := user.PasswordHash
 	if hash == "" {
@@ -85,7 +71,7 @@ func (p *Provider) VerifyPassword(ctx context.Context, ep Endpoint, userID, pw, 
 	select {
 	case p.passwordSlots <- struct{}{}:
 	case <-ctx.Done():
-		p.settle(ctx, keys, false, now)
+		_, _ = p.settle(ctx, ep.Tenant.ID, keys, every(takeBack, len(keys)), now)
 		return ServerError(ctx.Err())
 	}
 	ok, verr := password.Verify(pw, hash)
@@ -95,17 +81,14 @@ func (p *Provider) VerifyPassword(ctx context.Context, ep Endpoint, userID, pw, 
 		p.log.WarnContext(ctx, "unreadable password hash", "tenant", ep.Tenant.ID, "user", user.ID, "err", verr)
 	}
 	if ok && verr == nil && user.PasswordHash != "" {
-		if err := p.store.DeleteThrottle(ctx, ep.Tenant.ID, keys[account].key); err != nil {
+		if _, err := p.settle(ctx, ep.Tenant.ID, keys, []ending{account: forget, addr: takeBack}, now); err != nil {
 			return ServerError(err)
 		}
-		p.settle(ctx, keys[addr:], false, now)
 		return nil
 	}
-	settled := p.settle(ctx, keys, true, now)
-	for i, k := range keys {
-		if _, locked := k.pol.Locked(settled[i], now); locked {
-			return refuse(reasonBadCredentials, k.what, k.locked())
-		}
+	settled, _ := p.settle(ctx, ep.Tenant.ID, keys, every(countFailure, len(keys)), now)
+	if i := lockedBy(keys, settled, now); i >= 0 {
+		return refuse(reasonBadCredentials, keys[i].what, keys[i].locked())
 	}
 	return refuse(reasonBadCredentials, "", wrongCurrentPassword())
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // cancelAfterReserve is a store that cancels the request's context once the
-// attempt's three counters are written, as a client going away during the
+// attempt's counters are written, as a client going away during the
 // password check does.
 type cancelAfterReserve struct {
 	store.Store
@@ -23,14 +23,14 @@ type cancelAfterReserve struct {
 	cancel atomic.Pointer[context.CancelFunc]
 }
 
-func (s *cancelAfterReserve) PutThrottle(ctx context.Context, t store.Throttle) error {
-	err := s.Store.PutThrottle(ctx, t)
-	if s.puts.Add(1) == 3 {
+func (s *cancelAfterReserve) UpdateThrottles(ctx context.Context, tenantID string, keys []string, change func([]store.Throttle) ([]store.ThrottleUpdate, error)) ([]store.Throttle, error) {
+	after, err := s.Store.UpdateThrottles(ctx, tenantID, keys, change)
+	if s.puts.Add(1) == 1 {
 		if c := s.cancel.Load(); c != nil {
 			(*c)()
 		}
 	}
-	return err
+	return after, err
 }
 
 // An attempt whose request is cancelled after it was counted in flight is

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
-	"time"
 
 	"github.com/tessera-id/tessera/internal/ids"
 	"github.com/tessera-id/tessera/internal/password"
@@ -152,39 +151,22 @@ func (p *Provider) authenticate(ctx context.Context, ep Endpoint, in signIn) (st
 		account: {pol: pol.account, key: accountKey(in.username, lookup), reason: reasonAccountLocked, locked: accountLocked, what: "account"},
 		address: {pol: pol.address, key: addressKey(in.address), reason: reasonAddressLocked, locked: addressThrottled, what: "address"},
 	}
-	// A key already locked is refused on a read alone: a flood against a
-	// locked account or from a locked address writes nothing, not even to
-	// the sign-in log, which holds the failure that locked it.
-	for i := range keys {
-		t, e := p.throttle(ctx, ep.Tenant.ID, keys[i].key)
-		if e != nil {
-			return store.User{}, e
-		}
-		if _, locked := keys[i].pol.Locked(t, now); locked {
-			return refuseUnrecorded(user, keys[i].reason, keys[i].locked(), "")
-		}
-		keys[i].prev = t
-	}
 	// The attempt is counted in flight on every key before its password is
 	// checked, and settled after: a failure then counts as one, anything
 	// else is taken back. Counting only after the check let any number of
 	// attempts sent at once pass the lock checks together, each before the
 	// others' failures were stored; now a key admits no more attempts at
 	// once than its policy has failures left before it locks.
-	for i := range keys {
-		t, admitted, e := p.reserve(ctx, keys[i].pol, keys[i].prev, now)
-		if e != nil {
-			p.settle(ctx, keys[:i], false, now)
-			return store.User{}, e
-		}
-		keys[i].prev = t
-		if !admitted {
-			p.settle(ctx, keys[:i], false, now)
-			if _, locked := keys[i].pol.Locked(t, now); locked {
-				return refuse(user, keys[i].reason, keys[i].locked(), "")
-			}
-			return refuse(user, reasonBusy, signInBusy(), "")
-		}
+	r, e := p.admit(ctx, ep.Tenant.ID, keys, now)
+	switch {
+	case e != nil:
+		return store.User{}, e
+	case r != nil && r.early:
+		return refuseUnrecorded(user, keys[r.key].reason, keys[r.key].locked(), "")
+	case r != nil && r.locked:
+		return refuse(user, keys[r.key].reason, keys[r.key].locked(), "")
+	case r != nil:
+		return refuse(user, reasonBusy, signInBusy(), "")
 	}
 
 	hash := user.PasswordHash
@@ -197,7 +179,7 @@ func (p *Provider) authenticate(ctx context.Context, ep Endpoint, in signIn) (st
 		p.passwordWaiting.Add(-1)
 	case <-ctx.Done():
 		p.passwordWaiting.Add(-1)
-		p.settle(ctx, keys, false, now)
+		_, _ = p.settle(ctx, ep.Tenant.ID, keys, every(takeBack, len(keys)), now)
 		return store.User{}, ServerError(ctx.Err())
 	}
 	ok, verr := password.Verify(in.password, hash)
@@ -211,31 +193,18 @@ func (p *Provider) authenticate(ctx context.Context, ep Endpoint, in signIn) (st
 		// account the guesser owns must not reset a spray's count; only
 		// this attempt is taken back there. The request is signed in and
 		// asks for no more passwords, so its count can stay.
-		if err := p.store.DeleteThrottle(ctx, ep.Tenant.ID, keys[account].key); err != nil {
+		if _, err := p.settle(ctx, ep.Tenant.ID, keys, []ending{request: leave, account: forget, address: takeBack}, now); err != nil {
 			return store.User{}, ServerError(err)
 		}
-		p.settle(ctx, keys[address:], false, now)
 		p.recordSignIn(ctx, ep, in, user, "", "")
 		return user, nil
 	}
-	settled := p.settle(ctx, keys, true, now)
+	settled, _ := p.settle(ctx, ep.Tenant.ID, keys, every(countFailure, len(keys)), now)
 	// The answer says the worst of what this failure brought about.
-	for i, k := range keys {
-		if _, locked := k.pol.Locked(settled[i], now); locked {
-			return refuse(user, reasonBadCredentials, k.locked(), k.what)
-		}
+	if i := lockedBy(keys, settled, now); i >= 0 {
+		return refuse(user, reasonBadCredentials, keys[i].locked(), keys[i].what)
 	}
 	return refuse(user, reasonBadCredentials, badCredentials(), "")
-}
-
-// counted is one key a sign-in attempt is counted under.
-type counted struct {
-	pol    LockoutPolicy
-	key    string
-	reason string        // logged when the key refuses an attempt
-	locked func() *Error // the answer while it is locked
-	what   string        // logged as what a failure locked
-	prev   store.Throttle
 }
 
 // collectPasswordGarbage counts the argon2 memory a check of hash left
@@ -282,75 +251,6 @@ func (p *Provider) throttle(ctx context.Context, tenantID, key string) (store.Th
 		return store.Throttle{}, ServerError(err)
 	}
 	return t, nil
-}
-
-// throttleTries bounds the compare-and-swap loops of reserve and settle.
-// Each round one of the writers racing on a key wins, so this is far more
-// than is needed.
-const throttleTries = 100
-
-// reserve counts an attempt in flight against t's key under pol, unless
-// pol has no room for it (the key is locked, or as many attempts are in
-// flight as failures are left before a lock), and returns the key's state.
-// The write is a compare-and-swap: a writer that lost to another instance
-// or request reads the row again and counts on top of it.
-func (p *Provider) reserve(ctx context.Context, pol LockoutPolicy, t store.Throttle, now time.Time) (store.Throttle, bool, *Error) {
-	for range throttleTries {
-		next, admitted := pol.Reserve(t, now)
-		if !admitted {
-			return t, false, nil
-		}
-		err := p.store.PutThrottle(ctx, next)
-		if err == nil {
-			next.Version++
-			return next, true, nil
-		}
-		if !errors.Is(err, store.ErrNotLive) {
-			return t, false, ServerError(fmt.Errorf("count sign-in attempt: %w", err))
-		}
-		var e *Error
-		if t, e = p.throttle(ctx, t.TenantID, t.Key); e != nil {
-			return t, false, e
-		}
-	}
-	return t, false, ServerError(fmt.Errorf("count sign-in attempt: lost %d races in a row on %s", throttleTries, t.Key))
-}
-
-// settle ends an attempt reserve admitted on each of keys: failed counts
-// it as a failure (which may lock the key), else it is taken back. It
-// returns each key's state after. Taking back is best effort: a count it
-// could not take back only errs on the strict side; a failure it could
-// not count is logged.
-func (p *Provider) settle(ctx context.Context, keys []counted, failed bool, now time.Time) []store.Throttle {
-	// The attempt has ended whatever became of its request: a settle
-	// skipped because the client went away would hold the keys' room until
-	// inFlightBound, and lose a failure.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	out := make([]store.Throttle, len(keys))
-	for i, k := range keys {
-		t := k.prev
-		out[i] = t
-		for range throttleTries {
-			next := k.pol.Settle(t, now, failed)
-			err := p.store.PutThrottle(ctx, next)
-			if err == nil {
-				next.Version++
-				out[i] = next
-				break
-			}
-			if !errors.Is(err, store.ErrNotLive) {
-				p.log.WarnContext(ctx, "settle a sign-in attempt's count", "key", k.key, "failed", failed, "err", err)
-				break
-			}
-			cur, e := p.throttle(ctx, t.TenantID, t.Key)
-			if e != nil {
-				break
-			}
-			t = cur
-		}
-	}
-	return out
 }
 
 // startSession creates an SSO session for user, signed in with the

@@ -312,49 +312,30 @@ func (p *Provider) checkFactor(ctx context.Context, ep Endpoint, in Interaction,
 		account: {pol: pol.account, key: factorKey(user.ID), reason: reasonAccountLocked, locked: accountLocked, what: "account"},
 		addr:    {pol: pol.address, key: addressKey(address), reason: reasonAddressLocked, locked: addressThrottled, what: "address"},
 	}
-	for i := range keys {
-		t, e := p.throttle(ctx, ep.Tenant.ID, keys[i].key)
-		if e != nil {
-			return e
-		}
-		if _, locked := keys[i].pol.Locked(t, now); locked {
-			return keys[i].locked()
-		}
-		keys[i].prev = t
+	r, e := p.admit(ctx, ep.Tenant.ID, keys, now)
+	switch {
+	case e != nil:
+		return e
+	case r != nil && r.locked:
+		return keys[r.key].locked()
+	case r != nil:
+		return signInBusy()
 	}
-	for i := range keys {
-		t, admitted, e := p.reserve(ctx, keys[i].pol, keys[i].prev, now)
-		if e != nil {
-			p.settle(ctx, keys[:i], false, now)
-			return e
-		}
-		keys[i].prev = t
-		if !admitted {
-			p.settle(ctx, keys[:i], false, now)
-			if _, locked := keys[i].pol.Locked(t, now); locked {
-				return keys[i].locked()
-			}
-			return signInBusy()
-		}
-	}
-	e := verify()
+	e = verify()
 	if e == nil {
-		if err := p.store.DeleteThrottle(ctx, ep.Tenant.ID, keys[account].key); err != nil {
+		if _, err := p.settle(ctx, ep.Tenant.ID, keys, []ending{request: takeBack, account: forget, addr: takeBack}, now); err != nil {
 			return ServerError(err)
 		}
-		p.settle(ctx, []counted{keys[request], keys[addr]}, false, now)
 		return nil
 	}
 	if e.Code == ErrServerError {
-		p.settle(ctx, keys, false, now)
+		_, _ = p.settle(ctx, ep.Tenant.ID, keys, every(takeBack, len(keys)), now)
 		return e
 	}
-	settled := p.settle(ctx, keys, true, now)
-	for i, k := range keys {
-		if _, locked := k.pol.Locked(settled[i], now); locked {
-			p.log.WarnContext(ctx, "second factor refused", "tenant", ep.Tenant.ID, "user", user.ID, "locked", k.what)
-			return k.locked()
-		}
+	settled, _ := p.settle(ctx, ep.Tenant.ID, keys, every(countFailure, len(keys)), now)
+	if i := lockedBy(keys, settled, now); i >= 0 {
+		p.log.WarnContext(ctx, "second factor refused", "tenant", ep.Tenant.ID, "user", user.ID, "locked", keys[i].what)
+		return keys[i].locked()
 	}
 	return e
 }

@@ -77,7 +77,7 @@ type LockoutSettings struct {
 // Throttle is the failure history of one key of a tenant: an account, a
 // source address or a pending sign-in request. What the numbers mean is
 // the sign-in policy's business (package oauth); the store only keeps them
-// and settles concurrent writers with Version.
+// and lets one writer at a time change them (UpdateThrottles).
 type Throttle struct {
 	TenantID string
 	Key      string
@@ -93,9 +93,29 @@ type Throttle struct {
 	// ExpiresAt is when nothing in the row matters any more, so it may be
 	// collected.
 	ExpiresAt time.Time
-	// Version is the row's compare-and-swap counter: 0 for a key with no
-	// row yet, then 1, 2, … with every write.
+	// Version counts the row's writes: 0 for a key with no row yet, then
+	// 1, 2, … with every write.
 	Version int64
+}
+
+// ThrottleOp is what UpdateThrottles does with one key.
+type ThrottleOp int
+
+const (
+	// ThrottleKeep leaves the key's history as it is.
+	ThrottleKeep ThrottleOp = iota
+	// ThrottleStore stores ThrottleUpdate.Next as the key's history.
+	ThrottleStore
+	// ThrottleForget deletes the key's history.
+	ThrottleForget
+)
+
+// ThrottleUpdate is one key's part of an UpdateThrottles: Next counts
+// only with ThrottleStore, and its tenant, key and version are the
+// store's to set.
+type ThrottleUpdate struct {
+	Op   ThrottleOp
+	Next Throttle
 }
 
 // PermissionKind tells delegated scopes from application roles.
@@ -867,15 +887,16 @@ type Store interface {
 	// GetThrottle returns a key's failure history, ErrNotFound when it has
 	// none.
 	GetThrottle(ctx context.Context, tenantID, key string) (Throttle, error)
-	// PutThrottle stores t, as version t.Version+1, only if the stored
-	// row is still at t.Version (has no row, for 0); otherwise it returns
-	// ErrNotLive and changes nothing. Of concurrent writers that read the
-	// same version exactly one wins; the others read again and retry, so
-	// no failure is lost whichever instance counts it.
-	PutThrottle(ctx context.Context, t Throttle) error
-	// DeleteThrottle forgets a key's history; a key without one is not an
-	// error.
-	DeleteThrottle(ctx context.Context, tenantID, key string) error
+	// UpdateThrottles reads the histories of keys (the zero history,
+	// version 0, for a key without one), passes them to change in the
+	// order of keys, and does what change returns for each, in one
+	// transaction that holds the keys against every other writer
+	// meanwhile: of any number of concurrent updates, on any instance,
+	// none is lost and none has to be retried by the caller. change must
+	// be pure, since a transient conflict runs it again on a fresh read;
+	// an error from it writes nothing and is returned as it is. It
+	// returns the histories as they stand after.
+	UpdateThrottles(ctx context.Context, tenantID string, keys []string, change func(cur []Throttle) ([]ThrottleUpdate, error)) ([]Throttle, error)
 
 	// CreateRefreshFamily starts a family outside the code flow.
 	CreateRefreshFamily(ctx context.Context, f RefreshFamily, first RefreshToken) error

@@ -766,14 +766,9 @@ func (s *Store) GetThrottle(ctx context.Context, tenantID, key string) (store.Th
 	return s.inner.GetThrottle(ctx, tenantID, key)
 }
 
-// PutThrottle implements store.Store.
-func (s *Store) PutThrottle(ctx context.Context, t store.Throttle) error {
-	return s.inner.PutThrottle(ctx, t)
-}
-
-// DeleteThrottle implements store.Store.
-func (s *Store) DeleteThrottle(ctx context.Context, tenantID, key string) error {
-	return s.inner.DeleteThrottle(ctx, tenantID, key)
+// UpdateThrottles implements store.Store.
+func (s *Store) UpdateThrottles(ctx context.Context, tenantID string, keys []string, change func([]store.Throttle) ([]store.ThrottleUpdate, error)) ([]store.Throttle, error) {
+	return s.inner.UpdateThrottles(ctx, tenantID, keys, change)
 }
 
 // CreateRefreshFamily implements store.Store.

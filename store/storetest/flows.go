@@ -526,7 +526,10 @@ func testDeleteExpired(t *testing.T, s store.Store) {
 	hit("rate-live", now)
 	throttles := map[string]time.Time{"throttle-past": past, "throttle-now": now, "throttle-live": future}
 	for key, exp := range throttles {
-		ok(t, s.PutThrottle(ctx, store.Throttle{TenantID: t1, Key: key, Failures: 1, LastFailure: past, ExpiresAt: exp}))
+		_, err := s.UpdateThrottles(ctx, t1, []string{key}, func([]store.Throttle) ([]store.ThrottleUpdate, error) {
+			return []store.ThrottleUpdate{{Op: store.ThrottleStore, Next: store.Throttle{Failures: 1, LastFailure: past, ExpiresAt: exp}}}, nil
+		})
+		ok(t, err)
 	}
 
 	n, err := s.DeleteExpired(ctx, now, 100)
