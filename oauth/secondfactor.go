@@ -92,10 +92,13 @@ func (p *Provider) establish(ctx context.Context, ep Endpoint, in Interaction, u
 		if !ok {
 			return in, sess, "", st, false
 		}
-		if err := p.store.UpgradeSession(ctx, ep.Tenant.ID, s.ID, amr); err != nil {
+		// The user has just authenticated again: auth_time moves with
+		// the methods, so max_age counts from this sign-in.
+		now := p.now()
+		if err := p.store.UpgradeSession(ctx, ep.Tenant.ID, s.ID, amr, now); err != nil {
 			return in, sess, "", errorStep(in, ServerError(err)), false
 		}
-		s.AMR = amr
+		s.AMR, s.AuthTime = amr, now
 		sess = *s
 	} else {
 		var err error

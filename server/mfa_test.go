@@ -248,17 +248,26 @@ func TestStepUp(t *testing.T) {
 	if o.Params.Get("error") != "interaction_required" {
 		t.Errorf("prompt=none with acr_values=mfa on a pwd session: %v", o.Params)
 	}
+	// The step-up comes a while after the password: it is an
+	// authentication of its own, and auth_time (so max_age) moves to it.
+	e.clock.Advance(5 * time.Minute)
 	o = b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", url.Values{"acr_values": {"mfa"}}))
 	if o.Page != "second_factor" || strings.Contains(o.Body, `name="password"`) {
 		t.Fatalf("step-up: page %q\n%s", o.Page, o.Body)
 	}
+	stepped := e.clock.Now().Unix()
 	o = b.SecondFactor(o, "totp", e.totp(secret))
 	resp := e.redeemWeb(o.Params.Get("code"))
 	e.wantAMR("stepped up", resp, []string{"pwd", "otp", "mfa"}, "mfa")
-	// The session now has mfa: prompt=none is answered.
-	o = b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", url.Values{"acr_values": {"mfa"}, "prompt": {"none"}}))
+	if _, id := e.verifyJWT(resp["id_token"].(string), "JWT", e.web.ClientID); id["auth_time"] != float64(stepped) {
+		t.Errorf("after the step-up: auth_time %v, want the step-up's %d", id["auth_time"], stepped)
+	}
+	// The session now has mfa, and an authentication a minute old:
+	// prompt=none is answered, with max_age too.
+	e.clock.Advance(time.Minute)
+	o = b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", url.Values{"acr_values": {"mfa"}, "prompt": {"none"}, "max_age": {"120"}}))
 	if o.Params.Get("code") == "" {
-		t.Errorf("after the step-up, prompt=none: %v", o.Params)
+		t.Errorf("after the step-up, prompt=none with max_age=120: %v", o.Params)
 	}
 
 	// Discovery says what acr values there are.

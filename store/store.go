@@ -819,9 +819,10 @@ type Store interface {
 	CountRecoveryCodes(ctx context.Context, tenantID, userID string) (int, error)
 
 	CreateSession(ctx context.Context, s Session) error
-	// UpgradeSession replaces a session's AMR (after a step-up);
+	// UpgradeSession replaces a session's AMR and authentication time
+	// after a step-up (the user has just authenticated again, with more);
 	// ErrNotFound when it is gone.
-	UpgradeSession(ctx context.Context, tenantID, sessionID string, amr []string) error
+	UpgradeSession(ctx context.Context, tenantID, sessionID string, amr []string, authTime time.Time) error
 	GetSession(ctx context.Context, tenantID string, hash []byte) (Session, error)
 	// GetSessionByID finds a session by its public id, for what was issued
 	// in it (codes, device codes) and must end with it.

@@ -656,8 +656,8 @@ func (s *Store) CountRecoveryCodes(ctx context.Context, tenantID, userID string)
 }
 
 // UpgradeSession implements store.Store. Sessions are not cached.
-func (s *Store) UpgradeSession(ctx context.Context, tenantID, sessionID string, amr []string) error {
-	return s.inner.UpgradeSession(ctx, tenantID, sessionID, amr)
+func (s *Store) UpgradeSession(ctx context.Context, tenantID, sessionID string, amr []string, authTime time.Time) error {
+	return s.inner.UpgradeSession(ctx, tenantID, sessionID, amr, authTime)
 }
 
 // CreateSession implements store.Store.

@@ -140,8 +140,8 @@ func (s *Store) CountRecoveryCodes(ctx context.Context, tenantID, userID string)
 }
 
 // UpgradeSession implements store.Store.
-func (s *Store) UpgradeSession(ctx context.Context, tenantID, sessionID string, amr []string) error {
-	err := s.execOne(ctx, `UPDATE sessions SET amr = $1 WHERE tenant_id = $2 AND id = $3`, amrValue(amr), tenantID, sessionID)
+func (s *Store) UpgradeSession(ctx context.Context, tenantID, sessionID string, amr []string, authTime time.Time) error {
+	err := s.execOne(ctx, `UPDATE sessions SET amr = $1, auth_time = $2 WHERE tenant_id = $3 AND id = $4`, amrValue(amr), authTime, tenantID, sessionID)
 	return s.wrap("upgrade session", err)
 }
 

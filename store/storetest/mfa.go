@@ -99,11 +99,16 @@ func testSessionAMR(t *testing.T, s store.Store) {
 	ss := store.Session{ID: "sid-amr", Hash: hash("cookie amr"), TenantID: t1, UserID: "u1", AMR: []string{"pwd"},
 		AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
 	ok(t, s.CreateSession(ctx, ss))
-	ok(t, s.UpgradeSession(ctx, t1, ss.ID, []string{"pwd", "otp", "mfa"}))
+	later := now.Add(20 * time.Minute)
+	ok(t, s.UpgradeSession(ctx, t1, ss.ID, []string{"pwd", "otp", "mfa"}, later))
 	got, err := s.GetSession(ctx, t1, ss.Hash)
 	ok(t, err)
 	same(t, got.AMR, []string{"pwd", "otp", "mfa"})
-	isErr(t, s.UpgradeSession(ctx, t2, ss.ID, []string{"pwd"}), store.ErrNotFound)
+	// Stored to the millisecond, as every time is.
+	if !got.AuthTime.Equal(later.Truncate(time.Millisecond)) || !got.CreatedAt.Equal(now.Truncate(time.Millisecond)) {
+		t.Errorf("after the step-up: auth time %v, created %v; want %v, %v", got.AuthTime, got.CreatedAt, later, now)
+	}
+	isErr(t, s.UpgradeSession(ctx, t2, ss.ID, []string{"pwd"}, later), store.ErrNotFound)
 
 	c := store.AuthCode{Hash: hash("code amr"), TenantID: t1, ClientID: "web", UserID: "u1", SessionID: ss.ID,
 		RedirectURI: "https://app/cb", AMR: []string{"pwd", "otp", "mfa"}, CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
