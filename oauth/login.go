@@ -275,6 +275,35 @@ func (p *Provider) startSession(ctx context.Context, ep Endpoint, user store.Use
 	return secret, s, nil
 }
 
+// renewOrStartSession gives user a session signed in with amr, and
+// returns its new cookie secret. Signing in again in a browser whose
+// session is already this user's (prompt=login, max_age, the account
+// page's "Sign in again") renews that session in place, under a new
+// secret: the same id, so that what was issued in it still ends with it
+// at sign-out, and one session in the user's list rather than an
+// abandoned one beside a new one. Anyone else gets a new session.
+func (p *Provider) renewOrStartSession(ctx context.Context, ep Endpoint, user store.User, amr []string, b Browser) (string, store.Session, error) {
+	cur, err := p.session(ctx, ep, b.Session)
+	if err != nil {
+		return "", store.Session{}, fmt.Errorf("read the browser's session: %w", err)
+	}
+	if cur == nil || cur.UserID != user.ID {
+		return p.startSession(ctx, ep, user, amr)
+	}
+	now := p.now()
+	secret := token.NewOpaque()
+	err = p.store.RenewSession(ctx, ep.Tenant.ID, cur.ID, token.Hash(secret), amr, now)
+	if errors.Is(err, store.ErrNotFound) {
+		// Signed out meanwhile, from another tab or by an admin.
+		return p.startSession(ctx, ep, user, amr)
+	}
+	if err != nil {
+		return "", store.Session{}, fmt.Errorf("renew session: %w", err)
+	}
+	cur.Hash, cur.AMR, cur.AuthTime = token.Hash(secret), amr, now
+	return secret, *cur, nil
+}
+
 // session returns the live session behind a cookie secret, or nil.
 func (p *Provider) session(ctx context.Context, ep Endpoint, secret string) (*store.Session, error) {
 	if secret == "" || len(secret) > 128 {

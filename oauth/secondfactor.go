@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tessera-id/tessera/internal/ids"
 	"github.com/tessera-id/tessera/internal/metrics"
@@ -102,7 +103,7 @@ func (p *Provider) establish(ctx context.Context, ep Endpoint, in Interaction, u
 		sess = *s
 	} else {
 		var err error
-		if secret, sess, err = p.startSession(ctx, ep, user, amr); err != nil {
+		if secret, sess, err = p.renewOrStartSession(ctx, ep, user, amr, b); err != nil {
 			return in, sess, "", errorStep(in, ServerError(err)), false
 		}
 	}
@@ -123,7 +124,7 @@ func (p *Provider) proceed(ctx context.Context, ep Endpoint, in Interaction, ses
 		st.Goto = pageOf(st.Interaction.State)
 	}
 	if secret != "" {
-		st.SetSession, st.SessionMaxAge = secret, p.cfg.SessionLifetime
+		st.SetSession, st.SessionMaxAge = secret, p.cookieLife(sess)
 	}
 	return st
 }
@@ -308,7 +309,7 @@ func (p *Provider) SubmitEnrol(ctx context.Context, ep Endpoint, f EnrolForm, b 
 	}
 	st = Step{Interaction: in, Page: PageRecovery, Status: http.StatusOK, Recovery: RecoveryView{Codes: codes}}
 	if secret != "" {
-		st.SetSession, st.SessionMaxAge = secret, p.cfg.SessionLifetime
+		st.SetSession, st.SessionMaxAge = secret, p.cookieLife(&sess)
 	}
 	return st
 }
@@ -379,3 +380,12 @@ func (p *Provider) recordFactor(ctx context.Context, ep Endpoint, in Interaction
 }
 
 func joinAMR(amr []string) string { return strings.Join(amr, " ") }
+
+// cookieLife is how long a session cookie set now lives: as long as its
+// session has left, which a renewed session keeps from its start.
+func (p *Provider) cookieLife(s *store.Session) time.Duration {
+	if s == nil {
+		return p.cfg.SessionLifetime
+	}
+	return max(s.ExpiresAt.Sub(p.now()), time.Second)
+}

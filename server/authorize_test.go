@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-id/tessera/admin"
 	"github.com/tessera-id/tessera/token"
 )
 
@@ -205,5 +206,76 @@ func TestLoginHintMaxAgeAndDomainHint(t *testing.T) {
 	// prompt=select_account shows the sign-in page too.
 	if o := b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", url.Values{"prompt": {"select_account"}})); o.Page != "login" {
 		t.Errorf("prompt=select_account: page %q", o.Page)
+	}
+}
+
+// TestSignInAgainRenewsSession: signing in again in the same browser
+// (prompt=login) renews its session in place under a new cookie: one
+// session in the user's list, the same sid in the tokens, auth_time moved,
+// and the old cookie worth nothing. Another user signing in on that
+// browser gets a session of their own.
+func TestSignInAgainRenewsSession(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	first := e.redeemWeb(b.signIn(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil)).Params.Get("code"))
+	_, firstID := e.verifyJWT(first["id_token"].(string), "JWT", e.web.ClientID)
+	u, err := url.Parse(e.authority())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ssoCookie := func(b *browser) *http.Cookie {
+		for _, c := range b.Cookies(u) {
+			if strings.HasPrefix(c.Name, "tessera_sso_") {
+				return c
+			}
+		}
+		t.Fatal("no session cookie")
+		return nil
+	}
+	oldCookie := ssoCookie(b)
+
+	e.clock.Advance(10 * time.Minute)
+	o := b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", url.Values{"prompt": {"login"}}))
+	if o.Page != "login" {
+		t.Fatalf("prompt=login: page %q", o.Page)
+	}
+	again := e.redeemWeb(b.Login(o, "alice@contoso.test", e.password).Params.Get("code"))
+	_, againID := e.verifyJWT(again["id_token"].(string), "JWT", e.web.ClientID)
+	if againID["sid"] == nil || againID["sid"] != firstID["sid"] {
+		t.Errorf("sid after signing in again: %v, before %v", againID["sid"], firstID["sid"])
+	}
+	if againID["auth_time"] != float64(e.clock.Now().Unix()) {
+		t.Errorf("auth_time after signing in again: %v, want now (%d)", againID["auth_time"], e.clock.Now().Unix())
+	}
+	if got, err := e.store.ListUserSessions(t.Context(), e.tenant.ID, e.user.ID, e.clock.Now()); err != nil || len(got) != 1 {
+		t.Errorf("alice's sessions after signing in again: %d (%v), want 1", len(got), err)
+	}
+	if c := ssoCookie(b); c.Value == oldCookie.Value {
+		t.Error("signing in again kept the session cookie's secret")
+	}
+	// The old cookie, replayed from elsewhere, is no session any more.
+	thief := e.browser()
+	thief.SetCookie(u, &http.Cookie{Name: oldCookie.Name, Value: oldCookie.Value, Path: "/"})
+	if o := thief.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", url.Values{"prompt": {"none"}})); o.Params.Get("error") != "login_required" {
+		t.Errorf("the cookie from before signing in again: %v", o.Params)
+	}
+
+	// Bob on alice's browser: a session of his own, alice's left as it is.
+	bob, _, err := e.admin.CreateUser(t.Context(), e.tenant, admin.UserOptions{Username: "bob@contoso.test", Password: "bob's long password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o = b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", url.Values{"prompt": {"login"}}))
+	bobCode := b.Login(o, "bob@contoso.test", "bob's long password")
+	if bobCode.Page == "consent" {
+		bobCode = b.Consent(bobCode, "accept")
+	}
+	if bobCode.Params.Get("code") == "" {
+		t.Fatalf("bob's sign-in: page %q %v", bobCode.Page, bobCode.Params)
+	}
+	for _, id := range []string{e.user.ID, bob.ID} {
+		if got, err := e.store.ListUserSessions(t.Context(), e.tenant.ID, id, e.clock.Now()); err != nil || len(got) != 1 {
+			t.Errorf("%s's sessions after bob signed in on alice's browser: %d (%v), want 1", id, len(got), err)
+		}
 	}
 }

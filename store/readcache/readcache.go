@@ -660,6 +660,11 @@ func (s *Store) UpgradeSession(ctx context.Context, tenantID, sessionID string, 
 	return s.inner.UpgradeSession(ctx, tenantID, sessionID, amr, authTime)
 }
 
+// RenewSession implements store.Store. Sessions are not cached.
+func (s *Store) RenewSession(ctx context.Context, tenantID, sessionID string, hash []byte, amr []string, authTime time.Time) error {
+	return s.inner.RenewSession(ctx, tenantID, sessionID, hash, amr, authTime)
+}
+
 // CreateSession implements store.Store.
 func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
 	return s.inner.CreateSession(ctx, ss)

@@ -145,6 +145,13 @@ func (s *Store) UpgradeSession(ctx context.Context, tenantID, sessionID string, 
 	return s.wrap("upgrade session", err)
 }
 
+// RenewSession implements store.Store.
+func (s *Store) RenewSession(ctx context.Context, tenantID, sessionID string, hash []byte, amr []string, authTime time.Time) error {
+	err := s.execOne(ctx, `UPDATE sessions SET hash = $1, amr = $2, auth_time = $3 WHERE tenant_id = $4 AND id = $5`,
+		hash, amrValue(amr), authTime, tenantID, sessionID)
+	return s.wrap("renew session", err)
+}
+
 // SetTenantMFA implements store.Store.
 func (s *Store) SetTenantMFA(ctx context.Context, tenantID string, p store.MFAPolicy) error {
 	err := s.execOne(ctx, `UPDATE tenants SET mfa_policy = $1 WHERE id = $2`, string(p), tenantID)

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -91,7 +92,7 @@ func testFactors(t *testing.T, s store.Store) {
 
 // testSessionAMR: a session, a code, a device approval and a refresh
 // family keep the methods of the sign-in; a step-up replaces the
-// session's.
+// session's, and signing in again renews it under a new cookie.
 func testSessionAMR(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	seed(t, s)
@@ -109,6 +110,20 @@ func testSessionAMR(t *testing.T, s store.Store) {
 		t.Errorf("after the step-up: auth time %v, created %v; want %v, %v", got.AuthTime, got.CreatedAt, later, now)
 	}
 	isErr(t, s.UpgradeSession(ctx, t2, ss.ID, []string{"pwd"}, later), store.ErrNotFound)
+
+	// Signing in again renews it under a new cookie: the old one finds
+	// nothing, the new one the same session with the new methods.
+	again := now.Add(40 * time.Minute)
+	ok(t, s.RenewSession(ctx, t1, ss.ID, hash("cookie amr, again"), []string{"pwd"}, again))
+	_, err = s.GetSession(ctx, t1, ss.Hash)
+	isErr(t, err, store.ErrNotFound)
+	got, err = s.GetSession(ctx, t1, hash("cookie amr, again"))
+	ok(t, err)
+	if got.ID != ss.ID || !slices.Equal(got.AMR, []string{"pwd"}) || !got.AuthTime.Equal(again.Truncate(time.Millisecond)) ||
+		!got.CreatedAt.Equal(now.Truncate(time.Millisecond)) || !got.ExpiresAt.Equal(ss.ExpiresAt.Truncate(time.Millisecond)) {
+		t.Errorf("after signing in again: %+v", got)
+	}
+	isErr(t, s.RenewSession(ctx, t2, ss.ID, hash("cookie amr, elsewhere"), []string{"pwd"}, again), store.ErrNotFound)
 
 	c := store.AuthCode{Hash: hash("code amr"), TenantID: t1, ClientID: "web", UserID: "u1", SessionID: ss.ID,
 		RedirectURI: "https://app/cb", AMR: []string{"pwd", "otp", "mfa"}, CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
