@@ -392,6 +392,69 @@ func (a *Admin) MemberGroupIDs(ctx context.Context, t store.Tenant, p Principal)
 	return slices.Compact(out), nil
 }
 
+// Membership is a group a user or group belongs to: directly, or through
+// a group it is a direct member of (Via names that group).
+type Membership struct {
+	Group store.Group
+	Via   string // "" for a direct membership, else the name of the group it comes through
+}
+
+// MemberOf lists the groups p belongs to, directly and through one level
+// of nesting (as tokens resolve it), each once, by name. A group reached
+// both ways counts as direct.
+func (a *Admin) MemberOf(ctx context.Context, t store.Tenant, p Principal) ([]Membership, error) {
+	if err := a.mayReadGroups(); err != nil {
+		return nil, err
+	}
+	direct, err := a.store.ListMemberships(ctx, t.ID, p.ID)
+	if err != nil {
+		return nil, fmt.Errorf("list memberships: %w", err)
+	}
+	byID := map[string]Membership{}
+	var parents []Membership
+	for _, m := range direct {
+		g, err := a.store.GetGroup(ctx, t.ID, m.GroupID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // deleted since the membership was read
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list memberships: %w", err)
+		}
+		byID[g.ID] = Membership{Group: g}
+		parents = append(parents, Membership{Group: g})
+	}
+	for _, parent := range parents {
+		up, err := a.store.ListMemberships(ctx, t.ID, parent.Group.ID)
+		if err != nil {
+			return nil, fmt.Errorf("list memberships: %w", err)
+		}
+		for _, m := range up {
+			if _, seen := byID[m.GroupID]; seen {
+				continue
+			}
+			g, err := a.store.GetGroup(ctx, t.ID, m.GroupID)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("list memberships: %w", err)
+			}
+			byID[g.ID] = Membership{Group: g, Via: parent.Group.Name}
+		}
+	}
+	out := make([]Membership, 0, len(byID))
+	for _, m := range byID {
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(x, y Membership) int {
+		if c := strings.Compare(strings.ToLower(x.Group.Name), strings.ToLower(y.Group.Name)); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Group.ID, y.Group.ID)
+	})
+	return out, nil
+}
+
 // AppRoleAssignments lists the role assignments to a principal, or of a
 // resource app's roles, or both together.
 func (a *Admin) AppRoleAssignments(ctx context.Context, t store.Tenant, principalID, resourceID string) ([]store.AppRoleAssignment, error) {

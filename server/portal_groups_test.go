@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tessera-id/tessera/admin"
+	"github.com/tessera-id/tessera/store"
 )
 
 // TestPortalGroups: the Groups page over HTTP: New group, add a user and a
@@ -112,5 +113,58 @@ func TestPortalAppAssignments(t *testing.T) {
 	o := e.browser().SignIn(authorizeURL(e, e.web.ClientID, webRedirect, "openid", nil), "alice@contoso.test", e.password)
 	if o.Params.Get("error") != "access_denied" {
 		t.Errorf("unassigned sign-in: %v", o.Params)
+	}
+}
+
+// TestPortalUserGroupsAndApps: a user's page lists the groups they belong
+// to, directly and through a group, and the app roles assigned to them in
+// person, each linking to its page.
+func TestPortalUserGroupsAndApps(t *testing.T) {
+	e := newEnv(t)
+	e.globalAdmin()
+	ctx := t.Context()
+	roles := []string{"Web.Reader"}
+	var err error
+	if e.web, err = e.admin.PatchApp(ctx, e.web, admin.AppPatch{Roles: &roles}); err != nil {
+		t.Fatal(err)
+	}
+	eng, err := e.admin.CreateGroup(ctx, e.tenant, admin.GroupOptions{Name: "Engineering"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	staff, err := e.admin.CreateGroup(ctx, e.tenant, admin.GroupOptions{Name: "Staff"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []struct {
+		group  store.Group
+		member string
+	}{{eng, e.user.ID}, {staff, eng.ID}} {
+		if _, err := e.admin.AddGroupMember(ctx, e.tenant, m.group, m.member); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.admin.AssignAppRole(ctx, e.tenant, e.web, e.user.ID, "Web.Reader"); err != nil {
+		t.Fatal(err)
+	}
+	bob, _, err := e.admin.CreateUser(ctx, e.tenant, admin.UserOptions{Username: "bob@contoso.test", Password: "bob's long password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	u, _ := e.signInToPortal("alice@contoso.test", e.password)
+	page := u.Get(u.base + "/users/" + e.user.ID)
+	for _, want := range []string{
+		`<a href="/contoso/portal/groups/` + eng.ID + `">Engineering</a></td><td>Direct</td>`,
+		`<a href="/contoso/portal/groups/` + staff.ID + `">Staff</a></td><td>Through Engineering</td>`,
+		`<a href="/contoso/portal/apps/` + e.web.ClientID + `/assignments">Web App</a></td><td>Web.Reader</td>`,
+	} {
+		if !strings.Contains(page.Body, want) {
+			t.Errorf("alice's page lacks %s\n%s", want, page.Body)
+		}
+	}
+	page = u.Get(u.base + "/users/" + bob.ID)
+	if !strings.Contains(page.Body, "Not a member of any group.") || !strings.Contains(page.Body, "No app role is assigned to this user in person.") {
+		t.Errorf("bob's page:\n%s", page.Body)
 	}
 }

@@ -38,6 +38,11 @@ type userData struct {
 	// how many recovery codes they have left.
 	Factors       []store.Factor
 	RecoveryCodes int
+	// Groups are the groups the user belongs to, directly or through one
+	// of them; Apps the app roles assigned to the user in person.
+	Groups         []admin.Membership
+	GroupsReadable bool // the signed-in admin may read groups
+	Apps           []heldRole
 }
 
 func (p *Portal) newUser(q *request) error {
@@ -147,7 +152,15 @@ func (p *Portal) userPageData(q *request, u store.User, password string) (*page,
 	if err != nil {
 		return nil, err
 	}
-	data := &userData{User: u, Password: password, Factors: fs, RecoveryCodes: n}
+	groups, gerr := q.admin.MemberOf(q.r.Context(), q.ep.Tenant, admin.Principal{Type: store.PrincipalUser, ID: u.ID, Name: u.Username})
+	if gerr != nil && !errors.Is(gerr, admin.ErrForbidden) {
+		return nil, gerr
+	}
+	apps, err := heldRoles(q, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	data := &userData{User: u, Password: password, Factors: fs, RecoveryCodes: n, Groups: groups, GroupsReadable: gerr == nil, Apps: apps}
 	for _, r := range held {
 		data.Roles = append(data.Roles, r.Role)
 	}

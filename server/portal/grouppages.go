@@ -52,12 +52,38 @@ type groupData struct {
 	Next    string // the cursor of the next page of members, "" on the last
 	// Apps are the app roles assigned to the group, which its members
 	// hold.
-	Apps []groupApp
+	Apps []heldRole
 }
 
-// groupApp is one app role a group holds.
-type groupApp struct {
+// heldRole is one app role assigned to a user or group.
+type heldRole struct {
 	ClientID, Name, Role string
+}
+
+// heldRoles lists the app roles assigned to a user or group in person,
+// by app name. A signed-in user who may not read assignments sees none.
+func heldRoles(q *request, principalID string) ([]heldRole, error) {
+	ctx := q.r.Context()
+	as, err := q.admin.AppRoleAssignments(ctx, q.ep.Tenant, principalID, "")
+	if errors.Is(err, admin.ErrForbidden) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []heldRole
+	for _, a := range as {
+		name := a.ResourceID
+		if app, err := q.admin.App(ctx, q.ep.Tenant, a.ResourceID); err == nil {
+			name = app.Name
+		}
+		role := a.Role
+		if role == admin.DefaultAccessRole {
+			role = "Default Access"
+		}
+		out = append(out, heldRole{a.ResourceID, name, role})
+	}
+	return out, nil
 }
 
 // groupPage shows a group and takes its forms: add a member (a user by
@@ -109,22 +135,11 @@ func (p *Portal) groupPage(q *request, id string) error {
 	if merr != nil {
 		return merr
 	}
-	as, aerr := q.admin.AppRoleAssignments(ctx, q.ep.Tenant, g.ID, "")
-	if aerr != nil && !errors.Is(aerr, admin.ErrForbidden) {
+	apps, aerr := heldRoles(q, g.ID)
+	if aerr != nil {
 		return aerr
 	}
-	data := &groupData{Group: g, Members: members.Members, Next: members.Next}
-	for _, a := range as {
-		name := a.ResourceID
-		if app, err := q.admin.App(ctx, q.ep.Tenant, a.ResourceID); err == nil {
-			name = app.Name
-		}
-		role := a.Role
-		if role == admin.DefaultAccessRole {
-			role = "Default Access"
-		}
-		data.Apps = append(data.Apps, groupApp{a.ResourceID, name, role})
-	}
+	data := &groupData{Group: g, Members: members.Members, Next: members.Next, Apps: apps}
 	pg := q.page(g.Name, "groups")
 	pg.Data = data
 	status := http.StatusOK

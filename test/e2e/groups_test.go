@@ -105,6 +105,14 @@ func TestPortalGroupsAndAppRoles(t *testing.T) {
 		t.Fatalf("after Save groups claim:\n%s", b.Text())
 	}
 	shot("token-configuration")
+	// The user's page shows the group, from where they stand.
+	b.ClickLabel("Users")
+	b.ClickLabel(s.Demo.Username)
+	b.WaitTitle(s.Demo.Username)
+	if text := b.Text(); !strings.Contains(text, "E2E Readers\tDirect") && !strings.Contains(text, "E2E Readers Direct") {
+		t.Errorf("the user's page does not list the group:\n%s", text)
+	}
+	shot("user")
 
 	// The user, in a browser of their own.
 	u := harness.NewBrowser(t)
