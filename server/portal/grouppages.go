@@ -55,9 +55,10 @@ type groupData struct {
 	Apps []heldRole
 }
 
-// heldRole is one app role assigned to a user or group.
+// heldRole is one app role assigned to a user or group: the app's name,
+// the role, and the app's Users and groups page.
 type heldRole struct {
-	ClientID, Name, Role string
+	Name, Role, Href string
 }
 
 // heldRoles lists the app roles assigned to a user or group in person,
@@ -81,7 +82,7 @@ func heldRoles(q *request, principalID string) ([]heldRole, error) {
 		if role == admin.DefaultAccessRole {
 			role = "Default Access"
 		}
-		out = append(out, heldRole{a.ResourceID, name, role})
+		out = append(out, heldRole{name, role, q.base + "/apps/" + a.ResourceID + "/assignments"})
 	}
 	return out, nil
 }
