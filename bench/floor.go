@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"bufio"
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -10,7 +12,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"io"
+	"os/exec"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -132,4 +138,100 @@ func (m *floorMeter) sample(d time.Duration) (float64, error) {
 		return 0, err
 	}
 	return float64(count.Load()) / time.Since(start).Seconds(), nil
+}
+
+// floorSampler measures the floor in samples: in this process
+// (floorMeter) or in a worker process of its own (floorProcess).
+type floorSampler interface {
+	sample(d time.Duration) (float64, error)
+	close()
+}
+
+func (m *floorMeter) close() {}
+
+// openFloor starts sampling alg's floor: in a process started with
+// command (see FloorWorker), or in this one when command is empty.
+func openFloor(ctx context.Context, command []string, alg string) (floorSampler, error) {
+	if len(command) == 0 {
+		return newFloorMeter(alg)
+	}
+	cmd := exec.CommandContext(ctx, command[0], command[1:]...)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("bench: start the floor worker: %w", err)
+	}
+	return &floorProcess{cmd: cmd, in: in, out: bufio.NewReader(out), alg: alg}, nil
+}
+
+// floorProcess is a FloorWorker process, asked for one sample at a time.
+type floorProcess struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Reader
+	alg string
+}
+
+func (f *floorProcess) sample(d time.Duration) (float64, error) {
+	if _, err := fmt.Fprintf(f.in, "%s %s\n", f.alg, d); err != nil {
+		return 0, fmt.Errorf("bench: floor worker: %w", err)
+	}
+	line, err := f.out.ReadString('\n')
+	if err != nil {
+		return 0, fmt.Errorf("bench: floor worker: %w", err)
+	}
+	line = strings.TrimSpace(line)
+	if msg, failed := strings.CutPrefix(line, "error "); failed {
+		return 0, fmt.Errorf("bench: floor worker: %s", msg)
+	}
+	rate, err := strconv.ParseFloat(line, 64)
+	if err != nil {
+		return 0, fmt.Errorf("bench: floor worker answered %q", line)
+	}
+	return rate, nil
+}
+
+func (f *floorProcess) close() {
+	_ = f.in.Close()
+	_ = f.cmd.Wait()
+}
+
+// FloorWorker answers floor samples for a generator (Config.FloorCommand)
+// until in ends: each line "ALG DURATION" asks for one sample of that
+// algorithm (or Argon2id) on every core, answered by a line with its
+// operations per second, or "error …". Its heap holds nothing but the
+// samples' own garbage, as a server's password checks and signatures run
+// beside a small live heap.
+func FloorWorker(in io.Reader, out io.Writer) error {
+	meters := map[string]*floorMeter{}
+	lines := bufio.NewScanner(in)
+	for lines.Scan() {
+		alg, dur, _ := strings.Cut(lines.Text(), " ")
+		d, err := time.ParseDuration(dur)
+		if err != nil || d <= 0 {
+			fmt.Fprintf(out, "error bad sample length %q\n", dur)
+			continue
+		}
+		m, ok := meters[alg]
+		if !ok {
+			if m, err = newFloorMeter(alg); err != nil {
+				fmt.Fprintf(out, "error %s\n", err)
+				continue
+			}
+			meters[alg] = m
+		}
+		rate, err := m.sample(d)
+		if err != nil {
+			fmt.Fprintf(out, "error %s\n", err)
+			continue
+		}
+		fmt.Fprintf(out, "%g\n", rate)
+	}
+	return lines.Err()
 }

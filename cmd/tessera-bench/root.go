@@ -97,6 +97,11 @@ signatures of the tenant's algorithm all cores make per second. Scenarios: ` + s
 			bench.CompareSummary(s.out, cmp)
 			return nil
 		}
+		// The floor is sampled in a process of its own: this program's
+		// floor-worker, beside a heap that holds nothing else.
+		if exe, err := os.Executable(); err == nil {
+			c.FloorCommand = []string{exe, "floor-worker"}
+		}
 		res, err := bench.Run(cmd.Context(), c)
 		if err != nil {
 			return err
@@ -141,7 +146,7 @@ signatures of the tenant's algorithm all cores make per second. Scenarios: ` + s
 	f.StringVar(&labelB, "label-b", "B", "with --compare-authority: what --compare-authority is, for the result")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	f.StringVarP(&output, "output", "o", "text", "output format: text or json (as --json)")
-	cmd.AddCommand(newReportCommand(s), newCompareReportCommand(s), newSeedCommand(s), newMFAUsersCommand(s))
+	cmd.AddCommand(newReportCommand(s), newCompareReportCommand(s), newSeedCommand(s), newMFAUsersCommand(s), newFloorWorkerCommand(s))
 	return cmd
 }
 
@@ -230,4 +235,18 @@ func unknownSubcommand(c *cobra.Command, args []string) error {
 		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
 	}
 	return fmt.Errorf("%s\n\nRun '%s --help' for usage", msg, c.CommandPath())
+}
+
+// newFloorWorkerCommand is the process a run samples its floor in (see
+// bench.FloorWorker); runs start it themselves.
+func newFloorWorkerCommand(s streams) *cobra.Command {
+	return &cobra.Command{
+		Use:    "floor-worker",
+		Short:  "Answer floor samples on standard input (started by a run)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return bench.FloorWorker(cmd.InOrStdin(), s.out)
+		},
+	}
 }
