@@ -97,8 +97,8 @@ type Config struct {
 	// its workers' connections and every latency so far; collecting it
 	// every few argon2id hashes read the password-hash floor a fifth low.
 	FloorCommand []string
-	Store     string // what the server stores in, for the record
-	HTTP      *http.Client
+	Store        string // what the server stores in, for the record
+	HTTP         *http.Client
 	// StdHTTP sends the load through net/http's client instead of one
 	// raw HTTP/1.1 connection per worker.
 	StdHTTP  bool
@@ -265,7 +265,7 @@ const (
 	// samples, so that what a pause costs weighs little in either.
 	argon2Slice     = 2 * time.Second
 	minArgon2Sample = 500 * time.Millisecond
-	settle         = 25 * time.Millisecond
+	settle          = 25 * time.Millisecond
 )
 
 // Run prepares the scenario, drives it closed-loop with Concurrency

@@ -13,6 +13,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"runtime"
 	"strconv"
@@ -156,6 +157,7 @@ func openFloor(ctx context.Context, command []string, alg string) (floorSampler,
 		return newFloorMeter(alg)
 	}
 	cmd := exec.CommandContext(ctx, command[0], command[1:]...)
+	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -209,6 +211,8 @@ func (f *floorProcess) close() {
 // samples' own garbage, as a server's password checks and signatures run
 // beside a small live heap.
 func FloorWorker(in io.Reader, out io.Writer) error {
+	// One answer a line: an error's own line breaks would start another.
+	oneLine := strings.NewReplacer("\n", " ", "\r", " ")
 	meters := map[string]*floorMeter{}
 	lines := bufio.NewScanner(in)
 	for lines.Scan() {
@@ -221,14 +225,14 @@ func FloorWorker(in io.Reader, out io.Writer) error {
 		m, ok := meters[alg]
 		if !ok {
 			if m, err = newFloorMeter(alg); err != nil {
-				fmt.Fprintf(out, "error %s\n", err)
+				fmt.Fprintf(out, "error %s\n", oneLine.Replace(err.Error()))
 				continue
 			}
 			meters[alg] = m
 		}
 		rate, err := m.sample(d)
 		if err != nil {
-			fmt.Fprintf(out, "error %s\n", err)
+			fmt.Fprintf(out, "error %s\n", oneLine.Replace(err.Error()))
 			continue
 		}
 		fmt.Fprintf(out, "%g\n", rate)

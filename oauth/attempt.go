@@ -105,15 +105,18 @@ func every(e ending, n int) []ending {
 	return out
 }
 
-// settle ends an attempt admit counted on keys, each as ends says, in one
-// write, and returns the keys' histories after. On an error it returns
-// them as they were before (unknown: the zero history) after logging it:
-// a count not taken back errs on the strict side until it is taken as
-// dead, and a failure not counted is in the log.
+// settle ends an attempt admit counted on keys, each as ends says (one
+// for each key), in one write, and returns the keys' histories after. On
+// an error it logs it and returns zero histories, which lock nothing: a
+// count not taken back errs on the strict side until it is taken as dead,
+// and a failure not counted is in the log.
 func (p *Provider) settle(ctx context.Context, tenantID string, keys []counted, ends []ending, now time.Time) ([]store.Throttle, error) {
 	// The attempt has ended whatever became of its request: a settle
 	// skipped because the client went away would hold the keys' room until
 	// inFlightBound, and lose a failure.
+	if len(ends) != len(keys) {
+		return make([]store.Throttle, len(keys)), fmt.Errorf("settle %d keys with %d endings", len(keys), len(ends))
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	names := make([]string, len(keys))

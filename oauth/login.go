@@ -279,9 +279,11 @@ func (p *Provider) startSession(ctx context.Context, ep Endpoint, user store.Use
 // returns its new cookie secret. Signing in again in a browser whose
 // session is already this user's (prompt=login, max_age, the account
 // page's "Sign in again") renews that session in place, under a new
-// secret: the same id, so that what was issued in it still ends with it
-// at sign-out, and one session in the user's list rather than an
-// abandoned one beside a new one. Anyone else gets a new session.
+// secret and for a full lifetime, as a new sign-in gets: the same id, so
+// that what was issued in it still ends with it at sign-out, and one
+// session in the user's list rather than an abandoned one beside a new
+// one. Anyone else gets a new session, as does a browser whose session
+// another tab renewed or ended meanwhile.
 func (p *Provider) renewOrStartSession(ctx context.Context, ep Endpoint, user store.User, amr []string, b Browser) (string, store.Session, error) {
 	cur, err := p.session(ctx, ep, b.Session)
 	if err != nil {
@@ -292,16 +294,16 @@ func (p *Provider) renewOrStartSession(ctx context.Context, ep Endpoint, user st
 	}
 	now := p.now()
 	secret := token.NewOpaque()
-	err = p.store.RenewSession(ctx, ep.Tenant.ID, cur.ID, token.Hash(secret), amr, now)
+	renewed := *cur
+	renewed.Hash, renewed.AMR, renewed.AuthTime, renewed.ExpiresAt = token.Hash(secret), amr, now, now.Add(p.cfg.SessionLifetime)
+	err = p.store.RenewSession(ctx, ep.Tenant.ID, cur.Hash, renewed)
 	if errors.Is(err, store.ErrNotFound) {
-		// Signed out meanwhile, from another tab or by an admin.
 		return p.startSession(ctx, ep, user, amr)
 	}
 	if err != nil {
 		return "", store.Session{}, fmt.Errorf("renew session: %w", err)
 	}
-	cur.Hash, cur.AMR, cur.AuthTime = token.Hash(secret), amr, now
-	return secret, *cur, nil
+	return secret, renewed, nil
 }
 
 // session returns the live session behind a cookie secret, or nil.

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/tessera-id/tessera/internal/ids"
 	"github.com/tessera-id/tessera/internal/metrics"
@@ -81,10 +80,13 @@ func (p *Provider) sealAndGo(ep Endpoint, in Interaction, browser string) Step {
 	return Step{Interaction: in, Goto: pageOf(in.State)}
 }
 
-// establish gives the user of in a session signed in with amr: a new one,
-// whose cookie secret it returns, or, stepping up, the session in names
-// with its amr replaced (the browser's session must be that one). in
-// comes back in Consent with the session, for what follows.
+// establish gives the user of in a session signed in with amr, and
+// returns its cookie secret when the browser needs a new one: a new
+// session, or the browser's own renewed when its user signs in again (see
+// renewOrStartSession); or, stepping up, the session in names with its amr
+// and auth_time moved to the step-up, under the same cookie (the
+// browser's session must be that one). in comes back in Consent with the
+// session, for what follows.
 func (p *Provider) establish(ctx context.Context, ep Endpoint, in Interaction, user store.User, amr []string, b Browser) (Interaction, store.Session, string, Step, bool) {
 	var sess store.Session
 	var secret string
@@ -124,7 +126,7 @@ func (p *Provider) proceed(ctx context.Context, ep Endpoint, in Interaction, ses
 		st.Goto = pageOf(st.Interaction.State)
 	}
 	if secret != "" {
-		st.SetSession, st.SessionMaxAge = secret, p.cookieLife(sess)
+		st.SetSession, st.SessionMaxAge = secret, p.cfg.SessionLifetime
 	}
 	return st
 }
@@ -309,7 +311,7 @@ func (p *Provider) SubmitEnrol(ctx context.Context, ep Endpoint, f EnrolForm, b 
 	}
 	st = Step{Interaction: in, Page: PageRecovery, Status: http.StatusOK, Recovery: RecoveryView{Codes: codes}}
 	if secret != "" {
-		st.SetSession, st.SessionMaxAge = secret, p.cookieLife(&sess)
+		st.SetSession, st.SessionMaxAge = secret, p.cfg.SessionLifetime
 	}
 	return st
 }
@@ -380,12 +382,3 @@ func (p *Provider) recordFactor(ctx context.Context, ep Endpoint, in Interaction
 }
 
 func joinAMR(amr []string) string { return strings.Join(amr, " ") }
-
-// cookieLife is how long a session cookie set now lives: as long as its
-// session has left, which a renewed session keeps from its start.
-func (p *Provider) cookieLife(s *store.Session) time.Duration {
-	if s == nil {
-		return p.cfg.SessionLifetime
-	}
-	return max(s.ExpiresAt.Sub(p.now()), time.Second)
-}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tessera-id/tessera/admin"
+	"github.com/tessera-id/tessera/oauth"
 	"github.com/tessera-id/tessera/token"
 )
 
@@ -252,6 +253,11 @@ func TestSignInAgainRenewsSession(t *testing.T) {
 	}
 	if c := ssoCookie(b); c.Value == oldCookie.Value {
 		t.Error("signing in again kept the session cookie's secret")
+	}
+	// Renewed for a full lifetime: it outlives the first sign-in's expiry.
+	e.clock.Advance(oauth.DefaultConfig().SessionLifetime - 5*time.Minute)
+	if o := b.Get(authorizeURL(e, e.web.ClientID, webRedirect, "openid", url.Values{"prompt": {"none"}})); o.Params.Get("code") == "" {
+		t.Errorf("the renewed session, past the first sign-in's expiry: %v", o.Params)
 	}
 	// The old cookie, replayed from elsewhere, is no session any more.
 	thief := e.browser()

@@ -823,11 +823,12 @@ type Store interface {
 	// after a step-up (the user has just authenticated again, with more);
 	// ErrNotFound when it is gone.
 	UpgradeSession(ctx context.Context, tenantID, sessionID string, amr []string, authTime time.Time) error
-	// RenewSession gives a session a new cookie secret (its hash), methods
-	// and authentication time, when its user signs in again in the same
-	// browser; its id, what was issued in it and its expiry stay.
-	// ErrNotFound when it is gone.
-	RenewSession(ctx context.Context, tenantID, sessionID string, hash []byte, amr []string, authTime time.Time) error
+	// RenewSession gives the session of renewed.ID, while its cookie's
+	// hash is still oldHash, renewed's hash (a new cookie secret), methods,
+	// authentication time and expiry, when its user signs in again in the
+	// same browser: its id and what was issued in it stay. ErrNotFound
+	// when it is gone, or was renewed meanwhile (another tab).
+	RenewSession(ctx context.Context, tenantID string, oldHash []byte, renewed Session) error
 	GetSession(ctx context.Context, tenantID string, hash []byte) (Session, error)
 	// GetSessionByID finds a session by its public id, for what was issued
 	// in it (codes, device codes) and must end with it.

@@ -43,6 +43,7 @@ type userData struct {
 	Groups         []admin.Membership
 	GroupsReadable bool // the signed-in admin may read groups
 	Apps           []heldRole
+	AppsReadable   bool // the signed-in admin may read app role assignments
 }
 
 func (p *Portal) newUser(q *request) error {
@@ -156,11 +157,11 @@ func (p *Portal) userPageData(q *request, u store.User, password string) (*page,
 	if gerr != nil && !errors.Is(gerr, admin.ErrForbidden) {
 		return nil, gerr
 	}
-	apps, err := heldRoles(q, u.ID)
+	apps, appsReadable, err := heldRoles(q, u.ID)
 	if err != nil {
 		return nil, err
 	}
-	data := &userData{User: u, Password: password, Factors: fs, RecoveryCodes: n, Groups: groups, GroupsReadable: gerr == nil, Apps: apps}
+	data := &userData{User: u, Password: password, Factors: fs, RecoveryCodes: n, Groups: groups, GroupsReadable: gerr == nil, Apps: apps, AppsReadable: appsReadable}
 	for _, r := range held {
 		data.Roles = append(data.Roles, r.Role)
 	}

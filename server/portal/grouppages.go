@@ -62,17 +62,17 @@ type heldRole struct {
 }
 
 // heldRoles lists the app roles assigned to a user or group in person,
-// by app name. A signed-in user who may not read assignments sees none.
-func heldRoles(q *request, principalID string) ([]heldRole, error) {
+// by app name; readable is false when the signed-in admin may not read
+// assignments.
+func heldRoles(q *request, principalID string) (roles []heldRole, readable bool, err error) {
 	ctx := q.r.Context()
 	as, err := q.admin.AppRoleAssignments(ctx, q.ep.Tenant, principalID, "")
 	if errors.Is(err, admin.ErrForbidden) {
-		return nil, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	var out []heldRole
 	for _, a := range as {
 		name := a.ResourceID
 		if app, err := q.admin.App(ctx, q.ep.Tenant, a.ResourceID); err == nil {
@@ -82,9 +82,9 @@ func heldRoles(q *request, principalID string) ([]heldRole, error) {
 		if role == admin.DefaultAccessRole {
 			role = "Default Access"
 		}
-		out = append(out, heldRole{name, role, q.base + "/apps/" + a.ResourceID + "/assignments"})
+		roles = append(roles, heldRole{name, role, q.base + "/apps/" + a.ResourceID + "/assignments"})
 	}
-	return out, nil
+	return roles, true, nil
 }
 
 // groupPage shows a group and takes its forms: add a member (a user by
@@ -136,7 +136,7 @@ func (p *Portal) groupPage(q *request, id string) error {
 	if merr != nil {
 		return merr
 	}
-	apps, aerr := heldRoles(q, g.ID)
+	apps, _, aerr := heldRoles(q, g.ID)
 	if aerr != nil {
 		return aerr
 	}

@@ -661,8 +661,8 @@ func (s *Store) UpgradeSession(ctx context.Context, tenantID, sessionID string, 
 }
 
 // RenewSession implements store.Store. Sessions are not cached.
-func (s *Store) RenewSession(ctx context.Context, tenantID, sessionID string, hash []byte, amr []string, authTime time.Time) error {
-	return s.inner.RenewSession(ctx, tenantID, sessionID, hash, amr, authTime)
+func (s *Store) RenewSession(ctx context.Context, tenantID string, oldHash []byte, renewed store.Session) error {
+	return s.inner.RenewSession(ctx, tenantID, oldHash, renewed)
 }
 
 // CreateSession implements store.Store.

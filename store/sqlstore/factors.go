@@ -146,9 +146,9 @@ func (s *Store) UpgradeSession(ctx context.Context, tenantID, sessionID string, 
 }
 
 // RenewSession implements store.Store.
-func (s *Store) RenewSession(ctx context.Context, tenantID, sessionID string, hash []byte, amr []string, authTime time.Time) error {
-	err := s.execOne(ctx, `UPDATE sessions SET hash = $1, amr = $2, auth_time = $3 WHERE tenant_id = $4 AND id = $5`,
-		hash, amrValue(amr), authTime, tenantID, sessionID)
+func (s *Store) RenewSession(ctx context.Context, tenantID string, oldHash []byte, r store.Session) error {
+	err := s.execOne(ctx, `UPDATE sessions SET hash = $1, amr = $2, auth_time = $3, expires_at = $4 WHERE tenant_id = $5 AND id = $6 AND hash = $7`,
+		r.Hash, amrValue(r.AMR), r.AuthTime, r.ExpiresAt, tenantID, r.ID, oldHash)
 	return s.wrap("renew session", err)
 }
 

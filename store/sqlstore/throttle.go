@@ -15,10 +15,12 @@ import (
 // UpdateThrottles changes a set of keys in one write transaction that
 // holds them while it reads and writes: SQLite's transactions take the
 // single writer's lock when they begin; PostgreSQL and MySQL lock the
-// rows read (SELECT ... FOR UPDATE), in key order so that two updates of
-// overlapping keys cannot deadlock. A key without a row has nothing to
-// lock there, so two first writes of one key can race: the loser's INSERT
-// meets the primary key, and its transaction runs again, finding the row.
+// rows read (SELECT ... FOR UPDATE), in key order, so that two updates of
+// overlapping keys do not wait on each other in a circle; a deadlock the
+// engine still reports (MySQL's gap locks around a key without a row) is
+// retried as any transient conflict. A key without a row has nothing to
+// lock, so two first writes of one key can race: the loser's INSERT meets
+// the primary key, and its transaction runs again, finding the row.
 
 const throttleCols = `tenant_id, "key", failures, in_flight, in_flight_until, lockouts, locked_until, last_failure, expires_at, version`
 

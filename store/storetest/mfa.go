@@ -112,18 +112,28 @@ func testSessionAMR(t *testing.T, s store.Store) {
 	isErr(t, s.UpgradeSession(ctx, t2, ss.ID, []string{"pwd"}, later), store.ErrNotFound)
 
 	// Signing in again renews it under a new cookie: the old one finds
-	// nothing, the new one the same session with the new methods.
+	// nothing, the new one the same session with the new methods, time
+	// and expiry.
 	again := now.Add(40 * time.Minute)
-	ok(t, s.RenewSession(ctx, t1, ss.ID, hash("cookie amr, again"), []string{"pwd"}, again))
+	renewed := ss
+	renewed.Hash, renewed.AMR, renewed.AuthTime, renewed.ExpiresAt = hash("cookie amr, again"), []string{"pwd"}, again, again.Add(time.Hour)
+	ok(t, s.RenewSession(ctx, t1, ss.Hash, renewed))
 	_, err = s.GetSession(ctx, t1, ss.Hash)
 	isErr(t, err, store.ErrNotFound)
-	got, err = s.GetSession(ctx, t1, hash("cookie amr, again"))
+	got, err = s.GetSession(ctx, t1, renewed.Hash)
 	ok(t, err)
 	if got.ID != ss.ID || !slices.Equal(got.AMR, []string{"pwd"}) || !got.AuthTime.Equal(again.Truncate(time.Millisecond)) ||
-		!got.CreatedAt.Equal(now.Truncate(time.Millisecond)) || !got.ExpiresAt.Equal(ss.ExpiresAt.Truncate(time.Millisecond)) {
+		!got.CreatedAt.Equal(now.Truncate(time.Millisecond)) || !got.ExpiresAt.Equal(renewed.ExpiresAt.Truncate(time.Millisecond)) {
 		t.Errorf("after signing in again: %+v", got)
 	}
-	isErr(t, s.RenewSession(ctx, t2, ss.ID, hash("cookie amr, elsewhere"), []string{"pwd"}, again), store.ErrNotFound)
+	// Renewed meanwhile (another tab), or in another tenant: no row.
+	other := renewed
+	other.Hash = hash("cookie amr, other tab")
+	isErr(t, s.RenewSession(ctx, t1, ss.Hash, other), store.ErrNotFound)
+	isErr(t, s.RenewSession(ctx, t2, renewed.Hash, other), store.ErrNotFound)
+	if got, err := s.GetSession(ctx, t1, renewed.Hash); err != nil || got.ID != ss.ID {
+		t.Errorf("a renewal that lost changed the session: %v %+v", err, got)
+	}
 
 	c := store.AuthCode{Hash: hash("code amr"), TenantID: t1, ClientID: "web", UserID: "u1", SessionID: ss.ID,
 		RedirectURI: "https://app/cb", AMR: []string{"pwd", "otp", "mfa"}, CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
