@@ -46,7 +46,6 @@ var errRefused = errors.New("oauth: attempt refused")
 // all at once thus get no more checks than failures would be allowed one
 // by one.
 func (p *Provider) admit(ctx context.Context, tenantID string, keys []counted, now time.Time) (*refusal, *Error) {
-	names := make([]string, len(keys))
 	for i, k := range keys {
 		t, e := p.throttle(ctx, tenantID, k.key)
 		if e != nil {
@@ -55,8 +54,8 @@ func (p *Provider) admit(ctx context.Context, tenantID string, keys []counted, n
 		if _, locked := k.pol.Locked(t, now); locked {
 			return &refusal{key: i, early: true, locked: true}, nil
 		}
-		names[i] = k.key
 	}
+	names := keyNames(keys)
 	var refused refusal
 	_, err := p.store.UpdateThrottles(ctx, tenantID, names, func(cur []store.Throttle) ([]store.ThrottleUpdate, error) {
 		ups := make([]store.ThrottleUpdate, len(cur))
@@ -78,6 +77,15 @@ func (p *Provider) admit(ctx context.Context, tenantID string, keys []counted, n
 		return nil, ServerError(fmt.Errorf("count sign-in attempt: %w", err))
 	}
 	return nil, nil
+}
+
+// keyNames is the store keys of keys, in order.
+func keyNames(keys []counted) []string {
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = k.key
+	}
+	return names
 }
 
 // ending is how settle ends an admitted attempt on one key.
@@ -111,18 +119,15 @@ func every(e ending, n int) []ending {
 // count not taken back errs on the strict side until it is taken as dead,
 // and a failure not counted is in the log.
 func (p *Provider) settle(ctx context.Context, tenantID string, keys []counted, ends []ending, now time.Time) ([]store.Throttle, error) {
-	// The attempt has ended whatever became of its request: a settle
-	// skipped because the client went away would hold the keys' room until
-	// inFlightBound, and lose a failure.
 	if len(ends) != len(keys) {
 		return make([]store.Throttle, len(keys)), fmt.Errorf("settle %d keys with %d endings", len(keys), len(ends))
 	}
+	// The attempt has ended whatever became of its request: a settle
+	// skipped because the client went away would hold the keys' room until
+	// inFlightBound, and lose a failure.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	names := make([]string, len(keys))
-	for i, k := range keys {
-		names[i] = k.key
-	}
+	names := keyNames(keys)
 	after, err := p.store.UpdateThrottles(ctx, tenantID, names, func(cur []store.Throttle) ([]store.ThrottleUpdate, error) {
 		ups := make([]store.ThrottleUpdate, len(cur))
 		for i, t := range cur {

@@ -55,22 +55,33 @@ func (s *Store) UpdateThrottles(ctx context.Context, tenantID string, keys []str
 			return nil, fmt.Errorf("%s: update throttles: key %q given twice", s.d.name(), keys[order[i]])
 		}
 	}
+	// An error of change's own ends the update as it is: not retried,
+	// not wrapped as the store's.
+	var changeErr error
+	guarded := func(cur []store.Throttle) ([]store.ThrottleUpdate, error) {
+		ups, err := change(cur)
+		changeErr = err
+		return ups, err
+	}
 	var after []store.Throttle
 	var err error
 	for range throttleInsertTries {
 		err = s.tx(ctx, func(c conn) error {
 			var err error
-			after, err = s.updateThrottles(ctx, c, tenantID, keys, order, change)
+			after, err = s.updateThrottles(ctx, c, tenantID, keys, order, guarded)
 			return err
 		})
-		if isChangeErr(err) || s.d.classify(err) != errConflict {
+		if changeErr != nil {
+			return nil, changeErr
+		}
+		if s.d.classify(err) != errConflict {
 			break
 		}
 	}
-	if err != nil && !isChangeErr(err) {
+	if err != nil {
 		return nil, s.wrap("update throttles", err)
 	}
-	return after, unwrapChangeErr(err)
+	return after, nil
 }
 
 // updateThrottles is one try of UpdateThrottles, in c's transaction.
@@ -88,7 +99,7 @@ func (s *Store) updateThrottles(ctx context.Context, c conn, tenantID string, ke
 	}
 	updates, err := change(slices.Clone(cur))
 	if err != nil {
-		return nil, changeErr{err}
+		return nil, err
 	}
 	if len(updates) != len(keys) {
 		return nil, fmt.Errorf("change returned %d updates for %d keys", len(updates), len(keys))
@@ -137,24 +148,4 @@ func (s *Store) updateThrottles(ctx context.Context, c conn, tenantID string, ke
 		after[i] = t
 	}
 	return after, nil
-}
-
-// changeErr carries an error of UpdateThrottles' change through the
-// transaction, so that it is returned as it is and never retried.
-type changeErr struct{ err error }
-
-func (e changeErr) Error() string { return e.err.Error() }
-func (e changeErr) Unwrap() error { return e.err }
-
-func isChangeErr(err error) bool {
-	var ce changeErr
-	return errors.As(err, &ce)
-}
-
-func unwrapChangeErr(err error) error {
-	var ce changeErr
-	if errors.As(err, &ce) {
-		return ce.err
-	}
-	return err
 }

@@ -57,6 +57,7 @@ func TestPortalGroupsAndAppRoles(t *testing.T) {
 	shot := func(name string) {
 		t.Helper()
 		requireAccessible(t, b)
+		b.Viewport(1280, 900)
 		b.Screenshot("portal-groups-" + name)
 		b.Viewport(390, 844)
 		b.Screenshot("portal-groups-390-" + name)
