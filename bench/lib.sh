@@ -26,12 +26,13 @@ start_server() { # extra flags...
 # load should begin: SQLite's integrity check reads the whole file beside
 # the first requests (seconds for a seeded store), which a measurement
 # begun at once would count against the store's size.
+# An argument names another server's debug port.
 wait_idle() {
-  local prev cur
-  prev=$(curl -sf "http://127.0.0.1:$dbg/debug/process" | python3 -c "import json,sys;print(json.load(sys.stdin)['cpu_seconds'])")
+  local prev cur port=${1:-$dbg}
+  prev=$(curl -sf "http://127.0.0.1:$port/debug/process" | python3 -c "import json,sys;print(json.load(sys.stdin)['cpu_seconds'])")
   for _ in $(seq 1 240); do
     sleep 0.25
-    cur=$(curl -sf "http://127.0.0.1:$dbg/debug/process" | python3 -c "import json,sys;print(json.load(sys.stdin)['cpu_seconds'])")
+    cur=$(curl -sf "http://127.0.0.1:$port/debug/process" | python3 -c "import json,sys;print(json.load(sys.stdin)['cpu_seconds'])")
     python3 -c "import sys;sys.exit(0 if float(sys.argv[2])-float(sys.argv[1]) < 0.005 else 1)" "$prev" "$cur" && return
     prev=$cur
   done

@@ -107,11 +107,22 @@ if rt: row("refresh_token RS256 (durable rotation, SQLite): ≥ 85 % of the floo
 for store in ("sqlite", "postgres"):
     for sc in ("client_credentials", "refresh_token"):
         e, d = sr(store, sc + ".json"), sr(store, sc + "-seeded.json")
-        if e and d:
+        side = sr(store, sc + "-side-by-side.json")
+        t = "%s on %s seeded with a million users and families: throughput within 10 %%, p99 within 1.5× of the empty store" % (sc, store)
+        if side:
+            # Side by side, both stores see the same machine: the verdict
+            # is this one's. The separate runs, minutes apart, are shown.
+            a, b = side["a"], side["b"]
+            ratio, p99 = side["b_over_a"], b["latency_ms"]["p99"] / a["latency_ms"]["p99"]
+            v = "%.0f/s against %.0f/s (%.2f×), p99 %.1f against %.1f ms (%.2f×), side by side" % (b["requests_per_second"], a["requests_per_second"], ratio,
+                b["latency_ms"]["p99"], a["latency_ms"]["p99"], p99)
+            if e and d:
+                v += "; %.2f× in separate runs" % (d["requests_per_second"] / e["requests_per_second"])
+            row(t, v, ratio >= 0.9 and p99 <= 1.5)
+        elif e and d:
             ratio = d["requests_per_second"] / e["requests_per_second"]
             p99 = d["latency_ms"]["p99"] / e["latency_ms"]["p99"]
-            row("%s on %s seeded with a million users and families: throughput within 10 %%, p99 within 1.5× of the empty store" % (sc, store),
-                "%.0f/s against %.0f/s (%.2f×), p99 %.1f against %.1f ms (%.2f×)" % (d["requests_per_second"], e["requests_per_second"], ratio,
+            row(t, "%.0f/s against %.0f/s (%.2f×), p99 %.1f against %.1f ms (%.2f×)" % (d["requests_per_second"], e["requests_per_second"], ratio,
                 d["latency_ms"]["p99"], e["latency_ms"]["p99"], p99), ratio >= 0.9 and p99 <= 1.5)
     sw, before = sr(store, "refresh_token-half-rate-sweep.json"), sr(store, "refresh_token-half-rate.json")
     if sw and before and "rate_achieved" in sw:
