@@ -7,7 +7,7 @@
 # bench/results/scale/<store>/ and docs/scale-<store>.md is generated from
 # them.
 #
-#   ./bench/scale.sh                  # SQLite; about 15 minutes on 2 cores
+#   ./bench/scale.sh                  # SQLite; about 25 minutes on 2 cores, 18 of them seeding
 #   STORE=postgres ./bench/scale.sh   # PostgreSQL (TESSERA_TEST_POSTGRES)
 #   USERS=100000 ./bench/scale.sh     # a smaller store, for a try
 set -euo pipefail
