@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tessera-id/tessera/internal/testbrowser"
 )
@@ -70,7 +71,9 @@ func TestClientAuthLimitAcrossInstances(t *testing.T) {
 			ctx := onInstance(fromClient(context.Background(), client), i)
 			return c.send(ctx, http.MethodPost, "/oauth2/v2.0/token", form(secret), nil)
 		}
-		const limit = 20 // oauth.DefaultClientAuthLimit
+		// oauth.DefaultClientAuthLimit: 20 failures in a 5-minute window.
+		const limit = 20
+		startInsideWindow(t, 5*time.Minute)
 		for k := range limit {
 			status, resp := send(k%len(c.instances), "198.51.100.7", "not-the-secret")
 			if status != 401 || strings.Contains(resp["error_description"].(string), "Too many") {

@@ -32,6 +32,7 @@ func TestUserCodeLimitAcrossInstances(t *testing.T) {
 			status, _ := c.send(ctx, http.MethodPost, "/device", url.Values{"user_code": {"BBBB-BBBB"}}, spoof)
 			return status
 		}
+		startInsideWindow(t, 15*time.Minute) // oauth.DefaultUserCodeLimits' window
 		for k := 0; k < attempts; k++ {
 			if status := try(k, "198.51.100.7"); status != http.StatusBadRequest {
 				t.Fatalf("wrong code %d (instance %d): status %d, want 400", k+1, k%len(c.instances), status)
