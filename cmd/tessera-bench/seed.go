@@ -23,10 +23,10 @@ import (
 // seedCounts is how much a seed run writes.
 type seedCounts struct {
 	tenants, apps, users, families, expired int
+	// chunk bounds the rows of one kind held in memory, and written in
+	// one go, at once.
+	chunk int
 }
-
-// seedChunk bounds the rows of one kind held in memory at once.
-const seedChunk = 50_000
 
 func newSeedCommand(s streams) *cobra.Command {
 	var n seedCounts
@@ -41,7 +41,7 @@ store's master key (the data directory's master.key, or TESSERA_MASTER_KEY),
 user up to --families, plus --expired families already past their end (for
 measuring the expiry sweep). Every user's password is the one in --password-env,
 hashed once. Rows are written many to a statement; a million users and a
-million families take about six minutes on SQLite on 2 cores. The tokens of seeded families
+million families take 6 to 18 minutes on SQLite on 2 cores. The tokens of seeded families
 are random and not kept: they are weight, not credentials for the load.`,
 		Args: cobra.NoArgs,
 	}
@@ -75,6 +75,7 @@ are random and not kept: they are weight, not credentials for the load.`,
 	f.IntVar(&n.users, "users", 1_000_000, "users, spread over the tenants")
 	f.IntVar(&n.families, "families", 1_000_000, "live refresh families, one per user (at most --users)")
 	f.IntVar(&n.expired, "expired", 0, "refresh families already expired, for the collector to sweep")
+	f.IntVar(&n.chunk, "chunk", 50_000, "users or refresh families held in memory and written at once")
 	f.StringVar(&passwordEnv, "password-env", "TESSERA_BENCH_PASSWORD", "variable holding the seeded users' password")
 	return cmd
 }
@@ -144,6 +145,9 @@ func seedStore(ctx context.Context, st bulkStore, mk token.MasterKey, pw string,
 	if n.tenants < 1 {
 		return errors.New("--tenants: at least one")
 	}
+	if n.chunk < 1 {
+		return errors.New("--chunk: at least one")
+	}
 	if n.families > n.users {
 		return fmt.Errorf("--families %d: at most one per user (--users %d)", n.families, n.users)
 	}
@@ -190,9 +194,9 @@ func seedStore(ctx context.Context, st bulkStore, mk token.MasterKey, pw string,
 		return apps[t+(j/n.tenants%per)*n.tenants]
 	}
 	userIDs := make([]string, n.users)
-	for from := 0; from < n.users; from += seedChunk {
-		users := make([]store.User, 0, seedChunk)
-		for j := from; j < min(from+seedChunk, n.users); j++ {
+	for from := 0; from < n.users; from += n.chunk {
+		users := make([]store.User, 0, n.chunk)
+		for j := from; j < min(from+n.chunk, n.users); j++ {
 			userIDs[j] = ids.New()
 			users = append(users, store.User{ID: userIDs[j], TenantID: tenants[j%n.tenants].ID,
 				Username: fmt.Sprintf("user-%07d@seed.test", j), PasswordHash: hash, CreatedAt: now, UpdatedAt: now})
@@ -200,7 +204,7 @@ func seedStore(ctx context.Context, st bulkStore, mk token.MasterKey, pw string,
 		if err := seed.Users(ctx, users); err != nil {
 			return err
 		}
-		progress("users", min(from+seedChunk, n.users))
+		progress("users", min(from+n.chunk, n.users))
 	}
 	// Family j is user j mod users's, with an app of that user's tenant:
 	// the first --families live, the --expired after them over and done
@@ -210,10 +214,10 @@ func seedStore(ctx context.Context, st bulkStore, mk token.MasterKey, pw string,
 	if total > 0 && (n.users == 0 || n.apps == 0) {
 		return errors.New("refresh families need --users and --apps")
 	}
-	for from := 0; from < total; from += seedChunk {
+	for from := 0; from < total; from += n.chunk {
 		var fams []store.RefreshFamily
 		var firsts []store.RefreshToken
-		for j := from; j < min(from+seedChunk, total); j++ {
+		for j := from; j < min(from+n.chunk, total); j++ {
 			u := j % n.users
 			app := appOf(u)
 			if app.ClientID == "" {
@@ -234,7 +238,7 @@ func seedStore(ctx context.Context, st bulkStore, mk token.MasterKey, pw string,
 		if err := seed.RefreshFamilies(ctx, fams, firsts); err != nil {
 			return err
 		}
-		progress("refresh families", min(from+seedChunk, total))
+		progress("refresh families", min(from+n.chunk, total))
 	}
 	return nil
 }

@@ -17,7 +17,7 @@ import (
 // seed fills a SQLite data directory: every tenant has a working signing
 // key under the directory's master key, users sign in with the given
 // password, live families are live and the expired ones are what the
-// collector removes.
+// collector removes. Users and families span several chunks.
 func TestSeed(t *testing.T) {
 	dir := t.TempDir()
 	mk, _, err := token.LoadOrCreateMasterKey(filepath.Join(dir, "master.key"))
@@ -26,11 +26,11 @@ func TestSeed(t *testing.T) {
 	}
 	t.Setenv("TESSERA_MASTER_KEY", "")
 	t.Setenv("TESSERA_BENCH_PASSWORD", "seeded users' passphrase")
-	out, err := execute(t, "seed", "--data-dir", dir, "--tenants", "3", "--apps", "7", "--users", "60001", "--families", "50", "--expired", "9")
+	out, err := execute(t, "seed", "--data-dir", dir, "--tenants", "3", "--apps", "7", "--users", "201", "--families", "150", "--expired", "9", "--chunk", "100")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "seeded 3 tenants, 7 apps, 60001 users, 50 live and 9 expired refresh families") {
+	if !strings.Contains(out, "seeded 3 tenants, 7 apps, 201 users, 150 live and 9 expired refresh families") {
 		t.Errorf("seed said %q", out)
 	}
 
@@ -56,8 +56,8 @@ func TestSeed(t *testing.T) {
 		}
 		users += len(us)
 	}
-	if users != 60001 {
-		t.Errorf("%d users, want 60001", users)
+	if users != 201 {
+		t.Errorf("%d users, want 201", users)
 	}
 	u, err := st.GetUserByUsername(ctx, tenants[0].ID, "user-0000000@seed.test")
 	if err != nil {

@@ -14,10 +14,13 @@ import (
 // through the encoding of the one-row methods (the same column lists and
 // arguments), so a seeded row is read back as if it had been written one
 // at a time. Nothing at runtime needs it, so it is not part of store.Store.
-type Seed struct{ s *Store }
+type Seed struct {
+	s         *Store
+	rowsPerTx int
+}
 
 // Seed returns the store's bulk loader.
-func (s *Store) Seed() Seed { return Seed{s} }
+func (s *Store) Seed() Seed { return Seed{s: s, rowsPerTx: seedRowsPerTx} }
 
 const (
 	// seedParams bounds the placeholders of one statement. Every engine
@@ -76,8 +79,8 @@ func (sd Seed) bulk(ctx context.Context, table, cols string, n int, args func(i 
 	}
 	width := len(args(0))
 	perStmt := max(1, seedParams/width)
-	for start := 0; start < n; start += seedRowsPerTx {
-		end := min(n, start+seedRowsPerTx)
+	for start := 0; start < n; start += sd.rowsPerTx {
+		end := min(n, start+sd.rowsPerTx)
 		err := sd.s.tx(ctx, func(c conn) error {
 			for from := start; from < end; from += perStmt {
 				to := min(end, from+perStmt)

@@ -17,7 +17,9 @@ import (
 func TestSeed(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e testEngine) {
 		st := e.open(t, e.fresh(t))
-		seed := st.(interface{ Seed() sqlstore.Seed }).Seed()
+		seed := st.(interface {
+			SeedInTransactionsOf(int) sqlstore.Seed
+		}).SeedInTransactionsOf(1000)
 		ctx := t.Context()
 		now := time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)
 		tenants := []store.Tenant{{ID: "t-1", Name: "one", SigningAlg: "EdDSA", CreatedAt: now},
@@ -49,7 +51,7 @@ func TestSeed(t *testing.T) {
 		}
 		wantApp.TenantID = "t-1"
 		// More users than one transaction holds, so the load spans several.
-		const n = 20001
+		const n = 2001
 		users := make([]store.User, n)
 		fams := make([]store.RefreshFamily, n)
 		firsts := make([]store.RefreshToken, n)
