@@ -11,6 +11,7 @@ DURATION="${DURATION:-10s}"
 CONCURRENCY="${CONCURRENCY:-64}"
 out=bench/results/mfa
 mkdir -p "$out"
+rm -f bench/results/all_run.txt # the report no longer shows one run alone (bench/all.sh)
 port=18520; dbg=18521
 . bench/lib.sh
 

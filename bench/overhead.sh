@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 DURATION="${DURATION:-20s}"
 out=bench/results/overhead
 mkdir -p "$out"; rm -f "$out"/*.json
+rm -f bench/results/all_run.txt # the report no longer shows one run alone (bench/all.sh)
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 go build -o "$work/tessera" ./cmd/tessera
