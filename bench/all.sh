@@ -6,7 +6,7 @@
 # compare like with like: a shared VM's speed differs by tens of percent
 # from one machine, or one hour, to the next.
 #
-#   ./bench/all.sh      # about 50 minutes on 2 cores; keep the machine otherwise idle
+#   ./bench/all.sh      # 35 minutes on 2 cores (2026-12-08); keep the machine otherwise idle
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${TESSERA_TEST_POSTGRES:?the pages show PostgreSQL runs too: set TESSERA_TEST_POSTGRES}"
