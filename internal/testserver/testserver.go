@@ -213,7 +213,11 @@ func openStore(t testing.TB, engine string) (store.Store, string) {
 		st = my
 	default:
 		dir = t.TempDir()
-		lite, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "tessera.db"))
+		path := filepath.Join(dir, "tessera.db")
+		if err := copyMigrated(ctx, path); err != nil {
+			t.Fatal(err)
+		}
+		lite, err := sqlstore.OpenSQLite(ctx, path)
 		if err != nil {
 			t.Fatal(err)
 		}
