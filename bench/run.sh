@@ -107,11 +107,7 @@ bench login sqlite --scenario login --concurrency 64 --authority "$A" --user-cli
 stop_server
 
 # Start-up with an existing data directory: exec to first answered request.
-startups=()
-for _ in 1 2 3 4 5; do
-  t0=$(date +%s%N); start_server; t1=$(date +%s%N); stop_server
-  startups+=($(( (t1 - t0) / 1000000 )))
-done
+startups=($(time_starts 5))
 
 # ---- PostgreSQL ----------------------------------------------------------
 pg_note="PostgreSQL runs were skipped: TESSERA_TEST_POSTGRES is not set."

@@ -131,11 +131,7 @@ rows1=$(count_rows); sweep_end=$(date +%s%N)
 echo "$(( rows0 - rows1 )) $(( (sweep_end - sweep_start) / 1000000 ))" >"$out/sweep_rows_ms.txt"
 LOG_LEVEL=warn
 stop_server
-startups=()
-for _ in 1 2 3 4 5; do
-  t0=$(date +%s%N); start_server; t1=$(date +%s%N); stop_server
-  startups+=($(( (t1 - t0) / 1000000 )))
-done
+startups=($(time_starts 5))
 echo "${startups[*]}" >"$out/startup_ms.txt"
 start_server
 scenarios "$STORE, seeded" "-seeded"

@@ -146,7 +146,7 @@ signatures of the tenant's algorithm all cores make per second. Scenarios: ` + s
 	f.StringVar(&labelB, "label-b", "B", "with --compare-authority: what --compare-authority is, for the result")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	f.StringVarP(&output, "output", "o", "text", "output format: text or json (as --json)")
-	cmd.AddCommand(newReportCommand(s), newCompareReportCommand(s), newSeedCommand(s), newMFAUsersCommand(s), newFloorWorkerCommand(s))
+	cmd.AddCommand(newReportCommand(s), newCompareReportCommand(s), newSeedCommand(s), newMFAUsersCommand(s), newFloorWorkerCommand(s), newStartupCommand(s))
 	return cmd
 }
 
