@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -62,33 +60,24 @@ standard output is discarded and its standard error passed on.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&url, "url", "", "the address that answers 200 once the server is up, e.g. https://localhost:8443/healthz")
-	f.StringVar(&caFile, "ca-file", "", "PEM certificates to trust besides the system's (the data directory's ca.pem)")
+	f.StringVar(&caFile, "ca-file", "", "CA certificate to trust (PEM), e.g. tessera-data/ca.pem")
 	f.IntVar(&runs, "runs", 5, "starts to time")
 	f.DurationVar(&poll, "poll", time.Millisecond, "time between polls")
 	f.DurationVar(&timeout, "timeout", 30*time.Second, "how long a start may take before it counts as failed")
 	return cmd
 }
 
-// pollingClient opens a new connection for every request, as a client
-// arriving at a starting server would.
+// pollingClient is the load's client (newHTTPClient) with a new
+// connection for every request, as a client arriving at a starting server
+// would open.
 func pollingClient(caFile string) (*http.Client, error) {
-	roots, err := x509.SystemCertPool()
+	client, err := newHTTPClient(caFile, 1)
 	if err != nil {
-		roots = x509.NewCertPool()
+		return nil, err
 	}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, fmt.Errorf("--ca-file: %w", err)
-		}
-		if !roots.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--ca-file %s: no certificate in it", caFile)
-		}
-	}
-	return &http.Client{
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}, DisableKeepAlives: true},
-		Timeout:   5 * time.Second,
-	}, nil
+	client.Transport.(*http.Transport).DisableKeepAlives = true
+	client.Timeout = 5 * time.Second
+	return client, nil
 }
 
 // timeStart starts args, polls url until it answers 200, and stops the
